@@ -1,0 +1,444 @@
+//! The conformance cases. Each is named for the rule it proves.
+
+use std::sync::Arc;
+
+use offtake_ledger::{
+    verify_chain, Action, AmountMinor, AsOf, Book, Currency, LedgerError, LedgerId, LedgerStore, Side,
+};
+
+use crate::fixture::{code_of, command, hold, leg, record, transfer, Fixture};
+
+const USD: Currency = Currency::USD;
+
+/// `cash:a` (debit-normal, may not go below zero) funded with `funds_minor`
+/// from `equity` (credit-normal, unconstrained), plus an empty `cash:b`.
+async fn funded(fx: &Fixture, funds_minor: i64) {
+    fx.account("equity", USD, Side::Credit, false).await;
+    fx.account("cash:a", USD, Side::Debit, true).await;
+    fx.account("cash:b", USD, Side::Debit, true).await;
+    if funds_minor > 0 {
+        fx.store.commit(&fx.ledger, transfer("fund", "equity", "cash:a", USD, funds_minor)).await.expect("fund");
+    }
+}
+
+fn code(err: Result<impl std::fmt::Debug, LedgerError>) -> &'static str {
+    match err {
+        Ok(v) => panic!("expected an error, got {v:?}"),
+        Err(e) => e.code(),
+    }
+}
+
+pub async fn balanced_entry_moves_balances(fx: Fixture) {
+    funded(&fx, 10_000).await;
+    let c = fx.store.commit(&fx.ledger, transfer("t1", "cash:a", "cash:b", USD, 2_500)).await.unwrap();
+    assert_eq!(c.seq, 2);
+    assert!(!c.replayed);
+    assert_eq!(fx.balance("cash:a").await, (7_500, 7_500));
+    assert_eq!(fx.balance("cash:b").await, (2_500, 2_500));
+    assert_eq!(fx.balance("equity").await, (10_000, 10_000));
+    verify_chain(fx.store.as_ref(), &fx.ledger).await.unwrap();
+}
+
+pub async fn unbalanced_entry_is_refused_and_writes_nothing(fx: Fixture) {
+    funded(&fx, 10_000).await;
+    let before = fx.footprint().await;
+    let cmd = record("u1", vec![leg("cash:b", Side::Debit, USD, 100), leg("cash:a", Side::Credit, USD, 99)], false);
+    assert_eq!(code(fx.store.commit(&fx.ledger, cmd).await), "unbalanced_entry");
+    assert_eq!(fx.footprint().await, before);
+}
+
+pub async fn mixed_currency_imbalance_is_refused(fx: Fixture) {
+    funded(&fx, 10_000).await;
+    fx.account("cash:eur", Currency::EUR, Side::Debit, false).await;
+    fx.account("equity:eur", Currency::EUR, Side::Credit, false).await;
+    let before = fx.footprint().await;
+    // 100 USD against 100 EUR: equal numbers, different money.
+    let cmd = record(
+        "m1",
+        vec![leg("cash:b", Side::Debit, USD, 100), leg("equity:eur", Side::Credit, Currency::EUR, 100)],
+        false,
+    );
+    assert_eq!(code(fx.store.commit(&fx.ledger, cmd).await), "unbalanced_entry");
+    assert_eq!(fx.footprint().await, before);
+    // Balanced per currency is fine, even across currencies in one entry.
+    let cmd = record(
+        "m2",
+        vec![
+            leg("cash:b", Side::Debit, USD, 100),
+            leg("cash:a", Side::Credit, USD, 100),
+            leg("cash:eur", Side::Debit, Currency::EUR, 90),
+            leg("equity:eur", Side::Credit, Currency::EUR, 90),
+        ],
+        false,
+    );
+    fx.store.commit(&fx.ledger, cmd).await.unwrap();
+}
+
+pub async fn zero_and_negative_legs_are_refused(fx: Fixture) {
+    funded(&fx, 10_000).await;
+    let before = fx.footprint().await;
+    for (key, amount) in [("z0", 0), ("z1", -100)] {
+        let cmd = record(key, vec![leg("cash:b", Side::Debit, USD, amount), leg("cash:a", Side::Credit, USD, amount)], false);
+        assert_eq!(code(fx.store.commit(&fx.ledger, cmd).await), "non_positive_amount");
+    }
+    assert_eq!(fx.footprint().await, before);
+}
+
+pub async fn unknown_account_is_refused(fx: Fixture) {
+    funded(&fx, 10_000).await;
+    let before = fx.footprint().await;
+    let cmd = transfer("x1", "cash:a", "cash:nobody", USD, 100);
+    assert_eq!(code(fx.store.commit(&fx.ledger, cmd).await), "unknown_account");
+    assert_eq!(fx.footprint().await, before);
+    let unknown = fx.store.balance(&fx.ledger, &code_of("cash:nobody"), AsOf::Now).await;
+    assert_eq!(code(unknown), "unknown_account");
+}
+
+pub async fn leg_currency_must_match_account(fx: Fixture) {
+    funded(&fx, 10_000).await;
+    let before = fx.footprint().await;
+    let cmd = transfer("c1", "cash:a", "cash:b", Currency::EUR, 100);
+    assert_eq!(code(fx.store.commit(&fx.ledger, cmd).await), "currency_mismatch");
+    assert_eq!(fx.footprint().await, before);
+}
+
+pub async fn legs_may_not_mix_books(fx: Fixture) {
+    funded(&fx, 10_000).await;
+    fx.account_in(&fx.ledger.clone(), "memo:backlog", USD, Side::Credit, Book::Memo, false).await;
+    let cmd = transfer("b1", "memo:backlog", "cash:b", USD, 100);
+    assert_eq!(code(fx.store.commit(&fx.ledger, cmd).await), "mixed_books");
+}
+
+pub async fn single_leg_entry_is_refused(fx: Fixture) {
+    funded(&fx, 10_000).await;
+    let cmd = record("s1", vec![leg("cash:b", Side::Debit, USD, 100)], false);
+    assert_eq!(code(fx.store.commit(&fx.ledger, cmd).await), "leg_count");
+}
+
+pub async fn constrained_account_cannot_be_overdrawn(fx: Fixture) {
+    funded(&fx, 1_000).await;
+    let before = fx.footprint().await;
+    let err = fx.store.commit(&fx.ledger, transfer("o1", "cash:a", "cash:b", USD, 1_001)).await.unwrap_err();
+    assert_eq!(err.code(), "insufficient_funds");
+    assert_eq!(fx.footprint().await, before);
+    // Exactly the balance is fine.
+    fx.store.commit(&fx.ledger, transfer("o2", "cash:a", "cash:b", USD, 1_000)).await.unwrap();
+    assert_eq!(fx.balance("cash:a").await, (0, 0));
+}
+
+pub async fn pending_entry_reserves_funds(fx: Fixture) {
+    funded(&fx, 1_000).await;
+    let h = fx.store.commit(&fx.ledger, hold("h1", "cash:a", "cash:b", USD, 600)).await.unwrap();
+    // Posted balances do not move; availability does, on the paying side only.
+    assert_eq!(fx.balance("cash:a").await, (1_000, 400));
+    assert_eq!(fx.balance("cash:b").await, (0, 0));
+    let b = fx.store.balance(&fx.ledger, &code_of("cash:b"), AsOf::Now).await.unwrap();
+    assert_eq!(b.pending_in_minor, 600);
+    // The hold counts against further spending.
+    let err = fx.store.commit(&fx.ledger, transfer("t2", "cash:a", "cash:b", USD, 401)).await.unwrap_err();
+    assert_eq!(err.code(), "insufficient_funds");
+    let err = fx.store.commit(&fx.ledger, hold("h2", "cash:a", "cash:b", USD, 401)).await.unwrap_err();
+    assert_eq!(err.code(), "insufficient_funds");
+    fx.store
+        .commit(&fx.ledger, command("p1", Action::PostPending { pending_seq: h.seq, amount_minor: None }))
+        .await
+        .unwrap();
+    assert_eq!(fx.balance("cash:a").await, (400, 400));
+    assert_eq!(fx.balance("cash:b").await, (600, 600));
+    verify_chain(fx.store.as_ref(), &fx.ledger).await.unwrap();
+}
+
+pub async fn posting_a_hold_for_less_releases_the_rest(fx: Fixture) {
+    funded(&fx, 1_000).await;
+    let h = fx.store.commit(&fx.ledger, hold("h1", "cash:a", "cash:b", USD, 600)).await.unwrap();
+    let post = Action::PostPending { pending_seq: h.seq, amount_minor: Some(AmountMinor::new(250)) };
+    fx.store.commit(&fx.ledger, command("p1", post)).await.unwrap();
+    assert_eq!(fx.balance("cash:a").await, (750, 750));
+    assert_eq!(fx.balance("cash:b").await, (250, 250));
+    let b = fx.store.balance(&fx.ledger, &code_of("cash:a"), AsOf::Now).await.unwrap();
+    assert_eq!(b.pending_out_minor, 0);
+    verify_chain(fx.store.as_ref(), &fx.ledger).await.unwrap();
+}
+
+pub async fn posting_more_than_held_is_refused(fx: Fixture) {
+    funded(&fx, 1_000).await;
+    let h = fx.store.commit(&fx.ledger, hold("h1", "cash:a", "cash:b", USD, 600)).await.unwrap();
+    let before = fx.footprint().await;
+    let post = Action::PostPending { pending_seq: h.seq, amount_minor: Some(AmountMinor::new(601)) };
+    assert_eq!(code(fx.store.commit(&fx.ledger, command("p1", post)).await), "post_exceeds_pending");
+    assert_eq!(fx.footprint().await, before);
+}
+
+pub async fn double_post_double_void_and_post_after_void_are_refused(fx: Fixture) {
+    funded(&fx, 1_000).await;
+    let h1 = fx.store.commit(&fx.ledger, hold("h1", "cash:a", "cash:b", USD, 100)).await.unwrap();
+    let h2 = fx.store.commit(&fx.ledger, hold("h2", "cash:a", "cash:b", USD, 100)).await.unwrap();
+    let post = |key: &str, seq| command(key, Action::PostPending { pending_seq: seq, amount_minor: None });
+    let void = |key: &str, seq| command(key, Action::VoidPending { pending_seq: seq });
+    fx.store.commit(&fx.ledger, post("p1", h1.seq)).await.unwrap();
+    assert_eq!(code(fx.store.commit(&fx.ledger, post("p1-again", h1.seq)).await), "pending_already_posted");
+    assert_eq!(code(fx.store.commit(&fx.ledger, void("v-after-post", h1.seq)).await), "pending_already_posted");
+    fx.store.commit(&fx.ledger, void("v2", h2.seq)).await.unwrap();
+    assert_eq!(code(fx.store.commit(&fx.ledger, void("v2-again", h2.seq)).await), "pending_already_voided");
+    assert_eq!(code(fx.store.commit(&fx.ledger, post("p-after-void", h2.seq)).await), "pending_already_voided");
+    // Voiding released the hold.
+    assert_eq!(fx.balance("cash:a").await, (900, 900));
+    // A posted entry is not pending.
+    assert_eq!(code(fx.store.commit(&fx.ledger, void("v-posted", 1)).await), "not_pending");
+    assert_eq!(code(fx.store.commit(&fx.ledger, void("v-missing", 999)).await), "unknown_entry");
+}
+
+pub async fn idempotent_replay_returns_the_first_result(fx: Fixture) {
+    funded(&fx, 1_000).await;
+    let first = fx.store.commit(&fx.ledger, transfer("k1", "cash:a", "cash:b", USD, 100)).await.unwrap();
+    let before = fx.footprint().await;
+    for _ in 0..5 {
+        let again = fx.store.commit(&fx.ledger, transfer("k1", "cash:a", "cash:b", USD, 100)).await.unwrap();
+        assert!(again.replayed);
+        assert_eq!((again.seq, again.hash, again.recorded_at_us), (first.seq, first.hash, first.recorded_at_us));
+    }
+    assert_eq!(fx.footprint().await, before);
+    assert_eq!(fx.balance("cash:b").await, (100, 100));
+}
+
+pub async fn reused_key_with_other_payload_is_a_conflict(fx: Fixture) {
+    funded(&fx, 1_000).await;
+    fx.store.commit(&fx.ledger, transfer("k1", "cash:a", "cash:b", USD, 100)).await.unwrap();
+    let before = fx.footprint().await;
+    let other = transfer("k1", "cash:a", "cash:b", USD, 101);
+    assert_eq!(code(fx.store.commit(&fx.ledger, other).await), "idempotency_conflict");
+    assert_eq!(fx.footprint().await, before);
+}
+
+pub async fn batch_is_all_or_nothing_per_entry(fx: Fixture) {
+    funded(&fx, 1_000).await;
+    let before = fx.footprint().await;
+    let batch = vec![
+        transfer("b1", "cash:a", "cash:b", USD, 400),
+        transfer("b2", "cash:a", "cash:b", USD, 700), // only 600 left: refused
+        transfer("b3", "cash:a", "cash:b", USD, 600), // sees b1 but not b2
+        transfer("b1", "cash:a", "cash:b", USD, 400), // in-batch replay
+    ];
+    let outcomes = fx.store.commit_batch(&fx.ledger, &batch).await.unwrap();
+    assert_eq!(outcomes.len(), 4);
+    assert!(outcomes[0].is_ok());
+    assert_eq!(outcomes[1].as_ref().unwrap_err().code(), "insufficient_funds");
+    assert!(outcomes[2].is_ok());
+    let replay = outcomes[3].as_ref().unwrap();
+    assert!(replay.replayed);
+    assert_eq!(replay.seq, outcomes[0].as_ref().unwrap().seq);
+    let after = fx.footprint().await;
+    assert_eq!(after.0, before.0 + 2, "two entries written");
+    assert_eq!(fx.balance("cash:a").await, (0, 0));
+    verify_chain(fx.store.as_ref(), &fx.ledger).await.unwrap();
+}
+
+pub async fn reversal_restores_balances_once(fx: Fixture) {
+    funded(&fx, 1_000).await;
+    let t = fx.store.commit(&fx.ledger, transfer("t1", "cash:a", "cash:b", USD, 300)).await.unwrap();
+    let r = fx.store.commit(&fx.ledger, command("r1", Action::Reverse { entry_seq: t.seq })).await.unwrap();
+    assert_eq!(fx.balance("cash:a").await, (1_000, 1_000));
+    assert_eq!(fx.balance("cash:b").await, (0, 0));
+    let again = fx.store.commit(&fx.ledger, command("r2", Action::Reverse { entry_seq: t.seq })).await;
+    assert_eq!(code(again), "already_reversed");
+    let page = fx.store.entries(&fx.ledger, r.seq - 1, 1).await.unwrap();
+    assert_eq!(page[0].ref_seq, Some(t.seq));
+    // A hold has nothing posted to reverse.
+    let h = fx.store.commit(&fx.ledger, hold("h1", "cash:a", "cash:b", USD, 10)).await.unwrap();
+    let r = fx.store.commit(&fx.ledger, command("r3", Action::Reverse { entry_seq: h.seq })).await;
+    assert_eq!(code(r), "nothing_to_reverse");
+}
+
+/// Many tasks race to spend one constrained balance: exactly as many
+/// succeed as the funds allow, never one more.
+pub async fn concurrent_transfers_never_overdraw(fx: Fixture) {
+    const TASKS: usize = 40;
+    const AMOUNT: i64 = 100;
+    funded(&fx, 25 * AMOUNT).await;
+    let store: Arc<dyn LedgerStore> = fx.store.clone();
+    let mut handles = Vec::new();
+    for i in 0..TASKS {
+        let store = store.clone();
+        let ledger = fx.ledger.clone();
+        handles.push(tokio::spawn(async move {
+            store.commit(&ledger, transfer(&format!("race-{i}"), "cash:a", "cash:b", USD, AMOUNT)).await
+        }));
+    }
+    let mut ok = 0;
+    for h in handles {
+        match h.await.expect("task") {
+            Ok(_) => ok += 1,
+            Err(e) => assert_eq!(e.code(), "insufficient_funds"),
+        }
+    }
+    assert_eq!(ok, 25);
+    assert_eq!(fx.balance("cash:a").await, (0, 0));
+    assert_eq!(fx.balance("cash:b").await, (25 * AMOUNT, 25 * AMOUNT));
+    verify_chain(fx.store.as_ref(), &fx.ledger).await.unwrap();
+}
+
+pub async fn concurrent_holds_never_exceed_availability(fx: Fixture) {
+    const TASKS: usize = 30;
+    funded(&fx, 1_000).await;
+    let mut handles = Vec::new();
+    for i in 0..TASKS {
+        let store = fx.store.clone();
+        let ledger = fx.ledger.clone();
+        handles.push(tokio::spawn(async move {
+            store.commit(&ledger, hold(&format!("hold-{i}"), "cash:a", "cash:b", USD, 70)).await
+        }));
+    }
+    let mut ok = 0;
+    for h in handles {
+        if h.await.expect("task").is_ok() {
+            ok += 1;
+        }
+    }
+    assert_eq!(ok, 14, "1000 / 70 = 14 holds fit");
+    let (_, available) = fx.balance("cash:a").await;
+    assert_eq!(available, 1_000 - 14 * 70);
+}
+
+pub async fn concurrent_batches_in_opposite_orders_do_not_deadlock(fx: Fixture) {
+    const ACCOUNTS: usize = 6;
+    fx.account("equity", USD, Side::Credit, false).await;
+    for i in 0..ACCOUNTS {
+        fx.account(&format!("cash:{i}"), USD, Side::Debit, false).await;
+    }
+    let mut handles = Vec::new();
+    for task in 0..8 {
+        let store = fx.store.clone();
+        let ledger = fx.ledger.clone();
+        handles.push(tokio::spawn(async move {
+            let mut batch = Vec::new();
+            for j in 0..ACCOUNTS {
+                // Even tasks walk the accounts up, odd ones down.
+                let i = if task % 2 == 0 { j } else { ACCOUNTS - 1 - j };
+                let next = (i + 1) % ACCOUNTS;
+                batch.push(transfer(&format!("dl-{task}-{j}"), &format!("cash:{i}"), &format!("cash:{next}"), USD, 5));
+            }
+            store.commit_batch(&ledger, &batch).await
+        }));
+    }
+    let all = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        for h in handles {
+            let outcomes = h.await.expect("task").expect("batch");
+            assert!(outcomes.iter().all(|o| o.is_ok()));
+        }
+    })
+    .await;
+    assert!(all.is_ok(), "batches deadlocked");
+    assert_eq!(fx.store.head(&fx.ledger).await.unwrap().seq, 8 * ACCOUNTS as i64);
+    verify_chain(fx.store.as_ref(), &fx.ledger).await.unwrap();
+}
+
+pub async fn entries_and_legs_are_append_only_in_the_database(fx: Fixture) {
+    funded(&fx, 1_000).await;
+    let before = fx.footprint().await;
+    let err = fx.insider.try_update_leg_amount(&fx.ledger, 1, 1).await.unwrap_err();
+    assert!(err.contains("append_only"), "{err}");
+    let err = fx.insider.try_delete_entry(&fx.ledger, 1).await.unwrap_err();
+    assert!(err.contains("append_only"), "{err}");
+    assert_eq!(fx.footprint().await, before);
+    verify_chain(fx.store.as_ref(), &fx.ledger).await.unwrap();
+}
+
+pub async fn verify_chain_detects_a_tampered_leg(fx: Fixture) {
+    funded(&fx, 1_000).await;
+    fx.store.commit(&fx.ledger, transfer("t1", "cash:a", "cash:b", USD, 100)).await.unwrap();
+    fx.store.commit(&fx.ledger, transfer("t2", "cash:a", "cash:b", USD, 100)).await.unwrap();
+    verify_chain(fx.store.as_ref(), &fx.ledger).await.unwrap();
+    fx.insider.force_leg_amount(&fx.ledger, 2, 0, 1).await;
+    match verify_chain(fx.store.as_ref(), &fx.ledger).await {
+        Err(LedgerError::ChainBroken { seq, .. }) => assert_eq!(seq, 2),
+        other => panic!("tampering went unnoticed: {other:?}"),
+    }
+}
+
+pub async fn verify_chain_detects_a_tampered_entry_field(fx: Fixture) {
+    funded(&fx, 1_000).await;
+    fx.store.commit(&fx.ledger, transfer("t1", "cash:a", "cash:b", USD, 100)).await.unwrap();
+    fx.insider.force_entry_kind(&fx.ledger, 1, "gift").await;
+    match verify_chain(fx.store.as_ref(), &fx.ledger).await {
+        Err(LedgerError::ChainBroken { seq, .. }) => assert_eq!(seq, 1),
+        other => panic!("tampering went unnoticed: {other:?}"),
+    }
+}
+
+pub async fn balance_as_of_sequence_and_time(fx: Fixture) {
+    funded(&fx, 1_000).await;
+    let t1 = fx.store.commit(&fx.ledger, transfer("t1", "cash:a", "cash:b", USD, 100)).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let t2 = fx.store.commit(&fx.ledger, transfer("t2", "cash:a", "cash:b", USD, 200)).await.unwrap();
+    let at = |as_of| {
+        let store = fx.store.clone();
+        let ledger = fx.ledger.clone();
+        async move { store.balance(&ledger, &code_of("cash:b"), as_of).await.unwrap() }
+    };
+    assert_eq!(at(AsOf::Seq(1)).await.posted_minor, 0);
+    assert_eq!(at(AsOf::Seq(t1.seq)).await.posted_minor, 100);
+    assert_eq!(at(AsOf::Seq(t2.seq)).await.posted_minor, 300);
+    assert_eq!(at(AsOf::Now).await.posted_minor, 300);
+    let by_time = at(AsOf::RecordedAtUs(t1.recorded_at_us)).await;
+    assert_eq!((by_time.posted_minor, by_time.as_of_seq), (100, t1.seq));
+    assert_eq!(at(AsOf::RecordedAtUs(t2.recorded_at_us - 1)).await.posted_minor, 100);
+    assert_eq!(at(AsOf::RecordedAtUs(0)).await.posted_minor, 0);
+}
+
+pub async fn account_entries_paginate_by_cursor(fx: Fixture) {
+    funded(&fx, 10_000).await;
+    for i in 0..7 {
+        fx.store.commit(&fx.ledger, transfer(&format!("p{i}"), "cash:a", "cash:b", USD, 10)).await.unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = fx.store.account_entries(&fx.ledger, &code_of("cash:b"), cursor.as_deref(), 3).await.unwrap();
+        assert!(page.items.len() <= 3);
+        seen.extend(page.items.iter().map(|e| e.seq));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(seen, (2..=8).collect::<Vec<_>>());
+    let bad = fx.store.account_entries(&fx.ledger, &code_of("cash:b"), Some("not-a-cursor"), 3).await;
+    assert_eq!(code(bad), "invalid_input");
+}
+
+pub async fn accounts_are_created_idempotently(fx: Fixture) {
+    let a = fx.account("cash:x", USD, Side::Debit, true).await;
+    let again = fx.account("cash:x", USD, Side::Debit, true).await;
+    assert_eq!(a, again);
+    let other = fx
+        .store
+        .create_account(
+            &fx.ledger,
+            &offtake_ledger::NewAccount {
+                code: code_of("cash:x"),
+                currency: Currency::EUR,
+                normal_side: Side::Debit,
+                book: Book::Main,
+                non_negative: true,
+            },
+        )
+        .await;
+    assert_eq!(code(other), "account_exists");
+    let page = fx.store.list_accounts(&fx.ledger, None, 10).await.unwrap();
+    assert_eq!(page.items.len(), 1);
+}
+
+pub async fn ledgers_are_isolated(fx: Fixture) {
+    funded(&fx, 1_000).await;
+    let other = LedgerId::new("other-program").unwrap();
+    fx.account_in(&other, "cash:a", USD, Side::Debit, Book::Main, false).await;
+    let b = fx.store.balance(&other, &code_of("cash:a"), AsOf::Now).await.unwrap();
+    assert_eq!(b.posted_minor, 0);
+    assert_eq!(fx.store.head(&other).await.unwrap().seq, 0);
+    // Same idempotency key in another ledger is another request.
+    fx.account_in(&other, "equity", USD, Side::Credit, Book::Main, false).await;
+    let c = fx.store.commit(&other, transfer("fund", "equity", "cash:a", USD, 5)).await.unwrap();
+    assert_eq!((c.seq, c.replayed), (1, false));
+    verify_chain(fx.store.as_ref(), &other).await.unwrap();
+    verify_chain(fx.store.as_ref(), &fx.ledger).await.unwrap();
+}

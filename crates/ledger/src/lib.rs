@@ -1,0 +1,29 @@
+//! offtake ledger core: an append-only, double-entry, hash-chained ledger.
+//!
+//! This crate holds the types and every rule — money and scale, balanced
+//! legs, two-phase holds, idempotency, balance constraints, the hash chain —
+//! and the [`LedgerStore`] trait that storage crates implement.
+//!
+//! It must never do IO, know SQL or HTTP, or know about commitments and
+//! facilities: the finance domain sits above it, the stores below.
+
+pub mod account;
+pub mod balance;
+pub mod currency;
+pub mod entry;
+pub mod error;
+pub mod hash;
+pub mod money;
+pub mod plan;
+pub mod row;
+pub mod store;
+pub mod verify;
+
+pub use account::{Account, AccountCode, Book, LedgerId, NewAccount, Side};
+pub use balance::{AsOf, Balance, BalanceTotals};
+pub use currency::Currency;
+pub use entry::{Action, ChainHead, Command, Committed, EntryRecord, EntryType, Hash32, Layer, LegRecord, NewLeg};
+pub use error::LedgerError;
+pub use money::{AmountMinor, Money};
+pub use store::{LedgerStore, Page};
+pub use verify::{verify_chain, ChainReport, ChainVerifier};

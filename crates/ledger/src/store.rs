@@ -1,0 +1,114 @@
+//! The storage boundary. The core decides (see `plan`); a store persists,
+//! locks and queries. Both store crates implement this trait and pass the
+//! same conformance suite.
+
+use async_trait::async_trait;
+
+use crate::account::{Account, AccountCode, LedgerId, NewAccount};
+use crate::balance::{AsOf, Balance};
+use crate::entry::{ChainHead, Command, Committed, EntryRecord};
+use crate::error::LedgerError;
+
+/// Largest page any list query returns.
+pub const MAX_PAGE_LIMIT: u32 = 1_000;
+
+/// One page of a cursor-paginated list. The cursor is opaque to callers.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// Builds a page from `limit + 1` fetched rows: the extra row only says
+    /// that there is more.
+    pub fn from_overfetch(mut rows: Vec<T>, limit: u32, cursor_of: impl Fn(&T) -> String) -> Self {
+        let more = rows.len() > limit as usize;
+        rows.truncate(limit as usize);
+        let next_cursor = if more { rows.last().map(cursor_of) } else { None };
+        Page { items: rows, next_cursor }
+    }
+}
+
+/// Parses a numeric cursor (`None` = from the start).
+pub fn parse_cursor(cursor: Option<&str>) -> Result<i64, LedgerError> {
+    match cursor {
+        None | Some("") => Ok(0),
+        Some(c) => c
+            .parse::<i64>()
+            .ok()
+            .filter(|v| *v >= 0)
+            .ok_or_else(|| LedgerError::invalid("cursor", "not a cursor returned by this API")),
+    }
+}
+
+/// Clamps a requested page size to 1..=MAX_PAGE_LIMIT.
+pub fn clamp_limit(limit: Option<u32>) -> u32 {
+    limit.unwrap_or(100).clamp(1, MAX_PAGE_LIMIT)
+}
+
+#[async_trait]
+pub trait LedgerStore: Send + Sync {
+    /// Short name of the backend ("sqlite", "postgres").
+    fn backend(&self) -> &'static str;
+
+    /// Creates the ledger if it does not exist (idempotent).
+    async fn ensure_ledger(&self, ledger: &LedgerId) -> Result<(), LedgerError>;
+
+    /// Creates an account. Creating the same account again returns it;
+    /// the same code with other attributes is `account_exists`.
+    async fn create_account(&self, ledger: &LedgerId, spec: &NewAccount) -> Result<Account, LedgerError>;
+
+    /// The accounts among `codes` that exist (in no particular order).
+    async fn accounts_by_code(&self, ledger: &LedgerId, codes: &[AccountCode]) -> Result<Vec<Account>, LedgerError>;
+
+    /// Accounts ordered by number, after the cursor.
+    async fn list_accounts(
+        &self,
+        ledger: &LedgerId,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<Account>, LedgerError>;
+
+    /// Commits a batch in one database transaction; see `plan` for the
+    /// per-entry all-or-nothing semantics. The outer error means nothing
+    /// of the batch was written.
+    async fn commit_batch(
+        &self,
+        ledger: &LedgerId,
+        commands: &[Command],
+    ) -> Result<Vec<Result<Committed, LedgerError>>, LedgerError>;
+
+    /// Balance of an account now or at a point of history.
+    async fn balance(&self, ledger: &LedgerId, account: &AccountCode, as_of: AsOf) -> Result<Balance, LedgerError>;
+
+    /// Entries touching an account, oldest first, after the cursor.
+    async fn account_entries(
+        &self,
+        ledger: &LedgerId,
+        account: &AccountCode,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<EntryRecord>, LedgerError>;
+
+    /// Entries with `seq > after_seq`, ascending, at most `limit`.
+    async fn entries(&self, ledger: &LedgerId, after_seq: i64, limit: u32) -> Result<Vec<EntryRecord>, LedgerError>;
+
+    /// The chain head.
+    async fn head(&self, ledger: &LedgerId) -> Result<ChainHead, LedgerError>;
+
+    /// Commits one command.
+    async fn commit(&self, ledger: &LedgerId, command: Command) -> Result<Committed, LedgerError> {
+        let mut outcomes = self.commit_batch(ledger, std::slice::from_ref(&command)).await?;
+        assert_eq!(outcomes.len(), 1, "a batch of one has one outcome");
+        outcomes.pop().unwrap_or(Err(LedgerError::Storage("empty outcome".into())))
+    }
+
+    /// One account by code, or `unknown_account`.
+    async fn account(&self, ledger: &LedgerId, code: &AccountCode) -> Result<Account, LedgerError> {
+        self.accounts_by_code(ledger, std::slice::from_ref(code))
+            .await?
+            .pop()
+            .ok_or_else(|| LedgerError::UnknownAccount(code.as_str().to_owned()))
+    }
+}

@@ -1,0 +1,193 @@
+//! offtake ledger store on embedded SQLite: the zero-setup default for a
+//! single lending program (`offtake demo`, a laptop, a small servicer).
+//!
+//! Durability: WAL journal with `synchronous=FULL` — every acknowledged
+//! commit is fsynced. This crate holds SQL only; every ledger rule lives in
+//! `offtake_ledger::plan`, so this store cannot disagree with Postgres.
+
+mod accounts;
+mod commit;
+mod entries;
+mod error;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use offtake_ledger::hash::genesis_hash;
+use offtake_ledger::store::{parse_cursor, MAX_PAGE_LIMIT};
+use offtake_ledger::{
+    Account, AccountCode, AsOf, Balance, ChainHead, Command, Committed, EntryRecord, LedgerError, LedgerId,
+    LedgerStore, NewAccount, Page,
+};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+use tokio::sync::Mutex;
+
+use crate::error::db;
+
+/// How long a writer waits for another process's write lock.
+const BUSY_TIMEOUT_MS: u64 = 5_000;
+/// Reader connections (writers are serialised anyway).
+const POOL_MAX_CONNECTIONS: u32 = 8;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
+
+/// A ledger store in one SQLite file.
+pub struct SqliteStore {
+    pool: SqlitePool,
+    /// Serialises this process's writers; `BEGIN IMMEDIATE` serialises
+    /// processes.
+    write_lock: Mutex<()>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and applies migrations.
+    pub async fn open(path: &Path) -> Result<Self, LedgerError> {
+        let options = SqliteConnectOptions::new().filename(path).create_if_missing(true);
+        Self::open_with(options).await
+    }
+
+    /// Opens a `sqlite:` URL (e.g. `sqlite:offtake.db`).
+    pub async fn connect(url: &str) -> Result<Self, LedgerError> {
+        let options = SqliteConnectOptions::from_str(url).map_err(db)?.create_if_missing(true);
+        Self::open_with(options).await
+    }
+
+    async fn open_with(options: SqliteConnectOptions) -> Result<Self, LedgerError> {
+        let options = options
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(POOL_MAX_CONNECTIONS)
+            .connect_with(options)
+            .await
+            .map_err(db)?;
+        MIGRATOR.run(&pool).await.map_err(|e| LedgerError::Storage(format!("migration: {e}")))?;
+        Ok(SqliteStore { pool, write_lock: Mutex::new(()) })
+    }
+
+    /// The underlying pool, for crates that keep their own tables in the
+    /// same database (and for tests that play the insider).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Sqlite>, LedgerError> {
+        self.pool.acquire().await.map_err(db)
+    }
+}
+
+/// Microseconds since the Unix epoch, UTC.
+pub(crate) fn now_us() -> i64 {
+    let now = time::OffsetDateTime::now_utc();
+    i64::try_from(now.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
+}
+
+#[async_trait]
+impl LedgerStore for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn ensure_ledger(&self, ledger: &LedgerId) -> Result<(), LedgerError> {
+        sqlx::query("INSERT OR IGNORE INTO ledgers (ledger_id, created_at_us, head_hash) VALUES (?, ?, ?)")
+            .bind(ledger.as_str())
+            .bind(now_us())
+            .bind(genesis_hash(ledger).as_slice())
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    async fn create_account(&self, ledger: &LedgerId, spec: &NewAccount) -> Result<Account, LedgerError> {
+        let _guard = self.write_lock.lock().await;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let account = accounts::create(&mut tx, ledger, spec, now_us()).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(account)
+    }
+
+    async fn accounts_by_code(&self, ledger: &LedgerId, codes: &[AccountCode]) -> Result<Vec<Account>, LedgerError> {
+        accounts::by_codes(&mut *self.conn().await?, ledger, codes).await
+    }
+
+    async fn list_accounts(
+        &self,
+        ledger: &LedgerId,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<Account>, LedgerError> {
+        let after = parse_cursor(cursor)?;
+        accounts::list(&mut *self.conn().await?, ledger, after, limit.clamp(1, MAX_PAGE_LIMIT)).await
+    }
+
+    async fn commit_batch(
+        &self,
+        ledger: &LedgerId,
+        commands: &[Command],
+    ) -> Result<Vec<Result<Committed, LedgerError>>, LedgerError> {
+        if commands.is_empty() {
+            return Ok(Vec::new());
+        }
+        let _guard = self.write_lock.lock().await;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let outcomes = commit::commit_batch(&mut tx, ledger, commands, now_us()).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(outcomes)
+    }
+
+    async fn balance(&self, ledger: &LedgerId, account: &AccountCode, as_of: AsOf) -> Result<Balance, LedgerError> {
+        // One read transaction so the account, the head and the legs are
+        // one snapshot.
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let acct = accounts::by_codes(&mut tx, ledger, std::slice::from_ref(account))
+            .await?
+            .pop()
+            .ok_or_else(|| LedgerError::UnknownAccount(account.as_str().to_owned()))?;
+        let head = entries::head(&mut tx, ledger).await?;
+        let at_seq = match as_of {
+            AsOf::Now => head.seq,
+            AsOf::Seq(s) => s.clamp(0, head.seq),
+            AsOf::RecordedAtUs(t) => entries::seq_at_time(&mut tx, ledger, t).await?,
+        };
+        let totals = entries::totals_at(&mut tx, ledger, acct.account_no, at_seq).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(Balance::new(&acct, at_seq, totals))
+    }
+
+    async fn account_entries(
+        &self,
+        ledger: &LedgerId,
+        account: &AccountCode,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<EntryRecord>, LedgerError> {
+        let after = parse_cursor(cursor)?;
+        let limit = limit.clamp(1, MAX_PAGE_LIMIT);
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let acct = accounts::by_codes(&mut tx, ledger, std::slice::from_ref(account))
+            .await?
+            .pop()
+            .ok_or_else(|| LedgerError::UnknownAccount(account.as_str().to_owned()))?;
+        let seqs = entries::seqs_of_account(&mut tx, ledger, acct.account_no, after, limit + 1).await?;
+        let records = entries::by_seqs(&mut tx, ledger, &seqs).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(Page::from_overfetch(records, limit, |e| e.seq.to_string()))
+    }
+
+    async fn entries(&self, ledger: &LedgerId, after_seq: i64, limit: u32) -> Result<Vec<EntryRecord>, LedgerError> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let out = entries::range(&mut tx, ledger, after_seq, limit.clamp(1, MAX_PAGE_LIMIT)).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(out)
+    }
+
+    async fn head(&self, ledger: &LedgerId) -> Result<ChainHead, LedgerError> {
+        entries::head(&mut *self.conn().await?, ledger).await
+    }
+}

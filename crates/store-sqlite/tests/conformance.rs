@@ -1,0 +1,89 @@
+//! The shared conformance suite on SQLite: a fresh database file per test.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use offtake_conformance::{conformance_suite, Fixture, Insider};
+use offtake_ledger::LedgerId;
+use offtake_store_sqlite::SqliteStore;
+use sqlx::SqlitePool;
+
+struct SqliteInsider {
+    pool: SqlitePool,
+    _dir: tempfile::TempDir,
+}
+
+#[async_trait]
+impl Insider for SqliteInsider {
+    async fn try_update_leg_amount(&self, ledger: &LedgerId, seq: i64, amount_minor: i64) -> Result<(), String> {
+        sqlx::query("UPDATE legs SET amount_minor = ? WHERE ledger_id = ? AND seq = ?")
+            .bind(amount_minor)
+            .bind(ledger.as_str())
+            .bind(seq)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    async fn try_delete_entry(&self, ledger: &LedgerId, seq: i64) -> Result<(), String> {
+        sqlx::query("DELETE FROM entries WHERE ledger_id = ? AND seq = ?")
+            .bind(ledger.as_str())
+            .bind(seq)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    async fn force_leg_amount(&self, ledger: &LedgerId, seq: i64, leg_no: i32, amount_minor: i64) {
+        let mut tx = self.pool.begin().await.unwrap();
+        sqlx::query("DROP TRIGGER legs_append_only_update").execute(&mut *tx).await.unwrap();
+        sqlx::query("UPDATE legs SET amount_minor = ? WHERE ledger_id = ? AND seq = ? AND leg_no = ?")
+            .bind(amount_minor)
+            .bind(ledger.as_str())
+            .bind(seq)
+            .bind(leg_no)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    async fn force_entry_kind(&self, ledger: &LedgerId, seq: i64, kind: &str) {
+        let mut tx = self.pool.begin().await.unwrap();
+        sqlx::query("DROP TRIGGER entries_append_only_update").execute(&mut *tx).await.unwrap();
+        sqlx::query("UPDATE entries SET kind = ? WHERE ledger_id = ? AND seq = ?")
+            .bind(kind)
+            .bind(ledger.as_str())
+            .bind(seq)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    async fn row_counts(&self, ledger: &LedgerId) -> (i64, i64) {
+        let count = |table: &'static str| {
+            let pool = self.pool.clone();
+            let ledger = ledger.as_str().to_owned();
+            async move {
+                sqlx::query_scalar::<_, i64>(&format!("SELECT count(*) FROM {table} WHERE ledger_id = ?"))
+                    .bind(ledger)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap()
+            }
+        };
+        (count("entries").await, count("legs").await)
+    }
+}
+
+async fn setup() -> Option<Fixture> {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("ledger.db")).await.unwrap();
+    let pool = store.pool().clone();
+    Some(Fixture::new(Arc::new(store), Arc::new(SqliteInsider { pool, _dir: dir })))
+}
+
+conformance_suite!(setup);
