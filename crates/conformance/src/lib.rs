@@ -6,6 +6,7 @@
 
 pub mod cases;
 pub mod fixture;
+pub mod postgres_env;
 
 pub use fixture::{Fixture, Insider};
 

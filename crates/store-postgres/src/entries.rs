@@ -1,0 +1,271 @@
+//! Entry repository: SQL that reads `entries` and `legs`. Every query is one
+//! round trip whatever the number of ids (arrays with `= ANY`, LATERAL).
+
+use std::collections::HashMap;
+
+use offtake_ledger::plan::{KeyUse, RefState};
+use offtake_ledger::row::{assemble, hash32, EntryRow, LegRow};
+use offtake_ledger::{BalanceTotals, ChainHead, EntryRecord, EntryType, LedgerError, LedgerId};
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, Row};
+
+use crate::error::db;
+
+const ENTRY_COLUMNS: &str = "seq, entry_type, ref_seq, idempotency_key, request_hash, kind, \
+                             to_char(effective_date, 'YYYY-MM-DD') AS effective_date, recorded_at_us, metadata, \
+                             source_hash, prev_hash, hash";
+const LEG_COLUMNS: &str = "l.seq, l.leg_no, l.account_no, a.code, a.currency, l.side, l.layer, l.amount_minor, \
+                           l.posted_debit_after, l.posted_credit_after, l.pending_debit_after, l.pending_credit_after";
+
+fn decode_entry(row: &PgRow) -> Result<EntryRow, LedgerError> {
+    Ok(EntryRow {
+        seq: row.try_get("seq").map_err(db)?,
+        entry_type: row.try_get("entry_type").map_err(db)?,
+        ref_seq: row.try_get("ref_seq").map_err(db)?,
+        idempotency_key: row.try_get("idempotency_key").map_err(db)?,
+        request_hash: row.try_get("request_hash").map_err(db)?,
+        kind: row.try_get("kind").map_err(db)?,
+        effective_date: row.try_get("effective_date").map_err(db)?,
+        recorded_at_us: row.try_get("recorded_at_us").map_err(db)?,
+        metadata: row.try_get("metadata").map_err(db)?,
+        source_hash: row.try_get("source_hash").map_err(db)?,
+        prev_hash: row.try_get("prev_hash").map_err(db)?,
+        hash: row.try_get("hash").map_err(db)?,
+    })
+}
+
+fn decode_totals(row: &PgRow) -> Result<BalanceTotals, LedgerError> {
+    Ok(BalanceTotals {
+        posted_debit_minor: row.try_get("posted_debit_after").map_err(db)?,
+        posted_credit_minor: row.try_get("posted_credit_after").map_err(db)?,
+        pending_debit_minor: row.try_get("pending_debit_after").map_err(db)?,
+        pending_credit_minor: row.try_get("pending_credit_after").map_err(db)?,
+    })
+}
+
+fn decode_leg(row: &PgRow) -> Result<LegRow, LedgerError> {
+    Ok(LegRow {
+        seq: row.try_get("seq").map_err(db)?,
+        leg_no: row.try_get("leg_no").map_err(db)?,
+        account_no: row.try_get("account_no").map_err(db)?,
+        account_code: row.try_get("code").map_err(db)?,
+        currency: row.try_get("currency").map_err(db)?,
+        side: row.try_get("side").map_err(db)?,
+        layer: row.try_get("layer").map_err(db)?,
+        amount_minor: row.try_get("amount_minor").map_err(db)?,
+        totals_after: decode_totals(row)?,
+    })
+}
+
+/// Entries with `seq > after`, ascending, at most `limit`.
+pub(crate) async fn range(
+    conn: &mut PgConnection,
+    ledger: &LedgerId,
+    after: i64,
+    limit: u32,
+) -> Result<Vec<EntryRecord>, LedgerError> {
+    let sql = format!("SELECT {ENTRY_COLUMNS} FROM entries WHERE ledger_id = $1 AND seq > $2 ORDER BY seq LIMIT $3");
+    let rows = sqlx::query(&sql)
+        .bind(ledger.as_str())
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)?;
+    let entries = rows.iter().map(decode_entry).collect::<Result<Vec<_>, _>>()?;
+    let Some(last) = entries.last().map(|e| e.seq) else { return Ok(Vec::new()) };
+    let sql = format!(
+        "SELECT {LEG_COLUMNS} FROM legs l JOIN accounts a ON a.ledger_id = l.ledger_id AND a.account_no = l.account_no \
+         WHERE l.ledger_id = $1 AND l.seq > $2 AND l.seq <= $3 ORDER BY l.seq, l.leg_no"
+    );
+    let legs = sqlx::query(&sql)
+        .bind(ledger.as_str())
+        .bind(after)
+        .bind(last)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)?;
+    let legs = legs.iter().map(decode_leg).collect::<Result<Vec<_>, _>>()?;
+    assemble(entries, legs)
+}
+
+/// Entries with the given sequence numbers (ascending, missing ones skipped).
+pub(crate) async fn by_seqs(
+    conn: &mut PgConnection,
+    ledger: &LedgerId,
+    seqs: &[i64],
+) -> Result<Vec<EntryRecord>, LedgerError> {
+    if seqs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!("SELECT {ENTRY_COLUMNS} FROM entries WHERE ledger_id = $1 AND seq = ANY($2) ORDER BY seq");
+    let entries = sqlx::query(&sql)
+        .bind(ledger.as_str())
+        .bind(seqs)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)?;
+    let entries = entries.iter().map(decode_entry).collect::<Result<Vec<_>, _>>()?;
+    let sql = format!(
+        "SELECT {LEG_COLUMNS} FROM legs l JOIN accounts a ON a.ledger_id = l.ledger_id AND a.account_no = l.account_no \
+         WHERE l.ledger_id = $1 AND l.seq = ANY($2) ORDER BY l.seq, l.leg_no"
+    );
+    let legs = sqlx::query(&sql)
+        .bind(ledger.as_str())
+        .bind(seqs)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)?;
+    let legs = legs.iter().map(decode_leg).collect::<Result<Vec<_>, _>>()?;
+    assemble(entries, legs)
+}
+
+pub(crate) async fn seqs_of_account(
+    conn: &mut PgConnection,
+    ledger: &LedgerId,
+    account_no: i64,
+    after_seq: i64,
+    limit: u32,
+) -> Result<Vec<i64>, LedgerError> {
+    sqlx::query_scalar(
+        "SELECT DISTINCT seq FROM legs WHERE ledger_id = $1 AND account_no = $2 AND seq > $3 ORDER BY seq LIMIT $4",
+    )
+    .bind(ledger.as_str())
+    .bind(account_no)
+    .bind(after_seq)
+    .bind(i64::from(limit))
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)
+}
+
+/// Totals of each account after its last leg with `seq <= at_seq`, in one
+/// round trip (absent accounts have never been touched).
+pub(crate) async fn totals_at(
+    conn: &mut PgConnection,
+    ledger: &LedgerId,
+    account_nos: &[i64],
+    at_seq: i64,
+) -> Result<HashMap<i64, BalanceTotals>, LedgerError> {
+    if account_nos.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = sqlx::query(
+        "SELECT a.no AS account_no, l.posted_debit_after, l.posted_credit_after, l.pending_debit_after, \
+                l.pending_credit_after \
+         FROM unnest($2::bigint[]) AS a(no) \
+         CROSS JOIN LATERAL ( \
+             SELECT posted_debit_after, posted_credit_after, pending_debit_after, pending_credit_after FROM legs \
+             WHERE ledger_id = $1 AND account_no = a.no AND seq <= $3 \
+             ORDER BY seq DESC, leg_no DESC LIMIT 1) l",
+    )
+    .bind(ledger.as_str())
+    .bind(account_nos)
+    .bind(at_seq)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("account_no").map_err(db)?, decode_totals(r)?)))
+        .collect()
+}
+
+pub(crate) async fn seq_at_time(conn: &mut PgConnection, ledger: &LedgerId, at_us: i64) -> Result<i64, LedgerError> {
+    let seq: Option<i64> = sqlx::query_scalar(
+        "SELECT seq FROM entries WHERE ledger_id = $1 AND recorded_at_us <= $2 \
+         ORDER BY recorded_at_us DESC, seq DESC LIMIT 1",
+    )
+    .bind(ledger.as_str())
+    .bind(at_us)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db)?;
+    Ok(seq.unwrap_or(0))
+}
+
+/// The chain head; `lock` takes the row lock that serialises appends.
+pub(crate) async fn head(conn: &mut PgConnection, ledger: &LedgerId, lock: bool) -> Result<ChainHead, LedgerError> {
+    let sql = if lock {
+        "SELECT head_seq, head_hash, head_recorded_at_us FROM ledgers WHERE ledger_id = $1 FOR UPDATE"
+    } else {
+        "SELECT head_seq, head_hash, head_recorded_at_us FROM ledgers WHERE ledger_id = $1"
+    };
+    let row = sqlx::query(sql)
+        .bind(ledger.as_str())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| LedgerError::UnknownLedger(ledger.as_str().to_owned()))?;
+    let hash: Vec<u8> = row.try_get("head_hash").map_err(db)?;
+    Ok(ChainHead {
+        seq: row.try_get("head_seq").map_err(db)?,
+        hash: hash32(&hash, "head_hash")?,
+        recorded_at_us: row.try_get("head_recorded_at_us").map_err(db)?,
+    })
+}
+
+pub(crate) async fn key_uses(
+    conn: &mut PgConnection,
+    ledger: &LedgerId,
+    keys: &[String],
+) -> Result<HashMap<String, KeyUse>, LedgerError> {
+    let rows = sqlx::query(
+        "SELECT idempotency_key, seq, request_hash, hash, recorded_at_us FROM entries \
+         WHERE ledger_id = $1 AND idempotency_key = ANY($2)",
+    )
+    .bind(ledger.as_str())
+    .bind(keys)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    rows.iter()
+        .map(|row| {
+            let request_hash: Vec<u8> = row.try_get("request_hash").map_err(db)?;
+            let hash: Vec<u8> = row.try_get("hash").map_err(db)?;
+            Ok((
+                row.try_get("idempotency_key").map_err(db)?,
+                KeyUse {
+                    seq: row.try_get("seq").map_err(db)?,
+                    request_hash: hash32(&request_hash, "request_hash")?,
+                    hash: hash32(&hash, "hash")?,
+                    recorded_at_us: row.try_get("recorded_at_us").map_err(db)?,
+                },
+            ))
+        })
+        .collect()
+}
+
+pub(crate) async fn refs(
+    conn: &mut PgConnection,
+    ledger: &LedgerId,
+    seqs: &[i64],
+) -> Result<HashMap<i64, RefState>, LedgerError> {
+    if seqs.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut out: HashMap<i64, RefState> = by_seqs(conn, ledger, seqs)
+        .await?
+        .into_iter()
+        .map(|record| (record.seq, RefState { record, resolved_by: None, reversed: false }))
+        .collect();
+    let rows = sqlx::query(
+        "SELECT ref_seq, entry_type FROM entries WHERE ledger_id = $1 AND ref_seq IS NOT NULL AND ref_seq = ANY($2)",
+    )
+    .bind(ledger.as_str())
+    .bind(seqs)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    for row in rows {
+        let ref_seq: i64 = row.try_get("ref_seq").map_err(db)?;
+        let ty: String = row.try_get("entry_type").map_err(db)?;
+        if let Some(state) = out.get_mut(&ref_seq) {
+            match EntryType::parse(&ty) {
+                Some(t @ (EntryType::Post | EntryType::Void)) => state.resolved_by = Some(t),
+                Some(EntryType::Reversal) => state.reversed = true,
+                _ => {}
+            }
+        }
+    }
+    Ok(out)
+}

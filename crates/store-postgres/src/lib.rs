@@ -1,0 +1,193 @@
+//! offtake ledger store on PostgreSQL: the production store for a lender's
+//! platform. Migrations are embedded and applied on connect.
+//!
+//! This crate holds SQL only; every ledger rule lives in
+//! `offtake_ledger::plan`. Each ledger's appends are serialised by the row
+//! lock on its head (see `commit`); reads never take locks.
+
+mod accounts;
+mod commit;
+mod entries;
+mod error;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use offtake_ledger::hash::genesis_hash;
+use offtake_ledger::store::{parse_cursor, MAX_PAGE_LIMIT};
+use offtake_ledger::{
+    Account, AccountCode, AsOf, Balance, ChainHead, Command, Committed, EntryRecord, LedgerError, LedgerId,
+    LedgerStore, NewAccount, Page,
+};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+
+use crate::error::db;
+
+/// Connections in the pool. Writers of one ledger queue on its head lock;
+/// more connections serve readers and other ledgers.
+const POOL_MAX_CONNECTIONS: u32 = 16;
+const CONNECT_TIMEOUT_MS: u64 = 5_000;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
+
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects and applies migrations.
+    pub async fn connect(url: &str) -> Result<Self, LedgerError> {
+        Self::connect_in_schema(url, None).await
+    }
+
+    /// Connects with every table in `schema` (created if missing). One
+    /// schema per tenant, or per test so tests run in parallel.
+    pub async fn connect_in_schema(url: &str, schema: Option<&str>) -> Result<Self, LedgerError> {
+        let mut options: PgConnectOptions = url.parse().map_err(db)?;
+        if let Some(schema) = schema {
+            if !schema.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+                return Err(LedgerError::InvalidInput { field: "schema", reason: "a-z, 0-9 and _ only".into() });
+            }
+            let admin = PgPoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(Duration::from_millis(CONNECT_TIMEOUT_MS))
+                .connect_with(options.clone())
+                .await
+                .map_err(db)?;
+            sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {schema}")).execute(&admin).await.map_err(db)?;
+            admin.close().await;
+            options = options.options([("search_path", schema)]);
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(POOL_MAX_CONNECTIONS)
+            .acquire_timeout(Duration::from_millis(CONNECT_TIMEOUT_MS))
+            .connect_with(options)
+            .await
+            .map_err(db)?;
+        MIGRATOR.run(&pool).await.map_err(|e| LedgerError::Storage(format!("migration: {e}")))?;
+        Ok(PostgresStore { pool })
+    }
+
+    /// The underlying pool, for crates that keep their own tables in the
+    /// same database (and for tests that play the insider).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Postgres>, LedgerError> {
+        self.pool.acquire().await.map_err(db)
+    }
+}
+
+fn now_us() -> i64 {
+    let now = time::OffsetDateTime::now_utc();
+    i64::try_from(now.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
+}
+
+#[async_trait]
+impl LedgerStore for PostgresStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn ensure_ledger(&self, ledger: &LedgerId) -> Result<(), LedgerError> {
+        sqlx::query(
+            "INSERT INTO ledgers (ledger_id, created_at_us, head_hash) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(ledger.as_str())
+        .bind(now_us())
+        .bind(genesis_hash(ledger).as_slice())
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn create_account(&self, ledger: &LedgerId, spec: &NewAccount) -> Result<Account, LedgerError> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let account = accounts::create(&mut tx, ledger, spec, now_us()).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(account)
+    }
+
+    async fn accounts_by_code(&self, ledger: &LedgerId, codes: &[AccountCode]) -> Result<Vec<Account>, LedgerError> {
+        accounts::by_codes(&mut *self.conn().await?, ledger, codes).await
+    }
+
+    async fn list_accounts(
+        &self,
+        ledger: &LedgerId,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<Account>, LedgerError> {
+        let after = parse_cursor(cursor)?;
+        accounts::list(&mut *self.conn().await?, ledger, after, limit.clamp(1, MAX_PAGE_LIMIT)).await
+    }
+
+    async fn commit_batch(
+        &self,
+        ledger: &LedgerId,
+        commands: &[Command],
+    ) -> Result<Vec<Result<Committed, LedgerError>>, LedgerError> {
+        if commands.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let outcomes = commit::commit_batch(&mut tx, ledger, commands, now_us()).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(outcomes)
+    }
+
+    async fn balance(&self, ledger: &LedgerId, account: &AccountCode, as_of: AsOf) -> Result<Balance, LedgerError> {
+        // REPEATABLE READ: the head and the legs are one snapshot.
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        let acct = accounts::by_codes(&mut tx, ledger, std::slice::from_ref(account))
+            .await?
+            .pop()
+            .ok_or_else(|| LedgerError::UnknownAccount(account.as_str().to_owned()))?;
+        let head = entries::head(&mut tx, ledger, false).await?;
+        let at_seq = match as_of {
+            AsOf::Now => head.seq,
+            AsOf::Seq(s) => s.clamp(0, head.seq),
+            AsOf::RecordedAtUs(t) => entries::seq_at_time(&mut tx, ledger, t).await?,
+        };
+        let totals = entries::totals_at(&mut tx, ledger, &[acct.account_no], at_seq)
+            .await?
+            .remove(&acct.account_no)
+            .unwrap_or_default();
+        tx.commit().await.map_err(db)?;
+        Ok(Balance::new(&acct, at_seq, totals))
+    }
+
+    async fn account_entries(
+        &self,
+        ledger: &LedgerId,
+        account: &AccountCode,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<EntryRecord>, LedgerError> {
+        let after = parse_cursor(cursor)?;
+        let limit = limit.clamp(1, MAX_PAGE_LIMIT);
+        let mut conn = self.conn().await?;
+        let acct = accounts::by_codes(&mut conn, ledger, std::slice::from_ref(account))
+            .await?
+            .pop()
+            .ok_or_else(|| LedgerError::UnknownAccount(account.as_str().to_owned()))?;
+        let seqs = entries::seqs_of_account(&mut conn, ledger, acct.account_no, after, limit + 1).await?;
+        let records = entries::by_seqs(&mut conn, ledger, &seqs).await?;
+        Ok(Page::from_overfetch(records, limit, |e| e.seq.to_string()))
+    }
+
+    async fn entries(&self, ledger: &LedgerId, after_seq: i64, limit: u32) -> Result<Vec<EntryRecord>, LedgerError> {
+        entries::range(&mut *self.conn().await?, ledger, after_seq, limit.clamp(1, MAX_PAGE_LIMIT)).await
+    }
+
+    async fn head(&self, ledger: &LedgerId) -> Result<ChainHead, LedgerError> {
+        entries::head(&mut *self.conn().await?, ledger, false).await
+    }
+}
