@@ -1,1 +1,141 @@
-fn main() {}
+//! `offtake`: the command-line front end of the offtake ledger.
+//!
+//! Parses arguments, opens the store and calls the library crates; holds
+//! no business rules of its own. Errors print their stable code and exit 1.
+
+mod demo;
+mod ledger_cli;
+mod store;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use offtake_ledger::{Action, LedgerError, LedgerId};
+
+use crate::ledger_cli::{AccountCmd, EntryOptions, TransferArgs};
+
+#[derive(Parser, Debug)]
+#[command(name = "offtake", version, about = "System of record for inventory financing against purchase commitments")]
+struct Cli {
+    /// Database: `sqlite:FILE` (default, embedded) or `postgres://…`.
+    #[arg(long, global = true, env = "OFFTAKE_DATABASE_URL", default_value = store::DEFAULT_DATABASE_URL)]
+    database_url: String,
+    /// Ledger (lending program) to act on.
+    #[arg(long, global = true, env = "OFFTAKE_LEDGER", default_value = "main")]
+    ledger: String,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Create or migrate the database and the ledger.
+    Init,
+    /// Manage accounts.
+    #[command(subcommand)]
+    Account(AccountCmd),
+    /// Move an amount from one account to another (optionally as a hold).
+    Transfer(TransferArgs),
+    /// Post a pending entry, in full or for a smaller amount.
+    Post {
+        seq: i64,
+        #[arg(long)]
+        amount: Option<String>,
+        #[command(flatten)]
+        entry: EntryOptions,
+    },
+    /// Void a pending entry.
+    Void {
+        seq: i64,
+        #[command(flatten)]
+        entry: EntryOptions,
+    },
+    /// Reverse a posted entry (a linked correction; nothing is edited).
+    Reverse {
+        seq: i64,
+        #[command(flatten)]
+        entry: EntryOptions,
+    },
+    /// Balance of an account, now or `--as-of` an entry number or RFC 3339 time.
+    Balance {
+        account: String,
+        #[arg(long)]
+        as_of: Option<String>,
+    },
+    /// Entries touching an account, oldest first (JSON lines).
+    Entries {
+        account: String,
+        #[arg(long)]
+        cursor: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    /// Recompute every hash, link and running total of the ledger.
+    VerifyChain,
+    /// Run the whole story on a fresh embedded database and print it.
+    Demo {
+        /// Use this database instead of a fresh SQLite file.
+        #[arg(long = "demo-database-url")]
+        demo_database_url: Option<String>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("OFFTAKE_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let code = e.chain().find_map(|c| c.downcast_ref::<LedgerError>()).map(LedgerError::code);
+            match code {
+                Some(code) => eprintln!("error[{code}]: {e:#}"),
+                None => eprintln!("error: {e:#}"),
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Cmd::Demo { demo_database_url } = &cli.command {
+        let url = match demo_database_url {
+            Some(u) => u.clone(),
+            None => {
+                let nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
+                let path = std::env::temp_dir().join(format!("offtake-demo-{}-{nanos}.db", std::process::id()));
+                format!("sqlite:{}", path.display())
+            }
+        };
+        let store = store::open(&url).await?;
+        return demo::run(store, &store::redact(&url)).await;
+    }
+    let ledger = LedgerId::new(&cli.ledger)?;
+    let store = store::open(&cli.database_url).await?;
+    let s = store.as_ref();
+    match cli.command {
+        Cmd::Init => {
+            store.ensure_ledger(&ledger).await?;
+            println!("initialised ledger {ledger} on {} ({})", store.backend(), store::redact(&cli.database_url));
+        }
+        Cmd::Account(cmd) => ledger_cli::account(s, &ledger, cmd).await?,
+        Cmd::Transfer(args) => ledger_cli::transfer(s, &ledger, args).await?,
+        Cmd::Post { seq, amount, entry } => ledger_cli::post(s, &ledger, seq, amount, &entry).await?,
+        Cmd::Void { seq, entry } => {
+            ledger_cli::simple(s, &ledger, Action::VoidPending { pending_seq: seq }, &entry).await?
+        }
+        Cmd::Reverse { seq, entry } => {
+            ledger_cli::simple(s, &ledger, Action::Reverse { entry_seq: seq }, &entry).await?
+        }
+        Cmd::Balance { account, as_of } => ledger_cli::balance(s, &ledger, &account, as_of.as_deref()).await?,
+        Cmd::Entries { account, cursor, limit } => {
+            ledger_cli::entries(s, &ledger, &account, cursor.as_deref(), limit).await?
+        }
+        Cmd::VerifyChain => ledger_cli::verify(store.clone(), &ledger).await?,
+        Cmd::Demo { .. } => unreachable!("handled above"),
+    }
+    Ok(())
+}

@@ -78,7 +78,8 @@ pub async fn zero_and_negative_legs_are_refused(fx: Fixture) {
     funded(&fx, 10_000).await;
     let before = fx.footprint().await;
     for (key, amount) in [("z0", 0), ("z1", -100)] {
-        let cmd = record(key, vec![leg("cash:b", Side::Debit, USD, amount), leg("cash:a", Side::Credit, USD, amount)], false);
+        let cmd =
+            record(key, vec![leg("cash:b", Side::Debit, USD, amount), leg("cash:a", Side::Credit, USD, amount)], false);
         assert_eq!(code(fx.store.commit(&fx.ledger, cmd).await), "non_positive_amount");
     }
     assert_eq!(fx.footprint().await, before);

@@ -5,8 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use offtake_ledger::{
-    Account, AccountCode, Action, AmountMinor, Book, Command, Currency, LedgerId, LedgerStore, NewAccount, NewLeg,
-    Side,
+    Account, AccountCode, Action, AmountMinor, Book, Command, Currency, LedgerId, LedgerStore, NewAccount, NewLeg, Side,
 };
 
 /// Someone with direct database access. Used to prove that the database
@@ -54,13 +53,7 @@ impl Fixture {
         self.store
             .create_account(
                 ledger,
-                &NewAccount {
-                    code: code_of(code),
-                    currency,
-                    normal_side: normal,
-                    book,
-                    non_negative,
-                },
+                &NewAccount { code: code_of(code), currency, normal_side: normal, book, non_negative },
             )
             .await
             .expect("create account")
@@ -68,11 +61,7 @@ impl Fixture {
 
     /// Balance of `code` now: (posted, available).
     pub async fn balance(&self, code: &str) -> (i64, i64) {
-        let b = self
-            .store
-            .balance(&self.ledger, &code_of(code), offtake_ledger::AsOf::Now)
-            .await
-            .expect("balance");
+        let b = self.store.balance(&self.ledger, &code_of(code), offtake_ledger::AsOf::Now).await.expect("balance");
         (b.posted_minor, b.available_minor)
     }
 
@@ -107,11 +96,19 @@ pub fn command(key: &str, action: Action) -> Command {
 /// Debit `to`, credit `from` (money moves from `from` to `to` for
 /// debit-normal accounts).
 pub fn transfer(key: &str, from: &str, to: &str, currency: Currency, amount_minor: i64) -> Command {
-    record(key, vec![leg(to, Side::Debit, currency, amount_minor), leg(from, Side::Credit, currency, amount_minor)], false)
+    record(
+        key,
+        vec![leg(to, Side::Debit, currency, amount_minor), leg(from, Side::Credit, currency, amount_minor)],
+        false,
+    )
 }
 
 pub fn hold(key: &str, from: &str, to: &str, currency: Currency, amount_minor: i64) -> Command {
-    record(key, vec![leg(to, Side::Debit, currency, amount_minor), leg(from, Side::Credit, currency, amount_minor)], true)
+    record(
+        key,
+        vec![leg(to, Side::Debit, currency, amount_minor), leg(from, Side::Credit, currency, amount_minor)],
+        true,
+    )
 }
 
 pub fn record(key: &str, legs: Vec<NewLeg>, pending: bool) -> Command {

@@ -2,6 +2,7 @@
 //! local trust-auth server). Without a server, Postgres tests skip with a
 //! printed notice — except under `CI=true`, where they must run.
 
+use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
@@ -20,7 +21,13 @@ pub fn unavailable<T>(reason: &str) -> Option<T> {
     if is_ci() {
         panic!("CI=true but PostgreSQL is unavailable at {}: {reason}", url());
     }
-    eprintln!("NOTICE: skipping PostgreSQL test, no server at {} ({reason}); set OFFTAKE_TEST_POSTGRES_URL", url());
+    // Written to the process's stderr directly: the test harness captures
+    // `eprintln!` of passing tests, and a skip must be seen.
+    let _ = writeln!(
+        std::io::stderr(),
+        "NOTICE: skipping PostgreSQL test, no server at {} ({reason}); set OFFTAKE_TEST_POSTGRES_URL",
+        url()
+    );
     None
 }
 
@@ -28,9 +35,7 @@ pub fn unavailable<T>(reason: &str) -> Option<T> {
 pub fn unique_schema(prefix: &str) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
     format!("{prefix}_{}_{}_{n}", std::process::id(), nanos)
 }

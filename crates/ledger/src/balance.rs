@@ -32,11 +32,8 @@ impl BalanceTotals {
             (Layer::Pending | Layer::Release, Side::Debit) => &mut self.pending_debit_minor,
             (Layer::Pending | Layer::Release, Side::Credit) => &mut self.pending_credit_minor,
         };
-        let next = if layer == Layer::Release {
-            slot.checked_sub(amount_minor)
-        } else {
-            slot.checked_add(amount_minor)
-        };
+        let next =
+            if layer == Layer::Release { slot.checked_sub(amount_minor) } else { slot.checked_add(amount_minor) };
         *slot = next.ok_or(LedgerError::AmountOutOfRange)?;
         debug_assert!(self.pending_debit_minor >= 0 && self.pending_credit_minor >= 0, "released more than held");
         Ok(())

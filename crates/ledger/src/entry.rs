@@ -222,8 +222,6 @@ pub mod opt_hex32 {
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<[u8; 32]>, D::Error> {
-        Option::<String>::deserialize(d)?
-            .map(|t| super::hex32::parse(&t).map_err(serde::de::Error::custom))
-            .transpose()
+        Option::<String>::deserialize(d)?.map(|t| super::hex32::parse(&t).map_err(serde::de::Error::custom)).transpose()
     }
 }

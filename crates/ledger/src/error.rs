@@ -33,7 +33,9 @@ pub enum LedgerError {
     CurrencyMismatch { account: String, leg: Currency, account_currency: Currency },
     #[error("entry mixes books: account {0:?} is in a different book than the first leg")]
     MixedBooks(String),
-    #[error("account {account:?} would go below zero: available {available_minor}, needs {needed_minor} (minor units)")]
+    #[error(
+        "account {account:?} would go below zero: available {available_minor}, needs {needed_minor} (minor units)"
+    )]
     InsufficientFunds { account: String, available_minor: i64, needed_minor: i64 },
     #[error("idempotency key {0:?} was already used with a different request")]
     IdempotencyConflict(String),

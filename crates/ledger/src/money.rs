@@ -42,17 +42,11 @@ impl AmountMinor {
     }
 
     pub fn checked_add(self, other: AmountMinor) -> Result<AmountMinor, LedgerError> {
-        self.0
-            .checked_add(other.0)
-            .map(AmountMinor)
-            .ok_or(LedgerError::AmountOutOfRange)
+        self.0.checked_add(other.0).map(AmountMinor).ok_or(LedgerError::AmountOutOfRange)
     }
 
     pub fn checked_sub(self, other: AmountMinor) -> Result<AmountMinor, LedgerError> {
-        self.0
-            .checked_sub(other.0)
-            .map(AmountMinor)
-            .ok_or(LedgerError::AmountOutOfRange)
+        self.0.checked_sub(other.0).map(AmountMinor).ok_or(LedgerError::AmountOutOfRange)
     }
 
     /// Parses a decimal string in `currency`, refusing more decimals than the
@@ -91,16 +85,10 @@ impl AmountMinor {
         let mut scaled = value;
         scaled.rescale(currency.scale());
         if scaled != value {
-            return Err(LedgerError::AmountScale {
-                amount: value.to_string(),
-                currency,
-                scale: currency.scale(),
-            });
+            return Err(LedgerError::AmountScale { amount: value.to_string(), currency, scale: currency.scale() });
         }
         let mantissa = scaled.mantissa();
-        i64::try_from(mantissa)
-            .map(AmountMinor)
-            .map_err(|_| LedgerError::AmountOutOfRange)
+        i64::try_from(mantissa).map(AmountMinor).map_err(|_| LedgerError::AmountOutOfRange)
     }
 
     /// The amount as a decimal in major units (exact).
@@ -179,10 +167,7 @@ mod tests {
         assert_eq!(err.code(), "amount_out_of_range");
         let err = AmountMinor::parse(&"9".repeat(40), Currency::USD).unwrap_err();
         assert_eq!(err.code(), "invalid_amount");
-        assert_eq!(
-            AmountMinor::parse("92233720368547758.07", Currency::USD).unwrap().get(),
-            i64::MAX
-        );
+        assert_eq!(AmountMinor::parse("92233720368547758.07", Currency::USD).unwrap().get(), i64::MAX);
     }
 
     #[test]

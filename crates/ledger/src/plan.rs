@@ -16,8 +16,8 @@ use crate::account::{Account, AccountCode, Book, LedgerId, Side};
 use crate::balance::BalanceTotals;
 use crate::currency::Currency;
 use crate::entry::{
-    Action, ChainHead, Command, Committed, EntryRecord, EntryType, Hash32, Layer, LegRecord,
-    IDEMPOTENCY_KEY_MAX_CHARS, KIND_MAX_CHARS, MAX_LEGS, METADATA_MAX_BYTES,
+    Action, ChainHead, Command, Committed, EntryRecord, EntryType, Hash32, Layer, LegRecord, IDEMPOTENCY_KEY_MAX_CHARS,
+    KIND_MAX_CHARS, MAX_LEGS, METADATA_MAX_BYTES,
 };
 use crate::error::LedgerError;
 use crate::hash::{canonical_entry_bytes, chain_hash, request_hash};
@@ -254,9 +254,8 @@ pub fn validate_metadata(metadata: &serde_json::Value) -> Result<(), LedgerError
         return Err(LedgerError::invalid("metadata", "must be a JSON object"));
     }
     walk(metadata, 0)?;
-    let size = serde_json_canonicalizer::to_vec(metadata)
-        .map_err(|e| LedgerError::invalid("metadata", e.to_string()))?
-        .len();
+    let size =
+        serde_json_canonicalizer::to_vec(metadata).map_err(|e| LedgerError::invalid("metadata", e.to_string()))?.len();
     if size > METADATA_MAX_BYTES {
         return Err(LedgerError::invalid("metadata", format!("larger than {METADATA_MAX_BYTES} bytes")));
     }
@@ -335,12 +334,21 @@ fn release_legs(ctx: &BatchContext, pending: &EntryRecord) -> Result<Vec<DraftLe
         .legs
         .iter()
         .map(|l| {
-            Ok(DraftLeg { account: account_of_leg(ctx, l)?, side: l.side, layer: Layer::Release, amount_minor: l.amount_minor })
+            Ok(DraftLeg {
+                account: account_of_leg(ctx, l)?,
+                side: l.side,
+                layer: Layer::Release,
+                amount_minor: l.amount_minor,
+            })
         })
         .collect()
 }
 
-fn post_legs(ctx: &BatchContext, pending: &EntryRecord, amount_minor: Option<i64>) -> Result<Vec<DraftLeg>, LedgerError> {
+fn post_legs(
+    ctx: &BatchContext,
+    pending: &EntryRecord,
+    amount_minor: Option<i64>,
+) -> Result<Vec<DraftLeg>, LedgerError> {
     let mut drafts = release_legs(ctx, pending)?;
     let posted_amount = |held: i64| -> Result<i64, LedgerError> {
         match amount_minor {

@@ -109,7 +109,10 @@ pub async fn verify_chain(store: &dyn LedgerStore, ledger: &LedgerId) -> Result<
     if stored != verifier.head {
         return Err(LedgerError::ChainBroken {
             seq: stored.seq,
-            reason: format!("stored head (seq {}) does not match the last entry (seq {})", stored.seq, verifier.head.seq),
+            reason: format!(
+                "stored head (seq {}) does not match the last entry (seq {})",
+                stored.seq, verifier.head.seq
+            ),
         });
     }
     Ok(ChainReport { entries: verifier.head.seq, head: verifier.head })

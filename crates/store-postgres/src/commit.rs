@@ -56,7 +56,11 @@ pub(crate) async fn commit_batch(
 
 /// Inserts all entries in one statement and all legs in another, as column
 /// arrays through `UNNEST`: two round trips for any batch size.
-async fn insert_entries(conn: &mut PgConnection, ledger: &LedgerId, records: &[EntryRecord]) -> Result<(), LedgerError> {
+async fn insert_entries(
+    conn: &mut PgConnection,
+    ledger: &LedgerId,
+    records: &[EntryRecord],
+) -> Result<(), LedgerError> {
     let n = records.len();
     let mut seq = Vec::with_capacity(n);
     let mut entry_type = Vec::with_capacity(n);

@@ -78,13 +78,8 @@ pub(crate) async fn range(
         "SELECT {LEG_COLUMNS} FROM legs l JOIN accounts a ON a.ledger_id = l.ledger_id AND a.account_no = l.account_no \
          WHERE l.ledger_id = $1 AND l.seq > $2 AND l.seq <= $3 ORDER BY l.seq, l.leg_no"
     );
-    let legs = sqlx::query(&sql)
-        .bind(ledger.as_str())
-        .bind(after)
-        .bind(last)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db)?;
+    let legs =
+        sqlx::query(&sql).bind(ledger.as_str()).bind(after).bind(last).fetch_all(&mut *conn).await.map_err(db)?;
     let legs = legs.iter().map(decode_leg).collect::<Result<Vec<_>, _>>()?;
     assemble(entries, legs)
 }
@@ -99,23 +94,13 @@ pub(crate) async fn by_seqs(
         return Ok(Vec::new());
     }
     let sql = format!("SELECT {ENTRY_COLUMNS} FROM entries WHERE ledger_id = $1 AND seq = ANY($2) ORDER BY seq");
-    let entries = sqlx::query(&sql)
-        .bind(ledger.as_str())
-        .bind(seqs)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db)?;
+    let entries = sqlx::query(&sql).bind(ledger.as_str()).bind(seqs).fetch_all(&mut *conn).await.map_err(db)?;
     let entries = entries.iter().map(decode_entry).collect::<Result<Vec<_>, _>>()?;
     let sql = format!(
         "SELECT {LEG_COLUMNS} FROM legs l JOIN accounts a ON a.ledger_id = l.ledger_id AND a.account_no = l.account_no \
          WHERE l.ledger_id = $1 AND l.seq = ANY($2) ORDER BY l.seq, l.leg_no"
     );
-    let legs = sqlx::query(&sql)
-        .bind(ledger.as_str())
-        .bind(seqs)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db)?;
+    let legs = sqlx::query(&sql).bind(ledger.as_str()).bind(seqs).fetch_all(&mut *conn).await.map_err(db)?;
     let legs = legs.iter().map(decode_leg).collect::<Result<Vec<_>, _>>()?;
     assemble(entries, legs)
 }
@@ -165,9 +150,7 @@ pub(crate) async fn totals_at(
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
-    rows.iter()
-        .map(|r| Ok((r.try_get("account_no").map_err(db)?, decode_totals(r)?)))
-        .collect()
+    rows.iter().map(|r| Ok((r.try_get("account_no").map_err(db)?, decode_totals(r)?))).collect()
 }
 
 pub(crate) async fn seq_at_time(conn: &mut PgConnection, ledger: &LedgerId, at_us: i64) -> Result<i64, LedgerError> {

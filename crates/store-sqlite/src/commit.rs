@@ -54,7 +54,11 @@ pub(crate) async fn commit_batch(
     Ok(planned.outcomes)
 }
 
-async fn insert_entries(conn: &mut SqliteConnection, ledger: &LedgerId, records: &[EntryRecord]) -> Result<(), LedgerError> {
+async fn insert_entries(
+    conn: &mut SqliteConnection,
+    ledger: &LedgerId,
+    records: &[EntryRecord],
+) -> Result<(), LedgerError> {
     for chunk in records.chunks(INSERT_CHUNK_ROWS) {
         let mut qb = sqlx::QueryBuilder::new(
             "INSERT INTO entries (ledger_id, seq, entry_type, ref_seq, idempotency_key, request_hash, kind, \

@@ -97,11 +97,8 @@ pub(crate) async fn by_seqs(
     let mut out = Vec::with_capacity(seqs.len());
     for chunk in seqs.chunks(IN_LIST_CHUNK) {
         let list = in_list(chunk.len());
-        let sql = format!(
-            "SELECT {ENTRY_COLUMNS} FROM entries WHERE ledger_id = ? AND seq IN ({list}) ORDER BY seq"
-        );
-        let mut q = sqlx::query(&sql)
-        .bind(ledger.as_str());
+        let sql = format!("SELECT {ENTRY_COLUMNS} FROM entries WHERE ledger_id = ? AND seq IN ({list}) ORDER BY seq");
+        let mut q = sqlx::query(&sql).bind(ledger.as_str());
         for s in chunk {
             q = q.bind(*s);
         }
@@ -111,8 +108,7 @@ pub(crate) async fn by_seqs(
             "SELECT {LEG_COLUMNS} FROM legs l JOIN accounts a ON a.ledger_id = l.ledger_id AND a.account_no = l.account_no \
              WHERE l.ledger_id = ? AND l.seq IN ({list}) ORDER BY l.seq, l.leg_no"
         );
-        let mut q = sqlx::query(&sql)
-        .bind(ledger.as_str());
+        let mut q = sqlx::query(&sql).bind(ledger.as_str());
         for s in chunk {
             q = q.bind(*s);
         }
@@ -175,7 +171,11 @@ pub(crate) async fn totals_at(
 }
 
 /// The last sequence number recorded at or before `at_us`.
-pub(crate) async fn seq_at_time(conn: &mut SqliteConnection, ledger: &LedgerId, at_us: i64) -> Result<i64, LedgerError> {
+pub(crate) async fn seq_at_time(
+    conn: &mut SqliteConnection,
+    ledger: &LedgerId,
+    at_us: i64,
+) -> Result<i64, LedgerError> {
     let seq: Option<i64> = sqlx::query_scalar(
         "SELECT seq FROM entries WHERE ledger_id = ? AND recorded_at_us <= ? ORDER BY recorded_at_us DESC, seq DESC LIMIT 1",
     )
@@ -215,8 +215,7 @@ pub(crate) async fn key_uses(
              WHERE ledger_id = ? AND idempotency_key IN ({})",
             in_list(chunk.len())
         );
-        let mut q = sqlx::query(&sql)
-        .bind(ledger.as_str());
+        let mut q = sqlx::query(&sql).bind(ledger.as_str());
         for k in chunk {
             q = q.bind(k.as_str());
         }
@@ -254,8 +253,7 @@ pub(crate) async fn refs(
             "SELECT ref_seq, entry_type FROM entries WHERE ledger_id = ? AND ref_seq IS NOT NULL AND ref_seq IN ({})",
             in_list(chunk.len())
         );
-        let mut q = sqlx::query(&sql)
-        .bind(ledger.as_str());
+        let mut q = sqlx::query(&sql).bind(ledger.as_str());
         for s in chunk {
             q = q.bind(*s);
         }

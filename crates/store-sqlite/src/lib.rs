@@ -61,11 +61,8 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(POOL_MAX_CONNECTIONS)
-            .connect_with(options)
-            .await
-            .map_err(db)?;
+        let pool =
+            SqlitePoolOptions::new().max_connections(POOL_MAX_CONNECTIONS).connect_with(options).await.map_err(db)?;
         MIGRATOR.run(&pool).await.map_err(|e| LedgerError::Storage(format!("migration: {e}")))?;
         Ok(SqliteStore { pool, write_lock: Mutex::new(()) })
     }

@@ -1,0 +1,108 @@
+//! The `offtake` binary, driven as a user would: exit codes, stable error
+//! codes on stderr, and nothing written by refused commands.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn offtake(db: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_offtake"))
+        .arg("--database-url")
+        .arg(format!("sqlite:{}", db.display()))
+        .args(args)
+        .env_remove("OFFTAKE_DATABASE_URL")
+        .env_remove("OFFTAKE_LEDGER")
+        .output()
+        .expect("run offtake")
+}
+
+fn ok(db: &Path, args: &[&str]) -> String {
+    let out = offtake(db, args);
+    assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+fn fails_with(db: &Path, args: &[&str], code: &str) {
+    let out = offtake(db, args);
+    assert!(!out.status.success(), "{args:?} should fail");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("error[{code}]")), "{args:?}: expected {code}, got {stderr}");
+}
+
+fn setup() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("cli.db");
+    ok(&db, &["init"]);
+    ok(&db, &["account", "create", "equity", "--currency", "USD", "--side", "credit"]);
+    ok(&db, &["account", "create", "cash:a", "--currency", "USD", "--non-negative"]);
+    ok(&db, &["account", "create", "cash:b", "--currency", "USD", "--non-negative"]);
+    ok(&db, &["transfer", "--from", "equity", "--to", "cash:a", "--amount", "100.00", "--key", "fund"]);
+    (dir, db)
+}
+
+fn head(db: &Path) -> String {
+    ok(db, &["verify-chain"])
+}
+
+#[test]
+fn transfer_balance_and_verify_round_trip() {
+    let (_dir, db) = setup();
+    let out = ok(&db, &["transfer", "--from", "cash:a", "--to", "cash:b", "--amount", "25.50", "--key", "t1"]);
+    assert!(out.contains("entry 2 committed"), "{out}");
+    let bal = ok(&db, &["balance", "cash:b"]);
+    assert!(bal.contains("posted                     25.50"), "{bal}");
+    let before = ok(&db, &["balance", "cash:b", "--as-of", "1"]);
+    assert!(before.contains("posted                      0.00"), "{before}");
+    let replay = ok(&db, &["transfer", "--from", "cash:a", "--to", "cash:b", "--amount", "25.50", "--key", "t1"]);
+    assert!(replay.contains("replay, nothing written"), "{replay}");
+    assert!(head(&db).contains("chain ok: 2 entries"));
+    let list = ok(&db, &["account", "list"]);
+    assert_eq!(list.lines().count(), 3);
+}
+
+#[test]
+fn two_phase_from_the_cli() {
+    let (_dir, db) = setup();
+    ok(&db, &["transfer", "--from", "cash:a", "--to", "cash:b", "--amount", "60", "--pending", "--key", "h1"]);
+    let bal = ok(&db, &["balance", "cash:a"]);
+    assert!(bal.contains("available                  40.00"), "{bal}");
+    ok(&db, &["post", "2", "--amount", "10.00", "--key", "p1"]);
+    let bal = ok(&db, &["balance", "cash:a"]);
+    assert!(bal.contains("available                  90.00"), "{bal}");
+    fails_with(&db, &["void", "2", "--key", "v1"], "pending_already_posted");
+}
+
+#[test]
+fn bad_input_gets_a_stable_code_and_writes_nothing() {
+    let (_dir, db) = setup();
+    let before = head(&db);
+    let cases: &[(&[&str], &str)] = &[
+        (&["transfer", "--from", "cash:a", "--to", "cash:b", "--amount", "10.001", "--key", "x"], "amount_scale"),
+        (&["transfer", "--from", "cash:a", "--to", "cash:b", "--amount", "-5", "--key", "x"], "non_positive_amount"),
+        (&["transfer", "--from", "cash:a", "--to", "cash:b", "--amount", "0", "--key", "x"], "non_positive_amount"),
+        (&["transfer", "--from", "cash:a", "--to", "cash:b", "--amount", "1e3", "--key", "x"], "invalid_amount"),
+        (&["transfer", "--from", "cash:a", "--to", "cash:b", "--amount", "NaN", "--key", "x"], "invalid_amount"),
+        (
+            &["transfer", "--from", "cash:a", "--to", "cash:b", "--amount", "99999999999999999999", "--key", "x"],
+            "amount_out_of_range",
+        ),
+        (&["transfer", "--from", "cash:a", "--to", "cash:zz", "--amount", "1", "--key", "x"], "unknown_account"),
+        (&["transfer", "--from", "cash:a", "--to", "cash:b", "--amount", "100.01", "--key", "x"], "insufficient_funds"),
+        (&["transfer", "--from", "cash:a", "--to", "cash:b", "--amount", "1", "--key", "fund"], "idempotency_conflict"),
+        (&["transfer", "--from", "cash:a", "--to", "'; DROP TABLE legs; --", "--amount", "1"], "invalid_input"),
+        (&["account", "create", "cash:c", "--currency", "XYZ"], "unknown_currency"),
+        (&["balance", "cash:nope"], "unknown_account"),
+    ];
+    for (args, code) in cases {
+        fails_with(&db, args, code);
+    }
+    assert_eq!(head(&db), before, "refused commands wrote nothing");
+}
+
+#[test]
+fn demo_tells_the_story_and_verifies() {
+    let out = Command::new(env!("CARGO_BIN_EXE_offtake")).arg("demo").output().expect("run demo");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("facility:f1:principal        posted     33200.00"), "{stdout}");
+    assert!(stdout.contains("chain ok"), "{stdout}");
+}
