@@ -7,6 +7,7 @@
 pub mod cases;
 pub mod fixture;
 pub mod postgres_env;
+pub mod properties;
 
 pub use fixture::{Fixture, Insider};
 

@@ -108,3 +108,15 @@ async fn setup() -> Option<Fixture> {
 }
 
 conformance_suite!(setup);
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(16))]
+    #[test]
+    fn random_operations_agree_with_the_model(ops in offtake_conformance::properties::ops()) {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        rt.block_on(async {
+            let Some(fixture) = setup().await else { return };
+            offtake_conformance::properties::random_operations_agree_with_the_model(fixture, ops).await;
+        });
+    }
+}
