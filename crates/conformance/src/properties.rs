@@ -92,7 +92,8 @@ pub async fn random_operations_agree_with_the_model(fx: Fixture, ops: Vec<Op>) {
             Op::Post { .. } | Op::Void { .. } if model.pending_seqs.is_empty() => {}
             Op::Post { pick, partial_minor } => {
                 let seq = model.pending_seqs[pick % model.pending_seqs.len()];
-                let action = Action::PostPending { pending_seq: seq, amount_minor: partial_minor.map(AmountMinor::new) };
+                let action =
+                    Action::PostPending { pending_seq: seq, amount_minor: partial_minor.map(AmountMinor::new) };
                 let got = fx.store.commit(&fx.ledger, command(&key, action)).await;
                 match (model.resolved.get(&seq), model.holds.get(&seq).copied()) {
                     (Some(_), _) | (None, None) => assert!(got.is_err(), "resolved twice: {got:?}"),
