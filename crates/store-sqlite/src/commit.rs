@@ -35,8 +35,11 @@ pub(crate) async fn commit_batch(
     let codes: Vec<AccountCode> = codes.into_iter().collect();
     let accounts = accounts::by_codes(conn, ledger, &codes).await?;
     let mut balances = HashMap::with_capacity(accounts.len());
+    let mut last_seq = HashMap::with_capacity(accounts.len());
     for a in &accounts {
-        balances.insert(a.account_no, entries::totals_at(conn, ledger, a.account_no, i64::MAX).await?);
+        let (totals, seq) = entries::totals_at(conn, ledger, a.account_no, i64::MAX).await?;
+        balances.insert(a.account_no, totals);
+        last_seq.insert(a.account_no, seq);
     }
     let keys = entries::key_uses(conn, ledger, &needs.idempotency_keys).await?;
     let ctx = BatchContext {
@@ -45,6 +48,7 @@ pub(crate) async fn commit_batch(
         now_us,
         accounts: accounts.into_iter().map(|a| (a.code.clone(), a)).collect(),
         balances,
+        last_seq,
         refs,
         keys,
     };
