@@ -177,6 +177,8 @@ mod tests {
             body_hash: String::new(),
             history: vec![],
             memo_booked_minor: 0,
+            memo_delta_minor: 0,
+            issued_on: Date::MIN,
         }
     }
 
@@ -199,7 +201,10 @@ mod tests {
         assert_eq!(a.eligible_minor, 10_000_000);
         // Cap = 50 % of 100,000 = 50,000: big loses 20,000.
         assert_eq!(a.brands[0].brand, "big");
-        assert_eq!((a.brands[0].cap_minor, a.brands[0].excess_minor, a.brands[0].counted_minor), (5_000_000, 2_000_000, 5_000_000));
+        assert_eq!(
+            (a.brands[0].cap_minor, a.brands[0].excess_minor, a.brands[0].counted_minor),
+            (5_000_000, 2_000_000, 5_000_000)
+        );
         assert_eq!(a.brands[1].counted_minor, 3_000_000);
         assert_eq!(a.counted_minor, 8_000_000);
         assert_eq!(a.base_minor, 6_400_000);

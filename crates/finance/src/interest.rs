@@ -170,8 +170,8 @@ mod tests {
     #[test]
     fn default_interest_accrues_only_while_overdue() {
         let deltas = BTreeMap::from([(date!(2026 - 01 - 01), 3_600_000)]);
-        let run = accrue(&input(&deltas, date!(2026 - 01 - 10), DayCount::Act360), |d| d >= date!(2026 - 01 - 06))
-            .unwrap();
+        let run =
+            accrue(&input(&deltas, date!(2026 - 01 - 10), DayCount::Act360), |d| d >= date!(2026 - 01 - 06)).unwrap();
         // 36,000.00 × 4 % / 360 = 4.00 a day, for the 5 days from the 6th to the 10th.
         assert_eq!(run.default_total_minor, 2_000);
         assert_eq!(run.interest_total_minor, 12_000);

@@ -6,14 +6,17 @@
 //! versioned records (`RecordStore`), through traits both stores implement.
 
 pub mod base;
+pub mod chart;
 pub mod error;
 pub mod interest;
 pub mod model;
 pub mod rate;
+pub mod service;
 pub mod terms;
 
 pub use base::{availability, Availability, Eligibility};
 pub use error::FinanceError;
 pub use model::*;
 pub use rate::{DayCount, Rounding};
+pub use service::{AccrualReport, DocSigner, Finance, SignedDocument};
 pub use terms::FacilityTerms;

@@ -127,6 +127,11 @@ pub struct Commitment {
     pub history: Vec<String>,
     /// Undelivered value booked in the memo book.
     pub memo_booked_minor: i64,
+    /// Memo movement booked when the current version was accepted.
+    pub memo_delta_minor: i64,
+    /// `issued_at` date of the current version: the effective date of its
+    /// memo movement.
+    pub issued_on: Date,
 }
 
 impl Commitment {

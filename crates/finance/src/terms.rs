@@ -76,7 +76,10 @@ impl FacilityTerms {
         bps("fee_bps", self.fee_bps, BPS_PER_UNIT)?;
         bps("late_fee_bps", self.late_fee_bps, BPS_PER_UNIT)?;
         if self.eligibility_days > 3_660 || self.grace_days > 366 {
-            return Err(FinanceError::invalid("eligibility_days", "eligibility at most 10 years, grace at most a year"));
+            return Err(FinanceError::invalid(
+                "eligibility_days",
+                "eligibility at most 10 years, grace at most a year",
+            ));
         }
         Ok(())
     }
