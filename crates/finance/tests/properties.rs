@@ -86,7 +86,9 @@ async fn run(events: Vec<Event>) {
         }
         assert_books_balance(&fin).await;
     }
-    // Accruing again through the same day changes nothing.
+    // Accruing through the same day twice books nothing the second time.
+    fin.accrue("f1", today).await.unwrap();
+    assert_books_balance(&fin).await;
     let head = fin.store().head(fin.ledger()).await.unwrap();
     fin.accrue("f1", today).await.unwrap();
     assert_eq!(fin.store().head(fin.ledger()).await.unwrap(), head);

@@ -97,8 +97,8 @@ impl Finance {
         for signer in &doc.signers {
             let id = format!("{}:{nonce}", signer.key_id);
             let body = serde_json::json!({ "body_hash": hash });
-            if !self.store.insert_once(&self.ledger, "nonce", &id, &body).await? {
-                let seen = self.store.get_record(&self.ledger, "nonce", &id).await?;
+            if !self.store.insert_once(&self.ledger, offtake_signing::NONCE_RECORD_KIND, &id, &body).await? {
+                let seen = self.store.get_record(&self.ledger, offtake_signing::NONCE_RECORD_KIND, &id).await?;
                 if seen.as_ref().and_then(|r| r.body.get("body_hash")).and_then(|v| v.as_str()) != Some(&hash) {
                     return Err(FinanceError::Document {
                         code: "replayed_nonce",

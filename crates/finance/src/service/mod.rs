@@ -17,6 +17,7 @@ mod documents;
 mod facilities;
 mod invoices;
 mod parties;
+mod signed;
 
 use std::sync::Arc;
 

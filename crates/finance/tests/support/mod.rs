@@ -37,7 +37,7 @@ pub fn signer(party: &str, role: PartyRole) -> DocSigner {
 static NONCE: AtomicU64 = AtomicU64::new(1);
 
 pub fn nonce() -> String {
-    format!("n{}", NONCE.fetch_add(1, Ordering::Relaxed))
+    format!("nonce-{:016}", NONCE.fetch_add(1, Ordering::Relaxed))
 }
 
 pub fn signed(doc_type: &str, body: serde_json::Value, signers: Vec<DocSigner>) -> SignedDocument {
@@ -70,6 +70,7 @@ pub fn commitment_body(doc_id: &str, brand: &str, maker: &str, tranches: &[T<'_>
             "id": id, "quantity": q, "unit_price": p,
             "delivery_start": start.to_string(), "delivery_end": (*start + time::Duration::days(30)).to_string(),
         })).collect::<Vec<_>>(),
+        "status": "active",
         "terms": { "payment_days": 30, "shortfall_pct": "10" },
     })
 }
