@@ -130,7 +130,8 @@ fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).with_context(|| format!("creating {} (it must not exist yet)", path.display()))?;
+    let mut file =
+        options.open(path).with_context(|| format!("creating {} (it must not exist yet)", path.display()))?;
     file.write_all(contents.as_bytes()).and_then(|()| file.sync_all()).context("writing the key file")?;
     Ok(())
 }
@@ -152,7 +153,11 @@ pub fn keygen(args: KeygenArgs) -> anyhow::Result<()> {
     println!("public_key {}", key.public_key_hex());
     println!("party {} role {}", key.party(), role);
     println!("private key written to {} (mode 0600; keep it secret)", out.display());
-    println!("public key written to {}; register it with `offtake key register --public-file {}`", public_path.display(), public_path.display());
+    println!(
+        "public key written to {}; register it with `offtake key register --public-file {}`",
+        public_path.display(),
+        public_path.display()
+    );
     Ok(())
 }
 
@@ -171,7 +176,13 @@ pub fn sign_file(args: SignArgs) -> anyhow::Result<()> {
     match args.out {
         Some(path) => {
             std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
-            eprintln!("signed by {} ({} {}); envelope written to {}", key.key_id(), key.party(), key.role(), path.display());
+            eprintln!(
+                "signed by {} ({} {}); envelope written to {}",
+                key.key_id(),
+                key.party(),
+                key.role(),
+                path.display()
+            );
         }
         None => print!("{text}"),
     }
@@ -211,7 +222,9 @@ pub async fn key(store: &dyn Store, ledger: &LedgerId, cmd: KeyCmd) -> anyhow::R
                     let file = PublicKeyFile::parse(&read_input(path)?)?;
                     RegisteredKey::new(&file.party, file.role, &file.public_key, valid_from)?
                 }
-                (None, Some(hex), Some(party), Some(role)) => RegisteredKey::new(party, role.parse()?, hex, valid_from)?,
+                (None, Some(hex), Some(party), Some(role)) => {
+                    RegisteredKey::new(party, role.parse()?, hex, valid_from)?
+                }
                 _ => bail!("give --public-file, or --public-key with --party and --role"),
             };
             store.ensure_ledger(ledger).await?;
@@ -245,8 +258,9 @@ pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     use offtake_store_postgres::PostgresStore;
     use offtake_store_sqlite::SqliteStore;
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let store =
-            PostgresStore::connect(url).await.with_context(|| format!("connecting to {}", crate::store::redact(url)))?;
+        let store = PostgresStore::connect(url)
+            .await
+            .with_context(|| format!("connecting to {}", crate::store::redact(url)))?;
         Ok(Arc::new(store))
     } else {
         let url = if url.starts_with("sqlite:") { url.to_owned() } else { format!("sqlite:{url}") };
