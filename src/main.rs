@@ -5,12 +5,14 @@
 
 mod demo;
 mod ledger_cli;
+mod signing_cli;
 mod store;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use offtake_ledger::{Action, LedgerError, LedgerId};
+use offtake_signing::SigningError;
 
 use crate::ledger_cli::{AccountCmd, EntryOptions, TransferArgs};
 
@@ -72,6 +74,17 @@ enum Cmd {
     },
     /// Recompute every hash, link and running total of the ledger.
     VerifyChain,
+    /// Create an Ed25519 signing key for a party and role (private key to a
+    /// 0600 file, never printed).
+    Keygen(signing_cli::KeygenArgs),
+    /// Sign a document (wrapping it into a DSSE envelope) or add a signature
+    /// to an envelope.
+    Sign(signing_cli::SignArgs),
+    /// Verify an envelope against the key registry; prints its signers.
+    Verify(signing_cli::VerifyArgs),
+    /// Manage the registry of signing keys.
+    #[command(subcommand)]
+    Key(signing_cli::KeyCmd),
     /// Run the whole story on a fresh embedded database and print it.
     Demo {
         /// Use this database instead of a fresh SQLite file.
@@ -90,7 +103,11 @@ async fn main() -> ExitCode {
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let code = e.chain().find_map(|c| c.downcast_ref::<LedgerError>()).map(LedgerError::code);
+            let code = e.chain().find_map(|c| {
+                c.downcast_ref::<LedgerError>()
+                    .map(LedgerError::code)
+                    .or_else(|| c.downcast_ref::<SigningError>().map(SigningError::code))
+            });
             match code {
                 Some(code) => eprintln!("error[{code}]: {e:#}"),
                 None => eprintln!("error: {e:#}"),
@@ -112,6 +129,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         };
         let store = store::open(&url).await?;
         return demo::run(store, &store::redact(&url)).await;
+    }
+    match cli.command {
+        Cmd::Keygen(args) => return signing_cli::keygen(args),
+        Cmd::Sign(args) => return signing_cli::sign_file(args),
+        Cmd::Verify(args) => {
+            let store = signing_cli::open_store(&cli.database_url).await?;
+            return signing_cli::verify(store.as_ref(), &LedgerId::new(&cli.ledger)?, args).await;
+        }
+        Cmd::Key(cmd) => {
+            let store = signing_cli::open_store(&cli.database_url).await?;
+            return signing_cli::key(store.as_ref(), &LedgerId::new(&cli.ledger)?, cmd).await;
+        }
+        _ => {}
     }
     let ledger = LedgerId::new(&cli.ledger)?;
     let store = store::open(&cli.database_url).await?;
@@ -135,7 +165,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             ledger_cli::entries(s, &ledger, &account, cursor.as_deref(), limit).await?
         }
         Cmd::VerifyChain => ledger_cli::verify(store.clone(), &ledger).await?,
-        Cmd::Demo { .. } => unreachable!("handled above"),
+        Cmd::Demo { .. } | Cmd::Keygen(_) | Cmd::Sign(_) | Cmd::Verify(_) | Cmd::Key(_) => {
+            unreachable!("handled above")
+        }
     }
     Ok(())
 }
