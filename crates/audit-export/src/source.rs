@@ -10,11 +10,14 @@ use crate::error::AuditError;
 /// Entries fetched per store call (the store's own maximum).
 pub const PAGE_ENTRIES: u32 = offtake_ledger::store::MAX_PAGE_LIMIT;
 
-/// A period, in dates (inclusive, UTC), on the ledger's recorded-at clock.
+/// A period, in dates (inclusive, UTC), on the ledger's recorded-at clock,
+/// optionally narrowed to a range of entry numbers (inclusive).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PeriodSpec {
     pub from: Option<Date>,
     pub to: Option<Date>,
+    pub from_seq: Option<i64>,
+    pub to_seq: Option<i64>,
 }
 
 /// The period resolved against the chain: entries `first..=last` (empty
@@ -96,6 +99,8 @@ pub async fn resolve_period(
             None => head.seq,
         },
     };
+    let first = first.max(period.from_seq.unwrap_or(1)).clamp(1, head.seq + 1);
+    let last = last.min(period.to_seq.unwrap_or(i64::MAX)).min(head.seq);
     Ok(SeqRange { first, last: last.max(first - 1), head })
 }
 

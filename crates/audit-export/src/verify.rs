@@ -444,6 +444,18 @@ pub fn verify_bundle(dir: &Path, pinned: Option<&VerifyingKey>) -> Result<Verify
             computed: root,
         });
     }
+    // 6. Opening + movements = closing (before the counts: it names the account).
+    for code in &order {
+        let a = &ev.accounts[code];
+        if let Some(what) = diff_totals(&a.closing, &a.running) {
+            return Err(AuditError::BalanceMismatch {
+                loc: Loc::line(ACCOUNTS_FILE, a.line),
+                account: code.clone(),
+                what,
+            });
+        }
+    }
+
     let period_entries = u64::try_from(after_seq - before_seq).unwrap_or(0);
     if period_entries != manifest.counts.period_entries {
         return Err(mismatch(eloc_end.clone(), "period entry count", manifest.counts.period_entries, period_entries));
@@ -480,7 +492,7 @@ pub fn verify_bundle(dir: &Path, pinned: Option<&VerifyingKey>) -> Result<Verify
             serde_json::to_string(&computed).unwrap_or_default(),
         ));
     }
-    let EntryVerifier { accounts, documents, entries, documents_missing, .. } = ev;
+    let EntryVerifier { documents, entries, documents_missing, .. } = ev;
     if let Some((unused, _)) = documents.iter().find(|(_, used)| !**used) {
         return Err(AuditError::Document {
             loc: Loc::file(format!("{DOCUMENTS_DIR}/{unused}.json")),
@@ -489,18 +501,6 @@ pub fn verify_bundle(dir: &Path, pinned: Option<&VerifyingKey>) -> Result<Verify
     }
     if documents.len() as u64 != manifest.counts.documents {
         return Err(mismatch(Loc::file(DOCUMENTS_DIR), "document count", manifest.counts.documents, documents.len()));
-    }
-
-    // 6. Opening + movements = closing.
-    for code in &order {
-        let a = &accounts[code];
-        if let Some(what) = diff_totals(&a.closing, &a.running) {
-            return Err(AuditError::BalanceMismatch {
-                loc: Loc::line(ACCOUNTS_FILE, a.line),
-                account: code.clone(),
-                what,
-            });
-        }
     }
 
     // 7. File hashes.
