@@ -3,6 +3,7 @@
 //! Parses arguments, opens the store and calls the library crates; holds
 //! no business rules of its own. Errors print their stable code and exit 1.
 
+mod audit_cli;
 mod demo;
 mod ledger_cli;
 mod store;
@@ -10,7 +11,7 @@ mod store;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use offtake_ledger::{Action, LedgerError, LedgerId};
+use offtake_ledger::{Action, LedgerId};
 
 use crate::ledger_cli::{AccountCmd, EntryOptions, TransferArgs};
 
@@ -72,6 +73,12 @@ enum Cmd {
     },
     /// Recompute every hash, link and running total of the ledger.
     VerifyChain,
+    /// Export the books: a signed audit bundle, CSV or Beancount.
+    #[command(subcommand)]
+    Export(audit_cli::ExportCmd),
+    /// Ledger key, checkpoints, proofs, and offline verification of bundles and proofs.
+    #[command(subcommand)]
+    Audit(audit_cli::AuditCmd),
     /// Run the whole story on a fresh embedded database and print it.
     Demo {
         /// Use this database instead of a fresh SQLite file.
@@ -90,8 +97,7 @@ async fn main() -> ExitCode {
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let code = e.chain().find_map(|c| c.downcast_ref::<LedgerError>()).map(LedgerError::code);
-            match code {
+            match audit_cli::error_code(&e) {
                 Some(code) => eprintln!("error[{code}]: {e:#}"),
                 None => eprintln!("error: {e:#}"),
             }
@@ -112,6 +118,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         };
         let store = store::open(&url).await?;
         return demo::run(store, &store::redact(&url)).await;
+    }
+    // Audit commands open the database only when they need it: verifying
+    // a bundle or a proof is offline.
+    if let Cmd::Export(cmd) = cli.command {
+        return audit_cli::export(cmd, &cli.database_url, &cli.ledger).await;
+    }
+    if let Cmd::Audit(cmd) = cli.command {
+        return audit_cli::audit(cmd, &cli.database_url, &cli.ledger).await;
     }
     let ledger = LedgerId::new(&cli.ledger)?;
     let store = store::open(&cli.database_url).await?;
@@ -135,7 +149,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             ledger_cli::entries(s, &ledger, &account, cursor.as_deref(), limit).await?
         }
         Cmd::VerifyChain => ledger_cli::verify(store.clone(), &ledger).await?,
-        Cmd::Demo { .. } => unreachable!("handled above"),
+        Cmd::Demo { .. } | Cmd::Export(_) | Cmd::Audit(_) => unreachable!("handled above"),
     }
     Ok(())
 }
