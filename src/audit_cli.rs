@@ -227,7 +227,10 @@ pub async fn export(cmd: ExportCmd, database_url: &str, ledger: &str) -> anyhow:
                 m.counts.documents,
                 m.counts.documents_missing
             );
-            println!("  chain head {} | merkle root {} (tree size {})", m.chain.after.hash, m.merkle.after.root, m.merkle.after.tree_size);
+            println!(
+                "  chain head {} | merkle root {} (tree size {})",
+                m.chain.after.hash, m.merkle.after.root, m.merkle.after.tree_size
+            );
             println!("  signed by ledger key {}", m.public_key);
             println!("  exported in {}", rate(m.counts.period_entries, started));
         }
@@ -239,7 +242,8 @@ pub async fn export(cmd: ExportCmd, database_url: &str, ledger: &str) -> anyhow:
         }
         ExportCmd::Beancount { period, include_memo, out } => {
             let summary =
-                export_beancount(s, &ledger, period.spec()?, BeancountOptions { include_memo }, open_out(&out)?).await?;
+                export_beancount(s, &ledger, period.spec()?, BeancountOptions { include_memo }, open_out(&out)?)
+                    .await?;
             if out != Path::new("-") {
                 println!(
                     "beancount {}: {} transactions, {} accounts, {} entries without posted legs as comments",
@@ -287,14 +291,25 @@ pub async fn audit(cmd: AuditCmd, database_url: &str, ledger: &str) -> anyhow::R
             let key = LedgerKey::load(&key)?;
             let cp = make_checkpoint(store.as_ref(), &ledger, &key, tree_size).await?;
             write_json(&out, serde_json::to_value(&cp)?)?;
-            println!("checkpoint {}: tree size {}, root {}", out.display(), cp.checkpoint.tree_size, cp.checkpoint.root);
+            println!(
+                "checkpoint {}: tree size {}, root {}",
+                out.display(),
+                cp.checkpoint.tree_size,
+                cp.checkpoint.root
+            );
         }
         AuditCmd::ProveInclusion { seq, tree_size, out } => {
             let ledger = LedgerId::new(ledger)?;
             let store = store::open(database_url).await?;
             let p = prove_inclusion(store.as_ref(), &ledger, seq, tree_size).await?;
             write_json(&out, serde_json::to_value(&p)?)?;
-            println!("inclusion proof {}: entry {} in tree size {} ({} hashes)", out.display(), p.seq, p.tree_size, p.path.len());
+            println!(
+                "inclusion proof {}: entry {} in tree size {} ({} hashes)",
+                out.display(),
+                p.seq,
+                p.tree_size,
+                p.path.len()
+            );
         }
         AuditCmd::ProveConsistency { old_size, new_size, out } => {
             let ledger = LedgerId::new(ledger)?;
@@ -316,11 +331,17 @@ pub async fn audit(cmd: AuditCmd, database_url: &str, ledger: &str) -> anyhow::R
             match read_proof(&proof)? {
                 ProofFile::Inclusion(p) => {
                     verify_inclusion_proof(&p, new_head.as_ref())?;
-                    println!("proof ok: entry {} (hash {}) is in the ledger's tree of size {} with root {}", p.seq, p.entry_hash, p.tree_size, p.root);
+                    println!(
+                        "proof ok: entry {} (hash {}) is in the ledger's tree of size {} with root {}",
+                        p.seq, p.entry_hash, p.tree_size, p.root
+                    );
                 }
                 ProofFile::Consistency(p) => {
                     verify_consistency_proof(&p, old_head.as_ref(), new_head.as_ref())?;
-                    println!("proof ok: the tree of size {} (root {}) is a prefix of the tree of size {} (root {})", p.old_size, p.old_root, p.new_size, p.new_root);
+                    println!(
+                        "proof ok: the tree of size {} (root {}) is a prefix of the tree of size {} (root {})",
+                        p.old_size, p.old_root, p.new_size, p.new_root
+                    );
                 }
             }
         }

@@ -130,7 +130,8 @@ pub async fn export_beancount<W: Write>(
 
     let mut w = std::io::BufWriter::with_capacity(256 * 1024, out);
     let io = |e: std::io::Error| AuditError::io("beancount", e);
-    writeln!(w, ";; offtake ledger {ledger}: entries {} to {} (Beancount export)", range.first, range.last).map_err(io)?;
+    writeln!(w, ";; offtake ledger {ledger}: entries {} to {} (Beancount export)", range.first, range.last)
+        .map_err(io)?;
     writeln!(w, "option \"title\" {}", quote(&format!("offtake ledger {ledger}"))).map_err(io)?;
     writeln!(w).map_err(io)?;
 
@@ -148,12 +149,23 @@ pub async fn export_beancount<W: Write>(
         let result = (|| -> std::io::Result<()> {
             if posted.is_empty() {
                 summary.skipped_without_posted_legs += 1;
-                writeln!(w, "; {date} entry {} {} {}: holds only, no posted legs\n", e.seq, e.entry_type.as_str(), e.kind)
+                writeln!(
+                    w,
+                    "; {date} entry {} {} {}: holds only, no posted legs\n",
+                    e.seq,
+                    e.entry_type.as_str(),
+                    e.kind
+                )
             } else {
                 summary.transactions += 1;
                 min_date = Some(min_date.map_or(e.effective_date, |d| d.min(e.effective_date)));
                 max_date = Some(max_date.map_or(e.effective_date, |d| d.max(e.effective_date)));
-                writeln!(w, "{date} * {} {}", quote(&e.kind), quote(&format!("entry {} ({})", e.seq, e.entry_type.as_str())))?;
+                writeln!(
+                    w,
+                    "{date} * {} {}",
+                    quote(&e.kind),
+                    quote(&format!("entry {} ({})", e.seq, e.entry_type.as_str()))
+                )?;
                 writeln!(w, "  seq: \"{}\"", e.seq)?;
                 writeln!(w, "  entry-hash: \"{}\"", hex::encode(e.hash))?;
                 if let Some(r) = e.ref_seq {
@@ -193,9 +205,11 @@ pub async fn export_beancount<W: Write>(
             }
         }
         for (currency, rows) in per_currency {
-            writeln!(w, "{open_str} * \"opening balances\" \"balances after entry {}\"", range.first - 1).map_err(io)?;
+            writeln!(w, "{open_str} * \"opening balances\" \"balances after entry {}\"", range.first - 1)
+                .map_err(io)?;
             for (i, net) in rows {
-                writeln!(w, "  {}  {} {currency}", named[i].name, AmountMinor::new(net).format(currency)).map_err(io)?;
+                writeln!(w, "  {}  {} {currency}", named[i].name, AmountMinor::new(net).format(currency))
+                    .map_err(io)?;
             }
             writeln!(w, "  {OPENING_ACCOUNT}").map_err(io)?;
             writeln!(w).map_err(io)?;
@@ -229,7 +243,10 @@ mod tests {
         assert_eq!(account_name("income:l1:fees", Side::Credit, Book::Main), "Income:L1:Fees");
         assert_eq!(account_name("equity:lender:l1_eur", Side::Credit, Book::Main), "Equity:Lender:L1-eur");
         assert_eq!(account_name("brand:b1:credit", Side::Credit, Book::Main), "Liabilities:Brand:B1:Credit");
-        assert_eq!(account_name("memo:brand:b1:obligation", Side::Debit, Book::Memo), "Assets:Memo:Brand:B1:Obligation");
+        assert_eq!(
+            account_name("memo:brand:b1:obligation", Side::Debit, Book::Memo),
+            "Assets:Memo:Brand:B1:Obligation"
+        );
         assert_eq!(account_name("-x:9a::y.z", Side::Debit, Book::Main), "Assets:X-x:9a:X:Y-z");
         assert_eq!(account_name("income", Side::Credit, Book::Main), "Income:Account");
     }

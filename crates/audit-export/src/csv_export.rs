@@ -52,8 +52,11 @@ pub async fn export_csv<W: Write>(
 ) -> Result<CsvSummary, AuditError> {
     let scope = parse_scope(scope_prefix)?;
     let range = resolve_period(store, ledger, period).await?;
-    let books: HashMap<String, &'static str> =
-        accounts(store, ledger, |_| true).await?.into_iter().map(|a| (a.code.as_str().to_owned(), a.book.as_str())).collect();
+    let books: HashMap<String, &'static str> = accounts(store, ledger, |_| true)
+        .await?
+        .into_iter()
+        .map(|a| (a.code.as_str().to_owned(), a.book.as_str()))
+        .collect();
     let mut w = csv::Writer::from_writer(out);
     let csv_err = |e: csv::Error| AuditError::Io { path: "csv".into(), source: std::io::Error::other(e) };
     w.write_record(CSV_HEADER).map_err(csv_err)?;
@@ -64,8 +67,12 @@ pub async fn export_csv<W: Write>(
             return Ok(());
         }
         summary.entries += 1;
-        let (seq, date, at, hash) =
-            (e.seq.to_string(), offtake_ledger::row::format_date(e.effective_date), recorded_at(e.recorded_at_us), hex::encode(e.hash));
+        let (seq, date, at, hash) = (
+            e.seq.to_string(),
+            offtake_ledger::row::format_date(e.effective_date),
+            recorded_at(e.recorded_at_us),
+            hex::encode(e.hash),
+        );
         for l in &e.legs {
             let amount = AmountMinor::new(l.amount_minor).format(l.currency);
             let (debit, credit) = match l.side {
@@ -102,7 +109,9 @@ pub async fn export_csv<W: Write>(
     .await?;
     for ((currency, layer), (d, c)) in totals {
         let fmt = |v: i128| {
-            i64::try_from(v).map(|m| AmountMinor::new(m).format(currency)).unwrap_or_else(|_| format!("{v} (minor units)"))
+            i64::try_from(v)
+                .map(|m| AmountMinor::new(m).format(currency))
+                .unwrap_or_else(|_| format!("{v} (minor units)"))
         };
         let (d, c) = (fmt(d), fmt(c));
         w.write_record(["TOTAL", "", "", "", "control_total", "", "", "", layer, &d, &c, currency.code(), ""])

@@ -7,8 +7,8 @@ use std::io::Write;
 use std::path::Path;
 
 use base64::Engine;
-use ed25519_dalek::{Signature, Signer, SigningKey};
 pub use ed25519_dalek::VerifyingKey;
+use ed25519_dalek::{Signature, Signer, SigningKey};
 
 use crate::error::{AuditError, Loc};
 
