@@ -3,6 +3,7 @@
 //! Parses arguments, opens the store and calls the library crates; holds
 //! no business rules of its own. Errors print their stable code and exit 1.
 
+mod audit_cli;
 mod demo;
 mod ledger_cli;
 mod signing_cli;
@@ -11,8 +12,7 @@ mod store;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use offtake_ledger::{Action, LedgerError, LedgerId};
-use offtake_signing::SigningError;
+use offtake_ledger::{Action, LedgerId};
 
 use crate::ledger_cli::{AccountCmd, EntryOptions, TransferArgs};
 
@@ -85,6 +85,12 @@ enum Cmd {
     /// Manage the registry of signing keys.
     #[command(subcommand)]
     Key(signing_cli::KeyCmd),
+    /// Export the books: a signed audit bundle, CSV or Beancount.
+    #[command(subcommand)]
+    Export(audit_cli::ExportCmd),
+    /// Ledger key, checkpoints, proofs, and offline verification of bundles and proofs.
+    #[command(subcommand)]
+    Audit(audit_cli::AuditCmd),
     /// Run the whole story on a fresh embedded database and print it.
     Demo {
         /// Use this database instead of a fresh SQLite file.
@@ -103,12 +109,7 @@ async fn main() -> ExitCode {
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let code = e.chain().find_map(|c| {
-                c.downcast_ref::<LedgerError>()
-                    .map(LedgerError::code)
-                    .or_else(|| c.downcast_ref::<SigningError>().map(SigningError::code))
-            });
-            match code {
+            match error_code(&e) {
                 Some(code) => eprintln!("error[{code}]: {e:#}"),
                 None => eprintln!("error: {e:#}"),
             }
@@ -143,6 +144,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         _ => {}
     }
+    // Audit commands open the database only when they need it: verifying
+    // a bundle or a proof is offline.
+    if let Cmd::Export(cmd) = cli.command {
+        return audit_cli::export(cmd, &cli.database_url, &cli.ledger).await;
+    }
+    if let Cmd::Audit(cmd) = cli.command {
+        return audit_cli::audit(cmd, &cli.database_url, &cli.ledger).await;
+    }
     let ledger = LedgerId::new(&cli.ledger)?;
     let store = store::open(&cli.database_url).await?;
     let s = store.as_ref();
@@ -165,9 +174,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             ledger_cli::entries(s, &ledger, &account, cursor.as_deref(), limit).await?
         }
         Cmd::VerifyChain => ledger_cli::verify(store.clone(), &ledger).await?,
-        Cmd::Demo { .. } | Cmd::Keygen(_) | Cmd::Sign(_) | Cmd::Verify(_) | Cmd::Key(_) => {
-            unreachable!("handled above")
-        }
+        Cmd::Demo { .. }
+        | Cmd::Keygen(_)
+        | Cmd::Sign(_)
+        | Cmd::Verify(_)
+        | Cmd::Key(_)
+        | Cmd::Export(_)
+        | Cmd::Audit(_) => unreachable!("handled above"),
     }
     Ok(())
+}
+
+/// The stable code of the first library error in the chain.
+fn error_code(e: &anyhow::Error) -> Option<&'static str> {
+    e.chain().find_map(|c| {
+        c.downcast_ref::<offtake_ledger::LedgerError>()
+            .map(offtake_ledger::LedgerError::code)
+            .or_else(|| c.downcast_ref::<offtake_signing::SigningError>().map(offtake_signing::SigningError::code))
+            .or_else(|| audit_cli::error_code_of(c))
+    })
 }
