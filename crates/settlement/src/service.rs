@@ -120,6 +120,7 @@ impl Settlement {
         doc.require_type("payment_notice")?;
         let brand = doc.str_field("brand")?.to_owned();
         doc.require_signer(&brand, PartyRole::Brand)?;
+        self.fin.record_document(&doc).await?;
         let currency = offtake_ledger::Currency::from_code(doc.str_field("currency")?)?;
         let amount = AmountMinor::parse(doc.str_field("amount")?, currency)?;
         let value_date = offtake_ledger::row::parse_date(doc.str_field("value_date")?)

@@ -43,8 +43,8 @@ async fn run(pays: Vec<Pay>) {
         day += Duration::days(i64::from(p.days));
         let allocations = match p.target % 4 {
             0 => vec![],
-            1 => vec![Allocation { invoice: "po.t2".into(), amount_minor: None }],
-            2 => vec![Allocation { invoice: "po.t1".into(), amount_minor: Some(p.amount_minor / 2 + 1) }],
+            1 => vec![Allocation { invoice: "po--t2".into(), amount_minor: None }],
+            2 => vec![Allocation { invoice: "po--t1".into(), amount_minor: Some(p.amount_minor / 2 + 1) }],
             _ => vec![Allocation { invoice: "missing".into(), amount_minor: None }],
         };
         let n = PaymentNotice {
@@ -83,8 +83,8 @@ async fn run(pays: Vec<Pay>) {
         "facility:f1:interest",
         "facility:f1:fees",
         "facility:f1:penalty",
-        "invoice:po.t1",
-        "invoice:po.t2",
+        "invoice:po--t1",
+        "invoice:po--t2",
     ] {
         let b = fin.store().balance(fin.ledger(), &AccountCode::new(code).unwrap(), AsOf::Now).await.unwrap();
         assert!(b.posted_minor >= 0, "{code} went below zero: {}", b.posted_minor);

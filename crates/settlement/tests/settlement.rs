@@ -68,7 +68,7 @@ async fn design_payment_applies_fees_interest_principal(ts: TestStore) {
     assert_eq!((breakdown.remainder_minor, breakdown.overpayment_minor), (0, 0));
     assert_eq!(posted(fin(&s), "facility:f1:principal").await, 3_320_000);
     assert_eq!(posted(fin(&s), "facility:f1:interest").await, 0);
-    assert_eq!(posted(fin(&s), "invoice:po.t1").await, 15_000_000);
+    assert_eq!(posted(fin(&s), "invoice:po--t1").await, 15_000_000);
     assert_eq!(posted(fin(&s), "cash:lender:lender-l:usd").await, 1_000_000_000 - 8_000_000 + 5_000_000);
     assert_books_balance(fin(&s)).await;
 }
@@ -83,26 +83,26 @@ async fn partial_multi_invoice_overpayment_and_credit(ts: TestStore) {
     };
     let per_invoice: Vec<(&str, i64)> =
         breakdown.invoices.iter().map(|i| (i.invoice.as_str(), i.amount_minor)).collect();
-    assert_eq!(per_invoice, vec![("po.t2", 5_000_000), ("po.t1", 20_000_000)]);
+    assert_eq!(per_invoice, vec![("po--t2", 5_000_000), ("po--t1", 20_000_000)]);
     assert_eq!(breakdown.overpayment_minor, 1_000_000);
     assert_eq!(posted(fin(&s), "facility:f1:principal").await, 0);
     assert_eq!(breakdown.debt_paid_minor + breakdown.remainder_minor, 25_000_000);
     assert_eq!(posted(fin(&s), "maker:maker-m:payable:usd").await, breakdown.remainder_minor);
     assert_eq!(posted(fin(&s), "brand:brand-a:credit:usd").await, 1_000_000);
-    assert_eq!(fin(&s).invoice("po.t1").await.unwrap().status, InvoiceStatus::Paid);
+    assert_eq!(fin(&s).invoice("po--t1").await.unwrap().status, InvoiceStatus::Paid);
     // A partial payment on a new invoice, then the credit covers part of the rest.
     let c2 = commitment("po2", "brand-a", "maker-m", &[("t1", "100", "300.00", date!(2026 - 03 - 01))]);
     fin(&s).submit_commitment(&c2).await.unwrap();
     fin(&s).deliver("po2", "t1", date!(2026 - 03 - 17)).await.unwrap();
     pay(&s, notice("p2", "10000.00", date!(2026 - 03 - 18))).await;
-    assert_eq!(fin(&s).invoice("po2.t1").await.unwrap().open_minor(), 2_000_000);
-    let used = s.apply_credit("c1", "brand-a", "f1", 1_000_000, date!(2026 - 03 - 19), Some("po2.t1")).await.unwrap();
+    assert_eq!(fin(&s).invoice("po2--t1").await.unwrap().open_minor(), 2_000_000);
+    let used = s.apply_credit("c1", "brand-a", "f1", 1_000_000, date!(2026 - 03 - 19), Some("po2--t1")).await.unwrap();
     assert!(matches!(used.state, NoticeState::Applied { .. }), "{:?}", used.state);
     assert_eq!(posted(fin(&s), "brand:brand-a:credit:usd").await, 0);
-    assert_eq!(fin(&s).invoice("po2.t1").await.unwrap().open_minor(), 1_000_000);
+    assert_eq!(fin(&s).invoice("po2--t1").await.unwrap().open_minor(), 1_000_000);
     // More credit than the brand has is refused, nothing booked.
     let head = fin(&s).store().head(fin(&s).ledger()).await.unwrap();
-    let refused = s.apply_credit("c2", "brand-a", "f1", 100, date!(2026 - 03 - 19), Some("po2.t1")).await.unwrap();
+    let refused = s.apply_credit("c2", "brand-a", "f1", 100, date!(2026 - 03 - 19), Some("po2--t1")).await.unwrap();
     assert!(matches!(refused.state, NoticeState::Rejected { .. }), "{:?}", refused.state);
     assert_eq!(fin(&s).store().head(fin(&s).ledger()).await.unwrap(), head);
     // Remittance: the maker's remainders are paid out, once.
@@ -161,8 +161,8 @@ async fn replayed_notification_applies_once(ts: TestStore) {
         s.enqueue(notice("bank-42", "1000.00", date!(2026 - 03 - 16))).await.unwrap();
         s.settle_once("w").await.unwrap();
     }
-    assert_eq!(fin(&s).invoice("po.t1").await.unwrap().open_minor(), 19_900_000);
-    assert_eq!(fin(&s).invoice("po.t1").await.unwrap().payments.len(), 1);
+    assert_eq!(fin(&s).invoice("po--t1").await.unwrap().open_minor(), 19_900_000);
+    assert_eq!(fin(&s).invoice("po--t1").await.unwrap().payments.len(), 1);
     assert_books_balance(fin(&s)).await;
 }
 
@@ -183,7 +183,7 @@ async fn racing_workers_apply_each_notice_once(ts: TestStore) {
     // Whatever a racing worker skipped, a later pass finishes.
     applied += s.settle_once("sweeper").await.unwrap().applied;
     assert_eq!(applied, 30);
-    let inv = fin(&s).invoice("po.t1").await.unwrap();
+    let inv = fin(&s).invoice("po--t1").await.unwrap();
     assert_eq!((inv.payments.len(), inv.open_minor()), (30, 20_000_000 - 300_000));
     assert_books_balance(fin(&s)).await;
 }
@@ -217,7 +217,7 @@ async fn a_crashed_worker_never_double_applies(ts: TestStore) {
     let payments: Vec<_> = new.iter().filter(|e| e.kind == "payment").collect();
     assert_eq!(payments.len(), 1, "{:?}", new.iter().map(|e| &e.idempotency_key).collect::<Vec<_>>());
     assert_eq!(payments[0].idempotency_key, "payment:crash-before");
-    assert_eq!(fin(&s).invoice("po.t1").await.unwrap().open_minor(), 20_000_000 - 300_000);
+    assert_eq!(fin(&s).invoice("po--t1").await.unwrap().open_minor(), 20_000_000 - 300_000);
     assert_books_balance(fin(&s)).await;
 }
 
