@@ -1,0 +1,83 @@
+//! `/v1/parties`: the admin registers brands, makers, lenders and
+//! auditors; every party may read itself.
+
+use axum::extract::State;
+use axum::response::Response;
+use axum::Json;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{created, PageQuery};
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::parties::{self, Party, PartyId, PartyKind, PARTY_KIND};
+use crate::routes::views::page_type;
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(create_party, list_parties)).routes(routes!(get_party))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateParty {
+    /// 1-48 characters of `a-z 0-9 _ -`, chosen by the admin.
+    #[schema(example = "brand-acme")]
+    pub id: String,
+    pub kind: PartyKind,
+    #[schema(example = "Acme Apparel Inc.")]
+    pub name: String,
+}
+
+page_type!(PartyPage, Party);
+
+/// Register a party (admin).
+#[utoipa::path(post, path = "/parties", tag = "parties", request_body = CreateParty,
+    responses((status = 201, description = "Created", body = Party)))]
+async fn create_party(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(body): ApiJson<CreateParty>,
+) -> Result<Response, ApiError> {
+    principal.require_admin()?;
+    let id = PartyId::new(&body.id)?;
+    let party = parties::create_party(state.store(), state.ledger(), id, body.kind, &body.name).await?;
+    Ok(created(&format!("/v1/parties/{}", party.id.as_str()), party))
+}
+
+/// List parties: all of them for admins and auditors, one's own otherwise.
+#[utoipa::path(get, path = "/parties", tag = "parties", params(PageQuery),
+    responses((status = 200, body = PartyPage)))]
+async fn list_parties(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> Result<Json<PartyPage>, ApiError> {
+    if principal.can_see([]) {
+        let page = state.store().list_records(state.ledger(), PARTY_KIND, q.cursor.as_deref(), q.limit()).await?;
+        let items = page.items.iter().map(|r| r.decode()).collect::<Result<Vec<Party>, _>>()?;
+        return Ok(Json(PartyPage { items, next_cursor: page.next_cursor }));
+    }
+    let own = parties::get_party(state.store(), state.ledger(), principal.party_id.as_str()).await?;
+    Ok(Json(PartyPage { items: own.into_iter().collect(), next_cursor: None }))
+}
+
+/// One party (another party's is `404`).
+#[utoipa::path(get, path = "/parties/{id}", tag = "parties",
+    params(("id" = String, Path, description = "Party id")),
+    responses((status = 200, body = Party)))]
+async fn get_party(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Party>, ApiError> {
+    let not_found = || ApiError::not_found(format!("party {id:?}"));
+    if !principal.can_see([id.as_str()]) {
+        return Err(not_found());
+    }
+    let party = parties::get_party(state.store(), state.ledger(), &id).await?.ok_or_else(not_found)?;
+    Ok(Json(party))
+}
