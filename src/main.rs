@@ -5,6 +5,7 @@
 
 mod demo;
 mod ledger_cli;
+mod serve_cli;
 mod store;
 
 use std::process::ExitCode;
@@ -72,6 +73,8 @@ enum Cmd {
     },
     /// Recompute every hash, link and running total of the ledger.
     VerifyChain,
+    /// Serve the HTTP API (see README, "HTTP API").
+    Serve(serve_cli::ServeArgs),
     /// Run the whole story on a fresh embedded database and print it.
     Demo {
         /// Use this database instead of a fresh SQLite file.
@@ -82,11 +85,14 @@ enum Cmd {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let default_log = if matches!(cli.command, Cmd::Serve(_)) { "info" } else { "warn" };
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("OFFTAKE_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("OFFTAKE_LOG").unwrap_or_else(|_| default_log.into()),
+        )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -120,6 +126,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Init => {
             store.ensure_ledger(&ledger).await?;
             println!("initialised ledger {ledger} on {} ({})", store.backend(), store::redact(&cli.database_url));
+            serve_cli::bootstrap_admin_key(s, &ledger).await?;
         }
         Cmd::Account(cmd) => ledger_cli::account(s, &ledger, cmd).await?,
         Cmd::Transfer(args) => ledger_cli::transfer(s, &ledger, args).await?,
@@ -135,6 +142,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             ledger_cli::entries(s, &ledger, &account, cursor.as_deref(), limit).await?
         }
         Cmd::VerifyChain => ledger_cli::verify(store.clone(), &ledger).await?,
+        Cmd::Serve(args) => serve_cli::serve(store.clone(), ledger, args).await?,
         Cmd::Demo { .. } => unreachable!("handled above"),
     }
     Ok(())

@@ -81,7 +81,8 @@ struct StoredResponse {
     key: String,
     fingerprint: String,
     status: u16,
-    body: serde_json::Value,
+    /// The response body exactly as first sent (JSON text).
+    body: String,
     location: Option<String>,
     recorded_at_us: i64,
 }
@@ -165,8 +166,8 @@ async fn run(state: AppState, req: Request, next: Next) -> Result<Response, Resp
         Err(e) => return Err(ApiError::Internal(format!("buffering the response: {e}")).into_response()),
     };
     let stored_body = match parts.extensions.get::<ReplayBody>() {
-        Some(ReplayBody(v)) => v.clone(),
-        None => serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+        Some(ReplayBody(v)) => v.to_string(),
+        None => String::from_utf8_lossy(&body).into_owned(),
     };
     let stored = StoredResponse {
         party_id,
@@ -204,7 +205,9 @@ async fn replay(state: &AppState, id: &str, fingerprint: &str) -> Result<Option<
         return Err(ApiError::IdempotencyConflict.into_response());
     }
     let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
-    let mut response = (status, axum::Json(stored.body)).into_response();
+    let mut response =
+        (status, [(axum::http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], stored.body)
+            .into_response();
     response.headers_mut().insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
     if let Some(location) = stored.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
         response.headers_mut().insert(axum::http::header::LOCATION, location);

@@ -21,7 +21,7 @@ use tower::ServiceBuilder;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -82,7 +82,7 @@ pub fn app(state: AppState) -> Router {
                         request_id = %request_id,
                         party = tracing::field::Empty,
                     )
-                }))
+                }).on_response(DefaultOnResponse::new().level(tracing::Level::INFO)))
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
                 .layer(from_fn(problem_for_every_error))
                 .layer(TimeoutLayer::with_status_code(
