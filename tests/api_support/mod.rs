@@ -201,3 +201,16 @@ pub async fn answer(response: reqwest::Response) -> Answer {
     let body = serde_json::from_str(&text).unwrap_or(Value::Null);
     Answer { status, headers, body, text }
 }
+
+/// Writes raw bytes to the server and reads until it closes the
+/// connection (send `Connection: close`). For requests a client library
+/// will not make: chunked oversize bodies, bodies sent in two halves.
+pub async fn raw_exchange(addr: std::net::SocketAddr, bytes: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    // The server may answer (413) and close before reading everything.
+    let _ = stream.write_all(bytes).await;
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read_to_end(&mut out)).await;
+    String::from_utf8_lossy(&out).into_owned()
+}
