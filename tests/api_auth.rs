@@ -32,12 +32,8 @@ async fn revoked_keys_stop_working() {
     let brand = s.party("brand-acme", "brand").await;
     s.get("/v1/parties/brand-acme", &brand).await.assert_status(200);
     let keys = s.get("/v1/keys", &s.admin_key).await;
-    let key_id = keys.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|k| k["party_id"] == "brand-acme")
-        .unwrap()["key_id"]
+    let key_id = keys.body["items"].as_array().unwrap().iter().find(|k| k["party_id"] == "brand-acme").unwrap()
+        ["key_id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -126,7 +122,14 @@ async fn only_admins_write_and_parties_cannot_read_the_raw_ledger() {
         del.assert_problem(403, "forbidden");
     }
     for key in [&brand, &maker] {
-        for path in ["/v1/accounts", "/v1/accounts/cash:a", "/v1/accounts/cash:a/balance", "/v1/entries", "/v1/entries/1", "/v1/chain/head"] {
+        for path in [
+            "/v1/accounts",
+            "/v1/accounts/cash:a",
+            "/v1/accounts/cash:a/balance",
+            "/v1/entries",
+            "/v1/entries/1",
+            "/v1/chain/head",
+        ] {
             s.get(path, key).await.assert_problem(403, "forbidden");
         }
     }

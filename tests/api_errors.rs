@@ -42,7 +42,11 @@ async fn bad_transfers_are_refused_with_their_code_and_write_nothing() {
         (json!({ "from": "cash:a", "to": "cash:b", "amount": "1.00", "colour": "red" }), 422, "invalid_body"),
         (json!({ "from": "cash:a", "to": "cash:b", "amount": 1 }), 422, "invalid_body"),
         (json!({ "from": "cash:a", "to": "cash:b" }), 422, "invalid_body"),
-        (json!({ "from": "cash:a", "to": "cash:b", "amount": "1.00", "effective_date": "2026-13-01" }), 422, "invalid_input"),
+        (
+            json!({ "from": "cash:a", "to": "cash:b", "amount": "1.00", "effective_date": "2026-13-01" }),
+            422,
+            "invalid_input",
+        ),
         (json!({ "from": "cash:a", "to": "cash:b", "amount": "1.00", "metadata": [1] }), 422, "invalid_input"),
     ];
     for (body, status, code) in cases {
@@ -103,7 +107,8 @@ async fn oversize_bodies_are_413_and_write_nothing() {
     s.account("cash:b", "USD", "debit", false).await;
     let admin = s.admin_key.clone();
     let before = s.head().await;
-    let huge = json!({ "from": "cash:a", "to": "cash:b", "amount": "1.00", "metadata": { "pad": "x".repeat(8 * 1024) } });
+    let huge =
+        json!({ "from": "cash:a", "to": "cash:b", "amount": "1.00", "metadata": { "pad": "x".repeat(8 * 1024) } });
     // With a Content-Length: refused before the body is read.
     s.post("/v1/transfers", &admin, &huge).await.assert_problem(413, "payload_too_large");
     // Streamed without a length (chunked): refused when the limit is crossed.
