@@ -26,7 +26,7 @@ pub struct ServeArgs {
 pub async fn serve(store: Arc<dyn Store>, ledger: LedgerId, args: ServeArgs) -> anyhow::Result<()> {
     store.ensure_ledger(&ledger).await?;
     let config = ApiConfig { body_limit_bytes: args.body_limit_bytes, request_timeout_ms: args.request_timeout_ms };
-    let state = AppState::new(store, ledger, config);
+    let state = AppState::new(store, ledger, config).await?;
     let listener =
         tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
     let addr = listener.local_addr()?;

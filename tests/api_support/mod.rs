@@ -87,7 +87,7 @@ async fn start(store: Arc<dyn Store>, config: ApiConfig, dir: Option<tempfile::T
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = oneshot::channel::<()>();
-    let state = AppState::new(store.clone(), ledger.clone(), config);
+    let state = AppState::new(store.clone(), ledger.clone(), config).await.expect("state");
     let task = tokio::spawn(offtake_api::serve(listener, state, async move {
         let _ = rx.await;
     }));

@@ -9,7 +9,9 @@
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use offtake_finance::FinanceError;
 use offtake_ledger::LedgerError;
+use offtake_signing::SigningError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -38,6 +40,8 @@ pub struct Problem {
 pub enum ApiError {
     #[error(transparent)]
     Ledger(#[from] LedgerError),
+    #[error(transparent)]
+    Finance(FinanceError),
     #[error("the request body is not valid JSON: {0}")]
     MalformedJson(String),
     #[error("the request body does not match the expected shape: {0}")]
@@ -99,6 +103,7 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::Ledger(e) => e.code(),
+            ApiError::Finance(e) => e.code(),
             ApiError::MalformedJson(_) => "malformed_json",
             ApiError::InvalidBody(_) => "invalid_body",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
@@ -123,6 +128,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Ledger(e) => ledger_status(e),
+            ApiError::Finance(e) => finance_status(e),
             ApiError::MalformedJson(_)
             | ApiError::InvalidQuery(_)
             | ApiError::InvalidPath(_)
@@ -230,6 +236,49 @@ pub fn ledger_status(e: &LedgerError) -> StatusCode {
         | VersionConflict { .. } => StatusCode::CONFLICT,
         // Our fault, never the caller's.
         AppendOnly(_) | ChainBroken { .. } | Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// The HTTP status of every finance error. Exhaustive on purpose.
+pub fn finance_status(e: &FinanceError) -> StatusCode {
+    use FinanceError::*;
+    match e {
+        Ledger(inner) => ledger_status(inner),
+        Invalid { .. }
+        | WrongRole { .. }
+        | InsufficientAvailability { .. }
+        | CurrencyMismatch { .. }
+        | SignerMismatch(_)
+        | AmountOverflow => StatusCode::UNPROCESSABLE_ENTITY,
+        NotFound { .. } => StatusCode::NOT_FOUND,
+        AlreadyExists { .. } | InvalidState { .. } | Contention { .. } => StatusCode::CONFLICT,
+        Document { code, .. } => signing_status(code),
+    }
+}
+
+/// Signed documents refused by the signing crate: a replayed nonce or an
+/// already registered key conflicts with what was accepted before; the
+/// rest (bad signature, unknown or revoked key, expired, schema…) is a
+/// document the server understood and refuses.
+fn signing_status(code: &str) -> StatusCode {
+    match code {
+        "replayed_nonce" | "key_exists" => StatusCode::CONFLICT,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    }
+}
+
+impl From<FinanceError> for ApiError {
+    fn from(e: FinanceError) -> Self {
+        match e {
+            FinanceError::Ledger(inner) => ApiError::Ledger(inner),
+            other => ApiError::Finance(other),
+        }
+    }
+}
+
+impl From<SigningError> for ApiError {
+    fn from(e: SigningError) -> Self {
+        FinanceError::from(e).into()
     }
 }
 

@@ -1,10 +1,12 @@
-//! Parties (brands, makers, lenders, auditors and the operator) and their
-//! API keys, kept as versioned records beside the ledger.
+//! Parties and API keys.
 //!
-//! Record kinds: `party` (id = party id) and `api_key` (id = key id). An API
-//! key record holds the SHA-256 of the key, never the key: the key is shown
-//! once, when it is issued, and cannot be recovered afterwards.
+//! Brands, makers, lenders and auditors are the finance domain's parties
+//! (record kind `party`, [`offtake_finance::Party`]); the API adds
+//! operators (record kind `operator`), the servicer's own staff whose keys
+//! are admin keys. API keys are records of kind `api_key` holding the
+//! SHA-256 of the key, never the key: it is shown once, when issued.
 
+use offtake_finance::{Finance, PartyRole};
 use offtake_ledger::{LedgerError, LedgerId, RecordStore};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -12,12 +14,10 @@ use utoipa::ToSchema;
 
 use crate::error::ApiError;
 
-pub const PARTY_KIND: &str = "party";
+pub const OPERATOR_KIND: &str = "operator";
 pub const API_KEY_KIND: &str = "api_key";
 /// Longest party id. Short because ledger idempotency keys embed it.
 pub const PARTY_ID_MAX_CHARS: usize = 48;
-/// Longest party display name.
-pub const PARTY_NAME_MAX_CHARS: usize = 200;
 /// Random bytes in a key's public id and in its secret.
 const KEY_ID_BYTES: usize = 12;
 const KEY_SECRET_BYTES: usize = 32;
@@ -36,18 +36,18 @@ pub enum PartyKind {
     Auditor,
 }
 
-/// What a key may do. A key's role is its party's role: an operator's key
-/// is `admin`, a brand's key `brand`, and so on.
+/// What a key may do. A key's role is its party's: an operator's key is
+/// `admin`, a brand's key `brand`, and so on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
-    /// Everything, including the raw ledger and parties and keys.
+    /// Everything, including the raw ledger, parties and keys.
     Admin,
     /// Its own commitments, invoices and payments.
     Brand,
-    /// Its own facilities, advances and statements.
+    /// Its own facilities, advances, commitments and statements.
     Maker,
-    /// Its own facilities.
+    /// Its own facilities and what they finance.
     Lender,
     /// Reads everything, writes nothing.
     Auditor,
@@ -63,9 +63,29 @@ impl PartyKind {
             PartyKind::Auditor => Role::Auditor,
         }
     }
+
+    fn finance_role(self) -> Option<PartyRole> {
+        match self {
+            PartyKind::Operator => None,
+            PartyKind::Brand => Some(PartyRole::Brand),
+            PartyKind::Maker => Some(PartyRole::Maker),
+            PartyKind::Lender => Some(PartyRole::Lender),
+            PartyKind::Auditor => Some(PartyRole::Auditor),
+        }
+    }
+
+    fn of_finance(role: PartyRole) -> PartyKind {
+        match role {
+            PartyRole::Brand => PartyKind::Brand,
+            PartyRole::Maker => PartyKind::Maker,
+            PartyRole::Lender => PartyKind::Lender,
+            PartyRole::Auditor => PartyKind::Auditor,
+        }
+    }
 }
 
-/// A party id: 1-48 characters of `a-z 0-9 _ -`.
+/// A party id: 1-48 characters of `a-z 0-9 _ - .`, starting with a letter
+/// or digit (the finance domain puts party ids into account codes).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
 pub struct PartyId(String);
@@ -74,13 +94,14 @@ impl PartyId {
     pub fn new(text: &str) -> Result<Self, ApiError> {
         let ok = !text.is_empty()
             && text.len() <= PARTY_ID_MAX_CHARS
-            && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+            && text.as_bytes()[0].is_ascii_alphanumeric()
+            && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-' | b'.'));
         if ok {
             Ok(PartyId(text.to_owned()))
         } else {
             Err(ApiError::unprocessable(
                 "invalid_party_id",
-                format!("a party id is 1 to {PARTY_ID_MAX_CHARS} characters of a-z, 0-9, '_' and '-'"),
+                format!("a party id is 1 to {PARTY_ID_MAX_CHARS} characters of a-z, 0-9, '_', '-' and '.'"),
             ))
         }
     }
@@ -97,15 +118,19 @@ impl<'de> Deserialize<'de> for PartyId {
     }
 }
 
-/// A party as stored.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct Party {
-    #[schema(value_type = String, example = "brand-acme")]
-    pub id: PartyId,
+/// A party, as the API shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PartyView {
+    #[schema(example = "brand-acme")]
+    pub id: String,
     pub kind: PartyKind,
     pub name: String,
-    /// Microseconds since the Unix epoch, UTC.
-    pub created_at_us: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Operator {
+    id: String,
+    name: String,
 }
 
 /// An API key as stored (the secret's hash, never the secret).
@@ -157,37 +182,76 @@ pub fn key_id_of(token: &str) -> Option<&str> {
     (hex_of(id, KEY_ID_BYTES) && hex_of(secret, KEY_SECRET_BYTES)).then_some(id)
 }
 
-pub async fn get_party(store: &dyn RecordStore, ledger: &LedgerId, id: &str) -> Result<Option<Party>, ApiError> {
-    match store.get_record(ledger, PARTY_KIND, id).await? {
-        Some(r) => Ok(Some(r.decode()?)),
-        None => Ok(None),
+/// A party of any kind by id, if it exists.
+pub async fn find_party(store: &dyn RecordStore, ledger: &LedgerId, id: &str) -> Result<Option<PartyView>, ApiError> {
+    if PartyId::new(id).is_err() {
+        return Ok(None);
     }
+    if let Some(r) = store.get_record(ledger, offtake_finance::kind::PARTY, id).await? {
+        let p: offtake_finance::Party = r.decode()?;
+        return Ok(Some(PartyView { id: p.id, kind: PartyKind::of_finance(p.role), name: p.name }));
+    }
+    if let Some(r) = store.get_record(ledger, OPERATOR_KIND, id).await? {
+        let o: Operator = r.decode()?;
+        return Ok(Some(PartyView { id: o.id, kind: PartyKind::Operator, name: o.name }));
+    }
+    Ok(None)
 }
 
-/// Creates a party; `party_exists` (409) if the id is taken.
-pub async fn create_party(
-    store: &dyn RecordStore,
-    ledger: &LedgerId,
-    id: PartyId,
+/// Every party, operators included, ordered by id.
+pub async fn all_parties(store: &dyn RecordStore, ledger: &LedgerId) -> Result<Vec<PartyView>, ApiError> {
+    let mut out = Vec::new();
+    for r in store.all_records(ledger, offtake_finance::kind::PARTY).await? {
+        let p: offtake_finance::Party = r.decode()?;
+        out.push(PartyView { id: p.id, kind: PartyKind::of_finance(p.role), name: p.name });
+    }
+    for r in store.all_records(ledger, OPERATOR_KIND).await? {
+        let o: Operator = r.decode()?;
+        out.push(PartyView { id: o.id, kind: PartyKind::Operator, name: o.name });
+    }
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(out)
+}
+
+/// Registers a party. The same party again is a no-op; the same id with
+/// another kind or name is `409 already_exists`.
+pub async fn register_party(
+    finance: &Finance,
+    id: &PartyId,
     kind: PartyKind,
     name: &str,
-) -> Result<Party, ApiError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > PARTY_NAME_MAX_CHARS {
-        return Err(ApiError::unprocessable(
-            "invalid_party_name",
-            format!("a party name is 1 to {PARTY_NAME_MAX_CHARS} characters"),
-        ));
+) -> Result<PartyView, ApiError> {
+    let store = finance.store().as_ref();
+    let ledger = finance.ledger();
+    let exists = || ApiError::Conflict {
+        code: "already_exists",
+        detail: format!("party {:?} already exists with other attributes", id.as_str()),
+    };
+    let view = PartyView { id: id.as_str().to_owned(), kind, name: name.to_owned() };
+    // One id, one party, whatever its kind.
+    if let Some(existing) = find_party(store, ledger, id.as_str()).await? {
+        return if existing == view { Ok(existing) } else { Err(exists()) };
     }
-    let party = Party { id, kind, name: name.to_owned(), created_at_us: now_us() };
-    let body = serde_json::to_value(&party).map_err(|e| ApiError::Internal(e.to_string()))?;
-    match store.put_record(ledger, PARTY_KIND, party.id.as_str(), 0, &body).await {
-        Ok(_) => Ok(party),
-        Err(LedgerError::VersionConflict { .. }) => Err(ApiError::Conflict {
-            code: "party_exists",
-            detail: format!("party {:?} already exists", party.id.as_str()),
-        }),
-        Err(e) => Err(e.into()),
+    match kind.finance_role() {
+        Some(role) => {
+            let p = finance.register_party(id.as_str(), role, name).await?;
+            Ok(PartyView { id: p.id, kind, name: p.name })
+        }
+        None => {
+            if name.trim().is_empty() || name.len() > 200 {
+                return Err(ApiError::unprocessable("invalid_input", "name: 1-200 characters"));
+            }
+            let body = serde_json::to_value(Operator { id: view.id.clone(), name: name.to_owned() })
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            match store.put_record(ledger, OPERATOR_KIND, id.as_str(), 0, &body).await {
+                Ok(_) => Ok(view),
+                Err(LedgerError::VersionConflict { .. }) => match find_party(store, ledger, id.as_str()).await? {
+                    Some(existing) if existing == view => Ok(existing),
+                    _ => Err(exists()),
+                },
+                Err(e) => Err(e.into()),
+            }
+        }
     }
 }
 
@@ -195,7 +259,7 @@ pub async fn create_party(
 pub async fn issue_key(
     store: &dyn RecordStore,
     ledger: &LedgerId,
-    party: &Party,
+    party: &PartyView,
     role: Role,
 ) -> Result<IssuedKey, ApiError> {
     if role != party.kind.role() {
@@ -208,7 +272,7 @@ pub async fn issue_key(
     let key = format!("{KEY_PREFIX}{key_id}_{}", random_hex(KEY_SECRET_BYTES)?);
     let record = ApiKeyRecord {
         key_id: key_id.clone(),
-        party_id: party.id.clone(),
+        party_id: PartyId::new(&party.id)?,
         role,
         key_sha256: sha256_hex(key.as_bytes()),
         created_at_us: now_us(),
@@ -265,12 +329,13 @@ pub async fn bootstrap_admin(store: &dyn RecordStore, ledger: &LedgerId) -> Resu
     if !store.insert_once(ledger, BOOTSTRAP_KIND, "admin_key", &marker).await? {
         return Ok(None);
     }
-    let party = match get_party(store, ledger, OPERATOR_PARTY_ID).await? {
-        Some(p) => p,
-        None => {
-            create_party(store, ledger, PartyId(OPERATOR_PARTY_ID.to_owned()), PartyKind::Operator, "Operator").await?
-        }
-    };
+    let operator = Operator { id: OPERATOR_PARTY_ID.to_owned(), name: "Operator".to_owned() };
+    let body = serde_json::to_value(&operator).map_err(|e| ApiError::Internal(e.to_string()))?;
+    store.insert_once(ledger, OPERATOR_KIND, OPERATOR_PARTY_ID, &body).await?;
+    let party = find_party(store, ledger, OPERATOR_PARTY_ID)
+        .await?
+        .filter(|p| p.kind == PartyKind::Operator)
+        .ok_or_else(|| ApiError::Internal("the operator party id is taken by another party".into()))?;
     issue_key(store, ledger, &party, Role::Admin).await.map(Some)
 }
 
@@ -290,7 +355,7 @@ mod tests {
     #[test]
     fn party_ids_are_restricted() {
         assert!(PartyId::new("brand-acme_1").is_ok());
-        for bad in ["", "Brand", "a b", "a/b", &"a".repeat(49)] {
+        for bad in ["", "Brand", "a b", "a/b", "-a", &"a".repeat(49)] {
             assert!(PartyId::new(bad).is_err(), "{bad:?}");
         }
     }

@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
+use offtake_finance::Finance;
 use offtake_ledger::{Command, Committed, LedgerError, LedgerId, Store};
 
 use crate::config::ApiConfig;
@@ -16,14 +17,26 @@ pub struct AppState {
 struct Inner {
     store: Arc<dyn Store>,
     ledger: LedgerId,
+    finance: Finance,
     config: ApiConfig,
     /// Idempotency slots (party + key) whose first request is running.
     in_flight: Mutex<HashSet<String>>,
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, ledger: LedgerId, config: ApiConfig) -> Self {
-        AppState { inner: Arc::new(Inner { store, ledger, config, in_flight: Mutex::new(HashSet::new()) }) }
+    /// The state of a server over `ledger` (created if needed).
+    pub async fn new(store: Arc<dyn Store>, ledger: LedgerId, config: ApiConfig) -> Result<Self, LedgerError> {
+        let finance = Finance::open(store.clone(), ledger.clone()).await.map_err(|e| match e {
+            offtake_finance::FinanceError::Ledger(inner) => inner,
+            other => LedgerError::Storage(other.to_string()),
+        })?;
+        let inner = Inner { store, ledger, finance, config, in_flight: Mutex::new(HashSet::new()) };
+        Ok(AppState { inner: Arc::new(inner) })
+    }
+
+    /// The finance domain over this server's ledger.
+    pub fn finance(&self) -> &Finance {
+        &self.inner.finance
     }
 
     pub fn store(&self) -> &dyn Store {

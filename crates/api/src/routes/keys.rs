@@ -75,7 +75,7 @@ async fn issue_key(
     ApiJson(body): ApiJson<IssueKey>,
 ) -> Result<Response, ApiError> {
     principal.require_admin()?;
-    let party = parties::get_party(state.store(), state.ledger(), &body.party_id)
+    let party = parties::find_party(state.store(), state.ledger(), &body.party_id)
         .await?
         .ok_or_else(|| ApiError::unprocessable("unknown_party", format!("no party {:?}", body.party_id)))?;
     let issued = parties::issue_key(state.store(), state.ledger(), &party, body.role).await?;
