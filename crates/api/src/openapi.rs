@@ -30,6 +30,11 @@ use crate::error::{Problem, PROBLEM_JSON};
         (name = "parties", description = "Brands, makers, lenders, auditors and the operator"),
         (name = "keys", description = "API keys"),
         (name = "ledger", description = "The raw double-entry ledger (admin; auditor reads)"),
+        (name = "signing", description = "Parties' public signing keys"),
+        (name = "commitments", description = "Signed purchase commitments and deliveries"),
+        (name = "facilities", description = "Facilities, availability, accrual and lender capital"),
+        (name = "advances", description = "Draws: signed requests and decisions"),
+        (name = "invoices", description = "Invoices to brands"),
     )
 )]
 pub struct ApiDoc;

@@ -11,11 +11,16 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::state::AppState;
 
 pub mod accounts;
+pub mod advances;
 pub mod chain;
+pub mod commitments;
 pub mod entries;
+pub mod facilities;
 pub mod health;
+pub mod invoices;
 pub mod keys;
 pub mod parties;
+pub mod signing_keys;
 pub mod transfers;
 pub mod views;
 
@@ -28,6 +33,11 @@ pub fn v1() -> OpenApiRouter<AppState> {
         .merge(entries::router())
         .merge(transfers::router())
         .merge(chain::router())
+        .merge(signing_keys::router())
+        .merge(commitments::router())
+        .merge(facilities::router())
+        .merge(advances::router())
+        .merge(invoices::router())
 }
 
 /// Cursor pagination, the same on every list.
@@ -54,4 +64,21 @@ pub fn created<T: Serialize>(location: &str, body: T) -> Response {
         response.headers_mut().insert(header::LOCATION, value);
     }
     response
+}
+
+/// Parses an RFC 3339 instant from a request body.
+pub fn parse_instant(field: &'static str, text: &str) -> Result<time::OffsetDateTime, crate::error::ApiError> {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).map_err(|_| {
+        crate::error::ApiError::unprocessable("invalid_input", format!("{field}: {text:?} is not an RFC 3339 time"))
+    })
+}
+
+/// Parses a `YYYY-MM-DD` date from a request.
+pub fn parse_day(text: &str) -> Result<time::Date, crate::error::ApiError> {
+    Ok(offtake_ledger::row::parse_date(text)?)
+}
+
+/// Today (UTC).
+pub fn today() -> time::Date {
+    time::OffsetDateTime::now_utc().date()
 }

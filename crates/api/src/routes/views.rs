@@ -206,3 +206,38 @@ pub fn page_of<T>(items: Vec<T>, q: &super::PageQuery, key_of: impl Fn(&T) -> St
     let next = if more { rest.last().map(&key_of) } else { None };
     (rest, next)
 }
+
+/// Declares a response type that carries a finance domain object as its
+/// JSON (documented in the finance crate; amounts there are minor units).
+macro_rules! domain_object {
+    ($name:ident, $doc:literal) => {
+        #[doc = $doc]
+        #[derive(Clone, Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        #[serde(transparent)]
+        #[schema(value_type = Object)]
+        pub struct $name(pub serde_json::Value);
+
+        impl $name {
+            pub fn of<T: serde::Serialize>(value: &T) -> Result<Self, crate::error::ApiError> {
+                serde_json::to_value(value).map($name).map_err(|e| crate::error::ApiError::Internal(e.to_string()))
+            }
+        }
+    };
+}
+
+domain_object!(CommitmentDoc, "A signed purchase commitment (one version), with its tranches and status.");
+domain_object!(FacilityDoc, "A facility: lender, maker, terms, status and accrual state.");
+domain_object!(
+    AvailabilityDoc,
+    "Borrowing base and availability of a facility, with the per-tranche and per-brand breakdown."
+);
+domain_object!(AdvanceDoc, "An advance: requested, funded, rejected or expired.");
+domain_object!(InvoiceDoc, "An invoice to a brand, with its payments.");
+domain_object!(AccrualDoc, "What an accrual run booked for one facility.");
+domain_object!(SigningKeyDoc, "A public signing key in the registry, with its revocation if any.");
+
+page_type!(CommitmentPage, CommitmentDoc);
+page_type!(FacilityPage, FacilityDoc);
+page_type!(AdvancePage, AdvanceDoc);
+page_type!(InvoicePage, InvoiceDoc);
+page_type!(SigningKeyPage, SigningKeyDoc);
