@@ -7,6 +7,7 @@ mod audit_cli;
 mod demo;
 mod finance_cli;
 mod ledger_cli;
+mod serve_cli;
 mod signing_cli;
 mod store;
 
@@ -143,6 +144,8 @@ enum Cmd {
     /// Ledger key, checkpoints, proofs, and offline verification of bundles and proofs.
     #[command(subcommand)]
     Audit(audit_cli::AuditCmd),
+    /// Serve the HTTP API (see README, "HTTP API").
+    Serve(serve_cli::ServeArgs),
     /// Run the whole story on a fresh embedded database and print it.
     Demo {
         /// Use this database instead of a fresh SQLite file.
@@ -153,11 +156,14 @@ enum Cmd {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let default_log = if matches!(cli.command, Cmd::Serve(_)) { "info" } else { "warn" };
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("OFFTAKE_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("OFFTAKE_LOG").unwrap_or_else(|_| default_log.into()),
+        )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -214,6 +220,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Init => {
             store.ensure_ledger(&ledger).await?;
             println!("initialised ledger {ledger} on {} ({})", store.backend(), store::redact(&cli.database_url));
+            serve_cli::bootstrap_admin_key(s, &ledger).await?;
         }
         Cmd::Account(cmd) => ledger_cli::account(s, &ledger, cmd).await?,
         Cmd::Transfer(args) => ledger_cli::transfer(s, &ledger, args).await?,
@@ -248,6 +255,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         | Cmd::Key(_)
         | Cmd::Export(_)
         | Cmd::Audit(_) => unreachable!("handled above"),
+        Cmd::Serve(args) => serve_cli::serve(store.clone(), ledger, args).await?,
     }
     Ok(())
 }
