@@ -1,0 +1,203 @@
+//! Concurrency over the HTTP API, on SQLite and PostgreSQL: many clients
+//! drawing on the same facility at once never take more than is available;
+//! one signed request sent many times at once books one advance; one
+//! advance approved by several clients at once is funded once; one
+//! `Idempotency-Key` sent many times at once does the work once.
+
+mod reliability_support;
+
+use futures_like::join_all;
+use offtake_signing::DocType;
+use reliability_support::{envelope_json, fresh, Answer, Harness};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+/// `join_all` without a futures dependency: spawn and await in order.
+mod futures_like {
+    pub async fn join_all<F>(futures: Vec<F>) -> Vec<F::Output>
+    where
+        F: std::future::Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
+        let mut out = Vec::with_capacity(handles.len());
+        for h in handles {
+            out.push(h.await.expect("task"));
+        }
+        out
+    }
+}
+
+fn minor(v: &Value) -> i64 {
+    v.as_i64().unwrap_or_else(|| panic!("not an integer: {v}"))
+}
+
+async fn available(h: &Harness, facility: &str) -> i64 {
+    let a = h.get(&format!("/v1/facilities/{facility}/availability"), &h.admin).await;
+    minor(&a.ok()["available_minor"])
+}
+
+/// Posts many requests at once from separate tasks.
+async fn burst(h: &Harness, reqs: Vec<(String, String, Option<String>, Value)>) -> Vec<Answer> {
+    let futures: Vec<_> = reqs
+        .into_iter()
+        .map(|(path, key, idem, body)| {
+            let client = h.client.clone();
+            let url = format!("{}{path}", h.base);
+            async move {
+                let resp = client
+                    .post(url)
+                    .bearer_auth(key)
+                    .header("Idempotency-Key", idem.unwrap_or_else(|| fresh("burst")))
+                    .json(&body)
+                    .send()
+                    .await
+                    .expect("send");
+                reliability_support::answer(resp).await
+            }
+        })
+        .collect();
+    join_all(futures).await
+}
+
+fn assert_no_server_errors(answers: &[Answer]) {
+    for a in answers {
+        assert!(!a.status.is_server_error(), "no 5xx under contention: {} {}", a.status, a.text);
+    }
+}
+
+async fn draws_never_exceed_availability(h: &mut Harness) {
+    h.story().await;
+    let f = h.vars["facility"].clone();
+    let maker = h.parties["maker"].api_key.clone();
+    let before = available(h, &f).await;
+    assert!(before > 0, "something to draw");
+    // 24 makers' requests of a ninth of what is available each: at most 8 fit.
+    let each = before / 9;
+    let amount = format!("{}.{:02}", each / 100, each % 100);
+    let reqs = (0..24)
+        .map(|i| {
+            let doc = Harness::advance_request(&format!("rush-{i}"), &f, "maker-m", &amount);
+            let env = envelope_json(DocType::AdvanceRequest, &doc, &[h.signer("maker")]);
+            ("/v1/advances".to_owned(), maker.clone(), None, env)
+        })
+        .collect();
+    let answers = burst(h, reqs).await;
+    assert_no_server_errors(&answers);
+    let accepted = answers.iter().filter(|a| a.status == 201).count() as i64;
+    for a in answers.iter().filter(|a| a.status != 201) {
+        assert!(
+            ["insufficient_availability", "contention"].contains(&a.code()),
+            "refusals are insufficient_availability (or contention): {}",
+            a.text
+        );
+    }
+    let after = available(h, &f).await;
+    println!("{}: 24 concurrent draws of {amount}: {accepted} accepted, available {before} -> {after}", h.backend());
+    assert!(accepted >= 1, "someone drew");
+    assert!(accepted * each <= before, "availability never exceeded: {accepted} × {each} > {before}");
+    assert_eq!(after, before - accepted * each, "availability fell by exactly what was accepted");
+    assert!(after >= 0);
+    let verify = h.get("/v1/chain/verify", &h.admin).await;
+    verify.ok();
+}
+
+async fn one_document_many_times_books_once(h: &mut Harness) {
+    h.story().await;
+    let f = h.vars["facility"].clone();
+    let maker = h.parties["maker"].api_key.clone();
+    let before = available(h, &f).await;
+    let doc = Harness::advance_request("same-doc", &f, "maker-m", "1000.00");
+    let env = envelope_json(DocType::AdvanceRequest, &doc, &[h.signer("maker")]);
+    // Twelve different Idempotency-Keys (twelve clients), one envelope.
+    let reqs = (0..12).map(|_| ("/v1/advances".to_owned(), maker.clone(), None, env.clone())).collect();
+    let answers = burst(h, reqs).await;
+    assert_no_server_errors(&answers);
+    let ids: std::collections::BTreeSet<String> =
+        answers.iter().filter(|a| a.status == 201).map(|a| a.body["id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(ids.len(), 1, "one advance, whoever won: {answers:?}");
+    for a in answers.iter().filter(|a| a.status != 201) {
+        assert!(["replayed_nonce", "contention"].contains(&a.code()), "{}", a.text);
+    }
+    assert_eq!(available(h, &f).await, before - 100_000, "held once");
+
+    // Its approval, sent by eight clients at once (eight approvals, each
+    // signed afresh): funded once.
+    let id = ids.into_iter().next().unwrap();
+    let adv = h.get(&format!("/v1/advances/{id}"), &h.admin).await;
+    let hash = adv.ok()["request_hash"].as_str().unwrap().to_owned();
+    let lender = h.parties["lender"].api_key.clone();
+    let reqs = (0..8)
+        .map(|i| {
+            let doc = Harness::advance_approval(&format!("same-doc-ok-{i}"), &f, "lender-l", &hash, "approve");
+            let env = envelope_json(DocType::AdvanceApproval, &doc, &[h.signer("lender")]);
+            (format!("/v1/advances/{id}/approve"), lender.clone(), None, env)
+        })
+        .collect();
+    let answers = burst(h, reqs).await;
+    assert_no_server_errors(&answers);
+    let funded = answers.iter().filter(|a| a.status == 201).count();
+    println!("{}: 12 copies of one request → 1 advance; 8 approvals → {funded} funded", h.backend());
+    assert_eq!(funded, 1, "funded once: {answers:?}");
+    for a in answers.iter().filter(|a| a.status != 201) {
+        assert!(["invalid_state", "contention"].contains(&a.code()), "{}", a.text);
+    }
+    let fees = h.get("/v1/accounts/facility:f1:fees/balance", &h.admin).await;
+    // Two advances funded in all (the story's and this one): two fees.
+    assert_eq!(fees.ok()["posted"], "810.00", "one fee per funded advance: {}", fees.text);
+    h.get("/v1/chain/verify", &h.admin).await.ok();
+}
+
+async fn one_idempotency_key_many_times_does_the_work_once(h: &mut Harness) {
+    h.story().await;
+    let admin = h.admin.clone();
+    let head = h.head().await;
+    let body = json!({ "from": "cash:a", "to": "cash:b", "amount": "7.00" });
+    let reqs = (0..16).map(|_| ("/v1/transfers".to_owned(), admin.clone(), Some("same-key".into()), body.clone())).collect();
+    let answers = burst(h, reqs).await;
+    assert_no_server_errors(&answers);
+    let seqs: std::collections::BTreeSet<i64> =
+        answers.iter().filter(|a| a.status == 201).map(|a| a.body["seq"].as_i64().unwrap()).collect();
+    assert_eq!(seqs.len(), 1, "one entry: {answers:?}");
+    for a in answers.iter().filter(|a| a.status != 201) {
+        assert_eq!(a.code(), "idempotency_in_flight", "{}", a.text);
+    }
+    assert_eq!(h.head().await.0, head.0 + 1, "one entry appended");
+    // And now, after the fact, the key replays.
+    let again = h.request(Method::POST, "/v1/transfers", Some(&admin), Some("same-key"), Some(&body)).await;
+    assert_eq!(again.body["seq"].as_i64(), seqs.into_iter().next());
+    assert!(again.headers.contains_key("idempotent-replayed"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_draws_never_exceed_availability_sqlite() {
+    draws_never_exceed_availability(&mut Harness::sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_draws_never_exceed_availability_postgres() {
+    let Some(mut h) = Harness::postgres().await else { return };
+    draws_never_exceed_availability(&mut h).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_document_sent_many_times_at_once_books_once_sqlite() {
+    one_document_many_times_books_once(&mut Harness::sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_document_sent_many_times_at_once_books_once_postgres() {
+    let Some(mut h) = Harness::postgres().await else { return };
+    one_document_many_times_books_once(&mut h).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_idempotency_key_at_once_does_the_work_once_sqlite() {
+    one_idempotency_key_many_times_does_the_work_once(&mut Harness::sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_idempotency_key_at_once_does_the_work_once_postgres() {
+    let Some(mut h) = Harness::postgres().await else { return };
+    one_idempotency_key_many_times_does_the_work_once(&mut h).await;
+}
