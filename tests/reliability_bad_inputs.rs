@@ -12,8 +12,8 @@ use std::process::Command;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use offtake_signing::{DocType, Role};
-use reliability_support::{answer, dump_diff, dump_sqlite, envelope, fresh, rfc3339, signer_for, Harness};
+use offtake_signing::DocType;
+use reliability_support::{answer, dump_diff, dump_sqlite, fresh, raw_envelope, rfc3339, seed_for, Harness};
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
@@ -22,13 +22,8 @@ fn corpus_dir() -> PathBuf {
 }
 
 /// SQL metacharacters put in every string field by `@each-string-field`.
-const SQL_PAYLOADS: &[&str] = &[
-    "'; DROP TABLE legs; --",
-    "\" OR 1=1 --",
-    "x') UNION SELECT key_sha256 FROM records --",
-    "%_\\",
-    "a\u{0}b",
-];
+const SQL_PAYLOADS: &[&str] =
+    &["'; DROP TABLE legs; --", "\" OR 1=1 --", "x') UNION SELECT key_sha256 FROM records --", "%_\\", "a\u{0}b"];
 
 /// One case file of `tests/bad_inputs/api/`.
 #[derive(Clone, Debug)]
@@ -141,13 +136,13 @@ fn resolve(name: &str, vars: &HashMap<String, String>) -> String {
 }
 
 fn parse_offset(text: &str) -> Duration {
-    let (sign, digits) = match text.as_bytes()[0] {
+    let (sign, digits): (i64, &str) = match text.as_bytes()[0] {
         b'+' => (1, &text[1..]),
         b'-' => (-1, &text[1..]),
         _ => panic!("offset {text:?}"),
     };
     let (n, unit) = digits.split_at(digits.len() - 1);
-    let n: i64 = n.parse().expect("offset number") * sign;
+    let n: i64 = n.parse::<i64>().expect("offset number") * sign;
     match unit {
         "s" => Duration::seconds(n),
         "m" => Duration::minutes(n),
@@ -173,12 +168,12 @@ fn build_body(h: &Harness, case: &ApiCase, body_override: Option<&Value>, attemp
     if let Some(sign) = case.directive("sign") {
         let mut words = sign.split_whitespace();
         let ty = doc_type(words.next().expect("@sign TYPE SIGNER…"));
-        let signers: Vec<_> = words.map(|a| h.signer(a)).collect();
+        let seeds: Vec<[u8; 32]> = words.map(|a| seed_for(&h.parties[a].id, 7)).collect();
         let doc: Value = match body_override {
             Some(v) => v.clone(),
             None => serde_json::from_slice(&body).unwrap_or_else(|e| panic!("{}: document JSON: {e}", case.name)),
         };
-        let mut env = serde_json::to_value(envelope(ty, &doc, &signers)).unwrap();
+        let mut env = raw_envelope(ty, &doc, &seeds);
         if let Some(m) = case.directive("mutate") {
             mutate(h, &mut env, &doc, m, &case.name);
         }
@@ -201,8 +196,8 @@ fn mutate(h: &Harness, env: &mut Value, doc: &Value, how: &str, case: &str) {
     // A key nobody registered, for whichever party signed first.
     let first = env["signatures"][0]["keyid"].as_str().unwrap_or("").to_owned();
     let signer_party = h.parties.values().find(|p| p.signer.as_ref().is_some_and(|s| s.key_id() == first));
-    let rogue = signer_for(signer_party.map_or("rogue", |p| p.id.as_str()), Role::Maker, 99);
-    let rogue_dalek = ed25519_dalek::SigningKey::from_bytes(&rogue_seed(signer_party.map_or("rogue", |p| &p.id)));
+    let rogue = seed_for(signer_party.map_or("rogue", |p| p.id.as_str()), 99);
+    let rogue_dalek = ed25519_dalek::SigningKey::from_bytes(&rogue);
     match how {
         // Signed by another key under the registered key's id.
         "forge" => {
@@ -211,8 +206,7 @@ fn mutate(h: &Harness, env: &mut Value, doc: &Value, how: &str, case: &str) {
         }
         // Signed by a key the registry has never seen.
         "unknown-key" => {
-            let e = envelope(doc_type(doc["type"].as_str().unwrap()), doc, &[&rogue]);
-            *env = serde_json::to_value(e).unwrap();
+            *env = raw_envelope(doc_type(doc["type"].as_str().unwrap()), doc, &[rogue]);
         }
         "truncate-sig" => {
             let sig = env["signatures"][0]["sig"].as_str().unwrap().to_owned();
@@ -244,14 +238,6 @@ fn mutate(h: &Harness, env: &mut Value, doc: &Value, how: &str, case: &str) {
         }
         other => panic!("{case}: unknown @mutate {other}"),
     }
-}
-
-fn rogue_seed(party: &str) -> [u8; 32] {
-    let mut seed = [99u8; 32];
-    for (i, b) in party.bytes().enumerate() {
-        seed[i % 32] ^= b.wrapping_add(i as u8).wrapping_mul(31);
-    }
-    seed
 }
 
 async fn send(h: &Harness, case: &ApiCase, body: Vec<u8>) -> reliability_support::Answer {
@@ -356,18 +342,25 @@ fn check(
     let name = &case.name;
     let (status, codes) = case.expect();
     let ct = a.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-    let status_ok = if status == 400 && codes == ["4xx"] {
-        a.status.is_client_error()
-    } else {
-        a.status.as_u16() == status
-    };
+    let status_ok =
+        if status == 400 && codes == ["4xx"] { a.status.is_client_error() } else { a.status.as_u16() == status };
     let code_ok = codes == ["4xx"] || codes == ["-"] || codes.iter().any(|c| c == a.code());
     if !status_ok || !code_ok {
         failures.push(format!("{name}{variant}: expected {status} {codes:?}, got {} {}", a.status, short(&a.text)));
     } else if a.status.as_u16() >= 400 && !ct.starts_with("application/problem+json") {
         failures.push(format!("{name}{variant}: content-type {ct:?}"));
     }
-    if before != after {
+    // A replay that succeeds stores its answer under the new key, nothing else.
+    let strip = |d: &reliability_support::Dump| -> reliability_support::Dump {
+        let mut d = d.clone();
+        if status < 400 {
+            for rows in d.values_mut() {
+                rows.retain(|r| !r.contains("|'idempotency'|") && !r.starts_with("(main,idempotency,"));
+            }
+        }
+        d
+    };
+    if strip(before) != strip(after) {
         failures.push(format!("{name}{variant}: the database changed:\n{}", dump_diff(before, after)));
     }
 }
@@ -378,11 +371,17 @@ fn short(s: &str) -> String {
 
 async fn api_corpus(h: &mut Harness) {
     h.story().await;
-    let head = h.head().await;
     let (ran, failures) = run_api_corpus(h).await;
     println!("{}: {ran} bad requests, {} failures", h.backend(), failures.len());
-    assert!(failures.is_empty(), "{} of {ran} cases failed on {}:\n{}", failures.len(), h.backend(), failures.join("\n"));
-    assert_eq!(h.head().await, head, "the chain head moved");
+    assert!(
+        failures.is_empty(),
+        "{} of {ran} cases failed on {}:\n{}",
+        failures.len(),
+        h.backend(),
+        failures.join("\n")
+    );
+    // (The chain head is in the dump, compared around every case; only the
+    // first submissions of `@replay` cases moved it.)
     let verified = h.get("/v1/chain/verify", &h.admin.clone()).await;
     verified.ok();
 }

@@ -153,7 +153,8 @@ async fn one_idempotency_key_many_times_does_the_work_once(h: &mut Harness) {
     let admin = h.admin.clone();
     let head = h.head().await;
     let body = json!({ "from": "cash:a", "to": "cash:b", "amount": "7.00" });
-    let reqs = (0..16).map(|_| ("/v1/transfers".to_owned(), admin.clone(), Some("same-key".into()), body.clone())).collect();
+    let reqs =
+        (0..16).map(|_| ("/v1/transfers".to_owned(), admin.clone(), Some("same-key".into()), body.clone())).collect();
     let answers = burst(h, reqs).await;
     assert_no_server_errors(&answers);
     let seqs: std::collections::BTreeSet<i64> =

@@ -193,11 +193,7 @@ fn next_request(journal: &mut Journal, rng: &mut Rng, worker: usize, n: u64, run
     let pending = rng.below(4) == 0;
     let body = json!({ "from": from, "to": to, "amount": amount_text(minor, currency), "pending": pending,
         "metadata": { "worker": worker, "n": n } });
-    let op = if pending {
-        Op::Hold { from, to, currency, minor }
-    } else {
-        Op::Transfer { from, to, currency, minor }
-    };
+    let op = if pending { Op::Hold { from, to, currency, minor } } else { Op::Transfer { from, to, currency, minor } };
     let r = Request { key, path: "/v1/transfers".into(), body, op, outcome: Outcome::InFlight };
     journal.requests.push(r.clone());
     r
@@ -421,11 +417,8 @@ async fn crash_run(url: &str, backend: &str) -> String {
         let posted = parse_minor(b["posted"].as_str().unwrap());
         assert_eq!(posted, expected.get(*code).copied().unwrap_or(0), "posted balance of {code}");
     }
-    let open_holds = j
-        .requests
-        .iter()
-        .filter(|r| matches!(r.op, Op::Hold { .. }) && !j.posted_holds.contains(&r.key))
-        .count();
+    let open_holds =
+        j.requests.iter().filter(|r| matches!(r.op, Op::Hold { .. }) && !j.posted_holds.contains(&r.key)).count();
     let pending_entries = entries.iter().filter(|e| e["entry_type"] == "pending").count();
     let post_entries = entries.iter().filter(|e| e["entry_type"] == "post").count();
     assert_eq!(pending_entries - post_entries, open_holds, "holds still open");

@@ -69,11 +69,12 @@ pub type Dump = BTreeMap<String, Vec<String>>;
 pub async fn dump_sqlite(path: &std::path::Path) -> Dump {
     let url = format!("sqlite:{}?mode=ro", path.display());
     let pool = sqlx::SqlitePool::connect(&url).await.expect("open sqlite for dump");
-    let tables: Vec<String> =
-        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
-            .fetch_all(&pool)
-            .await
-            .expect("tables");
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("tables");
     let mut out = Dump::new();
     for t in tables {
         let cols: Vec<String> = sqlx::query(&format!("PRAGMA table_info(\"{t}\")"))
@@ -84,10 +85,8 @@ pub async fn dump_sqlite(path: &std::path::Path) -> Dump {
             .map(|r| r.get::<String, _>("name"))
             .collect();
         let expr = cols.iter().map(|c| format!("quote(\"{c}\")")).collect::<Vec<_>>().join(" || '|' || ");
-        let rows: Vec<String> = sqlx::query_scalar(&format!("SELECT {expr} FROM \"{t}\" ORDER BY 1"))
-            .fetch_all(&pool)
-            .await
-            .expect("rows");
+        let rows: Vec<String> =
+            sqlx::query_scalar(&format!("SELECT {expr} FROM \"{t}\" ORDER BY 1")).fetch_all(&pool).await.expect("rows");
         out.insert(t, rows);
     }
     pool.close().await;
@@ -107,11 +106,10 @@ pub async fn dump_postgres(schema: &str) -> Dump {
     .expect("tables");
     let mut out = Dump::new();
     for t in tables {
-        let rows: Vec<String> =
-            sqlx::query_scalar(&format!("SELECT t::text FROM \"{schema}\".\"{t}\" t ORDER BY 1"))
-                .fetch_all(&pool)
-                .await
-                .expect("rows");
+        let rows: Vec<String> = sqlx::query_scalar(&format!("SELECT t::text FROM \"{schema}\".\"{t}\" t ORDER BY 1"))
+            .fetch_all(&pool)
+            .await
+            .expect("rows");
         out.insert(t, rows);
     }
     pool.close().await;
@@ -190,13 +188,38 @@ pub struct Party {
     pub signer: Option<SigningKey>,
 }
 
-/// A deterministic signing key for a party (seed from its name and a salt).
-pub fn signer_for(party: &str, role: Role, salt: u8) -> SigningKey {
+/// A deterministic Ed25519 seed for a party and a salt.
+pub fn seed_for(party: &str, salt: u8) -> [u8; 32] {
     let mut seed = [salt; 32];
     for (i, b) in party.bytes().enumerate() {
         seed[i % 32] ^= b.wrapping_add(i as u8).wrapping_mul(31);
     }
-    SigningKey::from_seed(&seed, party, role).expect("seed key")
+    seed
+}
+
+/// A deterministic signing key for a party (seed from its name and a salt).
+pub fn signer_for(party: &str, role: Role, salt: u8) -> SigningKey {
+    SigningKey::from_seed(&seed_for(party, salt), party, role).expect("seed key")
+}
+
+/// An envelope over the canonical bytes of `body`, signed by raw seeds
+/// without the signing crate's schema check — so that a document the
+/// server must refuse can be signed correctly.
+pub fn raw_envelope(doc_type: DocType, body: &Value, seeds: &[[u8; 32]]) -> Value {
+    use base64::Engine;
+    use ed25519_dalek::Signer;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let payload = offtake_signing::canonical_json(body).expect("canonical");
+    let pae = offtake_signing::pae(doc_type.payload_type(), &payload);
+    let signatures: Vec<Value> = seeds
+        .iter()
+        .map(|seed| {
+            let key = ed25519_dalek::SigningKey::from_bytes(seed);
+            let keyid = offtake_signing::key_id_of(&key.verifying_key());
+            json!({ "keyid": keyid, "sig": b64.encode(key.sign(&pae).to_bytes()) })
+        })
+        .collect();
+    json!({ "payloadType": doc_type.payload_type(), "payload": b64.encode(payload), "signatures": signatures })
 }
 
 /// Seals a document and signs it with each key.
@@ -453,7 +476,8 @@ impl Harness {
         for (n, brand, maker, lender) in
             [(1, "brand", "maker", "lender"), (2, "other_brand", "other_maker", "other_lender")]
         {
-            let (b, m, l) = (self.parties[brand].id.clone(), self.parties[maker].id.clone(), self.parties[lender].id.clone());
+            let (b, m, l) =
+                (self.parties[brand].id.clone(), self.parties[maker].id.clone(), self.parties[lender].id.clone());
             let lk = self.parties[lender].api_key.clone();
             let mk = self.parties[maker].api_key.clone();
             let bk = self.parties[brand].api_key.clone();
