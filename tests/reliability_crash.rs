@@ -60,8 +60,8 @@ fn env_u64(name: &str, default: u64) -> u64 {
 /// What a request does to the books, to recompute balances.
 #[derive(Clone, Debug)]
 enum Op {
-    Transfer { from: String, to: String, currency: &'static str, minor: i64 },
-    Hold { from: String, to: String, currency: &'static str, minor: i64 },
+    Transfer { from: String, to: String, minor: i64 },
+    Hold { from: String, to: String, minor: i64 },
     PostHold { hold_key: String },
 }
 
@@ -88,6 +88,8 @@ struct Journal {
     /// Hold keys whose posting has been issued (so it is issued once).
     posted_holds: std::collections::HashSet<String>,
     retried_in_flight: u64,
+    /// In-flight requests whose work had committed before the kill.
+    committed_before_kill: u64,
     replays_checked: u64,
 }
 
@@ -193,7 +195,7 @@ fn next_request(journal: &mut Journal, rng: &mut Rng, worker: usize, n: u64, run
     let pending = rng.below(4) == 0;
     let body = json!({ "from": from, "to": to, "amount": amount_text(minor, currency), "pending": pending,
         "metadata": { "worker": worker, "n": n } });
-    let op = if pending { Op::Hold { from, to, currency, minor } } else { Op::Transfer { from, to, currency, minor } };
+    let op = if pending { Op::Hold { from, to, minor } } else { Op::Transfer { from, to, minor } };
     let r = Request { key, path: "/v1/transfers".into(), body, op, outcome: Outcome::InFlight };
     journal.requests.push(r.clone());
     r
@@ -241,10 +243,18 @@ async fn worker(
 async fn recover(client: &reqwest::Client, base: &str, admin: &str, journal: &Mutex<Journal>, rng: &mut Rng) {
     let pending: Vec<Request> =
         journal.lock().unwrap().requests.iter().filter(|r| r.outcome == Outcome::InFlight).cloned().collect();
+    let head = get_json(client, &format!("{base}/v1/chain/head"), admin).await;
+    let head_seq = head["seq"].as_i64().expect("head seq");
     for r in pending {
         let answer = send(client, base, admin, &r).await.expect("retry after restart");
-        set_outcome(journal, &r.key, acked(&r.key, answer));
-        journal.lock().unwrap().retried_in_flight += 1;
+        let outcome = acked(&r.key, answer);
+        let mut j = journal.lock().unwrap();
+        if matches!(outcome, Outcome::Acked { seq } if seq <= head_seq) {
+            j.committed_before_kill += 1;
+        }
+        j.retried_in_flight += 1;
+        drop(j);
+        set_outcome(journal, &r.key, outcome);
     }
     let sample: Vec<Request> = {
         let j = journal.lock().unwrap();
@@ -362,7 +372,7 @@ async fn crash_run(url: &str, backend: &str) -> String {
     let server = start(url, &log);
     recover(&client, &server.base, &admin, &journal, &mut rng).await;
     let entries = all_entries(&client, &server.base, &admin).await;
-    let j = journal.lock().unwrap();
+    let j = std::mem::take(&mut *journal.lock().unwrap());
 
     // Exactly once: every request's key is on exactly one entry, and the
     // entry is the one the request was answered with.
@@ -431,14 +441,15 @@ async fn crash_run(url: &str, backend: &str) -> String {
     let in_flight_total: usize = in_flight_at_kill.iter().sum();
     let report = format!(
         "{backend}: {cycles} kill -9 cycles in {:.1}s; {} requests acknowledged exactly once ({} transfers, {} holds, {} \
-         posts), {} in flight at a kill and retried ({in_flight_total} counted at the kills), {} replays matched, {} \
-         entries, 0 lost, 0 duplicated; {}",
+         posts), {} in flight at a kill and retried with their key ({} of them had committed before the kill, \
+         {in_flight_total} counted at the kills), {} replays matched, {} entries, 0 lost, 0 duplicated; {}",
         started.elapsed().as_secs_f64(),
         j.requests.len(),
         j.requests.iter().filter(|r| matches!(r.op, Op::Transfer { .. })).count(),
         j.requests.iter().filter(|r| matches!(r.op, Op::Hold { .. })).count(),
         j.requests.iter().filter(|r| matches!(r.op, Op::PostHold { .. })).count(),
         j.retried_in_flight,
+        j.committed_before_kill,
         j.replays_checked,
         entries.len(),
         verify_out.trim(),
