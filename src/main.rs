@@ -3,15 +3,17 @@
 //! Parses arguments, opens the store and calls the library crates; holds
 //! no business rules of its own. Errors print their stable code and exit 1.
 
+mod audit_cli;
 mod demo;
 mod ledger_cli;
 mod serve_cli;
+mod signing_cli;
 mod store;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use offtake_ledger::{Action, LedgerError, LedgerId};
+use offtake_ledger::{Action, LedgerId};
 
 use crate::ledger_cli::{AccountCmd, EntryOptions, TransferArgs};
 
@@ -73,6 +75,23 @@ enum Cmd {
     },
     /// Recompute every hash, link and running total of the ledger.
     VerifyChain,
+    /// Create an Ed25519 signing key for a party and role (private key to a
+    /// 0600 file, never printed).
+    Keygen(signing_cli::KeygenArgs),
+    /// Sign a document (wrapping it into a DSSE envelope) or add a signature
+    /// to an envelope.
+    Sign(signing_cli::SignArgs),
+    /// Verify an envelope against the key registry; prints its signers.
+    Verify(signing_cli::VerifyArgs),
+    /// Manage the registry of signing keys.
+    #[command(subcommand)]
+    Key(signing_cli::KeyCmd),
+    /// Export the books: a signed audit bundle, CSV or Beancount.
+    #[command(subcommand)]
+    Export(audit_cli::ExportCmd),
+    /// Ledger key, checkpoints, proofs, and offline verification of bundles and proofs.
+    #[command(subcommand)]
+    Audit(audit_cli::AuditCmd),
     /// Serve the HTTP API (see README, "HTTP API").
     Serve(serve_cli::ServeArgs),
     /// Run the whole story on a fresh embedded database and print it.
@@ -96,8 +115,7 @@ async fn main() -> ExitCode {
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let code = e.chain().find_map(|c| c.downcast_ref::<LedgerError>()).map(LedgerError::code);
-            match code {
+            match error_code(&e) {
                 Some(code) => eprintln!("error[{code}]: {e:#}"),
                 None => eprintln!("error: {e:#}"),
             }
@@ -118,6 +136,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         };
         let store = store::open(&url).await?;
         return demo::run(store, &store::redact(&url)).await;
+    }
+    match cli.command {
+        Cmd::Keygen(args) => return signing_cli::keygen(args),
+        Cmd::Sign(args) => return signing_cli::sign_file(args),
+        Cmd::Verify(args) => {
+            let store = signing_cli::open_store(&cli.database_url).await?;
+            return signing_cli::verify(store.as_ref(), &LedgerId::new(&cli.ledger)?, args).await;
+        }
+        Cmd::Key(cmd) => {
+            let store = signing_cli::open_store(&cli.database_url).await?;
+            return signing_cli::key(store.as_ref(), &LedgerId::new(&cli.ledger)?, cmd).await;
+        }
+        _ => {}
+    }
+    // Audit commands open the database only when they need it: verifying
+    // a bundle or a proof is offline.
+    if let Cmd::Export(cmd) = cli.command {
+        return audit_cli::export(cmd, &cli.database_url, &cli.ledger).await;
+    }
+    if let Cmd::Audit(cmd) = cli.command {
+        return audit_cli::audit(cmd, &cli.database_url, &cli.ledger).await;
     }
     let ledger = LedgerId::new(&cli.ledger)?;
     let store = store::open(&cli.database_url).await?;
@@ -143,7 +182,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Cmd::VerifyChain => ledger_cli::verify(store.clone(), &ledger).await?,
         Cmd::Serve(args) => serve_cli::serve(store.clone(), ledger, args).await?,
-        Cmd::Demo { .. } => unreachable!("handled above"),
+        Cmd::Demo { .. }
+        | Cmd::Keygen(_)
+        | Cmd::Sign(_)
+        | Cmd::Verify(_)
+        | Cmd::Key(_)
+        | Cmd::Export(_)
+        | Cmd::Audit(_) => unreachable!("handled above"),
     }
     Ok(())
+}
+
+/// The stable code of the first library error in the chain.
+fn error_code(e: &anyhow::Error) -> Option<&'static str> {
+    e.chain().find_map(|c| {
+        c.downcast_ref::<offtake_ledger::LedgerError>()
+            .map(offtake_ledger::LedgerError::code)
+            .or_else(|| c.downcast_ref::<offtake_signing::SigningError>().map(offtake_signing::SigningError::code))
+            .or_else(|| audit_cli::error_code_of(c))
+    })
 }

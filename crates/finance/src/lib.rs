@@ -18,5 +18,5 @@ pub use base::{availability, Availability, Eligibility};
 pub use error::FinanceError;
 pub use model::*;
 pub use rate::{DayCount, Rounding};
-pub use service::{AccrualReport, DocSigner, Finance, SignedDocument};
+pub use service::{invoice_id, AccrualReport, DocSigner, Finance, SignedDocument};
 pub use terms::FacilityTerms;

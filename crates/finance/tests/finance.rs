@@ -75,7 +75,7 @@ async fn borrowing_base_with_brands_and_concentration(ts: TestStore) {
     // Delivering a tranche takes it out of the base and into an invoice.
     let inv = fin.deliver("po-b", "t1", date!(2026 - 02 - 03)).await.unwrap();
     assert_eq!((inv.amount_minor, inv.due_on), (2_000_000, date!(2026 - 03 - 05)));
-    assert_eq!(posted(&fin, "invoice:po-b.t1").await, 2_000_000);
+    assert_eq!(posted(&fin, "invoice:po-b--t1").await, 2_000_000);
     let c = fin.commitment("po-b").await.unwrap();
     assert_eq!(c.tranches[0].status, TrancheStatus::Invoiced);
     let a = fin.availability("f1", date!(2026 - 01 - 15)).await.unwrap();
@@ -171,7 +171,7 @@ async fn amendment_below_drawn_makes_availability_negative(ts: TestStore) {
     let req = request("d2", "f1", "maker-m", "0.01", "2026-01-10T10:00:00Z");
     assert_eq!(code_of(fin.request_advance(&req, now("2026-01-10T10:00:00Z")).await), "insufficient_availability");
     // The shortfall: 10 % of the 50,000 dropped, invoiced to the brand.
-    let inv = fin.invoice("po.shortfall.v2").await.unwrap();
+    let inv = fin.invoice("po--shortfall-v2").await.unwrap();
     assert_eq!(inv.amount_minor, 500_000);
     // The memo book follows the undelivered value.
     assert_eq!(posted(&fin, "memo:maker:maker-m:backlog:usd").await, 5_000_000);

@@ -7,10 +7,10 @@
 //! `-0` → `0`, and non-ASCII keys sorted by UTF-16, not by UTF-8 or by code
 //! point).
 //!
-//! One rule is added on top: a number must be exactly representable as an
+//! One rule is added on top: an integer must survive the trip through an
 //! IEEE 754 double (I-JSON, RFC 7493), because JCS formats every number as a
 //! double and an integer such as 9007199254740993 would otherwise be signed
-//! as a different value than the one written. Our schemas carry amounts as
+//! as a different value (…992) than the one written. Our schemas carry amounts as
 //! strings, so this only refuses documents that were already wrong.
 
 use serde_json::Value;
@@ -39,18 +39,28 @@ pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
 }
 
+/// How JCS (ES6 `Number.prototype.toString`) writes a double.
+fn es6_text(f: f64) -> Option<String> {
+    serde_json_canonicalizer::to_string(&f).ok()
+}
+
 fn check_numbers(value: &Value, depth: usize) -> Result<(), SigningError> {
     if depth > MAX_DEPTH {
         return Err(SigningError::schema(format!("JSON nested deeper than {MAX_DEPTH} levels")));
     }
     match value {
         Value::Number(n) => {
-            let exact = if let Some(u) = n.as_u64() {
-                u <= MAX_SAFE_INTEGER
-            } else if let Some(i) = n.as_i64() {
-                i.unsigned_abs() <= MAX_SAFE_INTEGER
-            } else {
-                n.as_f64().is_some_and(f64::is_finite)
+            // An integer is kept only if the double JCS writes for it reads
+            // back as the same integer text: 9007199254740993 would be
+            // signed as 9007199254740992 and is refused, while
+            // 6816792198543293000 (itself the shortest form of a double) is
+            // kept, so canonical output always canonicalises again.
+            let exact = match (n.as_u64(), n.as_i64()) {
+                (Some(u), _) if u <= MAX_SAFE_INTEGER => true,
+                (_, Some(i)) if i.unsigned_abs() <= MAX_SAFE_INTEGER => true,
+                (Some(u), _) => es6_text(u as f64).is_some_and(|t| t == u.to_string()),
+                (_, Some(i)) => es6_text(i as f64).is_some_and(|t| t == i.to_string()),
+                _ => n.as_f64().is_some_and(f64::is_finite),
             };
             if exact {
                 Ok(())
@@ -75,6 +85,9 @@ mod tests {
         let err = canonical_json(&json!(9_007_199_254_740_993u64)).unwrap_err();
         assert_eq!(err.code(), "schema_violation");
         assert!(canonical_json(&json!(-9_007_199_254_740_993i64)).is_err());
+        // The shortest text of a double is kept, so canonical output is stable.
+        assert_eq!(canonical_json(&json!(-6_816_792_198_543_293_000i64)).unwrap(), b"-6816792198543293000");
+        assert_eq!(canonical_json(&json!(1u64 << 60)).unwrap_err().code(), "schema_violation");
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub mod envelope;
 pub mod error;
 pub mod key;
 pub mod registry;
+pub mod samples;
 
 pub use canonical::{body_hash, canonical_json};
 pub use doc::{doc_type_of, validate, DocHeader, DocType};

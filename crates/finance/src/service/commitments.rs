@@ -192,7 +192,7 @@ impl Finance {
             self.book_commitment_memo(&next).await?;
             if shortfall_minor > 0 {
                 let issued_on = doc.issued_on()?;
-                let id = format!("{}.shortfall.v{}", next.doc_id, next.doc_version);
+                let id = format!("{}--shortfall-v{}", next.doc_id, next.doc_version);
                 self.issue_invoice(&next, None, &id, InvoiceKind::Shortfall, shortfall_minor, issued_on).await?;
             }
             return Ok(next);

@@ -112,6 +112,12 @@ impl Finance {
         Ok(())
     }
 
+    /// Keeps a verified document that another domain (settlement) acts on:
+    /// consumes its signers' nonces and stores it for audit export.
+    pub async fn record_document(&self, doc: &SignedDocument) -> Result<(), FinanceError> {
+        self.admit(doc).await
+    }
+
     /// A stored signed document by body hash (hex).
     pub async fn document(&self, body_hash_hex: &str) -> Result<Option<SignedDocument>, FinanceError> {
         Ok(self.load(kind::DOCUMENT, body_hash_hex).await?.map(|v| v.value))

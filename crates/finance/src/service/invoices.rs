@@ -11,6 +11,13 @@ use crate::model::{kind, Commitment, Invoice, InvoiceKind, InvoiceStatus, Tranch
 use super::commitments::hex_to_hash;
 use super::{command, pair, Finance, MAX_ATTEMPTS};
 
+/// The invoice of a delivered tranche: `{commitment}--{tranche}` (ids
+/// themselves never hold "--" ambiguously in practice; a clash with another
+/// commitment's invoice is refused, never merged).
+pub fn invoice_id(commitment: &str, tranche: &str) -> String {
+    format!("{commitment}--{tranche}")
+}
+
 impl Finance {
     /// Marks a tranche delivered on `delivered_on` and invoices the brand.
     /// Running it again for a delivered tranche finishes what is missing and
@@ -25,7 +32,7 @@ impl Finance {
                 .find(|t| t.id == tranche)
                 .ok_or_else(|| FinanceError::not_found("tranche", format!("{commitment}/{tranche}")))?
                 .clone();
-            let invoice_id = format!("{commitment}.{tranche}");
+            let invoice_id = invoice_id(commitment, tranche);
             match t.status {
                 TrancheStatus::Invoiced => return self.invoice(&invoice_id).await,
                 TrancheStatus::Cancelled => {
@@ -96,6 +103,9 @@ impl Finance {
         issued_on: Date,
     ) -> Result<Invoice, FinanceError> {
         if let Some(existing) = self.load::<Invoice>(kind::INVOICE, id).await? {
+            if existing.value.commitment != c.doc_id || existing.value.tranche.as_deref() != tranche {
+                return Err(FinanceError::AlreadyExists { kind: "invoice", id: id.to_owned() });
+            }
             return Ok(existing.value);
         }
         let facility = self.facility_for(&c.maker, c.currency).await?.ok_or_else(|| FinanceError::InvalidState {

@@ -32,6 +32,7 @@ use crate::error::FinanceError;
 
 pub use accrual::AccrualReport;
 pub use documents::{DocSigner, SignedDocument};
+pub use invoices::invoice_id;
 
 /// How many times an operation re-reads and retries when the state it
 /// decided on changed underneath it.
