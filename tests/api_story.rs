@@ -227,6 +227,44 @@ async fn financing_story_with_signed_documents_over_http() {
     assert_eq!(s.get("/v1/invoices", &other_brand.api).await.body["items"], json!([]));
     assert_eq!(s.get("/v1/invoices", &brand.api).await.body["items"].as_array().unwrap().len(), 1);
 
+    // The brand pays 50,000.00; the bank notice arrives twice.
+    let notice = json!({
+        "type": "payment_notice", "version": 1, "doc_id": "pay-1",
+        "issued_at": rfc3339(now - Duration::seconds(10)), "expires_at": rfc3339(now + Duration::days(7)),
+        "nonce": "nonce-pay-1-000000000000", "brand": "brand-acme", "facility": "f1", "amount": "50000.00",
+        "currency": "USD", "value_date": today.to_string(), "external_ref": "bank-0001", "invoice": invoice_id,
+    });
+    let notice = envelope(DocType::PaymentNotice, &notice, &[&brand.signer]);
+    s.post("/v1/payments", &other_brand.api, &notice).await.assert_problem(403, "forbidden");
+    let queued = s.post("/v1/payments", &brand.api, &notice).await;
+    assert_eq!(queued.assert_status(201)["state"]["state"], "queued", "{}", queued.text);
+    let again = s.post("/v1/payments", &brand.api, &notice).await;
+    assert_eq!(again.assert_status(201)["notice"], queued.body["notice"], "a replayed notice is the same payment");
+    s.get("/v1/payments/bank-0001", &other_brand.api).await.assert_problem(404, "not_found");
+    s.get("/v1/payments/bank-0001", &other_lender.api).await.assert_problem(404, "not_found");
+    s.send(Method::POST, "/v1/settlement-runs", Some(&brand.api), Some("run-x"), None)
+        .await
+        .assert_problem(403, "forbidden");
+    let run = s.send(Method::POST, "/v1/settlement-runs", Some(&s.admin_key), Some("run-1"), None).await;
+    assert_eq!(run.assert_status(201)["applied"], 1, "{}", run.text);
+    let applied = s.get("/v1/payments/bank-0001", &maker.api).await;
+    assert_eq!(applied.assert_status(200)["state"]["state"], "applied", "{}", applied.text);
+    assert_eq!(s.get("/v1/payments", &lender.api).await.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(s.get("/v1/payments", &other_brand.api).await.body["items"], json!([]));
+    let remitted = s.post("/v1/facilities/f1/remittances", &s.admin_key, &json!({ "reference": "remit-1" })).await;
+    remitted.assert_status(201);
+    s.get("/v1/facilities/f1/statement", &maker.api).await.assert_status(200);
+    s.get("/v1/facilities/f1/statement", &other_lender.api).await.assert_problem(404, "not_found");
+
+    // Exports for the auditor.
+    let csv = s.client.get(s.url("/v1/exports/entries.csv")).bearer_auth(&auditor).send().await.unwrap();
+    assert_eq!(csv.status(), 200);
+    assert!(csv.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(csv.text().await.unwrap().lines().count() > 10);
+    let bean = s.client.get(s.url("/v1/exports/ledger.beancount")).bearer_auth(&auditor).send().await.unwrap();
+    assert_eq!(bean.status(), 200);
+    s.get("/v1/exports/entries.csv", &brand.api).await.assert_problem(403, "forbidden");
+
     // Interest accrues (admin job); the auditor reads everything, writes nothing.
     let through = (start + Duration::days(1)).to_string();
     s.post("/v1/facilities/f1/accruals", &s.admin_key, &json!({ "through": through })).await.assert_status(201);

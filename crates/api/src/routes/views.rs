@@ -241,3 +241,9 @@ page_type!(FacilityPage, FacilityDoc);
 page_type!(AdvancePage, AdvanceDoc);
 page_type!(InvoicePage, InvoiceDoc);
 page_type!(SigningKeyPage, SigningKeyDoc);
+
+domain_object!(PaymentDoc, "A payment notice and its state in the settlement queue (queued, applied with its waterfall breakdown, suspense or rejected).");
+domain_object!(RunReportDoc, "What one settlement run did.");
+domain_object!(RemittanceDoc, "A payout to a maker of what the waterfall left it.");
+domain_object!(StatementDoc, "A maker's remittance statement for a facility.");
+page_type!(PaymentPage, PaymentDoc);
