@@ -70,13 +70,22 @@ async fn party(s: &TestServer, id: &str, kind: &str, role: Role) -> Party {
 }
 
 #[tokio::test]
-async fn financing_story_with_signed_documents_over_http() {
-    let s = sqlite().await;
-    let brand = party(&s, "brand-acme", "brand", Role::Brand).await;
-    let maker = party(&s, "maker-m", "maker", Role::Maker).await;
-    let lender = party(&s, "lender-l", "lender", Role::Lender).await;
-    let other_brand = party(&s, "brand-other", "brand", Role::Brand).await;
-    let other_lender = party(&s, "lender-other", "lender", Role::Lender).await;
+async fn financing_story_with_signed_documents_over_http_on_sqlite() {
+    financing_story(&sqlite().await).await;
+}
+
+#[tokio::test]
+async fn financing_story_with_signed_documents_over_http_on_postgres() {
+    let Some(s) = api_support::postgres().await else { return };
+    financing_story(&s).await;
+}
+
+async fn financing_story(s: &TestServer) {
+    let brand = party(s, "brand-acme", "brand", Role::Brand).await;
+    let maker = party(s, "maker-m", "maker", Role::Maker).await;
+    let lender = party(s, "lender-l", "lender", Role::Lender).await;
+    let other_brand = party(s, "brand-other", "brand", Role::Brand).await;
+    let other_lender = party(s, "lender-other", "lender", Role::Lender).await;
     let auditor = s.party("audit-co", "auditor").await;
     let now = OffsetDateTime::now_utc();
     let today = now.date();
