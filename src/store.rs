@@ -12,7 +12,8 @@ use offtake_store_sqlite::SqliteStore;
 pub const DEFAULT_DATABASE_URL: &str = "sqlite:offtake.db";
 
 /// Opens `postgres://…` / `postgresql://…` on PostgreSQL and `sqlite:…` (or
-/// a bare path) on SQLite, applying migrations.
+/// a bare path) on SQLite, applying migrations. The store holds both the
+/// ledger and the versioned records (parties, keys, domain state).
 pub async fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         let store = PostgresStore::connect(url).await.with_context(|| format!("connecting to {}", redact(url)))?;

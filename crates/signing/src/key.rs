@@ -270,6 +270,20 @@ mod tests {
         assert_eq!(SigningKey::from_private_file(&text).unwrap_err().code(), "invalid_key");
     }
 
+    /// RFC 8032 section 7.1, TEST 2 (one-byte message 0x72).
+    #[test]
+    fn ed25519_matches_rfc8032_test_2() {
+        let mut seed = [0u8; 32];
+        hex::decode_to_slice("4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb", &mut seed).unwrap();
+        let key = SigningKey::from_seed(&seed, "rfc", Role::Auditor).unwrap();
+        assert_eq!(key.public_key_hex(), "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c");
+        assert_eq!(
+            hex::encode(key.sign_bytes(&[0x72])),
+            "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da\
+             085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00"
+        );
+    }
+
     #[test]
     fn weak_public_keys_are_refused() {
         // The identity point (small order).

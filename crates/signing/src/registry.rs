@@ -436,3 +436,32 @@ fn replayed(key_id: &str, nonce: &str) -> SigningError {
 pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    /// The registry's futures are `Send`, so axum handlers and spawned tasks can await them.
+    #[allow(dead_code)]
+    fn registry_futures_are_send(registry: &KeyRegistry<'_>, env: &Envelope, now: OffsetDateTime) {
+        assert_send(&registry.verify(env, now));
+        assert_send(&registry.accept(env, now));
+        assert_send(&registry.register(&RegisteredKey::new("a", Role::Brand, "", now).unwrap()));
+        assert_send(&registry.revoke("k", now, Revocation::Superseded));
+        assert_send(&registry.list());
+    }
+
+    #[test]
+    fn required_signers_follow_the_document_type() {
+        let body = json!({"brand": "b", "maker": "m", "lender": "l"});
+        assert_eq!(
+            required_signers(DocType::Commitment, &body),
+            vec![(Role::Brand, "b".to_owned()), (Role::Maker, "m".to_owned())]
+        );
+        assert_eq!(required_signers(DocType::AdvanceRequest, &body), vec![(Role::Maker, "m".to_owned())]);
+        assert_eq!(required_signers(DocType::AdvanceApproval, &body), vec![(Role::Lender, "l".to_owned())]);
+        assert_eq!(required_signers(DocType::PaymentNotice, &body), vec![(Role::Brand, "b".to_owned())]);
+    }
+}

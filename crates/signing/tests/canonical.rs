@@ -168,7 +168,7 @@ fn write_shuffled(value: &Value, seed: &mut u64, out: &mut String) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
 
     /// canon(parse(canon(x))) == canon(x)
     #[test]
