@@ -100,6 +100,18 @@ async fn financing_story(s: &TestServer) {
     .await
     .assert_problem(403, "forbidden");
 
+    // Signing keys are visible to their party (and admins and auditors) only.
+    let brand_key = format!("/v1/signing-keys/{}", brand.signer.key_id());
+    s.get(&brand_key, &brand.api).await.assert_status(200);
+    s.get(&brand_key, &maker.api).await.assert_problem(404, "not_found");
+    s.get(&brand_key, &auditor).await.assert_status(200);
+    let listed = s.get("/v1/signing-keys", &maker.api).await;
+    let parties: Vec<_> = listed.body["items"].as_array().unwrap().iter().map(|k| k["party"].clone()).collect();
+    assert_eq!(parties, vec![json!("maker-m")]);
+    s.post(&format!("{brand_key}/revoke"), &maker.api, &json!({ "reason": "compromised" }))
+        .await
+        .assert_problem(404, "not_found");
+
     // The lender funds its cash and opens a facility for the maker.
     let funded = s
         .post(
