@@ -191,6 +191,7 @@ async fn financing_story(s: &TestServer) {
     // Availability with its breakdown, for the facility's parties only.
     let avail = s.get("/v1/facilities/f1/availability", &maker.api).await;
     assert_eq!(avail.assert_status(200)["available_minor"], 16_000_000, "{}", avail.text);
+    assert_eq!(avail.body["available"], "160000.00", "amounts also travel as decimal strings");
     s.get("/v1/facilities/f1/availability", &other_lender.api).await.assert_problem(404, "not_found");
     s.get("/v1/facilities/f1", &other_brand.api).await.assert_problem(404, "not_found");
     assert_eq!(s.get("/v1/facilities", &other_lender.api).await.body["items"], json!([]));
@@ -211,6 +212,7 @@ async fn financing_story(s: &TestServer) {
     let adv = s.post("/v1/advances", &maker.api, &req).await;
     let adv_id = adv.assert_status(201)["id"].as_str().unwrap().to_owned();
     let request_hash = adv.body["request_hash"].as_str().unwrap().to_owned();
+    assert_eq!(adv.body["amount"], "80000.00");
     s.get(&format!("/v1/advances/{adv_id}"), &lender.api).await.assert_status(200);
     s.get(&format!("/v1/advances/{adv_id}"), &other_lender.api).await.assert_problem(404, "not_found");
     s.get(&format!("/v1/advances/{adv_id}"), &brand.api).await.assert_problem(404, "not_found");

@@ -58,7 +58,10 @@ async fn submit_payment(
     let envelope = Envelope::from(body);
     verified_by_caller(&state, &principal, &envelope).await?;
     let record = settlement(&state).enqueue_envelope(&envelope, time::OffsetDateTime::now_utc()).await?;
-    Ok(created(&format!("/v1/payments/{}", record.notice.external_ref), PaymentDoc::of(&record)?))
+    Ok(created(
+        &format!("/v1/payments/{}", record.notice.external_ref),
+        PaymentDoc::in_currency(&record, Some(record.notice.currency))?,
+    ))
 }
 
 /// List the payments the caller may see.
@@ -77,7 +80,10 @@ async fn list_payments(
     }
     mine.sort_by(|a, b| a.notice.external_ref.cmp(&b.notice.external_ref));
     let (items, next_cursor) = page_of(mine, &q, |n| n.notice.external_ref.clone());
-    Ok(Json(PaymentPage { items: items.iter().map(PaymentDoc::of).collect::<Result<_, _>>()?, next_cursor }))
+    Ok(Json(PaymentPage {
+        items: items.iter().map(|n| PaymentDoc::in_currency(n, Some(n.notice.currency))).collect::<Result<_, _>>()?,
+        next_cursor,
+    }))
 }
 
 /// One payment, by its external reference.
@@ -101,7 +107,7 @@ async fn get_payment(
     if !visible(&state, &principal, &record).await? {
         return Err(not_found());
     }
-    Ok(Json(PaymentDoc::of(&record)?))
+    Ok(Json(PaymentDoc::in_currency(&record, Some(record.notice.currency))?))
 }
 
 /// Run settlement once over the queue (admin): every queued payment is
@@ -141,7 +147,7 @@ async fn remit(
         None => today(),
     };
     let r = settlement(&state).remit(&body.reference, &f.id, on).await?;
-    Ok(created(&format!("/v1/facilities/{}/statement", f.id), RemittanceDoc::of(&r)?))
+    Ok(created(&format!("/v1/facilities/{}/statement", f.id), RemittanceDoc::in_currency(&r, Some(f.terms.currency))?))
 }
 
 /// The maker's remittance statement for a facility (its maker and lender).
@@ -154,5 +160,6 @@ async fn statement(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<StatementDoc>, ApiError> {
     let f = visible_facility(&state, &principal, &id).await?;
-    Ok(Json(StatementDoc::of(&settlement(&state).remittance_statement(&f.id).await?)?))
+    let statement = settlement(&state).remittance_statement(&f.id).await?;
+    Ok(Json(StatementDoc::in_currency(&statement, Some(f.terms.currency))?))
 }
