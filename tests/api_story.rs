@@ -279,6 +279,13 @@ async fn financing_story(s: &TestServer) {
     s.get("/v1/facilities/f1/statement", &maker.api).await.assert_status(200);
     s.get("/v1/facilities/f1/statement", &other_lender.api).await.assert_problem(404, "not_found");
 
+    // Each party reads its own statement; nobody else's.
+    for (p, key) in [("maker-m", &maker.api), ("lender-l", &lender.api), ("brand-acme", &brand.api)] {
+        s.get(&format!("/v1/parties/{p}/statement"), key).await.assert_status(200);
+        s.get(&format!("/v1/parties/{p}/statement"), &auditor).await.assert_status(200);
+        s.get(&format!("/v1/parties/{p}/statement"), &other_brand.api).await.assert_problem(404, "not_found");
+    }
+
     // Exports for the auditor.
     let csv = s.client.get(s.url("/v1/exports/entries.csv")).bearer_auth(&auditor).send().await.unwrap();
     assert_eq!(csv.status(), 200);

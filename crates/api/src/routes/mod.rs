@@ -23,6 +23,7 @@ pub mod keys;
 pub mod parties;
 pub mod payments;
 pub mod signing_keys;
+pub mod statements;
 pub mod transfers;
 pub mod views;
 
@@ -42,6 +43,7 @@ pub fn v1() -> OpenApiRouter<AppState> {
         .merge(invoices::router())
         .merge(payments::router())
         .merge(exports::router())
+        .merge(statements::router())
 }
 
 /// Cursor pagination, the same on every list.

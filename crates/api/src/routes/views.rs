@@ -291,6 +291,7 @@ domain_object!(RunReportDoc, "What one settlement run did.");
 domain_object!(RemittanceDoc, "A payout to a maker of what the waterfall left it.");
 domain_object!(StatementDoc, "A maker's remittance statement for a facility.");
 page_type!(PaymentPage, PaymentDoc);
+domain_object!(PartyStatementDoc, "A party's statement: a maker's facilities and dues, a lender's exposure, or a brand's commitments, invoices and credit.");
 
 #[cfg(test)]
 mod tests {
