@@ -222,7 +222,9 @@ pub fn verify_bundle(dir: &Path, pinned: Option<&VerifyingKey>) -> Result<Verify
         return Err(AuditError::malformed(mloc, format!("unknown scope kind {:?}", scope.kind)));
     }
 
-    if manifest.period.first_seq != manifest.chain.before.seq + 1 || manifest.period.last_seq != manifest.chain.after.seq {
+    if manifest.period.first_seq != manifest.chain.before.seq + 1
+        || manifest.period.last_seq != manifest.chain.after.seq
+    {
         return Err(mismatch(
             mloc.clone(),
             "period (first_seq..last_seq against chain.before/after)",
