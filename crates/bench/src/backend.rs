@@ -126,6 +126,17 @@ impl Backend {
         Err(BenchError::InvalidConfig("backend without a store".into()))
     }
 
+    /// Refreshes the planner's statistics after bulk setup, as autovacuum
+    /// would on a live PostgreSQL within a minute: without them a fresh
+    /// schema plans `code = ANY(…)` as a scan of every account of the ledger.
+    /// SQLite needs nothing (its store names its indexes).
+    pub async fn analyze(&self) -> Result<(), BenchError> {
+        if let Some(p) = &self.postgres {
+            sqlx::query("ANALYZE ledgers, accounts, entries, legs").execute(p.pool()).await?;
+        }
+        Ok(())
+    }
+
     /// Removes the database file or schema (unless kept).
     pub async fn cleanup(self) -> Result<(), BenchError> {
         let Backend { store, sqlite, postgres, place, keep, .. } = self;

@@ -144,7 +144,9 @@ pub async fn run(
     let needs_transfer_ledger =
         scenarios.iter().any(|s| matches!(s, Scenario::Transfers | Scenario::Hot | Scenario::TwoPhase));
     let transfer_ledger = if needs_transfer_ledger {
-        Some(funded_ledger(backend.store.clone(), "bench-transfers", cfg.accounts).await?)
+        let bl = funded_ledger(backend.store.clone(), "bench-transfers", cfg.accounts).await?;
+        backend.analyze().await?;
+        Some(bl)
     } else {
         None
     };
@@ -412,6 +414,7 @@ async fn balance_at_scale(
     let mut rng = SplitMix64::new(cfg.seed);
     let mut scales = cfg.scales.clone();
     scales.sort_unstable();
+    backend.analyze().await?;
     let first_time = bl.store.head(&bl.ledger).await?.recorded_at_us;
     let mut bulk_no = 0u64;
     for &scale in &scales {
@@ -435,6 +438,7 @@ async fn balance_at_scale(
         }
         let built = (head - grown_from).max(0) as u64;
         let secs = start.elapsed().as_secs_f64();
+        backend.analyze().await?;
         let base = Report {
             backend: backend.kind.as_str().into(),
             scenario: "balance-at-scale".into(),
