@@ -144,7 +144,7 @@ pub async fn run(
     let needs_transfer_ledger =
         scenarios.iter().any(|s| matches!(s, Scenario::Transfers | Scenario::Hot | Scenario::TwoPhase));
     let transfer_ledger = if needs_transfer_ledger {
-        let bl = funded_ledger(backend.store.clone(), "bench-transfers", cfg.accounts).await?;
+        let bl = funded_ledger(backend, "bench-transfers", cfg.accounts).await?;
         backend.analyze().await?;
         Some(bl)
     } else {
@@ -409,7 +409,7 @@ async fn balance_at_scale(
     emit: &mut dyn FnMut(&Report),
 ) -> Result<(), BenchError> {
     const TARGET_HOT_PERCENT: u64 = 10;
-    let bl = funded_ledger(backend.store.clone(), "bench-scale", cfg.scale_accounts).await?;
+    let bl = funded_ledger(backend, "bench-scale", cfg.scale_accounts).await?;
     let target = setup::account_code(0);
     let mut rng = SplitMix64::new(cfg.seed);
     let mut scales = cfg.scales.clone();

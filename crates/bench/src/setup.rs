@@ -10,6 +10,7 @@ use offtake_ledger::{
     AccountCode, Action, AmountMinor, Book, Command, Currency, LedgerId, LedgerStore, NewAccount, NewLeg, Side,
 };
 
+use crate::backend::Backend;
 use crate::error::BenchError;
 use crate::rng::SplitMix64;
 
@@ -39,11 +40,8 @@ pub struct BenchLedger {
     pub codes: Arc<Vec<AccountCode>>,
 }
 
-pub async fn funded_ledger(
-    store: Arc<dyn LedgerStore>,
-    ledger: &str,
-    accounts: usize,
-) -> Result<BenchLedger, BenchError> {
+pub async fn funded_ledger(backend: &Backend, ledger: &str, accounts: usize) -> Result<BenchLedger, BenchError> {
+    let store = backend.store.clone();
     if accounts < 2 {
         return Err(BenchError::InvalidConfig("need at least 2 accounts".into()));
     }
@@ -76,6 +74,8 @@ pub async fn funded_ledger(
     while let Some(r) = set.join_next().await {
         r.map_err(|e| BenchError::Invariant(format!("setup task: {e}")))??;
     }
+    // Statistics before the funding batches, as autovacuum would have them.
+    backend.analyze().await?;
     let funding: Vec<Command> = codes
         .iter()
         .map(|c| transfer(format!("fund:{}", c.as_str()), &equity_code(), c, FUNDS_MINOR))
