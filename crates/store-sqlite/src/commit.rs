@@ -56,7 +56,9 @@ pub(crate) async fn commit_batch(
 /// touched): the account list travels as one JSON array, so the SQL text is
 /// the same for every batch and stays prepared. `CROSS JOIN` fixes the join
 /// order (one index seek per account); each seek reads the account's latest
-/// leg through `legs_by_account`.
+/// leg through `legs_by_account` (`ORDER BY … LIMIT 1`, not `max()`: SQLite
+/// does not apply its min/max shortcut to the correlated subquery and would
+/// scan every leg of the account).
 async fn current_totals(
     conn: &mut SqliteConnection,
     ledger: &LedgerId,
@@ -73,8 +75,8 @@ async fn current_totals(
          FROM json_each(?2) AS w \
          CROSS JOIN legs AS l INDEXED BY legs_by_account \
              ON l.ledger_id = ?1 AND l.account_no = w.value \
-            AND l.seq = (SELECT max(m.seq) FROM legs AS m INDEXED BY legs_by_account \
-                         WHERE m.ledger_id = ?1 AND m.account_no = w.value) \
+            AND l.seq = (SELECT m.seq FROM legs AS m INDEXED BY legs_by_account \
+                         WHERE m.ledger_id = ?1 AND m.account_no = w.value ORDER BY m.seq DESC LIMIT 1) \
          ORDER BY l.account_no, l.leg_no",
     )
     .bind(ledger.as_str())
