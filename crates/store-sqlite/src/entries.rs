@@ -215,7 +215,10 @@ pub(crate) async fn key_uses(
     let mut out = HashMap::new();
     for chunk in keys.chunks(IN_LIST_CHUNK) {
         let sql = format!(
-            "SELECT idempotency_key, seq, request_hash, hash, recorded_at_us FROM entries \
+            // INDEXED BY: for long IN lists SQLite (without statistics)
+            // scans the ledger's entries by primary key instead.
+            "SELECT idempotency_key, seq, request_hash, hash, recorded_at_us \
+             FROM entries INDEXED BY sqlite_autoindex_entries_2 \
              WHERE ledger_id = ? AND idempotency_key IN ({})",
             in_list(chunk.len())
         );
