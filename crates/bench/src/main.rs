@@ -76,7 +76,9 @@ fn list<T: std::str::FromStr>(text: &str, what: &str) -> anyhow::Result<Vec<T>> 
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|t| t.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned()))
+        .and_then(|t| {
+            t.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
         .unwrap_or_else(|| "unknown cpu".into());
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
     let mem = std::fs::read_to_string("/proc/meminfo")
@@ -135,7 +137,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
     };
     let mut json = match &args.json {
         Some(p) => Some(
-            std::fs::OpenOptions::new().create(true).append(true).open(p).with_context(|| format!("{}", p.display()))?,
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .with_context(|| format!("{}", p.display()))?,
         ),
         None => None,
     };

@@ -121,7 +121,7 @@ impl Default for ScenarioConfig {
             samples: 2_000,
             max_batch: offtake_committer::DEFAULT_MAX_BATCH,
             max_wait_us: 0,
-            seed: 0x0FF7_A4E,
+            seed: 0x00FF_7A4E,
             check: true,
         }
     }
@@ -268,8 +268,7 @@ pub fn transfers_op(bl: &BenchLedger, committer: &GroupCommitter, run_id: String
 
 fn run_id(bl: &BenchLedger, label: &str, concurrency: usize) -> String {
     // Unique per run so that keys never collide across runs on one ledger.
-    let nanos =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     format!("{}:{label}:c{concurrency}:{nanos}", bl.ledger)
 }
 
@@ -393,10 +392,7 @@ pub async fn check_invariants(bl: &BenchLedger) -> Result<(), BenchError> {
     }
     let equity = bl.store.balance(&bl.ledger, &setup::equity_code(), AsOf::Now).await?;
     if total != i128::from(equity.posted_minor) {
-        return Err(BenchError::Invariant(format!(
-            "debits {total} != credits {} (minor units)",
-            equity.posted_minor
-        )));
+        return Err(BenchError::Invariant(format!("debits {total} != credits {} (minor units)", equity.posted_minor)));
     }
     Ok(())
 }

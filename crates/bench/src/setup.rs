@@ -50,7 +50,13 @@ pub async fn funded_ledger(backend: &Backend, ledger: &str, accounts: usize) -> 
     store
         .create_account(
             &ledger,
-            &NewAccount { code: equity_code(), currency: USD, normal_side: Side::Credit, book: Book::Main, non_negative: false },
+            &NewAccount {
+                code: equity_code(),
+                currency: USD,
+                normal_side: Side::Credit,
+                book: Book::Main,
+                non_negative: false,
+            },
         )
         .await?;
     let codes: Arc<Vec<AccountCode>> = Arc::new((0..accounts).map(account_code).collect());
@@ -76,10 +82,8 @@ pub async fn funded_ledger(backend: &Backend, ledger: &str, accounts: usize) -> 
     }
     // Statistics before the funding batches, as autovacuum would have them.
     backend.analyze().await?;
-    let funding: Vec<Command> = codes
-        .iter()
-        .map(|c| transfer(format!("fund:{}", c.as_str()), &equity_code(), c, FUNDS_MINOR))
-        .collect();
+    let funding: Vec<Command> =
+        codes.iter().map(|c| transfer(format!("fund:{}", c.as_str()), &equity_code(), c, FUNDS_MINOR)).collect();
     for chunk in funding.chunks(BULK_BATCH) {
         for outcome in store.commit_batch(&ledger, chunk).await? {
             outcome?;

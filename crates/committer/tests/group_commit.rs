@@ -89,8 +89,9 @@ async fn concurrent_callers(db: Db) {
     for i in 0..ACCOUNTS {
         account(store.as_ref(), &format!("cash:{i}"), Side::Debit, true).await;
     }
-    let funding: Vec<Command> =
-        (0..ACCOUNTS).map(|i| transfer(&format!("fund-{i}"), "equity", &format!("cash:{i}"), USD, FUNDS_MINOR)).collect();
+    let funding: Vec<Command> = (0..ACCOUNTS)
+        .map(|i| transfer(&format!("fund-{i}"), "equity", &format!("cash:{i}"), USD, FUNDS_MINOR))
+        .collect();
     for o in store.commit_batch(&l, &funding).await.expect("fund") {
         o.expect("funding entry");
     }

@@ -72,8 +72,7 @@ impl SqliteStore {
             .await
             .map_err(db)?;
         MIGRATOR.run(&pool).await.map_err(|e| LedgerError::Storage(format!("migration: {e}")))?;
-        let writer =
-            options.pragma("cache_size", format!("-{WRITER_CACHE_KIB}")).connect().await.map_err(db)?;
+        let writer = options.pragma("cache_size", format!("-{WRITER_CACHE_KIB}")).connect().await.map_err(db)?;
         Ok(SqliteStore { pool, writer: Mutex::new(writer) })
     }
 
