@@ -60,6 +60,70 @@ fn proc_status_kib(field: &str) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// CPU time (user + system) consumed so far by this process, all threads,
+/// in microseconds. Contention-proof: on a shared machine wall-clock
+/// throughput depends on the neighbours, CPU per operation does not.
+pub fn process_cpu_us() -> Option<u64> {
+    cpu_us_of("/proc/self/stat")
+}
+
+/// CPU time of every `postgres` process on this machine (the server when it
+/// runs locally), in microseconds.
+pub fn postgres_cpu_us() -> Option<u64> {
+    let mut total = 0u64;
+    let mut found = false;
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let name = entry.file_name();
+        if !name.to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let comm = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
+        if comm.trim() == "postgres" {
+            if let Some(us) = cpu_us_of(&entry.path().join("stat").to_string_lossy()) {
+                total += us;
+                found = true;
+            }
+        }
+    }
+    found.then_some(total)
+}
+
+/// utime + stime of a `/proc/…/stat` file. Clock ticks are 100 per second
+/// on Linux x86-64 and arm64 (`CLK_TCK`).
+fn cpu_us_of(path: &str) -> Option<u64> {
+    const TICK_US: u64 = 10_000;
+    let stat = std::fs::read_to_string(path).ok()?;
+    // The command name may hold spaces; fields resume after its ')'.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // After ')': state is field 3, utime 14, stime 15 (1-based in proc(5)).
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) * TICK_US)
+}
+
+/// CPU spent by this process and by a local PostgreSQL during a run.
+#[derive(Clone, Copy, Debug)]
+pub struct CpuMeter {
+    client_us: Option<u64>,
+    server_us: Option<u64>,
+}
+
+impl CpuMeter {
+    pub fn start(postgres: bool) -> Self {
+        CpuMeter { client_us: process_cpu_us(), server_us: if postgres { postgres_cpu_us() } else { None } }
+    }
+
+    /// (client, server) CPU microseconds per operation since `start`.
+    pub fn per_op(&self, ops: u64) -> (Option<f64>, Option<f64>) {
+        let per = |before: Option<u64>, now: Option<u64>| match (before, now) {
+            (Some(b), Some(n)) if ops > 0 => Some(n.saturating_sub(b) as f64 / ops as f64),
+            _ => None,
+        };
+        (per(self.client_us, process_cpu_us()), per(self.server_us, self.server_us.and(postgres_cpu_us())))
+    }
+}
+
 /// Resets the peak RSS to the current RSS (Linux `clear_refs` 5), so each
 /// scenario reports its own peak. Best effort: false if unsupported.
 pub fn reset_peak_rss() -> bool {
@@ -90,12 +154,17 @@ pub struct Report {
     /// committer was involved.
     pub mean_batch: Option<f64>,
     pub peak_rss_mib: Option<f64>,
+    /// CPU of the benchmark process (client, committer, SQLite) per op.
+    pub client_cpu_us_per_op: Option<f64>,
+    /// CPU of the local PostgreSQL server per op (every postgres process,
+    /// so other load on the same server counts too).
+    pub server_cpu_us_per_op: Option<f64>,
 }
 
 impl Report {
     pub fn header() -> String {
         format!(
-            "{:<9} {:<17} {:<12} {:>5} {:>10} {:>9} {:>8} {:>12} {:>9} {:>9} {:>7} {:>9}",
+            "{:<9} {:<17} {:<12} {:>5} {:>10} {:>9} {:>8} {:>12} {:>9} {:>9} {:>7} {:>9} {:>8} {:>8}",
             "backend",
             "scenario",
             "variant",
@@ -107,13 +176,15 @@ impl Report {
             "p50_ms",
             "p99_ms",
             "batch",
-            "rss_mib"
+            "rss_mib",
+            "cpu_us",
+            "srv_us"
         )
     }
 
     pub fn line(&self) -> String {
         format!(
-            "{:<9} {:<17} {:<12} {:>5} {:>10} {:>9} {:>8} {:>12.0} {:>9.3} {:>9.3} {:>7} {:>9}",
+            "{:<9} {:<17} {:<12} {:>5} {:>10} {:>9} {:>8} {:>12.0} {:>9.3} {:>9.3} {:>7} {:>9} {:>8} {:>8}",
             self.backend,
             self.scenario,
             self.variant,
@@ -126,6 +197,8 @@ impl Report {
             self.p99_ms,
             self.mean_batch.map(|b| format!("{b:.1}")).unwrap_or_else(|| "-".into()),
             self.peak_rss_mib.map(|m| format!("{m:.0}")).unwrap_or_else(|| "-".into()),
+            self.client_cpu_us_per_op.map(|c| format!("{c:.0}")).unwrap_or_else(|| "-".into()),
+            self.server_cpu_us_per_op.map(|c| format!("{c:.0}")).unwrap_or_else(|| "-".into()),
         )
     }
 
@@ -150,6 +223,17 @@ mod tests {
         }
         let (p50, p99, max) = l.summary_ms();
         assert_eq!((p50, p99, max), (50.0, 99.0, 100.0));
+    }
+
+    #[test]
+    fn cpu_time_is_readable_on_linux() {
+        let before = process_cpu_us().expect("cpu time");
+        let mut x = 0u64;
+        for i in 0..20_000_000u64 {
+            x = x.wrapping_mul(31).wrapping_add(i);
+        }
+        assert!(x != 1);
+        assert!(process_cpu_us().expect("cpu time") >= before);
     }
 
     #[test]

@@ -24,9 +24,9 @@ use std::time::{Duration, Instant};
 use offtake_committer::GroupCommitter;
 use offtake_ledger::{Action, AsOf, LedgerError};
 
-use crate::backend::Backend;
+use crate::backend::{Backend, BackendKind};
 use crate::error::BenchError;
-use crate::report::{mib, peak_rss_kib, reset_peak_rss, rss_kib, Latencies, Report};
+use crate::report::{mib, peak_rss_kib, reset_peak_rss, rss_kib, CpuMeter, Latencies, Report};
 use crate::rng::SplitMix64;
 use crate::setup::{self, funded_ledger, BenchLedger, BULK_BATCH};
 
@@ -284,7 +284,9 @@ async fn transfers(
     reset_peak_rss();
     let before = committer.stats();
     let op = transfers_op(bl, committer, run_id(bl, variant, concurrency), hot_percent);
+    let cpu = CpuMeter::start(backend.kind == BackendKind::Postgres);
     let mut d = drive_clients(concurrency, cfg, op).await?;
+    let (client_cpu, server_cpu) = cpu.per_op(d.completed);
     let after = committer.stats();
     if let Some(e) = &d.first_error {
         tracing::warn!(error = %e, errors = d.errors, "transfers refused during the run");
@@ -308,6 +310,8 @@ async fn transfers(
         max_ms: max,
         mean_batch: Some(batch_delta(before, after)),
         peak_rss_mib: mib(peak_rss_kib()),
+        client_cpu_us_per_op: client_cpu,
+        server_cpu_us_per_op: server_cpu,
     })
 }
 
@@ -354,12 +358,16 @@ async fn two_phase(
             OpResult { rng, latencies, error: r.err() }
         })
     });
+    let cpu = CpuMeter::start(backend.kind == BackendKind::Postgres);
     let mut d = drive_clients(concurrency, cfg, op).await?;
+    let (client_cpu, server_cpu) = cpu.per_op(d.completed);
     let after = committer.stats();
     let head = bl.store.head(&bl.ledger).await?;
     let (p50, p99, max) = d.latencies.summary_ms();
     let secs = d.elapsed.as_secs_f64();
     Ok(Report {
+        client_cpu_us_per_op: client_cpu,
+        server_cpu_us_per_op: server_cpu,
         backend: backend.kind.as_str().into(),
         scenario: "two-phase".into(),
         variant: "hold+post".into(),
@@ -415,6 +423,7 @@ async fn balance_at_scale(
     let mut bulk_no = 0u64;
     for &scale in &scales {
         reset_peak_rss();
+        let cpu = CpuMeter::start(backend.kind == BackendKind::Postgres);
         let start = Instant::now();
         let mut head = bl.store.head(&bl.ledger).await?.seq;
         let grown_from = head;
@@ -434,6 +443,7 @@ async fn balance_at_scale(
         }
         let built = (head - grown_from).max(0) as u64;
         let secs = start.elapsed().as_secs_f64();
+        let (client_cpu, server_cpu) = cpu.per_op(built);
         backend.analyze().await?;
         let base = Report {
             backend: backend.kind.as_str().into(),
@@ -451,6 +461,8 @@ async fn balance_at_scale(
             max_ms: 0.0,
             mean_batch: Some(BULK_BATCH as f64),
             peak_rss_mib: mib(peak_rss_kib()),
+            client_cpu_us_per_op: client_cpu,
+            server_cpu_us_per_op: server_cpu,
         };
         if built > 0 {
             emit(&base);
@@ -459,6 +471,7 @@ async fn balance_at_scale(
         for variant in ["balance-now", "as-of-seq", "as-of-time"] {
             reset_peak_rss();
             let mut lat = Latencies::with_capacity(cfg.samples);
+            let cpu = CpuMeter::start(backend.kind == BackendKind::Postgres);
             let start = Instant::now();
             for _ in 0..cfg.samples {
                 let as_of = match variant {
@@ -475,7 +488,10 @@ async fn balance_at_scale(
             }
             let secs = start.elapsed().as_secs_f64();
             let (p50, p99, max) = lat.summary_ms();
+            let (client_cpu, server_cpu) = cpu.per_op(cfg.samples as u64);
             emit(&Report {
+                client_cpu_us_per_op: client_cpu,
+                server_cpu_us_per_op: server_cpu,
                 variant: variant.into(),
                 unit: "queries".into(),
                 ops: cfg.samples as u64,
