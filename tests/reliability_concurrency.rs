@@ -2,7 +2,9 @@
 //! drawing on the same facility at once never take more than is available;
 //! one signed request sent many times at once books one advance; one
 //! advance approved by several clients at once is funded once; one
-//! `Idempotency-Key` sent many times at once does the work once.
+//! `Idempotency-Key` sent many times at once does the work once; payments
+//! of one invoice submitted and settled by several workers at once are each
+//! applied exactly once.
 
 mod reliability_support;
 
@@ -205,4 +207,75 @@ async fn one_idempotency_key_at_once_does_the_work_once_sqlite() {
 async fn one_idempotency_key_at_once_does_the_work_once_postgres() {
     let Some(mut h) = Harness::postgres().await else { return };
     one_idempotency_key_many_times_does_the_work_once(&mut h).await;
+}
+
+fn payment_notice(doc_id: &str, facility: &str, amount: &str, external_ref: &str) -> Value {
+    let now = time::OffsetDateTime::now_utc();
+    json!({
+        "type": "payment_notice", "version": 1, "doc_id": doc_id,
+        "issued_at": reliability_support::rfc3339(now - time::Duration::minutes(1)),
+        "expires_at": reliability_support::rfc3339(now + time::Duration::days(7)),
+        "nonce": fresh("nonce-payment-00000000"), "brand": "brand-a", "facility": facility, "amount": amount,
+        "currency": "USD", "value_date": now.date().to_string(), "external_ref": external_ref,
+    })
+}
+
+async fn no_payment_is_applied_twice(h: &mut Harness) {
+    h.story().await;
+    let f = h.vars["facility"].clone();
+    let invoice = h.vars["invoice"].clone();
+    let brand = h.parties["brand"].api_key.clone();
+    // Ten different payments of the same invoice at once …
+    let mut reqs: Vec<(String, String, Option<String>, Value)> = (0..10)
+        .map(|i| {
+            let doc = payment_notice(&format!("pay-{i}"), &f, "5000.00", &format!("bank-ref-{i}"));
+            let env = envelope_json(DocType::PaymentNotice, &doc, &[h.signer("brand")]);
+            ("/v1/payments".to_owned(), brand.clone(), None, env)
+        })
+        .collect();
+    // … and one bank notification delivered eight times at once.
+    let doc = payment_notice("pay-dup", &f, "5000.00", "bank-ref-dup");
+    let dup = envelope_json(DocType::PaymentNotice, &doc, &[h.signer("brand")]);
+    reqs.extend((0..8).map(|_| ("/v1/payments".to_owned(), brand.clone(), None, dup.clone())));
+    let answers = burst(h, reqs).await;
+    assert_no_server_errors(&answers);
+    for a in answers.iter().filter(|a| a.status != 201) {
+        assert!(["replayed_nonce", "contention", "already_exists"].contains(&a.code()), "{}", a.text);
+    }
+    let listed = h.get("/v1/payments", &h.admin).await;
+    assert_eq!(listed.ok()["items"].as_array().unwrap().len(), 11, "eleven payments queued: {}", listed.text);
+
+    // Four settlement workers at once: each payment applied exactly once.
+    let admin = h.admin.clone();
+    let runs = (0..4).map(|_| ("/v1/settlement-runs".to_owned(), admin.clone(), None, json!({}))).collect();
+    let reports = burst(h, runs).await;
+    assert_no_server_errors(&reports);
+    let applied: i64 = reports.iter().map(|r| r.ok()["applied"].as_i64().unwrap()).sum();
+    // A last run picks up whatever a worker skipped; it finds nothing twice.
+    let last = h.post("/v1/settlement-runs", &admin, &json!({})).await;
+    let applied = applied + last.ok()["applied"].as_i64().unwrap();
+    let inv = h.get(&format!("/v1/invoices/{invoice}"), &h.admin).await;
+    let payments = inv.ok()["payments"].as_array().unwrap().clone();
+    let refs: std::collections::BTreeSet<&str> = payments.iter().map(|p| p["reference"].as_str().unwrap()).collect();
+    let paid: i64 = payments.iter().map(|p| p["amount_minor"].as_i64().unwrap()).sum();
+    println!(
+        "{}: 10 payments + 1 notification ×8 at once, 4 settlement runs at once: {applied} applied, invoice paid {paid}",
+        h.backend()
+    );
+    assert_eq!(applied, 11, "every payment applied once: {reports:?}");
+    assert_eq!(payments.len(), 11, "no payment twice on the invoice: {}", inv.text);
+    assert_eq!(refs.len(), 11);
+    assert_eq!(paid, 11 * 500_000);
+    h.get("/v1/chain/verify", &h.admin).await.ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_payments_and_settlement_apply_each_payment_once_sqlite() {
+    no_payment_is_applied_twice(&mut Harness::sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_payments_and_settlement_apply_each_payment_once_postgres() {
+    let Some(mut h) = Harness::postgres().await else { return };
+    no_payment_is_applied_twice(&mut h).await;
 }
