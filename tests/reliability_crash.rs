@@ -276,22 +276,23 @@ fn acked(key: &str, answer: (u16, Value, bool)) -> Outcome {
     Outcome::Acked { seq: body["seq"].as_i64().unwrap_or(-1), body }
 }
 
-/// One worker: requests one after another until the server dies.
-async fn worker(
+/// What every worker of one run shares.
+#[derive(Clone)]
+struct Workload {
     client: reqwest::Client,
-    base: String,
     admin: String,
     journal: Arc<Mutex<Journal>>,
-    mut rng: Rng,
-    id: usize,
     run: u64,
     counter: Arc<std::sync::atomic::AtomicU64>,
-) {
+}
+
+/// One worker: requests one after another until the server dies.
+async fn worker(w: Workload, base: String, mut rng: Rng, id: usize) {
     loop {
-        let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let r = next_request(&mut journal.lock().unwrap(), &mut rng, id, n, run);
-        match send(&client, &base, &admin, &r).await {
-            Ok(answer) => set_outcome(&journal, &r.key, acked(&r.key, answer)),
+        let n = w.counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let r = next_request(&mut w.journal.lock().unwrap(), &mut rng, id, n, w.run);
+        match send(&w.client, &base, &w.admin, &r).await {
+            Ok(answer) => set_outcome(&w.journal, &r.key, acked(&r.key, answer)),
             // Connection refused or reset: the server is gone; the request
             // stays in flight until the next start retries it.
             Err(_) => return,
@@ -406,6 +407,13 @@ async fn crash_run(url: &str, backend: &str) -> String {
 
     let journal = Arc::new(Mutex::new(Journal::default()));
     let counter = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let workload = Workload {
+        client: client.clone(),
+        admin: admin.clone(),
+        journal: journal.clone(),
+        run,
+        counter: counter.clone(),
+    };
     let mut in_flight_at_kill = Vec::new();
     for _cycle in 0..cycles {
         let server = start(url, &log);
@@ -413,16 +421,7 @@ async fn crash_run(url: &str, backend: &str) -> String {
         let mut tasks = Vec::new();
         for w in 0..WORKERS {
             let wrng = Rng(rng.next() | 1);
-            tasks.push(tokio::spawn(worker(
-                client.clone(),
-                server.base.clone(),
-                admin.clone(),
-                journal.clone(),
-                wrng,
-                w,
-                run,
-                counter.clone(),
-            )));
+            tasks.push(tokio::spawn(worker(workload.clone(), server.base.clone(), wrng, w)));
         }
         // Let them run a random while, then pull the plug.
         tokio::time::sleep(Duration::from_millis(50 + rng.below(400))).await;

@@ -144,7 +144,7 @@ pub fn unpack(data: &[u8]) -> Vec<(String, Vec<u8>)> {
     out
 }
 
-/// The inverse of [`unpack`], for seeding the corpus from a real bundle.
+/// The inverse of [`unpack`] (scripts/fuzz.sh packs the seed bundle the same way).
 pub fn pack(files: &[(String, Vec<u8>)]) -> Vec<u8> {
     let mut out = Vec::new();
     for (name, content) in files {
