@@ -120,7 +120,6 @@ impl Settlement {
         doc.require_type("payment_notice")?;
         let brand = doc.str_field("brand")?.to_owned();
         doc.require_signer(&brand, PartyRole::Brand)?;
-        self.fin.record_document(&doc).await?;
         let currency = offtake_ledger::Currency::from_code(doc.str_field("currency")?)?;
         let amount = AmountMinor::parse(doc.str_field("amount")?, currency)?;
         let value_date = offtake_ledger::row::parse_date(doc.str_field("value_date")?)
@@ -129,7 +128,7 @@ impl Settlement {
             Some(inv) => vec![crate::notice::Allocation { invoice: inv.to_owned(), amount_minor: None }],
             None => Vec::new(),
         };
-        self.enqueue(PaymentNotice {
+        let notice = PaymentNotice {
             external_ref: doc.str_field("external_ref")?.to_owned(),
             brand,
             facility: doc.str_field("facility")?.to_owned(),
@@ -139,8 +138,22 @@ impl Settlement {
             allocations,
             source: Source::Cash,
             source_hash: Some(doc.body_hash_hex()),
-        })
-        .await
+        };
+        // Everything that can refuse the notice is checked before the
+        // document is admitted (its nonce consumed, the document stored): a
+        // refused notice writes nothing. `enqueue` still decides a race on
+        // the reference.
+        check_notice(&notice)?;
+        if let Some(existing) =
+            self.fin.store().get_record(self.fin.ledger(), NOTICE_KIND, &notice.external_ref).await?
+        {
+            let existing: NoticeRecord = existing.decode()?;
+            if existing.notice != notice {
+                return Err(SettlementError::DuplicateReference(notice.external_ref));
+            }
+        }
+        self.fin.record_document(&doc).await?;
+        self.enqueue(notice).await
     }
 
     pub async fn notice(&self, external_ref: &str) -> Result<NoticeRecord, SettlementError> {
