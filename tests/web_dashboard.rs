@@ -23,7 +23,7 @@ use web_support::{program, usd, Http, Served, FACILITY, OTHER_FACILITY};
 
 /// How long a page may take to show what the test waits for.
 const WAIT: Duration = Duration::from_secs(20);
-const ELEMENT: &str = "element-6066-11e4-a52f-4ad58d3c9a3f";
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 fn find_program(env: &str, candidates: &[&str]) -> Option<PathBuf> {
     if let Ok(p) = std::env::var(env) {
@@ -155,7 +155,7 @@ impl Browser {
             if let Some(id) = v["value"][ELEMENT].as_str() {
                 return id.to_owned();
             }
-            assert!(Instant::now() < deadline, "no element {css}");
+            assert!(Instant::now() < deadline, "no element {css}: {v}");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -267,7 +267,7 @@ async fn maker_draws_and_lender_approves_in_a_real_browser() {
     assert!(b.page_text().await.contains("Brand concentration: one brand counts for at most 60% of eligible value"));
     let problems = b.js(ACCESSIBILITY_AUDIT, json!([])).await;
     assert_eq!(problems, json!([]), "accessibility problems on the maker page");
-    b.screenshot("maker.png").await;
+    b.screenshot("maker-signed-in.png").await;
 
     // A draw, signed in the browser with the maker's key file.
     b.type_into("#draw-amount", "25000.00").await;
@@ -336,6 +336,8 @@ async fn maker_draws_and_lender_approves_in_a_real_browser() {
         )
         .await;
     assert_eq!(outstanding, "25000.00");
+    b.js("window.scrollTo(0, 0)", json!([])).await;
+    b.screenshot("maker.png").await;
 
     // Each role sees only its own data.
     b.sign_in(&p.brand.api, "brand").await;

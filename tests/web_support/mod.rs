@@ -215,7 +215,8 @@ async fn commitment(http: &Http, doc_id: &str, brand: &Member, maker: &Member, t
 /// days ago, and signed commitments.
 ///
 /// Facility `fac-alpha`: acme-apparel's eligible tranche is 200,000.00
-/// (a second one, 400 days out, is not yet eligible) and beta-brands'
+/// (a second one, 250 days out, is not yet eligible: it enters the
+/// projected base in 70 days) and beta-brands'
 /// 100,000.00; a brand counts for at most 60 % of 300,000.00, so acme is
 /// capped at 180,000.00: 280,000.00 × 80 % = 224,000.00 available.
 pub async fn program(s: &Served) -> Program {
@@ -243,7 +244,7 @@ pub async fn program(s: &Served) -> Program {
         .await;
         http.post("/v1/facilities", &l.api, facility_terms(f, &l.id, &m.id, opened)).await;
     }
-    commitment(&http, "po-acme-1", &brand, &maker, &[("t1", "1000", "200.00", 30), ("t2", "500", "300.00", 400)]).await;
+    commitment(&http, "po-acme-1", &brand, &maker, &[("t1", "1000", "200.00", 30), ("t2", "500", "300.00", 250)]).await;
     commitment(&http, "po-beta-1", &second_brand, &maker, &[("t1", "2000", "50.00", 60)]).await;
     commitment(&http, "po-other-9", &other_brand, &other_maker, &[("t1", "10", "999.00", 20)]).await;
     Program { maker, lender, brand, second_brand, other_maker, other_lender, other_brand, auditor }

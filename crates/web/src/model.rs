@@ -310,6 +310,61 @@ pub struct Statement {
     pub payable_minor: i64,
 }
 
+/// An invoice a maker's brand owes next (party statements).
+#[derive(Clone, Debug, Deserialize)]
+pub struct DueLine {
+    pub invoice: String,
+    pub brand: String,
+    #[serde(deserialize_with = "de_date")]
+    pub due_on: Date,
+    pub open_minor: i64,
+}
+
+/// One facility of a maker's statement: what it owes, from the ledger.
+#[derive(Clone, Debug, Deserialize)]
+pub struct MakerFacilityLine {
+    pub facility: String,
+    pub currency: String,
+    pub interest_due_minor: i64,
+    pub fees_due_minor: i64,
+    pub penalty_due_minor: i64,
+    #[serde(default)]
+    pub next_due: Vec<DueLine>,
+}
+
+/// `GET /v1/parties/{maker}/statement`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct MakerStatement {
+    pub facilities: Vec<MakerFacilityLine>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct ExposureLine {
+    pub name: String,
+    pub currency: String,
+    pub exposure_minor: i64,
+    #[serde(default)]
+    pub detail: std::collections::BTreeMap<String, i64>,
+}
+
+/// `GET /v1/parties/{lender}/statement`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct LenderStatement {
+    pub per_maker: Vec<ExposureLine>,
+    pub per_brand: Vec<ExposureLine>,
+    /// `"interest:USD"` → minor units booked.
+    #[serde(default)]
+    pub income: std::collections::BTreeMap<String, i64>,
+}
+
+/// `GET /v1/parties/{brand}/statement`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct BrandStatement {
+    /// Currency → credit owed back to the brand, minor units.
+    #[serde(default)]
+    pub credit: std::collections::BTreeMap<String, i64>,
+}
+
 #[derive(Clone, Debug, Deserialize)]
 pub struct ChainHead {
     pub seq: i64,

@@ -25,7 +25,14 @@ pub async fn render(client: &Client, _viewer: &Viewer, _today: Date) -> Result<S
         &[
             ("Entries", head.seq.to_string(), "chain-seq"),
             ("Head hash", format!("<code class=\"hash\">{}</code>", esc(&head.hash)), "chain-hash"),
-            ("Last entry recorded", esc(&crate::model::rfc3339_us(head.recorded_at_us)), ""),
+            (
+                "Last entry recorded",
+                {
+                    let t = crate::model::rfc3339_us(head.recorded_at_us);
+                    format!(r#"<time datetime="{}">{}</time>"#, esc(&t), esc(&t.replace('T', " ").replace('Z', " UTC")))
+                },
+                "",
+            ),
         ],
     );
     chain.push_str(

@@ -6,22 +6,24 @@ use std::collections::BTreeMap;
 
 use time::Date;
 
-use super::{contents, note, payments, section, Viewer};
+use super::{contents, note, party_statement, payments, section, Viewer};
 use crate::client::{Client, WebError};
 use crate::html::{badge, esc, figures, money, Table};
-use crate::model::{day, Commitment, Invoice, Payment};
+use crate::model::{day, BrandStatement, Commitment, Invoice, Payment};
 
-pub async fn render(client: &Client, _viewer: &Viewer, today: Date) -> Result<String, WebError> {
+pub async fn render(client: &Client, viewer: &Viewer, today: Date) -> Result<String, WebError> {
     let commitments: Vec<Commitment> = client.list("/v1/commitments").await?;
     let invoices: Vec<Invoice> = client.list("/v1/invoices").await?;
     let payments = payments(client).await?;
+    let ledger: Option<BrandStatement> =
+        if viewer.role == "brand" { party_statement(client, &viewer.party).await? } else { None };
 
     let mut out =
         contents(&[("commitments", "Commitments"), ("invoices", "Invoices due"), ("payments", "Payments and credits")]);
     out.push_str(&section("commitments", "Commitments", &commitments_html(&commitments)));
     out.push_str(&section("invoices", "Invoices due", &invoices_html(&invoices, today)));
     let pay = match &payments {
-        Some(p) => payments_html(p),
+        Some(p) => payments_html(p, ledger.as_ref()),
         None => note("Payments are not available on this server."),
     };
     out.push_str(&section("payments", "Payments and credits", &pay));
@@ -126,9 +128,13 @@ fn invoices_html(invoices: &[Invoice], today: Date) -> String {
     out
 }
 
-fn payments_html(payments: &[Payment]) -> String {
+fn payments_html(payments: &[Payment], ledger: Option<&BrandStatement>) -> String {
     let mut credit: BTreeMap<&str, i64> = BTreeMap::new();
-    for p in payments {
+    if let Some(l) = ledger {
+        // The ledger's own balance of what is owed back to the brand.
+        credit.extend(l.credit.iter().map(|(c, m)| (c.as_str(), *m)));
+    }
+    for p in payments.iter().filter(|_| ledger.is_none()) {
         let Some(b) = p.state.breakdown.as_ref() else { continue };
         let e = credit.entry(p.notice.currency.as_str()).or_default();
         *e += b.overpayment_minor;

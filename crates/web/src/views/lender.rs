@@ -8,17 +8,21 @@ use std::collections::BTreeMap;
 use time::Date;
 
 use super::maker::advances_table;
-use super::{availability, contents, facility_chart, note, payments, section, Viewer, MAX_CHARTS};
+use super::{availability, contents, facility_chart, note, party_statement, payments, section, Viewer, MAX_CHARTS};
 use crate::client::{Client, WebError};
-use crate::html::{badge, esc, money, pct_bps, share, Table};
-use crate::model::{day, Advance, Availability, Facility, Invoice, Payment};
+use crate::html::{badge, esc, figures, money, pct_bps, share, Table};
+use crate::model::{day, Advance, Availability, ExposureLine, Facility, Invoice, LenderStatement, Payment};
 
-pub async fn render(client: &Client, _viewer: &Viewer, today: Date) -> Result<String, WebError> {
+const DASH: &str = "\u{2014}";
+
+pub async fn render(client: &Client, viewer: &Viewer, today: Date) -> Result<String, WebError> {
     let facilities: Vec<Facility> = client.list("/v1/facilities").await?;
     let advances: Vec<Advance> = client.list("/v1/advances").await?;
     let invoices: Vec<Invoice> = client.list("/v1/invoices").await?;
     let payments = payments(client).await?;
     let paid = payments.clone().unwrap_or_default();
+    let ledger: Option<LenderStatement> =
+        if viewer.role == "lender" { party_statement(client, &viewer.party).await? } else { None };
     let mut avail = Vec::new();
     for f in &facilities {
         avail.push(availability(client, &f.id, None).await?);
@@ -36,12 +40,13 @@ pub async fn render(client: &Client, _viewer: &Viewer, today: Date) -> Result<St
         out.push_str(&note("No facilities yet."));
     }
 
-    let mut exposure = per_maker(&facilities, &avail);
-    exposure.push_str(&per_brand(&facilities, &avail, &invoices));
+    let mut exposure = per_maker(&facilities, &avail, ledger.as_ref());
+    exposure.push_str(&per_brand(&facilities, &avail, &invoices, ledger.as_ref()));
     out.push_str(&section("exposure", "Exposure", &exposure));
     out.push_str(&section("approvals", "Pending approvals", &approvals(&facilities, &advances)));
     out.push_str(&section("concentration", "Concentration against limits", &concentration(&facilities, &avail)));
-    let mut income_html = income(&facilities, &advances, &paid);
+    let mut income_html = ledger.as_ref().map(income_booked).unwrap_or_default();
+    income_html.push_str(&income(&facilities, &advances, &paid));
     if payments.is_none() {
         income_html.push_str(&note("Payments are not available on this server: collections are not shown."));
     }
@@ -59,12 +64,18 @@ pub async fn render(client: &Client, _viewer: &Viewer, today: Date) -> Result<St
     Ok(out)
 }
 
-fn per_maker(facilities: &[Facility], avail: &[Availability]) -> String {
+fn per_maker(facilities: &[Facility], avail: &[Availability], ledger: Option<&LenderStatement>) -> String {
     let rows = facilities
         .iter()
         .zip(avail)
         .map(|(f, a)| {
             let ccy = f.terms.currency.as_str();
+            let name = format!("{} ({})", f.maker, f.id);
+            let owed: Option<&ExposureLine> = ledger.and_then(|l| l.per_maker.iter().find(|e| e.name == name));
+            let charges = owed.map_or(DASH.to_owned(), |e| {
+                money(e.exposure_minor - e.detail.get("principal").copied().unwrap_or(0), ccy)
+            });
+            let total = owed.map_or(DASH.to_owned(), |e| money(e.exposure_minor, ccy));
             vec![
                 esc(&f.maker),
                 esc(&f.id),
@@ -74,21 +85,39 @@ fn per_maker(facilities: &[Facility], avail: &[Availability]) -> String {
                 money(a.pending_minor, ccy),
                 money(a.available_minor, ccy),
                 share(a.outstanding_minor + a.pending_minor, a.capacity_minor),
+                charges,
+                total,
             ]
         })
         .collect();
     Table {
         id: "exposure-makers",
         caption: "Exposure per maker (one row per facility)",
-        headers: &["Maker", "Facility", "Limit", "Borrowing base", "Drawn", "Pending", "Available", "Used of capacity"],
-        numeric: &[2, 3, 4, 5, 6, 7],
+        headers: &[
+            "Maker",
+            "Facility",
+            "Limit",
+            "Borrowing base",
+            "Drawn",
+            "Pending",
+            "Available",
+            "Used of capacity",
+            "Interest, fees, penalties owed",
+            "Total owed",
+        ],
+        numeric: &[2, 3, 4, 5, 6, 7, 8, 9],
         rows,
         empty: "No facilities.",
     }
     .render()
 }
 
-fn per_brand(facilities: &[Facility], avail: &[Availability], invoices: &[Invoice]) -> String {
+fn per_brand(
+    facilities: &[Facility],
+    avail: &[Availability],
+    invoices: &[Invoice],
+    ledger: Option<&LenderStatement>,
+) -> String {
     // (brand, currency) → (eligible, counted, open invoices)
     let mut by_brand: BTreeMap<(String, String), (i64, i64, i64)> = BTreeMap::new();
     for (f, a) in facilities.iter().zip(avail) {
@@ -107,23 +136,43 @@ fn per_brand(facilities: &[Facility], avail: &[Availability], invoices: &[Invoic
         *m.entry(c.clone()).or_insert(0) += v.1;
         m
     });
+    if let Some(l) = ledger {
+        for e in &l.per_brand {
+            by_brand.entry((e.name.clone(), e.currency.clone())).or_default();
+        }
+    }
     let rows = by_brand
         .iter()
         .map(|((brand, ccy), (eligible, counted, open))| {
+            let line = ledger.and_then(|l| l.per_brand.iter().find(|e| &e.name == brand && &e.currency == ccy));
+            let open = line.map_or(*open, |e| e.detail.get("open_invoices").copied().unwrap_or(0));
+            let undelivered = line
+                .map_or(DASH.to_owned(), |e| money(e.detail.get("undelivered_commitments").copied().unwrap_or(0), ccy));
+            let exposure = line.map_or(DASH.to_owned(), |e| money(e.exposure_minor, ccy));
             vec![
                 esc(brand),
                 money(*eligible, ccy),
                 money(*counted, ccy),
                 share(*counted, counted_total.get(ccy).copied().unwrap_or(0)),
-                money(*open, ccy),
+                money(open, ccy),
+                undelivered,
+                exposure,
             ]
         })
         .collect();
     Table {
         id: "exposure-brands",
         caption: "Exposure per brand: commitments behind your facilities and invoices they owe",
-        headers: &["Brand", "Eligible commitments", "Counted in the base", "Share of counted", "Open invoices"],
-        numeric: &[1, 2, 3, 4],
+        headers: &[
+            "Brand",
+            "Eligible now",
+            "Counted in the base",
+            "Share of counted",
+            "Open invoices",
+            "Undelivered commitments",
+            "Exposure",
+        ],
+        numeric: &[1, 2, 3, 4, 5, 6],
         rows,
         empty: "No brand backs your facilities yet.",
     }
@@ -222,6 +271,27 @@ fn concentration(facilities: &[Facility], avail: &[Availability]) -> String {
         );
     }
     out
+}
+
+/// Income the ledger holds for the lender, by kind and currency.
+fn income_booked(ledger: &LenderStatement) -> String {
+    let items: Vec<(String, String, String)> = ledger
+        .income
+        .iter()
+        .filter_map(|(key, minor)| {
+            let (kind, ccy) = key.split_once(':')?;
+            let label = match kind {
+                "interest" => "Interest booked",
+                "fees" => "Fees booked",
+                "penalty" => "Penalties booked",
+                other => other,
+            };
+            Some((format!("{label} ({ccy})"), money(*minor, ccy), format!("income-{kind}-{}", ccy.to_lowercase())))
+        })
+        .collect();
+    let items: Vec<(&str, String, &str)> =
+        items.iter().map(|(t, v, id)| (t.as_str(), v.clone(), id.as_str())).collect();
+    figures("Income booked", &items)
 }
 
 fn income(facilities: &[Facility], advances: &[Advance], payments: &[Payment]) -> String {

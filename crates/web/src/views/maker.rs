@@ -6,10 +6,12 @@ use std::fmt::Write;
 
 use time::Date;
 
-use super::{availability, contents, facility_chart, note, payments, section, statement, Viewer, MAX_CHARTS};
+use super::{
+    availability, contents, facility_chart, note, party_statement, payments, section, statement, Viewer, MAX_CHARTS,
+};
 use crate::client::{Client, WebError};
 use crate::html::{badge, esc, figures, money, pct_bps, plain, Table};
-use crate::model::{day, Advance, Availability, Facility, Payment};
+use crate::model::{day, Advance, Availability, Facility, MakerFacilityLine, MakerStatement, Payment};
 
 pub async fn render(client: &Client, viewer: &Viewer, today: Date) -> Result<String, WebError> {
     let facilities: Vec<Facility> = client.list("/v1/facilities").await?;
@@ -47,11 +49,16 @@ pub async fn render(client: &Client, viewer: &Viewer, today: Date) -> Result<Str
     out.push_str(&section("draw", "Request a draw", &draw_form(viewer, &facilities, &today_avail)));
     out.push_str(&section("advances", "Advances", &advances_table("advances-table", "Your advances", &advances)));
 
+    let owed: Option<MakerStatement> =
+        if viewer.role == "maker" { party_statement(client, &viewer.party).await? } else { None };
     let mut charges = String::new();
     for f in &facilities {
-        charges.push_str(&charges_table(f, &advances, &paid));
+        match owed.as_ref().and_then(|s| s.facilities.iter().find(|l| l.facility == f.id)) {
+            Some(line) => charges.push_str(&dues_table(f, line)),
+            None => charges.push_str(&charges_table(f, &advances, &paid)),
+        }
     }
-    if payments.is_none() {
+    if owed.is_none() && payments.is_none() {
         charges.push_str(&note("Payments are not available on this server: amounts paid are not shown."));
     }
     out.push_str(&section("charges", "Interest and fees", &charges));
@@ -255,23 +262,65 @@ pub fn charges_table(f: &Facility, advances: &[Advance], payments: &[Payment]) -
             vec![esc(label), money(*booked, ccy), money(*paid, ccy), money((booked - paid).max(0), ccy)]
         })
         .collect();
-    let through = f.accrued_through.map_or("not yet accrued".to_owned(), |d| format!("accrued through {}", day(d)));
     Table {
         id: &format!("charges-{}", f.id),
-        caption: &format!(
-            "Facility {}: {} {}, fee {} per draw; interest {}",
-            f.id,
-            pct_bps(f.terms.rate_bps),
-            f.terms.day_count.to_uppercase().replace("ACT", "ACT/").replace("_F", "F"),
-            pct_bps(f.terms.fee_bps),
-            through
-        ),
+        caption: &format!("Facility {}: {}", f.id, terms_line(f)),
         headers: &["Charge", "Booked", "Paid", "Due"],
         numeric: &[1, 2, 3],
         rows,
         empty: "",
     }
     .render()
+}
+
+fn terms_line(f: &Facility) -> String {
+    let through = f.accrued_through.map_or("not yet accrued".to_owned(), |d| format!("accrued through {}", day(d)));
+    format!(
+        "{} {}, fee {} per draw; interest {}",
+        pct_bps(f.terms.rate_bps),
+        f.terms.day_count.to_uppercase().replace("ACT", "ACT/").replace("_F", "F"),
+        pct_bps(f.terms.fee_bps),
+        through
+    )
+}
+
+/// What the maker owes on a facility besides principal, as the ledger
+/// holds it (its statement), and the brand invoices that will repay it.
+fn dues_table(f: &Facility, line: &MakerFacilityLine) -> String {
+    let ccy = line.currency.as_str();
+    let parts = [
+        ("Interest", line.interest_due_minor),
+        ("Fees", line.fees_due_minor),
+        ("Default interest and late charges", line.penalty_due_minor),
+        ("Total", line.interest_due_minor + line.fees_due_minor + line.penalty_due_minor),
+    ];
+    let rows = parts.iter().map(|(label, minor)| vec![esc(label), money(*minor, ccy)]).collect();
+    let mut out = Table {
+        id: &format!("charges-{}", f.id),
+        caption: &format!("Facility {}: due now; {}", f.id, terms_line(f)),
+        headers: &["Charge", "Due"],
+        numeric: &[1],
+        rows,
+        empty: "",
+    }
+    .render();
+    let rows = line
+        .next_due
+        .iter()
+        .map(|d| vec![esc(&d.invoice), esc(&d.brand), day(d.due_on), money(d.open_minor, ccy)])
+        .collect();
+    out.push_str(
+        &Table {
+            id: &format!("next-due-{}", f.id),
+            caption: "Brand invoices that repay this facility, next due first",
+            headers: &["Invoice", "Brand", "Due", "Open"],
+            numeric: &[3],
+            rows,
+            empty: "No open invoices.",
+        }
+        .render(),
+    );
+    out
 }
 
 async fn remittances(client: &Client, f: &Facility) -> Result<String, WebError> {

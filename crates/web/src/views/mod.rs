@@ -114,6 +114,15 @@ pub async fn payments(client: &Client) -> Result<Option<Vec<Payment>>, WebError>
     client.list_opt("/v1/payments").await
 }
 
+/// A party's own statement (`maker`, `lender`, `brand`); `None` when this
+/// server has none.
+pub async fn party_statement<T: serde::de::DeserializeOwned>(
+    client: &Client,
+    party: &str,
+) -> Result<Option<T>, WebError> {
+    client.get_opt(&format!("/v1/parties/{}/statement", encode(party))).await
+}
+
 pub async fn statement(client: &Client, facility: &str) -> Result<Option<Statement>, WebError> {
     client.get_opt(&format!("/v1/facilities/{}/statement", encode(facility))).await
 }
