@@ -270,7 +270,7 @@ async fn maker_draws_and_lender_approves_in_a_real_browser() {
     b.screenshot("maker-signed-in.png").await;
 
     // A draw, signed in the browser with the maker's key file.
-    b.type_into("#draw-amount", "25000.00").await;
+    b.type_into("#draw-amount", "120000.00").await;
     b.type_into("#draw-key", &p.maker.key_file.display().to_string()).await;
     b.click("#draw-submit").await;
     let flash = b
@@ -284,13 +284,13 @@ async fn maker_draws_and_lender_approves_in_a_real_browser() {
     let (status, adv) = api.get(&format!("/v1/advances/{advance_id}"), &p.maker.api).await;
     assert_eq!(status, 200, "{adv}");
     assert_eq!(adv["status"], "pending");
-    assert_eq!(adv["amount_minor"], 2_500_000);
+    assert_eq!(adv["amount_minor"], 12_000_000);
     let row_status = b.text(&format!("[data-advance-status=\"{advance_id}\"]")).await;
     assert_eq!(row_status, "pending approval");
     let pending = b
         .js("return document.querySelector('#pending-' + arguments[0] + ' .money').dataset.amount", json!([FACILITY]))
         .await;
-    assert_eq!(pending, "25000.00");
+    assert_eq!(pending, "120000.00");
     b.js("document.querySelector('#advances').scrollIntoView()", json!([])).await;
     b.screenshot("maker-draw-pending.png").await;
 
@@ -335,7 +335,7 @@ async fn maker_draws_and_lender_approves_in_a_real_browser() {
             json!([FACILITY]),
         )
         .await;
-    assert_eq!(outstanding, "25000.00");
+    assert_eq!(outstanding, "120000.00");
     b.js("window.scrollTo(0, 0)", json!([])).await;
     b.screenshot("maker.png").await;
 

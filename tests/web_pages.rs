@@ -138,3 +138,47 @@ async fn unknown_keys_get_no_page() {
     assert_eq!(shell.status(), 200);
     assert!(shell.headers()["content-security-policy"].to_str().unwrap().contains("script-src 'self'"));
 }
+
+#[tokio::test]
+async fn a_signed_checkpoint_is_checked_against_the_live_chain() {
+    let s = Served::start();
+    let p = program(&s).await;
+    let http = Http::new(&s.base);
+    let key = s.dir.path().join("ledger.key");
+    let cp = s.dir.path().join("cp.json");
+    let public = s.cli(&["audit", "keygen", "--key", key.to_str().unwrap()]);
+    let public = public.split_whitespace().last().unwrap().to_owned();
+    s.cli(&["audit", "checkpoint", "--key", key.to_str().unwrap(), "--out", cp.to_str().unwrap()]);
+    let body = std::fs::read_to_string(&cp).unwrap();
+    // More history after the checkpoint.
+    http.post("/v1/advances", &p.maker.api, advance_request(&p.maker, FACILITY, "adv-cp-1", "10.00")).await;
+
+    let check = |query: String, body: String| {
+        let http = http.clone();
+        let auditor = p.auditor.clone();
+        async move {
+            let r = http
+                .client
+                .post(format!("{}/app/checkpoint{query}", http.base))
+                .bearer_auth(&auditor)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            r.text().await.unwrap()
+        }
+    };
+    let ok = check(format!("?public_key={public}"), body.clone()).await;
+    assert!(ok.contains("Checkpoint valid and consistent with the live chain"), "{ok}");
+    assert!(ok.contains("1 entries appended since") && ok.contains("signed by the key you expect"), "{ok}");
+    let other = "11".repeat(32);
+    let pinned = check(format!("?public_key={other}"), body.clone()).await;
+    assert!(pinned.contains("not by the key you expect"), "{pinned}");
+    let mut forged: Value = serde_json::from_str(&body).unwrap();
+    forged["checkpoint"]["tree_size"] = serde_json::json!(1);
+    let forged = check(String::new(), forged.to_string()).await;
+    assert!(forged.contains("The signature does not verify"), "{forged}");
+    let junk = check(String::new(), "{}".to_owned()).await;
+    assert!(junk.contains("Not a signed checkpoint"), "{junk}");
+}

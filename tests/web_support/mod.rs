@@ -24,6 +24,8 @@ pub const OTHER_FACILITY: &str = "fac-other";
 /// `offtake serve` on a fresh database, stopped when dropped.
 pub struct Served {
     pub base: String,
+    /// The database URL, for CLI commands beside the server.
+    pub url: String,
     pub admin: String,
     pub dir: tempfile::TempDir,
     child: Child,
@@ -37,6 +39,18 @@ impl Drop for Served {
 }
 
 impl Served {
+    /// Runs an `offtake` CLI command on the server's database; its stdout.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_offtake"))
+            .args(["--database-url", &self.url])
+            .args(args)
+            .env_remove("OFFTAKE_DATABASE_URL")
+            .output()
+            .expect("offtake");
+        assert!(out.status.success(), "offtake {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
     pub fn start() -> Served {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite:{}", dir.path().join("web.db").display());
@@ -60,7 +74,7 @@ impl Served {
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
         let base = line.trim().strip_prefix("listening on ").expect("address line").to_owned();
-        Served { base, admin, dir, child }
+        Served { base, admin, url, dir, child }
     }
 }
 

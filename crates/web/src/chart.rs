@@ -110,7 +110,7 @@ impl Chart<'_> {
         let today_base = self.points.iter().rev().find(|p| p.date <= self.today).map(|p| p.base_minor);
         let _ = write!(
             svg,
-            "<title id=\"{title_id}\">{}</title><desc id=\"{desc_id}\">Borrowing base and drawn principal from {} to {}, in {}. Limit {}. Base today {}; drawn {}. Dates after {} are projected.</desc>",
+            "<title id=\"{title_id}\">{}</title><desc id=\"{desc_id}\">Borrowing base and drawn principal from {} to {}, in {}. Limit {}. Base today {}; drawn {}. Dates after {} are projected: the base from the commitments, the drawn principal as it stands.</desc>",
             esc(self.title),
             day(first),
             day(self.points[n - 1].date),
@@ -198,9 +198,17 @@ impl Chart<'_> {
             let _ = write!(area, " V{zero:.1} Z");
             let _ = write!(svg, r#"<path class="drawn-area" d="{area}"/><path class="drawn" d="{line}"/>"#);
         }
+        // After today: the drawn principal as it stands, if nothing else is
+        // drawn or repaid (dashed).
+        if let Some((d, v)) = drawn.last() {
+            let end = self.points[n - 1].date;
+            if *d < end {
+                let _ = write!(svg, r#"<path class="drawn projected" d="M{:.1},{:.1} H{:.1}"/>"#, x(*d), y(*v), x(end));
+            }
+        }
         svg.push_str("</svg>");
 
-        let legend = r#"<ul class="legend" aria-hidden="true"><li><span class="key key-base"></span>Borrowing base</li><li><span class="key key-drawn"></span>Drawn principal</li><li><span class="key key-limit"></span>Limit</li></ul>"#;
+        let legend = r#"<ul class="legend" aria-hidden="true"><li><span class="key key-base"></span>Borrowing base</li><li><span class="key key-drawn"></span>Drawn principal (dashed: as it stands today)</li><li><span class="key key-limit"></span>Limit</li></ul>"#;
         let rows = self
             .points
             .iter()
