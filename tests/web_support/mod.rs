@@ -104,29 +104,21 @@ impl Http {
     }
 
     /// POSTs and asserts a 2xx answer.
-    #[track_caller]
-    pub fn post<'a>(
-        &'a self,
-        path: &'a str,
-        key: &'a str,
-        body: Value,
-    ) -> impl std::future::Future<Output = Value> + 'a {
-        async move {
-            let n = IDEM.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let r = self
-                .client
-                .post(format!("{}{path}", self.base))
-                .bearer_auth(key)
-                .header("Idempotency-Key", format!("web-test-{}-{n}", std::process::id()))
-                .json(&body)
-                .send()
-                .await
-                .expect("POST");
-            let status = r.status();
-            let text = r.text().await.unwrap_or_default();
-            assert!(status.is_success(), "POST {path}: {status} {text}");
-            serde_json::from_str(&text).unwrap_or(Value::Null)
-        }
+    pub async fn post(&self, path: &str, key: &str, body: Value) -> Value {
+        let n = IDEM.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let r = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(key)
+            .header("Idempotency-Key", format!("web-test-{}-{n}", std::process::id()))
+            .json(&body)
+            .send()
+            .await
+            .expect("POST");
+        let status = r.status();
+        let text = r.text().await.unwrap_or_default();
+        assert!(status.is_success(), "POST {path}: {status} {text}");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
     }
 }
 
