@@ -469,6 +469,11 @@ pub async fn record_if_unchanged_refuses_after_a_concurrent_change(fx: Fixture) 
     // Re-read and retry: accepted.
     fx.store.commit(&fx.ledger, guarded("g3", first.seq)).await.unwrap();
     assert_eq!(fx.balance("cash:a").await, (10_000, 9_800));
+    // Replaying g1 with its now-stale guard returns the first result: the
+    // guard is a precondition, not part of the idempotent payload.
+    let replay = fx.store.commit(&fx.ledger, guarded("g1", snapshot)).await.unwrap();
+    assert_eq!((replay.seq, replay.replayed), (first.seq, true));
+    assert_eq!(fx.balance("cash:a").await, (10_000, 9_800));
     // Unknown guard accounts are refused like unknown leg accounts.
     let mut bad = guarded("g4", first.seq + 1);
     if let Action::RecordIfUnchanged { unchanged, .. } = &mut bad.action {

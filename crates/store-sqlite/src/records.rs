@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use offtake_ledger::record::check_record_key;
 use offtake_ledger::{LedgerError, LedgerId, Page, RecordStore, StoredRecord};
 use sqlx::sqlite::SqliteRow;
-use sqlx::Row;
+use sqlx::{Connection, Row};
 
 use crate::error::db;
 use crate::{now_us, SqliteStore};
@@ -49,8 +49,8 @@ impl RecordStore for SqliteStore {
         check_record_key("kind", kind)?;
         check_record_key("id", id)?;
         let text = serde_json::to_string(body).map_err(|e| LedgerError::Storage(e.to_string()))?;
-        let _guard = self.write_lock.lock().await;
-        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let mut writer = self.writer.lock().await;
+        let mut tx = writer.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
         let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM ledgers WHERE ledger_id = ?")
             .bind(ledger.as_str())
             .fetch_optional(&mut *tx)
