@@ -3,7 +3,7 @@
 //! `version_conflict`.
 
 use async_trait::async_trait;
-use offtake_ledger::record::check_record_key;
+use offtake_ledger::record::{check_record_body, check_record_key};
 use offtake_ledger::{LedgerError, LedgerId, Page, RecordStore, StoredRecord};
 use sqlx::postgres::PgRow;
 use sqlx::Row;
@@ -26,6 +26,11 @@ fn decode(row: &PgRow) -> Result<StoredRecord, LedgerError> {
 #[async_trait]
 impl RecordStore for PostgresStore {
     async fn get_record(&self, ledger: &LedgerId, kind: &str, id: &str) -> Result<Option<StoredRecord>, LedgerError> {
+        // A kind or id that `put_record` would refuse names no record (and
+        // PostgreSQL cannot even compare text holding a NUL byte).
+        if check_record_key("kind", kind).is_err() || check_record_key("id", id).is_err() {
+            return Ok(None);
+        }
         let sql = format!(
             "SELECT {COLUMNS} FROM records WHERE ledger_id = $1 AND kind = $2 AND id = $3 \
              ORDER BY version DESC LIMIT 1"
@@ -50,6 +55,7 @@ impl RecordStore for PostgresStore {
     ) -> Result<StoredRecord, LedgerError> {
         check_record_key("kind", kind)?;
         check_record_key("id", id)?;
+        check_record_body(body)?;
         let conflict = |current| LedgerError::VersionConflict {
             kind: kind.to_owned(),
             id: id.to_owned(),
@@ -110,6 +116,9 @@ impl RecordStore for PostgresStore {
         cursor: Option<&str>,
         limit: u32,
     ) -> Result<Page<StoredRecord>, LedgerError> {
+        if let Some(c) = cursor {
+            check_record_key("cursor", c)?;
+        }
         let limit = limit.clamp(1, offtake_ledger::store::MAX_PAGE_LIMIT);
         let sql = format!(
             "SELECT DISTINCT ON (id) {COLUMNS} FROM records WHERE ledger_id = $1 AND kind = $2 AND id > $3 \
@@ -128,6 +137,9 @@ impl RecordStore for PostgresStore {
     }
 
     async fn record_history(&self, ledger: &LedgerId, kind: &str, id: &str) -> Result<Vec<StoredRecord>, LedgerError> {
+        if check_record_key("kind", kind).is_err() || check_record_key("id", id).is_err() {
+            return Ok(vec![]);
+        }
         let sql =
             format!("SELECT {COLUMNS} FROM records WHERE ledger_id = $1 AND kind = $2 AND id = $3 ORDER BY version");
         let rows =

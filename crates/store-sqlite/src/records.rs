@@ -1,7 +1,7 @@
 //! `RecordStore` on SQLite: versioned, append-only rows.
 
 use async_trait::async_trait;
-use offtake_ledger::record::check_record_key;
+use offtake_ledger::record::{check_record_body, check_record_key};
 use offtake_ledger::{LedgerError, LedgerId, Page, RecordStore, StoredRecord};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Connection, Row};
@@ -25,6 +25,11 @@ fn decode(row: &SqliteRow) -> Result<StoredRecord, LedgerError> {
 #[async_trait]
 impl RecordStore for SqliteStore {
     async fn get_record(&self, ledger: &LedgerId, kind: &str, id: &str) -> Result<Option<StoredRecord>, LedgerError> {
+        // A kind or id that `put_record` would refuse names no record (and
+        // PostgreSQL cannot even compare text holding a NUL byte).
+        if check_record_key("kind", kind).is_err() || check_record_key("id", id).is_err() {
+            return Ok(None);
+        }
         let sql = format!(
             "SELECT {COLUMNS} FROM records WHERE ledger_id = ? AND kind = ? AND id = ? ORDER BY version DESC LIMIT 1"
         );
@@ -48,6 +53,7 @@ impl RecordStore for SqliteStore {
     ) -> Result<StoredRecord, LedgerError> {
         check_record_key("kind", kind)?;
         check_record_key("id", id)?;
+        check_record_body(body)?;
         let text = serde_json::to_string(body).map_err(|e| LedgerError::Storage(e.to_string()))?;
         let mut writer = self.writer.lock().await;
         let mut tx = writer.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
@@ -106,6 +112,9 @@ impl RecordStore for SqliteStore {
         cursor: Option<&str>,
         limit: u32,
     ) -> Result<Page<StoredRecord>, LedgerError> {
+        if let Some(c) = cursor {
+            check_record_key("cursor", c)?;
+        }
         let limit = limit.clamp(1, offtake_ledger::store::MAX_PAGE_LIMIT);
         let sql = format!(
             "SELECT {COLUMNS} FROM records r WHERE ledger_id = ? AND kind = ? AND id > ? \
@@ -126,6 +135,9 @@ impl RecordStore for SqliteStore {
     }
 
     async fn record_history(&self, ledger: &LedgerId, kind: &str, id: &str) -> Result<Vec<StoredRecord>, LedgerError> {
+        if check_record_key("kind", kind).is_err() || check_record_key("id", id).is_err() {
+            return Ok(vec![]);
+        }
         let sql = format!("SELECT {COLUMNS} FROM records WHERE ledger_id = ? AND kind = ? AND id = ? ORDER BY version");
         let rows =
             sqlx::query(&sql).bind(ledger.as_str()).bind(kind).bind(id).fetch_all(self.pool()).await.map_err(db)?;
