@@ -329,7 +329,42 @@ pub async fn run(store: Arc<dyn Store>, where_: &str) -> anyhow::Result<()> {
     println!("   remitted {} to Loomworks; still payable {}", usd(remit.amount_minor), usd(statement.payable_minor));
     story.show("facility:f1:principal").await?;
 
-    println!("\n11. The books: every currency and book sums to zero, and the chain verifies");
+    println!("\n11. Statements on 2026-04-11");
+    let m = fin.maker_statement("loomworks", date!(2026 - 04 - 11)).await?;
+    for f in &m.facilities {
+        println!(
+            "   Loomworks, {}: limit {}, base {}, drawn {}, available {}, interest due {}, fees due {}",
+            f.facility,
+            usd(f.limit_minor),
+            usd(f.base_minor),
+            usd(f.drawn_minor),
+            usd(f.available_minor),
+            usd(f.interest_due_minor),
+            usd(f.fees_due_minor)
+        );
+    }
+    let l = fin.lender_statement("northbank", date!(2026 - 04 - 11)).await?;
+    for e in l.per_maker.iter().chain(l.per_brand.iter()) {
+        println!("   North Bank exposure to {:<20} {:>14}", e.name, usd(e.exposure_minor));
+    }
+    for (kind, amount) in &l.income {
+        println!("   North Bank income {:<24} {:>14}", kind, usd(*amount));
+    }
+    for brand in ["acme", "globex"] {
+        let b = fin.brand_statement(brand).await?;
+        let committed: i64 = b.commitments.iter().map(|c| c.committed_minor).sum();
+        let delivered: i64 = b.commitments.iter().map(|c| c.delivered_minor).sum();
+        println!(
+            "   {brand}: committed {}, delivered {}, invoiced {}, paid {}, outstanding {}",
+            usd(committed),
+            usd(delivered),
+            usd(b.invoiced_minor),
+            usd(b.paid_minor),
+            usd(b.outstanding_minor)
+        );
+    }
+
+    println!("\n12. The books: every currency and book sums to zero, and the chain verifies");
     let (mut posted_sum, mut accounts) = (0i64, 0);
     let mut cursor: Option<String> = None;
     loop {
@@ -349,7 +384,7 @@ pub async fn run(store: Arc<dyn Store>, where_: &str) -> anyhow::Result<()> {
     let chain = verify_chain(store.as_ref(), &ledger).await.context("verify chain")?;
     println!("   chain ok: {} entries, head hash {}", chain.entries, hex::encode(chain.head.hash));
 
-    println!("\n12. Audit export: a signed bundle, verified offline");
+    println!("\n13. Audit export: a signed bundle, verified offline");
     let dir = std::env::temp_dir().join(format!("offtake-demo-audit-{}-{}", std::process::id(), chain.head.seq));
     let verified = audit(&fin, &dir).await?;
     println!("   {}", dir.display());

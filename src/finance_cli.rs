@@ -210,6 +210,21 @@ pub struct SettleArgs {
 
 #[derive(Subcommand, Debug, Clone)]
 pub enum StatementCmd {
+    /// A maker's facilities: limit, base, drawn, available, interest and
+    /// fees due, next due dates.
+    Maker {
+        id: String,
+        #[arg(long)]
+        as_of: Option<String>,
+    },
+    /// A lender's exposure per maker and per brand, and income.
+    Lender {
+        id: String,
+        #[arg(long)]
+        as_of: Option<String>,
+    },
+    /// A brand's commitments, deliveries, invoices, payments and credit.
+    Brand { id: String },
     /// What a facility's maker was paid from each payment, and payouts.
     Remittance { facility: String },
     /// Payments held in suspense (matched nothing).
@@ -390,7 +405,15 @@ pub async fn settle(s: &Settlement, args: SettleArgs) -> anyhow::Result<()> {
 }
 
 pub async fn statement(s: &Settlement, cmd: StatementCmd) -> anyhow::Result<()> {
+    let fin = s.finance();
     match cmd {
+        StatementCmd::Maker { id, as_of } => {
+            print_json(&fin.maker_statement(&id, parse_date(as_of.as_deref())?).await?)
+        }
+        StatementCmd::Lender { id, as_of } => {
+            print_json(&fin.lender_statement(&id, parse_date(as_of.as_deref())?).await?)
+        }
+        StatementCmd::Brand { id } => print_json(&fin.brand_statement(&id).await?),
         StatementCmd::Remittance { facility } => print_json(&s.remittance_statement(&facility).await?),
         StatementCmd::Suspense => print_json(&s.suspense_report().await?),
     }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::{Args, Subcommand};
 use offtake_ledger::row::parse_date;
 use offtake_ledger::{
@@ -162,13 +162,13 @@ pub async fn transfer(store: &dyn LedgerStore, ledger: &LedgerId, a: TransferArg
     let from = store.account(ledger, &AccountCode::new(&a.from)?).await?;
     let to = store.account(ledger, &AccountCode::new(&a.to)?).await?;
     if from.currency != to.currency {
-        bail!(
-            "{} is in {} but {} is in {}: a transfer moves one currency",
-            from.code,
-            from.currency,
-            to.code,
-            to.currency
-        );
+        // A ledger error, so that the CLI prints its stable code.
+        return Err(offtake_ledger::LedgerError::CurrencyMismatch {
+            account: to.code.as_str().to_owned(),
+            leg: from.currency,
+            account_currency: to.currency,
+        }
+        .into());
     }
     let amount_minor = AmountMinor::parse(&a.amount, from.currency)?;
     let legs = vec![

@@ -98,18 +98,20 @@ pub struct RegisterArgs {
 }
 
 fn read_input(path: &Path) -> anyhow::Result<String> {
-    let mut text = String::new();
+    let mut bytes = Vec::new();
     if path == Path::new("-") {
-        std::io::stdin().take(MAX_INPUT_BYTES + 1).read_to_string(&mut text).context("reading standard input")?;
+        std::io::stdin().take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes).context("reading standard input")?;
     } else {
         std::fs::File::open(path)
-            .and_then(|f| f.take(MAX_INPUT_BYTES + 1).read_to_string(&mut text))
+            .and_then(|f| f.take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes))
             .with_context(|| format!("reading {}", path.display()))?;
     }
-    if text.len() as u64 > MAX_INPUT_BYTES {
-        bail!("{} is larger than {MAX_INPUT_BYTES} bytes", path.display());
+    // Ledger errors, so that the CLI prints a stable code.
+    let invalid = |reason: String| offtake_ledger::LedgerError::InvalidInput { field: "input", reason };
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(invalid(format!("{} is larger than {MAX_INPUT_BYTES} bytes", path.display())).into());
     }
-    Ok(text)
+    String::from_utf8(bytes).map_err(|_| invalid(format!("{} is not UTF-8 text", path.display())).into())
 }
 
 fn parse_time(field: &str, text: Option<&str>) -> anyhow::Result<OffsetDateTime> {

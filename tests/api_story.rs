@@ -70,13 +70,22 @@ async fn party(s: &TestServer, id: &str, kind: &str, role: Role) -> Party {
 }
 
 #[tokio::test]
-async fn financing_story_with_signed_documents_over_http() {
-    let s = sqlite().await;
-    let brand = party(&s, "brand-acme", "brand", Role::Brand).await;
-    let maker = party(&s, "maker-m", "maker", Role::Maker).await;
-    let lender = party(&s, "lender-l", "lender", Role::Lender).await;
-    let other_brand = party(&s, "brand-other", "brand", Role::Brand).await;
-    let other_lender = party(&s, "lender-other", "lender", Role::Lender).await;
+async fn financing_story_with_signed_documents_over_http_on_sqlite() {
+    financing_story(&sqlite().await).await;
+}
+
+#[tokio::test]
+async fn financing_story_with_signed_documents_over_http_on_postgres() {
+    let Some(s) = api_support::postgres().await else { return };
+    financing_story(&s).await;
+}
+
+async fn financing_story(s: &TestServer) {
+    let brand = party(s, "brand-acme", "brand", Role::Brand).await;
+    let maker = party(s, "maker-m", "maker", Role::Maker).await;
+    let lender = party(s, "lender-l", "lender", Role::Lender).await;
+    let other_brand = party(s, "brand-other", "brand", Role::Brand).await;
+    let other_lender = party(s, "lender-other", "lender", Role::Lender).await;
     let auditor = s.party("audit-co", "auditor").await;
     let now = OffsetDateTime::now_utc();
     let today = now.date();
@@ -90,6 +99,18 @@ async fn financing_story_with_signed_documents_over_http() {
     )
     .await
     .assert_problem(403, "forbidden");
+
+    // Signing keys are visible to their party (and admins and auditors) only.
+    let brand_key = format!("/v1/signing-keys/{}", brand.signer.key_id());
+    s.get(&brand_key, &brand.api).await.assert_status(200);
+    s.get(&brand_key, &maker.api).await.assert_problem(404, "not_found");
+    s.get(&brand_key, &auditor).await.assert_status(200);
+    let listed = s.get("/v1/signing-keys", &maker.api).await;
+    let parties: Vec<_> = listed.body["items"].as_array().unwrap().iter().map(|k| k["party"].clone()).collect();
+    assert_eq!(parties, vec![json!("maker-m")]);
+    s.post(&format!("{brand_key}/revoke"), &maker.api, &json!({ "reason": "compromised" }))
+        .await
+        .assert_problem(404, "not_found");
 
     // The lender funds its cash and opens a facility for the maker.
     let funded = s
@@ -170,6 +191,7 @@ async fn financing_story_with_signed_documents_over_http() {
     // Availability with its breakdown, for the facility's parties only.
     let avail = s.get("/v1/facilities/f1/availability", &maker.api).await;
     assert_eq!(avail.assert_status(200)["available_minor"], 16_000_000, "{}", avail.text);
+    assert_eq!(avail.body["available"], "160000.00", "amounts also travel as decimal strings");
     s.get("/v1/facilities/f1/availability", &other_lender.api).await.assert_problem(404, "not_found");
     s.get("/v1/facilities/f1", &other_brand.api).await.assert_problem(404, "not_found");
     assert_eq!(s.get("/v1/facilities", &other_lender.api).await.body["items"], json!([]));
@@ -190,6 +212,7 @@ async fn financing_story_with_signed_documents_over_http() {
     let adv = s.post("/v1/advances", &maker.api, &req).await;
     let adv_id = adv.assert_status(201)["id"].as_str().unwrap().to_owned();
     let request_hash = adv.body["request_hash"].as_str().unwrap().to_owned();
+    assert_eq!(adv.body["amount"], "80000.00");
     s.get(&format!("/v1/advances/{adv_id}"), &lender.api).await.assert_status(200);
     s.get(&format!("/v1/advances/{adv_id}"), &other_lender.api).await.assert_problem(404, "not_found");
     s.get(&format!("/v1/advances/{adv_id}"), &brand.api).await.assert_problem(404, "not_found");
@@ -226,6 +249,51 @@ async fn financing_story_with_signed_documents_over_http() {
     s.get(&format!("/v1/invoices/{invoice_id}"), &other_brand.api).await.assert_problem(404, "not_found");
     assert_eq!(s.get("/v1/invoices", &other_brand.api).await.body["items"], json!([]));
     assert_eq!(s.get("/v1/invoices", &brand.api).await.body["items"].as_array().unwrap().len(), 1);
+
+    // The brand pays 50,000.00; the bank notice arrives twice.
+    let notice = json!({
+        "type": "payment_notice", "version": 1, "doc_id": "pay-1",
+        "issued_at": rfc3339(now - Duration::seconds(10)), "expires_at": rfc3339(now + Duration::days(7)),
+        "nonce": "nonce-pay-1-000000000000", "brand": "brand-acme", "facility": "f1", "amount": "50000.00",
+        "currency": "USD", "value_date": today.to_string(), "external_ref": "bank-0001", "invoice": invoice_id,
+    });
+    let notice = envelope(DocType::PaymentNotice, &notice, &[&brand.signer]);
+    s.post("/v1/payments", &other_brand.api, &notice).await.assert_problem(403, "forbidden");
+    let queued = s.post("/v1/payments", &brand.api, &notice).await;
+    assert_eq!(queued.assert_status(201)["state"]["state"], "queued", "{}", queued.text);
+    let again = s.post("/v1/payments", &brand.api, &notice).await;
+    assert_eq!(again.assert_status(201)["notice"], queued.body["notice"], "a replayed notice is the same payment");
+    s.get("/v1/payments/bank-0001", &other_brand.api).await.assert_problem(404, "not_found");
+    s.get("/v1/payments/bank-0001", &other_lender.api).await.assert_problem(404, "not_found");
+    s.send(Method::POST, "/v1/settlement-runs", Some(&brand.api), Some("run-x"), None)
+        .await
+        .assert_problem(403, "forbidden");
+    let run = s.send(Method::POST, "/v1/settlement-runs", Some(&s.admin_key), Some("run-1"), None).await;
+    assert_eq!(run.assert_status(201)["applied"], 1, "{}", run.text);
+    let applied = s.get("/v1/payments/bank-0001", &maker.api).await;
+    assert_eq!(applied.assert_status(200)["state"]["state"], "applied", "{}", applied.text);
+    assert_eq!(s.get("/v1/payments", &lender.api).await.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(s.get("/v1/payments", &other_brand.api).await.body["items"], json!([]));
+    let remitted = s.post("/v1/facilities/f1/remittances", &s.admin_key, &json!({ "reference": "remit-1" })).await;
+    remitted.assert_status(201);
+    s.get("/v1/facilities/f1/statement", &maker.api).await.assert_status(200);
+    s.get("/v1/facilities/f1/statement", &other_lender.api).await.assert_problem(404, "not_found");
+
+    // Each party reads its own statement; nobody else's.
+    for (p, key) in [("maker-m", &maker.api), ("lender-l", &lender.api), ("brand-acme", &brand.api)] {
+        s.get(&format!("/v1/parties/{p}/statement"), key).await.assert_status(200);
+        s.get(&format!("/v1/parties/{p}/statement"), &auditor).await.assert_status(200);
+        s.get(&format!("/v1/parties/{p}/statement"), &other_brand.api).await.assert_problem(404, "not_found");
+    }
+
+    // Exports for the auditor.
+    let csv = s.client.get(s.url("/v1/exports/entries.csv")).bearer_auth(&auditor).send().await.unwrap();
+    assert_eq!(csv.status(), 200);
+    assert!(csv.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(csv.text().await.unwrap().lines().count() > 10);
+    let bean = s.client.get(s.url("/v1/exports/ledger.beancount")).bearer_auth(&auditor).send().await.unwrap();
+    assert_eq!(bean.status(), 200);
+    s.get("/v1/exports/entries.csv", &brand.api).await.assert_problem(403, "forbidden");
 
     // Interest accrues (admin job); the auditor reads everything, writes nothing.
     let through = (start + Duration::days(1)).to_string();

@@ -7,9 +7,7 @@
 use std::sync::Arc;
 
 use offtake_api::{ApiConfig, AppState};
-use offtake_conformance::postgres_env;
 use offtake_ledger::{LedgerId, Store};
-use offtake_store_postgres::PostgresStore;
 use offtake_store_sqlite::SqliteStore;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -26,6 +24,7 @@ pub struct TestServer {
     shutdown: Option<oneshot::Sender<()>>,
     pub task: Option<JoinHandle<std::io::Result<()>>>,
     _dir: Option<tempfile::TempDir>,
+    _pg: Option<offtake_testkit::TestStore>,
 }
 
 /// An answer: status, headers and the parsed JSON body.
@@ -72,12 +71,12 @@ pub async fn sqlite_with(config: ApiConfig) -> TestServer {
 
 /// A server on PostgreSQL in a fresh schema, or `None` (with a printed
 /// notice) when no server answers — except under CI=true, which panics.
+/// The schema is dropped when the server is.
 pub async fn postgres() -> Option<TestServer> {
-    let schema = postgres_env::unique_schema("api");
-    match PostgresStore::connect_in_schema(&postgres_env::url(), Some(&schema)).await {
-        Ok(store) => Some(start(Arc::new(store), ApiConfig::default(), None).await),
-        Err(e) => postgres_env::unavailable(&e.to_string()),
-    }
+    let ts = offtake_testkit::TestStore::postgres().await?;
+    let mut server = start(ts.store.clone(), ApiConfig::default(), None).await;
+    server._pg = Some(ts);
+    Some(server)
 }
 
 async fn start(store: Arc<dyn Store>, config: ApiConfig, dir: Option<tempfile::TempDir>) -> TestServer {
@@ -101,6 +100,7 @@ async fn start(store: Arc<dyn Store>, config: ApiConfig, dir: Option<tempfile::T
         shutdown: Some(tx),
         task: Some(task),
         _dir: dir,
+        _pg: None,
     }
 }
 

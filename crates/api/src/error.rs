@@ -276,6 +276,32 @@ impl From<FinanceError> for ApiError {
     }
 }
 
+impl From<offtake_settlement::SettlementError> for ApiError {
+    fn from(e: offtake_settlement::SettlementError) -> Self {
+        use offtake_settlement::SettlementError::*;
+        match e {
+            Finance(inner) => inner.into(),
+            Invalid { .. } => ApiError::Unprocessable { code: "invalid_input", detail: e.to_string() },
+            NotFound { .. } => ApiError::NotFound(e.to_string()),
+            DuplicateReference(_) => ApiError::Conflict { code: "duplicate_reference", detail: e.to_string() },
+        }
+    }
+}
+
+impl From<offtake_audit_export::AuditError> for ApiError {
+    fn from(e: offtake_audit_export::AuditError) -> Self {
+        use offtake_audit_export::AuditError;
+        match e {
+            AuditError::Ledger(inner) => ApiError::Ledger(inner),
+            AuditError::InvalidInput { .. } | AuditError::OutOfRange { .. } => {
+                ApiError::Unprocessable { code: e.code(), detail: e.to_string() }
+            }
+            // Anything else while exporting is ours (I/O, a broken chain).
+            other => ApiError::Internal(format!("[{}] {other}", other.code())),
+        }
+    }
+}
+
 impl From<SigningError> for ApiError {
     fn from(e: SigningError) -> Self {
         FinanceError::from(e).into()

@@ -35,6 +35,8 @@ use crate::error::{Problem, PROBLEM_JSON};
         (name = "facilities", description = "Facilities, availability, accrual and lender capital"),
         (name = "advances", description = "Draws: signed requests and decisions"),
         (name = "invoices", description = "Invoices to brands"),
+        (name = "payments", description = "Brand payments, settlement runs, remittances and statements"),
+        (name = "exports", description = "The books as CSV or Beancount"),
     )
 )]
 pub struct ApiDoc;

@@ -55,9 +55,12 @@ impl AppState {
         &self.inner.config
     }
 
-    /// Appends one entry. Every ledger write of the API goes through here,
-    /// so group commit (one transaction for many concurrent requests) is a
-    /// change in this one place.
+    /// Appends one entry (the raw ledger endpoints; the finance and
+    /// settlement services commit through the same store). Group commit —
+    /// many concurrent requests sharing one database transaction — belongs
+    /// below this: hand [`AppState::new`] a `Store` whose `commit` feeds a
+    /// group committer, and every write of the API, domain ones included,
+    /// shares transactions without a change here.
     pub async fn commit(&self, command: Command) -> Result<Committed, LedgerError> {
         self.store().commit(self.ledger(), command).await
     }

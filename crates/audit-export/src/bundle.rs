@@ -74,15 +74,109 @@ pub(crate) fn balance_line(t: &BalanceTotals, as_of_seq: i64, acct: &offtake_led
 }
 
 /// The entry's line: the ledger's canonical entry plus `prev_hash` and
-/// `hash`, re-canonicalised. Also returns the canonical hash input.
+/// `hash`, in canonical form. Also returns the canonical hash input.
+///
+/// JCS sorts keys, so the two keys go right after `effective_date` (`hash`)
+/// and right after `metadata` (`prev_hash`). Splicing them into the bytes
+/// the ledger hashed is much cheaper than parsing and re-canonicalising;
+/// the exact markers come from `hash.rs`'s fixed layout. `prev_hash` is
+/// placed before the last `,"recorded_at_us":"` because only fixed-format
+/// fields (numbers, hex, the type) follow it, while metadata before it may
+/// contain anything. Should the layout ever change, the slow path is used,
+/// and tests compare both.
 pub fn entry_line(ledger: &LedgerId, e: &EntryRecord) -> Result<(Vec<u8>, Vec<u8>), AuditError> {
     let canonical = canonical_entry_bytes(ledger, e)?;
-    let mut value: serde_json::Value = serde_json::from_slice(&canonical)
+    let line = splice_hashes(&canonical, &e.prev_hash, &e.hash).map_or_else(|| entry_line_slow(&canonical, e), Ok)?;
+    Ok((line, canonical))
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).rposition(|w| w == needle)
+}
+
+fn splice_hashes(canonical: &[u8], prev: &Hash32, hash: &Hash32) -> Option<Vec<u8>> {
+    const HEAD: &[u8] = b"{\"effective_date\":\"";
+    if !canonical.starts_with(HEAD) {
+        return None;
+    }
+    let at_key = find(canonical, b"\",\"idempotency_key\":\"")? + 1;
+    let at_rec = rfind(canonical, b",\"recorded_at_us\":\"")?;
+    if at_rec < at_key {
+        return None;
+    }
+    let mut out = Vec::with_capacity(canonical.len() + 160);
+    out.extend_from_slice(&canonical[..at_key]);
+    out.extend_from_slice(b",\"hash\":\"");
+    out.extend_from_slice(hex::encode(hash).as_bytes());
+    out.push(b'"');
+    out.extend_from_slice(&canonical[at_key..at_rec]);
+    out.extend_from_slice(b",\"prev_hash\":\"");
+    out.extend_from_slice(hex::encode(prev).as_bytes());
+    out.push(b'"');
+    out.extend_from_slice(&canonical[at_rec..]);
+    Some(out)
+}
+
+fn entry_line_slow(canonical: &[u8], e: &EntryRecord) -> Result<Vec<u8>, AuditError> {
+    let mut value: serde_json::Value = serde_json::from_slice(canonical)
         .map_err(|err| AuditError::invalid("entry", format!("canonical entry is not JSON: {err}")))?;
     let obj = value.as_object_mut().ok_or_else(|| AuditError::invalid("entry", "canonical entry is not an object"))?;
     obj.insert("prev_hash".into(), hex::encode(e.prev_hash).into());
     obj.insert("hash".into(), hex::encode(e.hash).into());
-    Ok((jcs(&value)?, canonical))
+    jcs(&value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use offtake_ledger::{BalanceTotals, Currency, EntryType, Layer, LegRecord, Side};
+
+    fn record(metadata: serde_json::Value) -> EntryRecord {
+        let leg = |no: i32, side: Side| LegRecord {
+            leg_no: no,
+            account_no: 1,
+            account: offtake_ledger::AccountCode::new("cash:a").expect("code"),
+            currency: Currency::USD,
+            side,
+            layer: Layer::Posted,
+            amount_minor: 5,
+            totals_after: BalanceTotals::default(),
+        };
+        EntryRecord {
+            seq: 7,
+            entry_type: EntryType::Posted,
+            ref_seq: None,
+            idempotency_key: "k\",\"idempotency_key\":\"x".into(),
+            request_hash: [1; 32],
+            kind: "transfer".into(),
+            effective_date: time::macros::date!(2026 - 01 - 05),
+            recorded_at_us: 1_700_000_000_000_000,
+            metadata,
+            source_hash: Some([2; 32]),
+            legs: vec![leg(0, Side::Debit), leg(1, Side::Credit)],
+            prev_hash: [3; 32],
+            hash: [4; 32],
+        }
+    }
+
+    #[test]
+    fn spliced_lines_equal_recanonicalised_ones_even_with_hostile_metadata() {
+        let ledger = LedgerId::new("l").expect("ledger");
+        for metadata in [
+            serde_json::json!({}),
+            serde_json::json!({ "a": { ",\"recorded_at_us\":\"": ",\"recorded_at_us\":\"1\"", "hash": "x", "prev_hash": 1 } }),
+            serde_json::json!({ "é": "\u{1F600}", "z": [1, -2, "\"\\"] }),
+        ] {
+            let e = record(metadata);
+            let canonical = canonical_entry_bytes(&ledger, &e).expect("canonical");
+            let (fast, _) = entry_line(&ledger, &e).expect("line");
+            assert_eq!(fast, entry_line_slow(&canonical, &e).expect("slow"));
+        }
+    }
 }
 
 /// Checks the chain while exporting, so that a broken chain is refused

@@ -222,6 +222,17 @@ pub fn verify_bundle(dir: &Path, pinned: Option<&VerifyingKey>) -> Result<Verify
         return Err(AuditError::malformed(mloc, format!("unknown scope kind {:?}", scope.kind)));
     }
 
+    if manifest.period.first_seq != manifest.chain.before.seq + 1
+        || manifest.period.last_seq != manifest.chain.after.seq
+    {
+        return Err(mismatch(
+            mloc.clone(),
+            "period (first_seq..last_seq against chain.before/after)",
+            format!("{}..{}", manifest.chain.before.seq + 1, manifest.chain.after.seq),
+            format!("{}..{}", manifest.period.first_seq, manifest.period.last_seq),
+        ));
+    }
+
     // 2. Files.
     let present = list_files(dir)?;
     let mut expected: BTreeSet<String> = manifest.files.keys().cloned().collect();

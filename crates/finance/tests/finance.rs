@@ -271,7 +271,49 @@ async fn nonces_and_resubmission(ts: TestStore) {
     let _ = AmountMinor::ZERO;
 }
 
+async fn statements_for_maker_lender_and_brand(ts: TestStore) {
+    let fin = finance(ts.store.clone()).await;
+    fin.open_facility("f1", "lender-l", "maker-m", terms(50_000_000), date!(2026 - 01 - 01)).await.unwrap();
+    let c = commitment(
+        "po",
+        "brand-a",
+        "maker-m",
+        &[("t1", "1000", "200.00", date!(2026 - 02 - 01)), ("t2", "100", "100.00", date!(2026 - 03 - 01))],
+    );
+    fin.submit_commitment(&c).await.unwrap();
+    let req = request("adv", "f1", "maker-m", "80000.00", "2026-01-05T10:00:00Z");
+    fin.request_advance(&req, now("2026-01-05T10:00:00Z")).await.unwrap();
+    fin.decide_advance(&approval(&req, "f1", "lender-l", "approve", "2026-01-05T11:00:00Z")).await.unwrap();
+    fin.accrue("f1", date!(2026 - 04 - 04)).await.unwrap();
+    fin.deliver("po", "t1", date!(2026 - 03 - 15)).await.unwrap();
+
+    let m = fin.maker_statement("maker-m", date!(2026 - 04 - 04)).await.unwrap();
+    let line = &m.facilities[0];
+    assert_eq!((line.limit_minor, line.drawn_minor, line.pending_minor), (50_000_000, 8_000_000, 0));
+    // Base: only t2 (10,000) is left undelivered: 8,000 at 80 %.
+    assert_eq!((line.base_minor, line.available_minor), (800_000, 800_000 - 8_000_000));
+    assert_eq!((line.interest_due_minor, line.fees_due_minor, line.penalty_due_minor), (240_000, 80_000, 0));
+    assert_eq!(line.next_due[0].due_on, date!(2026 - 04 - 14));
+    assert_eq!(line.next_due[0].open_minor, 20_000_000);
+
+    let l = fin.lender_statement("lender-l", date!(2026 - 04 - 04)).await.unwrap();
+    assert_eq!(l.per_maker[0].exposure_minor, 8_000_000 + 240_000 + 80_000);
+    assert_eq!(l.income.get("interest:USD"), Some(&240_000));
+    assert_eq!(l.income.get("fees:USD"), Some(&80_000));
+    let brand = l.per_brand.iter().find(|b| b.name == "brand-a").unwrap();
+    assert_eq!(brand.detail.get("open_invoices"), Some(&20_000_000));
+    assert_eq!(brand.detail.get("undelivered_commitments"), Some(&1_000_000));
+
+    let b = fin.brand_statement("brand-a").await.unwrap();
+    assert_eq!(b.commitments[0].committed_minor, 21_000_000);
+    assert_eq!(b.commitments[0].delivered_minor, 20_000_000);
+    assert_eq!((b.invoiced_minor, b.paid_minor, b.outstanding_minor), (20_000_000, 0, 20_000_000));
+    // Other roles' statements are refused for the wrong party kind.
+    assert_eq!(code_of(fin.maker_statement("brand-a", date!(2026 - 04 - 04)).await), "wrong_role");
+}
+
 on_both_stores!(
+    statements_for_maker_lender_and_brand,
     worked_example_interest_and_fee,
     borrowing_base_with_brands_and_concentration,
     draw_above_availability_is_refused_and_writes_nothing,

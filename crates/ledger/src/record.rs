@@ -51,6 +51,24 @@ pub fn check_record_key(field: &'static str, value: &str) -> Result<(), LedgerEr
     }
 }
 
+/// Checks a record body: no string (nor key) holds a NUL character.
+/// PostgreSQL's `jsonb` cannot store one, so both stores refuse it alike
+/// (`invalid_input`) instead of one of them failing with a storage error.
+pub fn check_record_body(body: &serde_json::Value) -> Result<(), LedgerError> {
+    fn has_nul(v: &serde_json::Value) -> bool {
+        match v {
+            serde_json::Value::String(s) => s.contains('\0'),
+            serde_json::Value::Array(items) => items.iter().any(has_nul),
+            serde_json::Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+            _ => false,
+        }
+    }
+    if has_nul(body) {
+        return Err(LedgerError::invalid("body", "text must not contain NUL characters"));
+    }
+    Ok(())
+}
+
 #[async_trait]
 pub trait RecordStore: Send + Sync {
     /// The latest version of a record, if any.

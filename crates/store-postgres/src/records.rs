@@ -3,7 +3,7 @@
 //! `version_conflict`.
 
 use async_trait::async_trait;
-use offtake_ledger::record::check_record_key;
+use offtake_ledger::record::{check_record_body, check_record_key};
 use offtake_ledger::{LedgerError, LedgerId, Page, RecordStore, StoredRecord};
 use sqlx::postgres::PgRow;
 use sqlx::Row;
@@ -26,6 +26,11 @@ fn decode(row: &PgRow) -> Result<StoredRecord, LedgerError> {
 #[async_trait]
 impl RecordStore for PostgresStore {
     async fn get_record(&self, ledger: &LedgerId, kind: &str, id: &str) -> Result<Option<StoredRecord>, LedgerError> {
+        // A kind or id that `put_record` would refuse names no record (and
+        // PostgreSQL cannot even compare text holding a NUL byte).
+        if check_record_key("kind", kind).is_err() || check_record_key("id", id).is_err() {
+            return Ok(None);
+        }
         let sql = format!(
             "SELECT {COLUMNS} FROM records WHERE ledger_id = $1 AND kind = $2 AND id = $3 \
              ORDER BY version DESC LIMIT 1"
@@ -50,6 +55,7 @@ impl RecordStore for PostgresStore {
     ) -> Result<StoredRecord, LedgerError> {
         check_record_key("kind", kind)?;
         check_record_key("id", id)?;
+        check_record_body(body)?;
         let conflict = |current| LedgerError::VersionConflict {
             kind: kind.to_owned(),
             id: id.to_owned(),
@@ -67,6 +73,9 @@ impl RecordStore for PostgresStore {
         .await
         .map_err(db)?;
         if current != expected_version {
+            // Roll back now: a dropped transaction only rolls back when its
+            // connection is next used, and would hold its locks until then.
+            tx.rollback().await.map_err(db)?;
             return Err(conflict(current));
         }
         let recorded_at_us = now_us();
@@ -91,6 +100,7 @@ impl RecordStore for PostgresStore {
             _ => db(e),
         })?;
         if inserted.rows_affected() != 1 {
+            tx.rollback().await.map_err(db)?;
             return Err(conflict(current + 1));
         }
         tx.commit().await.map_err(db)?;
@@ -110,6 +120,9 @@ impl RecordStore for PostgresStore {
         cursor: Option<&str>,
         limit: u32,
     ) -> Result<Page<StoredRecord>, LedgerError> {
+        if let Some(c) = cursor {
+            check_record_key("cursor", c)?;
+        }
         let limit = limit.clamp(1, offtake_ledger::store::MAX_PAGE_LIMIT);
         let sql = format!(
             "SELECT DISTINCT ON (id) {COLUMNS} FROM records WHERE ledger_id = $1 AND kind = $2 AND id > $3 \
@@ -128,6 +141,9 @@ impl RecordStore for PostgresStore {
     }
 
     async fn record_history(&self, ledger: &LedgerId, kind: &str, id: &str) -> Result<Vec<StoredRecord>, LedgerError> {
+        if check_record_key("kind", kind).is_err() || check_record_key("id", id).is_err() {
+            return Ok(vec![]);
+        }
         let sql =
             format!("SELECT {COLUMNS} FROM records WHERE ledger_id = $1 AND kind = $2 AND id = $3 ORDER BY version");
         let rows =

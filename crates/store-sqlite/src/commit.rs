@@ -9,8 +9,8 @@ use std::collections::{BTreeSet, HashMap};
 
 use offtake_ledger::plan::{self, BatchContext};
 use offtake_ledger::row::{format_date, metadata_text};
-use offtake_ledger::{AccountCode, ChainHead, Command, Committed, EntryRecord, LedgerError, LedgerId};
-use sqlx::SqliteConnection;
+use offtake_ledger::{AccountCode, BalanceTotals, ChainHead, Command, Committed, EntryRecord, LedgerError, LedgerId};
+use sqlx::{Row, SqliteConnection};
 
 use crate::error::db;
 use crate::{accounts, entries};
@@ -34,13 +34,10 @@ pub(crate) async fn commit_batch(
     }
     let codes: Vec<AccountCode> = codes.into_iter().collect();
     let accounts = accounts::by_codes(conn, ledger, &codes).await?;
-    let mut balances = HashMap::with_capacity(accounts.len());
-    let mut last_seq = HashMap::with_capacity(accounts.len());
-    for a in &accounts {
-        let (totals, seq) = entries::totals_at(conn, ledger, a.account_no, i64::MAX).await?;
-        balances.insert(a.account_no, totals);
-        last_seq.insert(a.account_no, seq);
-    }
+    let account_nos: Vec<i64> = accounts.iter().map(|a| a.account_no).collect();
+    let current = current_totals(conn, ledger, &account_nos).await?;
+    let last_seq = current.iter().map(|(no, (_, seq))| (*no, *seq)).collect();
+    let balances = current.into_iter().map(|(no, (totals, _))| (no, totals)).collect();
     let keys = entries::key_uses(conn, ledger, &needs.idempotency_keys).await?;
     let ctx = BatchContext {
         ledger: ledger.clone(),
@@ -56,6 +53,47 @@ pub(crate) async fn commit_batch(
     insert_entries(conn, ledger, &planned.entries).await?;
     move_head(conn, ledger, &planned.head).await?;
     Ok(planned.outcomes)
+}
+
+/// Current totals of each account in one statement (absent = never
+/// touched): the account list travels as one JSON array, so the SQL text is
+/// the same for every batch and stays prepared. `CROSS JOIN` fixes the join
+/// order (one index seek per account); each seek reads the account's latest
+/// leg through `legs_by_account` (`ORDER BY … LIMIT 1`, not `max()`: SQLite
+/// does not apply its min/max shortcut to the correlated subquery and would
+/// scan every leg of the account).
+async fn current_totals(
+    conn: &mut SqliteConnection,
+    ledger: &LedgerId,
+    account_nos: &[i64],
+) -> Result<HashMap<i64, (BalanceTotals, i64)>, LedgerError> {
+    let mut out = HashMap::with_capacity(account_nos.len());
+    if account_nos.is_empty() {
+        return Ok(out);
+    }
+    let list = serde_json::to_string(account_nos).map_err(|e| LedgerError::Storage(e.to_string()))?;
+    let rows = sqlx::query(
+        "SELECT l.account_no, l.seq, l.leg_no, l.posted_debit_after, l.posted_credit_after, l.pending_debit_after, \
+                l.pending_credit_after \
+         FROM json_each(?2) AS w \
+         CROSS JOIN legs AS l INDEXED BY legs_by_account \
+             ON l.ledger_id = ?1 AND l.account_no = w.value \
+            AND l.seq = (SELECT m.seq FROM legs AS m INDEXED BY legs_by_account \
+                         WHERE m.ledger_id = ?1 AND m.account_no = w.value ORDER BY m.seq DESC LIMIT 1) \
+         ORDER BY l.account_no, l.leg_no",
+    )
+    .bind(ledger.as_str())
+    .bind(list)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    // An entry may touch an account twice; the highest leg_no is the latest
+    // (rows come in leg order, so the last insert wins).
+    for row in &rows {
+        let seq: i64 = row.try_get("seq").map_err(db)?;
+        out.insert(row.try_get::<i64, _>("account_no").map_err(db)?, (entries::decode_totals(row)?, seq));
+    }
+    Ok(out)
 }
 
 async fn insert_entries(

@@ -159,7 +159,11 @@ pub(crate) async fn totals_at(
     at_seq: i64,
 ) -> Result<(BalanceTotals, i64), LedgerError> {
     let row = sqlx::query(
-        "SELECT seq, posted_debit_after, posted_credit_after, pending_debit_after, pending_credit_after FROM legs \
+        // INDEXED BY: without statistics SQLite walks the primary key
+        // backwards over every later leg of the ledger (O(ledger), not
+        // O(log n)).
+        "SELECT seq, posted_debit_after, posted_credit_after, pending_debit_after, pending_credit_after \
+         FROM legs INDEXED BY legs_by_account \
          WHERE ledger_id = ? AND account_no = ? AND seq <= ? ORDER BY seq DESC, leg_no DESC LIMIT 1",
     )
     .bind(ledger.as_str())
@@ -215,7 +219,10 @@ pub(crate) async fn key_uses(
     let mut out = HashMap::new();
     for chunk in keys.chunks(IN_LIST_CHUNK) {
         let sql = format!(
-            "SELECT idempotency_key, seq, request_hash, hash, recorded_at_us FROM entries \
+            // INDEXED BY: for long IN lists SQLite (without statistics)
+            // scans the ledger's entries by primary key instead.
+            "SELECT idempotency_key, seq, request_hash, hash, recorded_at_us \
+             FROM entries INDEXED BY sqlite_autoindex_entries_2 \
              WHERE ledger_id = ? AND idempotency_key IN ({})",
             in_list(chunk.len())
         );
@@ -254,7 +261,8 @@ pub(crate) async fn refs(
         .collect();
     for chunk in seqs.chunks(IN_LIST_CHUNK) {
         let sql = format!(
-            "SELECT ref_seq, entry_type FROM entries WHERE ledger_id = ? AND ref_seq IS NOT NULL AND ref_seq IN ({})",
+            "SELECT ref_seq, entry_type FROM entries INDEXED BY entries_ref \
+             WHERE ledger_id = ? AND ref_seq IS NOT NULL AND ref_seq IN ({})",
             in_list(chunk.len())
         );
         let mut q = sqlx::query(&sql).bind(ledger.as_str());

@@ -23,7 +23,7 @@ use offtake_ledger::{
     LedgerStore, NewAccount, Page,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+use sqlx::{ConnectOptions, Connection, SqliteConnection, SqlitePool};
 use tokio::sync::Mutex;
 
 use crate::error::db;
@@ -32,15 +32,20 @@ use crate::error::db;
 const BUSY_TIMEOUT_MS: u64 = 5_000;
 /// Reader connections (writers are serialised anyway).
 const POOL_MAX_CONNECTIONS: u32 = 8;
+/// Page cache of the writer connection, in KiB. The writer is the only
+/// connection that changes the file, so its cache stays valid between its
+/// transactions (a pooled connection finds the file changed by another
+/// connection and must drop its whole cache).
+const WRITER_CACHE_KIB: u32 = 64 * 1024;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
 
 /// A ledger store in one SQLite file.
 pub struct SqliteStore {
     pool: SqlitePool,
-    /// Serialises this process's writers; `BEGIN IMMEDIATE` serialises
-    /// processes.
-    write_lock: Mutex<()>,
+    /// The one connection this process writes through; its mutex serialises
+    /// this process's writers, `BEGIN IMMEDIATE` serialises processes.
+    writer: Mutex<SqliteConnection>,
 }
 
 impl SqliteStore {
@@ -62,10 +67,14 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS));
-        let pool =
-            SqlitePoolOptions::new().max_connections(POOL_MAX_CONNECTIONS).connect_with(options).await.map_err(db)?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(POOL_MAX_CONNECTIONS)
+            .connect_with(options.clone())
+            .await
+            .map_err(db)?;
         MIGRATOR.run(&pool).await.map_err(|e| LedgerError::Storage(format!("migration: {e}")))?;
-        Ok(SqliteStore { pool, write_lock: Mutex::new(()) })
+        let writer = options.pragma("cache_size", format!("-{WRITER_CACHE_KIB}")).connect().await.map_err(db)?;
+        Ok(SqliteStore { pool, writer: Mutex::new(writer) })
     }
 
     /// The underlying pool, for crates that keep their own tables in the
@@ -103,8 +112,8 @@ impl LedgerStore for SqliteStore {
     }
 
     async fn create_account(&self, ledger: &LedgerId, spec: &NewAccount) -> Result<Account, LedgerError> {
-        let _guard = self.write_lock.lock().await;
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let mut writer = self.writer.lock().await;
+        let mut tx = writer.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
         let account = accounts::create(&mut tx, ledger, spec, now_us()).await?;
         tx.commit().await.map_err(db)?;
         Ok(account)
@@ -132,8 +141,8 @@ impl LedgerStore for SqliteStore {
         if commands.is_empty() {
             return Ok(Vec::new());
         }
-        let _guard = self.write_lock.lock().await;
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let mut writer = self.writer.lock().await;
+        let mut tx = writer.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
         let outcomes = commit::commit_batch(&mut tx, ledger, commands, now_us()).await?;
         tx.commit().await.map_err(db)?;
         Ok(outcomes)

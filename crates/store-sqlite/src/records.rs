@@ -1,10 +1,10 @@
 //! `RecordStore` on SQLite: versioned, append-only rows.
 
 use async_trait::async_trait;
-use offtake_ledger::record::check_record_key;
+use offtake_ledger::record::{check_record_body, check_record_key};
 use offtake_ledger::{LedgerError, LedgerId, Page, RecordStore, StoredRecord};
 use sqlx::sqlite::SqliteRow;
-use sqlx::Row;
+use sqlx::{Connection, Row};
 
 use crate::error::db;
 use crate::{now_us, SqliteStore};
@@ -25,6 +25,11 @@ fn decode(row: &SqliteRow) -> Result<StoredRecord, LedgerError> {
 #[async_trait]
 impl RecordStore for SqliteStore {
     async fn get_record(&self, ledger: &LedgerId, kind: &str, id: &str) -> Result<Option<StoredRecord>, LedgerError> {
+        // A kind or id that `put_record` would refuse names no record (and
+        // PostgreSQL cannot even compare text holding a NUL byte).
+        if check_record_key("kind", kind).is_err() || check_record_key("id", id).is_err() {
+            return Ok(None);
+        }
         let sql = format!(
             "SELECT {COLUMNS} FROM records WHERE ledger_id = ? AND kind = ? AND id = ? ORDER BY version DESC LIMIT 1"
         );
@@ -48,15 +53,17 @@ impl RecordStore for SqliteStore {
     ) -> Result<StoredRecord, LedgerError> {
         check_record_key("kind", kind)?;
         check_record_key("id", id)?;
+        check_record_body(body)?;
         let text = serde_json::to_string(body).map_err(|e| LedgerError::Storage(e.to_string()))?;
-        let _guard = self.write_lock.lock().await;
-        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let mut writer = self.writer.lock().await;
+        let mut tx = writer.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
         let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM ledgers WHERE ledger_id = ?")
             .bind(ledger.as_str())
             .fetch_optional(&mut *tx)
             .await
             .map_err(db)?;
         if exists.is_none() {
+            tx.rollback().await.map_err(db)?;
             return Err(LedgerError::UnknownLedger(ledger.as_str().to_owned()));
         }
         let current: i64 = sqlx::query_scalar(
@@ -69,6 +76,7 @@ impl RecordStore for SqliteStore {
         .await
         .map_err(db)?;
         if current != expected_version {
+            tx.rollback().await.map_err(db)?;
             return Err(LedgerError::VersionConflict {
                 kind: kind.to_owned(),
                 id: id.to_owned(),
@@ -106,6 +114,9 @@ impl RecordStore for SqliteStore {
         cursor: Option<&str>,
         limit: u32,
     ) -> Result<Page<StoredRecord>, LedgerError> {
+        if let Some(c) = cursor {
+            check_record_key("cursor", c)?;
+        }
         let limit = limit.clamp(1, offtake_ledger::store::MAX_PAGE_LIMIT);
         let sql = format!(
             "SELECT {COLUMNS} FROM records r WHERE ledger_id = ? AND kind = ? AND id > ? \
@@ -126,6 +137,9 @@ impl RecordStore for SqliteStore {
     }
 
     async fn record_history(&self, ledger: &LedgerId, kind: &str, id: &str) -> Result<Vec<StoredRecord>, LedgerError> {
+        if check_record_key("kind", kind).is_err() || check_record_key("id", id).is_err() {
+            return Ok(vec![]);
+        }
         let sql = format!("SELECT {COLUMNS} FROM records WHERE ledger_id = ? AND kind = ? AND id = ? ORDER BY version");
         let rows =
             sqlx::query(&sql).bind(ledger.as_str()).bind(kind).bind(id).fetch_all(self.pool()).await.map_err(db)?;

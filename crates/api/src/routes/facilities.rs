@@ -98,7 +98,7 @@ async fn open_facility(
         None => today(),
     };
     let f = state.finance().open_facility(&b.id, &b.lender, &b.maker, terms, opened_on).await?;
-    Ok(created(&format!("/v1/facilities/{}", f.id), FacilityDoc::of(&f)?))
+    Ok(created(&format!("/v1/facilities/{}", f.id), FacilityDoc::in_currency(&f, Some(f.terms.currency))?))
 }
 
 /// List the facilities the caller is party to.
@@ -113,7 +113,10 @@ async fn list_facilities(
         state.finance().facilities().await?.into_iter().filter(|f| visible(&principal, f)).collect();
     all.sort_by(|a, b| a.id.cmp(&b.id));
     let (items, next_cursor) = page_of(all, &q, |f| f.id.clone());
-    Ok(Json(FacilityPage { items: items.iter().map(FacilityDoc::of).collect::<Result<_, _>>()?, next_cursor }))
+    Ok(Json(FacilityPage {
+        items: items.iter().map(|f| FacilityDoc::in_currency(f, Some(f.terms.currency))).collect::<Result<_, _>>()?,
+        next_cursor,
+    }))
 }
 
 pub(crate) async fn visible_facility(state: &AppState, principal: &Principal, id: &str) -> Result<Facility, ApiError> {
@@ -138,7 +141,8 @@ async fn get_facility(
     principal: Principal,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<FacilityDoc>, ApiError> {
-    Ok(Json(FacilityDoc::of(&visible_facility(&state, &principal, &id).await?)?))
+    let f = visible_facility(&state, &principal, &id).await?;
+    Ok(Json(FacilityDoc::in_currency(&f, Some(f.terms.currency))?))
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -164,7 +168,8 @@ async fn availability(
         Some(d) => parse_day(d).map_err(|_| ApiError::InvalidQuery(format!("as_of {d:?} is not YYYY-MM-DD")))?,
         None => today(),
     };
-    Ok(Json(AvailabilityDoc::of(&state.finance().availability(&f.id, as_of).await?)?))
+    let currency = Some(f.terms.currency);
+    Ok(Json(AvailabilityDoc::in_currency(&state.finance().availability(&f.id, as_of).await?, currency)?))
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -192,7 +197,7 @@ async fn accrue(
         None => today(),
     };
     let report = state.finance().accrue(&f.id, through).await?;
-    Ok(created(&format!("/v1/facilities/{}", f.id), AccrualDoc::of(&report)?))
+    Ok(created(&format!("/v1/facilities/{}", f.id), AccrualDoc::in_currency(&report, Some(f.terms.currency))?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

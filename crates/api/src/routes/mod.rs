@@ -15,12 +15,15 @@ pub mod advances;
 pub mod chain;
 pub mod commitments;
 pub mod entries;
+pub mod exports;
 pub mod facilities;
 pub mod health;
 pub mod invoices;
 pub mod keys;
 pub mod parties;
+pub mod payments;
 pub mod signing_keys;
+pub mod statements;
 pub mod transfers;
 pub mod views;
 
@@ -38,6 +41,9 @@ pub fn v1() -> OpenApiRouter<AppState> {
         .merge(facilities::router())
         .merge(advances::router())
         .merge(invoices::router())
+        .merge(payments::router())
+        .merge(exports::router())
+        .merge(statements::router())
 }
 
 /// Cursor pagination, the same on every list.

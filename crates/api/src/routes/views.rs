@@ -207,8 +207,41 @@ pub fn page_of<T>(items: Vec<T>, q: &super::PageQuery, key_of: impl Fn(&T) -> St
     (rest, next)
 }
 
+/// Adds, beside every `<name>_minor` integer of a domain object, `<name>`
+/// as a decimal string in the currency in scope (the object's own
+/// `currency`, else its parent's, else `hint`): amounts travel as strings
+/// (DESIGN §3) while the exact minor units stay for programs.
+pub fn with_amounts(value: &mut serde_json::Value, hint: Option<Currency>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            let own = map.get("currency").and_then(|c| c.as_str()).and_then(|c| Currency::from_code(c).ok());
+            let currency = own.or(hint);
+            if let Some(currency) = currency {
+                let extra: Vec<(String, String)> = map
+                    .iter()
+                    .filter_map(|(k, v)| {
+                        let name = k.strip_suffix("_minor")?;
+                        let minor = v.as_i64()?;
+                        (!name.is_empty() && !map.contains_key(name))
+                            .then(|| (name.to_owned(), amount(minor, currency)))
+                    })
+                    .collect();
+                for (k, v) in extra {
+                    map.insert(k, serde_json::Value::String(v));
+                }
+            }
+            for v in map.values_mut() {
+                with_amounts(v, currency);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| with_amounts(v, hint)),
+        _ => {}
+    }
+}
+
 /// Declares a response type that carries a finance domain object as its
-/// JSON (documented in the finance crate; amounts there are minor units).
+/// JSON (documented in the finance crate): every `<name>_minor` amount has
+/// a `<name>` decimal string beside it ([`with_amounts`]).
 macro_rules! domain_object {
     ($name:ident, $doc:literal) => {
         #[doc = $doc]
@@ -219,7 +252,18 @@ macro_rules! domain_object {
 
         impl $name {
             pub fn of<T: serde::Serialize>(value: &T) -> Result<Self, crate::error::ApiError> {
-                serde_json::to_value(value).map($name).map_err(|e| crate::error::ApiError::Internal(e.to_string()))
+                Self::in_currency(value, None)
+            }
+
+            /// Like `of`, for objects that do not name their currency.
+            pub fn in_currency<T: serde::Serialize>(
+                value: &T,
+                currency: Option<offtake_ledger::Currency>,
+            ) -> Result<Self, crate::error::ApiError> {
+                let mut json =
+                    serde_json::to_value(value).map_err(|e| crate::error::ApiError::Internal(e.to_string()))?;
+                $crate::routes::views::with_amounts(&mut json, currency);
+                Ok($name(json))
             }
         }
     };
@@ -241,3 +285,33 @@ page_type!(FacilityPage, FacilityDoc);
 page_type!(AdvancePage, AdvanceDoc);
 page_type!(InvoicePage, InvoiceDoc);
 page_type!(SigningKeyPage, SigningKeyDoc);
+
+domain_object!(PaymentDoc, "A payment notice and its state in the settlement queue (queued, applied with its waterfall breakdown, suspense or rejected).");
+domain_object!(RunReportDoc, "What one settlement run did.");
+domain_object!(RemittanceDoc, "A payout to a maker of what the waterfall left it.");
+domain_object!(StatementDoc, "A maker's remittance statement for a facility.");
+page_type!(PaymentPage, PaymentDoc);
+domain_object!(PartyStatementDoc, "A party's statement: a maker's facilities and dues, a lender's exposure, or a brand's commitments, invoices and credit.");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minor_amounts_get_decimal_strings_in_their_currency() {
+        let mut v = serde_json::json!({
+            "currency": "USD", "amount_minor": 8_000_000, "fee_minor": 5,
+            "terms": { "limit_minor": 100 }, "lines": [{ "currency": "JPY", "value_minor": 15 }],
+            "seq_minor": "not a number", "amount": "kept",
+        });
+        with_amounts(&mut v, None);
+        assert_eq!(v["amount"], "kept", "an existing field is never overwritten");
+        assert_eq!(v["fee"], "0.05");
+        assert_eq!(v["terms"]["limit"], "1.00", "the parent's currency applies");
+        assert_eq!(v["lines"][0]["value"], "15", "JPY has no decimals");
+        assert!(v.get("seq").is_none());
+        let mut no_currency = serde_json::json!({ "amount_minor": 1 });
+        with_amounts(&mut no_currency, None);
+        assert!(no_currency.get("amount").is_none(), "no currency, no guess");
+    }
+}

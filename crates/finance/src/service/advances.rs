@@ -50,6 +50,20 @@ impl Finance {
                 Err(FinanceError::AlreadyExists { kind: "advance", id })
             };
         }
+        let refuse = |available: i64| FinanceError::InsufficientAvailability {
+            requested: amount.format(currency),
+            available: AmountMinor::new(available).format(currency),
+            currency: currency.code(),
+        };
+        // A request that cannot fit is refused before the document is
+        // admitted (its nonce consumed, the document stored): a refused
+        // request writes nothing. The loop below decides again under the
+        // ledger's guard; only a request that loses a race there is refused
+        // after admission.
+        let available = self.snapshot(&facility, now.date()).await?.availability.available_minor;
+        if amount.get() > available {
+            return Err(refuse(available));
+        }
         self.admit(doc).await?;
         let requested_on = doc.issued_on()?;
         let expires_at = doc.str_field("expires_at")?.to_owned();
@@ -62,11 +76,7 @@ impl Finance {
             let snap = self.snapshot(&facility, as_of).await?;
             let available = snap.availability.available_minor;
             if amount.get() > available {
-                return Err(FinanceError::InsufficientAvailability {
-                    requested: amount.format(currency),
-                    available: AmountMinor::new(available).format(currency),
-                    currency: currency.code(),
-                });
+                return Err(refuse(available));
             }
             let cmd = command(
                 format!("advance:{id}:hold"),

@@ -18,6 +18,7 @@ mod facilities;
 mod invoices;
 mod parties;
 mod signed;
+mod statements;
 
 use std::sync::Arc;
 
@@ -33,6 +34,7 @@ use crate::error::FinanceError;
 pub use accrual::AccrualReport;
 pub use documents::{DocSigner, SignedDocument};
 pub use invoices::invoice_id;
+pub use statements::{BrandStatement, LenderStatement, MakerStatement};
 
 /// How many times an operation re-reads and retries when the state it
 /// decided on changed underneath it.

@@ -1,0 +1,169 @@
+//! The stores under test: a fresh SQLite file or a fresh PostgreSQL schema
+//! per run, checked for durable settings, removed afterwards unless kept.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use offtake_ledger::LedgerStore;
+use offtake_store_postgres::PostgresStore;
+use offtake_store_sqlite::SqliteStore;
+
+use crate::error::BenchError;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendKind {
+    Sqlite,
+    Postgres,
+}
+
+impl BackendKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackendKind::Sqlite => "sqlite",
+            BackendKind::Postgres => "postgres",
+        }
+    }
+}
+
+enum Place {
+    SqliteFile(PathBuf),
+    PostgresSchema { url: String, schema: String },
+}
+
+/// An open store and where it lives.
+pub struct Backend {
+    pub kind: BackendKind,
+    pub store: Arc<dyn LedgerStore>,
+    sqlite: Option<Arc<SqliteStore>>,
+    postgres: Option<Arc<PostgresStore>>,
+    place: Place,
+    keep: bool,
+}
+
+fn unique_suffix() -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    format!("{}_{}_{}", std::process::id(), nanos, N.fetch_add(1, Ordering::Relaxed))
+}
+
+impl Backend {
+    /// A new SQLite file in `dir` (WAL, `synchronous=FULL`: the store's
+    /// only configuration).
+    pub async fn sqlite(dir: &Path, keep: bool) -> Result<Backend, BenchError> {
+        std::fs::create_dir_all(dir)?;
+        let path = dir.join(format!("offtake-bench-{}.db", unique_suffix()));
+        let store = Arc::new(SqliteStore::open(&path).await?);
+        Ok(Backend {
+            kind: BackendKind::Sqlite,
+            store: store.clone(),
+            sqlite: Some(store),
+            postgres: None,
+            place: Place::SqliteFile(path),
+            keep,
+        })
+    }
+
+    /// A new schema `offtake_bench_…` in the database at `url`.
+    pub async fn postgres(url: &str, keep: bool) -> Result<Backend, BenchError> {
+        let schema = format!("offtake_bench_{}", unique_suffix());
+        let store = Arc::new(PostgresStore::connect_in_schema(url, Some(&schema)).await?);
+        Ok(Backend {
+            kind: BackendKind::Postgres,
+            store: store.clone(),
+            sqlite: None,
+            postgres: Some(store),
+            place: Place::PostgresSchema { url: url.to_owned(), schema },
+            keep,
+        })
+    }
+
+    /// Where the data lives (file or schema), for the report.
+    pub fn location(&self) -> String {
+        match &self.place {
+            Place::SqliteFile(p) => p.display().to_string(),
+            Place::PostgresSchema { schema, .. } => format!("schema {schema}"),
+        }
+    }
+
+    /// The durability settings in force, read back from the database.
+    /// Errors with `not_durable` when an acknowledged commit could be lost
+    /// on power failure: SQLite `synchronous` below FULL (in WAL mode NORMAL
+    /// does not fsync on commit), PostgreSQL `fsync=off` or
+    /// `synchronous_commit=off`.
+    pub async fn durability(&self) -> Result<String, BenchError> {
+        if let Some(s) = &self.sqlite {
+            let journal: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(s.pool()).await?;
+            let sync: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(s.pool()).await?;
+            let sync_name = match sync {
+                0 => "OFF",
+                1 => "NORMAL",
+                2 => "FULL",
+                3 => "EXTRA",
+                _ => "unknown",
+            };
+            let text = format!("sqlite journal_mode={journal} synchronous={sync_name}");
+            // NORMAL in WAL mode does not fsync on commit: a power cut can
+            // lose the last commits. Only FULL/EXTRA make every ack durable.
+            if sync < 2 {
+                return Err(BenchError::NotDurable(text));
+            }
+            return Ok(text);
+        }
+        if let Some(p) = &self.postgres {
+            let mut parts = Vec::new();
+            for name in ["fsync", "synchronous_commit", "wal_sync_method", "full_page_writes", "shared_buffers"] {
+                let v: String = sqlx::query_scalar(&format!("SHOW {name}")).fetch_one(p.pool()).await?;
+                if (name == "fsync" || name == "synchronous_commit") && v == "off" {
+                    return Err(BenchError::NotDurable(format!("postgres {name}={v}")));
+                }
+                parts.push(format!("{name}={v}"));
+            }
+            let version: String = sqlx::query_scalar("SHOW server_version").fetch_one(p.pool()).await?;
+            return Ok(format!("postgres {version} {}", parts.join(" ")));
+        }
+        Err(BenchError::InvalidConfig("backend without a store".into()))
+    }
+
+    /// Refreshes the planner's statistics after bulk setup, as autovacuum
+    /// would on a live PostgreSQL within a minute: without them a fresh
+    /// schema plans `code = ANY(…)` as a scan of every account of the ledger.
+    /// SQLite needs nothing (its store names its indexes).
+    pub async fn analyze(&self) -> Result<(), BenchError> {
+        if let Some(p) = &self.postgres {
+            sqlx::query("ANALYZE ledgers, accounts, entries, legs").execute(p.pool()).await?;
+        }
+        Ok(())
+    }
+
+    /// Removes the database file or schema (unless kept).
+    pub async fn cleanup(self) -> Result<(), BenchError> {
+        let Backend { store, sqlite, postgres, place, keep, .. } = self;
+        drop(store);
+        if let Some(s) = sqlite {
+            s.pool().close().await;
+        }
+        if let Some(p) = postgres {
+            p.pool().close().await;
+        }
+        if keep {
+            return Ok(());
+        }
+        match place {
+            Place::SqliteFile(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let mut p = path.clone().into_os_string();
+                    p.push(suffix);
+                    let _ = std::fs::remove_file(PathBuf::from(p));
+                }
+            }
+            Place::PostgresSchema { url, schema } => {
+                let pool = sqlx::PgPool::connect(&url).await?;
+                sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).execute(&pool).await?;
+                pool.close().await;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,510 @@
+//! The scenarios. Each builds its ledger, drives clients for a fixed time
+//! (or a fixed count, for smoke tests) and returns [`Report`]s.
+//!
+//! Clients are tokio tasks that each keep one request in flight, so
+//! "concurrency N" means N requests outstanding at any moment, as N
+//! connected users would. All writes go through one
+//! [`GroupCommitter`] per ledger.
+//!
+//! ## Extension point: `http` and `settlement`
+//! Both depend on crates that do not exist yet (the HTTP API and the
+//! settlement service). They are listed so the CLI and the results say so,
+//! and [`run`] refuses them with `scenario_unavailable` rather than
+//! pretending. To add `http`: start the API on `127.0.0.1:0` over
+//! `backend.store`, and call [`drive_clients`] with an operation that POSTs
+//! the same transfers (see [`transfers_op`]) with a bounded client. To add
+//! `settlement`: build a facility, 100,000 payment notices, and drive them
+//! through the waterfall with [`drive_clients`].
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use offtake_committer::GroupCommitter;
+use offtake_ledger::{Action, AsOf, LedgerError};
+
+use crate::backend::{Backend, BackendKind};
+use crate::error::BenchError;
+use crate::report::{mib, peak_rss_kib, reset_peak_rss, rss_kib, CpuMeter, Latencies, Report};
+use crate::rng::SplitMix64;
+use crate::setup::{self, funded_ledger, BenchLedger, BULK_BATCH};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scenario {
+    /// Two-leg transfers among uniformly chosen accounts.
+    Transfers,
+    /// Transfers where `hot_percent` % touch one account.
+    Hot,
+    /// A pending transfer, then its post.
+    TwoPhase,
+    /// Balance and as-of latency as the ledger grows.
+    BalanceAtScale,
+    /// Transfers through the HTTP API (needs the API crate).
+    Http,
+    /// Payment notices through the settlement waterfall (needs the
+    /// settlement crate).
+    Settlement,
+}
+
+impl Scenario {
+    pub const ALL: [Scenario; 6] = [
+        Scenario::Transfers,
+        Scenario::Hot,
+        Scenario::TwoPhase,
+        Scenario::BalanceAtScale,
+        Scenario::Http,
+        Scenario::Settlement,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::Transfers => "transfers",
+            Scenario::Hot => "hot",
+            Scenario::TwoPhase => "two-phase",
+            Scenario::BalanceAtScale => "balance-at-scale",
+            Scenario::Http => "http",
+            Scenario::Settlement => "settlement",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Scenario> {
+        Scenario::ALL.into_iter().find(|s| s.name() == text)
+    }
+
+    /// What a scenario still needs before it can run, if anything.
+    pub fn unavailable(self) -> Option<&'static str> {
+        match self {
+            Scenario::Http => Some("the HTTP API crate (offtake-api), not in the workspace yet"),
+            Scenario::Settlement => Some("the settlement service crate, not in the workspace yet"),
+            _ => None,
+        }
+    }
+}
+
+/// Sizes and knobs of a run.
+#[derive(Clone, Debug)]
+pub struct ScenarioConfig {
+    /// How long each measured run lasts.
+    pub duration: Duration,
+    /// Stop each client after this many operations (smoke tests).
+    pub max_ops_per_client: Option<u64>,
+    pub concurrency: Vec<usize>,
+    /// Accounts of the transfer ledgers.
+    pub accounts: usize,
+    /// Share of `hot` transfers that touch the hot account.
+    pub hot_percent: u64,
+    /// Ledger sizes (entries) at which balance-at-scale measures, ascending.
+    pub scales: Vec<i64>,
+    /// Accounts of the balance-at-scale ledger.
+    pub scale_accounts: usize,
+    /// Queries per balance variant and scale.
+    pub samples: usize,
+    pub max_batch: usize,
+    pub max_wait_us: u64,
+    pub seed: u64,
+    /// Check invariants after each write run (money sums to zero, nothing
+    /// overdrawn, every acknowledged entry present).
+    pub check: bool,
+}
+
+impl Default for ScenarioConfig {
+    fn default() -> Self {
+        ScenarioConfig {
+            duration: Duration::from_secs(10),
+            max_ops_per_client: None,
+            concurrency: vec![1, 8, 64],
+            accounts: 10_000,
+            hot_percent: 50,
+            scales: vec![10_000, 1_000_000],
+            scale_accounts: 1_000,
+            samples: 2_000,
+            max_batch: offtake_committer::DEFAULT_MAX_BATCH,
+            max_wait_us: 0,
+            seed: 0x00FF_7A4E,
+            check: true,
+        }
+    }
+}
+
+/// Runs `scenarios` on `backend`, calling `emit` with each report as soon as
+/// it is measured. The transfer ledger is built once and shared by
+/// `transfers`, `hot` and `two-phase`.
+pub async fn run(
+    backend: &Backend,
+    scenarios: &[Scenario],
+    cfg: &ScenarioConfig,
+    emit: &mut dyn FnMut(&Report),
+) -> Result<(), BenchError> {
+    for s in scenarios {
+        if let Some(needs) = s.unavailable() {
+            return Err(BenchError::ScenarioUnavailable { scenario: s.name(), needs });
+        }
+    }
+    let needs_transfer_ledger =
+        scenarios.iter().any(|s| matches!(s, Scenario::Transfers | Scenario::Hot | Scenario::TwoPhase));
+    let transfer_ledger = if needs_transfer_ledger {
+        let bl = funded_ledger(backend, "bench-transfers", cfg.accounts).await?;
+        backend.analyze().await?;
+        Some(bl)
+    } else {
+        None
+    };
+    for s in scenarios {
+        match (s, &transfer_ledger) {
+            (Scenario::Transfers | Scenario::Hot | Scenario::TwoPhase, Some(bl)) => {
+                let committer =
+                    GroupCommitter::new(bl.store.clone(), bl.ledger.clone(), cfg.max_batch, cfg.max_wait_us);
+                for &c in &cfg.concurrency {
+                    let report = match s {
+                        Scenario::TwoPhase => two_phase(backend, bl, &committer, c, cfg).await?,
+                        Scenario::Hot => transfers(backend, bl, &committer, "hot", cfg.hot_percent, c, cfg).await?,
+                        _ => transfers(backend, bl, &committer, "uniform", 0, c, cfg).await?,
+                    };
+                    emit(&report);
+                }
+                if cfg.check {
+                    check_invariants(bl).await?;
+                }
+            }
+            (Scenario::BalanceAtScale, _) => balance_at_scale(backend, cfg, emit).await?,
+            _ => return Err(BenchError::InvalidConfig(format!("scenario {} cannot run here", s.name()))),
+        }
+    }
+    Ok(())
+}
+
+/// One operation of a client: `(client, n)` identify it; the future
+/// records nothing itself (the driver times it) and returns how many
+/// measured operations it completed.
+pub type Operation =
+    Arc<dyn Fn(usize, u64, SplitMix64) -> Pin<Box<dyn Future<Output = OpResult> + Send>> + Send + Sync>;
+
+/// What one operation did: a generator state to continue with, and per
+/// sub-operation latencies/outcomes.
+pub struct OpResult {
+    pub rng: SplitMix64,
+    pub latencies: Vec<Duration>,
+    pub error: Option<LedgerError>,
+}
+
+/// What a set of clients did.
+pub struct Driven {
+    pub latencies: Latencies,
+    pub completed: u64,
+    pub errors: u64,
+    pub first_error: Option<LedgerError>,
+    pub elapsed: Duration,
+}
+
+/// Runs `concurrency` clients, each repeating `op` until the duration is up
+/// (or `max_ops_per_client` is reached).
+pub async fn drive_clients(concurrency: usize, cfg: &ScenarioConfig, op: Operation) -> Result<Driven, BenchError> {
+    if concurrency == 0 {
+        return Err(BenchError::InvalidConfig("concurrency must be at least 1".into()));
+    }
+    let start = Instant::now();
+    let deadline = start + cfg.duration;
+    let max_ops = cfg.max_ops_per_client.unwrap_or(u64::MAX);
+    let mut set = tokio::task::JoinSet::new();
+    for client in 0..concurrency {
+        let op = op.clone();
+        let mut rng = SplitMix64::new(cfg.seed ^ (client as u64).wrapping_mul(0x9E37_79B9));
+        set.spawn(async move {
+            let mut lat = Latencies::with_capacity(4_096);
+            let (mut completed, mut errors, mut first_error) = (0u64, 0u64, None);
+            let mut n = 0u64;
+            while n < max_ops && Instant::now() < deadline {
+                let r = op(client, n, rng).await;
+                rng = r.rng;
+                for d in r.latencies {
+                    lat.record(d);
+                }
+                match r.error {
+                    None => completed += 1,
+                    Some(e) => {
+                        errors += 1;
+                        first_error.get_or_insert(e);
+                    }
+                }
+                n += 1;
+            }
+            (lat, completed, errors, first_error)
+        });
+    }
+    let mut driven =
+        Driven { latencies: Latencies::default(), completed: 0, errors: 0, first_error: None, elapsed: Duration::ZERO };
+    while let Some(r) = set.join_next().await {
+        let (lat, completed, errors, first_error) =
+            r.map_err(|e| BenchError::Invariant(format!("client task failed: {e}")))?;
+        driven.latencies.merge(lat);
+        driven.completed += completed;
+        driven.errors += errors;
+        if driven.first_error.is_none() {
+            driven.first_error = first_error;
+        }
+    }
+    driven.elapsed = start.elapsed();
+    Ok(driven)
+}
+
+/// The transfer operation: one posted two-leg transfer through `committer`.
+pub fn transfers_op(bl: &BenchLedger, committer: &GroupCommitter, run_id: String, hot_percent: u64) -> Operation {
+    let codes = bl.codes.clone();
+    let committer = committer.clone();
+    let run_id = Arc::new(run_id);
+    Arc::new(move |client, n, mut rng| {
+        let (a, b) = setup::pick_pair(&mut rng, codes.len(), hot_percent);
+        let amount = 1 + rng.below(100) as i64;
+        let cmd = setup::transfer(format!("{run_id}:{client}:{n}"), &codes[a], &codes[b], amount);
+        let committer = committer.clone();
+        Box::pin(async move {
+            let t = Instant::now();
+            let r = committer.submit(cmd).await;
+            OpResult { rng, latencies: vec![t.elapsed()], error: r.err() }
+        })
+    })
+}
+
+fn run_id(bl: &BenchLedger, label: &str, concurrency: usize) -> String {
+    // Unique per run so that keys never collide across runs on one ledger.
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("{}:{label}:c{concurrency}:{nanos}", bl.ledger)
+}
+
+async fn transfers(
+    backend: &Backend,
+    bl: &BenchLedger,
+    committer: &GroupCommitter,
+    variant: &str,
+    hot_percent: u64,
+    concurrency: usize,
+    cfg: &ScenarioConfig,
+) -> Result<Report, BenchError> {
+    reset_peak_rss();
+    let before = committer.stats();
+    let op = transfers_op(bl, committer, run_id(bl, variant, concurrency), hot_percent);
+    let cpu = CpuMeter::start(backend.kind == BackendKind::Postgres);
+    let mut d = drive_clients(concurrency, cfg, op).await?;
+    let (client_cpu, server_cpu) = cpu.per_op(d.completed);
+    let after = committer.stats();
+    if let Some(e) = &d.first_error {
+        tracing::warn!(error = %e, errors = d.errors, "transfers refused during the run");
+    }
+    let head = bl.store.head(&bl.ledger).await?;
+    let (p50, p99, max) = d.latencies.summary_ms();
+    let secs = d.elapsed.as_secs_f64();
+    Ok(Report {
+        backend: backend.kind.as_str().into(),
+        scenario: "transfers".into(),
+        variant: variant.into(),
+        concurrency,
+        ledger_entries: head.seq,
+        unit: "transfers".into(),
+        ops: d.completed,
+        errors: d.errors,
+        seconds: secs,
+        throughput_per_s: d.completed as f64 / secs,
+        p50_ms: p50,
+        p99_ms: p99,
+        max_ms: max,
+        mean_batch: Some(batch_delta(before, after)),
+        peak_rss_mib: mib(peak_rss_kib()),
+        client_cpu_us_per_op: client_cpu,
+        server_cpu_us_per_op: server_cpu,
+    })
+}
+
+fn batch_delta(before: offtake_committer::StatsSnapshot, after: offtake_committer::StatsSnapshot) -> f64 {
+    let batches = after.batches.saturating_sub(before.batches);
+    let commands = after.commands.saturating_sub(before.commands);
+    if batches == 0 {
+        0.0
+    } else {
+        commands as f64 / batches as f64
+    }
+}
+
+async fn two_phase(
+    backend: &Backend,
+    bl: &BenchLedger,
+    committer: &GroupCommitter,
+    concurrency: usize,
+    cfg: &ScenarioConfig,
+) -> Result<Report, BenchError> {
+    reset_peak_rss();
+    let before = committer.stats();
+    let codes = bl.codes.clone();
+    let committer2 = committer.clone();
+    let id = Arc::new(run_id(bl, "two-phase", concurrency));
+    let op: Operation = Arc::new(move |client, n, mut rng| {
+        let (a, b) = setup::pick_pair(&mut rng, codes.len(), 0);
+        let amount = 1 + rng.below(100) as i64;
+        let hold = setup::hold(format!("{id}:{client}:{n}:hold"), &codes[a], &codes[b], amount);
+        let post_key = format!("{id}:{client}:{n}:post");
+        let committer = committer2.clone();
+        Box::pin(async move {
+            let mut latencies = Vec::with_capacity(2);
+            let t = Instant::now();
+            let held = match committer.submit(hold).await {
+                Ok(c) => c,
+                Err(e) => return OpResult { rng, latencies, error: Some(e) },
+            };
+            latencies.push(t.elapsed());
+            let t = Instant::now();
+            let post = setup::command(post_key, Action::PostPending { pending_seq: held.seq, amount_minor: None });
+            let r = committer.submit(post).await;
+            latencies.push(t.elapsed());
+            OpResult { rng, latencies, error: r.err() }
+        })
+    });
+    let cpu = CpuMeter::start(backend.kind == BackendKind::Postgres);
+    let mut d = drive_clients(concurrency, cfg, op).await?;
+    let (client_cpu, server_cpu) = cpu.per_op(d.completed);
+    let after = committer.stats();
+    let head = bl.store.head(&bl.ledger).await?;
+    let (p50, p99, max) = d.latencies.summary_ms();
+    let secs = d.elapsed.as_secs_f64();
+    Ok(Report {
+        client_cpu_us_per_op: client_cpu,
+        server_cpu_us_per_op: server_cpu,
+        backend: backend.kind.as_str().into(),
+        scenario: "two-phase".into(),
+        variant: "hold+post".into(),
+        concurrency,
+        ledger_entries: head.seq,
+        // Throughput counts completed hold+post pairs; latency is per entry.
+        unit: "pairs".into(),
+        ops: d.completed,
+        errors: d.errors,
+        seconds: secs,
+        throughput_per_s: d.completed as f64 / secs,
+        p50_ms: p50,
+        p99_ms: p99,
+        max_ms: max,
+        mean_batch: Some(batch_delta(before, after)),
+        peak_rss_mib: mib(peak_rss_kib()),
+    })
+}
+
+/// After a write run: money sums to zero, no constrained account is below
+/// zero available, no hold is left open by two-phase.
+pub async fn check_invariants(bl: &BenchLedger) -> Result<(), BenchError> {
+    let mut total = 0i128;
+    for code in bl.codes.iter() {
+        let b = bl.store.balance(&bl.ledger, code, AsOf::Now).await?;
+        if b.available_minor < 0 {
+            return Err(BenchError::Invariant(format!("{code} overdrawn: {b:?}")));
+        }
+        total += i128::from(b.posted_minor);
+    }
+    let equity = bl.store.balance(&bl.ledger, &setup::equity_code(), AsOf::Now).await?;
+    if total != i128::from(equity.posted_minor) {
+        return Err(BenchError::Invariant(format!("debits {total} != credits {} (minor units)", equity.posted_minor)));
+    }
+    Ok(())
+}
+
+/// Grows one ledger through `cfg.scales` with bulk batches and measures
+/// balance / as-of latency of a busy account at each size.
+async fn balance_at_scale(
+    backend: &Backend,
+    cfg: &ScenarioConfig,
+    emit: &mut dyn FnMut(&Report),
+) -> Result<(), BenchError> {
+    const TARGET_HOT_PERCENT: u64 = 10;
+    let bl = funded_ledger(backend, "bench-scale", cfg.scale_accounts).await?;
+    let target = setup::account_code(0);
+    let mut rng = SplitMix64::new(cfg.seed);
+    let mut scales = cfg.scales.clone();
+    scales.sort_unstable();
+    backend.analyze().await?;
+    let first_time = bl.store.head(&bl.ledger).await?.recorded_at_us;
+    let mut bulk_no = 0u64;
+    for &scale in &scales {
+        reset_peak_rss();
+        let cpu = CpuMeter::start(backend.kind == BackendKind::Postgres);
+        let start = Instant::now();
+        let mut head = bl.store.head(&bl.ledger).await?.seq;
+        let grown_from = head;
+        while head < scale {
+            let n = usize::try_from(scale - head).unwrap_or(BULK_BATCH).min(BULK_BATCH);
+            let batch: Vec<_> = (0..n)
+                .map(|_| {
+                    let (a, b) = setup::pick_pair(&mut rng, bl.codes.len(), TARGET_HOT_PERCENT);
+                    bulk_no += 1;
+                    setup::transfer(format!("bulk:{bulk_no}"), &bl.codes[a], &bl.codes[b], 1 + rng.below(100) as i64)
+                })
+                .collect();
+            for o in bl.store.commit_batch(&bl.ledger, &batch).await? {
+                o?;
+            }
+            head = bl.store.head(&bl.ledger).await?.seq;
+        }
+        let built = (head - grown_from).max(0) as u64;
+        let secs = start.elapsed().as_secs_f64();
+        let (client_cpu, server_cpu) = cpu.per_op(built);
+        backend.analyze().await?;
+        let base = Report {
+            backend: backend.kind.as_str().into(),
+            scenario: "balance-at-scale".into(),
+            variant: "bulk-build".into(),
+            concurrency: 1,
+            ledger_entries: head,
+            unit: "entries".into(),
+            ops: built,
+            errors: 0,
+            seconds: secs,
+            throughput_per_s: if secs > 0.0 { built as f64 / secs } else { 0.0 },
+            p50_ms: 0.0,
+            p99_ms: 0.0,
+            max_ms: 0.0,
+            mean_batch: Some(BULK_BATCH as f64),
+            peak_rss_mib: mib(peak_rss_kib()),
+            client_cpu_us_per_op: client_cpu,
+            server_cpu_us_per_op: server_cpu,
+        };
+        if built > 0 {
+            emit(&base);
+        }
+        let last_time = bl.store.head(&bl.ledger).await?.recorded_at_us;
+        for variant in ["balance-now", "as-of-seq", "as-of-time"] {
+            reset_peak_rss();
+            let mut lat = Latencies::with_capacity(cfg.samples);
+            let cpu = CpuMeter::start(backend.kind == BackendKind::Postgres);
+            let start = Instant::now();
+            for _ in 0..cfg.samples {
+                let as_of = match variant {
+                    "balance-now" => AsOf::Now,
+                    "as-of-seq" => AsOf::Seq(1 + rng.below(head.max(1) as u64) as i64),
+                    _ => {
+                        let span = (last_time - first_time).max(1) as u64;
+                        AsOf::RecordedAtUs(first_time + rng.below(span) as i64)
+                    }
+                };
+                let t = Instant::now();
+                bl.store.balance(&bl.ledger, &target, as_of).await?;
+                lat.record(t.elapsed());
+            }
+            let secs = start.elapsed().as_secs_f64();
+            let (p50, p99, max) = lat.summary_ms();
+            let (client_cpu, server_cpu) = cpu.per_op(cfg.samples as u64);
+            emit(&Report {
+                client_cpu_us_per_op: client_cpu,
+                server_cpu_us_per_op: server_cpu,
+                variant: variant.into(),
+                unit: "queries".into(),
+                ops: cfg.samples as u64,
+                seconds: secs,
+                throughput_per_s: if secs > 0.0 { cfg.samples as f64 / secs } else { 0.0 },
+                p50_ms: p50,
+                p99_ms: p99,
+                max_ms: max,
+                mean_batch: None,
+                peak_rss_mib: mib(peak_rss_kib().or(rss_kib())),
+                ..base.clone()
+            });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,95 @@
+//! Every scenario at toy sizes, on both stores, so the harness cannot rot.
+//! Correctness only: no timing is asserted.
+
+use std::time::Duration;
+
+use offtake_bench::{scenario, Backend, Report, Scenario, ScenarioConfig};
+use offtake_conformance::postgres_env;
+
+fn tiny() -> ScenarioConfig {
+    ScenarioConfig {
+        duration: Duration::from_secs(60),
+        max_ops_per_client: Some(6),
+        concurrency: vec![1, 4],
+        accounts: 16,
+        scales: vec![120, 400],
+        scale_accounts: 10,
+        samples: 5,
+        max_batch: 8,
+        ..ScenarioConfig::default()
+    }
+}
+
+async fn run_all(backend: &Backend) -> Vec<Report> {
+    let cfg = tiny();
+    let scenarios = [Scenario::Transfers, Scenario::Hot, Scenario::TwoPhase, Scenario::BalanceAtScale];
+    let mut reports = Vec::new();
+    scenario::run(backend, &scenarios, &cfg, &mut |r| reports.push(r.clone())).await.expect("scenarios run");
+    reports
+}
+
+fn check(reports: &[Report], backend: &str) {
+    for r in reports {
+        assert_eq!(r.backend, backend);
+        assert_eq!(r.errors, 0, "no operation may fail: {r:?}");
+        assert!(r.peak_rss_mib.is_some_and(|m| m > 0.0), "peak RSS is reported: {r:?}");
+        assert!(!r.line().is_empty() && r.json().starts_with('{'));
+    }
+    let of = |scenario: &str, variant: &str| -> Vec<&Report> {
+        reports.iter().filter(|r| r.scenario == scenario && r.variant == variant).collect()
+    };
+    // 2 concurrency levels × clients × 6 operations each, all acknowledged.
+    for variant in ["uniform", "hot"] {
+        let runs = of("transfers", variant);
+        assert_eq!(runs.iter().map(|r| r.concurrency).collect::<Vec<_>>(), vec![1, 4]);
+        for r in runs {
+            assert_eq!(r.ops, 6 * r.concurrency as u64, "{r:?}");
+            assert!(r.mean_batch.is_some_and(|b| b >= 1.0));
+        }
+    }
+    for r in of("two-phase", "hold+post") {
+        assert_eq!(r.ops, 6 * r.concurrency as u64, "{r:?}");
+    }
+    let builds = of("balance-at-scale", "bulk-build");
+    assert_eq!(builds.iter().map(|r| r.ledger_entries).collect::<Vec<_>>(), vec![120, 400]);
+    for variant in ["balance-now", "as-of-seq", "as-of-time"] {
+        let runs = of("balance-at-scale", variant);
+        assert_eq!(runs.len(), 2, "{variant} measured at each size");
+        assert!(runs.iter().all(|r| r.ops == 5));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_scenario_runs_on_sqlite() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let backend = Backend::sqlite(dir.path(), false).await.expect("sqlite");
+    let settings = backend.durability().await.expect("durable settings");
+    assert!(settings.contains("synchronous=FULL"), "{settings}");
+    let reports = run_all(&backend).await;
+    backend.cleanup().await.expect("cleanup");
+    check(&reports, "sqlite");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_scenario_runs_on_postgres() {
+    let backend = match Backend::postgres(&postgres_env::url(), false).await {
+        Ok(b) => b,
+        Err(e) => return postgres_env::unavailable(&e.to_string()).unwrap_or(()),
+    };
+    let settings = backend.durability().await.expect("durable settings");
+    assert!(!settings.contains("synchronous_commit=off"), "{settings}");
+    let reports = run_all(&backend).await;
+    backend.cleanup().await.expect("cleanup");
+    check(&reports, "postgres");
+}
+
+#[tokio::test]
+async fn scenarios_that_need_missing_crates_say_so() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let backend = Backend::sqlite(dir.path(), false).await.expect("sqlite");
+    for s in [Scenario::Http, Scenario::Settlement] {
+        let err = scenario::run(&backend, &[s], &tiny(), &mut |_| {}).await.expect_err("not available");
+        assert_eq!(err.code(), "scenario_unavailable");
+    }
+    backend.cleanup().await.expect("cleanup");
+}

@@ -1,0 +1,306 @@
+//! Group commit on both stores: many concurrent callers lose nothing,
+//! duplicate nothing and never overdraw; duplicate keys inside one batch
+//! behave as sequential commits; a failed transaction fails every caller of
+//! its batch.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use offtake_committer::GroupCommitter;
+use offtake_conformance::fixture::{code_of, transfer};
+use offtake_conformance::postgres_env;
+use offtake_ledger::{
+    verify_chain, Account, AccountCode, AsOf, Balance, Book, ChainHead, Command, Committed, Currency, EntryRecord,
+    LedgerError, LedgerId, LedgerStore, NewAccount, Page, Side,
+};
+use offtake_store_postgres::PostgresStore;
+use offtake_store_sqlite::SqliteStore;
+
+const USD: Currency = Currency::USD;
+
+struct Db {
+    store: Arc<dyn LedgerStore>,
+    _dir: Option<tempfile::TempDir>,
+    pg_schema: Option<String>,
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        let Some(schema) = self.pg_schema.take() else { return };
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            rt.block_on(async {
+                if let Ok(pool) = sqlx::PgPool::connect(&postgres_env::url()).await {
+                    let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).execute(&pool).await;
+                    pool.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+async fn sqlite() -> Option<Db> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open(&dir.path().join("ledger.db")).await.expect("open sqlite");
+    Some(Db { store: Arc::new(store), _dir: Some(dir), pg_schema: None })
+}
+
+async fn postgres() -> Option<Db> {
+    let schema = postgres_env::unique_schema("committer");
+    match PostgresStore::connect_in_schema(&postgres_env::url(), Some(&schema)).await {
+        Ok(store) => Some(Db { store: Arc::new(store), _dir: None, pg_schema: Some(schema) }),
+        Err(e) => postgres_env::unavailable(&e.to_string()),
+    }
+}
+
+fn ledger() -> LedgerId {
+    LedgerId::new("group").expect("ledger id")
+}
+
+async fn account(store: &dyn LedgerStore, code: &str, normal: Side, non_negative: bool) {
+    let spec = NewAccount { code: code_of(code), currency: USD, normal_side: normal, book: Book::Main, non_negative };
+    store.create_account(&ledger(), &spec).await.expect("create account");
+}
+
+/// Tiny deterministic generator (tests need no crate for this).
+struct Lcg(u64);
+impl Lcg {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n
+    }
+}
+
+const ACCOUNTS: usize = 12;
+const TASKS: usize = 48;
+const PER_TASK: usize = 30;
+const FUNDS_MINOR: i64 = 500;
+
+/// Many tasks transfer at random among a few constrained accounts funded so
+/// thinly that many transfers must be refused.
+async fn concurrent_callers(db: Db) {
+    let store = db.store.clone();
+    let l = ledger();
+    store.ensure_ledger(&l).await.expect("ledger");
+    account(store.as_ref(), "equity", Side::Credit, false).await;
+    for i in 0..ACCOUNTS {
+        account(store.as_ref(), &format!("cash:{i}"), Side::Debit, true).await;
+    }
+    let funding: Vec<Command> = (0..ACCOUNTS)
+        .map(|i| transfer(&format!("fund-{i}"), "equity", &format!("cash:{i}"), USD, FUNDS_MINOR))
+        .collect();
+    for o in store.commit_batch(&l, &funding).await.expect("fund") {
+        o.expect("funding entry");
+    }
+    let base_seq = store.head(&l).await.expect("head").seq;
+
+    let committer = GroupCommitter::new(store.clone(), l.clone(), 64, 0);
+    let mut tasks = tokio::task::JoinSet::new();
+    for t in 0..TASKS {
+        let committer = committer.clone();
+        tasks.spawn(async move {
+            let mut rng = Lcg(t as u64 + 1);
+            let mut accepted = Vec::new();
+            let mut refused = 0usize;
+            for n in 0..PER_TASK {
+                let from = rng.below(ACCOUNTS as u64);
+                let to = (from + 1 + rng.below(ACCOUNTS as u64 - 1)) % ACCOUNTS as u64;
+                let amount = 1 + rng.below(200) as i64;
+                let cmd = transfer(&format!("t{t}-{n}"), &format!("cash:{from}"), &format!("cash:{to}"), USD, amount);
+                match committer.submit(cmd).await {
+                    Ok(c) => {
+                        assert!(!c.replayed);
+                        accepted.push(c.seq);
+                    }
+                    Err(e) => {
+                        assert_eq!(e.code(), "insufficient_funds", "only overdrafts may be refused: {e}");
+                        refused += 1;
+                    }
+                }
+            }
+            (accepted, refused)
+        });
+    }
+    let mut seqs = Vec::new();
+    let mut refused = 0;
+    while let Some(done) = tasks.join_next().await {
+        let (a, r) = done.expect("task");
+        seqs.extend(a);
+        refused += r;
+    }
+    assert_eq!(seqs.len() + refused, TASKS * PER_TASK);
+    assert!(refused > 0, "the funding is thin enough that some transfers are refused");
+    let unique: HashSet<i64> = seqs.iter().copied().collect();
+    assert_eq!(unique.len(), seqs.len(), "no entry was acknowledged twice");
+    let head = store.head(&l).await.expect("head");
+    assert_eq!(head.seq - base_seq, seqs.len() as i64, "every acknowledged entry, and nothing else, was written");
+    assert!(unique.iter().all(|s| *s > base_seq && *s <= head.seq));
+
+    let mut total = 0i64;
+    for i in 0..ACCOUNTS {
+        let b = store.balance(&l, &code_of(&format!("cash:{i}")), AsOf::Now).await.expect("balance");
+        assert!(b.available_minor >= 0, "cash:{i} overdrawn: {b:?}");
+        total += b.posted_minor;
+    }
+    assert_eq!(total, FUNDS_MINOR * ACCOUNTS as i64, "money is neither created nor destroyed");
+    let equity = store.balance(&l, &code_of("equity"), AsOf::Now).await.expect("balance");
+    assert_eq!(equity.posted_minor, total, "debits equal credits");
+    verify_chain(store.as_ref(), &l).await.expect("chain verifies");
+    let stats = committer.stats();
+    assert_eq!(stats.commands as usize, TASKS * PER_TASK);
+    assert!(stats.batches < stats.commands, "concurrent callers share transactions: {stats:?}");
+    drop(db);
+}
+
+/// The same key twice in one batch: the second is a replay of the first,
+/// exactly as if committed afterwards; another payload under a used key is
+/// a conflict.
+async fn duplicate_keys_in_one_batch(db: Db) {
+    let store = db.store.clone();
+    let l = ledger();
+    store.ensure_ledger(&l).await.expect("ledger");
+    account(store.as_ref(), "equity", Side::Credit, false).await;
+    account(store.as_ref(), "cash:a", Side::Debit, true).await;
+    // A long linger so that the three commands share one transaction.
+    let committer = GroupCommitter::new(store.clone(), l.clone(), 3, 50_000);
+    let first = transfer("dup", "equity", "cash:a", USD, 100);
+    let again = first.clone();
+    let other = transfer("dup", "equity", "cash:a", USD, 999);
+    let (a, b, c) = tokio::join!(committer.submit(first), committer.submit(again), committer.submit(other));
+    let stats = committer.stats();
+    assert_eq!(stats.batches, 1, "one transaction: {stats:?}");
+    let (a, b) = (a.expect("first"), b.expect("replay"));
+    assert!(!a.replayed);
+    assert!(b.replayed);
+    assert_eq!((a.seq, a.hash), (b.seq, b.hash));
+    assert_eq!(c.expect_err("conflict").code(), "idempotency_conflict");
+    assert_eq!(store.head(&l).await.expect("head").seq, 1);
+    assert_eq!(store.balance(&l, &code_of("cash:a"), AsOf::Now).await.expect("balance").posted_minor, 100);
+    drop(db);
+}
+
+/// A store whose next transaction fails as a whole.
+struct FailOnce {
+    inner: Arc<dyn LedgerStore>,
+    fail_next: AtomicBool,
+}
+
+#[async_trait]
+impl LedgerStore for FailOnce {
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+    async fn ensure_ledger(&self, ledger: &LedgerId) -> Result<(), LedgerError> {
+        self.inner.ensure_ledger(ledger).await
+    }
+    async fn create_account(&self, ledger: &LedgerId, spec: &NewAccount) -> Result<Account, LedgerError> {
+        self.inner.create_account(ledger, spec).await
+    }
+    async fn accounts_by_code(&self, ledger: &LedgerId, codes: &[AccountCode]) -> Result<Vec<Account>, LedgerError> {
+        self.inner.accounts_by_code(ledger, codes).await
+    }
+    async fn list_accounts(&self, l: &LedgerId, c: Option<&str>, n: u32) -> Result<Page<Account>, LedgerError> {
+        self.inner.list_accounts(l, c, n).await
+    }
+    async fn commit_batch(
+        &self,
+        ledger: &LedgerId,
+        commands: &[Command],
+    ) -> Result<Vec<Result<Committed, LedgerError>>, LedgerError> {
+        if self.fail_next.swap(false, Ordering::SeqCst) {
+            return Err(LedgerError::Storage("disk on fire".into()));
+        }
+        self.inner.commit_batch(ledger, commands).await
+    }
+    async fn balance(&self, ledger: &LedgerId, account: &AccountCode, as_of: AsOf) -> Result<Balance, LedgerError> {
+        self.inner.balance(ledger, account, as_of).await
+    }
+    async fn account_entries(
+        &self,
+        l: &LedgerId,
+        a: &AccountCode,
+        c: Option<&str>,
+        n: u32,
+    ) -> Result<Page<EntryRecord>, LedgerError> {
+        self.inner.account_entries(l, a, c, n).await
+    }
+    async fn entries(&self, ledger: &LedgerId, after_seq: i64, limit: u32) -> Result<Vec<EntryRecord>, LedgerError> {
+        self.inner.entries(ledger, after_seq, limit).await
+    }
+    async fn head(&self, ledger: &LedgerId) -> Result<ChainHead, LedgerError> {
+        self.inner.head(ledger).await
+    }
+}
+
+/// Every caller of a failed transaction gets the error; the next batch is
+/// unaffected. Also with a real outer error from the store (unknown ledger).
+async fn outer_error_fails_every_caller(db: Db) {
+    let l = ledger();
+    db.store.ensure_ledger(&l).await.expect("ledger");
+    account(db.store.as_ref(), "equity", Side::Credit, false).await;
+    account(db.store.as_ref(), "cash:a", Side::Debit, true).await;
+    let store: Arc<dyn LedgerStore> = Arc::new(FailOnce { inner: db.store.clone(), fail_next: AtomicBool::new(true) });
+    let committer = GroupCommitter::new(store.clone(), l.clone(), 4, 50_000);
+    let cmds: Vec<Command> = (0..4).map(|i| transfer(&format!("k{i}"), "equity", "cash:a", USD, 10)).collect();
+    let outcomes = futures_join_all(&committer, cmds.clone()).await;
+    assert_eq!(committer.stats().batches, 1);
+    for o in &outcomes {
+        assert_eq!(o.as_ref().expect_err("failed batch").code(), "storage");
+    }
+    assert_eq!(store.head(&l).await.expect("head").seq, 0, "nothing of the failed batch was written");
+    // Retrying the same commands (same keys) now succeeds.
+    for o in futures_join_all(&committer, cmds).await {
+        assert!(!o.expect("retry commits").replayed);
+    }
+    assert_eq!(store.head(&l).await.expect("head").seq, 4);
+
+    let missing = LedgerId::new("no-such-ledger").expect("ledger id");
+    let committer = GroupCommitter::new(db.store.clone(), missing, 4, 50_000);
+    let cmds: Vec<Command> = (0..4).map(|i| transfer(&format!("m{i}"), "equity", "cash:a", USD, 10)).collect();
+    for o in futures_join_all(&committer, cmds).await {
+        assert_eq!(o.expect_err("unknown ledger").code(), "unknown_ledger");
+    }
+    drop(db);
+}
+
+async fn futures_join_all(committer: &GroupCommitter, cmds: Vec<Command>) -> Vec<Result<Committed, LedgerError>> {
+    let mut set = tokio::task::JoinSet::new();
+    for (i, c) in cmds.into_iter().enumerate() {
+        let committer = committer.clone();
+        set.spawn(async move { (i, committer.submit(c).await) });
+    }
+    let mut out: Vec<(usize, Result<Committed, LedgerError>)> = Vec::new();
+    while let Some(r) = set.join_next().await {
+        out.push(r.expect("task"));
+    }
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, r)| r).collect()
+}
+
+macro_rules! on_both_stores {
+    ($($case:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    let Some(db) = super::sqlite().await else { return };
+                    super::$case(db).await;
+                }
+            )*
+        }
+        mod on_postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    let Some(db) = super::postgres().await else { return };
+                    super::$case(db).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_stores!(concurrent_callers, duplicate_keys_in_one_batch, outer_error_fails_every_caller);
