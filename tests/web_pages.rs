@@ -182,3 +182,78 @@ async fn a_signed_checkpoint_is_checked_against_the_live_chain() {
     let junk = check(String::new(), "{}".to_owned()).await;
     assert!(junk.contains("Not a signed checkpoint"), "{junk}");
 }
+
+#[tokio::test]
+async fn a_delivery_paid_through_the_waterfall_shows_on_every_page() {
+    let s = Served::start();
+    let p = program(&s).await;
+    let http = Http::new(&s.base);
+    let page = |key: String| {
+        let http = http.clone();
+        async move {
+            let (status, html) = http.get_text("/app/dashboard", &key).await;
+            assert_eq!(status, 200, "{html}");
+            html
+        }
+    };
+    // 100,000.00 drawn and funded (fee 1,000.00); acme's first tranche
+    // delivered today and invoiced at 200,000.00; acme pays 210,000.00.
+    let requested =
+        http.post("/v1/advances", &p.maker.api, advance_request(&p.maker, FACILITY, "adv-flow", "100000.00")).await;
+    let hash = requested["request_hash"].as_str().unwrap().to_owned();
+    http.post("/v1/advances/adv-flow/approve", &p.lender.api, advance_approval(&p.lender, FACILITY, "adv-flow", &hash))
+        .await;
+    let today = time::OffsetDateTime::now_utc().date();
+    let invoice = http
+        .post(
+            "/v1/commitments/po-acme-1/tranches/t1/deliver",
+            &p.maker.api,
+            serde_json::json!({ "delivered_on": today.to_string() }),
+        )
+        .await;
+    let invoice_id = invoice["id"].as_str().unwrap().to_owned();
+    let now = time::OffsetDateTime::now_utc();
+    let notice = serde_json::json!({
+        "type": "payment_notice", "version": 1, "doc_id": "pay-web-1",
+        "issued_at": web_support::rfc3339(now - time::Duration::seconds(10)),
+        "expires_at": web_support::rfc3339(now + time::Duration::days(7)),
+        "nonce": "nonce-pay-web-1-0000000", "brand": p.brand.id, "facility": FACILITY, "amount": "210000.00",
+        "currency": "USD", "value_date": today.to_string(), "external_ref": "bank-web-1", "invoice": invoice_id,
+    });
+    let notice = web_support::envelope(offtake_signing::DocType::PaymentNotice, &notice, &[&p.brand.signer]);
+    http.post("/v1/payments", &p.brand.api, notice).await;
+    let run = http.post("/v1/settlement-runs", &s.admin, Value::Null).await;
+    assert_eq!(run["applied"], 1, "{run}");
+    http.post(
+        &format!("/v1/facilities/{FACILITY}/remittances"),
+        &s.admin,
+        serde_json::json!({ "reference": "remit-web-1" }),
+    )
+    .await;
+
+    // Maker: the principal repaid, the fee paid, the rest remitted.
+    let maker = page(p.maker.api.clone()).await;
+    assert_eq!(amount_of(&maker, &format!("outstanding-{FACILITY}")).as_deref(), Some("0.00"));
+    assert_eq!(amount_of(&maker, &format!("payable-{FACILITY}")).as_deref(), Some("0.00"));
+    assert!(maker.contains("bank-web-1") && maker.contains("remit-web-1"), "statement lines");
+    assert!(
+        maker.contains(r#"data-amount="99000.00""#),
+        "199,000.00 applied less 100,000.00 principal and 1,000.00 fee"
+    );
+
+    // Brand: the invoice paid, the payment applied, the overpayment a credit.
+    let brand = page(p.brand.api.clone()).await;
+    assert!(brand.contains(&format!(r#"<th scope="row">{invoice_id}</th>"#)));
+    assert!(brand.contains(r#"badge-paid">paid"#) && brand.contains(r#"badge-applied">applied"#), "{brand}");
+    assert_eq!(amount_of(&brand, "credit-usd").as_deref(), Some("10000.00"));
+    assert!(brand.contains(r#"badge-delivered">delivered"#) || brand.contains(r#"badge-invoiced">invoiced"#));
+    assert_absent(&brand, "acme-apparel", &["po-beta-1"]);
+    let second = page(p.second_brand.api.clone()).await;
+    assert_absent(&second, "beta-brands", &["bank-web-1", &invoice_id]);
+
+    // Lender: the fee booked and collected.
+    let lender = page(p.lender.api.clone()).await;
+    assert_eq!(amount_of(&lender, "income-fees-usd").as_deref(), Some("1000.00"));
+    let other = page(p.other_lender.api.clone()).await;
+    assert_absent(&other, "other-lender", &["bank-web-1", &invoice_id, "adv-flow"]);
+}
