@@ -380,7 +380,25 @@ async fn maker_draws_and_lender_approves_in_a_real_browser() {
     )
     .await;
     b.click("button.export[data-path$='entries.csv']").await;
-    b.wait_js("the export", "const t = document.querySelector('#export-status').textContent; return t.startsWith('Downloaded') || t.includes('not available')", json!([])).await;
+    b.wait_js(
+        "the export",
+        "return document.querySelector('#export-status').textContent.startsWith('Downloaded')",
+        json!([]),
+    )
+    .await;
+    // A checkpoint signed offline with the ledger key, checked in the page.
+    let ledger_key = s.dir.path().join("ledger.key");
+    let checkpoint = s.dir.path().join("checkpoint.json");
+    s.cli(&["audit", "keygen", "--key", ledger_key.to_str().unwrap()]);
+    s.cli(&["audit", "checkpoint", "--key", ledger_key.to_str().unwrap(), "--out", checkpoint.to_str().unwrap()]);
+    b.type_into("#checkpoint-file", checkpoint.to_str().unwrap()).await;
+    b.click("#checkpoint-form button[type=submit]").await;
+    b.wait_js(
+        "the checkpoint check",
+        "return document.querySelector('#checkpoint-outcome')?.textContent.includes('consistent with the live chain')",
+        json!([]),
+    )
+    .await;
     b.screenshot("auditor.png").await;
 
     // A key the server does not know is refused at sign-in.
