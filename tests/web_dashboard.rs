@@ -22,7 +22,7 @@ use serde_json::{json, Value};
 use web_support::{program, usd, Http, Served, FACILITY, OTHER_FACILITY};
 
 /// How long a page may take to show what the test waits for.
-const WAIT: Duration = Duration::from_secs(20);
+const WAIT: Duration = Duration::from_secs(60);
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 fn find_program(env: &str, candidates: &[&str]) -> Option<PathBuf> {
