@@ -104,6 +104,9 @@ impl Http {
     }
 
     /// POSTs and asserts a 2xx answer.
+    // Not an `async fn`: `#[track_caller]` on the outer fn reports the
+    // calling test's line.
+    #[allow(clippy::manual_async_fn)]
     #[track_caller]
     pub fn post<'a>(
         &'a self,
