@@ -216,6 +216,7 @@ fn acked(key: &str, answer: (u16, Value, bool)) -> Outcome {
 }
 
 /// One worker: requests one after another until the server dies.
+#[allow(clippy::too_many_arguments)] // a test driver: the knobs are the point
 async fn worker(
     client: reqwest::Client,
     base: String,
