@@ -25,11 +25,12 @@ use web_support::{program, usd, Http, Served, FACILITY, OTHER_FACILITY};
 const WAIT: Duration = Duration::from_secs(60);
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
+/// The program named by `env`, else the first candidate that exists.
 fn find_program(env: &str, candidates: &[&str]) -> Option<PathBuf> {
-    if let Ok(p) = std::env::var(env) {
-        return Some(PathBuf::from(p));
+    match std::env::var(env) {
+        Ok(p) => Some(PathBuf::from(p)).filter(|p| p.exists()),
+        Err(_) => candidates.iter().map(PathBuf::from).find(|p| p.exists()),
     }
-    candidates.iter().map(PathBuf::from).find(|p| p.exists())
 }
 
 /// chromedriver on a free port, stopped when dropped.
