@@ -36,7 +36,9 @@ cpu_ticks() {
         [ "$comm" = "$1" ] || continue
         rest=$(sed 's/.*) //' "$f" 2>/dev/null) || continue
         set -- "$1" $rest
-        total=$((total + ${13} + ${14}))
+        # utime + stime, plus cutime + cstime: backends that exit (pgbench's
+        # connections) are reaped by the postmaster and land in its cutime.
+        total=$((total + ${13} + ${14} + ${15} + ${16}))
     done
     echo "$total"
 }
