@@ -1,243 +1,431 @@
-//! `offtake demo`: the story, told by the real code on a fresh SQLite file.
+//! `offtake demo`: the whole story, told by the real code on a fresh
+//! embedded database — sign, fund, draw, accrue, deliver, invoice, pay,
+//! settle, export, verify — printing what happened at each step.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
-use offtake_ledger::{
-    verify_chain, AccountCode, Action, AmountMinor, AsOf, Book, Command, Currency, LedgerId, LedgerStore, NewAccount,
-    NewLeg, Side,
-};
+use offtake_audit_export::{export_bundle, verify_bundle, BundleOptions, LedgerKey, PeriodSpec};
+use offtake_finance::{Availability, Eligibility, FacilityTerms, Finance, PartyRole};
+use offtake_ledger::{verify_chain, AccountCode, AmountMinor, AsOf, Currency, LedgerId, Store};
+use offtake_settlement::{NoticeState, Settlement};
+use offtake_signing::{seal, sign, DocType, Envelope, RegisteredKey, Role, SigningKey};
+use serde_json::json;
+use time::macros::{date, datetime};
+use time::OffsetDateTime;
 
 const USD: Currency = Currency::USD;
+/// Every demo document stays valid until then.
+const EXPIRES_AT: &str = "2027-12-31T00:00:00Z";
 
-struct Demo {
-    store: Arc<dyn LedgerStore>,
-    ledger: LedgerId,
-    date: time::Date,
+/// "1234567.8" → "1,234,567.80" in the currency's decimals.
+pub fn money(minor: i64, currency: Currency) -> String {
+    let plain = AmountMinor::new(minor.abs()).format(currency);
+    let (int, frac) = plain.split_once('.').map_or((plain.as_str(), None), |(i, f)| (i, Some(f)));
+    let mut grouped = String::new();
+    for (i, ch) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(ch);
+    }
+    let sign = if minor < 0 { "-" } else { "" };
+    match frac {
+        Some(f) => format!("{sign}{grouped}.{f}"),
+        None => format!("{sign}{grouped}"),
+    }
 }
 
-impl Demo {
-    async fn open(&self, code: &str, side: Side, book: Book, non_negative: bool) -> anyhow::Result<()> {
-        let spec = NewAccount { code: AccountCode::new(code)?, currency: USD, normal_side: side, book, non_negative };
-        self.store.create_account(&self.ledger, &spec).await?;
-        Ok(())
+fn usd(minor: i64) -> String {
+    money(minor, USD)
+}
+
+struct Story {
+    fin: Finance,
+    keys: Vec<(String, SigningKey)>,
+    nonce: u32,
+}
+
+impl Story {
+    fn key(&self, party: &str) -> anyhow::Result<&SigningKey> {
+        self.keys.iter().find(|(p, _)| p == party).map(|(_, k)| k).context("demo key")
     }
 
-    fn leg(code: &str, side: Side, amount: &str) -> anyhow::Result<NewLeg> {
-        Ok(NewLeg {
-            account: AccountCode::new(code)?,
-            side,
-            currency: USD,
-            amount_minor: AmountMinor::parse(amount, USD)?,
-        })
-    }
-
-    fn command(&self, key: &str, kind: &str, action: Action) -> Command {
-        Command {
-            idempotency_key: key.to_owned(),
-            kind: kind.to_owned(),
-            effective_date: self.date,
-            metadata: serde_json::json!({ "story": "demo" }),
-            source_hash: None,
-            action,
+    /// A document body with the common header, sealed and signed by `parties`.
+    fn document(
+        &mut self,
+        doc_type: DocType,
+        doc_id: &str,
+        issued_at: &str,
+        fields: serde_json::Value,
+        parties: &[&str],
+    ) -> anyhow::Result<Envelope> {
+        self.nonce += 1;
+        let mut body = json!({
+            "type": doc_type.as_str(),
+            "version": 1,
+            "doc_id": doc_id,
+            "issued_at": issued_at,
+            "expires_at": EXPIRES_AT,
+            "nonce": format!("demo-nonce-{:08}", self.nonce),
+        });
+        if let (Some(b), Some(f)) = (body.as_object_mut(), fields.as_object()) {
+            b.extend(f.clone());
         }
+        let mut env = seal(doc_type, &body)?;
+        for p in parties {
+            sign(&mut env, self.key(p)?)?;
+        }
+        Ok(env)
     }
 
-    async fn book(&self, key: &str, kind: &str, legs: Vec<NewLeg>, pending: bool) -> anyhow::Result<i64> {
-        let c = self.store.commit(&self.ledger, self.command(key, kind, Action::Record { legs, pending })).await?;
-        Ok(c.seq)
+    async fn posted(&self, code: &str) -> anyhow::Result<i64> {
+        let b = self.fin.store().balance(self.fin.ledger(), &AccountCode::new(code)?, AsOf::Now).await?;
+        Ok(b.posted_minor)
     }
 
     async fn show(&self, code: &str) -> anyhow::Result<()> {
-        let b = self.store.balance(&self.ledger, &AccountCode::new(code)?, AsOf::Now).await?;
-        println!(
-            "      {:<28} posted {:>12}  available {:>12}",
-            code,
-            AmountMinor::new(b.posted_minor).format(USD),
-            AmountMinor::new(b.available_minor).format(USD)
-        );
+        println!("      {:<34} {:>14}", code, usd(self.posted(code).await?));
         Ok(())
     }
 }
 
-pub async fn run(store: Arc<dyn LedgerStore>, where_: &str) -> anyhow::Result<()> {
+fn at(text: &str) -> anyhow::Result<OffsetDateTime> {
+    Ok(OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)?)
+}
+
+fn print_availability(a: &Availability) {
+    println!("      tranche                      delivery     value          counts");
+    for t in &a.tranches {
+        let why = match t.eligibility {
+            Eligibility::Eligible => "eligible".to_owned(),
+            Eligibility::TooFarOut => "no: delivery beyond the eligibility window".to_owned(),
+            other => format!("no: {other:?}").to_lowercase(),
+        };
+        println!(
+            "      {:<28} {}  {:>13}  {}",
+            format!("{}/{} ({})", t.commitment, t.tranche, t.brand),
+            t.delivery_start,
+            usd(t.value_minor),
+            why
+        );
+    }
+    for b in &a.brands {
+        if b.excess_minor > 0 {
+            println!(
+                "      concentration cap for {}: {} of {} eligible counts ({} above the cap)",
+                b.brand,
+                usd(b.counted_minor),
+                usd(b.eligible_minor),
+                usd(b.excess_minor)
+            );
+        }
+    }
+    println!(
+        "      base {} × {}% = {}; limit {}; outstanding {}; pending {} → available {}",
+        usd(a.counted_minor),
+        a.advance_rate_bps / 100,
+        usd(a.base_minor),
+        usd(a.limit_minor),
+        usd(a.outstanding_minor),
+        usd(a.pending_minor),
+        usd(a.available_minor)
+    );
+}
+
+pub async fn run(store: Arc<dyn Store>, where_: &str) -> anyhow::Result<()> {
     let ledger = LedgerId::new("demo")?;
-    store.ensure_ledger(&ledger).await?;
-    let date = time::macros::date!(2026 - 01 - 05);
-    let d = Demo { store: store.clone(), ledger: ledger.clone(), date };
+    let fin = Finance::open(store.clone(), ledger.clone()).await?;
     println!("offtake demo — ledger \"demo\" on {} ({where_})\n", store.backend());
 
-    println!("1. Chart of accounts for lender L1, maker M1, facility F1, brand B1");
-    for (code, side, book, nn) in [
-        ("cash:lender:l1", Side::Debit, Book::Main, true),
-        ("equity:lender:l1", Side::Credit, Book::Main, false),
-        ("facility:f1:principal", Side::Debit, Book::Main, false),
-        ("facility:f1:interest", Side::Debit, Book::Main, false),
-        ("facility:f1:fees", Side::Debit, Book::Main, false),
-        ("income:l1:interest", Side::Credit, Book::Main, false),
-        ("income:l1:fees", Side::Credit, Book::Main, false),
-        ("cash:collection:f1", Side::Debit, Book::Main, true),
-        ("memo:brand:b1:obligation", Side::Debit, Book::Memo, false),
-        ("memo:maker:m1:backlog", Side::Credit, Book::Memo, false),
+    println!("1. Parties register, each with an Ed25519 signing key");
+    let mut story = Story { fin: fin.clone(), keys: Vec::new(), nonce: 0 };
+    for (id, role, name, signing_role) in [
+        ("acme", PartyRole::Brand, "Acme Outdoor (brand)", Role::Brand),
+        ("globex", PartyRole::Brand, "Globex Retail (brand)", Role::Brand),
+        ("loomworks", PartyRole::Maker, "Loomworks Ltd (maker)", Role::Maker),
+        ("northbank", PartyRole::Lender, "North Bank (lender)", Role::Lender),
     ] {
-        d.open(code, side, book, nn).await?;
+        fin.register_party(id, role, name).await?;
+        let key = SigningKey::generate(id, signing_role)?;
+        let reg = RegisteredKey::new(id, signing_role, &key.public_key_hex(), datetime!(2025-01-01 0:00 UTC))?;
+        fin.keys().register(&reg).await?;
+        println!("   {:<24} key {}", name, key.key_id());
+        story.keys.push((id.to_owned(), key));
     }
-    println!("   10 accounts; cash accounts may never go below zero\n");
 
-    println!("2. Brand B1 commits to buy 240,000.00 of goods (memo book)");
-    d.book(
-        "commitment-b1-1",
-        "commitment_signed",
-        vec![
-            Demo::leg("memo:brand:b1:obligation", Side::Debit, "240000.00")?,
-            Demo::leg("memo:maker:m1:backlog", Side::Credit, "240000.00")?,
-        ],
-        false,
-    )
-    .await?;
-    println!("3. Lender L1 puts 1,000,000.00 into the program");
-    d.book(
-        "fund-l1",
-        "lender_funding",
-        vec![
-            Demo::leg("cash:lender:l1", Side::Debit, "1000000.00")?,
-            Demo::leg("equity:lender:l1", Side::Credit, "1000000.00")?,
-        ],
-        false,
-    )
-    .await?;
-    d.show("cash:lender:l1").await?;
+    println!("\n2. North Bank puts 500,000.00 into the program and opens facility F1 for Loomworks");
+    fin.fund_lender("northbank", USD, AmountMinor::parse("500000.00", USD)?, date!(2026 - 01 - 02), "wire-0001")
+        .await?;
+    let mut terms = FacilityTerms::example(USD, AmountMinor::parse("300000.00", USD)?.get());
+    terms.concentration_bps = 7_000;
+    fin.open_facility("f1", "northbank", "loomworks", terms.clone(), date!(2026 - 01 - 02)).await?;
+    println!(
+        "   limit {}, advance rate {}%, concentration {}%, {}% {:?}, fee {}%, eligibility {} days",
+        usd(terms.limit_minor.get()),
+        terms.advance_rate_bps / 100,
+        terms.concentration_bps / 100,
+        terms.rate_bps / 100,
+        terms.day_count,
+        terms.fee_bps / 100,
+        terms.eligibility_days
+    );
 
-    println!("\n4. Maker M1 requests an advance of 80,000.00: a pending hold");
-    let hold = d
-        .book(
-            "advance-1",
-            "advance_requested",
-            vec![
-                Demo::leg("facility:f1:principal", Side::Debit, "80000.00")?,
-                Demo::leg("cash:lender:l1", Side::Credit, "80000.00")?,
+    println!("\n3. Brands and Loomworks sign purchase commitments (both signatures required)");
+    let now = at("2026-01-05T09:00:00Z")?;
+    let acme = story.document(
+        DocType::Commitment,
+        "po-acme-2026",
+        "2026-01-03T10:00:00Z",
+        json!({
+            "brand": "acme", "maker": "loomworks", "currency": "USD", "status": "active", "prev_hash": null,
+            "tranches": [
+                {"id": "t1", "quantity": "1000", "unit_price": "200.00", "delivery_start": "2026-03-01", "delivery_end": "2026-03-31"},
+                {"id": "t2", "quantity": "1000", "unit_price": "200.00", "delivery_start": "2026-06-01", "delivery_end": "2026-06-30"},
+                {"id": "t3", "quantity": "1000", "unit_price": "200.00", "delivery_start": "2027-01-04", "delivery_end": "2027-01-31"},
             ],
-            true,
-        )
-        .await?;
-    d.show("cash:lender:l1").await?;
-
-    println!("\n5. Lender L1 approves: the hold is posted and the 1% fee (800.00) booked");
-    d.store
-        .commit(
-            &ledger,
-            d.command(
-                "advance-1-funded",
-                "advance_funded",
-                Action::PostPending { pending_seq: hold, amount_minor: None },
-            ),
-        )
-        .await?;
-    d.book(
-        "advance-1-fee",
-        "advance_fee",
-        vec![
-            Demo::leg("facility:f1:fees", Side::Debit, "800.00")?,
-            Demo::leg("income:l1:fees", Side::Credit, "800.00")?,
-        ],
-        false,
-    )
-    .await?;
-    println!("6. 90 days of interest at 12% ACT/360 on 80,000.00 = 2,400.00");
-    let interest_seq = d
-        .book(
-            "interest-q1",
-            "interest_accrual",
-            vec![
-                Demo::leg("facility:f1:interest", Side::Debit, "2400.00")?,
-                Demo::leg("income:l1:interest", Side::Credit, "2400.00")?,
+            "terms": {"payment_days": 30, "shortfall_pct": "10"},
+        }),
+        &["acme"],
+    )?;
+    match fin.submit_commitment_envelope(&acme, now).await {
+        Err(e) => println!("   signed by Acme only            → refused [{}]", e.code()),
+        Ok(_) => anyhow::bail!("a commitment signed by one party was accepted"),
+    }
+    let mut acme = acme;
+    sign(&mut acme, story.key("loomworks")?)?;
+    let c = fin.submit_commitment_envelope(&acme, now).await?;
+    println!("   po-acme-2026 (Acme → Loomworks)  {} in 3 tranches, accepted", usd(c.undelivered_minor()));
+    let globex = story.document(
+        DocType::Commitment,
+        "po-globex-2026",
+        "2026-01-04T10:00:00Z",
+        json!({
+            "brand": "globex", "maker": "loomworks", "currency": "USD", "status": "active", "prev_hash": null,
+            "tranches": [
+                {"id": "t1", "quantity": "500", "unit_price": "150.00", "delivery_start": "2026-04-01", "delivery_end": "2026-04-30"},
             ],
-            false,
-        )
-        .await?;
-    d.show("facility:f1:principal").await?;
+            "terms": {"payment_days": 45, "shortfall_pct": "5"},
+        }),
+        &["globex", "loomworks"],
+    )?;
+    let c = fin.submit_commitment_envelope(&globex, now).await?;
+    println!("   po-globex-2026 (Globex → Loomworks) {} in 1 tranche, accepted", usd(c.undelivered_minor()));
+    println!("   memo book:");
+    story.show("memo:maker:loomworks:backlog:usd").await?;
 
-    println!("\n7. Brand B1 pays 50,000.00; the waterfall pays fees, interest, then principal");
-    d.book(
-        "payment-bank-ref-0001",
-        "brand_payment",
-        vec![
-            Demo::leg("cash:collection:f1", Side::Debit, "50000.00")?,
-            Demo::leg("equity:lender:l1", Side::Credit, "50000.00")?,
-        ],
-        false,
-    )
-    .await?;
-    d.book(
-        "waterfall-bank-ref-0001",
-        "waterfall",
-        vec![
-            Demo::leg("cash:lender:l1", Side::Debit, "50000.00")?,
-            Demo::leg("cash:collection:f1", Side::Credit, "50000.00")?,
-            Demo::leg("equity:lender:l1", Side::Debit, "50000.00")?,
-            Demo::leg("facility:f1:fees", Side::Credit, "800.00")?,
-            Demo::leg("facility:f1:interest", Side::Credit, "2400.00")?,
-            Demo::leg("facility:f1:principal", Side::Credit, "46800.00")?,
-        ],
-        false,
-    )
-    .await?;
-    for code in ["facility:f1:fees", "facility:f1:interest", "facility:f1:principal", "cash:lender:l1"] {
-        d.show(code).await?;
+    println!("\n4. Availability for Loomworks on 2026-01-05, with the breakdown");
+    print_availability(&fin.availability("f1", date!(2026 - 01 - 05)).await?);
+
+    println!("\n5. Loomworks signs a request for 80,000.00: availability is held (pending entry)");
+    let request = story.document(
+        DocType::AdvanceRequest,
+        "adv-0001",
+        "2026-01-05T08:00:00Z",
+        json!({"facility": "f1", "maker": "loomworks", "amount": "80000.00", "currency": "USD"}),
+        &["loomworks"],
+    )?;
+    let adv = fin.request_advance_envelope(&request, now).await?;
+    println!("   advance {} pending (hold = entry {})", adv.id, adv.hold_seq);
+    let too_much = story.document(
+        DocType::AdvanceRequest,
+        "adv-0002",
+        "2026-01-05T08:30:00Z",
+        json!({"facility": "f1", "maker": "loomworks", "amount": "250000.00", "currency": "USD"}),
+        &["loomworks"],
+    )?;
+    match fin.request_advance_envelope(&too_much, now).await {
+        Err(e) => println!("   a second request for 250,000.00 → refused [{}]: {e}", e.code()),
+        Ok(_) => anyhow::bail!("an advance above availability was accepted"),
     }
 
-    println!("\n8. The bank notification arrives again: same key, same payload → nothing new");
-    let replay = d
-        .store
-        .commit(
-            &ledger,
-            d.command(
-                "payment-bank-ref-0001",
-                "brand_payment",
-                Action::Record {
-                    legs: vec![
-                        Demo::leg("cash:collection:f1", Side::Debit, "50000.00")?,
-                        Demo::leg("equity:lender:l1", Side::Credit, "50000.00")?,
-                    ],
-                    pending: false,
-                },
-            ),
-        )
-        .await?;
-    println!("   replayed: {} (entry {})", replay.replayed, replay.seq);
+    println!("\n6. North Bank countersigns the request: funded on 2026-01-05, fee 1% booked");
+    let verified = fin.verify_envelope(&request, now).await?;
+    let approval = story.document(
+        DocType::AdvanceApproval,
+        "apr-0001",
+        "2026-01-05T08:45:00Z",
+        json!({"facility": "f1", "lender": "northbank", "request_hash": verified.body_hash_hex(), "decision": "approve"}),
+        &["northbank"],
+    )?;
+    let funded = fin.decide_advance_envelope(&approval, now).await?;
+    println!("   advance {} {:?}, fee {}", funded.id, funded.status, usd(funded.fee_minor));
+    story.show("facility:f1:principal").await?;
+    story.show("facility:f1:fees").await?;
 
-    println!("\n9. Bad input is refused with a stable code and writes nothing");
-    let head_before = d.store.head(&ledger).await?;
-    match AmountMinor::parse("10.001", USD) {
-        Err(e) => println!("   amount \"10.001\" USD       → {}", e.code()),
-        Ok(_) => anyhow::bail!("over-scale amount accepted"),
+    println!("\n7. Interest accrues daily: the job runs through 2026-04-04 (90 days)");
+    let report = fin.accrue("f1", date!(2026 - 04 - 04)).await?;
+    let from_funding = (date!(2026 - 04 - 04) - date!(2026 - 01 - 05)).whole_days() + 1;
+    println!(
+        "   {} days on 80,000.00 at 12% ACT/360: interest {} (ACT/365F would give 2,367.12)",
+        from_funding,
+        usd(report.interest_total_minor)
+    );
+    let again = fin.accrue("f1", date!(2026 - 04 - 04)).await?;
+    println!("   running it again books {} more: idempotent", usd(again.interest_minor));
+
+    println!("\n8. Loomworks delivers Acme's first tranche: it leaves the base and becomes an invoice");
+    let invoice = fin.deliver("po-acme-2026", "t1", date!(2026 - 03 - 15)).await?;
+    println!("   invoice {} to {}: {} due {}", invoice.id, invoice.brand, usd(invoice.amount_minor), invoice.due_on);
+    print_availability(&fin.availability("f1", date!(2026 - 03 - 15)).await?);
+
+    println!("\n9. Acme pays 50,000.00 (value 2026-04-05); the bank sends the notice three times");
+    let settlement = Settlement::new(fin.clone());
+    let pay_now = at("2026-04-05T12:00:00Z")?;
+    let notice = story.document(
+        DocType::PaymentNotice,
+        "pay-0001",
+        "2026-04-05T11:00:00Z",
+        json!({
+            "brand": "acme", "facility": "f1", "amount": "50000.00", "currency": "USD",
+            "value_date": "2026-04-05", "external_ref": "bank-20260405-0001", "invoice": invoice.id,
+        }),
+        &["acme"],
+    )?;
+    for _ in 0..3 {
+        settlement.enqueue_envelope(&notice, pay_now).await?;
     }
-    let overdraft = d
-        .book(
-            "too-much",
-            "transfer",
-            vec![
-                Demo::leg("facility:f1:principal", Side::Debit, "5000000.00")?,
-                Demo::leg("cash:lender:l1", Side::Credit, "5000000.00")?,
-            ],
-            false,
-        )
-        .await;
-    match overdraft {
-        Err(e) => println!(
-            "   draw 5,000,000.00          → {}",
-            e.downcast_ref::<offtake_ledger::LedgerError>().map_or("error", |l| l.code())
-        ),
-        Ok(_) => anyhow::bail!("overdraft accepted"),
+    let run = settlement.settle_once("demo-worker").await?;
+    println!("   settlement worker: {} applied (the replays were no-ops)", run.applied);
+    let rec = settlement.notice("bank-20260405-0001").await?;
+    let NoticeState::Applied { seq, breakdown } = rec.state else { anyhow::bail!("payment not applied") };
+    println!("   entry {seq}, waterfall:");
+    for p in &breakdown.debt {
+        println!("      {:<10} {:>12}", p.part.as_str(), usd(p.amount_minor));
     }
-    anyhow::ensure!(d.store.head(&ledger).await? == head_before, "a refused entry wrote something");
+    println!("      {:<10} {:>12}", "to maker", usd(breakdown.remainder_minor));
+    story.show("facility:f1:principal").await?;
+    story.show(&format!("invoice:{}", invoice.id)).await?;
+    story.show("cash:lender:northbank:usd").await?;
+    story.show("income:northbank:interest:usd").await?;
+    story.show("income:northbank:fees:usd").await?;
 
-    println!("\n10. History: principal as of entry {interest_seq} (before the payment)");
-    let b = d.store.balance(&ledger, &AccountCode::new("facility:f1:principal")?, AsOf::Seq(interest_seq)).await?;
-    println!("      facility:f1:principal posted {}", AmountMinor::new(b.posted_minor).format(USD));
+    println!("\n10. Acme pays the rest of the invoice; Loomworks is paid its remainder");
+    let rest = story.document(
+        DocType::PaymentNotice,
+        "pay-0002",
+        "2026-04-10T11:00:00Z",
+        json!({
+            "brand": "acme", "facility": "f1", "amount": "150000.00", "currency": "USD",
+            "value_date": "2026-04-10", "external_ref": "bank-20260410-0007", "invoice": invoice.id,
+        }),
+        &["acme"],
+    )?;
+    settlement.enqueue_envelope(&rest, at("2026-04-10T12:00:00Z")?).await?;
+    settlement.settle_once("demo-worker").await?;
+    let remit = settlement.remit("remit-0001", "f1", date!(2026 - 04 - 11)).await?;
+    let statement = settlement.remittance_statement("f1").await?;
+    for l in &statement.lines {
+        println!(
+            "   {}  {}  applied {:>12}  to lender {:>12}  to maker {:>12}",
+            l.value_date,
+            l.external_ref,
+            usd(l.applied_minor),
+            usd(l.debt_paid_minor),
+            usd(l.remainder_minor)
+        );
+    }
+    println!("   remitted {} to Loomworks; still payable {}", usd(remit.amount_minor), usd(statement.payable_minor));
+    story.show("facility:f1:principal").await?;
 
-    println!("\n11. Verify the hash chain from the first entry");
-    let report = verify_chain(store.as_ref(), &ledger).await.context("verify chain")?;
-    println!("   chain ok: {} entries, head hash {}", report.entries, hex::encode(report.head.hash));
+    println!("\n11. Statements on 2026-04-11");
+    let m = fin.maker_statement("loomworks", date!(2026 - 04 - 11)).await?;
+    for f in &m.facilities {
+        println!(
+            "   Loomworks, {}: limit {}, base {}, drawn {}, available {}, interest due {}, fees due {}",
+            f.facility,
+            usd(f.limit_minor),
+            usd(f.base_minor),
+            usd(f.drawn_minor),
+            usd(f.available_minor),
+            usd(f.interest_due_minor),
+            usd(f.fees_due_minor)
+        );
+    }
+    let l = fin.lender_statement("northbank", date!(2026 - 04 - 11)).await?;
+    for e in l.per_maker.iter().chain(l.per_brand.iter()) {
+        println!("   North Bank exposure to {:<20} {:>14}", e.name, usd(e.exposure_minor));
+    }
+    for (kind, amount) in &l.income {
+        println!("   North Bank income {:<24} {:>14}", kind, usd(*amount));
+    }
+    for brand in ["acme", "globex"] {
+        let b = fin.brand_statement(brand).await?;
+        let committed: i64 = b.commitments.iter().map(|c| c.committed_minor).sum();
+        let delivered: i64 = b.commitments.iter().map(|c| c.delivered_minor).sum();
+        println!(
+            "   {brand}: committed {}, delivered {}, invoiced {}, paid {}, outstanding {}",
+            usd(committed),
+            usd(delivered),
+            usd(b.invoiced_minor),
+            usd(b.paid_minor),
+            usd(b.outstanding_minor)
+        );
+    }
+
+    println!("\n12. The books: every currency and book sums to zero, and the chain verifies");
+    let (mut posted_sum, mut accounts) = (0i64, 0);
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = store.list_accounts(&ledger, cursor.as_deref(), 1_000).await?;
+        for a in &page.items {
+            let t = store.balance(&ledger, &a.code, AsOf::Now).await?.totals;
+            posted_sum += t.posted_debit_minor - t.posted_credit_minor;
+            accounts += 1;
+        }
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    anyhow::ensure!(posted_sum == 0, "the books do not balance: {posted_sum}");
+    println!("   {accounts} accounts, debits − credits = {}", usd(posted_sum));
+    let chain = verify_chain(store.as_ref(), &ledger).await.context("verify chain")?;
+    println!("   chain ok: {} entries, head hash {}", chain.entries, hex::encode(chain.head.hash));
+
+    println!("\n13. Audit export: a signed bundle, verified offline");
+    let dir = std::env::temp_dir().join(format!("offtake-demo-audit-{}-{}", std::process::id(), chain.head.seq));
+    let verified = audit(&fin, &dir).await?;
+    println!("   {}", dir.display());
+    println!("   bundle ok: {verified}");
     Ok(())
+}
+
+/// Exports the ledger with its signed source documents and verifies the
+/// bundle as an auditor would (no database).
+async fn audit(fin: &Finance, dir: &Path) -> anyhow::Result<String> {
+    std::fs::create_dir_all(dir)?;
+    let docs = dir.join("documents");
+    std::fs::create_dir_all(&docs)?;
+    let mut keys = serde_json::Map::new();
+    for k in fin.keys().list().await? {
+        keys.insert(k.key_id, k.public_key_hex.into());
+    }
+    let keys_file = dir.join("document-keys.json");
+    std::fs::write(&keys_file, serde_json::to_vec_pretty(&keys)?)?;
+    for rec in fin.store().all_records(fin.ledger(), offtake_finance::model::kind::DOCUMENT).await? {
+        let doc: offtake_finance::SignedDocument = rec.decode()?;
+        std::fs::write(docs.join(format!("{}.json", rec.id)), serde_json::to_vec(&doc.envelope)?)?;
+    }
+    let key = LedgerKey::generate(&dir.join("ledger.key"))?;
+    let out = dir.join("bundle");
+    let opts = BundleOptions {
+        ledger: fin.ledger().clone(),
+        period: PeriodSpec::default(),
+        scope_prefix: None,
+        out_dir: out.clone(),
+        documents_dir: Some(docs),
+        document_keys: Some(keys_file),
+    };
+    let ledger_store: &dyn offtake_ledger::LedgerStore = fin.store().as_ref();
+    export_bundle(ledger_store, &key, &opts).await?;
+    let report = verify_bundle(&out, Some(&key.public_key()))?;
+    Ok(format!(
+        "{} entries, {} accounts, {} signed documents, manifest signed by {}",
+        report.entries,
+        report.accounts,
+        report.documents,
+        &report.public_key[..16]
+    ))
 }

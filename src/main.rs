@@ -3,14 +3,18 @@
 //! Parses arguments, opens the store and calls the library crates; holds
 //! no business rules of its own. Errors print their stable code and exit 1.
 
+mod audit_cli;
 mod demo;
+mod finance_cli;
 mod ledger_cli;
+mod serve_cli;
+mod signing_cli;
 mod store;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use offtake_ledger::{Action, LedgerError, LedgerId};
+use offtake_ledger::{Action, LedgerId};
 
 use crate::ledger_cli::{AccountCmd, EntryOptions, TransferArgs};
 
@@ -72,6 +76,76 @@ enum Cmd {
     },
     /// Recompute every hash, link and running total of the ledger.
     VerifyChain,
+    /// Brands, makers, lenders and auditors.
+    #[command(subcommand)]
+    Party(finance_cli::PartyCmd),
+    /// Facilities: open, show, list, lender capital.
+    #[command(subcommand)]
+    Facility(finance_cli::FacilityCmd),
+    /// Borrowing base and availability of a facility, with the breakdown.
+    Availability {
+        facility: String,
+        /// YYYY-MM-DD (default: today).
+        #[arg(long)]
+        as_of: Option<String>,
+    },
+    /// Signed purchase commitments.
+    #[command(subcommand)]
+    Commitment(finance_cli::CommitmentCmd),
+    /// Advances: signed requests and decisions.
+    #[command(subcommand)]
+    Advance(finance_cli::AdvanceCmd),
+    /// Book daily interest (and default interest, late fees) through a day;
+    /// idempotent, catches up missed days.
+    Accrue {
+        #[arg(long)]
+        through: String,
+        #[arg(long)]
+        facility: Option<String>,
+    },
+    /// Mark a tranche delivered and invoice the brand.
+    Deliver {
+        commitment: String,
+        tranche: String,
+        #[arg(long)]
+        on: Option<String>,
+    },
+    /// Invoices (JSON).
+    Invoices,
+    /// Queue a payment notice (signed envelope or bank fields).
+    Pay(Box<finance_cli::PayArgs>),
+    /// Apply queued payments through the waterfall.
+    Settle(finance_cli::SettleArgs),
+    /// Statements: remittance per facility, suspense.
+    #[command(subcommand)]
+    Statement(finance_cli::StatementCmd),
+    /// Pay a facility's maker what it is owed after the waterfall.
+    Remit {
+        facility: String,
+        #[arg(long)]
+        reference: String,
+        #[arg(long)]
+        on: Option<String>,
+    },
+    /// Create an Ed25519 signing key for a party and role (private key to a
+    /// 0600 file, never printed).
+    Keygen(signing_cli::KeygenArgs),
+    /// Sign a document (wrapping it into a DSSE envelope) or add a signature
+    /// to an envelope.
+    Sign(signing_cli::SignArgs),
+    /// Verify an envelope against the key registry; prints its signers.
+    Verify(signing_cli::VerifyArgs),
+    /// Manage the registry of signing keys.
+    #[command(subcommand)]
+    Key(signing_cli::KeyCmd),
+    /// Export the books: a signed audit bundle, CSV or Beancount.
+    #[command(subcommand)]
+    Export(audit_cli::ExportCmd),
+    /// Ledger key, checkpoints, proofs, and offline verification of bundles and proofs.
+    #[command(subcommand)]
+    Audit(audit_cli::AuditCmd),
+    /// Serve the HTTP API (see README, "HTTP API").
+    Serve(serve_cli::ServeArgs),
     /// Run the whole story on a fresh embedded database and print it.
     Demo {
         /// Use this database instead of a fresh SQLite file.
@@ -82,16 +156,19 @@ enum Cmd {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("OFFTAKE_LOG").unwrap_or_else(|_| "warn".into()))
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    let default_log = if matches!(cli.command, Cmd::Serve(_)) { "info" } else { "warn" };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("OFFTAKE_LOG").unwrap_or_else(|_| default_log.into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let code = e.chain().find_map(|c| c.downcast_ref::<LedgerError>()).map(LedgerError::code);
-            match code {
+            match error_code(&e) {
                 Some(code) => eprintln!("error[{code}]: {e:#}"),
                 None => eprintln!("error: {e:#}"),
             }
@@ -113,13 +190,38 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         let store = store::open(&url).await?;
         return demo::run(store, &store::redact(&url)).await;
     }
+    match cli.command {
+        Cmd::Keygen(args) => return signing_cli::keygen(args),
+        Cmd::Sign(args) => return signing_cli::sign_file(args),
+        Cmd::Verify(args) => {
+            let store = signing_cli::open_store(&cli.database_url).await?;
+            return signing_cli::verify(store.as_ref(), &LedgerId::new(&cli.ledger)?, args).await;
+        }
+        Cmd::Key(cmd) => {
+            let store = signing_cli::open_store(&cli.database_url).await?;
+            return signing_cli::key(store.as_ref(), &LedgerId::new(&cli.ledger)?, cmd).await;
+        }
+        _ => {}
+    }
+    // Audit commands open the database only when they need it: verifying
+    // a bundle or a proof is offline.
+    if let Cmd::Export(cmd) = cli.command {
+        return audit_cli::export(cmd, &cli.database_url, &cli.ledger).await;
+    }
+    if let Cmd::Audit(cmd) = cli.command {
+        return audit_cli::audit(cmd, &cli.database_url, &cli.ledger).await;
+    }
     let ledger = LedgerId::new(&cli.ledger)?;
+    if let Some(done) = finance_command(&cli.command, &cli.database_url, &ledger).await? {
+        return Ok(done);
+    }
     let store = store::open(&cli.database_url).await?;
     let s = store.as_ref();
     match cli.command {
         Cmd::Init => {
             store.ensure_ledger(&ledger).await?;
             println!("initialised ledger {ledger} on {} ({})", store.backend(), store::redact(&cli.database_url));
+            serve_cli::bootstrap_admin_key(s, &ledger).await?;
         }
         Cmd::Account(cmd) => ledger_cli::account(s, &ledger, cmd).await?,
         Cmd::Transfer(args) => ledger_cli::transfer(s, &ledger, args).await?,
@@ -135,7 +237,88 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             ledger_cli::entries(s, &ledger, &account, cursor.as_deref(), limit).await?
         }
         Cmd::VerifyChain => ledger_cli::verify(store.clone(), &ledger).await?,
-        Cmd::Demo { .. } => unreachable!("handled above"),
+        Cmd::Party(_)
+        | Cmd::Facility(_)
+        | Cmd::Availability { .. }
+        | Cmd::Commitment(_)
+        | Cmd::Advance(_)
+        | Cmd::Accrue { .. }
+        | Cmd::Deliver { .. }
+        | Cmd::Invoices
+        | Cmd::Pay(_)
+        | Cmd::Settle(_)
+        | Cmd::Statement(_)
+        | Cmd::Remit { .. } => unreachable!("handled by finance_command"),
+        Cmd::Demo { .. }
+        | Cmd::Keygen(_)
+        | Cmd::Sign(_)
+        | Cmd::Verify(_)
+        | Cmd::Key(_)
+        | Cmd::Export(_)
+        | Cmd::Audit(_) => unreachable!("handled above"),
+        Cmd::Serve(args) => serve_cli::serve(store.clone(), ledger, args).await?,
     }
     Ok(())
+}
+
+/// Runs the financing and settlement commands (`None` for the others).
+async fn finance_command(cmd: &Cmd, database_url: &str, ledger: &LedgerId) -> anyhow::Result<Option<()>> {
+    let finance = || async {
+        let store = store::open(database_url).await?;
+        anyhow::Ok(offtake_finance::Finance::open(store, ledger.clone()).await?)
+    };
+    match cmd {
+        Cmd::Party(c) => finance_cli::party(&finance().await?, clone_cmd(c)).await?,
+        Cmd::Facility(c) => finance_cli::facility(&finance().await?, clone_cmd(c)).await?,
+        Cmd::Availability { facility, as_of } => {
+            finance_cli::availability(&finance().await?, facility, as_of.as_deref()).await?
+        }
+        Cmd::Commitment(c) => finance_cli::commitment(&finance().await?, clone_cmd(c)).await?,
+        Cmd::Advance(c) => finance_cli::advance(&finance().await?, clone_cmd(c)).await?,
+        Cmd::Accrue { through, facility } => {
+            finance_cli::accrue(&finance().await?, through, facility.as_deref()).await?
+        }
+        Cmd::Deliver { commitment, tranche, on } => {
+            finance_cli::deliver(&finance().await?, commitment, tranche, on.as_deref()).await?
+        }
+        Cmd::Invoices => finance_cli::invoices(&finance().await?).await?,
+        Cmd::Pay(args) => {
+            let s = offtake_settlement::Settlement::new(finance().await?);
+            finance_cli::pay(&s, clone_cmd(args.as_ref())).await?
+        }
+        Cmd::Settle(args) => {
+            let s = offtake_settlement::Settlement::new(finance().await?);
+            finance_cli::settle(&s, clone_cmd(args)).await?
+        }
+        Cmd::Statement(c) => {
+            let s = offtake_settlement::Settlement::new(finance().await?);
+            finance_cli::statement(&s, clone_cmd(c)).await?
+        }
+        Cmd::Remit { facility, reference, on } => {
+            let s = offtake_settlement::Settlement::new(finance().await?);
+            finance_cli::remit(&s, facility, reference, on.as_deref()).await?
+        }
+        _ => return Ok(None),
+    }
+    Ok(Some(()))
+}
+
+/// Subcommand arguments are small; cloning keeps `finance_command` free to
+/// borrow the whole command.
+fn clone_cmd<T: Clone>(c: &T) -> T {
+    c.clone()
+}
+
+/// The stable code of the first library error in the chain.
+fn error_code(e: &anyhow::Error) -> Option<&'static str> {
+    e.chain().find_map(|c| {
+        c.downcast_ref::<offtake_ledger::LedgerError>()
+            .map(offtake_ledger::LedgerError::code)
+            .or_else(|| c.downcast_ref::<offtake_signing::SigningError>().map(offtake_signing::SigningError::code))
+            .or_else(|| audit_cli::error_code_of(c))
+            .or_else(|| c.downcast_ref::<offtake_finance::FinanceError>().map(offtake_finance::FinanceError::code))
+            .or_else(|| {
+                c.downcast_ref::<offtake_settlement::SettlementError>().map(offtake_settlement::SettlementError::code)
+            })
+    })
 }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use offtake_ledger::LedgerStore;
+use offtake_ledger::Store;
 use offtake_store_postgres::PostgresStore;
 use offtake_store_sqlite::SqliteStore;
 
@@ -12,8 +12,9 @@ use offtake_store_sqlite::SqliteStore;
 pub const DEFAULT_DATABASE_URL: &str = "sqlite:offtake.db";
 
 /// Opens `postgres://…` / `postgresql://…` on PostgreSQL and `sqlite:…` (or
-/// a bare path) on SQLite, applying migrations.
-pub async fn open(url: &str) -> anyhow::Result<Arc<dyn LedgerStore>> {
+/// a bare path) on SQLite, applying migrations. The store holds both the
+/// ledger and the versioned records (parties, keys, domain state).
+pub async fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         let store = PostgresStore::connect(url).await.with_context(|| format!("connecting to {}", redact(url)))?;
         Ok(Arc::new(store))

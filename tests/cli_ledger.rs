@@ -103,6 +103,18 @@ fn demo_tells_the_story_and_verifies() {
     let out = Command::new(env!("CARGO_BIN_EXE_offtake")).arg("demo").output().expect("run demo");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("facility:f1:principal        posted     33200.00"), "{stdout}");
-    assert!(stdout.contains("chain ok"), "{stdout}");
+    // DESIGN.md's worked example, to the cent.
+    for line in [
+        "fees             800.00",
+        "interest       2,400.00",
+        "principal     46,800.00",
+        "facility:f1:principal                   33,200.00",
+        "signed by Acme only            → refused [missing_signature]",
+        "refused [insufficient_availability]",
+        "settlement worker: 1 applied",
+        "chain ok",
+        "bundle ok",
+    ] {
+        assert!(stdout.contains(line), "missing {line:?} in\n{stdout}");
+    }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use offtake_ledger::{
-    Account, AccountCode, Action, AmountMinor, Book, Command, Currency, LedgerId, LedgerStore, NewAccount, NewLeg, Side,
+    Account, AccountCode, Action, AmountMinor, Book, Command, Currency, LedgerId, NewAccount, NewLeg, Side, Store,
 };
 
 /// Someone with direct database access. Used to prove that the database
@@ -23,16 +23,18 @@ pub trait Insider: Send + Sync {
     async fn force_entry_kind(&self, ledger: &LedgerId, seq: i64, kind: &str);
     /// Rows in entries and legs for the ledger.
     async fn row_counts(&self, ledger: &LedgerId) -> (i64, i64);
+    /// `UPDATE records SET body = …` through ordinary SQL.
+    async fn try_update_record(&self, ledger: &LedgerId, kind: &str, id: &str) -> Result<(), String>;
 }
 
 pub struct Fixture {
-    pub store: Arc<dyn LedgerStore>,
+    pub store: Arc<dyn Store>,
     pub insider: Arc<dyn Insider>,
     pub ledger: LedgerId,
 }
 
 impl Fixture {
-    pub fn new(store: Arc<dyn LedgerStore>, insider: Arc<dyn Insider>) -> Self {
+    pub fn new(store: Arc<dyn Store>, insider: Arc<dyn Insider>) -> Self {
         Fixture { store, insider, ledger: LedgerId::new("conformance").expect("valid ledger id") }
     }
 

@@ -45,6 +45,11 @@ macro_rules! conformance_suite {
             account_entries_paginate_by_cursor,
             accounts_are_created_idempotently,
             ledgers_are_isolated,
+            record_if_unchanged_refuses_after_a_concurrent_change,
+            records_are_versioned_with_optimistic_concurrency,
+            records_list_latest_versions_by_cursor,
+            concurrent_record_writers_one_wins_per_version,
+            records_are_append_only_in_the_database,
         );
     };
     (@cases $setup:path; $($case:ident),* $(,)?) => {

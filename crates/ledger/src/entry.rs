@@ -105,6 +105,11 @@ pub struct NewLeg {
 pub enum Action {
     /// Record legs, posted now or (when `pending`) as holds.
     Record { legs: Vec<NewLeg>, pending: bool },
+    /// Record legs only if none of `unchanged` has been touched by an entry
+    /// after `since_seq`: optimistic concurrency for a decision made on a
+    /// snapshot (e.g. a draw checked against availability). Refused with
+    /// `precondition_failed` otherwise; the caller re-reads and retries.
+    RecordIfUnchanged { legs: Vec<NewLeg>, pending: bool, unchanged: Vec<AccountCode>, since_seq: i64 },
     /// Post a pending entry; `amount_minor` smaller than the hold posts part
     /// of it and releases the rest (two-leg holds only).
     PostPending { pending_seq: i64, amount_minor: Option<AmountMinor> },

@@ -53,6 +53,12 @@ pub enum LedgerError {
     AlreadyReversed(i64),
     #[error("entry {0} has no posted legs to reverse")]
     NothingToReverse(i64),
+    #[error("account {account:?} changed at entry {changed_seq}, after the snapshot at entry {since_seq}; re-read and retry")]
+    PreconditionFailed { account: String, changed_seq: i64, since_seq: i64 },
+    #[error("record {kind}/{id} is at version {current}, not {expected}")]
+    VersionConflict { kind: String, id: String, expected: i64, current: i64 },
+    #[error("unknown record {kind}/{id}")]
+    UnknownRecord { kind: String, id: String },
     #[error("batch of {got} commands exceeds the limit of {max}")]
     BatchTooLarge { got: usize, max: usize },
     #[error("append-only: {0}")]
@@ -91,6 +97,9 @@ impl LedgerError {
             PartialPostUnsupported => "partial_post_unsupported",
             AlreadyReversed(_) => "already_reversed",
             NothingToReverse(_) => "nothing_to_reverse",
+            PreconditionFailed { .. } => "precondition_failed",
+            VersionConflict { .. } => "version_conflict",
+            UnknownRecord { .. } => "unknown_record",
             BatchTooLarge { .. } => "batch_too_large",
             AppendOnly(_) => "append_only",
             ChainBroken { .. } => "chain_broken",

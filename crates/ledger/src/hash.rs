@@ -92,7 +92,23 @@ pub fn genesis_hash(ledger: &LedgerId) -> Hash32 {
 }
 
 /// Fingerprint of a command, compared on idempotent replay.
+///
+/// A guarded record (`RecordIfUnchanged`) is fingerprinted as the plain
+/// record it writes: the guard is a precondition, not payload, so a caller
+/// that retried with a fresher snapshot and then replays gets its first
+/// result back instead of a conflict.
 pub fn request_hash(command: &Command) -> Result<Hash32, LedgerError> {
+    let normalized;
+    let command = match &command.action {
+        crate::entry::Action::RecordIfUnchanged { legs, pending, .. } => {
+            normalized = Command {
+                action: crate::entry::Action::Record { legs: legs.clone(), pending: *pending },
+                ..command.clone()
+            };
+            &normalized
+        }
+        _ => command,
+    };
     let bytes = serde_json_canonicalizer::to_vec(command)
         .map_err(|e| LedgerError::invalid("command", format!("not canonicalisable: {e}")))?;
     Ok(Sha256::digest(&bytes).into())

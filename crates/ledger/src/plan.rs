@@ -64,6 +64,8 @@ pub struct BatchContext {
     pub accounts: HashMap<AccountCode, Account>,
     /// Current totals per `account_no` (absent = never touched).
     pub balances: HashMap<i64, BalanceTotals>,
+    /// Sequence number of the last entry that touched each account.
+    pub last_seq: HashMap<i64, i64>,
     pub refs: HashMap<i64, RefState>,
     pub keys: HashMap<String, KeyUse>,
 }
@@ -83,6 +85,10 @@ pub fn needs(commands: &[Command]) -> Needs {
         needs.idempotency_keys.push(c.idempotency_key.clone());
         match &c.action {
             Action::Record { legs, .. } => needs.account_codes.extend(legs.iter().map(|l| l.account.clone())),
+            Action::RecordIfUnchanged { legs, unchanged, .. } => {
+                needs.account_codes.extend(legs.iter().map(|l| l.account.clone()));
+                needs.account_codes.extend(unchanged.iter().cloned());
+            }
             Action::PostPending { pending_seq, .. } | Action::VoidPending { pending_seq } => {
                 needs.ref_seqs.insert(*pending_seq);
             }
@@ -155,6 +161,22 @@ fn apply_command(ctx: &mut BatchContext, state: &mut State, command: &Command) -
             let ty = if *pending { EntryType::Pending } else { EntryType::Posted };
             (ty, None, drafts)
         }
+        Action::RecordIfUnchanged { legs, pending, unchanged, since_seq } => {
+            for code in unchanged {
+                let acct = account(ctx, code)?;
+                let changed_seq = ctx.last_seq.get(&acct.account_no).copied().unwrap_or(0);
+                if changed_seq > *since_seq {
+                    return Err(LedgerError::PreconditionFailed {
+                        account: code.as_str().to_owned(),
+                        changed_seq,
+                        since_seq: *since_seq,
+                    });
+                }
+            }
+            let drafts = record_legs(ctx, legs, *pending)?;
+            let ty = if *pending { EntryType::Pending } else { EntryType::Posted };
+            (ty, None, drafts)
+        }
         Action::PostPending { pending_seq, amount_minor } => {
             let target = pending_target(ctx, state, *pending_seq)?;
             let drafts = post_legs(ctx, &target, amount_minor.map(|a| a.get()))?;
@@ -172,9 +194,12 @@ fn apply_command(ctx: &mut BatchContext, state: &mut State, command: &Command) -
         }
     };
     check_balanced(&drafts)?;
-    let legs = apply_to_balances(&mut ctx.balances, drafts)?;
-
     let seq = state.head.seq + 1;
+    let legs = apply_to_balances(&mut ctx.balances, drafts)?;
+    for leg in &legs {
+        ctx.last_seq.insert(leg.account_no, seq);
+    }
+
     let mut record = EntryRecord {
         seq,
         entry_type,

@@ -35,7 +35,9 @@ pub(crate) async fn commit_batch(
     let codes: Vec<AccountCode> = codes.into_iter().collect();
     let accounts = crate::accounts::by_codes(conn, ledger, &codes).await?;
     let account_nos: Vec<i64> = accounts.iter().map(|a| a.account_no).collect();
-    let balances = entries::totals_at(conn, ledger, &account_nos, i64::MAX).await?;
+    let totals = entries::totals_at(conn, ledger, &account_nos, i64::MAX).await?;
+    let last_seq = totals.iter().map(|(no, (_, seq))| (*no, *seq)).collect();
+    let balances = totals.into_iter().map(|(no, (t, _))| (no, t)).collect();
     let keys = entries::key_uses(conn, ledger, &needs.idempotency_keys).await?;
     let ctx = BatchContext {
         ledger: ledger.clone(),
@@ -43,6 +45,7 @@ pub(crate) async fn commit_batch(
         now_us,
         accounts: accounts.into_iter().map(|a| (a.code.clone(), a)).collect(),
         balances,
+        last_seq,
         refs,
         keys,
     };

@@ -124,24 +124,25 @@ pub(crate) async fn seqs_of_account(
     .map_err(db)
 }
 
-/// Totals of each account after its last leg with `seq <= at_seq`, in one
-/// round trip (absent accounts have never been touched).
+/// Totals of each account after its last leg with `seq <= at_seq`, with
+/// that leg's sequence number, in one round trip (absent accounts have
+/// never been touched).
 pub(crate) async fn totals_at(
     conn: &mut PgConnection,
     ledger: &LedgerId,
     account_nos: &[i64],
     at_seq: i64,
-) -> Result<HashMap<i64, BalanceTotals>, LedgerError> {
+) -> Result<HashMap<i64, (BalanceTotals, i64)>, LedgerError> {
     if account_nos.is_empty() {
         return Ok(HashMap::new());
     }
     let rows = sqlx::query(
-        "SELECT a.no AS account_no, l.posted_debit_after, l.posted_credit_after, l.pending_debit_after, \
+        "SELECT a.no AS account_no, l.seq, l.posted_debit_after, l.posted_credit_after, l.pending_debit_after, \
                 l.pending_credit_after \
          FROM unnest($2::bigint[]) AS a(no) \
          CROSS JOIN LATERAL ( \
-             SELECT posted_debit_after, posted_credit_after, pending_debit_after, pending_credit_after FROM legs \
-             WHERE ledger_id = $1 AND account_no = a.no AND seq <= $3 \
+             SELECT seq, posted_debit_after, posted_credit_after, pending_debit_after, pending_credit_after \
+             FROM legs WHERE ledger_id = $1 AND account_no = a.no AND seq <= $3 \
              ORDER BY seq DESC, leg_no DESC LIMIT 1) l",
     )
     .bind(ledger.as_str())
@@ -150,7 +151,9 @@ pub(crate) async fn totals_at(
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
-    rows.iter().map(|r| Ok((r.try_get("account_no").map_err(db)?, decode_totals(r)?))).collect()
+    rows.iter()
+        .map(|r| Ok((r.try_get("account_no").map_err(db)?, (decode_totals(r)?, r.try_get("seq").map_err(db)?))))
+        .collect()
 }
 
 pub(crate) async fn seq_at_time(conn: &mut PgConnection, ledger: &LedgerId, at_us: i64) -> Result<i64, LedgerError> {

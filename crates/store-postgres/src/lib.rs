@@ -9,6 +9,7 @@ mod accounts;
 mod commit;
 mod entries;
 mod error;
+mod records;
 
 use std::time::Duration;
 
@@ -80,7 +81,7 @@ impl PostgresStore {
     }
 }
 
-fn now_us() -> i64 {
+pub(crate) fn now_us() -> i64 {
     let now = time::OffsetDateTime::now_utc();
     i64::try_from(now.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
 }
@@ -159,6 +160,7 @@ impl LedgerStore for PostgresStore {
         let totals = entries::totals_at(&mut tx, ledger, &[acct.account_no], at_seq)
             .await?
             .remove(&acct.account_no)
+            .map(|(totals, _)| totals)
             .unwrap_or_default();
         tx.commit().await.map_err(db)?;
         Ok(Balance::new(&acct, at_seq, totals))

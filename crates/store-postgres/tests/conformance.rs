@@ -82,6 +82,17 @@ impl Insider for PgInsider {
         tx.commit().await.unwrap();
     }
 
+    async fn try_update_record(&self, ledger: &LedgerId, kind: &str, id: &str) -> Result<(), String> {
+        sqlx::query("UPDATE records SET body = '{}' WHERE ledger_id = $1 AND kind = $2 AND id = $3")
+            .bind(ledger.as_str())
+            .bind(kind)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
     async fn row_counts(&self, ledger: &LedgerId) -> (i64, i64) {
         let entries: i64 = sqlx::query_scalar("SELECT count(*) FROM entries WHERE ledger_id = $1")
             .bind(ledger.as_str())

@@ -35,7 +35,9 @@ pub(crate) async fn commit_batch(
     let codes: Vec<AccountCode> = codes.into_iter().collect();
     let accounts = accounts::by_codes(conn, ledger, &codes).await?;
     let account_nos: Vec<i64> = accounts.iter().map(|a| a.account_no).collect();
-    let balances = current_totals(conn, ledger, &account_nos).await?;
+    let current = current_totals(conn, ledger, &account_nos).await?;
+    let last_seq = current.iter().map(|(no, (_, seq))| (*no, *seq)).collect();
+    let balances = current.into_iter().map(|(no, (totals, _))| (no, totals)).collect();
     let keys = entries::key_uses(conn, ledger, &needs.idempotency_keys).await?;
     let ctx = BatchContext {
         ledger: ledger.clone(),
@@ -43,6 +45,7 @@ pub(crate) async fn commit_batch(
         now_us,
         accounts: accounts.into_iter().map(|a| (a.code.clone(), a)).collect(),
         balances,
+        last_seq,
         refs,
         keys,
     };
@@ -63,14 +66,14 @@ async fn current_totals(
     conn: &mut SqliteConnection,
     ledger: &LedgerId,
     account_nos: &[i64],
-) -> Result<HashMap<i64, BalanceTotals>, LedgerError> {
+) -> Result<HashMap<i64, (BalanceTotals, i64)>, LedgerError> {
     let mut out = HashMap::with_capacity(account_nos.len());
     if account_nos.is_empty() {
         return Ok(out);
     }
     let list = serde_json::to_string(account_nos).map_err(|e| LedgerError::Storage(e.to_string()))?;
     let rows = sqlx::query(
-        "SELECT l.account_no, l.leg_no, l.posted_debit_after, l.posted_credit_after, l.pending_debit_after, \
+        "SELECT l.account_no, l.seq, l.leg_no, l.posted_debit_after, l.posted_credit_after, l.pending_debit_after, \
                 l.pending_credit_after \
          FROM json_each(?2) AS w \
          CROSS JOIN legs AS l INDEXED BY legs_by_account \
@@ -87,7 +90,8 @@ async fn current_totals(
     // An entry may touch an account twice; the highest leg_no is the latest
     // (rows come in leg order, so the last insert wins).
     for row in &rows {
-        out.insert(row.try_get::<i64, _>("account_no").map_err(db)?, entries::decode_totals(row)?);
+        let seq: i64 = row.try_get("seq").map_err(db)?;
+        out.insert(row.try_get::<i64, _>("account_no").map_err(db)?, (entries::decode_totals(row)?, seq));
     }
     Ok(out)
 }

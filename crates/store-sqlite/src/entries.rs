@@ -150,18 +150,19 @@ pub(crate) async fn seqs_of_account(
     .map_err(db)
 }
 
-/// Totals of an account after the last leg with `seq <= at_seq`.
+/// Totals of an account after the last leg with `seq <= at_seq`, and the
+/// sequence number of that leg's entry (0 = never touched).
 pub(crate) async fn totals_at(
     conn: &mut SqliteConnection,
     ledger: &LedgerId,
     account_no: i64,
     at_seq: i64,
-) -> Result<BalanceTotals, LedgerError> {
+) -> Result<(BalanceTotals, i64), LedgerError> {
     let row = sqlx::query(
         // INDEXED BY: without statistics SQLite walks the primary key
         // backwards over every later leg of the ledger (O(ledger), not
         // O(log n)).
-        "SELECT posted_debit_after, posted_credit_after, pending_debit_after, pending_credit_after \
+        "SELECT seq, posted_debit_after, posted_credit_after, pending_debit_after, pending_credit_after \
          FROM legs INDEXED BY legs_by_account \
          WHERE ledger_id = ? AND account_no = ? AND seq <= ? ORDER BY seq DESC, leg_no DESC LIMIT 1",
     )
@@ -171,7 +172,10 @@ pub(crate) async fn totals_at(
     .fetch_optional(&mut *conn)
     .await
     .map_err(db)?;
-    row.as_ref().map(decode_totals).transpose().map(Option::unwrap_or_default)
+    match row {
+        None => Ok((BalanceTotals::default(), 0)),
+        Some(r) => Ok((decode_totals(&r)?, r.try_get("seq").map_err(db)?)),
+    }
 }
 
 /// The last sequence number recorded at or before `at_us`.

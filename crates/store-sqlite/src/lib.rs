@@ -9,6 +9,7 @@ mod accounts;
 mod commit;
 mod entries;
 mod error;
+mod records;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -161,7 +162,7 @@ impl LedgerStore for SqliteStore {
             AsOf::Seq(s) => s.clamp(0, head.seq),
             AsOf::RecordedAtUs(t) => entries::seq_at_time(&mut tx, ledger, t).await?,
         };
-        let totals = entries::totals_at(&mut tx, ledger, acct.account_no, at_seq).await?;
+        let (totals, _) = entries::totals_at(&mut tx, ledger, acct.account_no, at_seq).await?;
         tx.commit().await.map_err(db)?;
         Ok(Balance::new(&acct, at_seq, totals))
     }

@@ -63,6 +63,17 @@ impl Insider for SqliteInsider {
         tx.commit().await.unwrap();
     }
 
+    async fn try_update_record(&self, ledger: &LedgerId, kind: &str, id: &str) -> Result<(), String> {
+        sqlx::query("UPDATE records SET body = '{}' WHERE ledger_id = ? AND kind = ? AND id = ?")
+            .bind(ledger.as_str())
+            .bind(kind)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
     async fn row_counts(&self, ledger: &LedgerId) -> (i64, i64) {
         let count = |table: &'static str| {
             let pool = self.pool.clone();

@@ -1,0 +1,23 @@
+//! Limits and settings of the HTTP server. Every limit is explicit and
+//! named with its unit.
+
+/// Default largest request body: generous for a signed document or a
+/// multi-leg entry, small enough that a flood of them cannot exhaust memory.
+pub const DEFAULT_BODY_LIMIT_BYTES: usize = 1024 * 1024;
+/// Default time a request may take before it is answered `503 timeout`.
+pub const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 30_000;
+
+#[derive(Clone, Debug)]
+pub struct ApiConfig {
+    /// Largest request body accepted; larger is `413 payload_too_large`.
+    pub body_limit_bytes: usize,
+    /// Longest a request may run; longer is `503 timeout` (the work is
+    /// cancelled: a database transaction not yet committed rolls back).
+    pub request_timeout_ms: u64,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig { body_limit_bytes: DEFAULT_BODY_LIMIT_BYTES, request_timeout_ms: DEFAULT_REQUEST_TIMEOUT_MS }
+    }
+}

@@ -1,0 +1,362 @@
+//! Parties and API keys.
+//!
+//! Brands, makers, lenders and auditors are the finance domain's parties
+//! (record kind `party`, [`offtake_finance::Party`]); the API adds
+//! operators (record kind `operator`), the servicer's own staff whose keys
+//! are admin keys. API keys are records of kind `api_key` holding the
+//! SHA-256 of the key, never the key: it is shown once, when issued.
+
+use offtake_finance::{Finance, PartyRole};
+use offtake_ledger::{LedgerError, LedgerId, RecordStore};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use crate::error::ApiError;
+
+pub const OPERATOR_KIND: &str = "operator";
+pub const API_KEY_KIND: &str = "api_key";
+/// Longest party id. Short because ledger idempotency keys embed it.
+pub const PARTY_ID_MAX_CHARS: usize = 48;
+/// Random bytes in a key's public id and in its secret.
+const KEY_ID_BYTES: usize = 12;
+const KEY_SECRET_BYTES: usize = 32;
+/// Every API key starts with this, so leaked keys are easy to scan for.
+pub const KEY_PREFIX: &str = "otk_";
+
+/// What a party is in the program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PartyKind {
+    /// The servicer running offtake; its keys are admin keys.
+    Operator,
+    Brand,
+    Maker,
+    Lender,
+    Auditor,
+}
+
+/// What a key may do. A key's role is its party's: an operator's key is
+/// `admin`, a brand's key `brand`, and so on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Everything, including the raw ledger, parties and keys.
+    Admin,
+    /// Its own commitments, invoices and payments.
+    Brand,
+    /// Its own facilities, advances, commitments and statements.
+    Maker,
+    /// Its own facilities and what they finance.
+    Lender,
+    /// Reads everything, writes nothing.
+    Auditor,
+}
+
+impl PartyKind {
+    pub fn role(self) -> Role {
+        match self {
+            PartyKind::Operator => Role::Admin,
+            PartyKind::Brand => Role::Brand,
+            PartyKind::Maker => Role::Maker,
+            PartyKind::Lender => Role::Lender,
+            PartyKind::Auditor => Role::Auditor,
+        }
+    }
+
+    fn finance_role(self) -> Option<PartyRole> {
+        match self {
+            PartyKind::Operator => None,
+            PartyKind::Brand => Some(PartyRole::Brand),
+            PartyKind::Maker => Some(PartyRole::Maker),
+            PartyKind::Lender => Some(PartyRole::Lender),
+            PartyKind::Auditor => Some(PartyRole::Auditor),
+        }
+    }
+
+    fn of_finance(role: PartyRole) -> PartyKind {
+        match role {
+            PartyRole::Brand => PartyKind::Brand,
+            PartyRole::Maker => PartyKind::Maker,
+            PartyRole::Lender => PartyKind::Lender,
+            PartyRole::Auditor => PartyKind::Auditor,
+        }
+    }
+}
+
+/// A party id: 1-48 characters of `a-z 0-9 _ - .`, starting with a letter
+/// or digit (the finance domain puts party ids into account codes).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct PartyId(String);
+
+impl PartyId {
+    pub fn new(text: &str) -> Result<Self, ApiError> {
+        let ok = !text.is_empty()
+            && text.len() <= PARTY_ID_MAX_CHARS
+            && text.as_bytes()[0].is_ascii_alphanumeric()
+            && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-' | b'.'));
+        if ok {
+            Ok(PartyId(text.to_owned()))
+        } else {
+            Err(ApiError::unprocessable(
+                "invalid_party_id",
+                format!("a party id is 1 to {PARTY_ID_MAX_CHARS} characters of a-z, 0-9, '_', '-' and '.'"),
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for PartyId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        PartyId::new(&text).map_err(|e| serde::de::Error::custom(e.to_string()))
+    }
+}
+
+/// A party, as the API shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PartyView {
+    #[schema(example = "brand-acme")]
+    pub id: String,
+    pub kind: PartyKind,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Operator {
+    id: String,
+    name: String,
+}
+
+/// An API key as stored (the secret's hash, never the secret).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ApiKeyRecord {
+    pub key_id: String,
+    pub party_id: PartyId,
+    pub role: Role,
+    /// Lower-case hex SHA-256 of the whole key string.
+    pub key_sha256: String,
+    pub created_at_us: i64,
+    pub revoked_at_us: Option<i64>,
+}
+
+/// A freshly issued key: the only time its secret exists outside the
+/// client.
+#[derive(Clone, Debug)]
+pub struct IssuedKey {
+    pub record: ApiKeyRecord,
+    /// `otk_<key id>_<secret>`.
+    pub key: String,
+}
+
+pub fn now_us() -> i64 {
+    let nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
+    i64::try_from(nanos / 1_000).unwrap_or(i64::MAX)
+}
+
+fn random_hex(bytes: usize) -> Result<String, ApiError> {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).map_err(|e| ApiError::Internal(format!("no randomness: {e}")))?;
+    Ok(hex::encode(buf))
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Equality that takes the same time wherever the inputs differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Splits `otk_<key id>_<secret>` into its key id; `None` if malformed.
+pub fn key_id_of(token: &str) -> Option<&str> {
+    let rest = token.strip_prefix(KEY_PREFIX)?;
+    let (id, secret) = rest.split_once('_')?;
+    let hex_of = |s: &str, n: usize| s.len() == n * 2 && s.bytes().all(|b| b.is_ascii_hexdigit());
+    (hex_of(id, KEY_ID_BYTES) && hex_of(secret, KEY_SECRET_BYTES)).then_some(id)
+}
+
+/// A party of any kind by id, if it exists.
+pub async fn find_party(store: &dyn RecordStore, ledger: &LedgerId, id: &str) -> Result<Option<PartyView>, ApiError> {
+    if PartyId::new(id).is_err() {
+        return Ok(None);
+    }
+    if let Some(r) = store.get_record(ledger, offtake_finance::kind::PARTY, id).await? {
+        let p: offtake_finance::Party = r.decode()?;
+        return Ok(Some(PartyView { id: p.id, kind: PartyKind::of_finance(p.role), name: p.name }));
+    }
+    if let Some(r) = store.get_record(ledger, OPERATOR_KIND, id).await? {
+        let o: Operator = r.decode()?;
+        return Ok(Some(PartyView { id: o.id, kind: PartyKind::Operator, name: o.name }));
+    }
+    Ok(None)
+}
+
+/// Every party, operators included, ordered by id.
+pub async fn all_parties(store: &dyn RecordStore, ledger: &LedgerId) -> Result<Vec<PartyView>, ApiError> {
+    let mut out = Vec::new();
+    for r in store.all_records(ledger, offtake_finance::kind::PARTY).await? {
+        let p: offtake_finance::Party = r.decode()?;
+        out.push(PartyView { id: p.id, kind: PartyKind::of_finance(p.role), name: p.name });
+    }
+    for r in store.all_records(ledger, OPERATOR_KIND).await? {
+        let o: Operator = r.decode()?;
+        out.push(PartyView { id: o.id, kind: PartyKind::Operator, name: o.name });
+    }
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(out)
+}
+
+/// Registers a party. The same party again is a no-op; the same id with
+/// another kind or name is `409 already_exists`.
+pub async fn register_party(
+    finance: &Finance,
+    id: &PartyId,
+    kind: PartyKind,
+    name: &str,
+) -> Result<PartyView, ApiError> {
+    let store = finance.store().as_ref();
+    let ledger = finance.ledger();
+    let exists = || ApiError::Conflict {
+        code: "already_exists",
+        detail: format!("party {:?} already exists with other attributes", id.as_str()),
+    };
+    let view = PartyView { id: id.as_str().to_owned(), kind, name: name.to_owned() };
+    // One id, one party, whatever its kind.
+    if let Some(existing) = find_party(store, ledger, id.as_str()).await? {
+        return if existing == view { Ok(existing) } else { Err(exists()) };
+    }
+    match kind.finance_role() {
+        Some(role) => {
+            let p = finance.register_party(id.as_str(), role, name).await?;
+            Ok(PartyView { id: p.id, kind, name: p.name })
+        }
+        None => {
+            if name.trim().is_empty() || name.len() > 200 {
+                return Err(ApiError::unprocessable("invalid_input", "name: 1-200 characters"));
+            }
+            let body = serde_json::to_value(Operator { id: view.id.clone(), name: name.to_owned() })
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            match store.put_record(ledger, OPERATOR_KIND, id.as_str(), 0, &body).await {
+                Ok(_) => Ok(view),
+                Err(LedgerError::VersionConflict { .. }) => match find_party(store, ledger, id.as_str()).await? {
+                    Some(existing) if existing == view => Ok(existing),
+                    _ => Err(exists()),
+                },
+                Err(e) => Err(e.into()),
+            }
+        }
+    }
+}
+
+/// Issues a new key for a party. The key's role must be the party's role.
+pub async fn issue_key(
+    store: &dyn RecordStore,
+    ledger: &LedgerId,
+    party: &PartyView,
+    role: Role,
+) -> Result<IssuedKey, ApiError> {
+    if role != party.kind.role() {
+        return Err(ApiError::unprocessable(
+            "role_mismatch",
+            format!("a {:?} party's keys have role {:?}, not {:?}", party.kind, party.kind.role(), role),
+        ));
+    }
+    let key_id = random_hex(KEY_ID_BYTES)?;
+    let key = format!("{KEY_PREFIX}{key_id}_{}", random_hex(KEY_SECRET_BYTES)?);
+    let record = ApiKeyRecord {
+        key_id: key_id.clone(),
+        party_id: PartyId::new(&party.id)?,
+        role,
+        key_sha256: sha256_hex(key.as_bytes()),
+        created_at_us: now_us(),
+        revoked_at_us: None,
+    };
+    let body = serde_json::to_value(&record).map_err(|e| ApiError::Internal(e.to_string()))?;
+    store.put_record(ledger, API_KEY_KIND, &key_id, 0, &body).await?;
+    Ok(IssuedKey { record, key })
+}
+
+/// Marks a key revoked (a new version of its record). Revoking twice keeps
+/// the first revocation time.
+pub async fn revoke_key(store: &dyn RecordStore, ledger: &LedgerId, key_id: &str) -> Result<ApiKeyRecord, ApiError> {
+    let stored = store
+        .get_record(ledger, API_KEY_KIND, key_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("api key {key_id:?}")))?;
+    let mut record: ApiKeyRecord = stored.decode()?;
+    if record.revoked_at_us.is_some() {
+        return Ok(record);
+    }
+    record.revoked_at_us = Some(now_us());
+    let body = serde_json::to_value(&record).map_err(|e| ApiError::Internal(e.to_string()))?;
+    store.put_record(ledger, API_KEY_KIND, key_id, stored.version, &body).await?;
+    Ok(record)
+}
+
+/// Looks a presented key up: `Some` only for a well-formed, known,
+/// unrevoked key whose hash matches.
+pub async fn authenticate(
+    store: &dyn RecordStore,
+    ledger: &LedgerId,
+    token: &str,
+) -> Result<Option<ApiKeyRecord>, ApiError> {
+    let Some(key_id) = key_id_of(token) else { return Ok(None) };
+    let Some(stored) = store.get_record(ledger, API_KEY_KIND, key_id).await? else { return Ok(None) };
+    let record: ApiKeyRecord = stored.decode()?;
+    let presented = sha256_hex(token.as_bytes());
+    if !constant_time_eq(presented.as_bytes(), record.key_sha256.as_bytes()) || record.revoked_at_us.is_some() {
+        return Ok(None);
+    }
+    Ok(Some(record))
+}
+
+/// Id of the operator party created by [`bootstrap_admin`].
+pub const OPERATOR_PARTY_ID: &str = "operator";
+const BOOTSTRAP_KIND: &str = "bootstrap";
+
+/// Creates the operator party and its first admin key, once per ledger.
+/// Returns the key the first time (to be printed once) and `None` ever
+/// after; losing it means issuing a new one with another admin key.
+pub async fn bootstrap_admin(store: &dyn RecordStore, ledger: &LedgerId) -> Result<Option<IssuedKey>, ApiError> {
+    let marker = serde_json::json!({ "at_us": now_us() });
+    if !store.insert_once(ledger, BOOTSTRAP_KIND, "admin_key", &marker).await? {
+        return Ok(None);
+    }
+    let operator = Operator { id: OPERATOR_PARTY_ID.to_owned(), name: "Operator".to_owned() };
+    let body = serde_json::to_value(&operator).map_err(|e| ApiError::Internal(e.to_string()))?;
+    store.insert_once(ledger, OPERATOR_KIND, OPERATOR_PARTY_ID, &body).await?;
+    let party = find_party(store, ledger, OPERATOR_PARTY_ID)
+        .await?
+        .filter(|p| p.kind == PartyKind::Operator)
+        .ok_or_else(|| ApiError::Internal("the operator party id is taken by another party".into()))?;
+    issue_key(store, ledger, &party, Role::Admin).await.map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_ids_parse_only_from_well_formed_keys() {
+        let good = format!("otk_{}_{}", "a".repeat(24), "b".repeat(64));
+        assert_eq!(key_id_of(&good), Some("a".repeat(24).as_str()));
+        for bad in ["", "otk_", "otk_zz_zz", &good[1..], &format!("{good}0"), &good.replace("otk_", "ot_")] {
+            assert_eq!(key_id_of(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn party_ids_are_restricted() {
+        assert!(PartyId::new("brand-acme_1").is_ok());
+        for bad in ["", "Brand", "a b", "a/b", "-a", &"a".repeat(49)] {
+            assert!(PartyId::new(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,288 @@
+//! `/v1/entries`: the ledger's entries, multi-leg writes and the two-phase
+//! and correction actions on an entry (post, void, reverse). Admin writes;
+//! admin and auditor read.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::Json;
+use offtake_ledger::row::parse_date;
+use offtake_ledger::{AccountCode, Action, AmountMinor, Command, Currency, EntryRecord, LedgerError, NewLeg, Side};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::views::{EntryPage, EntryView};
+use super::{created, PageQuery};
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::idempotency::IdempotencyKey;
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_entry, list_entries))
+        .routes(routes!(get_entry))
+        .routes(routes!(post_pending))
+        .routes(routes!(void_pending))
+        .routes(routes!(reverse_entry))
+}
+
+/// The entry with sequence number `seq`, if it exists.
+pub(crate) async fn load_entry(state: &AppState, seq: i64) -> Result<Option<EntryRecord>, ApiError> {
+    if seq < 1 {
+        return Ok(None);
+    }
+    let found = state.store().entries(state.ledger(), seq - 1, 1).await?;
+    Ok(found.into_iter().find(|e| e.seq == seq))
+}
+
+/// Answers `201` with the entry a command appended.
+pub(crate) async fn commit_and_show(state: &AppState, command: Command) -> Result<Response, ApiError> {
+    let committed = state.commit(command).await?;
+    let entry = load_entry(state, committed.seq)
+        .await?
+        .ok_or_else(|| ApiError::Internal(format!("entry {} committed but not found", committed.seq)))?;
+    Ok(created(&format!("/v1/entries/{}", entry.seq), EntryView::from(entry)))
+}
+
+/// The descriptive fields every appended entry carries.
+pub(crate) fn command(
+    key: String,
+    kind: Option<String>,
+    effective_date: Option<String>,
+    metadata: Option<serde_json::Value>,
+    action: Action,
+) -> Result<Command, ApiError> {
+    let effective_date = match effective_date {
+        Some(text) => parse_date(&text)?,
+        None => time::OffsetDateTime::now_utc().date(),
+    };
+    Ok(Command {
+        idempotency_key: key,
+        kind: kind.unwrap_or_else(|| "transfer".to_owned()),
+        effective_date,
+        metadata: metadata.unwrap_or_else(|| serde_json::json!({})),
+        source_hash: None,
+        action,
+    })
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LegInput {
+    #[schema(example = "cash:lender:l1")]
+    pub account: String,
+    /// `debit` or `credit`.
+    pub side: String,
+    /// Positive decimal string in the account's currency; more decimals than
+    /// the currency has is `422 amount_scale`, never rounded.
+    #[schema(example = "1200.50")]
+    pub amount: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateEntry {
+    /// At least 2 legs; they must balance per currency.
+    pub legs: Vec<LegInput>,
+    /// Book the legs as two-phase holds (post or void them later).
+    #[serde(default)]
+    pub pending: bool,
+    /// Free label for reports (default `transfer`).
+    pub kind: Option<String>,
+    /// `YYYY-MM-DD` (default: today, UTC).
+    pub effective_date: Option<String>,
+    /// A JSON object; integers within ±2^53, otherwise strings.
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// Resolves a leg's account to learn its currency, then parses the amount
+/// in that currency.
+async fn leg(state: &AppState, input: &LegInput) -> Result<NewLeg, ApiError> {
+    let account = state.store().account(state.ledger(), &AccountCode::new(&input.account)?).await?;
+    let amount_minor = AmountMinor::parse(&input.amount, account.currency)?;
+    if !amount_minor.is_positive() {
+        return Err(LedgerError::NonPositiveAmount(amount_minor.get()).into());
+    }
+    Ok(NewLeg { account: account.code, side: Side::parse(&input.side)?, currency: account.currency, amount_minor })
+}
+
+/// Append a multi-leg entry (admin).
+#[utoipa::path(post, path = "/entries", tag = "ledger", request_body = CreateEntry,
+    responses((status = 201, description = "Created", body = EntryView)))]
+async fn create_entry(
+    State(state): State<AppState>,
+    principal: Principal,
+    key: IdempotencyKey,
+    ApiJson(body): ApiJson<CreateEntry>,
+) -> Result<Response, ApiError> {
+    principal.require_admin()?;
+    if body.legs.len() > offtake_ledger::entry::MAX_LEGS {
+        return Err(LedgerError::LegCount { got: body.legs.len(), max: offtake_ledger::entry::MAX_LEGS }.into());
+    }
+    let mut legs = Vec::with_capacity(body.legs.len());
+    for input in &body.legs {
+        legs.push(leg(&state, input).await?);
+    }
+    let action = Action::Record { legs, pending: body.pending };
+    let cmd = command(key.ledger_key(), body.kind, body.effective_date, body.metadata, action)?;
+    commit_and_show(&state, cmd).await
+}
+
+/// List the ledger's entries in sequence order (admin, auditor).
+#[utoipa::path(get, path = "/entries", tag = "ledger", params(PageQuery),
+    responses((status = 200, body = EntryPage)))]
+async fn list_entries(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> Result<Json<EntryPage>, ApiError> {
+    principal.require_ledger_reader()?;
+    let after = offtake_ledger::store::parse_cursor(q.cursor.as_deref())?;
+    let limit = q.limit();
+    let rows = state.store().entries(state.ledger(), after, limit.saturating_add(1)).await?;
+    let page = offtake_ledger::Page::from_overfetch(rows, limit, |e| e.seq.to_string());
+    Ok(Json(EntryPage::from_page(page, EntryView::from)))
+}
+
+/// One entry (admin, auditor).
+#[utoipa::path(get, path = "/entries/{seq}", tag = "ledger",
+    params(("seq" = i64, Path, description = "Entry sequence number")),
+    responses((status = 200, body = EntryView)))]
+async fn get_entry(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(seq): ApiPath<i64>,
+) -> Result<Json<EntryView>, ApiError> {
+    principal.require_ledger_reader()?;
+    let entry = load_entry(&state, seq).await?.ok_or_else(|| ApiError::not_found(format!("entry {seq}")))?;
+    Ok(Json(entry.into()))
+}
+
+/// Optional descriptive fields of an action on an entry.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EntryAction {
+    /// For `post` only: post this smaller amount and release the rest
+    /// (two-leg holds); absent posts the whole hold.
+    #[schema(example = "500.00")]
+    pub amount: Option<String>,
+    pub kind: Option<String>,
+    pub effective_date: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// An optional JSON body: empty is the default, anything else must be JSON.
+fn optional_json<T: DeserializeOwned + Default>(headers: &HeaderMap, bytes: &Bytes) -> Result<T, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    let is_json = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| {
+            let mime = mime.trim().to_ascii_lowercase();
+            mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+        });
+    if !is_json {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = T::deserialize(&mut de).and_then(|v| de.end().map(|()| v));
+    value.map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => ApiError::InvalidBody(e.to_string()),
+        _ => ApiError::MalformedJson(e.to_string()),
+    })
+}
+
+/// Post a pending entry, in full or for a smaller amount (admin).
+#[utoipa::path(post, path = "/entries/{seq}/post", tag = "ledger",
+    params(("seq" = i64, Path, description = "The pending entry")),
+    request_body(content = Option<EntryAction>, description = "Optional"),
+    responses((status = 201, description = "The post entry", body = EntryView)))]
+async fn post_pending(
+    State(state): State<AppState>,
+    principal: Principal,
+    key: IdempotencyKey,
+    ApiPath(seq): ApiPath<i64>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    principal.require_admin()?;
+    let body: EntryAction = optional_json(&headers, &bytes)?;
+    let pending = load_entry(&state, seq).await?.ok_or_else(|| ApiError::not_found(format!("entry {seq}")))?;
+    let amount_minor = match body.amount.as_deref() {
+        None => None,
+        Some(text) => {
+            let currency: Currency = pending.legs.first().map(|l| l.currency).ok_or(LedgerError::NotPending(seq))?;
+            Some(AmountMinor::parse(text, currency)?)
+        }
+    };
+    let action = Action::PostPending { pending_seq: seq, amount_minor };
+    let cmd = command(key.ledger_key(), body.kind, body.effective_date, body.metadata, action)?;
+    commit_and_show(&state, cmd).await
+}
+
+/// Void a pending entry, releasing its holds (admin).
+#[utoipa::path(post, path = "/entries/{seq}/void", tag = "ledger",
+    params(("seq" = i64, Path, description = "The pending entry")),
+    request_body(content = Option<EntryAction>, description = "Optional; `amount` is refused"),
+    responses((status = 201, description = "The void entry", body = EntryView)))]
+async fn void_pending(
+    State(state): State<AppState>,
+    principal: Principal,
+    key: IdempotencyKey,
+    ApiPath(seq): ApiPath<i64>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    principal.require_admin()?;
+    let body: EntryAction = optional_json(&headers, &bytes)?;
+    refuse_amount(&body)?;
+    load_entry(&state, seq).await?.ok_or_else(|| ApiError::not_found(format!("entry {seq}")))?;
+    let cmd = command(
+        key.ledger_key(),
+        body.kind,
+        body.effective_date,
+        body.metadata,
+        Action::VoidPending { pending_seq: seq },
+    )?;
+    commit_and_show(&state, cmd).await
+}
+
+/// Reverse an entry's posted legs: a linked correction, nothing is edited (admin).
+#[utoipa::path(post, path = "/entries/{seq}/reverse", tag = "ledger",
+    params(("seq" = i64, Path, description = "The entry to reverse")),
+    request_body(content = Option<EntryAction>, description = "Optional; `amount` is refused"),
+    responses((status = 201, description = "The reversal entry", body = EntryView)))]
+async fn reverse_entry(
+    State(state): State<AppState>,
+    principal: Principal,
+    key: IdempotencyKey,
+    ApiPath(seq): ApiPath<i64>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    principal.require_admin()?;
+    let body: EntryAction = optional_json(&headers, &bytes)?;
+    refuse_amount(&body)?;
+    load_entry(&state, seq).await?.ok_or_else(|| ApiError::not_found(format!("entry {seq}")))?;
+    let cmd =
+        command(key.ledger_key(), body.kind, body.effective_date, body.metadata, Action::Reverse { entry_seq: seq })?;
+    commit_and_show(&state, cmd).await
+}
+
+fn refuse_amount(body: &EntryAction) -> Result<(), ApiError> {
+    match body.amount {
+        Some(_) => Err(ApiError::InvalidBody("`amount` applies to post only".into())),
+        None => Ok(()),
+    }
+}

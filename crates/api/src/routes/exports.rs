@@ -1,0 +1,83 @@
+//! `/v1/exports`: the books for auditors (admin, auditor): one CSV row per
+//! leg, or Beancount for plain-text accounting tools. The signed audit
+//! bundle needs the ledger's signing key on disk and stays a CLI command
+//! (`offtake export bundle`).
+
+use axum::extract::State;
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use offtake_audit_export::beancount::{export_beancount, BeancountOptions};
+use offtake_audit_export::csv_export::export_csv;
+use offtake_audit_export::PeriodSpec;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::parse_day;
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::extract::ApiQuery;
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(csv)).routes(routes!(beancount))
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct Period {
+    /// First effective date (`YYYY-MM-DD`), inclusive.
+    pub from: Option<String>,
+    /// Last effective date, inclusive.
+    pub to: Option<String>,
+    /// First entry, inclusive.
+    pub from_seq: Option<i64>,
+    /// Last entry, inclusive.
+    pub to_seq: Option<i64>,
+    /// Only accounts whose code starts with this (CSV only).
+    pub scope: Option<String>,
+    /// Include the memo book (Beancount only).
+    pub include_memo: Option<bool>,
+}
+
+impl Period {
+    fn spec(&self) -> Result<PeriodSpec, ApiError> {
+        let day = |d: &Option<String>| d.as_deref().map(parse_day).transpose();
+        Ok(PeriodSpec { from: day(&self.from)?, to: day(&self.to)?, from_seq: self.from_seq, to_seq: self.to_seq })
+    }
+}
+
+fn text(content_type: &'static str, body: Vec<u8>) -> Response {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static(content_type))], body).into_response()
+}
+
+/// Every leg in the period as CSV (admin, auditor).
+#[utoipa::path(get, path = "/exports/entries.csv", tag = "exports", params(Period),
+    responses((status = 200, description = "CSV, one row per leg", content_type = "text/csv", body = String)))]
+async fn csv(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(q): ApiQuery<Period>,
+) -> Result<Response, ApiError> {
+    principal.require_ledger_reader()?;
+    let mut out = Vec::new();
+    export_csv(state.store(), state.ledger(), q.spec()?, q.scope.as_deref(), &mut out).await?;
+    Ok(text("text/csv; charset=utf-8", out))
+}
+
+/// The books in the period as a Beancount ledger (admin, auditor).
+#[utoipa::path(get, path = "/exports/ledger.beancount", tag = "exports", params(Period),
+    responses((status = 200, description = "Beancount text", content_type = "text/plain", body = String)))]
+async fn beancount(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(q): ApiQuery<Period>,
+) -> Result<Response, ApiError> {
+    principal.require_ledger_reader()?;
+    let mut out = Vec::new();
+    let opts = BeancountOptions { include_memo: q.include_memo.unwrap_or(false) };
+    export_beancount(state.store(), state.ledger(), q.spec()?, opts, &mut out).await?;
+    Ok(text("text/plain; charset=utf-8", out))
+}

@@ -1,0 +1,244 @@
+//! `/v1/facilities`: a lender's facility for a maker, its availability
+//! (borrowing base with the breakdown), interest accrual, and the lender's
+//! capital. A facility is visible to its lender and its maker.
+
+use axum::extract::State;
+use axum::response::Response;
+use axum::Json;
+use offtake_finance::{DayCount, Facility, FacilityTerms, Rounding};
+use offtake_ledger::{AmountMinor, Currency};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::views::{page_of, AccrualDoc, AvailabilityDoc, FacilityDoc, FacilityPage};
+use super::{created, parse_day, today, PageQuery};
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(open_facility, list_facilities))
+        .routes(routes!(get_facility))
+        .routes(routes!(availability))
+        .routes(routes!(accrue))
+        .routes(routes!(fund_lender))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenFacility {
+    #[schema(example = "f1")]
+    pub id: String,
+    pub lender: String,
+    pub maker: String,
+    #[schema(example = "USD")]
+    pub currency: String,
+    /// Decimal string in the currency.
+    #[schema(example = "500000.00")]
+    pub limit: String,
+    /// Share of eligible collateral that may be drawn (basis points).
+    pub advance_rate_bps: u32,
+    /// A tranche is eligible when its delivery window starts within this many days.
+    pub eligibility_days: u32,
+    /// Largest share of eligible value one brand may count for (basis points).
+    pub concentration_bps: u32,
+    /// Annual interest rate (basis points).
+    pub rate_bps: u32,
+    /// `act360` or `act365_f`.
+    #[schema(value_type = String, example = "act360")]
+    pub day_count: DayCount,
+    pub fee_bps: u32,
+    pub default_margin_bps: u32,
+    pub late_fee_bps: u32,
+    pub grace_days: u32,
+    /// `half_even` or `half_up`.
+    #[schema(value_type = String, example = "half_even")]
+    pub rounding: Rounding,
+    /// `YYYY-MM-DD` (default: today, UTC).
+    pub opened_on: Option<String>,
+}
+
+fn visible(principal: &Principal, f: &Facility) -> bool {
+    principal.can_see([f.lender.as_str(), f.maker.as_str()])
+}
+
+/// Open a facility (its lender or admin). Opening the same facility again
+/// answers it.
+#[utoipa::path(post, path = "/facilities", tag = "facilities", request_body = OpenFacility,
+    responses((status = 201, description = "Opened", body = FacilityDoc)))]
+async fn open_facility(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(b): ApiJson<OpenFacility>,
+) -> Result<Response, ApiError> {
+    if !principal.is_admin() && principal.party_id.as_str() != b.lender {
+        return Err(ApiError::forbidden("a lender opens its own facilities"));
+    }
+    let currency = Currency::from_code(&b.currency)?;
+    let terms = FacilityTerms {
+        currency,
+        limit_minor: AmountMinor::parse(&b.limit, currency)?,
+        advance_rate_bps: b.advance_rate_bps,
+        eligibility_days: b.eligibility_days,
+        concentration_bps: b.concentration_bps,
+        rate_bps: b.rate_bps,
+        day_count: b.day_count,
+        fee_bps: b.fee_bps,
+        default_margin_bps: b.default_margin_bps,
+        late_fee_bps: b.late_fee_bps,
+        grace_days: b.grace_days,
+        rounding: b.rounding,
+    };
+    let opened_on = match b.opened_on.as_deref() {
+        Some(d) => parse_day(d)?,
+        None => today(),
+    };
+    let f = state.finance().open_facility(&b.id, &b.lender, &b.maker, terms, opened_on).await?;
+    Ok(created(&format!("/v1/facilities/{}", f.id), FacilityDoc::in_currency(&f, Some(f.terms.currency))?))
+}
+
+/// List the facilities the caller is party to.
+#[utoipa::path(get, path = "/facilities", tag = "facilities", params(PageQuery),
+    responses((status = 200, body = FacilityPage)))]
+async fn list_facilities(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> Result<Json<FacilityPage>, ApiError> {
+    let mut all: Vec<Facility> =
+        state.finance().facilities().await?.into_iter().filter(|f| visible(&principal, f)).collect();
+    all.sort_by(|a, b| a.id.cmp(&b.id));
+    let (items, next_cursor) = page_of(all, &q, |f| f.id.clone());
+    Ok(Json(FacilityPage {
+        items: items.iter().map(|f| FacilityDoc::in_currency(f, Some(f.terms.currency))).collect::<Result<_, _>>()?,
+        next_cursor,
+    }))
+}
+
+pub(crate) async fn visible_facility(state: &AppState, principal: &Principal, id: &str) -> Result<Facility, ApiError> {
+    let not_found = || ApiError::not_found(format!("facility {id:?}"));
+    match state.finance().facility(id).await {
+        Ok(f) if visible(principal, &f) => Ok(f),
+        Ok(_) => Err(not_found()),
+        Err(offtake_finance::FinanceError::NotFound { .. })
+        | Err(offtake_finance::FinanceError::Ledger(offtake_ledger::LedgerError::InvalidInput { .. })) => {
+            Err(not_found())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// One facility.
+#[utoipa::path(get, path = "/facilities/{id}", tag = "facilities",
+    params(("id" = String, Path, description = "Facility id")),
+    responses((status = 200, body = FacilityDoc)))]
+async fn get_facility(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<FacilityDoc>, ApiError> {
+    let f = visible_facility(&state, &principal, &id).await?;
+    Ok(Json(FacilityDoc::in_currency(&f, Some(f.terms.currency))?))
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AsOfDate {
+    /// `YYYY-MM-DD` (default: today, UTC).
+    pub as_of: Option<String>,
+}
+
+/// Availability to draw, with the borrowing base broken down by tranche and brand.
+#[utoipa::path(get, path = "/facilities/{id}/availability", tag = "facilities",
+    params(("id" = String, Path, description = "Facility id"), AsOfDate),
+    responses((status = 200, body = AvailabilityDoc)))]
+async fn availability(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<AsOfDate>,
+) -> Result<Json<AvailabilityDoc>, ApiError> {
+    let f = visible_facility(&state, &principal, &id).await?;
+    let as_of = match q.as_of.as_deref() {
+        Some(d) => parse_day(d).map_err(|_| ApiError::InvalidQuery(format!("as_of {d:?} is not YYYY-MM-DD")))?,
+        None => today(),
+    };
+    let currency = Some(f.terms.currency);
+    Ok(Json(AvailabilityDoc::in_currency(&state.finance().availability(&f.id, as_of).await?, currency)?))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Accrue {
+    /// Accrue interest through this day, inclusive (`YYYY-MM-DD`; default today).
+    pub through: Option<String>,
+}
+
+/// Accrue a facility's interest, fees and penalties through a day (admin).
+/// Running it again books only what is missing.
+#[utoipa::path(post, path = "/facilities/{id}/accruals", tag = "facilities",
+    params(("id" = String, Path, description = "Facility id")), request_body = Accrue,
+    responses((status = 201, description = "What was booked", body = AccrualDoc)))]
+async fn accrue(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<Accrue>,
+) -> Result<Response, ApiError> {
+    principal.require_admin()?;
+    let f = visible_facility(&state, &principal, &id).await?;
+    let through = match body.through.as_deref() {
+        Some(d) => parse_day(d)?,
+        None => today(),
+    };
+    let report = state.finance().accrue(&f.id, through).await?;
+    Ok(created(&format!("/v1/facilities/{}", f.id), AccrualDoc::in_currency(&report, Some(f.terms.currency))?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FundLender {
+    #[schema(example = "USD")]
+    pub currency: String,
+    #[schema(example = "1000000.00")]
+    pub amount: String,
+    /// Unique per funding: a repeated reference books nothing twice.
+    #[schema(example = "wire-2026-001")]
+    pub reference: String,
+    /// `YYYY-MM-DD` (default: today, UTC).
+    pub on: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Funded {
+    /// The ledger entry booking the capital.
+    pub seq: i64,
+}
+
+/// A lender puts capital into the program (the lender itself or admin).
+#[utoipa::path(post, path = "/lenders/{id}/capital", tag = "facilities",
+    params(("id" = String, Path, description = "Lender party id")), request_body = FundLender,
+    responses((status = 201, description = "Booked", body = Funded)))]
+async fn fund_lender(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(b): ApiJson<FundLender>,
+) -> Result<Response, ApiError> {
+    if !principal.is_admin() && principal.party_id.as_str() != id {
+        return Err(ApiError::not_found(format!("lender {id:?}")));
+    }
+    let currency = Currency::from_code(&b.currency)?;
+    let amount = AmountMinor::parse(&b.amount, currency)?;
+    let on = match b.on.as_deref() {
+        Some(d) => parse_day(d)?,
+        None => today(),
+    };
+    let seq = state.finance().fund_lender(&id, currency, amount, on, &b.reference).await?;
+    Ok(created(&format!("/v1/entries/{seq}"), Funded { seq }))
+}

@@ -1,0 +1,90 @@
+//! What every handler shares: the store, the ledger the server serves, the
+//! limits, and the set of idempotency keys being processed right now.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use offtake_finance::Finance;
+use offtake_ledger::{Command, Committed, LedgerError, LedgerId, Store};
+
+use crate::config::ApiConfig;
+
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    ledger: LedgerId,
+    finance: Finance,
+    config: ApiConfig,
+    /// Idempotency slots (party + key) whose first request is running.
+    in_flight: Mutex<HashSet<String>>,
+}
+
+impl AppState {
+    /// The state of a server over `ledger` (created if needed).
+    pub async fn new(store: Arc<dyn Store>, ledger: LedgerId, config: ApiConfig) -> Result<Self, LedgerError> {
+        let finance = Finance::open(store.clone(), ledger.clone()).await.map_err(|e| match e {
+            offtake_finance::FinanceError::Ledger(inner) => inner,
+            other => LedgerError::Storage(other.to_string()),
+        })?;
+        let inner = Inner { store, ledger, finance, config, in_flight: Mutex::new(HashSet::new()) };
+        Ok(AppState { inner: Arc::new(inner) })
+    }
+
+    /// The finance domain over this server's ledger.
+    pub fn finance(&self) -> &Finance {
+        &self.inner.finance
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        self.inner.store.as_ref()
+    }
+
+    pub fn store_arc(&self) -> Arc<dyn Store> {
+        self.inner.store.clone()
+    }
+
+    pub fn ledger(&self) -> &LedgerId {
+        &self.inner.ledger
+    }
+
+    pub fn config(&self) -> &ApiConfig {
+        &self.inner.config
+    }
+
+    /// Appends one entry (the raw ledger endpoints; the finance and
+    /// settlement services commit through the same store). Group commit —
+    /// many concurrent requests sharing one database transaction — belongs
+    /// below this: hand [`AppState::new`] a `Store` whose `commit` feeds a
+    /// group committer, and every write of the API, domain ones included,
+    /// shares transactions without a change here.
+    pub async fn commit(&self, command: Command) -> Result<Committed, LedgerError> {
+        self.store().commit(self.ledger(), command).await
+    }
+
+    /// Claims an idempotency slot; `None` when a request holding it is
+    /// still running. The slot is released when the guard drops.
+    pub(crate) fn claim(&self, slot: String) -> Option<SlotGuard> {
+        let mut set = self.inner.in_flight.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if set.insert(slot.clone()) {
+            Some(SlotGuard { state: self.clone(), slot })
+        } else {
+            None
+        }
+    }
+}
+
+pub(crate) struct SlotGuard {
+    state: AppState,
+    slot: String,
+}
+
+impl Drop for SlotGuard {
+    fn drop(&mut self) {
+        let mut set = self.state.inner.in_flight.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        set.remove(&self.slot);
+    }
+}

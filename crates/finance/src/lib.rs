@@ -1,0 +1,22 @@
+//! offtake financing domain: parties, signed purchase commitments,
+//! facilities, borrowing base and availability, advances, interest,
+//! deliveries and invoices.
+//!
+//! No SQL and no HTTP: state lives in the ledger (`LedgerStore`) and in
+//! versioned records (`RecordStore`), through traits both stores implement.
+
+pub mod base;
+pub mod chart;
+pub mod error;
+pub mod interest;
+pub mod model;
+pub mod rate;
+pub mod service;
+pub mod terms;
+
+pub use base::{availability, Availability, Eligibility};
+pub use error::FinanceError;
+pub use model::*;
+pub use rate::{DayCount, Rounding};
+pub use service::{invoice_id, AccrualReport, DocSigner, Finance, SignedDocument};
+pub use terms::FacilityTerms;

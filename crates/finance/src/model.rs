@@ -1,0 +1,235 @@
+//! The finance domain's records, as stored (versioned) in the
+//! `RecordStore`. Amounts are minor units of the facility's or
+//! commitment's currency.
+
+use offtake_ledger::Currency;
+use serde::{Deserialize, Serialize};
+use time::Date;
+
+/// Record kinds in the `RecordStore`.
+pub mod kind {
+    pub const PARTY: &str = "party";
+    pub const FACILITY: &str = "facility";
+    pub const COMMITMENT: &str = "commitment";
+    pub const ADVANCE: &str = "advance";
+    pub const INVOICE: &str = "invoice";
+    /// Signed source documents by body hash (hex), for audit export.
+    pub const DOCUMENT: &str = "document";
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PartyRole {
+    Brand,
+    Maker,
+    Lender,
+    Auditor,
+}
+
+impl PartyRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PartyRole::Brand => "brand",
+            PartyRole::Maker => "maker",
+            PartyRole::Lender => "lender",
+            PartyRole::Auditor => "auditor",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Party {
+    pub id: String,
+    pub role: PartyRole,
+    pub name: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FacilityStatus {
+    Open,
+    Closed,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Facility {
+    pub id: String,
+    pub lender: String,
+    pub maker: String,
+    pub terms: crate::terms::FacilityTerms,
+    pub opened_on: Date,
+    pub status: FacilityStatus,
+    /// Last day whose interest has been booked (None = nothing yet).
+    pub accrued_through: Option<Date>,
+    /// Interest booked so far (rounded cumulative).
+    pub interest_booked_minor: i64,
+    /// Default interest booked so far (rounded cumulative), as penalty.
+    pub default_interest_booked_minor: i64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommitmentStatus {
+    Active,
+    Cancelled,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrancheStatus {
+    Scheduled,
+    Delivered,
+    Invoiced,
+    Cancelled,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tranche {
+    pub id: String,
+    pub quantity: String,
+    pub unit_price: String,
+    /// quantity × unit_price, rounded half-even to the currency's scale.
+    pub value_minor: i64,
+    pub delivery_start: Date,
+    pub delivery_end: Date,
+    pub status: TrancheStatus,
+    pub invoice_id: Option<String>,
+}
+
+impl Tranche {
+    /// Value still to be delivered (counts in the memo book and, when
+    /// eligible, in the borrowing base).
+    pub fn undelivered_minor(&self) -> i64 {
+        match self.status {
+            TrancheStatus::Scheduled => self.value_minor,
+            _ => 0,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Commitment {
+    pub doc_id: String,
+    /// Version of the signed document (1, 2, … for amendments).
+    pub doc_version: i64,
+    pub brand: String,
+    pub maker: String,
+    pub currency: Currency,
+    pub tranches: Vec<Tranche>,
+    /// Invoices are due this many days after delivery.
+    pub payment_days: u32,
+    /// Charge on undelivered value the brand cancels.
+    pub shortfall_bps: u32,
+    pub status: CommitmentStatus,
+    /// SHA-256 (hex) of the canonical body of the current signed version.
+    pub body_hash: String,
+    /// Body hashes of every accepted version, oldest first.
+    pub history: Vec<String>,
+    /// Undelivered value booked in the memo book.
+    pub memo_booked_minor: i64,
+    /// Memo movement booked when the current version was accepted.
+    pub memo_delta_minor: i64,
+    /// `issued_at` date of the current version: the effective date of its
+    /// memo movement.
+    pub issued_on: Date,
+}
+
+impl Commitment {
+    pub fn undelivered_minor(&self) -> i64 {
+        if self.status == CommitmentStatus::Cancelled {
+            return 0;
+        }
+        self.tranches.iter().map(Tranche::undelivered_minor).sum()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdvanceStatus {
+    Pending,
+    Funded,
+    Rejected,
+    Expired,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Advance {
+    /// The request's `doc_id`.
+    pub id: String,
+    pub facility: String,
+    pub maker: String,
+    pub amount_minor: i64,
+    pub currency: Currency,
+    pub status: AdvanceStatus,
+    pub requested_on: Date,
+    pub expires_at: String,
+    /// The ledger's pending entry holding availability.
+    pub hold_seq: i64,
+    pub request_hash: String,
+    pub approval_hash: Option<String>,
+    pub funded_on: Option<Date>,
+    pub fee_minor: i64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvoiceKind {
+    /// For a delivered tranche.
+    Delivery,
+    /// Shortfall charge for value the brand cancelled.
+    Shortfall,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvoiceStatus {
+    Open,
+    Paid,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoicePayment {
+    pub value_date: Date,
+    pub amount_minor: i64,
+    pub reference: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invoice {
+    pub id: String,
+    pub kind: InvoiceKind,
+    pub brand: String,
+    pub maker: String,
+    pub facility: String,
+    pub commitment: String,
+    pub tranche: Option<String>,
+    pub currency: Currency,
+    pub amount_minor: i64,
+    pub issued_on: Date,
+    pub due_on: Date,
+    pub status: InvoiceStatus,
+    pub payments: Vec<InvoicePayment>,
+    /// Whether the one-time late fee has been booked.
+    pub late_fee_booked: bool,
+}
+
+impl Invoice {
+    pub fn paid_minor(&self) -> i64 {
+        self.payments.iter().map(|p| p.amount_minor).sum()
+    }
+
+    pub fn open_minor(&self) -> i64 {
+        self.amount_minor - self.paid_minor()
+    }
+
+    /// Open amount at the end of `day`.
+    pub fn open_on(&self, day: Date) -> i64 {
+        self.amount_minor - self.payments.iter().filter(|p| p.value_date <= day).map(|p| p.amount_minor).sum::<i64>()
+    }
+
+    /// Overdue past the grace days at the end of `day`.
+    pub fn overdue_on(&self, day: Date, grace_days: u32) -> bool {
+        let limit = self.due_on + time::Duration::days(i64::from(grace_days));
+        day > limit && self.open_on(day) > 0
+    }
+}

@@ -1,0 +1,265 @@
+//! Advances: a maker-signed request holds availability (a pending ledger
+//! entry); a lender-signed approval funds it and books the fee; a
+//! rejection or expiry releases it.
+
+use offtake_ledger::{Action, AmountMinor, Currency, LedgerError};
+use time::OffsetDateTime;
+
+use crate::chart::{self, FacilityPart};
+use crate::error::FinanceError;
+use crate::model::{kind, Advance, AdvanceStatus, Facility, PartyRole};
+use crate::rate::apply_bps;
+
+use super::commitments::hex_to_hash;
+use super::documents::SignedDocument;
+use super::{command, pair, Finance, MAX_ATTEMPTS};
+
+impl Finance {
+    /// Accepts a maker-signed advance request: refuses it when it exceeds
+    /// availability, else holds the amount. Concurrent requests are
+    /// decided one at a time by the ledger's guard on the facility's
+    /// accounts: whoever decided on stale numbers re-reads and retries.
+    pub async fn request_advance(&self, doc: &SignedDocument, now: OffsetDateTime) -> Result<Advance, FinanceError> {
+        doc.require_type("advance_request")?;
+        let id = doc.doc_id()?.to_owned();
+        super::check_id("doc_id", &id)?;
+        let facility = self.facility(doc.str_field("facility")?).await?;
+        let maker = doc.str_field("maker")?;
+        if maker != facility.maker {
+            return Err(FinanceError::SignerMismatch(format!(
+                "facility {:?} finances maker {:?}, not {maker:?}",
+                facility.id, facility.maker
+            )));
+        }
+        doc.require_signer(&facility.maker, PartyRole::Maker)?;
+        let currency = Currency::from_code(doc.str_field("currency")?)?;
+        if currency != facility.terms.currency {
+            return Err(FinanceError::CurrencyMismatch {
+                expected: facility.terms.currency.to_string(),
+                got: currency.to_string(),
+            });
+        }
+        let amount = AmountMinor::parse(doc.str_field("amount")?, currency)?;
+        if !amount.is_positive() {
+            return Err(FinanceError::invalid("amount", "must be positive"));
+        }
+        if let Some(existing) = self.load::<Advance>(kind::ADVANCE, &id).await? {
+            return if existing.value.request_hash == doc.body_hash_hex() {
+                Ok(existing.value)
+            } else {
+                Err(FinanceError::AlreadyExists { kind: "advance", id })
+            };
+        }
+        self.admit(doc).await?;
+        let requested_on = doc.issued_on()?;
+        let expires_at = doc.str_field("expires_at")?.to_owned();
+        let principal = chart::facility(&facility.id, FacilityPart::Principal, currency)?;
+        let cash = chart::lender_cash(&facility.lender, currency)?;
+        let backlog = chart::memo_backlog(&facility.maker, currency)?;
+        let as_of = now.date();
+        let mut hold = None;
+        for _ in 0..MAX_ATTEMPTS {
+            let snap = self.snapshot(&facility, as_of).await?;
+            let available = snap.availability.available_minor;
+            if amount.get() > available {
+                return Err(FinanceError::InsufficientAvailability {
+                    requested: amount.format(currency),
+                    available: AmountMinor::new(available).format(currency),
+                    currency: currency.code(),
+                });
+            }
+            let cmd = command(
+                format!("advance:{id}:hold"),
+                "advance_requested",
+                requested_on,
+                serde_json::json!({ "advance": id, "facility": facility.id }),
+                Some(doc.body_hash),
+                Action::RecordIfUnchanged {
+                    legs: pair(&principal, &cash, amount.get()),
+                    pending: true,
+                    unchanged: vec![principal.code.clone(), backlog.code.clone()],
+                    since_seq: snap.at_seq,
+                },
+            );
+            match self.store.commit(&self.ledger, cmd).await {
+                Ok(c) => {
+                    hold = Some(c.seq);
+                    break;
+                }
+                Err(LedgerError::PreconditionFailed { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let hold_seq = hold.ok_or(FinanceError::Contention { attempts: MAX_ATTEMPTS })?;
+        let advance = Advance {
+            id: id.clone(),
+            facility: facility.id.clone(),
+            maker: facility.maker.clone(),
+            amount_minor: amount.get(),
+            currency,
+            status: AdvanceStatus::Pending,
+            requested_on,
+            expires_at,
+            hold_seq,
+            request_hash: doc.body_hash_hex(),
+            approval_hash: None,
+            funded_on: None,
+            fee_minor: 0,
+        };
+        match self.save(kind::ADVANCE, &id, 0, &advance).await {
+            Ok(_) => Ok(advance),
+            Err(FinanceError::Ledger(LedgerError::VersionConflict { .. })) => self.advance(&id).await,
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Applies a lender-signed decision on a pending advance: `approve`
+    /// posts the hold (funding on the approval's date) and books the fee;
+    /// `reject` voids the hold.
+    pub async fn decide_advance(&self, doc: &SignedDocument) -> Result<Advance, FinanceError> {
+        doc.require_type("advance_approval")?;
+        let request_hash = doc.str_field("request_hash")?.to_owned();
+        let decision = doc.body.get("decision").and_then(|v| v.as_str()).unwrap_or("approve");
+        let approve = match decision {
+            "approve" => true,
+            "reject" => false,
+            other => return Err(FinanceError::invalid("decision", format!("{other:?} is not approve or reject"))),
+        };
+        let advances: Vec<Advance> = self.all(kind::ADVANCE).await?;
+        let adv = advances
+            .into_iter()
+            .find(|a| a.request_hash == request_hash)
+            .ok_or_else(|| FinanceError::not_found("advance request", request_hash.clone()))?;
+        let facility = self.facility(&adv.facility).await?;
+        if let Some(f) = doc.body.get("facility").and_then(|v| v.as_str()) {
+            if f != facility.id {
+                return Err(FinanceError::SignerMismatch(format!(
+                    "approval names facility {f:?}, not {:?}",
+                    facility.id
+                )));
+            }
+        }
+        doc.require_signer(&facility.lender, PartyRole::Lender)?;
+        if adv.approval_hash.as_deref() == Some(doc.body_hash_hex().as_str()) {
+            return Ok(adv);
+        }
+        if adv.status != AdvanceStatus::Pending {
+            return Err(FinanceError::InvalidState {
+                what: format!("advance {:?}", adv.id),
+                state: format!("{:?}", adv.status).to_lowercase(),
+                action: "decide on it again",
+            });
+        }
+        self.admit(doc).await?;
+        let on = doc.issued_on()?;
+        if approve {
+            self.fund(&facility, adv, doc, on).await
+        } else {
+            self.release(adv, AdvanceStatus::Rejected, Some(doc.body_hash_hex()), on).await
+        }
+    }
+
+    async fn fund(
+        &self,
+        facility: &Facility,
+        adv: Advance,
+        doc: &SignedDocument,
+        on: time::Date,
+    ) -> Result<Advance, FinanceError> {
+        let c = facility.terms.currency;
+        let fee = facility.terms.rounding.round_minor(apply_bps(adv.amount_minor, facility.terms.fee_bps))?;
+        let mut commands = vec![command(
+            format!("advance:{}:fund", adv.id),
+            "advance_funded",
+            on,
+            serde_json::json!({ "advance": adv.id, "facility": facility.id }),
+            Some(doc.body_hash),
+            Action::PostPending { pending_seq: adv.hold_seq, amount_minor: None },
+        )];
+        if fee > 0 {
+            commands.push(command(
+                format!("advance:{}:fee", adv.id),
+                "fee",
+                on,
+                serde_json::json!({ "advance": adv.id, "facility": facility.id, "fee_bps": facility.terms.fee_bps }),
+                Some(doc.body_hash),
+                Action::Record {
+                    legs: pair(
+                        &chart::facility(&facility.id, FacilityPart::Fees, c)?,
+                        &chart::income(&facility.lender, FacilityPart::Fees, c)?,
+                        fee,
+                    ),
+                    pending: false,
+                },
+            ));
+        }
+        self.commit_all(commands).await?;
+        let mut next = adv;
+        next.status = AdvanceStatus::Funded;
+        next.funded_on = Some(on);
+        next.fee_minor = fee;
+        next.approval_hash = Some(doc.body_hash_hex());
+        self.update_advance(next).await
+    }
+
+    async fn release(
+        &self,
+        adv: Advance,
+        status: AdvanceStatus,
+        approval_hash: Option<String>,
+        on: time::Date,
+    ) -> Result<Advance, FinanceError> {
+        self.commit(command(
+            format!("advance:{}:void", adv.id),
+            "advance_released",
+            on,
+            serde_json::json!({ "advance": adv.id, "reason": format!("{status:?}").to_lowercase() }),
+            hex_to_hash(&adv.request_hash),
+            Action::VoidPending { pending_seq: adv.hold_seq },
+        ))
+        .await?;
+        let mut next = adv;
+        next.status = status;
+        next.approval_hash = approval_hash;
+        self.update_advance(next).await
+    }
+
+    async fn update_advance(&self, next: Advance) -> Result<Advance, FinanceError> {
+        for _ in 0..MAX_ATTEMPTS {
+            let cur = self.require::<Advance>(kind::ADVANCE, &next.id).await?;
+            if cur.value.status != AdvanceStatus::Pending {
+                return Ok(cur.value);
+            }
+            match self.save(kind::ADVANCE, &next.id, cur.version, &next).await {
+                Ok(_) => return Ok(next),
+                Err(FinanceError::Ledger(LedgerError::VersionConflict { .. })) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(FinanceError::Contention { attempts: MAX_ATTEMPTS })
+    }
+
+    /// Releases every pending advance whose request expired before `now`.
+    pub async fn expire_advances(&self, now: OffsetDateTime) -> Result<Vec<Advance>, FinanceError> {
+        let mut expired = Vec::new();
+        for adv in self.advances().await? {
+            if adv.status != AdvanceStatus::Pending {
+                continue;
+            }
+            let at = OffsetDateTime::parse(&adv.expires_at, &time::format_description::well_known::Rfc3339)
+                .map_err(|e| FinanceError::invalid("expires_at", e.to_string()))?;
+            if at < now {
+                expired.push(self.release(adv, AdvanceStatus::Expired, None, now.date()).await?);
+            }
+        }
+        Ok(expired)
+    }
+
+    pub async fn advance(&self, id: &str) -> Result<Advance, FinanceError> {
+        Ok(self.require::<Advance>(kind::ADVANCE, id).await?.value)
+    }
+
+    pub async fn advances(&self) -> Result<Vec<Advance>, FinanceError> {
+        self.all(kind::ADVANCE).await
+    }
+}

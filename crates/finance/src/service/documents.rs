@@ -1,0 +1,125 @@
+//! Signed documents as the finance domain sees them: a verified body, its
+//! hash, and who signed it. Verification itself (DSSE, Ed25519, key
+//! registry) is the signing crate's job; this module checks that the right
+//! parties signed and that each (signer, nonce) is used by one document.
+
+use serde::{Deserialize, Serialize};
+use time::{Date, OffsetDateTime};
+
+use crate::error::FinanceError;
+use crate::model::{kind, PartyRole};
+
+use super::Finance;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocSigner {
+    pub key_id: String,
+    pub party: String,
+    pub role: PartyRole,
+}
+
+/// A document whose signatures have been verified.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SignedDocument {
+    /// "commitment", "advance_request", "advance_approval", "payment_notice".
+    pub doc_type: String,
+    pub body: serde_json::Value,
+    /// SHA-256 of the canonical body.
+    pub body_hash: [u8; 32],
+    pub signers: Vec<DocSigner>,
+    /// The envelope as received (JSON), kept for audit export.
+    pub envelope: serde_json::Value,
+}
+
+impl SignedDocument {
+    pub fn body_hash_hex(&self) -> String {
+        hex_lower(&self.body_hash)
+    }
+
+    pub fn str_field(&self, field: &'static str) -> Result<&str, FinanceError> {
+        self.body
+            .get(field)
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| FinanceError::invalid(field, "missing or not a string"))
+    }
+
+    pub fn doc_id(&self) -> Result<&str, FinanceError> {
+        self.str_field("doc_id")
+    }
+
+    /// Date part of `issued_at`: the effective date of what it books.
+    pub fn issued_on(&self) -> Result<Date, FinanceError> {
+        Ok(self.timestamp("issued_at")?.date())
+    }
+
+    pub fn timestamp(&self, field: &'static str) -> Result<OffsetDateTime, FinanceError> {
+        let text = self.str_field(field)?;
+        OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+            .map_err(|e| FinanceError::invalid(field, format!("not an RFC 3339 timestamp: {e}")))
+    }
+
+    /// Refuses unless `party` signed in `role`.
+    pub fn require_signer(&self, party: &str, role: PartyRole) -> Result<(), FinanceError> {
+        if self.signers.iter().any(|s| s.party == party && s.role == role) {
+            Ok(())
+        } else {
+            Err(FinanceError::Document {
+                code: "missing_signature",
+                message: format!("{} {party:?} has not signed this {}", role.as_str(), self.doc_type),
+            })
+        }
+    }
+
+    pub fn require_type(&self, doc_type: &str) -> Result<(), FinanceError> {
+        if self.doc_type == doc_type {
+            Ok(())
+        } else {
+            Err(FinanceError::Document {
+                code: "wrong_document_type",
+                message: format!("expected a {doc_type}, got a {}", self.doc_type),
+            })
+        }
+    }
+}
+
+pub(crate) fn hex_lower(bytes: &[u8]) -> String {
+    hex::encode(bytes)
+}
+
+impl Finance {
+    /// Records the document (by body hash) and consumes each signer's
+    /// nonce. Submitting the same document again is fine (its steps are
+    /// idempotent); another document reusing a signer's nonce is
+    /// `replayed_nonce`.
+    pub(crate) async fn admit(&self, doc: &SignedDocument) -> Result<(), FinanceError> {
+        let hash = doc.body_hash_hex();
+        let nonce = doc.str_field("nonce")?;
+        for signer in &doc.signers {
+            let id = format!("{}:{nonce}", signer.key_id);
+            let body = serde_json::json!({ "body_hash": hash });
+            if !self.store.insert_once(&self.ledger, offtake_signing::NONCE_RECORD_KIND, &id, &body).await? {
+                let seen = self.store.get_record(&self.ledger, offtake_signing::NONCE_RECORD_KIND, &id).await?;
+                if seen.as_ref().and_then(|r| r.body.get("body_hash")).and_then(|v| v.as_str()) != Some(&hash) {
+                    return Err(FinanceError::Document {
+                        code: "replayed_nonce",
+                        message: format!("nonce {nonce:?} of key {} was used by another document", signer.key_id),
+                    });
+                }
+            }
+        }
+        let record = serde_json::to_value(doc).map_err(|e| FinanceError::invalid("document", e.to_string()))?;
+        self.store.insert_once(&self.ledger, kind::DOCUMENT, &hash, &record).await?;
+        Ok(())
+    }
+
+    /// Keeps a verified document that another domain (settlement) acts on:
+    /// consumes its signers' nonces and stores it for audit export.
+    pub async fn record_document(&self, doc: &SignedDocument) -> Result<(), FinanceError> {
+        self.admit(doc).await
+    }
+
+    /// A stored signed document by body hash (hex).
+    pub async fn document(&self, body_hash_hex: &str) -> Result<Option<SignedDocument>, FinanceError> {
+        Ok(self.load(kind::DOCUMENT, body_hash_hex).await?.map(|v| v.value))
+    }
+}

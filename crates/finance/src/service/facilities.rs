@@ -1,0 +1,173 @@
+//! Facilities: opening, lender capital, availability.
+
+use offtake_ledger::{Action, AmountMinor, AsOf, Currency, LedgerError};
+use time::Date;
+
+use crate::base::{availability, Availability};
+use crate::chart::{self, FacilityPart};
+use crate::error::FinanceError;
+use crate::model::{kind, Commitment, Facility, FacilityStatus, PartyRole};
+use crate::terms::FacilityTerms;
+
+use super::{check_id, command, pair, Finance, Versioned};
+
+/// Availability together with the ledger position it was computed at (the
+/// snapshot a draw guards on).
+pub struct Snapshot {
+    pub availability: Availability,
+    pub at_seq: i64,
+}
+
+impl Finance {
+    /// The lender puts capital into the program (cash it can advance).
+    pub async fn fund_lender(
+        &self,
+        lender: &str,
+        currency: Currency,
+        amount_minor: AmountMinor,
+        on: Date,
+        reference: &str,
+    ) -> Result<i64, FinanceError> {
+        self.party_as(lender, PartyRole::Lender).await?;
+        if !amount_minor.is_positive() {
+            return Err(FinanceError::invalid("amount", "must be positive"));
+        }
+        check_id("reference", reference)?;
+        let cash = chart::lender_cash(lender, currency)?;
+        let capital = chart::lender_capital(lender, currency)?;
+        self.ensure_accounts(&[cash.clone(), capital.clone()]).await?;
+        let c = self
+            .commit(command(
+                format!("capital:{lender}:{reference}"),
+                "lender_capital",
+                on,
+                serde_json::json!({ "lender": lender, "reference": reference }),
+                None,
+                Action::Record { legs: pair(&cash, &capital, amount_minor.get()), pending: false },
+            ))
+            .await?;
+        Ok(c.seq)
+    }
+
+    /// Opens a facility from a lender to a maker. One open facility per
+    /// maker and currency: it finances all of the maker's commitments in
+    /// that currency.
+    pub async fn open_facility(
+        &self,
+        id: &str,
+        lender: &str,
+        maker: &str,
+        terms: FacilityTerms,
+        opened_on: Date,
+    ) -> Result<Facility, FinanceError> {
+        check_id("facility", id)?;
+        terms.validate()?;
+        self.party_as(lender, PartyRole::Lender).await?;
+        self.party_as(maker, PartyRole::Maker).await?;
+        let facility = Facility {
+            id: id.to_owned(),
+            lender: lender.to_owned(),
+            maker: maker.to_owned(),
+            terms,
+            opened_on,
+            status: FacilityStatus::Open,
+            accrued_through: None,
+            interest_booked_minor: 0,
+            default_interest_booked_minor: 0,
+        };
+        if let Some(existing) = self.load::<Facility>(kind::FACILITY, id).await? {
+            return if same_opening(&existing.value, &facility) {
+                Ok(existing.value)
+            } else {
+                Err(FinanceError::AlreadyExists { kind: "facility", id: id.to_owned() })
+            };
+        }
+        if let Some(other) = self.facility_for(maker, facility.terms.currency).await? {
+            return Err(FinanceError::InvalidState {
+                what: format!("maker {maker:?}"),
+                state: format!("already financed in {} by facility {:?}", facility.terms.currency, other.value.id),
+                action: "open another facility in that currency",
+            });
+        }
+        let c = facility.terms.currency;
+        let mut specs = vec![
+            chart::lender_cash(lender, c)?,
+            chart::lender_capital(lender, c)?,
+            chart::maker_equity(maker, c)?,
+            chart::maker_payable(maker, c)?,
+            chart::collection(id, c)?,
+            chart::memo_backlog(maker, c)?,
+        ];
+        for part in FacilityPart::WATERFALL {
+            specs.push(chart::facility(id, part, c)?);
+            if part != FacilityPart::Principal {
+                specs.push(chart::income(lender, part, c)?);
+            }
+        }
+        self.ensure_accounts(&specs).await?;
+        match self.save(kind::FACILITY, id, 0, &facility).await {
+            Ok(_) => Ok(facility),
+            Err(FinanceError::Ledger(LedgerError::VersionConflict { .. })) => {
+                let existing = self.require::<Facility>(kind::FACILITY, id).await?;
+                if same_opening(&existing.value, &facility) {
+                    Ok(existing.value)
+                } else {
+                    Err(FinanceError::AlreadyExists { kind: "facility", id: id.to_owned() })
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn facility(&self, id: &str) -> Result<Facility, FinanceError> {
+        Ok(self.require::<Facility>(kind::FACILITY, id).await?.value)
+    }
+
+    pub async fn facilities(&self) -> Result<Vec<Facility>, FinanceError> {
+        self.all(kind::FACILITY).await
+    }
+
+    /// The open facility financing `maker` in `currency`, if any.
+    pub async fn facility_for(
+        &self,
+        maker: &str,
+        currency: Currency,
+    ) -> Result<Option<Versioned<Facility>>, FinanceError> {
+        let found = self
+            .facilities()
+            .await?
+            .into_iter()
+            .find(|f| f.maker == maker && f.terms.currency == currency && f.status == FacilityStatus::Open);
+        match found {
+            Some(f) => self.load(kind::FACILITY, &f.id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Availability of a facility on `as_of`, with the breakdown.
+    pub async fn availability(&self, facility: &str, as_of: Date) -> Result<Availability, FinanceError> {
+        Ok(self.snapshot(&self.facility(facility).await?, as_of).await?.availability)
+    }
+
+    /// Availability computed at one ledger position: balances as of the
+    /// head read first, commitments read after it (so anything that
+    /// changed them since is visible to the draw's guard).
+    pub(crate) async fn snapshot(&self, facility: &Facility, as_of: Date) -> Result<Snapshot, FinanceError> {
+        let at_seq = self.store.head(&self.ledger).await?.seq;
+        let principal = chart::facility(&facility.id, FacilityPart::Principal, facility.terms.currency)?;
+        let bal = self.store.balance(&self.ledger, &principal.code, AsOf::Seq(at_seq)).await?;
+        let commitments: Vec<Commitment> = self
+            .commitments()
+            .await?
+            .into_iter()
+            .filter(|c| c.maker == facility.maker && c.currency == facility.terms.currency)
+            .collect();
+        let availability =
+            availability(&facility.terms, &commitments, as_of, bal.posted_minor, bal.totals.pending_debit_minor);
+        Ok(Snapshot { availability, at_seq })
+    }
+}
+
+fn same_opening(a: &Facility, b: &Facility) -> bool {
+    a.id == b.id && a.lender == b.lender && a.maker == b.maker && a.terms == b.terms && a.opened_on == b.opened_on
+}

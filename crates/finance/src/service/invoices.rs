@@ -1,0 +1,191 @@
+//! Deliveries and invoices: a delivered tranche leaves the borrowing base
+//! and the memo book, and becomes an invoice owed by the brand.
+
+use offtake_ledger::{Action, LedgerError};
+use time::{Date, Duration};
+
+use crate::chart;
+use crate::error::FinanceError;
+use crate::model::{kind, Commitment, Invoice, InvoiceKind, InvoiceStatus, TrancheStatus};
+
+use super::commitments::hex_to_hash;
+use super::{command, pair, Finance, MAX_ATTEMPTS};
+
+/// The invoice of a delivered tranche: `{commitment}--{tranche}` (ids
+/// themselves never hold "--" ambiguously in practice; a clash with another
+/// commitment's invoice is refused, never merged).
+pub fn invoice_id(commitment: &str, tranche: &str) -> String {
+    format!("{commitment}--{tranche}")
+}
+
+impl Finance {
+    /// Marks a tranche delivered on `delivered_on` and invoices the brand.
+    /// Running it again for a delivered tranche finishes what is missing and
+    /// returns the invoice.
+    pub async fn deliver(&self, commitment: &str, tranche: &str, delivered_on: Date) -> Result<Invoice, FinanceError> {
+        for _ in 0..MAX_ATTEMPTS {
+            let cur = self.require::<Commitment>(kind::COMMITMENT, commitment).await?;
+            let c = cur.value;
+            let t = c
+                .tranches
+                .iter()
+                .find(|t| t.id == tranche)
+                .ok_or_else(|| FinanceError::not_found("tranche", format!("{commitment}/{tranche}")))?
+                .clone();
+            let invoice_id = invoice_id(commitment, tranche);
+            match t.status {
+                TrancheStatus::Invoiced => return self.invoice(&invoice_id).await,
+                TrancheStatus::Cancelled => {
+                    return Err(FinanceError::InvalidState {
+                        what: format!("tranche {tranche:?}"),
+                        state: "cancelled".into(),
+                        action: "deliver",
+                    })
+                }
+                TrancheStatus::Scheduled | TrancheStatus::Delivered => {}
+            }
+            // Step 1: the record first (the tranche leaves the base now).
+            let mut next = c.clone();
+            let mut version = cur.version;
+            if t.status == TrancheStatus::Scheduled {
+                for x in &mut next.tranches {
+                    if x.id == tranche {
+                        x.status = TrancheStatus::Delivered;
+                        x.invoice_id = Some(invoice_id.clone());
+                    }
+                }
+                next.memo_booked_minor -= t.value_minor;
+                version = match self.save(kind::COMMITMENT, commitment, cur.version, &next).await {
+                    Ok(v) => v,
+                    Err(FinanceError::Ledger(LedgerError::VersionConflict { .. })) => continue,
+                    Err(e) => return Err(e),
+                };
+            }
+            // Step 2: memo book out, invoice in (idempotent by key).
+            let obligation = chart::memo_obligation(&c.brand, c.currency)?;
+            let backlog = chart::memo_backlog(&c.maker, c.currency)?;
+            self.commit(command(
+                format!("delivery:{invoice_id}:memo"),
+                "delivery",
+                delivered_on,
+                serde_json::json!({ "commitment": commitment, "tranche": tranche }),
+                hex_to_hash(&c.body_hash),
+                Action::Record { legs: pair(&backlog, &obligation, t.value_minor), pending: false },
+            ))
+            .await?;
+            let invoice = self
+                .issue_invoice(&next, Some(tranche), &invoice_id, InvoiceKind::Delivery, t.value_minor, delivered_on)
+                .await?;
+            // Step 3: the tranche is invoiced.
+            for x in &mut next.tranches {
+                if x.id == tranche {
+                    x.status = TrancheStatus::Invoiced;
+                }
+            }
+            match self.save(kind::COMMITMENT, commitment, version, &next).await {
+                Ok(_) => return Ok(invoice),
+                Err(FinanceError::Ledger(LedgerError::VersionConflict { .. })) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(FinanceError::Contention { attempts: MAX_ATTEMPTS })
+    }
+
+    /// Books an invoice to the brand (Dr invoice, Cr maker collateral
+    /// equity) and records it. Idempotent by invoice id.
+    pub(crate) async fn issue_invoice(
+        &self,
+        c: &Commitment,
+        tranche: Option<&str>,
+        id: &str,
+        kind_of: InvoiceKind,
+        amount_minor: i64,
+        issued_on: Date,
+    ) -> Result<Invoice, FinanceError> {
+        if let Some(existing) = self.load::<Invoice>(kind::INVOICE, id).await? {
+            if existing.value.commitment != c.doc_id || existing.value.tranche.as_deref() != tranche {
+                return Err(FinanceError::AlreadyExists { kind: "invoice", id: id.to_owned() });
+            }
+            return Ok(existing.value);
+        }
+        let facility = self.facility_for(&c.maker, c.currency).await?.ok_or_else(|| FinanceError::InvalidState {
+            what: format!("maker {:?}", c.maker),
+            state: format!("without an open facility in {}", c.currency),
+            action: "invoice (invoices are collected through a facility)",
+        })?;
+        let inv_account = chart::invoice(id, c.currency)?;
+        let equity = chart::maker_equity(&c.maker, c.currency)?;
+        self.ensure_accounts(&[inv_account.clone(), equity.clone()]).await?;
+        self.commit(command(
+            format!("invoice:{id}"),
+            "invoice",
+            issued_on,
+            serde_json::json!({ "invoice": id, "brand": c.brand, "commitment": c.doc_id, "kind": kind_of }),
+            hex_to_hash(&c.body_hash),
+            Action::Record { legs: pair(&inv_account, &equity, amount_minor), pending: false },
+        ))
+        .await?;
+        let invoice = Invoice {
+            id: id.to_owned(),
+            kind: kind_of,
+            brand: c.brand.clone(),
+            maker: c.maker.clone(),
+            facility: facility.value.id,
+            commitment: c.doc_id.clone(),
+            tranche: tranche.map(str::to_owned),
+            currency: c.currency,
+            amount_minor,
+            issued_on,
+            due_on: issued_on + Duration::days(i64::from(c.payment_days)),
+            status: InvoiceStatus::Open,
+            payments: Vec::new(),
+            late_fee_booked: false,
+        };
+        match self.save(kind::INVOICE, id, 0, &invoice).await {
+            Ok(_) => Ok(invoice),
+            Err(FinanceError::Ledger(LedgerError::VersionConflict { .. })) => self.invoice(id).await,
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn invoice(&self, id: &str) -> Result<Invoice, FinanceError> {
+        Ok(self.require::<Invoice>(kind::INVOICE, id).await?.value)
+    }
+
+    pub async fn invoice_versioned(&self, id: &str) -> Result<super::Versioned<Invoice>, FinanceError> {
+        self.require::<Invoice>(kind::INVOICE, id).await
+    }
+
+    /// Records a payment applied to an invoice (the settlement service
+    /// books the money; this keeps the invoice's own account of it).
+    pub async fn record_invoice_payment(
+        &self,
+        id: &str,
+        payment: crate::model::InvoicePayment,
+    ) -> Result<Invoice, FinanceError> {
+        for _ in 0..MAX_ATTEMPTS {
+            let cur = self.invoice_versioned(id).await?;
+            let mut inv = cur.value;
+            if inv.payments.iter().any(|p| p.reference == payment.reference) {
+                return Ok(inv);
+            }
+            if payment.amount_minor <= 0 || payment.amount_minor > inv.open_minor() {
+                return Err(FinanceError::invalid("amount", "a payment must be positive and at most the open amount"));
+            }
+            inv.payments.push(payment.clone());
+            if inv.open_minor() == 0 {
+                inv.status = InvoiceStatus::Paid;
+            }
+            match self.save(kind::INVOICE, id, cur.version, &inv).await {
+                Ok(_) => return Ok(inv),
+                Err(FinanceError::Ledger(LedgerError::VersionConflict { .. })) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(FinanceError::Contention { attempts: MAX_ATTEMPTS })
+    }
+
+    pub async fn invoices(&self) -> Result<Vec<Invoice>, FinanceError> {
+        self.all(kind::INVOICE).await
+    }
+}

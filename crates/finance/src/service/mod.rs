@@ -1,0 +1,152 @@
+//! The finance service: every operation a brand, maker or lender performs,
+//! as ledger entries plus versioned records.
+//!
+//! Crash safety without distributed transactions: every operation is a
+//! sequence of idempotent steps (ledger commands with deterministic
+//! idempotency keys; records written with optimistic versions), so running
+//! it again after a crash finishes what was started and books nothing
+//! twice. Records that narrow what may be drawn (amendments, deliveries) are
+//! written before their ledger entries; the entries then touch the accounts
+//! that draws guard on, so a draw decided on older state is refused with
+//! `precondition_failed` and retried.
+
+mod accrual;
+mod advances;
+mod commitments;
+mod documents;
+mod facilities;
+mod invoices;
+mod parties;
+mod signed;
+mod statements;
+
+use std::sync::Arc;
+
+use offtake_ledger::{
+    Action, AmountMinor, Command, Committed, LedgerId, NewAccount, NewLeg, Side, Store, StoredRecord,
+};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use time::Date;
+
+use crate::error::FinanceError;
+
+pub use accrual::AccrualReport;
+pub use documents::{DocSigner, SignedDocument};
+pub use invoices::invoice_id;
+pub use statements::{BrandStatement, LenderStatement, MakerStatement};
+
+/// How many times an operation re-reads and retries when the state it
+/// decided on changed underneath it.
+pub const MAX_ATTEMPTS: u32 = 32;
+
+/// The finance domain over one ledger.
+#[derive(Clone)]
+pub struct Finance {
+    store: Arc<dyn Store>,
+    ledger: LedgerId,
+}
+
+/// A record and the version it was read at (for optimistic writes).
+pub struct Versioned<T> {
+    pub value: T,
+    pub version: i64,
+}
+
+impl Finance {
+    /// The finance domain on a ledger (created if needed).
+    pub async fn open(store: Arc<dyn Store>, ledger: LedgerId) -> Result<Self, FinanceError> {
+        store.ensure_ledger(&ledger).await?;
+        Ok(Finance { store, ledger })
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn ledger(&self) -> &LedgerId {
+        &self.ledger
+    }
+
+    async fn load<T: DeserializeOwned>(&self, kind: &str, id: &str) -> Result<Option<Versioned<T>>, FinanceError> {
+        let Some(rec) = self.store.get_record(&self.ledger, kind, id).await? else { return Ok(None) };
+        Ok(Some(Versioned { value: rec.decode()?, version: rec.version }))
+    }
+
+    async fn require<T: DeserializeOwned>(&self, kind: &'static str, id: &str) -> Result<Versioned<T>, FinanceError> {
+        self.load(kind, id).await?.ok_or_else(|| FinanceError::not_found(kind, id))
+    }
+
+    async fn save<T: Serialize>(&self, kind: &str, id: &str, expected: i64, value: &T) -> Result<i64, FinanceError> {
+        let body = serde_json::to_value(value).map_err(|e| FinanceError::invalid("record", e.to_string()))?;
+        Ok(self.store.put_record(&self.ledger, kind, id, expected, &body).await?.version)
+    }
+
+    async fn all<T: DeserializeOwned>(&self, kind: &str) -> Result<Vec<T>, FinanceError> {
+        let recs: Vec<StoredRecord> = self.store.all_records(&self.ledger, kind).await?;
+        recs.iter().map(|r| r.decode().map_err(FinanceError::from)).collect()
+    }
+
+    async fn ensure_accounts(&self, specs: &[NewAccount]) -> Result<(), FinanceError> {
+        for spec in specs {
+            self.store.create_account(&self.ledger, spec).await?;
+        }
+        Ok(())
+    }
+
+    async fn commit(&self, command: Command) -> Result<Committed, FinanceError> {
+        Ok(self.store.commit(&self.ledger, command).await?)
+    }
+
+    /// Commits commands in one transaction; any refused command fails the
+    /// operation (the others are idempotent and replay on retry).
+    async fn commit_all(&self, commands: Vec<Command>) -> Result<Vec<Committed>, FinanceError> {
+        if commands.is_empty() {
+            return Ok(Vec::new());
+        }
+        let outcomes = self.store.commit_batch(&self.ledger, &commands).await?;
+        outcomes.into_iter().map(|o| o.map_err(FinanceError::from)).collect()
+    }
+}
+
+/// Builds a command.
+pub(crate) fn command(
+    key: String,
+    kind: &str,
+    effective_date: Date,
+    metadata: serde_json::Value,
+    source_hash: Option<[u8; 32]>,
+    action: Action,
+) -> Command {
+    Command { idempotency_key: key, kind: kind.to_owned(), effective_date, metadata, source_hash, action }
+}
+
+/// A leg on an account spec.
+pub(crate) fn leg(account: &NewAccount, side: Side, amount_minor: i64) -> NewLeg {
+    debug_assert!(amount_minor > 0, "legs carry positive amounts");
+    NewLeg {
+        account: account.code.clone(),
+        side,
+        currency: account.currency,
+        amount_minor: AmountMinor::new(amount_minor),
+    }
+}
+
+/// A two-leg transfer: debit `to`, credit `from`.
+pub(crate) fn pair(debit: &NewAccount, credit: &NewAccount, amount_minor: i64) -> Vec<NewLeg> {
+    vec![leg(debit, Side::Debit, amount_minor), leg(credit, Side::Credit, amount_minor)]
+}
+
+/// Ids of parties, facilities, documents and tranches end up in account
+/// codes: lowercase letters, digits, '-', '_' and '.', 1–64 characters.
+pub fn check_id(field: &'static str, id: &str) -> Result<(), FinanceError> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.'))
+        && id.as_bytes()[0].is_ascii_alphanumeric();
+    if ok {
+        Ok(())
+    } else {
+        Err(FinanceError::invalid(field, format!("{id:?} is not an id (a-z, 0-9, '-', '_', '.'; 1-64)")))
+    }
+}

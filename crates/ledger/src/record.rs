@@ -1,0 +1,118 @@
+//! Versioned domain records: the state the finance domain, the key registry
+//! and the settlement queue keep beside the ledger (commitments, facilities,
+//! invoices, keys, nonces, payment notices).
+//!
+//! Why one generic table instead of a table per entity: the domain crates
+//! stay free of SQL, both stores implement five small methods once, and
+//! every record keeps its full history (rows are append-only; a change is a
+//! new version). Writers use optimistic concurrency: `put_record` names the
+//! version it read, and a concurrent writer's change makes it fail with
+//! `version_conflict` instead of being silently overwritten.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::account::LedgerId;
+use crate::error::LedgerError;
+use crate::store::Page;
+
+/// Longest record kind or id accepted.
+pub const MAX_RECORD_KEY_LEN: usize = 200;
+
+/// One version of a record.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredRecord {
+    pub kind: String,
+    pub id: String,
+    /// 1 for the first version, +1 for every change.
+    pub version: i64,
+    pub body: serde_json::Value,
+    pub recorded_at_us: i64,
+}
+
+impl StoredRecord {
+    /// Deserialises the body into a domain type.
+    pub fn decode<T: serde::de::DeserializeOwned>(&self) -> Result<T, LedgerError> {
+        serde_json::from_value(self.body.clone())
+            .map_err(|e| LedgerError::Storage(format!("record {}/{} does not decode: {e}", self.kind, self.id)))
+    }
+}
+
+/// Checks a record kind or id: non-empty, bounded, printable ASCII without
+/// spaces (ids come from users; keep them boring).
+pub fn check_record_key(field: &'static str, value: &str) -> Result<(), LedgerError> {
+    let ok = !value.is_empty()
+        && value.len() <= MAX_RECORD_KEY_LEN
+        && value.bytes().all(|b| b.is_ascii_graphic() && b != b'\'' && b != b'"' && b != b'\\');
+    if ok {
+        Ok(())
+    } else {
+        Err(LedgerError::invalid(field, "1-200 printable ASCII characters without quotes, spaces or backslashes"))
+    }
+}
+
+#[async_trait]
+pub trait RecordStore: Send + Sync {
+    /// The latest version of a record, if any.
+    async fn get_record(&self, ledger: &LedgerId, kind: &str, id: &str) -> Result<Option<StoredRecord>, LedgerError>;
+
+    /// Writes version `expected_version + 1` if the latest version is
+    /// `expected_version` (0 = the record must not exist yet); otherwise
+    /// `version_conflict` and nothing is written.
+    async fn put_record(
+        &self,
+        ledger: &LedgerId,
+        kind: &str,
+        id: &str,
+        expected_version: i64,
+        body: &serde_json::Value,
+    ) -> Result<StoredRecord, LedgerError>;
+
+    /// Latest versions of the records of a kind, ordered by id, after the
+    /// cursor (an id returned as `next_cursor`).
+    async fn list_records(
+        &self,
+        ledger: &LedgerId,
+        kind: &str,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<StoredRecord>, LedgerError>;
+
+    /// Every version of a record, oldest first.
+    async fn record_history(&self, ledger: &LedgerId, kind: &str, id: &str) -> Result<Vec<StoredRecord>, LedgerError>;
+
+    /// Every record of a kind (latest versions), following the cursor to the
+    /// end. For small kinds (parties, facilities); large ones should page.
+    async fn all_records(&self, ledger: &LedgerId, kind: &str) -> Result<Vec<StoredRecord>, LedgerError> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self.list_records(ledger, kind, cursor.as_deref(), crate::store::MAX_PAGE_LIMIT).await?;
+            out.extend(page.items);
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// Creates a record that must not exist yet; `Ok(false)` if it did
+    /// (the basis of "accept once", e.g. signature nonces).
+    async fn insert_once(
+        &self,
+        ledger: &LedgerId,
+        kind: &str,
+        id: &str,
+        body: &serde_json::Value,
+    ) -> Result<bool, LedgerError> {
+        match self.put_record(ledger, kind, id, 0, body).await {
+            Ok(_) => Ok(true),
+            Err(LedgerError::VersionConflict { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// A store that holds both the ledger and the records, in one database.
+pub trait Store: crate::store::LedgerStore + RecordStore {}
+impl<T: crate::store::LedgerStore + RecordStore> Store for T {}

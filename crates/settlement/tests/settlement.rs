@@ -1,0 +1,232 @@
+//! Settlement on both stores: the waterfall, partial and multi-invoice
+//! payments, overpayment and credit, late charges, suspense, wrong
+//! currency, replays, racing workers and crashes.
+
+#[path = "../../finance/tests/support/mod.rs"]
+mod support;
+
+use offtake_finance::{Finance, InvoiceStatus};
+use offtake_ledger::{AmountMinor, Currency};
+use offtake_settlement::{NoticeState, PaymentNotice, Settlement, Source};
+use offtake_testkit::{on_both_stores, TestStore};
+use support::*;
+use time::macros::date;
+use time::Date;
+
+/// DESIGN.md's program: a 200,000.00 commitment delivered on 15 March
+/// (invoice due 14 April), 80,000.00 funded on 5 January at 12 % ACT/360
+/// with a 1 % fee.
+async fn program(ts: &TestStore) -> Settlement {
+    let fin = finance(ts.store.clone()).await;
+    fin.open_facility("f1", "lender-l", "maker-m", terms(50_000_000), date!(2026 - 01 - 01)).await.unwrap();
+    let c = commitment(
+        "po",
+        "brand-a",
+        "maker-m",
+        &[("t1", "1000", "200.00", date!(2026 - 02 - 01)), ("t2", "500", "100.00", date!(2026 - 03 - 16))],
+    );
+    fin.submit_commitment(&c).await.unwrap();
+    let req = request("adv", "f1", "maker-m", "80000.00", "2026-01-05T10:00:00Z");
+    fin.request_advance(&req, now("2026-01-05T10:00:00Z")).await.unwrap();
+    fin.decide_advance(&approval(&req, "f1", "lender-l", "approve", "2026-01-05T11:00:00Z")).await.unwrap();
+    fin.deliver("po", "t1", date!(2026 - 03 - 15)).await.unwrap();
+    Settlement::new(fin)
+}
+
+fn notice(reference: &str, amount: &str, value_date: Date) -> PaymentNotice {
+    PaymentNotice {
+        external_ref: reference.to_owned(),
+        brand: "brand-a".into(),
+        facility: "f1".into(),
+        currency: USD,
+        amount_minor: AmountMinor::parse(amount, USD).unwrap().get(),
+        value_date,
+        allocations: vec![],
+        source: Source::Cash,
+        source_hash: None,
+    }
+}
+
+async fn pay(s: &Settlement, n: PaymentNotice) -> NoticeState {
+    let reference = n.external_ref.clone();
+    s.enqueue(n).await.unwrap();
+    s.settle_notice(&reference, "w").await.unwrap().state
+}
+
+fn fin(s: &Settlement) -> &Finance {
+    s.finance()
+}
+
+async fn design_payment_applies_fees_interest_principal(ts: TestStore) {
+    let s = program(&ts).await;
+    let NoticeState::Applied { breakdown, .. } = pay(&s, notice("bank-1", "50000.00", date!(2026 - 04 - 05))).await
+    else {
+        panic!("not applied")
+    };
+    let parts: Vec<(&str, i64)> = breakdown.debt.iter().map(|p| (p.part.as_str(), p.amount_minor)).collect();
+    assert_eq!(parts, vec![("fees", 80_000), ("interest", 240_000), ("principal", 4_680_000)]);
+    assert_eq!((breakdown.remainder_minor, breakdown.overpayment_minor), (0, 0));
+    assert_eq!(posted(fin(&s), "facility:f1:principal").await, 3_320_000);
+    assert_eq!(posted(fin(&s), "facility:f1:interest").await, 0);
+    assert_eq!(posted(fin(&s), "invoice:po--t1").await, 15_000_000);
+    assert_eq!(posted(fin(&s), "cash:lender:lender-l:usd").await, 1_000_000_000 - 8_000_000 + 5_000_000);
+    assert_books_balance(fin(&s)).await;
+}
+
+async fn partial_multi_invoice_overpayment_and_credit(ts: TestStore) {
+    let s = program(&ts).await;
+    fin(&s).deliver("po", "t2", date!(2026 - 03 - 01)).await.unwrap();
+    // Invoices: po.t2 50,000 due 31 Mar; po.t1 200,000 due 14 Apr. Pay the
+    // debt off first (82,000 + interest), then both invoices, and more.
+    let NoticeState::Applied { breakdown, .. } = pay(&s, notice("p1", "260000.00", date!(2026 - 03 - 16))).await else {
+        panic!()
+    };
+    let per_invoice: Vec<(&str, i64)> =
+        breakdown.invoices.iter().map(|i| (i.invoice.as_str(), i.amount_minor)).collect();
+    assert_eq!(per_invoice, vec![("po--t2", 5_000_000), ("po--t1", 20_000_000)]);
+    assert_eq!(breakdown.overpayment_minor, 1_000_000);
+    assert_eq!(posted(fin(&s), "facility:f1:principal").await, 0);
+    assert_eq!(breakdown.debt_paid_minor + breakdown.remainder_minor, 25_000_000);
+    assert_eq!(posted(fin(&s), "maker:maker-m:payable:usd").await, breakdown.remainder_minor);
+    assert_eq!(posted(fin(&s), "brand:brand-a:credit:usd").await, 1_000_000);
+    assert_eq!(fin(&s).invoice("po--t1").await.unwrap().status, InvoiceStatus::Paid);
+    // A partial payment on a new invoice, then the credit covers part of the rest.
+    let c2 = commitment("po2", "brand-a", "maker-m", &[("t1", "100", "300.00", date!(2026 - 03 - 01))]);
+    fin(&s).submit_commitment(&c2).await.unwrap();
+    fin(&s).deliver("po2", "t1", date!(2026 - 03 - 17)).await.unwrap();
+    pay(&s, notice("p2", "10000.00", date!(2026 - 03 - 18))).await;
+    assert_eq!(fin(&s).invoice("po2--t1").await.unwrap().open_minor(), 2_000_000);
+    let used = s.apply_credit("c1", "brand-a", "f1", 1_000_000, date!(2026 - 03 - 19), Some("po2--t1")).await.unwrap();
+    assert!(matches!(used.state, NoticeState::Applied { .. }), "{:?}", used.state);
+    assert_eq!(posted(fin(&s), "brand:brand-a:credit:usd").await, 0);
+    assert_eq!(fin(&s).invoice("po2--t1").await.unwrap().open_minor(), 1_000_000);
+    // More credit than the brand has is refused, nothing booked.
+    let head = fin(&s).store().head(fin(&s).ledger()).await.unwrap();
+    let refused = s.apply_credit("c2", "brand-a", "f1", 100, date!(2026 - 03 - 19), Some("po2--t1")).await.unwrap();
+    assert!(matches!(refused.state, NoticeState::Rejected { .. }), "{:?}", refused.state);
+    assert_eq!(fin(&s).store().head(fin(&s).ledger()).await.unwrap(), head);
+    // Remittance: the maker's remainders are paid out, once.
+    let st = s.remittance_statement("f1").await.unwrap();
+    assert_eq!(st.payable_minor, st.remainder_total_minor);
+    let r = s.remit("r1", "f1", date!(2026 - 03 - 31)).await.unwrap();
+    assert_eq!(r.amount_minor, st.payable_minor);
+    assert_eq!(s.remit("r1", "f1", date!(2026 - 03 - 31)).await.unwrap(), r);
+    assert_eq!(posted(fin(&s), "maker:maker-m:payable:usd").await, 0);
+    assert_books_balance(fin(&s)).await;
+}
+
+async fn late_payment_pays_penalties_first(ts: TestStore) {
+    let s = program(&ts).await;
+    // Due 14 April, grace 5 days: overdue from 20 April. Paid 29 April.
+    let NoticeState::Applied { breakdown, .. } = pay(&s, notice("late", "100000.00", date!(2026 - 04 - 29))).await
+    else {
+        panic!()
+    };
+    // Late fee: 1 % of 200,000 = 2,000; default interest: 80,000 × 4 % / 360
+    // × 9 days (20–28 April) = 80.00.
+    assert_eq!(breakdown.debt[0].part.as_str(), "penalty");
+    assert_eq!(breakdown.debt[0].amount_minor, 200_000 + 8_000);
+    assert_eq!(posted(fin(&s), "income:lender-l:penalty:usd").await, 208_000);
+    assert_eq!(posted(fin(&s), "facility:f1:penalty").await, 0);
+    assert_books_balance(fin(&s)).await;
+}
+
+async fn suspense_wrong_currency_and_bad_input(ts: TestStore) {
+    let s = program(&ts).await;
+    let mut unknown = notice("u1", "123.45", date!(2026 - 03 - 16));
+    unknown.allocations = vec![offtake_settlement::Allocation { invoice: "nope".into(), amount_minor: None }];
+    assert!(matches!(pay(&s, unknown).await, NoticeState::Suspense { .. }));
+    assert_eq!(posted(fin(&s), "cash:suspense:usd").await, 12_345);
+    assert_eq!(s.suspense_report().await.unwrap().len(), 1);
+    let head = fin(&s).store().head(fin(&s).ledger()).await.unwrap();
+    let mut eur = notice("e1", "10.00", date!(2026 - 03 - 16));
+    eur.currency = Currency::EUR;
+    let NoticeState::Rejected { code, .. } = pay(&s, eur).await else { panic!() };
+    assert_eq!(code, "currency_mismatch");
+    assert_eq!(fin(&s).store().head(fin(&s).ledger()).await.unwrap(), head);
+    let mut zero = notice("z1", "0.00", date!(2026 - 03 - 01));
+    zero.amount_minor = 0;
+    assert_eq!(s.enqueue(zero).await.unwrap_err().code(), "invalid_input");
+    let bad_ref = notice("has space", "1.00", date!(2026 - 03 - 01));
+    assert_eq!(s.enqueue(bad_ref).await.unwrap_err().code(), "invalid_input");
+    // Same reference, other content.
+    assert_eq!(s.enqueue(notice("u1", "1.00", date!(2026 - 03 - 01))).await.unwrap_err().code(), "duplicate_reference");
+    assert_eq!(fin(&s).store().head(fin(&s).ledger()).await.unwrap(), head);
+    assert_books_balance(fin(&s)).await;
+}
+
+async fn replayed_notification_applies_once(ts: TestStore) {
+    let s = program(&ts).await;
+    for _ in 0..100 {
+        s.enqueue(notice("bank-42", "1000.00", date!(2026 - 03 - 16))).await.unwrap();
+        s.settle_once("w").await.unwrap();
+    }
+    assert_eq!(fin(&s).invoice("po--t1").await.unwrap().open_minor(), 19_900_000);
+    assert_eq!(fin(&s).invoice("po--t1").await.unwrap().payments.len(), 1);
+    assert_books_balance(fin(&s)).await;
+}
+
+async fn racing_workers_apply_each_notice_once(ts: TestStore) {
+    let s = program(&ts).await;
+    for i in 0..30 {
+        s.enqueue(notice(&format!("n{i:02}"), "100.00", date!(2026 - 03 - 16))).await.unwrap();
+    }
+    let mut workers = Vec::new();
+    for w in 0..3 {
+        let s = s.clone();
+        workers.push(tokio::spawn(async move { s.settle_once(&format!("worker-{w}")).await.unwrap() }));
+    }
+    let mut applied = 0;
+    for w in workers {
+        applied += w.await.unwrap().applied;
+    }
+    // Whatever a racing worker skipped, a later pass finishes.
+    applied += s.settle_once("sweeper").await.unwrap().applied;
+    assert_eq!(applied, 30);
+    let inv = fin(&s).invoice("po--t1").await.unwrap();
+    assert_eq!((inv.payments.len(), inv.open_minor()), (30, 20_000_000 - 300_000));
+    assert_books_balance(fin(&s)).await;
+}
+
+async fn a_crashed_worker_never_double_applies(ts: TestStore) {
+    let s = program(&ts).await;
+    let store = fin(&s).store().clone();
+    let ledger = fin(&s).ledger().clone();
+    // Worker A claims and plans, commits, and dies before recording it.
+    s.enqueue(notice("crash-after", "1000.00", date!(2026 - 03 - 16))).await.unwrap();
+    let plan = s.claim_and_plan("crash-after", "a").await.unwrap().unwrap();
+    store.commit(&ledger, plan.command.clone()).await.unwrap();
+    // Worker B claims and plans, and dies before committing.
+    s.enqueue(notice("crash-before", "2000.00", date!(2026 - 03 - 16))).await.unwrap();
+    s.claim_and_plan("crash-before", "b").await.unwrap().unwrap();
+    // Their leases run out.
+    for reference in ["crash-after", "crash-before"] {
+        let rec = store.get_record(&ledger, offtake_settlement::notice::NOTICE_KIND, reference).await.unwrap().unwrap();
+        let mut body = rec.body.clone();
+        body["state"]["claimed_at_us"] = 0.into();
+        store
+            .put_record(&ledger, offtake_settlement::notice::NOTICE_KIND, reference, rec.version, &body)
+            .await
+            .unwrap();
+    }
+    let head_before = store.head(&ledger).await.unwrap().seq;
+    let report = s.settle_once("c").await.unwrap();
+    assert_eq!(report.applied, 2);
+    // Only crash-before's entry is new; crash-after's commit was replayed.
+    let new: Vec<_> = store.entries(&ledger, head_before, 100).await.unwrap();
+    let payments: Vec<_> = new.iter().filter(|e| e.kind == "payment").collect();
+    assert_eq!(payments.len(), 1, "{:?}", new.iter().map(|e| &e.idempotency_key).collect::<Vec<_>>());
+    assert_eq!(payments[0].idempotency_key, "payment:crash-before");
+    assert_eq!(fin(&s).invoice("po--t1").await.unwrap().open_minor(), 20_000_000 - 300_000);
+    assert_books_balance(fin(&s)).await;
+}
+
+on_both_stores!(
+    design_payment_applies_fees_interest_principal,
+    partial_multi_invoice_overpayment_and_credit,
+    late_payment_pays_penalties_first,
+    suspense_wrong_currency_and_bad_input,
+    replayed_notification_applies_once,
+    racing_workers_apply_each_notice_once,
+    a_crashed_worker_never_double_applies,
+);

@@ -1,0 +1,467 @@
+//! The key registry and document verification.
+//!
+//! Keys live in the ledger database as versioned records (kind
+//! `signing_key`, id = key id), so both stores hold them and every change
+//! (a revocation) keeps its history. Accepted nonces are records of kind
+//! `nonce`, id `<key id>:<nonce>`, created with `insert_once`: a (signer,
+//! nonce) pair is accepted once.
+//!
+//! # When is a signature valid?
+//!
+//! The signature verifies (`verify_strict`) over the DSSE PAE with the
+//! registered public key, and at the document's `issued_at`:
+//!
+//! * the key is valid (`valid_from <= issued_at`), and
+//! * it is not revoked:
+//!   * **superseded** at T (the key was rotated): documents issued before T
+//!     stay valid; documents issued at or after T are refused.
+//!   * **compromised** since T: documents issued at or after T are refused.
+//!     A document dated before T is honoured only if this registry
+//!     accepted it before T (its nonce record says so): `issued_at` is
+//!     written by whoever holds the key, so after a compromise the date
+//!     alone proves nothing, and only our own record of having seen the
+//!     document earlier can be trusted. Anything else must be re-signed
+//!     with a new key.
+//!
+//! Then the document must not be expired (`now < expires_at`) nor issued
+//! further in the future than [`MAX_CLOCK_SKEW`].
+//!
+//! Signatures are checked before the payload is parsed (DSSE: authenticate,
+//! then interpret), so a flipped byte anywhere in the payload or the
+//! payload type is a `bad_signature`, whatever it does to the JSON.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use time::format_description::well_known::Rfc3339;
+use time::{Duration, OffsetDateTime};
+
+use offtake_ledger::{LedgerError, LedgerId, RecordStore};
+
+use crate::doc::{parse_timestamp, DocHeader, DocType};
+use crate::envelope::{bad_sig, decode_payload, decode_signatures, open_payload, truncate, Envelope};
+use crate::error::SigningError;
+use crate::key::{check_party, key_id_of, parse_public_key, Role};
+
+/// Record kind of registered keys.
+pub const KEY_RECORD_KIND: &str = "signing_key";
+/// Record kind of accepted (signer, nonce) pairs.
+pub const NONCE_RECORD_KIND: &str = "nonce";
+/// How far in the future a document's `issued_at` may be.
+pub const MAX_CLOCK_SKEW: Duration = Duration::minutes(5);
+
+/// Why a key was revoked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Revocation {
+    /// The secret leaked: signatures dated at or after `revoked_at` are
+    /// void, and earlier ones count only if accepted before `revoked_at`.
+    Compromised,
+    /// The key was rotated: documents issued before `revoked_at` stay valid.
+    Superseded,
+}
+
+impl Revocation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Revocation::Compromised => "compromised",
+            Revocation::Superseded => "superseded",
+        }
+    }
+}
+
+impl std::str::FromStr for Revocation {
+    type Err = SigningError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "compromised" => Ok(Revocation::Compromised),
+            "superseded" => Ok(Revocation::Superseded),
+            _ => Err(SigningError::InvalidKey(format!("unknown revocation reason {s:?}: compromised or superseded"))),
+        }
+    }
+}
+
+/// A public key in the registry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisteredKey {
+    /// Derived from the public key (see [`crate::key`]).
+    pub key_id: String,
+    pub party: String,
+    pub role: Role,
+    /// 32-byte Ed25519 public key, lower-case hex.
+    pub public_key_hex: String,
+    /// Documents issued before this instant are not signed by this key.
+    #[serde(with = "time::serde::rfc3339")]
+    pub valid_from: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub revoked_at: Option<OffsetDateTime>,
+    #[serde(default)]
+    pub revocation: Option<Revocation>,
+}
+
+impl RegisteredKey {
+    /// A new, unrevoked registry entry; checks the key and derives its id.
+    pub fn new(
+        party: &str,
+        role: Role,
+        public_key_hex: &str,
+        valid_from: OffsetDateTime,
+    ) -> Result<RegisteredKey, SigningError> {
+        check_party(party)?;
+        let key = parse_public_key(public_key_hex)?;
+        Ok(RegisteredKey {
+            key_id: key_id_of(&key),
+            party: party.to_owned(),
+            role,
+            public_key_hex: hex::encode(key.as_bytes()),
+            valid_from,
+            revoked_at: None,
+            revocation: None,
+        })
+    }
+
+    fn check(&self) -> Result<(), SigningError> {
+        check_party(&self.party)?;
+        let key = parse_public_key(&self.public_key_hex)?;
+        if key_id_of(&key) != self.key_id || hex::encode(key.as_bytes()) != self.public_key_hex {
+            return Err(SigningError::InvalidKey("key_id must be derived from the lower-case hex public key".into()));
+        }
+        if self.revoked_at.is_some() != self.revocation.is_some() {
+            return Err(SigningError::InvalidKey("revoked_at and revocation go together".into()));
+        }
+        Ok(())
+    }
+
+    fn same_identity(&self, other: &RegisteredKey) -> bool {
+        self.key_id == other.key_id
+            && self.party == other.party
+            && self.role == other.role
+            && self.public_key_hex == other.public_key_hex
+            && self.valid_from == other.valid_from
+    }
+}
+
+/// Who signed a verified document.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signer {
+    pub key_id: String,
+    pub party: String,
+    pub role: Role,
+}
+
+/// A document whose signatures, schema and validity period were checked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VerifiedDocument {
+    pub doc_type: DocType,
+    /// The body, parsed from the canonical payload.
+    pub body: Value,
+    /// SHA-256 of the canonical body (the payload bytes).
+    pub body_hash: [u8; 32],
+    pub doc_id: String,
+    /// Signers in envelope order.
+    pub signers: Vec<Signer>,
+    /// Version, dates, nonce and prev_hash, parsed.
+    pub header: DocHeader,
+}
+
+impl VerifiedDocument {
+    /// `body_hash` as lower-case hex (what `prev_hash` and `request_hash` hold).
+    pub fn body_hash_hex(&self) -> String {
+        hex::encode(self.body_hash)
+    }
+
+    /// A string field of the body (`brand`, `maker`, `facility`, `amount`…).
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.body.get(name).and_then(Value::as_str)
+    }
+}
+
+/// The signatures a document type needs, by role and party, read from the
+/// body: a commitment its brand and its maker; an advance request its
+/// maker; an advance approval its lender; a payment notice its brand.
+pub fn required_signers(doc_type: DocType, body: &Value) -> Vec<(Role, String)> {
+    let party = |field: &str| body.get(field).and_then(Value::as_str).unwrap_or_default().to_owned();
+    match doc_type {
+        DocType::Commitment => vec![(Role::Brand, party("brand")), (Role::Maker, party("maker"))],
+        DocType::AdvanceRequest => vec![(Role::Maker, party("maker"))],
+        DocType::AdvanceApproval => vec![(Role::Lender, party("lender"))],
+        DocType::PaymentNotice => vec![(Role::Brand, party("brand"))],
+    }
+}
+
+/// `missing_signature` unless, for every (role, party), a key of that party
+/// registered in that role signed the document.
+pub fn require_roles(doc: &VerifiedDocument, required: &[(Role, &str)]) -> Result<(), SigningError> {
+    for (role, party) in required {
+        if !doc.signers.iter().any(|s| s.role == *role && s.party == *party) {
+            return Err(SigningError::MissingSignature(format!(
+                "{} {} needs the signature of {role} {party:?}",
+                doc.doc_type, doc.doc_id
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The registry of one ledger, over any record store.
+pub struct KeyRegistry<'a> {
+    store: &'a dyn RecordStore,
+    ledger: LedgerId,
+}
+
+impl<'a> KeyRegistry<'a> {
+    pub fn new(store: &'a dyn RecordStore, ledger: LedgerId) -> Self {
+        KeyRegistry { store, ledger }
+    }
+
+    /// Registers a public key. Registering the same key again is a no-op
+    /// returning the stored entry (with its revocation, if any); another
+    /// party, role or valid_from under the same id is `key_exists`.
+    pub async fn register(&self, key: &RegisteredKey) -> Result<RegisteredKey, SigningError> {
+        key.check()?;
+        if key.revoked_at.is_some() {
+            return Err(SigningError::InvalidKey("register the key first, then revoke it".into()));
+        }
+        let body = serde_json::to_value(key).map_err(|e| LedgerError::Storage(e.to_string()))?;
+        if self.store.insert_once(&self.ledger, KEY_RECORD_KIND, &key.key_id, &body).await? {
+            return Ok(key.clone());
+        }
+        match self.get(&key.key_id).await? {
+            Some(existing) if existing.same_identity(key) => Ok(existing),
+            _ => Err(SigningError::KeyExists(key.key_id.clone())),
+        }
+    }
+
+    /// Revokes a key from `at` on. A revocation can only be made stricter
+    /// afterwards (an earlier time, or superseded → compromised); repeating
+    /// it is a no-op; loosening it is `invalid_key`.
+    pub async fn revoke(
+        &self,
+        key_id: &str,
+        at: OffsetDateTime,
+        reason: Revocation,
+    ) -> Result<RegisteredKey, SigningError> {
+        let record = self
+            .store
+            .get_record(&self.ledger, KEY_RECORD_KIND, key_id)
+            .await?
+            .ok_or_else(|| SigningError::UnknownKey(truncate(key_id)))?;
+        let mut key: RegisteredKey = record.decode()?;
+        if let (Some(old_at), Some(old_reason)) = (key.revoked_at, key.revocation) {
+            if old_at == at && old_reason == reason {
+                return Ok(key);
+            }
+            let stricter = at <= old_at && (reason == old_reason || reason == Revocation::Compromised);
+            if !stricter {
+                return Err(SigningError::InvalidKey(format!(
+                    "key {key_id} is already revoked ({}) at {}; a revocation can only be made stricter",
+                    old_reason.as_str(),
+                    rfc3339(old_at)
+                )));
+            }
+        }
+        key.revoked_at = Some(at);
+        key.revocation = Some(reason);
+        let body = serde_json::to_value(&key).map_err(|e| LedgerError::Storage(e.to_string()))?;
+        self.store.put_record(&self.ledger, KEY_RECORD_KIND, key_id, record.version, &body).await?;
+        Ok(key)
+    }
+
+    /// The registered key with this id, if any.
+    pub async fn get(&self, key_id: &str) -> Result<Option<RegisteredKey>, SigningError> {
+        match self.store.get_record(&self.ledger, KEY_RECORD_KIND, key_id).await {
+            Ok(Some(record)) => Ok(Some(record.decode()?)),
+            Ok(None) => Ok(None),
+            // An id the store refuses as a record key cannot be registered.
+            Err(LedgerError::InvalidInput { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Every registered key, ordered by key id.
+    pub async fn list(&self) -> Result<Vec<RegisteredKey>, SigningError> {
+        let records = self.store.all_records(&self.ledger, KEY_RECORD_KIND).await?;
+        records.iter().map(|r| r.decode().map_err(SigningError::from)).collect()
+    }
+
+    /// Verifies an envelope (no side effects): every signature against a
+    /// registered key valid at the document's `issued_at`, the schema, the
+    /// validity period at `now`, and the signatures its type requires
+    /// ([`required_signers`]).
+    pub async fn verify(&self, env: &Envelope, now: OffsetDateTime) -> Result<VerifiedDocument, SigningError> {
+        let doc = self.verify_signatures(env, now).await?;
+        let required = required_signers(doc.doc_type, &doc.body);
+        let required: Vec<(Role, &str)> = required.iter().map(|(r, p)| (*r, p.as_str())).collect();
+        require_roles(&doc, &required)?;
+        Ok(doc)
+    }
+
+    /// Like [`verify`](Self::verify) but without requiring the signatures
+    /// the type needs: for co-signing workflows (a commitment the brand has
+    /// signed and the maker has not yet) and for showing who signed so far.
+    pub async fn verify_signatures(
+        &self,
+        env: &Envelope,
+        now: OffsetDateTime,
+    ) -> Result<VerifiedDocument, SigningError> {
+        let raw = decode_signatures(env)?;
+        let payload = decode_payload(env)?;
+        let message = crate::envelope::pae(&env.payload_type, &payload);
+        let mut keys = Vec::with_capacity(raw.len());
+        for r in &raw {
+            let key = self.get(&r.key_id).await?.ok_or_else(|| SigningError::UnknownKey(r.key_id.clone()))?;
+            let public = parse_public_key(&key.public_key_hex)
+                .map_err(|e| LedgerError::Storage(format!("registered key {} is corrupt: {e}", key.key_id)))?;
+            let sig = ed25519_dalek::Signature::from_bytes(&r.sig);
+            public.verify_strict(&message, &sig).map_err(|_| bad_sig(&r.key_id, "signature does not verify"))?;
+            keys.push(key);
+        }
+        let doc_type = DocType::from_payload_type(&env.payload_type)
+            .ok_or_else(|| SigningError::malformed(format!("unknown payloadType {:?}", truncate(&env.payload_type))))?;
+        let opened = open_payload(doc_type, payload)?;
+        let header = opened.header;
+        for key in &keys {
+            self.check_key_at(key, &header, &opened.body_hash).await?;
+        }
+        if now >= header.expires_at {
+            return Err(SigningError::ExpiredDocument { expires_at: rfc3339(header.expires_at) });
+        }
+        if header.issued_at > now + MAX_CLOCK_SKEW {
+            return Err(SigningError::NotYetValid { issued_at: rfc3339(header.issued_at) });
+        }
+        Ok(VerifiedDocument {
+            doc_type,
+            body: opened.body,
+            body_hash: opened.body_hash,
+            doc_id: header.doc_id.clone(),
+            signers: keys.into_iter().map(|k| Signer { key_id: k.key_id, party: k.party, role: k.role }).collect(),
+            header,
+        })
+    }
+
+    /// Verifies, then records (signer, nonce) for every signer. A pair seen
+    /// before — the same envelope again, or another document reusing a
+    /// signer's nonce — is `replayed_nonce` and nothing is recorded.
+    ///
+    /// All pairs are checked before any is written, so a replay never
+    /// consumes the other signers' nonces; only two concurrent submissions
+    /// sharing a nonce can race, and then at most one is accepted.
+    pub async fn accept(&self, env: &Envelope, now: OffsetDateTime) -> Result<VerifiedDocument, SigningError> {
+        let doc = self.verify(env, now).await?;
+        for s in &doc.signers {
+            let id = nonce_record_id(&s.key_id, &doc.header.nonce);
+            if self.store.get_record(&self.ledger, NONCE_RECORD_KIND, &id).await?.is_some() {
+                return Err(replayed(&s.key_id, &doc.header.nonce));
+            }
+        }
+        let body = json!({
+            "key_id": Value::Null,
+            "nonce": doc.header.nonce,
+            "doc_type": doc.doc_type.as_str(),
+            "doc_id": doc.doc_id,
+            "version": doc.header.version,
+            "body_hash": doc.body_hash_hex(),
+            "accepted_at": rfc3339(now),
+        });
+        for s in &doc.signers {
+            let mut body = body.clone();
+            body["key_id"] = Value::String(s.key_id.clone());
+            let id = nonce_record_id(&s.key_id, &doc.header.nonce);
+            if !self.store.insert_once(&self.ledger, NONCE_RECORD_KIND, &id, &body).await? {
+                return Err(replayed(&s.key_id, &doc.header.nonce));
+            }
+        }
+        Ok(doc)
+    }
+
+    /// The key may sign a document issued at `header.issued_at` (see the
+    /// module doc for the revocation rules).
+    async fn check_key_at(
+        &self,
+        key: &RegisteredKey,
+        header: &DocHeader,
+        body_hash: &[u8; 32],
+    ) -> Result<(), SigningError> {
+        if header.issued_at < key.valid_from {
+            return Err(SigningError::KeyNotYetValid {
+                key_id: key.key_id.clone(),
+                valid_from: rfc3339(key.valid_from),
+                issued_at: rfc3339(header.issued_at),
+            });
+        }
+        let (Some(revoked_at), Some(reason)) = (key.revoked_at, key.revocation) else {
+            return Ok(());
+        };
+        let revoked = |why: String| SigningError::RevokedKey { key_id: key.key_id.clone(), reason: why };
+        if header.issued_at >= revoked_at {
+            return Err(revoked(format!(
+                "{} at {}, the document was issued at {}",
+                reason.as_str(),
+                rfc3339(revoked_at),
+                rfc3339(header.issued_at)
+            )));
+        }
+        if reason == Revocation::Superseded {
+            return Ok(());
+        }
+        let id = nonce_record_id(&key.key_id, &header.nonce);
+        let accepted_before = match self.store.get_record(&self.ledger, NONCE_RECORD_KIND, &id).await? {
+            Some(record) => {
+                let same_doc = record.body.get("body_hash").and_then(Value::as_str) == Some(&hex::encode(body_hash));
+                let accepted_at =
+                    record.body.get("accepted_at").and_then(Value::as_str).map(|t| parse_timestamp("accepted_at", t));
+                same_doc && matches!(accepted_at, Some(Ok(t)) if t < revoked_at)
+            }
+            None => false,
+        };
+        if accepted_before {
+            Ok(())
+        } else {
+            Err(revoked(format!(
+                "compromised since {}, and this document was not accepted before then",
+                rfc3339(revoked_at)
+            )))
+        }
+    }
+}
+
+fn nonce_record_id(key_id: &str, nonce: &str) -> String {
+    format!("{key_id}:{nonce}")
+}
+
+fn replayed(key_id: &str, nonce: &str) -> SigningError {
+    SigningError::ReplayedNonce { key_id: key_id.to_owned(), nonce: nonce.to_owned() }
+}
+
+/// RFC 3339 text of a timestamp (for messages and records).
+pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    /// The registry's futures are `Send`, so axum handlers and spawned tasks can await them.
+    #[allow(dead_code)]
+    fn registry_futures_are_send(registry: &KeyRegistry<'_>, env: &Envelope, now: OffsetDateTime) {
+        assert_send(&registry.verify(env, now));
+        assert_send(&registry.accept(env, now));
+        assert_send(&registry.register(&RegisteredKey::new("a", Role::Brand, "", now).unwrap()));
+        assert_send(&registry.revoke("k", now, Revocation::Superseded));
+        assert_send(&registry.list());
+    }
+
+    #[test]
+    fn required_signers_follow_the_document_type() {
+        let body = json!({"brand": "b", "maker": "m", "lender": "l"});
+        assert_eq!(
+            required_signers(DocType::Commitment, &body),
+            vec![(Role::Brand, "b".to_owned()), (Role::Maker, "m".to_owned())]
+        );
+        assert_eq!(required_signers(DocType::AdvanceRequest, &body), vec![(Role::Maker, "m".to_owned())]);
+        assert_eq!(required_signers(DocType::AdvanceApproval, &body), vec![(Role::Lender, "l".to_owned())]);
+        assert_eq!(required_signers(DocType::PaymentNotice, &body), vec![(Role::Brand, "b".to_owned())]);
+    }
+}

@@ -1,0 +1,424 @@
+//! `offtake party|facility|availability|commitment|advance|accrue|deliver|
+//! invoice|pay|settle|statement|remit`: the financing and settlement
+//! commands. Arguments in, library calls, JSON out.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Subcommand, ValueEnum};
+use offtake_finance::{DayCount, FacilityTerms, Finance, PartyRole, Rounding};
+use offtake_ledger::{AmountMinor, Currency};
+use offtake_settlement::{Allocation, PaymentNotice, Settlement, Source};
+use offtake_signing::Envelope;
+use rust_decimal::Decimal;
+use time::{Date, OffsetDateTime};
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum PartyCmd {
+    /// Register a brand, maker, lender or auditor.
+    Add {
+        id: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        #[arg(long)]
+        name: String,
+    },
+    /// List parties (JSON).
+    List,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum RoleArg {
+    Brand,
+    Maker,
+    Lender,
+    Auditor,
+}
+
+impl From<RoleArg> for PartyRole {
+    fn from(r: RoleArg) -> Self {
+        match r {
+            RoleArg::Brand => PartyRole::Brand,
+            RoleArg::Maker => PartyRole::Maker,
+            RoleArg::Lender => PartyRole::Lender,
+            RoleArg::Auditor => PartyRole::Auditor,
+        }
+    }
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum DayCountArg {
+    Act360,
+    Act365f,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum RoundingArg {
+    HalfEven,
+    HalfUp,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct OpenFacility {
+    pub id: String,
+    #[arg(long)]
+    pub lender: String,
+    #[arg(long)]
+    pub maker: String,
+    #[arg(long, default_value = "USD")]
+    pub currency: String,
+    /// Most the maker may owe in principal (e.g. 300000.00).
+    #[arg(long)]
+    pub limit: String,
+    #[arg(long, default_value = "80")]
+    pub advance_rate_pct: String,
+    #[arg(long, default_value_t = 180)]
+    pub eligibility_days: u32,
+    #[arg(long, default_value = "60")]
+    pub concentration_pct: String,
+    /// Annual interest rate.
+    #[arg(long, default_value = "12")]
+    pub rate_pct: String,
+    #[arg(long, value_enum, default_value = "act360")]
+    pub day_count: DayCountArg,
+    #[arg(long, default_value = "1")]
+    pub fee_pct: String,
+    #[arg(long, default_value = "4")]
+    pub default_margin_pct: String,
+    #[arg(long, default_value = "1")]
+    pub late_fee_pct: String,
+    #[arg(long, default_value_t = 5)]
+    pub grace_days: u32,
+    #[arg(long, value_enum, default_value = "half-even")]
+    pub rounding: RoundingArg,
+    /// Opening day (YYYY-MM-DD); interest can accrue from it. Default: today.
+    #[arg(long)]
+    pub opened_on: Option<String>,
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum FacilityCmd {
+    /// A lender opens a facility for a maker.
+    Open(Box<OpenFacility>),
+    /// A facility and its state (JSON).
+    Show { id: String },
+    /// All facilities (JSON).
+    List,
+    /// A lender puts capital into the program (cash it can advance).
+    Fund {
+        lender: String,
+        #[arg(long)]
+        amount: String,
+        #[arg(long, default_value = "USD")]
+        currency: String,
+        #[arg(long)]
+        reference: String,
+        #[arg(long)]
+        on: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum CommitmentCmd {
+    /// Submit a commitment envelope signed by its brand and maker (first
+    /// version, amendment or cancellation).
+    Submit {
+        envelope: PathBuf,
+        #[command(flatten)]
+        now: NowArg,
+    },
+    /// A commitment's current version (JSON).
+    Show { id: String },
+    /// Every accepted version of a commitment (JSON).
+    Versions { id: String },
+    /// All commitments (JSON).
+    List,
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum AdvanceCmd {
+    /// Submit a maker-signed advance request: holds availability.
+    Request {
+        envelope: PathBuf,
+        #[command(flatten)]
+        now: NowArg,
+    },
+    /// Submit a lender-signed approval or rejection.
+    Decide {
+        envelope: PathBuf,
+        #[command(flatten)]
+        now: NowArg,
+    },
+    /// Release pending advances whose request expired.
+    Expire {
+        #[command(flatten)]
+        now: NowArg,
+    },
+    /// All advances (JSON).
+    List,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct NowArg {
+    /// The time documents are checked against (RFC 3339). Default: now.
+    #[arg(long)]
+    pub now: Option<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct PayArgs {
+    /// A brand-signed payment notice envelope; or give the fields below for
+    /// a bank notification.
+    pub envelope: Option<PathBuf>,
+    #[arg(long, required_unless_present = "envelope")]
+    pub reference: Option<String>,
+    #[arg(long, required_unless_present = "envelope")]
+    pub brand: Option<String>,
+    #[arg(long, required_unless_present = "envelope")]
+    pub facility: Option<String>,
+    #[arg(long, required_unless_present = "envelope", allow_hyphen_values = true)]
+    pub amount: Option<String>,
+    #[arg(long, default_value = "USD")]
+    pub currency: String,
+    #[arg(long, required_unless_present = "envelope")]
+    pub value_date: Option<String>,
+    /// Apply to these invoices in order (default: oldest due first).
+    #[arg(long)]
+    pub invoice: Vec<String>,
+    /// Settle it right away instead of leaving it to `offtake settle`.
+    #[arg(long)]
+    pub settle: bool,
+    #[command(flatten)]
+    pub now: NowArg,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SettleArgs {
+    /// One pass over the queue, then exit (the default).
+    #[arg(long, conflicts_with = "watch")]
+    pub once: bool,
+    /// Keep draining the queue until interrupted.
+    #[arg(long)]
+    pub watch: bool,
+    #[arg(long, default_value_t = 1_000)]
+    pub interval_ms: u64,
+    /// Name of this worker (several may run at once).
+    #[arg(long, default_value = "worker")]
+    pub worker: String,
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum StatementCmd {
+    /// A maker's facilities: limit, base, drawn, available, interest and
+    /// fees due, next due dates.
+    Maker {
+        id: String,
+        #[arg(long)]
+        as_of: Option<String>,
+    },
+    /// A lender's exposure per maker and per brand, and income.
+    Lender {
+        id: String,
+        #[arg(long)]
+        as_of: Option<String>,
+    },
+    /// A brand's commitments, deliveries, invoices, payments and credit.
+    Brand { id: String },
+    /// What a facility's maker was paid from each payment, and payouts.
+    Remittance { facility: String },
+    /// Payments held in suspense (matched nothing).
+    Suspense,
+}
+
+pub fn parse_date(text: Option<&str>) -> anyhow::Result<Date> {
+    match text {
+        None => Ok(OffsetDateTime::now_utc().date()),
+        Some(t) => offtake_ledger::row::parse_date(t).with_context(|| format!("{t:?} is not a YYYY-MM-DD date")),
+    }
+}
+
+fn parse_now(now: &NowArg) -> anyhow::Result<OffsetDateTime> {
+    match &now.now {
+        None => Ok(OffsetDateTime::now_utc()),
+        Some(t) => OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+            .with_context(|| format!("{t:?} is not an RFC 3339 time")),
+    }
+}
+
+/// "12.5" percent → 1,250 basis points (at most two decimals).
+pub fn pct_to_bps(field: &str, text: &str) -> anyhow::Result<u32> {
+    let pct: Decimal = text.parse().with_context(|| format!("--{field}: {text:?} is not a number"))?;
+    let bps = pct * Decimal::from(100);
+    anyhow::ensure!(
+        bps.fract().is_zero() && bps >= Decimal::ZERO && bps <= Decimal::from(1_000_000),
+        "--{field}: {text:?} must be a percentage with at most two decimals"
+    );
+    u32::try_from(bps.trunc().mantissa() / 10i128.pow(bps.trunc().scale()))
+        .with_context(|| format!("--{field}: out of range"))
+}
+
+fn read_envelope(path: &PathBuf) -> anyhow::Result<Envelope> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_slice(&bytes).with_context(|| format!("{} is not a DSSE envelope", path.display()))
+}
+
+fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+pub async fn party(fin: &Finance, cmd: PartyCmd) -> anyhow::Result<()> {
+    match cmd {
+        PartyCmd::Add { id, role, name } => print_json(&fin.register_party(&id, role.into(), &name).await?),
+        PartyCmd::List => print_json(&fin.parties().await?),
+    }
+}
+
+pub async fn facility(fin: &Finance, cmd: FacilityCmd) -> anyhow::Result<()> {
+    match cmd {
+        FacilityCmd::Open(a) => {
+            let currency = Currency::from_code(&a.currency)?;
+            let terms = FacilityTerms {
+                currency,
+                limit_minor: AmountMinor::parse(&a.limit, currency)?,
+                advance_rate_bps: pct_to_bps("advance-rate-pct", &a.advance_rate_pct)?,
+                eligibility_days: a.eligibility_days,
+                concentration_bps: pct_to_bps("concentration-pct", &a.concentration_pct)?,
+                rate_bps: pct_to_bps("rate-pct", &a.rate_pct)?,
+                day_count: match a.day_count {
+                    DayCountArg::Act360 => DayCount::Act360,
+                    DayCountArg::Act365f => DayCount::Act365F,
+                },
+                fee_bps: pct_to_bps("fee-pct", &a.fee_pct)?,
+                default_margin_bps: pct_to_bps("default-margin-pct", &a.default_margin_pct)?,
+                late_fee_bps: pct_to_bps("late-fee-pct", &a.late_fee_pct)?,
+                grace_days: a.grace_days,
+                rounding: match a.rounding {
+                    RoundingArg::HalfEven => Rounding::HalfEven,
+                    RoundingArg::HalfUp => Rounding::HalfUp,
+                },
+            };
+            let opened_on = parse_date(a.opened_on.as_deref())?;
+            print_json(&fin.open_facility(&a.id, &a.lender, &a.maker, terms, opened_on).await?)
+        }
+        FacilityCmd::Show { id } => print_json(&fin.facility(&id).await?),
+        FacilityCmd::List => print_json(&fin.facilities().await?),
+        FacilityCmd::Fund { lender, amount, currency, reference, on } => {
+            let currency = Currency::from_code(&currency)?;
+            let amount = AmountMinor::parse(&amount, currency)?;
+            let seq = fin.fund_lender(&lender, currency, amount, parse_date(on.as_deref())?, &reference).await?;
+            println!("entry {seq}: {lender} put {} {currency} into the program", amount.format(currency));
+            Ok(())
+        }
+    }
+}
+
+pub async fn availability(fin: &Finance, facility: &str, as_of: Option<&str>) -> anyhow::Result<()> {
+    print_json(&fin.availability(facility, parse_date(as_of)?).await?)
+}
+
+pub async fn commitment(fin: &Finance, cmd: CommitmentCmd) -> anyhow::Result<()> {
+    match cmd {
+        CommitmentCmd::Submit { envelope, now } => {
+            print_json(&fin.submit_commitment_envelope(&read_envelope(&envelope)?, parse_now(&now)?).await?)
+        }
+        CommitmentCmd::Show { id } => print_json(&fin.commitment(&id).await?),
+        CommitmentCmd::Versions { id } => print_json(&fin.commitment_versions(&id).await?),
+        CommitmentCmd::List => print_json(&fin.commitments().await?),
+    }
+}
+
+pub async fn advance(fin: &Finance, cmd: AdvanceCmd) -> anyhow::Result<()> {
+    match cmd {
+        AdvanceCmd::Request { envelope, now } => {
+            print_json(&fin.request_advance_envelope(&read_envelope(&envelope)?, parse_now(&now)?).await?)
+        }
+        AdvanceCmd::Decide { envelope, now } => {
+            print_json(&fin.decide_advance_envelope(&read_envelope(&envelope)?, parse_now(&now)?).await?)
+        }
+        AdvanceCmd::Expire { now } => print_json(&fin.expire_advances(parse_now(&now)?).await?),
+        AdvanceCmd::List => print_json(&fin.advances().await?),
+    }
+}
+
+pub async fn accrue(fin: &Finance, through: &str, facility: Option<&str>) -> anyhow::Result<()> {
+    let through = parse_date(Some(through))?;
+    match facility {
+        Some(f) => print_json(&fin.accrue(f, through).await?),
+        None => print_json(&fin.accrue_all(through).await?),
+    }
+}
+
+pub async fn deliver(fin: &Finance, commitment: &str, tranche: &str, on: Option<&str>) -> anyhow::Result<()> {
+    print_json(&fin.deliver(commitment, tranche, parse_date(on)?).await?)
+}
+
+pub async fn invoices(fin: &Finance) -> anyhow::Result<()> {
+    print_json(&fin.invoices().await?)
+}
+
+pub async fn pay(s: &Settlement, args: PayArgs) -> anyhow::Result<()> {
+    let rec = match &args.envelope {
+        Some(path) => s.enqueue_envelope(&read_envelope(path)?, parse_now(&args.now)?).await?,
+        None => {
+            let currency = Currency::from_code(&args.currency)?;
+            let field = |v: &Option<String>, name: &str| v.clone().with_context(|| format!("--{name} is required"));
+            let amount = AmountMinor::parse(&field(&args.amount, "amount")?, currency)?;
+            s.enqueue(PaymentNotice {
+                external_ref: field(&args.reference, "reference")?,
+                brand: field(&args.brand, "brand")?,
+                facility: field(&args.facility, "facility")?,
+                currency,
+                amount_minor: amount.get(),
+                value_date: parse_date(Some(&field(&args.value_date, "value-date")?))?,
+                allocations: args
+                    .invoice
+                    .iter()
+                    .map(|i| Allocation { invoice: i.clone(), amount_minor: None })
+                    .collect(),
+                source: Source::Cash,
+                source_hash: None,
+            })
+            .await?
+        }
+    };
+    if args.settle {
+        print_json(&s.settle_notice(&rec.notice.external_ref, "cli").await?)
+    } else {
+        print_json(&rec)
+    }
+}
+
+pub async fn settle(s: &Settlement, args: SettleArgs) -> anyhow::Result<()> {
+    loop {
+        let report = s.settle_once(&args.worker).await?;
+        println!("{}", serde_json::to_string(&report)?);
+        if !args.watch {
+            return Ok(());
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(args.interval_ms)) => {}
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        }
+    }
+}
+
+pub async fn statement(s: &Settlement, cmd: StatementCmd) -> anyhow::Result<()> {
+    let fin = s.finance();
+    match cmd {
+        StatementCmd::Maker { id, as_of } => {
+            print_json(&fin.maker_statement(&id, parse_date(as_of.as_deref())?).await?)
+        }
+        StatementCmd::Lender { id, as_of } => {
+            print_json(&fin.lender_statement(&id, parse_date(as_of.as_deref())?).await?)
+        }
+        StatementCmd::Brand { id } => print_json(&fin.brand_statement(&id).await?),
+        StatementCmd::Remittance { facility } => print_json(&s.remittance_statement(&facility).await?),
+        StatementCmd::Suspense => print_json(&s.suspense_report().await?),
+    }
+}
+
+pub async fn remit(s: &Settlement, facility: &str, reference: &str, on: Option<&str>) -> anyhow::Result<()> {
+    print_json(&s.remit(reference, facility, parse_date(on)?).await?)
+}

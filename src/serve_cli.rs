@@ -1,0 +1,79 @@
+//! `offtake serve`: the HTTP API on a socket, and the admin key that
+//! `offtake init` prints once.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Args;
+use offtake_api::{ApiConfig, AppState};
+use offtake_ledger::{LedgerId, Store};
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port; the chosen address
+    /// is printed as `listening on http://ADDR`).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Largest request body in bytes.
+    #[arg(long, default_value_t = offtake_api::config::DEFAULT_BODY_LIMIT_BYTES)]
+    pub body_limit_bytes: usize,
+    /// Longest a request may run, in milliseconds.
+    #[arg(long, default_value_t = offtake_api::config::DEFAULT_REQUEST_TIMEOUT_MS)]
+    pub request_timeout_ms: u64,
+}
+
+pub async fn serve(store: Arc<dyn Store>, ledger: LedgerId, args: ServeArgs) -> anyhow::Result<()> {
+    store.ensure_ledger(&ledger).await?;
+    let config = ApiConfig { body_limit_bytes: args.body_limit_bytes, request_timeout_ms: args.request_timeout_ms };
+    let state = AppState::new(store, ledger, config).await?;
+    let listener =
+        tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    // Printed (and flushed) for scripts and tests that start on port 0.
+    println!("listening on http://{addr}");
+    use std::io::Write;
+    std::io::stdout().flush()?;
+    tracing::info!(%addr, "serving");
+    offtake_api::serve(listener, state, shutdown_signal()).await?;
+    tracing::info!("stopped: requests in flight finished");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: no new connections, finishing requests in flight");
+}
+
+/// Called by `offtake init`: creates the operator party and prints its
+/// admin key the first time, and only then.
+pub async fn bootstrap_admin_key(store: &dyn Store, ledger: &LedgerId) -> anyhow::Result<()> {
+    match offtake_api::bootstrap_admin(store, ledger).await.map_err(|e| anyhow::anyhow!("[{}] {e}", e.code()))? {
+        Some(issued) => {
+            println!("admin API key (shown once, store it now): {}", issued.key);
+            println!("  use it as: Authorization: Bearer <key>  (party {})", issued.record.party_id.as_str());
+        }
+        None => println!("admin API key already issued (issue more with POST /v1/keys)"),
+    }
+    Ok(())
+}

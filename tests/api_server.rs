@@ -1,0 +1,110 @@
+//! The server itself: graceful shutdown lets requests in flight finish,
+//! slow requests time out with a problem, and `offtake serve` starts on a
+//! free port and stops cleanly on SIGTERM.
+
+mod api_support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use api_support::{fresh_key, sqlite, sqlite_with};
+use offtake_api::ApiConfig;
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Request head and body of a transfer, to be sent in two halves.
+fn transfer_request(admin: &str) -> (String, Vec<u8>) {
+    let body = serde_json::to_vec(&json!({ "from": "cash:a", "to": "cash:b", "amount": "3.00" })).unwrap();
+    let head = format!(
+        "POST /v1/transfers HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {admin}\r\nIdempotency-Key: {}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        fresh_key(),
+        body.len()
+    );
+    (head, body)
+}
+
+#[tokio::test]
+async fn shutdown_lets_the_request_in_flight_finish() {
+    let mut s = sqlite().await;
+    s.account("cash:a", "USD", "debit", false).await;
+    s.account("cash:b", "USD", "debit", false).await;
+    let before = s.head().await;
+    let (head, body) = transfer_request(&s.admin_key);
+    let mut conn = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    conn.write_all(head.as_bytes()).await.unwrap();
+    conn.write_all(&body[..10]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    // Shut down while the request is half received.
+    let addr = s.addr;
+    let stopping = tokio::spawn(async move { s.shutdown().await.map(|()| s) });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!stopping.is_finished(), "the server waits for the request in flight");
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "no new connections once shutting down");
+
+    conn.write_all(&body[10..]).await.unwrap();
+    let mut response = String::new();
+    tokio::time::timeout(Duration::from_secs(10), conn.read_to_string(&mut response)).await.unwrap().unwrap();
+    assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+    let s = tokio::time::timeout(Duration::from_secs(10), stopping).await.unwrap().unwrap().unwrap();
+    assert_eq!(s.head().await.0, before.0 + 1, "the request in flight was committed");
+}
+
+#[tokio::test]
+async fn slow_requests_time_out_with_a_problem() {
+    let s = sqlite_with(ApiConfig { request_timeout_ms: 300, ..ApiConfig::default() }).await;
+    s.account("cash:a", "USD", "debit", false).await;
+    s.account("cash:b", "USD", "debit", false).await;
+    let before = s.head().await;
+    let (head, body) = transfer_request(&s.admin_key);
+    let mut conn = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    conn.write_all(head.as_bytes()).await.unwrap();
+    conn.write_all(&body[..10]).await.unwrap();
+    let mut response = String::new();
+    tokio::time::timeout(Duration::from_secs(10), conn.read_to_string(&mut response)).await.unwrap().unwrap();
+    assert!(response.starts_with("HTTP/1.1 503"), "{response}");
+    assert!(response.contains("application/problem+json") && response.contains("\"code\":\"timeout\""), "{response}");
+    assert_eq!(s.head().await, before);
+}
+
+#[test]
+fn offtake_serve_prints_its_address_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("serve.db").display());
+    let bin = env!("CARGO_BIN_EXE_offtake");
+    let init =
+        Command::new(bin).args(["--database-url", &url, "init"]).env_remove("OFFTAKE_DATABASE_URL").output().unwrap();
+    assert!(init.status.success());
+    let init_out = String::from_utf8(init.stdout).unwrap();
+    let key =
+        init_out.split_whitespace().find(|w| w.starts_with("otk_")).expect("init prints the admin key").to_owned();
+    let second = Command::new(bin).args(["--database-url", &url, "init"]).output().unwrap();
+    assert!(!String::from_utf8_lossy(&second.stdout).contains("otk_"), "the admin key is printed once");
+
+    let mut child = Command::new(bin)
+        .args(["--database-url", &url, "serve", "--listen", "127.0.0.1:0"])
+        .env("OFFTAKE_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let base = line.trim().strip_prefix("listening on ").expect("address line").to_owned();
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let client = reqwest::Client::new();
+        let ready = client.get(format!("{base}/readyz")).send().await.unwrap();
+        assert_eq!(ready.status(), 200);
+        let parties = client.get(format!("{base}/v1/parties")).bearer_auth(&key).send().await.unwrap();
+        assert_eq!(parties.status(), 200);
+    });
+
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "graceful exit on SIGTERM: {status:?}");
+}

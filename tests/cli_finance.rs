@@ -1,0 +1,254 @@
+//! The financing and settlement commands driven end to end from the shell:
+//! keys, parties, a facility, a signed commitment and advance, accrual,
+//! delivery, a payment through the waterfall, statements, and refusals.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn offtake(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_offtake"))
+        .current_dir(dir)
+        .args(["--database-url", "sqlite:program.db", "--ledger", "program"])
+        .args(args)
+        .env_remove("OFFTAKE_DATABASE_URL")
+        .env_remove("OFFTAKE_LEDGER")
+        .output()
+        .expect("run offtake")
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let out = offtake(dir, args);
+    assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+fn json(dir: &Path, args: &[&str]) -> serde_json::Value {
+    serde_json::from_str(&ok(dir, args)).expect("json output")
+}
+
+fn fails_with(dir: &Path, args: &[&str], code: &str) {
+    let out = offtake(dir, args);
+    assert_eq!(out.status.code(), Some(1), "{args:?} should fail");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("error[{code}]")), "{args:?}: expected {code}, got {stderr}");
+}
+
+fn write(dir: &Path, name: &str, value: serde_json::Value) {
+    std::fs::write(dir.join(name), serde_json::to_vec_pretty(&value).expect("json")).expect("write");
+}
+
+fn header(doc_type: &str, doc_id: &str, issued_at: &str, nonce: &str) -> serde_json::Value {
+    serde_json::json!({
+        "type": doc_type, "version": 1, "doc_id": doc_id, "issued_at": issued_at,
+        "expires_at": "2030-01-01T00:00:00Z", "nonce": format!("cli-test-nonce-{nonce}"),
+    })
+}
+
+fn merge(mut a: serde_json::Value, b: serde_json::Value) -> serde_json::Value {
+    if let (Some(a), Some(b)) = (a.as_object_mut(), b.as_object()) {
+        a.extend(b.clone());
+    }
+    a
+}
+
+#[test]
+fn a_program_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    ok(d, &["init"]);
+    for (party, role) in [("acme", "brand"), ("loom", "maker"), ("bank", "lender")] {
+        ok(d, &["party", "add", party, "--role", role, "--name", party]);
+        ok(d, &["keygen", "--party", party, "--role", role, "--out", &format!("{party}.key")]);
+        ok(
+            d,
+            &["key", "register", "--public-file", &format!("{party}.key.pub"), "--valid-from", "2025-01-01T00:00:00Z"],
+        );
+    }
+    ok(d, &["facility", "fund", "bank", "--amount", "500000.00", "--reference", "wire-1", "--on", "2026-01-02"]);
+    let f = json(
+        d,
+        &[
+            "facility",
+            "open",
+            "f1",
+            "--lender",
+            "bank",
+            "--maker",
+            "loom",
+            "--limit",
+            "300000.00",
+            "--concentration-pct",
+            "100",
+            "--opened-on",
+            "2026-01-02",
+        ],
+    );
+    assert_eq!(f["terms"]["rate_bps"], 1200);
+    // A bad percentage and an unknown party are refused.
+    let bad = offtake(
+        d,
+        &["facility", "open", "f2", "--lender", "bank", "--maker", "loom", "--limit", "1.00", "--rate-pct", "12.345"],
+    );
+    assert!(!bad.status.success());
+    fails_with(d, &["facility", "open", "f3", "--lender", "nobody", "--maker", "loom", "--limit", "1.00"], "not_found");
+
+    let po = merge(
+        header("commitment", "po-1", "2026-01-03T10:00:00Z", "0001"),
+        serde_json::json!({
+            "brand": "acme", "maker": "loom", "currency": "USD", "status": "active", "prev_hash": null,
+            "tranches": [{"id": "t1", "quantity": "1000", "unit_price": "200.00", "delivery_start": "2026-03-01", "delivery_end": "2026-03-31"}],
+            "terms": {"payment_days": 30, "shortfall_pct": "10"},
+        }),
+    );
+    write(d, "po.json", po);
+    ok(d, &["sign", "--key", "acme.key", "po.json", "--out", "po.env.json"]);
+    fails_with(d, &["commitment", "submit", "po.env.json", "--now", "2026-01-05T00:00:00Z"], "missing_signature");
+    ok(d, &["sign", "--key", "loom.key", "po.env.json", "--out", "po.env.json"]);
+    let c = json(d, &["commitment", "submit", "po.env.json", "--now", "2026-01-05T00:00:00Z"]);
+    assert_eq!(c["memo_booked_minor"], 20_000_000);
+    let a = json(d, &["availability", "f1", "--as-of", "2026-01-05"]);
+    assert_eq!(a["available_minor"], 16_000_000);
+
+    write(
+        d,
+        "req.json",
+        merge(
+            header("advance_request", "adv-1", "2026-01-05T08:00:00Z", "0002"),
+            serde_json::json!({"facility": "f1", "maker": "loom", "amount": "80000.00", "currency": "USD"}),
+        ),
+    );
+    ok(d, &["sign", "--key", "loom.key", "req.json", "--out", "req.env.json"]);
+    let adv = json(d, &["advance", "request", "req.env.json", "--now", "2026-01-05T09:00:00Z"]);
+    assert_eq!(adv["status"], "pending");
+    write(
+        d,
+        "big.json",
+        merge(
+            header("advance_request", "adv-2", "2026-01-05T08:00:00Z", "0003"),
+            serde_json::json!({"facility": "f1", "maker": "loom", "amount": "90000.00", "currency": "USD"}),
+        ),
+    );
+    ok(d, &["sign", "--key", "loom.key", "big.json", "--out", "big.env.json"]);
+    fails_with(
+        d,
+        &["advance", "request", "big.env.json", "--now", "2026-01-05T09:00:00Z"],
+        "insufficient_availability",
+    );
+    write(
+        d,
+        "apr.json",
+        merge(
+            header("advance_approval", "apr-1", "2026-01-05T08:30:00Z", "0004"),
+            serde_json::json!({"facility": "f1", "lender": "bank", "request_hash": adv["request_hash"], "decision": "approve"}),
+        ),
+    );
+    ok(d, &["sign", "--key", "bank.key", "apr.json", "--out", "apr.env.json"]);
+    let funded = json(d, &["advance", "decide", "apr.env.json", "--now", "2026-01-05T09:00:00Z"]);
+    assert_eq!((funded["status"].as_str(), funded["fee_minor"].as_i64()), (Some("funded"), Some(80_000)));
+
+    let acc = json(d, &["accrue", "--through", "2026-04-04", "--facility", "f1"]);
+    assert_eq!(acc["interest_total_minor"], 240_000);
+    let inv = json(d, &["deliver", "po-1", "t1", "--on", "2026-03-15"]);
+    assert_eq!(inv["amount_minor"], 20_000_000);
+    let paid = json(
+        d,
+        &[
+            "pay",
+            "--reference",
+            "bank-1",
+            "--brand",
+            "acme",
+            "--facility",
+            "f1",
+            "--amount",
+            "50000.00",
+            "--value-date",
+            "2026-04-05",
+            "--settle",
+        ],
+    );
+    let debt: Vec<(String, i64)> = paid["state"]["breakdown"]["debt"]
+        .as_array()
+        .expect("debt")
+        .iter()
+        .map(|p| (p["part"].as_str().unwrap_or_default().to_owned(), p["amount_minor"].as_i64().unwrap_or_default()))
+        .collect();
+    assert_eq!(debt, vec![("fees".into(), 80_000), ("interest".into(), 240_000), ("principal".into(), 4_680_000)]);
+    // The same bank reference again is a no-op; with other content, a conflict.
+    ok(
+        d,
+        &[
+            "pay",
+            "--reference",
+            "bank-1",
+            "--brand",
+            "acme",
+            "--facility",
+            "f1",
+            "--amount",
+            "50000.00",
+            "--value-date",
+            "2026-04-05",
+        ],
+    );
+    fails_with(
+        d,
+        &[
+            "pay",
+            "--reference",
+            "bank-1",
+            "--brand",
+            "acme",
+            "--facility",
+            "f1",
+            "--amount",
+            "1.00",
+            "--value-date",
+            "2026-04-05",
+        ],
+        "duplicate_reference",
+    );
+    fails_with(
+        d,
+        &[
+            "pay",
+            "--reference",
+            "bank-2",
+            "--brand",
+            "acme",
+            "--facility",
+            "f1",
+            "--amount",
+            "-5.00",
+            "--value-date",
+            "2026-04-05",
+        ],
+        "invalid_input",
+    );
+    ok(
+        d,
+        &[
+            "pay",
+            "--reference",
+            "bank-3",
+            "--brand",
+            "acme",
+            "--facility",
+            "f1",
+            "--amount",
+            "150000.00",
+            "--value-date",
+            "2026-04-10",
+        ],
+    );
+    let run: serde_json::Value = serde_json::from_str(ok(d, &["settle", "--once"]).trim()).expect("report");
+    assert_eq!(run["applied"], 1);
+    let st = json(d, &["statement", "remittance", "f1"]);
+    assert_eq!(st["lines"].as_array().map(Vec::len), Some(2));
+    let remitted = json(d, &["remit", "f1", "--reference", "r1", "--on", "2026-04-11"]);
+    assert_eq!(remitted["amount_minor"], st["payable_minor"]);
+    let bal = ok(d, &["balance", "facility:f1:principal"]);
+    let posted = bal.lines().find_map(|l| l.trim().strip_prefix("posted")).map(str::trim);
+    assert_eq!(posted, Some("0.00"), "{bal}");
+    ok(d, &["verify-chain"]);
+}
