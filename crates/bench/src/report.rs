@@ -102,11 +102,8 @@ fn cpu_us_of(path: &str, children: bool) -> Option<u64> {
     // After ')': state is field 3, utime 14, stime 15 (1-based in proc(5)).
     let utime: u64 = fields.get(11)?.parse().ok()?;
     let stime: u64 = fields.get(12)?.parse().ok()?;
-    let waited: u64 = if children {
-        fields.get(13)?.parse::<u64>().ok()? + fields.get(14)?.parse::<u64>().ok()?
-    } else {
-        0
-    };
+    let waited: u64 =
+        if children { fields.get(13)?.parse::<u64>().ok()? + fields.get(14)?.parse::<u64>().ok()? } else { 0 };
     Some((utime + stime + waited) * TICK_US)
 }
 
