@@ -1,7 +1,8 @@
 //! Crash safety: `offtake serve` is killed with SIGKILL at random moments
 //! while concurrent clients post transfers, two-phase holds and the posting
-//! of those holds, every one with its own `Idempotency-Key`; then it is
-//! restarted, and
+//! of those holds, brand-signed payment notices for an invoice and
+//! settlement runs, every request with its own `Idempotency-Key`; then it
+//! is restarted, and
 //!
 //! * every request that was in flight at the kill is retried with the same
 //!   key and body, and must succeed (the original result, or the work done
@@ -11,8 +12,10 @@
 //!
 //! and at the end, on the database as the kills left it:
 //!
-//! * every acknowledged request is in the ledger exactly once (by its
-//!   idempotency key), and nothing else is;
+//! * every acknowledged ledger request is in the ledger exactly once (by
+//!   its idempotency key), and nothing else is;
+//! * every acknowledged payment is queued once and, after settlement,
+//!   applied to the invoice exactly once;
 //! * every account's balance is what the acknowledged requests make it (so
 //!   nothing was half-applied), and every currency and every entry sums to
 //!   zero;
@@ -29,7 +32,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod reliability_support;
+
 use offtake_conformance::postgres_env;
+use offtake_signing::DocType;
+use reliability_support::{raw_envelope, rfc3339, seed_for, Harness};
 use serde_json::{json, Value};
 
 const USD: &[&str] = &["usd:a", "usd:b", "usd:c", "usd:d"];
@@ -60,17 +67,34 @@ fn env_u64(name: &str, default: u64) -> u64 {
 /// What a request does to the books, to recompute balances.
 #[derive(Clone, Debug)]
 enum Op {
-    Transfer { from: String, to: String, minor: i64 },
-    Hold { from: String, to: String, minor: i64 },
-    PostHold { hold_key: String },
+    Transfer {
+        from: String,
+        to: String,
+        minor: i64,
+    },
+    Hold {
+        from: String,
+        to: String,
+        minor: i64,
+    },
+    PostHold {
+        hold_key: String,
+    },
+    /// A brand-signed payment notice for the story's invoice.
+    Payment {
+        external_ref: String,
+        minor: i64,
+    },
+    /// A settlement run (applies queued payments through the waterfall).
+    Settle,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 enum Outcome {
     /// Sent, no answer yet (the server died, or we have not retried).
     InFlight,
-    /// 201 with this entry.
-    Acked { seq: i64 },
+    /// 201 with this body (`seq` of the entry, -1 when it is not an entry).
+    Acked { seq: i64, body: Value },
 }
 
 #[derive(Clone, Debug)]
@@ -171,7 +195,7 @@ fn next_request(journal: &mut Journal, rng: &mut Rng, worker: usize, n: u64, run
             .iter()
             .filter(|r| matches!(r.op, Op::Hold { .. }) && !journal.posted_holds.contains(&r.key))
             .find_map(|r| match r.outcome {
-                Outcome::Acked { seq } => Some((r.key.clone(), seq)),
+                Outcome::Acked { seq, .. } => Some((r.key.clone(), seq)),
                 Outcome::InFlight => None,
             });
         if let Some((hold_key, seq)) = hold {
@@ -186,6 +210,43 @@ fn next_request(journal: &mut Journal, rng: &mut Rng, worker: usize, n: u64, run
             journal.requests.push(r.clone());
             return r;
         }
+    }
+    match rng.below(20) {
+        0 => {
+            let r = Request {
+                key,
+                path: "/v1/settlement-runs".into(),
+                body: json!({}),
+                op: Op::Settle,
+                outcome: Outcome::InFlight,
+            };
+            journal.requests.push(r.clone());
+            return r;
+        }
+        1..=4 => {
+            let minor = 100 + rng.below(10_000) as i64;
+            let external_ref = format!("bank-{key}");
+            let now = time::OffsetDateTime::now_utc();
+            let doc = json!({
+                "type": "payment_notice", "version": 1, "doc_id": format!("pay-{key}"),
+                "issued_at": rfc3339(now - time::Duration::minutes(1)),
+                "expires_at": rfc3339(now + time::Duration::days(7)),
+                "nonce": format!("nonce-{key}-000000"), "brand": "brand-a", "facility": "f1",
+                "amount": amount_text(minor, "USD"), "currency": "USD", "value_date": now.date().to_string(),
+                "external_ref": external_ref,
+            });
+            let body = raw_envelope(DocType::PaymentNotice, &doc, &[seed_for("brand-a", 7)]);
+            let r = Request {
+                key,
+                path: "/v1/payments".into(),
+                body,
+                op: Op::Payment { external_ref, minor },
+                outcome: Outcome::InFlight,
+            };
+            journal.requests.push(r.clone());
+            return r;
+        }
+        _ => {}
     }
     let (accounts, currency) = if rng.below(3) == 0 { (JPY, "JPY") } else { (USD, "USD") };
     let i = rng.below(accounts.len() as u64) as usize;
@@ -212,7 +273,7 @@ fn set_outcome(journal: &Mutex<Journal>, key: &str, outcome: Outcome) {
 fn acked(key: &str, answer: (u16, Value, bool)) -> Outcome {
     let (status, body, _) = answer;
     assert_eq!(status, 201, "request {key}: {body}");
-    Outcome::Acked { seq: body["seq"].as_i64().unwrap_or_else(|| panic!("no seq in {body}")) }
+    Outcome::Acked { seq: body["seq"].as_i64().unwrap_or(-1), body }
 }
 
 /// One worker: requests one after another until the server dies.
@@ -250,7 +311,7 @@ async fn recover(client: &reqwest::Client, base: &str, admin: &str, journal: &Mu
         let answer = send(client, base, admin, &r).await.expect("retry after restart");
         let outcome = acked(&r.key, answer);
         let mut j = journal.lock().unwrap();
-        if matches!(outcome, Outcome::Acked { seq } if seq <= head_seq) {
+        if matches!(outcome, Outcome::Acked { seq, .. } if seq >= 0 && seq <= head_seq) {
             j.committed_before_kill += 1;
         }
         j.retried_in_flight += 1;
@@ -260,13 +321,13 @@ async fn recover(client: &reqwest::Client, base: &str, admin: &str, journal: &Mu
     let sample: Vec<Request> = {
         let j = journal.lock().unwrap();
         let n = j.requests.len() as u64;
-        (0..8.min(n)).map(|_| j.requests[rng.below(n) as usize].clone()).collect()
+        (0..4.min(n)).map(|_| j.requests[rng.below(n) as usize].clone()).collect()
     };
     for r in sample {
-        let Outcome::Acked { seq } = r.outcome else { continue };
+        let Outcome::Acked { body: original, .. } = &r.outcome else { continue };
         let (status, body, replayed) = send(client, base, admin, &r).await.expect("replay");
         assert_eq!(status, 201, "replay of {}: {body}", r.key);
-        assert_eq!(body["seq"].as_i64(), Some(seq), "replay of {} answers its original entry", r.key);
+        assert_eq!(&body, original, "replay of {} answers its original response", r.key);
         assert!(replayed, "replay of {} is marked Idempotent-Replayed", r.key);
         journal.lock().unwrap().replays_checked += 1;
     }
@@ -337,6 +398,11 @@ async fn crash_run(url: &str, backend: &str) -> String {
             assert_eq!(resp.status(), 201);
         }
     }
+    // The financing story (parties, keys, facility f1, a signed commitment,
+    // a funded advance, an invoice to brand-a) to pay against.
+    let mut story = Harness::remote(server.base.clone(), admin.clone());
+    story.story().await;
+    let invoice = story.vars["invoice"].clone();
     server.kill();
 
     let journal = Arc::new(Mutex::new(Journal::default()));
@@ -383,7 +449,10 @@ async fn crash_run(url: &str, backend: &str) -> String {
         by_key.entry(key).or_default().push(e["seq"].as_i64().unwrap());
     }
     for r in &j.requests {
-        let Outcome::Acked { seq } = r.outcome else { panic!("{} still in flight", r.key) };
+        let Outcome::Acked { seq, .. } = r.outcome else { panic!("{} still in flight", r.key) };
+        if matches!(r.op, Op::Payment { .. } | Op::Settle) {
+            continue;
+        }
         let ledger_key = format!("api:operator:{}", r.key);
         let seqs = by_key.remove(&ledger_key).unwrap_or_default();
         assert_eq!(seqs, vec![seq], "request {} is in the ledger exactly once, as answered", r.key);
@@ -416,7 +485,7 @@ async fn crash_run(url: &str, backend: &str) -> String {
                 Op::Hold { from, to, minor, .. } => Some((from, to, *minor)),
                 _ => unreachable!(),
             },
-            Op::Hold { .. } => None,
+            Op::Hold { .. } | Op::Payment { .. } | Op::Settle => None,
         };
         if let Some((from, to, minor)) = applied {
             *expected.entry(from.clone()).or_default() -= minor;
@@ -432,7 +501,59 @@ async fn crash_run(url: &str, backend: &str) -> String {
         j.requests.iter().filter(|r| matches!(r.op, Op::Hold { .. }) && !j.posted_holds.contains(&r.key)).count();
     let pending_entries = entries.iter().filter(|e| e["entry_type"] == "pending").count();
     let post_entries = entries.iter().filter(|e| e["entry_type"] == "post").count();
-    assert_eq!(pending_entries - post_entries, open_holds, "holds still open");
+    // Advances in the story hold too: count only the workload's.
+    let story_holds = entries
+        .iter()
+        .filter(|e| {
+            e["entry_type"] == "pending" && !e["idempotency_key"].as_str().unwrap().starts_with("api:operator:crash-")
+        })
+        .count();
+    let story_posts = entries
+        .iter()
+        .filter(|e| {
+            e["entry_type"] == "post" && !e["idempotency_key"].as_str().unwrap().starts_with("api:operator:crash-")
+        })
+        .count();
+    assert_eq!(pending_entries - story_holds - (post_entries - story_posts), open_holds, "holds still open");
+
+    // Payments: settle what is queued, then every acknowledged payment is
+    // on the invoice exactly once, for its amount, and nothing else is.
+    let mut settle_runs = 0;
+    loop {
+        let resp = client
+            .post(format!("{}/v1/settlement-runs", server.base))
+            .bearer_auth(&admin)
+            .header("Idempotency-Key", format!("final-settle-{run}-{settle_runs}"))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201);
+        let report: Value = resp.json().await.unwrap();
+        settle_runs += 1;
+        if report["applied"] == 0 || settle_runs > 10 {
+            break;
+        }
+    }
+    let inv = get_json(&client, &format!("{}/v1/invoices/{invoice}", server.base), &admin).await;
+    let mut on_invoice: HashMap<String, Vec<i64>> = HashMap::new();
+    for p in inv["payments"].as_array().unwrap() {
+        on_invoice
+            .entry(p["reference"].as_str().unwrap().to_owned())
+            .or_default()
+            .push(p["amount_minor"].as_i64().unwrap());
+    }
+    let mut payments = 0;
+    for r in &j.requests {
+        if let Op::Payment { external_ref, minor } = &r.op {
+            payments += 1;
+            let got = on_invoice.remove(external_ref).unwrap_or_default();
+            assert_eq!(got, vec![*minor], "payment {external_ref} applied to the invoice exactly once");
+            let p = get_json(&client, &format!("{}/v1/payments/{external_ref}", server.base), &admin).await;
+            assert_eq!(p["state"]["state"], "applied", "payment {external_ref}: {p}");
+        }
+    }
+    assert!(on_invoice.is_empty(), "payments nobody made: {on_invoice:?}");
     server.kill();
 
     let verify = offtake(url, &["verify-chain"]);
@@ -442,13 +563,14 @@ async fn crash_run(url: &str, backend: &str) -> String {
     let in_flight_total: usize = in_flight_at_kill.iter().sum();
     let report = format!(
         "{backend}: {cycles} kill -9 cycles in {:.1}s; {} requests acknowledged exactly once ({} transfers, {} holds, {} \
-         posts), {} in flight at a kill and retried with their key ({} of them had committed before the kill, \
+         posts, {payments} payments applied once each, {} settlement runs), {} in flight at a kill and retried with their key ({} of them had committed before the kill, \
          {in_flight_total} counted at the kills), {} replays matched, {} entries, 0 lost, 0 duplicated; {}",
         started.elapsed().as_secs_f64(),
         j.requests.len(),
         j.requests.iter().filter(|r| matches!(r.op, Op::Transfer { .. })).count(),
         j.requests.iter().filter(|r| matches!(r.op, Op::Hold { .. })).count(),
         j.requests.iter().filter(|r| matches!(r.op, Op::PostHold { .. })).count(),
+        j.requests.iter().filter(|r| matches!(r.op, Op::Settle)).count(),
         j.retried_in_flight,
         j.committed_before_kill,
         j.replays_checked,
