@@ -60,38 +60,46 @@ pub fn app(state: AppState) -> Router {
     let (router, doc) = build(Some(&state));
     let doc_json: Arc<str> = Arc::from(to_pretty_json(&doc));
     let config = state.config().clone();
-    router
-        .route(
-            "/openapi.json",
-            get(move || {
-                let doc_json = doc_json.clone();
-                async move { ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], doc_json.to_string()) }
-            }),
-        )
-        .fallback(|| async { StatusCode::NOT_FOUND })
-        .with_state(state)
-        .layer(
-            ServiceBuilder::new()
-                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-                .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
-                    let request_id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
-                    tracing::info_span!(
-                        "request",
-                        method = %req.method(),
-                        path = %req.uri().path(),
-                        request_id = %request_id,
-                        party = tracing::field::Empty,
-                    )
-                }).on_response(DefaultOnResponse::new().level(tracing::Level::INFO)))
-                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-                .layer(from_fn(problem_for_every_error))
-                .layer(TimeoutLayer::with_status_code(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    Duration::from_millis(config.request_timeout_ms),
-                ))
-                .layer(RequestBodyLimitLayer::new(config.body_limit_bytes))
-                .layer(DefaultBodyLimit::max(config.body_limit_bytes)),
-        )
+    let api =
+        router
+            .route(
+                "/openapi.json",
+                get(move || {
+                    let doc_json = doc_json.clone();
+                    async move {
+                        ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], doc_json.to_string())
+                    }
+                }),
+            )
+            .fallback(|| async { StatusCode::NOT_FOUND })
+            .with_state(state);
+    // The web dashboard (`/app/`) reads this same API, in process, with the visitor's key.
+    api.clone().merge(offtake_web::router(api)).layer(
+        ServiceBuilder::new()
+            .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(|req: &Request| {
+                        let request_id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
+                        tracing::info_span!(
+                            "request",
+                            method = %req.method(),
+                            path = %req.uri().path(),
+                            request_id = %request_id,
+                            party = tracing::field::Empty,
+                        )
+                    })
+                    .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+            )
+            .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+            .layer(from_fn(problem_for_every_error))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::SERVICE_UNAVAILABLE,
+                Duration::from_millis(config.request_timeout_ms),
+            ))
+            .layer(RequestBodyLimitLayer::new(config.body_limit_bytes))
+            .layer(DefaultBodyLimit::max(config.body_limit_bytes)),
+    )
 }
 
 /// Turns any error response that is not yet problem+json (axum's unknown

@@ -301,3 +301,29 @@ async fn without_documents_the_references_are_counted_as_missing() {
     let report = verify(&f, &dir).expect("verifies");
     assert_eq!((report.documents, report.documents_missing), (0, 2));
 }
+
+#[tokio::test]
+async fn date_periods_select_entries_by_recorded_day() {
+    use offtake_ledger::LedgerStore;
+    let f = fixture(0).await;
+    let first = f.store.entries(&f.ledger, 0, 1).await.expect("entries").remove(0);
+    let last = f.store.entries(&f.ledger, 14, 1).await.expect("entries").remove(0);
+    let day = |us: i64| time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1_000).expect("time").date();
+    let (d0, d1) = (day(first.recorded_at_us), day(last.recorded_at_us));
+    let cases = [
+        (PeriodSpec { from: Some(d0), to: Some(d1), ..PeriodSpec::default() }, 15),
+        (PeriodSpec { from: d1.next_day(), ..PeriodSpec::default() }, 0),
+        (PeriodSpec { to: d0.previous_day(), ..PeriodSpec::default() }, 0),
+        (PeriodSpec { from: Some(d0), from_seq: Some(3), to_seq: Some(9), ..PeriodSpec::default() }, 7),
+    ];
+    for (i, (period, want)) in cases.into_iter().enumerate() {
+        let mut opts = options(&f, &format!("p{i}"));
+        opts.period = period;
+        let (dir, manifest) = export(&f, &opts).await;
+        assert_eq!(manifest.counts.entries, want, "case {i}: {period:?}");
+        verify(&f, &dir).expect("verifies");
+    }
+    let mut bad = options(&f, "bad");
+    bad.period = PeriodSpec { from: d1.next_day(), to: Some(d0), ..PeriodSpec::default() };
+    assert_eq!(export_bundle(&f.store, &f.key, &bad).await.unwrap_err().code(), "invalid_input");
+}

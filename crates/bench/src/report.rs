@@ -64,7 +64,7 @@ fn proc_status_kib(field: &str) -> Option<u64> {
 /// in microseconds. Contention-proof: on a shared machine wall-clock
 /// throughput depends on the neighbours, CPU per operation does not.
 pub fn process_cpu_us() -> Option<u64> {
-    cpu_us_of("/proc/self/stat")
+    cpu_us_of("/proc/self/stat", false)
 }
 
 /// CPU time of every `postgres` process on this machine (the server when it
@@ -79,7 +79,9 @@ pub fn postgres_cpu_us() -> Option<u64> {
         }
         let comm = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
         if comm.trim() == "postgres" {
-            if let Some(us) = cpu_us_of(&entry.path().join("stat").to_string_lossy()) {
+            // With children: backends that exit are reaped by the postmaster
+            // and their CPU lands in its cutime/cstime.
+            if let Some(us) = cpu_us_of(&entry.path().join("stat").to_string_lossy(), true) {
                 total += us;
                 found = true;
             }
@@ -88,9 +90,10 @@ pub fn postgres_cpu_us() -> Option<u64> {
     found.then_some(total)
 }
 
-/// utime + stime of a `/proc/…/stat` file. Clock ticks are 100 per second
-/// on Linux x86-64 and arm64 (`CLK_TCK`).
-fn cpu_us_of(path: &str) -> Option<u64> {
+/// utime + stime (+ cutime + cstime with `children`) of a `/proc/…/stat`
+/// file. Clock ticks are 100 per second on Linux x86-64 and arm64
+/// (`CLK_TCK`).
+fn cpu_us_of(path: &str, children: bool) -> Option<u64> {
     const TICK_US: u64 = 10_000;
     let stat = std::fs::read_to_string(path).ok()?;
     // The command name may hold spaces; fields resume after its ')'.
@@ -99,7 +102,9 @@ fn cpu_us_of(path: &str) -> Option<u64> {
     // After ')': state is field 3, utime 14, stime 15 (1-based in proc(5)).
     let utime: u64 = fields.get(11)?.parse().ok()?;
     let stime: u64 = fields.get(12)?.parse().ok()?;
-    Some((utime + stime) * TICK_US)
+    let waited: u64 =
+        if children { fields.get(13)?.parse::<u64>().ok()? + fields.get(14)?.parse::<u64>().ok()? } else { 0 };
+    Some((utime + stime + waited) * TICK_US)
 }
 
 /// CPU spent by this process and by a local PostgreSQL during a run.

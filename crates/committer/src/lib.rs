@@ -23,6 +23,10 @@
 //!
 //! This crate must never decide a ledger rule or know SQL: it only queues.
 
+mod store;
+
+pub use store::GroupCommitStore;
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};

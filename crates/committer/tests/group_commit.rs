@@ -304,3 +304,35 @@ macro_rules! on_both_stores {
 }
 
 on_both_stores!(concurrent_callers, duplicate_keys_in_one_batch, outer_error_fails_every_caller);
+
+/// The wrapper store: one-entry `commit`s from many tasks share
+/// transactions; records and reads pass through untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn group_commit_store_shares_transactions_behind_the_store_trait() {
+    use offtake_committer::GroupCommitStore;
+    use offtake_ledger::RecordStore;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let inner = Arc::new(SqliteStore::open(&dir.path().join("ledger.db")).await.expect("open sqlite"));
+    let store = Arc::new(GroupCommitStore::new(inner, 64, 0));
+    let l = ledger();
+    store.ensure_ledger(&l).await.expect("ledger");
+    account(store.as_ref(), "equity", Side::Credit, false).await;
+    account(store.as_ref(), "cash:a", Side::Debit, true).await;
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..40 {
+        let (store, l) = (store.clone(), l.clone());
+        set.spawn(async move { store.commit(&l, transfer(&format!("w{i}"), "equity", "cash:a", USD, 5)).await });
+    }
+    while let Some(r) = set.join_next().await {
+        r.expect("task").expect("committed");
+    }
+    let stats = store.stats(&l);
+    assert_eq!(stats.commands, 40);
+    assert!(stats.batches < 40, "commits shared transactions: {stats:?}");
+    assert_eq!(store.balance(&l, &code_of("cash:a"), AsOf::Now).await.expect("balance").posted_minor, 200);
+    let body = serde_json::json!({"name": "acme"});
+    store.put_record(&l, "party", "p1", 0, &body).await.expect("put");
+    assert_eq!(store.get_record(&l, "party", "p1").await.expect("get").expect("exists").body, body);
+    verify_chain(store.as_ref(), &l).await.expect("chain verifies");
+}

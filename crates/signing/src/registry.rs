@@ -340,37 +340,75 @@ impl<'a> KeyRegistry<'a> {
 
     /// Verifies, then records (signer, nonce) for every signer. A pair seen
     /// before — the same envelope again, or another document reusing a
-    /// signer's nonce — is `replayed_nonce` and nothing is recorded.
-    ///
-    /// All pairs are checked before any is written, so a replay never
-    /// consumes the other signers' nonces; only two concurrent submissions
-    /// sharing a nonce can race, and then at most one is accepted.
+    /// signer's nonce — is `replayed_nonce`. Callers that want re-submitting
+    /// the same document to be a no-op use [`verify`](Self::verify) +
+    /// [`record_acceptance`](Self::record_acceptance) instead.
     pub async fn accept(&self, env: &Envelope, now: OffsetDateTime) -> Result<VerifiedDocument, SigningError> {
         let doc = self.verify(env, now).await?;
-        for s in &doc.signers {
-            let id = nonce_record_id(&s.key_id, &doc.header.nonce);
-            if self.store.get_record(&self.ledger, NONCE_RECORD_KIND, &id).await?.is_some() {
-                return Err(replayed(&s.key_id, &doc.header.nonce));
+        if self.record_acceptance(&doc, now).await? {
+            Ok(doc)
+        } else {
+            let key_id = doc.signers.first().map(|s| s.key_id.as_str()).unwrap_or_default();
+            Err(replayed(key_id, &doc.header.nonce))
+        }
+    }
+
+    /// Records (signer, nonce) for every signer of a verified document.
+    /// `Ok(true)`: recorded now; `Ok(false)`: this very document (same body
+    /// hash) was accepted before — nothing to do; `replayed_nonce`: a
+    /// signer's nonce belongs to another document.
+    pub async fn record_acceptance(&self, doc: &VerifiedDocument, now: OffsetDateTime) -> Result<bool, SigningError> {
+        let key_ids: Vec<&str> = doc.signers.iter().map(|s| s.key_id.as_str()).collect();
+        let detail = json!({"doc_type": doc.doc_type.as_str(), "doc_id": doc.doc_id, "version": doc.header.version});
+        self.record_nonces(&key_ids, &doc.header.nonce, &doc.body_hash, now, detail).await
+    }
+
+    /// The primitive under [`record_acceptance`](Self::record_acceptance).
+    /// Record body: `{key_id, nonce, body_hash (hex), accepted_at (RFC 3339)}`
+    /// plus `detail`'s members. Every pair is checked before any is
+    /// written, so a replay never consumes the other signers' nonces; a
+    /// pair already held by the same document (an earlier attempt that
+    /// stopped half-way) is completed, not refused. Two concurrent
+    /// submissions of different documents sharing a nonce can race; at most
+    /// one of them is accepted for that signer.
+    pub async fn record_nonces(
+        &self,
+        key_ids: &[&str],
+        nonce: &str,
+        body_hash: &[u8; 32],
+        now: OffsetDateTime,
+        detail: Value,
+    ) -> Result<bool, SigningError> {
+        let hash = hex::encode(body_hash);
+        let mut missing = Vec::with_capacity(key_ids.len());
+        for key_id in key_ids {
+            let id = nonce_record_id(key_id, nonce);
+            match self.store.get_record(&self.ledger, NONCE_RECORD_KIND, &id).await? {
+                Some(r) if r.body.get("body_hash").and_then(Value::as_str) == Some(hash.as_str()) => {}
+                Some(_) => return Err(replayed(key_id, nonce)),
+                None => missing.push((*key_id, id)),
             }
         }
-        let body = json!({
-            "key_id": Value::Null,
-            "nonce": doc.header.nonce,
-            "doc_type": doc.doc_type.as_str(),
-            "doc_id": doc.doc_id,
-            "version": doc.header.version,
-            "body_hash": doc.body_hash_hex(),
-            "accepted_at": rfc3339(now),
-        });
-        for s in &doc.signers {
-            let mut body = body.clone();
-            body["key_id"] = Value::String(s.key_id.clone());
-            let id = nonce_record_id(&s.key_id, &doc.header.nonce);
+        if missing.is_empty() {
+            return Ok(false);
+        }
+        for (key_id, id) in missing {
+            let mut body = json!({"key_id": key_id, "nonce": nonce, "body_hash": hash, "accepted_at": rfc3339(now)});
+            if let (Some(b), Value::Object(extra)) = (body.as_object_mut(), &detail) {
+                for (k, v) in extra {
+                    b.entry(k.clone()).or_insert_with(|| v.clone());
+                }
+            }
             if !self.store.insert_once(&self.ledger, NONCE_RECORD_KIND, &id, &body).await? {
-                return Err(replayed(&s.key_id, &doc.header.nonce));
+                let now_held = self.store.get_record(&self.ledger, NONCE_RECORD_KIND, &id).await?;
+                if now_held.and_then(|r| r.body.get("body_hash").and_then(Value::as_str).map(str::to_owned))
+                    != Some(hash.clone())
+                {
+                    return Err(replayed(key_id, nonce));
+                }
             }
         }
-        Ok(doc)
+        Ok(true)
     }
 
     /// The key may sign a document issued at `header.issued_at` (see the
@@ -407,9 +445,7 @@ impl<'a> KeyRegistry<'a> {
         let accepted_before = match self.store.get_record(&self.ledger, NONCE_RECORD_KIND, &id).await? {
             Some(record) => {
                 let same_doc = record.body.get("body_hash").and_then(Value::as_str) == Some(&hex::encode(body_hash));
-                let accepted_at =
-                    record.body.get("accepted_at").and_then(Value::as_str).map(|t| parse_timestamp("accepted_at", t));
-                same_doc && matches!(accepted_at, Some(Ok(t)) if t < revoked_at)
+                same_doc && accepted_at(&record).is_some_and(|t| t < revoked_at)
             }
             None => false,
         };
@@ -421,6 +457,16 @@ impl<'a> KeyRegistry<'a> {
                 rfc3339(revoked_at)
             )))
         }
+    }
+}
+
+/// When a nonce record was written: its `accepted_at` (the `now` of the
+/// acceptance), or else the store's own timestamp (records written by other
+/// code without `accepted_at`).
+fn accepted_at(record: &offtake_ledger::StoredRecord) -> Option<OffsetDateTime> {
+    match record.body.get("accepted_at").and_then(Value::as_str) {
+        Some(text) => parse_timestamp("accepted_at", text).ok(),
+        None => OffsetDateTime::from_unix_timestamp_nanos(i128::from(record.recorded_at_us) * 1000).ok(),
     }
 }
 

@@ -51,7 +51,7 @@ fn now() -> time::OffsetDateTime {
 
 // ---- scenarios, each run on every backend ----
 
-async fn commitment_signed_by_brand_and_maker_verifies(b: Backend) {
+async fn commitment_signed_by_brand_and_maker_verifies(b: &Backend) {
     let reg = b.registry();
     register_parties(&reg).await;
     let env = signed_commitment("nonce-commitment-0001");
@@ -72,7 +72,7 @@ async fn commitment_signed_by_brand_and_maker_verifies(b: Backend) {
     assert_eq!(reg.verify(&back, now()).await.expect("verifies").body_hash, doc.body_hash);
 }
 
-async fn flipping_any_payload_byte_is_a_bad_signature(b: Backend) {
+async fn flipping_any_payload_byte_is_a_bad_signature(b: &Backend) {
     let reg = b.registry();
     register_parties(&reg).await;
     let env = signed_commitment("nonce-commitment-0002");
@@ -86,7 +86,7 @@ async fn flipping_any_payload_byte_is_a_bad_signature(b: Backend) {
     }
 }
 
-async fn flipped_truncated_or_forged_signatures_are_bad_signatures(b: Backend) {
+async fn flipped_truncated_or_forged_signatures_are_bad_signatures(b: &Backend) {
     let reg = b.registry();
     register_parties(&reg).await;
     let env = signed_commitment("nonce-commitment-0003");
@@ -122,7 +122,7 @@ async fn flipped_truncated_or_forged_signatures_are_bad_signatures(b: Backend) {
     assert_eq!(code(reg.verify(&malleated, now()).await), "bad_signature");
 }
 
-async fn reordered_payload_keys_are_refused(b: Backend) {
+async fn reordered_payload_keys_are_refused(b: &Backend) {
     let reg = b.registry();
     register_parties(&reg).await;
     let env = signed_commitment("nonce-commitment-0004");
@@ -159,7 +159,7 @@ fn ed25519_sign(key: &SigningKey, message: &[u8]) -> String {
     STANDARD.encode(ed25519_dalek::SigningKey::from_bytes(&seed).sign(message).to_bytes())
 }
 
-async fn swapping_the_payload_type_is_a_bad_signature(b: Backend) {
+async fn swapping_the_payload_type_is_a_bad_signature(b: &Backend) {
     let reg = b.registry();
     register_parties(&reg).await;
     let env = signed_commitment("nonce-commitment-0005");
@@ -169,7 +169,7 @@ async fn swapping_the_payload_type_is_a_bad_signature(b: Backend) {
     }
 }
 
-async fn unregistered_keys_are_unknown(b: Backend) {
+async fn unregistered_keys_are_unknown(b: &Backend) {
     let reg = b.registry();
     register_parties(&reg).await;
     let stranger = SigningKey::from_seed(&[0x77; 32], "globex", Role::Brand).expect("key");
@@ -183,7 +183,7 @@ async fn unregistered_keys_are_unknown(b: Backend) {
     assert_eq!(code(reg.verify(&env, now()).await), "unknown_key");
 }
 
-async fn superseded_keys_keep_earlier_signatures(b: Backend) {
+async fn superseded_keys_keep_earlier_signatures(b: &Backend) {
     let reg = b.registry();
     register_parties(&reg).await;
     let before = signed_commitment("nonce-commitment-0007");
@@ -199,7 +199,7 @@ async fn superseded_keys_keep_earlier_signatures(b: Backend) {
     assert_eq!(code(reg.verify(&after, rotation + Duration::minutes(2)).await), "revoked_key");
 }
 
-async fn compromised_keys_void_later_and_unseen_signatures(b: Backend) {
+async fn compromised_keys_void_later_and_unseen_signatures(b: &Backend) {
     let reg = b.registry();
     register_parties(&reg).await;
     let seen = signed_commitment("nonce-commitment-0009");
@@ -230,7 +230,7 @@ async fn compromised_keys_void_later_and_unseen_signatures(b: Backend) {
     assert_eq!(code(reg.verify(&after, later).await), "revoked_key");
 }
 
-async fn revocations_only_get_stricter(b: Backend) {
+async fn revocations_only_get_stricter(b: &Backend) {
     let reg = b.registry();
     register_parties(&reg).await;
     let id = brand_key().key_id().to_owned();
@@ -250,7 +250,7 @@ async fn revocations_only_get_stricter(b: Backend) {
     assert_eq!(history.len(), 3);
 }
 
-async fn registry_lists_and_refuses_conflicting_registrations(b: Backend) {
+async fn registry_lists_and_refuses_conflicting_registrations(b: &Backend) {
     let reg = b.registry();
     register_parties(&reg).await;
     let keys = reg.list().await.expect("list");
@@ -269,7 +269,7 @@ async fn registry_lists_and_refuses_conflicting_registrations(b: Backend) {
     assert_eq!(code(reg.register(&lying).await), "invalid_key");
 }
 
-async fn replayed_nonces_are_refused(b: Backend) {
+async fn replayed_nonces_are_refused(b: &Backend) {
     let reg = b.registry();
     register_parties(&reg).await;
     let env = signed_commitment("nonce-commitment-0012");
@@ -303,7 +303,64 @@ async fn replayed_nonces_are_refused(b: Backend) {
     assert!(rec.is_none(), "the refused envelope recorded no nonce for the lender");
 }
 
-async fn expired_and_future_documents_are_refused(b: Backend) {
+async fn record_acceptance_is_idempotent_for_the_same_document(b: &Backend) {
+    let reg = b.registry();
+    register_parties(&reg).await;
+    let env = signed_commitment("nonce-commitment-0030");
+    let doc = reg.verify(&env, now()).await.expect("verifies");
+    // An earlier attempt stopped after the brand's nonce was written.
+    let brand = brand_key().key_id().to_owned();
+    reg.record_nonces(&[brand.as_str()], "nonce-commitment-0030", &doc.body_hash, now(), json!({}))
+        .await
+        .expect("half");
+    assert!(reg.record_acceptance(&doc, now()).await.expect("completes"), "the maker's nonce was recorded now");
+    assert!(!reg.record_acceptance(&doc, now()).await.expect("again"), "the same document again is a no-op");
+    assert_eq!(code(reg.accept(&env, now()).await), "replayed_nonce");
+    // Another document reusing the nonce is a replay.
+    let other = signed(
+        DocType::Commitment,
+        &samples::commitment("c-9", "globex", "acme", T0, "nonce-commitment-0030"),
+        &[&brand_key(), &maker_key()],
+    );
+    let other_doc = reg.verify(&other, now()).await.expect("verifies");
+    assert_eq!(code(reg.record_acceptance(&other_doc, now()).await), "replayed_nonce");
+    let record = b
+        .store
+        .get_record(
+            &b.ledger,
+            offtake_signing::NONCE_RECORD_KIND,
+            &format!("{}:nonce-commitment-0030", maker_key().key_id()),
+        )
+        .await
+        .expect("get")
+        .expect("recorded");
+    assert_eq!(record.body["doc_id"], "c-1");
+    assert_eq!(record.body["body_hash"], doc.body_hash_hex());
+    assert_eq!(record.body["accepted_at"], "2026-05-01T10:00:00Z");
+}
+
+/// Nonce records written by other code without `accepted_at` are dated by
+/// the store's own clock for the compromise rule.
+async fn compromise_rule_falls_back_to_the_stores_timestamp(b: &Backend) {
+    let reg = b.registry();
+    register_parties(&reg).await;
+    let env = signed_commitment("nonce-commitment-0031");
+    let doc = reg.verify(&env, now()).await.expect("verifies");
+    for s in &doc.signers {
+        let id = format!("{}:nonce-commitment-0031", s.key_id);
+        let body = json!({"body_hash": doc.body_hash_hex()});
+        assert!(b.store.insert_once(&b.ledger, offtake_signing::NONCE_RECORD_KIND, &id, &body).await.expect("insert"));
+    }
+    let wall = time::OffsetDateTime::now_utc();
+    // Compromised an hour from now: the record (written just now) predates it.
+    reg.revoke(brand_key().key_id(), wall + Duration::hours(1), Revocation::Compromised).await.expect("revoke");
+    reg.verify(&env, now()).await.expect("accepted before the compromise");
+    // Moved to before the record was written: void.
+    reg.revoke(brand_key().key_id(), T0 + Duration::minutes(1), Revocation::Compromised).await.expect("stricter");
+    assert_eq!(code(reg.verify(&env, now()).await), "revoked_key");
+}
+
+async fn expired_and_future_documents_are_refused(b: &Backend) {
     let reg = b.registry();
     register_parties(&reg).await;
     let env = signed_commitment("nonce-commitment-0015");
@@ -315,14 +372,14 @@ async fn expired_and_future_documents_are_refused(b: Backend) {
     reg.verify(&env, T0 - Duration::minutes(4)).await.expect("within the clock skew");
 }
 
-async fn keys_sign_only_from_valid_from(b: Backend) {
+async fn keys_sign_only_from_valid_from(b: &Backend) {
     let reg = b.registry();
     reg.register(&registered(&brand_key(), T0 + Duration::days(1))).await.expect("register");
     reg.register(&registered(&maker_key(), T0 - Duration::days(1))).await.expect("register");
     assert_eq!(code(reg.verify(&signed_commitment("nonce-commitment-0016"), now()).await), "key_not_yet_valid");
 }
 
-async fn schema_violations_are_refused_before_anything_else(b: Backend) {
+async fn schema_violations_are_refused_before_anything_else(b: &Backend) {
     let reg = b.registry();
     register_parties(&reg).await;
     let good = commitment("nonce-commitment-0017");
@@ -386,7 +443,7 @@ async fn schema_violations_are_refused_before_anything_else(b: Backend) {
     seal(DocType::Commitment, &v2).expect("amendment is valid");
 }
 
-async fn a_commitment_needs_both_brand_and_maker(b: Backend) {
+async fn a_commitment_needs_both_brand_and_maker(b: &Backend) {
     let reg = b.registry();
     register_parties(&reg).await;
     let brand_only = signed(DocType::Commitment, &commitment("nonce-commitment-0019"), &[&brand_key()]);
@@ -415,7 +472,7 @@ async fn a_commitment_needs_both_brand_and_maker(b: Backend) {
     assert_eq!(code(reg.verify(&unsigned, now()).await), "missing_signature");
 }
 
-async fn an_advance_needs_the_makers_request_and_the_lenders_approval(b: Backend) {
+async fn an_advance_needs_the_makers_request_and_the_lenders_approval(b: &Backend) {
     let reg = b.registry();
     register_parties(&reg).await;
     let request = samples::advance_request("r-9", "f-1", "acme", "80000.00", T0, "nonce-request-000001");
@@ -434,7 +491,7 @@ async fn an_advance_needs_the_makers_request_and_the_lenders_approval(b: Backend
     assert_eq!(code(reg.verify(&fake, now()).await), "missing_signature");
 }
 
-async fn malformed_envelopes_are_refused(b: Backend) {
+async fn malformed_envelopes_are_refused(b: &Backend) {
     let reg = b.registry();
     register_parties(&reg).await;
     let env = signed_commitment("nonce-commitment-0023");
@@ -457,7 +514,8 @@ macro_rules! suite {
             #[tokio::test]
             async fn $name() {
                 let Some(backend) = $setup().await else { return };
-                super::$name(backend).await;
+                super::$name(&backend).await;
+                backend.cleanup().await;
             }
         )*
     };
@@ -486,6 +544,8 @@ both_stores!(
     revocations_only_get_stricter,
     registry_lists_and_refuses_conflicting_registrations,
     replayed_nonces_are_refused,
+    record_acceptance_is_idempotent_for_the_same_document,
+    compromise_rule_falls_back_to_the_stores_timestamp,
     expired_and_future_documents_are_refused,
     keys_sign_only_from_valid_from,
     schema_violations_are_refused_before_anything_else,

@@ -73,6 +73,9 @@ impl RecordStore for PostgresStore {
         .await
         .map_err(db)?;
         if current != expected_version {
+            // Roll back now: a dropped transaction only rolls back when its
+            // connection is next used, and would hold its locks until then.
+            tx.rollback().await.map_err(db)?;
             return Err(conflict(current));
         }
         let recorded_at_us = now_us();
@@ -97,6 +100,7 @@ impl RecordStore for PostgresStore {
             _ => db(e),
         })?;
         if inserted.rows_affected() != 1 {
+            tx.rollback().await.map_err(db)?;
             return Err(conflict(current + 1));
         }
         tx.commit().await.map_err(db)?;

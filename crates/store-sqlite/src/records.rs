@@ -63,6 +63,7 @@ impl RecordStore for SqliteStore {
             .await
             .map_err(db)?;
         if exists.is_none() {
+            tx.rollback().await.map_err(db)?;
             return Err(LedgerError::UnknownLedger(ledger.as_str().to_owned()));
         }
         let current: i64 = sqlx::query_scalar(
@@ -75,6 +76,7 @@ impl RecordStore for SqliteStore {
         .await
         .map_err(db)?;
         if current != expected_version {
+            tx.rollback().await.map_err(db)?;
             return Err(LedgerError::VersionConflict {
                 kind: kind.to_owned(),
                 id: id.to_owned(),

@@ -18,36 +18,52 @@ use time::OffsetDateTime;
 pub struct Backend {
     pub store: Arc<dyn Store>,
     pub ledger: LedgerId,
-    _guard: Guard,
+    guard: Guard,
 }
 
 enum Guard {
     Dir(tempfile::TempDir),
-    Schema(String),
+    Schema { name: String, pool: sqlx::PgPool, dropped: bool },
 }
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        if let Guard::Schema(schema) = self {
-            // Tests leave nothing behind: drop the schema on a side thread.
-            let schema = schema.clone();
-            let _ = std::thread::spawn(move || {
-                let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
-                rt.block_on(async {
-                    if let Ok(pool) = sqlx::PgPool::connect(&postgres_env::url()).await {
-                        let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).execute(&pool).await;
-                        pool.close().await;
-                    }
-                });
-            })
-            .join();
+        // Only reached when a test failed before `cleanup`: drop the schema
+        // on a detached thread. Never block here: an unfinished transaction
+        // of the store's pool may hold a lock the DROP waits for, and it can
+        // only be rolled back by the runtime this thread belongs to.
+        if let Guard::Schema { name, dropped: false, .. } = self {
+            let name = name.clone();
+            std::thread::spawn(move || drop_schema_blocking(&name));
         }
+    }
+}
+
+fn drop_schema_blocking(schema: &str) {
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+    rt.block_on(drop_schema(schema));
+}
+
+async fn drop_schema(schema: &str) {
+    if let Ok(pool) = sqlx::PgPool::connect(&postgres_env::url()).await {
+        let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).execute(&pool).await;
+        pool.close().await;
     }
 }
 
 impl Backend {
     pub fn registry(&self) -> KeyRegistry<'_> {
         KeyRegistry::new(self.store.as_ref(), self.ledger.clone())
+    }
+
+    /// Closes the store's connections, then drops the test schema (tests
+    /// leave nothing behind).
+    pub async fn cleanup(mut self) {
+        if let Guard::Schema { name, pool, dropped } = &mut self.guard {
+            pool.close().await;
+            drop_schema(name).await;
+            *dropped = true;
+        }
     }
 }
 
@@ -63,13 +79,14 @@ pub async fn postgres() -> Option<Backend> {
         Ok(s) => s,
         Err(e) => return postgres_env::unavailable(&e.to_string()),
     };
-    Some(finish(Arc::new(store), Guard::Schema(schema)).await)
+    let pool = store.pool().clone();
+    Some(finish(Arc::new(store), Guard::Schema { name: schema, pool, dropped: false }).await)
 }
 
 async fn finish(store: Arc<dyn Store>, guard: Guard) -> Backend {
     let ledger = LedgerId::new("program-1").expect("ledger id");
     store.ensure_ledger(&ledger).await.expect("ensure ledger");
-    Backend { store, ledger, _guard: guard }
+    Backend { store, ledger, guard }
 }
 
 /// The time the scenarios happen at.

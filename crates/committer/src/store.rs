@@ -1,0 +1,146 @@
+//! [`GroupCommitStore`]: a [`Store`] whose one-entry `commit` goes through a
+//! group committer, so that every writer above it (the HTTP API, the finance
+//! and settlement services) shares transactions without knowing it.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use offtake_ledger::record::StoredRecord;
+use offtake_ledger::{
+    Account, AccountCode, AsOf, Balance, ChainHead, Command, Committed, EntryRecord, LedgerError, LedgerId,
+    LedgerStore, NewAccount, Page, RecordStore, Store,
+};
+
+use crate::Committers;
+
+/// Wraps a store: `commit` is group-committed (one queue per ledger);
+/// `commit_batch` (already a batch) and every read and record call go
+/// straight to the inner store.
+pub struct GroupCommitStore {
+    inner: Arc<dyn Store>,
+    committers: Committers,
+}
+
+impl GroupCommitStore {
+    /// Starts no task yet: each ledger's committer starts on its first
+    /// commit (inside the caller's tokio runtime).
+    pub fn new<S: Store + 'static>(inner: Arc<S>, max_batch: usize, max_wait_us: u64) -> Self {
+        let ledger_store: Arc<dyn LedgerStore> = inner.clone();
+        GroupCommitStore { inner, committers: Committers::new(ledger_store, max_batch, max_wait_us) }
+    }
+
+    /// Counters of `ledger`'s committer.
+    pub fn stats(&self, ledger: &LedgerId) -> crate::StatsSnapshot {
+        self.committers.for_ledger(ledger).stats()
+    }
+}
+
+#[async_trait]
+impl LedgerStore for GroupCommitStore {
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+
+    async fn ensure_ledger(&self, ledger: &LedgerId) -> Result<(), LedgerError> {
+        self.inner.ensure_ledger(ledger).await
+    }
+
+    async fn create_account(&self, ledger: &LedgerId, spec: &NewAccount) -> Result<Account, LedgerError> {
+        self.inner.create_account(ledger, spec).await
+    }
+
+    async fn accounts_by_code(&self, ledger: &LedgerId, codes: &[AccountCode]) -> Result<Vec<Account>, LedgerError> {
+        self.inner.accounts_by_code(ledger, codes).await
+    }
+
+    async fn list_accounts(
+        &self,
+        ledger: &LedgerId,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<Account>, LedgerError> {
+        self.inner.list_accounts(ledger, cursor, limit).await
+    }
+
+    async fn commit_batch(
+        &self,
+        ledger: &LedgerId,
+        commands: &[Command],
+    ) -> Result<Vec<Result<Committed, LedgerError>>, LedgerError> {
+        self.inner.commit_batch(ledger, commands).await
+    }
+
+    async fn balance(&self, ledger: &LedgerId, account: &AccountCode, as_of: AsOf) -> Result<Balance, LedgerError> {
+        self.inner.balance(ledger, account, as_of).await
+    }
+
+    async fn account_entries(
+        &self,
+        ledger: &LedgerId,
+        account: &AccountCode,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<EntryRecord>, LedgerError> {
+        self.inner.account_entries(ledger, account, cursor, limit).await
+    }
+
+    async fn entries(&self, ledger: &LedgerId, after_seq: i64, limit: u32) -> Result<Vec<EntryRecord>, LedgerError> {
+        self.inner.entries(ledger, after_seq, limit).await
+    }
+
+    async fn head(&self, ledger: &LedgerId) -> Result<ChainHead, LedgerError> {
+        self.inner.head(ledger).await
+    }
+
+    /// Group-committed: shares a transaction with concurrent commits to the
+    /// same ledger; answered after that transaction committed.
+    async fn commit(&self, ledger: &LedgerId, command: Command) -> Result<Committed, LedgerError> {
+        self.committers.submit(ledger, command).await
+    }
+}
+
+#[async_trait]
+impl RecordStore for GroupCommitStore {
+    async fn get_record(&self, ledger: &LedgerId, kind: &str, id: &str) -> Result<Option<StoredRecord>, LedgerError> {
+        self.inner.get_record(ledger, kind, id).await
+    }
+
+    async fn put_record(
+        &self,
+        ledger: &LedgerId,
+        kind: &str,
+        id: &str,
+        expected_version: i64,
+        body: &serde_json::Value,
+    ) -> Result<StoredRecord, LedgerError> {
+        self.inner.put_record(ledger, kind, id, expected_version, body).await
+    }
+
+    async fn list_records(
+        &self,
+        ledger: &LedgerId,
+        kind: &str,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<StoredRecord>, LedgerError> {
+        self.inner.list_records(ledger, kind, cursor, limit).await
+    }
+
+    async fn record_history(&self, ledger: &LedgerId, kind: &str, id: &str) -> Result<Vec<StoredRecord>, LedgerError> {
+        self.inner.record_history(ledger, kind, id).await
+    }
+
+    async fn all_records(&self, ledger: &LedgerId, kind: &str) -> Result<Vec<StoredRecord>, LedgerError> {
+        self.inner.all_records(ledger, kind).await
+    }
+
+    async fn insert_once(
+        &self,
+        ledger: &LedgerId,
+        kind: &str,
+        id: &str,
+        body: &serde_json::Value,
+    ) -> Result<bool, LedgerError> {
+        self.inner.insert_once(ledger, kind, id, body).await
+    }
+}

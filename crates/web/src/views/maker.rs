@@ -1,0 +1,377 @@
+//! The maker's dashboard: what it may draw today and why, its draws, the
+//! form to request one (signed in the browser), what it owes in interest
+//! and fees, and what was remitted to it.
+
+use std::fmt::Write;
+
+use time::Date;
+
+use super::{
+    availability, contents, facility_chart, note, party_statement, payments, section, statement, Viewer, MAX_CHARTS,
+};
+use crate::client::{Client, WebError};
+use crate::html::{badge, esc, figures, money, pct_bps, plain, Table};
+use crate::model::{day, Advance, Availability, Facility, MakerFacilityLine, MakerStatement, Payment};
+
+pub async fn render(client: &Client, viewer: &Viewer, today: Date) -> Result<String, WebError> {
+    let facilities: Vec<Facility> = client.list("/v1/facilities").await?;
+    let advances: Vec<Advance> = client.list("/v1/advances").await?;
+    let payments = payments(client).await?;
+    let paid = payments.clone().unwrap_or_default();
+
+    let mut out = contents(&[
+        ("availability", "Availability today"),
+        ("chart", "Over time"),
+        ("draw", "Request a draw"),
+        ("advances", "Advances"),
+        ("charges", "Interest and fees"),
+        ("remittances", "Remittances"),
+    ]);
+    if facilities.is_empty() {
+        out.push_str(&note("No facility finances you yet: ask your lender to open one."));
+    }
+
+    let mut avail_html = String::new();
+    let mut today_avail = Vec::new();
+    for f in &facilities {
+        let a = availability(client, &f.id, None).await?;
+        avail_html.push_str(&availability_block(f, &a));
+        today_avail.push(a);
+    }
+    out.push_str(&section("availability", "Availability today", &avail_html));
+
+    let mut charts = String::new();
+    for f in facilities.iter().take(MAX_CHARTS) {
+        charts.push_str(&facility_chart(client, f, &advances, &paid, today).await?);
+    }
+    out.push_str(&section("chart", "Borrowing base and drawn amount over time", &charts));
+
+    out.push_str(&section("draw", "Request a draw", &draw_form(viewer, &facilities, &today_avail)));
+    out.push_str(&section("advances", "Advances", &advances_table("advances-table", "Your advances", &advances)));
+
+    let owed: Option<MakerStatement> =
+        if viewer.role == "maker" { party_statement(client, &viewer.party).await? } else { None };
+    let mut charges = String::new();
+    for f in &facilities {
+        match owed.as_ref().and_then(|s| s.facilities.iter().find(|l| l.facility == f.id)) {
+            Some(line) => charges.push_str(&dues_table(f, line)),
+            None => charges.push_str(&charges_table(f, &advances, &paid)),
+        }
+    }
+    if owed.is_none() && payments.is_none() {
+        charges.push_str(&note("Payments are not available on this server: amounts paid are not shown."));
+    }
+    out.push_str(&section("charges", "Interest and fees", &charges));
+
+    let mut remit = String::new();
+    for f in &facilities {
+        remit.push_str(&remittances(client, f).await?);
+    }
+    out.push_str(&section("remittances", "Remittances", &remit));
+    Ok(out)
+}
+
+fn eligibility_text(e: &str, a: &Availability, eligibility_days: u32) -> String {
+    match e {
+        "eligible" => "Counts".to_owned(),
+        "too_far_out" => format!(
+            "Not yet: delivery starts after {}",
+            day(a.as_of + time::Duration::days(i64::from(eligibility_days)))
+        ),
+        "delivered" => "Delivered (now an invoice)".to_owned(),
+        "cancelled" => "Tranche cancelled".to_owned(),
+        "commitment_cancelled" => "Commitment cancelled".to_owned(),
+        other => other.replace('_', " "),
+    }
+}
+
+/// Availability of one facility with every step of the borrowing base.
+pub fn availability_block(f: &Facility, a: &Availability) -> String {
+    let ccy = f.terms.currency.as_str();
+    let fid = esc(&f.id);
+    let mut out = format!(
+        r#"<article class="facility" id="facility-{fid}" aria-labelledby="facility-{fid}-h"><h3 id="facility-{fid}-h">Facility {fid} <span class="sub">from {} &middot; {}</span></h3>"#,
+        esc(&f.lender),
+        badge(&f.status)
+    );
+    out.push_str(&figures(
+        &format!("Availability of facility {}", f.id),
+        &[
+            ("Available to draw", money(a.available_minor, ccy), &format!("available-{}", f.id)),
+            ("Borrowing base", money(a.base_minor, ccy), &format!("base-{}", f.id)),
+            ("Limit", money(a.limit_minor, ccy), ""),
+            ("Drawn (principal outstanding)", money(a.outstanding_minor, ccy), &format!("outstanding-{}", f.id)),
+            ("Pending draws", money(a.pending_minor, ccy), &format!("pending-{}", f.id)),
+        ],
+    ));
+    let _ = write!(
+        out,
+        r#"<p class="calc">Eligible collateral {} &rarr; {} after brand caps &times; advance rate {} = base {}. The lesser of limit and base, {}, less {} drawn and {} pending = <strong>{}</strong> available.</p>"#,
+        money(a.eligible_minor, ccy),
+        money(a.counted_minor, ccy),
+        pct_bps(a.advance_rate_bps),
+        money(a.base_minor, ccy),
+        money(a.capacity_minor, ccy),
+        money(a.outstanding_minor, ccy),
+        money(a.pending_minor, ccy),
+        money(a.available_minor, ccy),
+    );
+    if a.available_minor < 0 {
+        out.push_str(&note("Collateral has fallen below what is drawn: no further draw until it recovers."));
+    }
+    let rows = a
+        .tranches
+        .iter()
+        .map(|t| {
+            vec![
+                format!("{} / {}", esc(&t.commitment), esc(&t.tranche)),
+                esc(&t.brand),
+                day(t.delivery_start),
+                money(t.value_minor, ccy),
+                esc(&eligibility_text(&t.eligibility, a, f.terms.eligibility_days)),
+                money(t.eligible_minor, ccy),
+            ]
+        })
+        .collect();
+    out.push_str(
+        &Table {
+            id: &format!("tranches-{}", f.id),
+            caption: &format!(
+                "Tranches behind facility {} on {} (eligible when delivery starts within {} days)",
+                f.id,
+                day(a.as_of),
+                f.terms.eligibility_days
+            ),
+            headers: &["Commitment / tranche", "Brand", "Delivery starts", "Value", "Counts?", "Eligible value"],
+            numeric: &[3, 5],
+            rows,
+            empty: "No signed commitments from your brands yet.",
+        }
+        .render(),
+    );
+    let rows = a
+        .brands
+        .iter()
+        .map(|b| {
+            vec![
+                esc(&b.brand),
+                money(b.eligible_minor, ccy),
+                money(b.cap_minor, ccy),
+                money(b.excess_minor, ccy),
+                money(b.counted_minor, ccy),
+            ]
+        })
+        .collect();
+    out.push_str(
+        &Table {
+            id: &format!("brands-{}", f.id),
+            caption: &format!(
+                "Brand concentration: one brand counts for at most {} of eligible value",
+                pct_bps(f.terms.concentration_bps)
+            ),
+            headers: &["Brand", "Eligible", "Cap", "Above the cap (not counted)", "Counted"],
+            numeric: &[1, 2, 3, 4],
+            rows,
+            empty: "No eligible collateral.",
+        }
+        .render(),
+    );
+    out.push_str("</article>");
+    out
+}
+
+fn draw_form(viewer: &Viewer, facilities: &[Facility], today: &[Availability]) -> String {
+    let open: Vec<(&Facility, &Availability)> =
+        facilities.iter().zip(today).filter(|(f, _)| f.status == "open").collect();
+    if open.is_empty() {
+        return note("You have no open facility to draw on.");
+    }
+    let mut options = String::new();
+    for (f, a) in &open {
+        let _ = write!(
+            options,
+            r#"<option value="{id}" data-currency="{ccy}" data-available="{avail}">{id} ({avail} {ccy} available)</option>"#,
+            id = esc(&f.id),
+            ccy = esc(&f.terms.currency),
+            avail = esc(&plain(a.available_minor, &f.terms.currency)),
+        );
+    }
+    format!(
+        r#"<form id="draw-form" class="sign-form" data-maker="{maker}" novalidate>
+<div class="field"><label for="draw-facility">Facility</label><select id="draw-facility" name="facility">{options}</select></div>
+<div class="field"><label for="draw-amount">Amount</label><input id="draw-amount" name="amount" type="text" inputmode="decimal" autocomplete="off" required pattern="^(0|[1-9][0-9]{{0,15}})(\.[0-9]{{1,4}})?$" aria-describedby="draw-amount-help"><p class="help" id="draw-amount-help">A decimal in the facility's currency, at most what is available.</p></div>
+<div class="field"><label for="draw-purpose">Purpose <span class="opt">(optional)</span></label><input id="draw-purpose" name="purpose" type="text" maxlength="500" autocomplete="off"></div>
+<fieldset><legend>Signature</legend>
+<p class="help" id="draw-sign-help">The request is signed in this browser with your Ed25519 key: the private key is read by this page and never sent to the server. Or upload an advance request you signed with <code>offtake sign</code>.</p>
+<div class="field"><label for="draw-key">Your signing key file</label><input id="draw-key" name="key" type="file" accept=".key,.json,application/json" aria-describedby="draw-sign-help"></div>
+<div class="field"><label for="draw-envelope">Or a signed envelope</label><input id="draw-envelope" name="envelope" type="file" accept=".json,application/json"></div>
+</fieldset>
+<button type="submit" id="draw-submit">Sign and request the draw</button>
+<p class="form-status" id="draw-status" role="status" aria-live="polite"></p>
+</form>"#,
+        maker = esc(&viewer.party),
+    )
+}
+
+/// Advances as a table (the maker's own, or a lender's facilities').
+pub fn advances_table(id: &str, caption: &str, advances: &[Advance]) -> String {
+    let mut sorted: Vec<&Advance> = advances.iter().collect();
+    sorted.sort_by(|a, b| b.requested_on.cmp(&a.requested_on).then_with(|| a.id.cmp(&b.id)));
+    let rows = sorted
+        .iter()
+        .map(|a| {
+            let status = if a.status == "pending" { "pending approval" } else { a.status.as_str() };
+            vec![
+                esc(&a.id),
+                esc(&a.facility),
+                esc(&a.maker),
+                day(a.requested_on),
+                money(a.amount_minor, &a.currency),
+                format!(r#"<span data-advance-status="{}">{}</span>"#, esc(&a.id), badge(status)),
+                a.funded_on.map(day).unwrap_or_default(),
+                if a.fee_minor > 0 { money(a.fee_minor, &a.currency) } else { String::new() },
+            ]
+        })
+        .collect();
+    Table {
+        id,
+        caption,
+        headers: &["Advance", "Facility", "Maker", "Requested", "Amount", "Status", "Funded on", "Fee"],
+        numeric: &[4, 7],
+        rows,
+        empty: "No advances yet.",
+    }
+    .render()
+}
+
+/// Booked, paid and due by part of the debt, for one facility.
+pub fn charges_table(f: &Facility, advances: &[Advance], payments: &[Payment]) -> String {
+    let ccy = f.terms.currency.as_str();
+    let fees_booked: i64 =
+        advances.iter().filter(|a| a.facility == f.id && a.status == "funded").map(|a| a.fee_minor).sum();
+    let paid =
+        |part: &str| -> i64 { payments.iter().filter(|p| p.notice.facility == f.id).map(|p| p.paid(part)).sum() };
+    let parts = [
+        ("Interest", f.interest_booked_minor, paid("interest")),
+        ("Fees", fees_booked, paid("fees")),
+        ("Default interest and late charges", f.default_interest_booked_minor, paid("penalty")),
+    ];
+    let rows = parts
+        .iter()
+        .map(|(label, booked, paid)| {
+            vec![esc(label), money(*booked, ccy), money(*paid, ccy), money((booked - paid).max(0), ccy)]
+        })
+        .collect();
+    Table {
+        id: &format!("charges-{}", f.id),
+        caption: &format!("Facility {}: {}", f.id, terms_line(f)),
+        headers: &["Charge", "Booked", "Paid", "Due"],
+        numeric: &[1, 2, 3],
+        rows,
+        empty: "",
+    }
+    .render()
+}
+
+fn terms_line(f: &Facility) -> String {
+    let through = f.accrued_through.map_or("not yet accrued".to_owned(), |d| format!("accrued through {}", day(d)));
+    format!(
+        "{} {}, fee {} per draw; interest {}",
+        pct_bps(f.terms.rate_bps),
+        f.terms.day_count.to_uppercase().replace("ACT", "ACT/").replace("_F", "F"),
+        pct_bps(f.terms.fee_bps),
+        through
+    )
+}
+
+/// What the maker owes on a facility besides principal, as the ledger
+/// holds it (its statement), and the brand invoices that will repay it.
+fn dues_table(f: &Facility, line: &MakerFacilityLine) -> String {
+    let ccy = line.currency.as_str();
+    let parts = [
+        ("Interest", line.interest_due_minor),
+        ("Fees", line.fees_due_minor),
+        ("Default interest and late charges", line.penalty_due_minor),
+        ("Total", line.interest_due_minor + line.fees_due_minor + line.penalty_due_minor),
+    ];
+    let rows = parts.iter().map(|(label, minor)| vec![esc(label), money(*minor, ccy)]).collect();
+    let mut out = Table {
+        id: &format!("charges-{}", f.id),
+        caption: &format!("Facility {}: due now; {}", f.id, terms_line(f)),
+        headers: &["Charge", "Due"],
+        numeric: &[1],
+        rows,
+        empty: "",
+    }
+    .render();
+    let rows = line
+        .next_due
+        .iter()
+        .map(|d| vec![esc(&d.invoice), esc(&d.brand), day(d.due_on), money(d.open_minor, ccy)])
+        .collect();
+    out.push_str(
+        &Table {
+            id: &format!("next-due-{}", f.id),
+            caption: "Brand invoices that repay this facility, next due first",
+            headers: &["Invoice", "Brand", "Due", "Open"],
+            numeric: &[3],
+            rows,
+            empty: "No open invoices.",
+        }
+        .render(),
+    );
+    out
+}
+
+async fn remittances(client: &Client, f: &Facility) -> Result<String, WebError> {
+    let Some(s) = statement(client, &f.id).await? else {
+        return Ok(note(&format!("No remittance statement for facility {} on this server.", f.id)));
+    };
+    let ccy = s.currency.as_str();
+    let mut out = format!(r#"<h3>Facility {}</h3>"#, esc(&f.id));
+    out.push_str(&figures(
+        &format!("Remittances on facility {}", f.id),
+        &[
+            ("Left to you by payments", money(s.remainder_total_minor, ccy), ""),
+            ("Remitted", money(s.remitted_minor, ccy), ""),
+            ("Payable to you", money(s.payable_minor, ccy), &format!("payable-{}", f.id)),
+        ],
+    ));
+    let rows = s
+        .lines
+        .iter()
+        .map(|l| {
+            vec![
+                esc(&l.external_ref),
+                day(l.value_date),
+                money(l.applied_minor, ccy),
+                money(l.debt_paid_minor, ccy),
+                money(l.remainder_minor, ccy),
+            ]
+        })
+        .collect();
+    out.push_str(
+        &Table {
+            id: &format!("statement-{}", f.id),
+            caption: "Brand payments through the waterfall",
+            headers: &["Payment", "Value date", "Applied", "To the lender", "Left to you"],
+            numeric: &[2, 3, 4],
+            rows,
+            empty: "No payments applied yet.",
+        }
+        .render(),
+    );
+    let rows = s.remittances.iter().map(|r| vec![esc(&r.reference), day(r.on), money(r.amount_minor, ccy)]).collect();
+    out.push_str(
+        &Table {
+            id: &format!("remittances-{}", f.id),
+            caption: "Remittances paid to you",
+            headers: &["Reference", "Date", "Amount"],
+            numeric: &[2],
+            rows,
+            empty: "Nothing remitted yet.",
+        }
+        .render(),
+    );
+    Ok(out)
+}

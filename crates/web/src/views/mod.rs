@@ -1,0 +1,198 @@
+//! The dashboards, one module per role. Each reads what it shows through
+//! [`Client`] with the caller's key and renders an HTML fragment the
+//! page's script puts into `<main>`.
+
+use std::collections::BTreeMap;
+
+use time::Date;
+
+use crate::chart::{sample_dates, Chart, Point};
+use crate::client::{encode, Client, WebError};
+use crate::html::esc;
+use crate::model::{day, Advance, ApiKey, Availability, Facility, Party, Payment, Statement};
+
+pub mod auditor;
+pub mod brand;
+pub mod lender;
+pub mod maker;
+
+/// Facilities charted at most on one page (each costs a dozen
+/// availability reads).
+pub const MAX_CHARTS: usize = 6;
+/// Intervals a chart samples.
+const CHART_STEPS: i64 = 12;
+/// How far a chart projects the borrowing base past today.
+const PROJECTION_DAYS: i64 = 120;
+/// How far back a chart reaches at most.
+const HISTORY_DAYS: i64 = 730;
+
+/// Who is signed in: the API key's party and role.
+#[derive(Clone, Debug)]
+pub struct Viewer {
+    pub party: String,
+    pub role: String,
+    pub name: String,
+}
+
+/// The key id inside an API key (`otk_<key id>_<secret>`).
+pub fn key_id_of(token: &str) -> Option<&str> {
+    let rest = token.strip_prefix("otk_")?;
+    let (id, secret) = rest.split_once('_')?;
+    let hex = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_hexdigit());
+    (hex(id) && hex(secret)).then_some(id)
+}
+
+/// Finds the caller's own key in the keys the API lets it list.
+pub async fn whoami(client: &Client, token: &str) -> Result<Viewer, WebError> {
+    let unauthenticated =
+        || WebError::new(axum::http::StatusCode::UNAUTHORIZED, "unauthenticated", "unknown or revoked API key");
+    let key_id = key_id_of(token).ok_or_else(unauthenticated)?;
+    let keys: Vec<ApiKey> = client.list("/v1/keys").await?;
+    let key = keys.into_iter().find(|k| k.key_id == key_id).ok_or_else(unauthenticated)?;
+    let party: Option<Party> = client.get_opt(&format!("/v1/parties/{}", encode(&key.party_id))).await?;
+    let name = party.map_or_else(|| key.party_id.clone(), |p| p.name);
+    Ok(Viewer { party: key.party_id, role: key.role, name })
+}
+
+/// The dashboard for the viewer's role.
+pub async fn dashboard(client: &Client, viewer: &Viewer, today: Date) -> Result<String, WebError> {
+    let (title, body) = match viewer.role.as_str() {
+        "maker" => ("Maker dashboard", maker::render(client, viewer, today).await?),
+        "lender" => ("Lender dashboard", lender::render(client, viewer, today).await?),
+        "brand" => ("Brand dashboard", brand::render(client, viewer, today).await?),
+        "auditor" => ("Auditor dashboard", auditor::render(client, viewer, today).await?),
+        "admin" => {
+            let mut body = lender::render(client, viewer, today).await?;
+            body.push_str(&auditor::render(client, viewer, today).await?);
+            ("Operator dashboard", body)
+        }
+        other => ("Dashboard", format!("<p>No dashboard for the role {}.</p>", esc(other))),
+    };
+    Ok(format!(
+        r#"<div id="dashboard" data-role="{role}" data-party="{party}"><header class="who"><h1 id="page-title" tabindex="-1">{title}</h1><p>Signed in as <strong id="who-name">{name}</strong> (<span id="who-party">{party}</span>, {role}) &middot; figures as of <time datetime="{today}">{today}</time> (UTC)</p></header>{body}</div>"#,
+        role = esc(&viewer.role),
+        party = esc(&viewer.party),
+        name = esc(&viewer.name),
+        today = day(today),
+    ))
+}
+
+/// A section with a heading the table of contents links to.
+pub fn section(id: &str, heading: &str, body: &str) -> String {
+    format!(
+        r#"<section id="{id}" aria-labelledby="{id}-h"><h2 id="{id}-h">{}</h2>{body}</section>"#,
+        esc(heading),
+        id = esc(id)
+    )
+}
+
+/// The in-page navigation: `(section id, label)`.
+pub fn contents(items: &[(&str, &str)]) -> String {
+    let mut out = String::from(r#"<nav class="contents" aria-label="On this page"><ul>"#);
+    for (id, label) in items {
+        out.push_str(&format!(r##"<li><a href="#{}">{}</a></li>"##, esc(id), esc(label)));
+    }
+    out.push_str("</ul></nav>");
+    out
+}
+
+pub fn note(text: &str) -> String {
+    format!(r#"<p class="note">{}</p>"#, esc(text))
+}
+
+pub async fn availability(client: &Client, facility: &str, as_of: Option<Date>) -> Result<Availability, WebError> {
+    let path = match as_of {
+        Some(d) => format!("/v1/facilities/{}/availability?as_of={}", encode(facility), day(d)),
+        None => format!("/v1/facilities/{}/availability", encode(facility)),
+    };
+    client.get(&path).await
+}
+
+/// Payments the caller may see; `None` when this server has no payments
+/// endpoint yet.
+pub async fn payments(client: &Client) -> Result<Option<Vec<Payment>>, WebError> {
+    client.list_opt("/v1/payments").await
+}
+
+/// A party's own statement (`maker`, `lender`, `brand`); `None` when this
+/// server has none.
+pub async fn party_statement<T: serde::de::DeserializeOwned>(
+    client: &Client,
+    party: &str,
+) -> Result<Option<T>, WebError> {
+    client.get_opt(&format!("/v1/parties/{}/statement", encode(party))).await
+}
+
+pub async fn statement(client: &Client, facility: &str) -> Result<Option<Statement>, WebError> {
+    client.get_opt(&format!("/v1/facilities/{}/statement", encode(facility))).await
+}
+
+/// The chart of one facility: the base as the API computes it on each
+/// sampled date (today's commitments; later dates are a projection), and
+/// the principal drawn by each date (funded advances less principal the
+/// waterfall repaid).
+pub async fn facility_chart(
+    client: &Client,
+    facility: &Facility,
+    advances: &[Advance],
+    payments: &[Payment],
+    today: Date,
+) -> Result<String, WebError> {
+    let start = facility.opened_on.max(today - time::Duration::days(HISTORY_DAYS)).min(today);
+    let end = today + time::Duration::days(PROJECTION_DAYS);
+    let mut points = Vec::new();
+    for date in sample_dates(start, end, today, CHART_STEPS) {
+        let a = availability(client, &facility.id, Some(date)).await?;
+        let drawn = (date <= today).then(|| drawn_on(facility, advances, payments, date));
+        points.push(Point { date, base_minor: a.base_minor, drawn_minor: drawn });
+    }
+    let id = format!("chart-{}", facility.id);
+    let title = format!("Borrowing base and drawn principal, facility {}", facility.id);
+    Ok(Chart {
+        id: &id,
+        title: &title,
+        currency: &facility.terms.currency,
+        limit_minor: facility.terms.limit_minor,
+        today,
+        points: &points,
+    }
+    .render())
+}
+
+/// Principal drawn on a facility and not yet repaid, at the end of `date`.
+pub fn drawn_on(facility: &Facility, advances: &[Advance], payments: &[Payment], date: Date) -> i64 {
+    let funded: i64 = advances
+        .iter()
+        .filter(|a| a.facility == facility.id && a.status == "funded")
+        .filter(|a| a.funded_on.is_some_and(|d| d <= date))
+        .map(|a| a.amount_minor)
+        .sum();
+    let repaid: i64 = payments
+        .iter()
+        .filter(|p| p.notice.facility == facility.id && p.notice.value_date <= date)
+        .map(|p| p.paid("principal"))
+        .sum();
+    (funded - repaid).max(0)
+}
+
+/// Sums by key, in key order.
+pub fn sum_by<K: Ord, T>(items: &[T], key: impl Fn(&T) -> K, value: impl Fn(&T) -> i64) -> BTreeMap<K, i64> {
+    let mut out = BTreeMap::new();
+    for item in items {
+        *out.entry(key(item)).or_insert(0) += value(item);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_key_id_is_read_from_the_key() {
+        assert_eq!(key_id_of("otk_abc123_def456"), Some("abc123"));
+        for bad in ["", "otk_", "otk_x_y", "abc_def", "otk_abc123", "otk__def"] {
+            assert_eq!(key_id_of(bad), None, "{bad}");
+        }
+    }
+}
