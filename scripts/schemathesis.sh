@@ -44,6 +44,9 @@ base="$(sed -n 's/^listening on //p' "$work/serve.out")"
 echo "== schemathesis against $base/openapi.json ($examples examples per operation)"
 
 set +e
+# Run from the work directory: schemathesis keeps a cache (.schemathesis/)
+# in its working directory.
+cd "$work"
 "$venv/bin/schemathesis" run "$base/openapi.json" \
   --url "$base" \
   --header "Authorization: Bearer $key" \
