@@ -14,7 +14,8 @@ use std::sync::OnceLock;
 
 static FIXTURE: OnceLock<Fixture> = OnceLock::new();
 
-const TYPES: [DocType; 4] = [DocType::Commitment, DocType::AdvanceRequest, DocType::AdvanceApproval, DocType::PaymentNotice];
+const TYPES: [DocType; 4] =
+    [DocType::Commitment, DocType::AdvanceRequest, DocType::AdvanceApproval, DocType::PaymentNotice];
 
 fuzz_target!(|data: &[u8]| {
     let fx = FIXTURE.get_or_init(registry_fixture);

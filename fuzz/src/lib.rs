@@ -164,7 +164,9 @@ pub fn write_bundle(dir: &Path, files: &[(String, Vec<u8>)]) -> bool {
     let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir.join("documents")).unwrap();
     for (name, content) in files {
-        let plain = |s: &str| !s.is_empty() && s != "." && s != ".." && s.bytes().all(|b| b.is_ascii_graphic() && b != b'/' && b != b'\\');
+        let plain = |s: &str| {
+            !s.is_empty() && s != "." && s != ".." && s.bytes().all(|b| b.is_ascii_graphic() && b != b'/' && b != b'\\')
+        };
         let ok = match name.split_once('/') {
             None => plain(name),
             Some(("documents", rest)) => plain(rest),
