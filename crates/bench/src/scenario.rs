@@ -6,15 +6,12 @@
 //! connected users would. All writes go through one
 //! [`GroupCommitter`] per ledger.
 //!
-//! ## Extension point: `http` and `settlement`
-//! Both depend on crates that do not exist yet (the HTTP API and the
-//! settlement service). They are listed so the CLI and the results say so,
-//! and [`run`] refuses them with `scenario_unavailable` rather than
-//! pretending. To add `http`: start the API on `127.0.0.1:0` over
-//! `backend.store`, and call [`drive_clients`] with an operation that POSTs
-//! the same transfers (see [`transfers_op`]) with a bounded client. To add
-//! `settlement`: build a facility, 100,000 payment notices, and drive them
-//! through the waterfall with [`drive_clients`].
+//! ## Extension point: `settlement`
+//! It needs a facility, 100,000 signed payment notices and the settlement
+//! service driven per notice; it is listed so the CLI and the results say
+//! so, and [`run`] refuses it with `scenario_unavailable` rather than
+//! pretending. Add it as an [`Operation`] for [`drive_clients`], the way
+//! `http` drives `offtake-api` (see [`HttpServer`]).
 
 use std::future::Future;
 use std::pin::Pin;
