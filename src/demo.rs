@@ -385,7 +385,10 @@ pub async fn run(store: Arc<dyn Store>, where_: &str) -> anyhow::Result<()> {
     println!("   chain ok: {} entries, head hash {}", chain.entries, hex::encode(chain.head.hash));
 
     println!("\n13. Audit export: a signed bundle, verified offline");
-    let dir = std::env::temp_dir().join(format!("offtake-demo-audit-{}-{}", std::process::id(), chain.head.seq));
+    // Unique per run: process ids are reused, and the ledger key refuses to
+    // overwrite an existing file.
+    let nanos = OffsetDateTime::now_utc().unix_timestamp_nanos();
+    let dir = std::env::temp_dir().join(format!("offtake-demo-audit-{}-{nanos}", std::process::id()));
     let verified = audit(&fin, &dir).await?;
     println!("   {}", dir.display());
     println!("   bundle ok: {verified}");

@@ -16,6 +16,8 @@ pub enum BenchError {
     InvalidConfig(String),
     #[error("invariant violated after the run: {0}")]
     Invariant(String),
+    #[error("http: {0}")]
+    Http(String),
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -30,6 +32,7 @@ impl BenchError {
             BenchError::ScenarioUnavailable { .. } => "scenario_unavailable",
             BenchError::InvalidConfig(_) => "invalid_config",
             BenchError::Invariant(_) => "invariant_violated",
+            BenchError::Http(_) => "http",
             BenchError::Io(_) => "io",
         }
     }

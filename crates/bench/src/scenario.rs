@@ -6,15 +6,12 @@
 //! connected users would. All writes go through one
 //! [`GroupCommitter`] per ledger.
 //!
-//! ## Extension point: `http` and `settlement`
-//! Both depend on crates that do not exist yet (the HTTP API and the
-//! settlement service). They are listed so the CLI and the results say so,
-//! and [`run`] refuses them with `scenario_unavailable` rather than
-//! pretending. To add `http`: start the API on `127.0.0.1:0` over
-//! `backend.store`, and call [`drive_clients`] with an operation that POSTs
-//! the same transfers (see [`transfers_op`]) with a bounded client. To add
-//! `settlement`: build a facility, 100,000 payment notices, and drive them
-//! through the waterfall with [`drive_clients`].
+//! ## Extension point: `settlement`
+//! It needs a facility, 100,000 signed payment notices and the settlement
+//! service driven per notice; it is listed so the CLI and the results say
+//! so, and [`run`] refuses it with `scenario_unavailable` rather than
+//! pretending. Add it as an [`Operation`] for [`drive_clients`], the way
+//! `http` drives `offtake-api` (see [`HttpServer`]).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -75,7 +72,6 @@ impl Scenario {
     /// What a scenario still needs before it can run, if anything.
     pub fn unavailable(self) -> Option<&'static str> {
         match self {
-            Scenario::Http => Some("the HTTP API crate (offtake-api), not in the workspace yet"),
             Scenario::Settlement => Some("the settlement service crate, not in the workspace yet"),
             _ => None,
         }
@@ -141,8 +137,9 @@ pub async fn run(
             return Err(BenchError::ScenarioUnavailable { scenario: s.name(), needs });
         }
     }
-    let needs_transfer_ledger =
-        scenarios.iter().any(|s| matches!(s, Scenario::Transfers | Scenario::Hot | Scenario::TwoPhase));
+    let needs_transfer_ledger = scenarios
+        .iter()
+        .any(|s| matches!(s, Scenario::Transfers | Scenario::Hot | Scenario::TwoPhase | Scenario::Http));
     let transfer_ledger = if needs_transfer_ledger {
         let bl = funded_ledger(backend, "bench-transfers", cfg.accounts).await?;
         backend.analyze().await?;
@@ -163,6 +160,24 @@ pub async fn run(
                     };
                     emit(&report);
                 }
+                if cfg.check {
+                    check_invariants(bl).await?;
+                }
+            }
+            (Scenario::Http, Some(bl)) => {
+                let server = HttpServer::start(backend, bl, cfg).await?;
+                let mut result = Ok(());
+                for &c in &cfg.concurrency {
+                    match http_transfers(backend, bl, &server, c, cfg).await {
+                        Ok(report) => emit(&report),
+                        Err(e) => {
+                            result = Err(e);
+                            break;
+                        }
+                    }
+                }
+                server.stop().await;
+                result?;
                 if cfg.check {
                     check_invariants(bl).await?;
                 }
@@ -507,4 +522,119 @@ async fn balance_at_scale(
         }
     }
     Ok(())
+}
+
+/// The HTTP API (`offtake-api`) on `127.0.0.1:0` over a [`GroupCommitStore`]
+/// of the backend, with an admin key.
+pub struct HttpServer {
+    base: String,
+    key: String,
+    client: reqwest::Client,
+    store: Arc<offtake_committer::GroupCommitStore>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl HttpServer {
+    pub async fn start(backend: &Backend, bl: &BenchLedger, cfg: &ScenarioConfig) -> Result<HttpServer, BenchError> {
+        let store = Arc::new(
+            backend
+                .group_commit_store(cfg.max_batch, cfg.max_wait_us)
+                .ok_or_else(|| BenchError::InvalidConfig("backend without a store".into()))?,
+        );
+        let state =
+            offtake_api::AppState::new(store.clone(), bl.ledger.clone(), offtake_api::ApiConfig::default()).await?;
+        let admin = offtake_api::bootstrap_admin(store.as_ref(), &bl.ledger)
+            .await
+            .map_err(|e| BenchError::Http(format!("bootstrap admin: {e:?}")))?
+            .ok_or_else(|| BenchError::Http("the ledger already has an admin key".into()))?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(offtake_api::serve(listener, state, async move {
+            let _ = stopped.await;
+        }));
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| BenchError::Http(e.to_string()))?;
+        Ok(HttpServer { base, key: admin.key, client, store, stop, task })
+    }
+
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
+}
+
+/// Transfers through `POST /v1/transfers`, one request in flight per client.
+async fn http_transfers(
+    backend: &Backend,
+    bl: &BenchLedger,
+    server: &HttpServer,
+    concurrency: usize,
+    cfg: &ScenarioConfig,
+) -> Result<Report, BenchError> {
+    reset_peak_rss();
+    let before = server.store.stats(&bl.ledger);
+    let codes = bl.codes.clone();
+    let url = Arc::new(format!("{}/v1/transfers", server.base));
+    let auth = Arc::new(format!("Bearer {}", server.key));
+    let client = server.client.clone();
+    // Idempotency keys are at most 64 characters.
+    let run = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+    let op: Operation = Arc::new(move |client_no, n, mut rng| {
+        let (a, b) = setup::pick_pair(&mut rng, codes.len(), 0);
+        let amount_minor = 1 + rng.below(100);
+        let body = serde_json::json!({
+            "from": codes[a].as_str(),
+            "to": codes[b].as_str(),
+            "amount": format!("{}.{:02}", amount_minor / 100, amount_minor % 100),
+        });
+        let key = format!("h{run}-c{concurrency}-{client_no}-{n}");
+        let request =
+            client.post(url.as_str()).header("authorization", auth.as_str()).header("idempotency-key", key).json(&body);
+        Box::pin(async move {
+            let t = Instant::now();
+            let error = match request.send().await {
+                Ok(r) if r.status().is_success() => None,
+                Ok(r) => {
+                    let status = r.status();
+                    let text = r.text().await.unwrap_or_default();
+                    Some(LedgerError::Storage(format!("HTTP {status}: {text}")))
+                }
+                Err(e) => Some(LedgerError::Storage(format!("HTTP request: {e}"))),
+            };
+            OpResult { rng, latencies: vec![t.elapsed()], error }
+        })
+    });
+    let cpu = CpuMeter::start(backend.kind == BackendKind::Postgres);
+    let mut d = drive_clients(concurrency, cfg, op).await?;
+    let (client_cpu, server_cpu) = cpu.per_op(d.completed);
+    if let Some(e) = &d.first_error {
+        tracing::warn!(error = %e, errors = d.errors, "HTTP transfers failed during the run");
+    }
+    let after = server.store.stats(&bl.ledger);
+    let head = bl.store.head(&bl.ledger).await?;
+    let (p50, p99, max) = d.latencies.summary_ms();
+    let secs = d.elapsed.as_secs_f64();
+    Ok(Report {
+        backend: backend.kind.as_str().into(),
+        scenario: "http".into(),
+        variant: "transfers".into(),
+        concurrency,
+        ledger_entries: head.seq,
+        unit: "transfers".into(),
+        ops: d.completed,
+        errors: d.errors,
+        seconds: secs,
+        throughput_per_s: d.completed as f64 / secs,
+        p50_ms: p50,
+        p99_ms: p99,
+        max_ms: max,
+        mean_batch: Some(batch_delta(before, after)),
+        peak_rss_mib: mib(peak_rss_kib()),
+        client_cpu_us_per_op: client_cpu,
+        server_cpu_us_per_op: server_cpu,
+    })
 }

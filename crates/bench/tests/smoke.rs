@@ -22,7 +22,7 @@ fn tiny() -> ScenarioConfig {
 
 async fn run_all(backend: &Backend) -> Vec<Report> {
     let cfg = tiny();
-    let scenarios = [Scenario::Transfers, Scenario::Hot, Scenario::TwoPhase, Scenario::BalanceAtScale];
+    let scenarios = [Scenario::Transfers, Scenario::Hot, Scenario::TwoPhase, Scenario::Http, Scenario::BalanceAtScale];
     let mut reports = Vec::new();
     scenario::run(backend, &scenarios, &cfg, &mut |r| reports.push(r.clone())).await.expect("scenarios run");
     reports
@@ -46,6 +46,11 @@ fn check(reports: &[Report], backend: &str) {
             assert_eq!(r.ops, 6 * r.concurrency as u64, "{r:?}");
             assert!(r.mean_batch.is_some_and(|b| b >= 1.0));
         }
+    }
+    let http = of("http", "transfers");
+    assert_eq!(http.len(), 2, "HTTP measured at each concurrency");
+    for r in http {
+        assert_eq!(r.ops, 6 * r.concurrency as u64, "{r:?}");
     }
     for r in of("two-phase", "hold+post") {
         assert_eq!(r.ops, 6 * r.concurrency as u64, "{r:?}");
@@ -84,10 +89,10 @@ async fn every_scenario_runs_on_postgres() {
 }
 
 #[tokio::test]
-async fn scenarios_that_need_missing_crates_say_so() {
+async fn settlement_scenario_says_it_is_not_there_yet() {
     let dir = tempfile::tempdir().expect("tempdir");
     let backend = Backend::sqlite(dir.path(), false).await.expect("sqlite");
-    for s in [Scenario::Http, Scenario::Settlement] {
+    for s in [Scenario::Settlement] {
         let err = scenario::run(&backend, &[s], &tiny(), &mut |_| {}).await.expect_err("not available");
         assert_eq!(err.code(), "scenario_unavailable");
     }
