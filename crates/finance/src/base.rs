@@ -91,7 +91,10 @@ pub fn availability(
                 }
             };
             let eligible_minor = if eligibility == Eligibility::Eligible { t.value_minor } else { 0 };
-            *by_brand.entry(c.brand.as_str()).or_default() += eligible_minor;
+            // Saturating: many commitments could exceed i64 in total; the
+            // limit caps what may be drawn anyway.
+            let slot = by_brand.entry(c.brand.as_str()).or_default();
+            *slot = slot.saturating_add(eligible_minor);
             tranches.push(TrancheLine {
                 commitment: c.doc_id.clone(),
                 brand: c.brand.clone(),
@@ -103,7 +106,7 @@ pub fn availability(
             });
         }
     }
-    let eligible_minor: i64 = by_brand.values().sum();
+    let eligible_minor: i64 = by_brand.values().fold(0i64, |a, v| a.saturating_add(*v));
     let cap_minor = if terms.concentration_bps >= BPS_PER_UNIT {
         eligible_minor
     } else {
@@ -122,11 +125,11 @@ pub fn availability(
             }
         })
         .collect();
-    let counted_minor: i64 = brands.iter().map(|b| b.counted_minor).sum();
+    let counted_minor: i64 = brands.iter().fold(0i64, |a, b| a.saturating_add(b.counted_minor));
     let base_minor = apply_bps_floor(counted_minor, terms.advance_rate_bps);
     let limit_minor = terms.limit_minor.get();
     let capacity_minor = base_minor.min(limit_minor);
-    let available_minor = capacity_minor - outstanding_minor - pending_minor;
+    let available_minor = capacity_minor.saturating_sub(outstanding_minor).saturating_sub(pending_minor);
     Availability {
         as_of,
         tranches,

@@ -139,6 +139,9 @@ fn parse(doc: &SignedDocument) -> Result<Parsed, FinanceError> {
             invoice_id: None,
         });
     }
+    // A commitment's total must fit in minor units, so every sum of its
+    // tranches (memo book, undelivered value) does too.
+    tranches.iter().try_fold(0i64, |acc, t| acc.checked_add(t.value_minor)).ok_or(FinanceError::AmountOverflow)?;
     let issued_on = doc.issued_on()?;
     Ok(Parsed {
         doc_id,
