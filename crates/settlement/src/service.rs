@@ -1,7 +1,8 @@
 //! The settlement service: queue, worker, waterfall application, credits,
 //! remittance.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 use offtake_finance::chart::{self, FacilityPart};
 use offtake_finance::{Facility, Finance, FinanceError, Invoice, InvoicePayment, InvoiceStatus, PartyRole};
@@ -26,6 +27,10 @@ const MAX_PLANS: u32 = 32;
 #[derive(Clone)]
 pub struct Settlement {
     fin: Finance,
+    /// Accounts this process has already made sure exist. Accounts are
+    /// never deleted, so a code seen once needs no more round trips: a
+    /// payment would otherwise re-create ten accounts per notice.
+    known_accounts: Arc<Mutex<HashSet<AccountCode>>>,
 }
 
 /// What one worker pass did.
@@ -83,7 +88,7 @@ impl Net {
 
 impl Settlement {
     pub fn new(fin: Finance) -> Self {
-        Settlement { fin }
+        Settlement { fin, known_accounts: Arc::default() }
     }
 
     pub fn finance(&self) -> &Finance {
@@ -360,19 +365,28 @@ impl Settlement {
                 self.fin.accrue(&facility.id, day_before).await?;
             }
         }
-        let invoices = self.fin.invoices().await?;
         let mut targets: Vec<(Invoice, Option<i64>)> = Vec::new();
         if n.allocations.is_empty() {
-            let mut open: Vec<Invoice> = invoices
+            let mut open: Vec<Invoice> = self
+                .fin
+                .invoices()
+                .await?
                 .into_iter()
                 .filter(|i| i.brand == n.brand && i.facility == facility.id && i.status == InvoiceStatus::Open)
                 .collect();
             open.sort_by(|a, b| (a.due_on, a.issued_on, &a.id).cmp(&(b.due_on, b.issued_on, &b.id)));
             targets.extend(open.into_iter().map(|i| (i, None)));
         } else {
+            // Named invoices are read by id: a notice costs the same whether
+            // the program has ten invoices or ten thousand.
             for a in &n.allocations {
-                match invoices.iter().find(|i| i.id == a.invoice && i.brand == n.brand && i.facility == facility.id) {
-                    Some(i) => targets.push((i.clone(), a.amount_minor)),
+                let named = match self.fin.invoice(&a.invoice).await {
+                    Ok(i) => Some(i),
+                    Err(FinanceError::NotFound { .. }) => None,
+                    Err(e) => return Err(e.into()),
+                };
+                match named.filter(|i| i.brand == n.brand && i.facility == facility.id) {
+                    Some(i) => targets.push((i, a.amount_minor)),
                     None if n.source == Source::BrandCredit => {
                         return Ok(Err(("not_found".into(), format!("unknown invoice {:?}", a.invoice))))
                     }
@@ -484,7 +498,13 @@ impl Settlement {
 
     async fn fin_accounts(&self, specs: &[NewAccount]) -> Result<(), SettlementError> {
         for s in specs {
+            if self.known_accounts.lock().map(|known| known.contains(&s.code)).unwrap_or(false) {
+                continue;
+            }
             self.fin.store().create_account(self.fin.ledger(), s).await?;
+            if let Ok(mut known) = self.known_accounts.lock() {
+                known.insert(s.code.clone());
+            }
         }
         Ok(())
     }

@@ -131,6 +131,29 @@ async fn late_payment_pays_penalties_first(ts: TestStore) {
     assert_books_balance(fin(&s)).await;
 }
 
+async fn back_dated_invoice_books_its_late_fee_when_issued(ts: TestStore) {
+    let s = program(&ts).await;
+    fin(&s).accrue("f1", date!(2026 - 04 - 29)).await.unwrap();
+    let before = posted(fin(&s), "facility:f1:penalty").await;
+    assert!(before >= 200_000, "t1's late fee (1 % of 200,000.00) is booked: {before}");
+    // t2 delivered back-dated on 16 March: due 15 April, overdue from the
+    // 21st, inside days already accrued. Its late fee (1 % of 50,000.00) is
+    // booked as it is issued, so a payment on the 30th meets it.
+    fin(&s).deliver("po", "t2", date!(2026 - 03 - 16)).await.unwrap();
+    assert_eq!(posted(fin(&s), "facility:f1:penalty").await, before + 50_000);
+    assert!(fin(&s).invoice("po--t2").await.unwrap().late_fee_booked);
+    // Accruing the same days again reads and books nothing.
+    let again = fin(&s).accrue("f1", date!(2026 - 04 - 29)).await.unwrap();
+    assert_eq!((again.days_booked, again.late_fees_minor), (0, 0));
+    assert_eq!(posted(fin(&s), "facility:f1:penalty").await, before + 50_000);
+    let NoticeState::Applied { breakdown, .. } = pay(&s, notice("p", "1000.00", date!(2026 - 04 - 30))).await else {
+        panic!("not applied")
+    };
+    assert_eq!(breakdown.debt[0].part.as_str(), "penalty");
+    assert!(breakdown.debt[0].amount_minor >= 100_000, "the payment goes to penalties first: {breakdown:?}");
+    assert_books_balance(fin(&s)).await;
+}
+
 async fn suspense_wrong_currency_and_bad_input(ts: TestStore) {
     let s = program(&ts).await;
     let mut unknown = notice("u1", "123.45", date!(2026 - 03 - 16));
@@ -225,6 +248,7 @@ on_both_stores!(
     design_payment_applies_fees_interest_principal,
     partial_multi_invoice_overpayment_and_credit,
     late_payment_pays_penalties_first,
+    back_dated_invoice_books_its_late_fee_when_issued,
     suspense_wrong_currency_and_bad_input,
     replayed_notification_applies_once,
     racing_workers_apply_each_notice_once,

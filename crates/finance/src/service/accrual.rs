@@ -43,12 +43,43 @@ impl Finance {
     }
 
     /// Accrues one facility through `through` (inclusive).
+    ///
+    /// Through a day already accrued there is nothing to do, and nothing is
+    /// read: settlement calls this once per payment notice. The one charge
+    /// that could still be due then, the late fee of an invoice issued
+    /// back-dated after the accrual, is booked when that invoice is issued
+    /// (see `issue_invoice`).
     pub async fn accrue(&self, facility_id: &str, through: Date) -> Result<AccrualReport, FinanceError> {
+        self.accrue_with(facility_id, through, false).await
+    }
+
+    /// [`Finance::accrue`]; `scan_late_fees` looks for unbooked late fees
+    /// even when the days are already accrued.
+    pub(crate) async fn accrue_with(
+        &self,
+        facility_id: &str,
+        through: Date,
+        scan_late_fees: bool,
+    ) -> Result<AccrualReport, FinanceError> {
         for _ in 0..MAX_ATTEMPTS {
             let cur = self.require::<Facility>(kind::FACILITY, facility_id).await?;
             let f = cur.value;
+            let days_done = f.accrued_through.is_some_and(|done| done >= through);
+            if days_done && !scan_late_fees {
+                return Ok(AccrualReport {
+                    facility: f.id,
+                    through,
+                    days_booked: 0,
+                    interest_minor: 0,
+                    default_interest_minor: 0,
+                    late_fees_minor: 0,
+                    interest_total_minor: f.interest_booked_minor,
+                });
+            }
             let invoices: Vec<Invoice> = self.invoices().await?.into_iter().filter(|i| i.facility == f.id).collect();
-            let deltas = self.principal_deltas(&f).await?;
+            // With every day booked, `accrue` never reads the principal's
+            // history, so it is not fetched.
+            let deltas = if days_done { BTreeMap::new() } else { self.principal_deltas(&f).await? };
             let input = AccrualInput {
                 principal_deltas: &deltas,
                 start: f.opened_on,

@@ -130,7 +130,7 @@ impl Finance {
             kind: kind_of,
             brand: c.brand.clone(),
             maker: c.maker.clone(),
-            facility: facility.value.id,
+            facility: facility.value.id.clone(),
             commitment: c.doc_id.clone(),
             tranche: tranche.map(str::to_owned),
             currency: c.currency,
@@ -142,10 +142,20 @@ impl Finance {
             late_fee_booked: false,
         };
         match self.save(kind::INVOICE, id, 0, &invoice).await {
-            Ok(_) => Ok(invoice),
-            Err(FinanceError::Ledger(LedgerError::VersionConflict { .. })) => self.invoice(id).await,
-            Err(e) => Err(e),
+            Ok(_) => {}
+            Err(FinanceError::Ledger(LedgerError::VersionConflict { .. })) => return self.invoice(id).await,
+            Err(e) => return Err(e),
         }
+        // Issued back-dated into days already accrued: its late fee, if it
+        // was already due, is booked now (the accrual of later days would
+        // also find it; a payment in between must not miss it).
+        let f = facility.value;
+        let first_overdue = invoice.due_on + Duration::days(i64::from(f.terms.grace_days) + 1);
+        if let Some(done) = f.accrued_through.filter(|done| *done >= first_overdue) {
+            self.accrue_with(&f.id, done, true).await?;
+            return self.invoice(id).await;
+        }
+        Ok(invoice)
     }
 
     pub async fn invoice(&self, id: &str) -> Result<Invoice, FinanceError> {
