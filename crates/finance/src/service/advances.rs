@@ -55,16 +55,11 @@ impl Finance {
             available: AmountMinor::new(available).format(currency),
             currency: currency.code(),
         };
-        // A request that cannot fit is refused before the document is
-        // admitted (its nonce consumed, the document stored): a refused
-        // request writes nothing. The loop below decides again under the
-        // ledger's guard; only a request that loses a race there is refused
-        // after admission.
-        let available = self.snapshot(&facility, now.date()).await?.availability.available_minor;
-        if amount.get() > available {
-            return Err(refuse(available));
-        }
-        self.admit(doc).await?;
+        // The hold is decided first, under the ledger's guard, and the
+        // document admitted (its nonce consumed, the document stored) only
+        // once it holds: a request refused for availability, also one that
+        // loses a race to a concurrent draw, writes nothing.
+        self.check_nonces(doc).await?;
         let requested_on = doc.issued_on()?;
         let expires_at = doc.str_field("expires_at")?.to_owned();
         let principal = chart::facility(&facility.id, FacilityPart::Principal, currency)?;
@@ -101,6 +96,21 @@ impl Finance {
             }
         }
         let hold_seq = hold.ok_or(FinanceError::Contention { attempts: MAX_ATTEMPTS })?;
+        if let Err(e) = self.admit(doc).await {
+            // Another document took this nonce between the check above and
+            // now (two documents signed with one nonce, sent at once): the
+            // hold is released again, visibly, and the request refused.
+            self.commit(command(
+                format!("advance:{id}:void"),
+                "advance_released",
+                requested_on,
+                serde_json::json!({ "advance": id, "reason": "replayed_nonce" }),
+                Some(doc.body_hash),
+                Action::VoidPending { pending_seq: hold_seq },
+            ))
+            .await?;
+            return Err(e);
+        }
         let advance = Advance {
             id: id.clone(),
             facility: facility.id.clone(),
@@ -162,11 +172,13 @@ impl Finance {
         }
         self.admit(doc).await?;
         let on = doc.issued_on()?;
-        if approve {
+        let id = adv.id.clone();
+        let decided = if approve {
             self.fund(&facility, adv, doc, on).await
         } else {
             self.release(adv, AdvanceStatus::Rejected, Some(doc.body_hash_hex()), on).await
-        }
+        };
+        decided.map_err(|e| lost_decision_race(&id, e))
     }
 
     async fn fund(
@@ -271,5 +283,25 @@ impl Finance {
 
     pub async fn advances(&self) -> Result<Vec<Advance>, FinanceError> {
         self.all(kind::ADVANCE).await
+    }
+}
+
+/// A decision that raced another one on the same advance and lost reaches
+/// the ledger second: its funding (or release) entry meets the winner's
+/// idempotency key or an already settled hold. That is the same refusal as a
+/// decision sent after the first had landed, so it answers the same way
+/// (`invalid_state`), not with an internal ledger key.
+fn lost_decision_race(advance_id: &str, e: FinanceError) -> FinanceError {
+    match e {
+        FinanceError::Ledger(
+            LedgerError::IdempotencyConflict(_)
+            | LedgerError::PendingAlreadyPosted(_)
+            | LedgerError::PendingAlreadyVoided(_),
+        ) => FinanceError::InvalidState {
+            what: format!("advance {advance_id:?}"),
+            state: "decided".to_owned(),
+            action: "decide on it again",
+        },
+        other => other,
     }
 }

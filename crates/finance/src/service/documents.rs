@@ -98,18 +98,38 @@ impl Finance {
             let id = format!("{}:{nonce}", signer.key_id);
             let body = serde_json::json!({ "body_hash": hash });
             if !self.store.insert_once(&self.ledger, offtake_signing::NONCE_RECORD_KIND, &id, &body).await? {
-                let seen = self.store.get_record(&self.ledger, offtake_signing::NONCE_RECORD_KIND, &id).await?;
-                if seen.as_ref().and_then(|r| r.body.get("body_hash")).and_then(|v| v.as_str()) != Some(&hash) {
-                    return Err(FinanceError::Document {
-                        code: "replayed_nonce",
-                        message: format!("nonce {nonce:?} of key {} was used by another document", signer.key_id),
-                    });
-                }
+                self.nonce_unused_by_others(doc, &signer.key_id).await?;
             }
         }
         let record = serde_json::to_value(doc).map_err(|e| FinanceError::invalid("document", e.to_string()))?;
         self.store.insert_once(&self.ledger, kind::DOCUMENT, &hash, &record).await?;
         Ok(())
+    }
+
+    /// Refuses a document whose nonce another document already used, without
+    /// writing anything: lets a caller refuse before it acts, then [`admit`]
+    /// (which decides for good, atomically per nonce) after.
+    ///
+    /// [`admit`]: Finance::admit
+    pub(crate) async fn check_nonces(&self, doc: &SignedDocument) -> Result<(), FinanceError> {
+        for signer in &doc.signers {
+            self.nonce_unused_by_others(doc, &signer.key_id).await?;
+        }
+        Ok(())
+    }
+
+    async fn nonce_unused_by_others(&self, doc: &SignedDocument, key_id: &str) -> Result<(), FinanceError> {
+        let hash = doc.body_hash_hex();
+        let nonce = doc.str_field("nonce")?;
+        let id = format!("{key_id}:{nonce}");
+        let seen = self.store.get_record(&self.ledger, offtake_signing::NONCE_RECORD_KIND, &id).await?;
+        match seen.as_ref().map(|r| r.body.get("body_hash").and_then(|v| v.as_str())) {
+            Some(used_by) if used_by != Some(hash.as_str()) => Err(FinanceError::Document {
+                code: "replayed_nonce",
+                message: format!("nonce {nonce:?} of key {key_id} was used by another document"),
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// Keeps a verified document that another domain (settlement) acts on:
