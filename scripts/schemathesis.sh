@@ -9,6 +9,7 @@
 # The virtualenv is kept in ${SCHEMATHESIS_VENV:-target/schemathesis-venv}.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root="$PWD"
 
 examples="${1:-25}"
 venv="${SCHEMATHESIS_VENV:-$PWD/target/schemathesis-venv}"
@@ -47,7 +48,7 @@ set +e
 # Run from the work directory: schemathesis keeps a cache (.schemathesis/)
 # in its working directory.
 cd "$work"
-"$venv/bin/schemathesis" run "$base/openapi.json" \
+"$venv/bin/schemathesis" --config-file "$root/scripts/schemathesis.toml" run "$base/openapi.json" \
   --url "$base" \
   --header "Authorization: Bearer $key" \
   --checks all \

@@ -97,6 +97,34 @@ async fn malformed_and_mistyped_bodies_are_problems() {
     s.get("/v1/accounts/cash:a/balance?as_of=yesterday", &admin).await.assert_problem(400, "invalid_query");
     s.get("/v1/nothing-here", &admin).await.assert_problem(404, "not_found");
     s.send(Method::PUT, "/v1/transfers", Some(&admin), None, None).await.assert_problem(405, "method_not_allowed");
+    // A method the path does not have is 405 (once authenticated), not a
+    // demand for an `Idempotency-Key`.
+    let post = s.send(Method::POST, "/v1/accounts/cash:a", Some(&admin), None, None).await;
+    post.assert_problem(405, "method_not_allowed");
+    assert!(post.headers.get("allow").is_some(), "405 names what is allowed");
+    s.send(Method::POST, "/v1/chain/head", Some(&admin), None, None).await.assert_problem(405, "method_not_allowed");
+    s.send(Method::POST, "/v1/chain/head", None, None, None).await.assert_problem(401, "unauthenticated");
+    // A POST that exists still needs its key.
+    s.send(Method::POST, "/v1/transfers", Some(&admin), None, Some(&transfer("1.00")))
+        .await
+        .assert_problem(400, "idempotency_key_missing");
+    // Page sizes outside 1..=1000 are refused, never clamped in silence.
+    for bad in ["0", "1001", "99999"] {
+        s.get(&format!("/v1/entries?limit={bad}"), &admin).await.assert_problem(400, "invalid_query");
+        s.get(&format!("/v1/parties?limit={bad}"), &admin).await.assert_problem(400, "invalid_query");
+    }
+    assert_eq!(s.get("/v1/entries?limit=1000", &admin).await.status, 200);
+    // Cursors: empty is the first page; anything this API cannot have
+    // issued is refused the same way on every list.
+    for list in ["/v1/parties", "/v1/keys", "/v1/accounts", "/v1/entries"] {
+        assert_eq!(s.get(&format!("{list}?cursor="), &admin).await.status, 200, "{list}");
+        s.get(&format!("{list}?cursor=%C2%84"), &admin).await.assert_problem(400, "invalid_query");
+        s.get(&format!("{list}?cursor=a%20b"), &admin).await.assert_problem(400, "invalid_query");
+    }
+    s.get("/v1/exports/entries.csv?to_seq=-1", &admin).await.assert_problem(400, "invalid_query");
+    s.get("/v1/accounts/cash:a/balance?as_of_seq=1&as_of=2026-01-01T00:00:00Z", &admin)
+        .await
+        .assert_problem(422, "invalid_input");
     assert_eq!(s.head().await, before);
 }
 

@@ -20,7 +20,10 @@
 //! a duplicate from writing twice.
 
 use axum::body::{to_bytes, Body, Bytes};
-use axum::extract::{FromRequestParts, Request, State};
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
@@ -87,6 +90,20 @@ struct StoredResponse {
     recorded_at_us: i64,
 }
 
+/// Whether the route this request matched has a POST operation (the
+/// document lists every operation; this layer runs once the path matched,
+/// whatever the method).
+fn routes_a_post(req: &Request) -> bool {
+    static POST_PATHS: OnceLock<HashSet<String>> = OnceLock::new();
+    let Some(matched) = req.extensions().get::<MatchedPath>() else { return false };
+    POST_PATHS
+        .get_or_init(|| {
+            let doc = crate::server::document();
+            doc.paths.paths.iter().filter(|(_, item)| item.post.is_some()).map(|(path, _)| path.clone()).collect()
+        })
+        .contains(matched.as_str())
+}
+
 fn parse_key(value: &HeaderValue) -> Result<String, ApiError> {
     let text = value.to_str().map_err(|_| ApiError::IdempotencyKeyInvalid("not ASCII"))?.trim();
     let key = match text.strip_prefix('"') {
@@ -118,7 +135,9 @@ fn fingerprint(method: &Method, path_and_query: &str, body: &Bytes) -> String {
 
 /// Middleware on `/v1` (inside authentication).
 pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if req.method() != Method::POST {
+    if req.method() != Method::POST || !routes_a_post(&req) {
+        // Not a POST, or a POST to a path without one: routing answers
+        // (`405` with `Allow`, or `404`), not a demand for a key.
         return next.run(req).await;
     }
     match run(state, req, next).await {

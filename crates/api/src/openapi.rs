@@ -42,6 +42,10 @@ use crate::error::{Problem, PROBLEM_JSON};
 pub struct ApiDoc;
 
 const BEARER: &str = "bearer";
+/// What `idempotency::parse_key` accepts: a bare token of 1-64 printable
+/// ASCII characters other than `"` and `\\`, or the same quoted as a
+/// structured-field string.
+const KEY_PATTERN: &str = r#"^("[!#-\[\]-~]{1,64}"|[!#-\[\]-~]{1,64})$"#;
 
 struct Common;
 
@@ -96,7 +100,9 @@ pub fn finish(mut doc: Document) -> Document {
                         "1-64 printable ASCII characters, unique per request you mean; a retry with the same key \
                          and body answers the first response, with another body `409 idempotency_conflict`.",
                     ))
-                    .schema(Some(ObjectBuilder::new().schema_type(Type::String).max_length(Some(64))))
+                    .schema(Some(
+                        ObjectBuilder::new().schema_type(Type::String).max_length(Some(66)).pattern(Some(KEY_PATTERN)),
+                    ))
                     .build();
                 op.parameters.get_or_insert_with(Vec::new).push(param);
             }

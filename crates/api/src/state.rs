@@ -18,6 +18,8 @@ struct Inner {
     store: Arc<dyn Store>,
     ledger: LedgerId,
     finance: Finance,
+    /// One settlement service per server, so its caches live as long.
+    settlement: offtake_settlement::Settlement,
     config: ApiConfig,
     /// Idempotency slots (party + key) whose first request is running.
     in_flight: Mutex<HashSet<String>>,
@@ -30,13 +32,19 @@ impl AppState {
             offtake_finance::FinanceError::Ledger(inner) => inner,
             other => LedgerError::Storage(other.to_string()),
         })?;
-        let inner = Inner { store, ledger, finance, config, in_flight: Mutex::new(HashSet::new()) };
+        let settlement = offtake_settlement::Settlement::new(finance.clone());
+        let inner = Inner { store, ledger, finance, settlement, config, in_flight: Mutex::new(HashSet::new()) };
         Ok(AppState { inner: Arc::new(inner) })
     }
 
     /// The finance domain over this server's ledger.
     pub fn finance(&self) -> &Finance {
         &self.inner.finance
+    }
+
+    /// The settlement service over this server's ledger.
+    pub fn settlement(&self) -> &offtake_settlement::Settlement {
+        &self.inner.settlement
     }
 
     pub fn store(&self) -> &dyn Store {

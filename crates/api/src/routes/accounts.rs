@@ -38,16 +38,18 @@ fn default_book() -> String {
 #[serde(deny_unknown_fields)]
 pub struct CreateAccount {
     /// Lower-case `a-z 0-9 _ - : .`, at most 128 characters.
-    #[schema(example = "cash:lender:l1")]
+    #[schema(example = "cash:lender:l1", pattern = "^[a-z0-9_.:-]{1,128}$")]
     pub code: String,
     /// ISO 4217 code, upper case.
-    #[schema(example = "USD")]
+    #[schema(example = "USD", pattern = "^[A-Z]{3}$")]
     pub currency: String,
     /// `debit` (assets, receivables; default) or `credit` (liabilities, income).
     #[serde(default = "default_side")]
+    #[schema(pattern = "^(debit|credit)$")]
     pub normal_side: String,
     /// `main` (default) or `memo` (off-balance commitments).
     #[serde(default = "default_book")]
+    #[schema(pattern = "^(main|memo)$")]
     pub book: String,
     /// Refuse entries that would take the available balance below zero.
     #[serde(default)]
@@ -84,7 +86,7 @@ async fn list_accounts(
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<Json<AccountPage>, ApiError> {
     principal.require_ledger_reader()?;
-    let page = state.store().list_accounts(state.ledger(), q.cursor.as_deref(), q.limit()).await?;
+    let page = state.store().list_accounts(state.ledger(), q.cursor()?, q.limit()?).await?;
     Ok(Json(AccountPage::from_page(page, AccountView::from)))
 }
 
@@ -119,8 +121,10 @@ async fn get_account(
 #[serde(deny_unknown_fields)]
 pub struct AsOfQuery {
     /// Balance after this entry (inclusive).
+    #[param(minimum = 0)]
     pub as_of_seq: Option<i64>,
     /// Balance after the last entry recorded at or before this RFC 3339 instant.
+    #[param(format = DateTime)]
     pub as_of: Option<String>,
 }
 
@@ -137,7 +141,9 @@ impl AsOfQuery {
                     .map_err(|_| ApiError::InvalidQuery("as_of out of range".into()))?;
                 Ok(AsOf::RecordedAtUs(us))
             }
-            (Some(_), Some(_)) => Err(ApiError::InvalidQuery("give as_of_seq or as_of, not both".into())),
+            // Each is well-formed alone; together they are a contradiction
+            // the document cannot express, so it is 422, not a malformed 400.
+            (Some(_), Some(_)) => Err(ApiError::unprocessable("invalid_input", "give as_of_seq or as_of, not both")),
         }
     }
 }
@@ -171,7 +177,7 @@ async fn account_entries(
     principal.require_ledger_reader()?;
     let page = state
         .store()
-        .account_entries(state.ledger(), &path_code(&code)?, q.cursor.as_deref(), q.limit())
+        .account_entries(state.ledger(), &path_code(&code)?, q.cursor()?, q.limit()?)
         .await
         .map_err(unknown_is_404)?;
     Ok(Json(EntryPage::from_page(page, EntryView::from)))

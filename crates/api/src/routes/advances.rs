@@ -65,7 +65,7 @@ async fn list_advances(
         }
     }
     mine.sort_by(|a, b| a.id.cmp(&b.id));
-    let (items, next_cursor) = page_of(mine, &q, |a| a.id.clone());
+    let (items, next_cursor) = page_of(mine, &q, |a| a.id.clone())?;
     Ok(Json(AdvancePage { items: items.iter().map(AdvanceDoc::of).collect::<Result<_, _>>()?, next_cursor }))
 }
 

@@ -100,7 +100,7 @@ async fn list_commitments(
     let mut all: Vec<Commitment> =
         state.finance().commitments().await?.into_iter().filter(|c| visible(&principal, c)).collect();
     all.sort_by(|a, b| a.doc_id.cmp(&b.doc_id));
-    let (items, next_cursor) = page_of(all, &q, |c| c.doc_id.clone());
+    let (items, next_cursor) = page_of(all, &q, |c| c.doc_id.clone())?;
     Ok(Json(CommitmentPage { items: items.iter().map(CommitmentDoc::of).collect::<Result<_, _>>()?, next_cursor }))
 }
 

@@ -75,13 +75,14 @@ pub(crate) fn command(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LegInput {
-    #[schema(example = "cash:lender:l1")]
+    #[schema(example = "cash:lender:l1", pattern = "^[a-z0-9_.:-]{1,128}$")]
     pub account: String,
     /// `debit` or `credit`.
+    #[schema(pattern = "^(debit|credit)$")]
     pub side: String,
     /// Positive decimal string in the account's currency; more decimals than
     /// the currency has is `422 amount_scale`, never rounded.
-    #[schema(example = "1200.50")]
+    #[schema(example = "1200.50", pattern = r"^[0-9]{1,19}(\.[0-9]{1,12})?$", max_length = 32)]
     pub amount: String,
 }
 
@@ -96,6 +97,7 @@ pub struct CreateEntry {
     /// Free label for reports (default `transfer`).
     pub kind: Option<String>,
     /// `YYYY-MM-DD` (default: today, UTC).
+    #[schema(format = Date, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub effective_date: Option<String>,
     /// A JSON object; integers within ±2^53, otherwise strings.
     #[schema(value_type = Option<Object>)]
@@ -144,8 +146,8 @@ async fn list_entries(
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<Json<EntryPage>, ApiError> {
     principal.require_ledger_reader()?;
-    let after = offtake_ledger::store::parse_cursor(q.cursor.as_deref())?;
-    let limit = q.limit();
+    let after = offtake_ledger::store::parse_cursor(q.cursor()?)?;
+    let limit = q.limit()?;
     let rows = state.store().entries(state.ledger(), after, limit.saturating_add(1)).await?;
     let page = offtake_ledger::Page::from_overfetch(rows, limit, |e| e.seq.to_string());
     Ok(Json(EntryPage::from_page(page, EntryView::from)))
@@ -171,9 +173,10 @@ async fn get_entry(
 pub struct EntryAction {
     /// For `post` only: post this smaller amount and release the rest
     /// (two-leg holds); absent posts the whole hold.
-    #[schema(example = "500.00")]
+    #[schema(example = "500.00", pattern = r"^[0-9]{1,19}(\.[0-9]{1,12})?$", max_length = 32)]
     pub amount: Option<String>,
     pub kind: Option<String>,
+    #[schema(format = Date, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub effective_date: Option<String>,
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<serde_json::Value>,

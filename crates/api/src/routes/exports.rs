@@ -29,12 +29,16 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct Period {
     /// First effective date (`YYYY-MM-DD`), inclusive.
+    #[param(format = Date, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub from: Option<String>,
     /// Last effective date, inclusive.
+    #[param(format = Date, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub to: Option<String>,
     /// First entry, inclusive.
+    #[param(minimum = 0)]
     pub from_seq: Option<i64>,
     /// Last entry, inclusive.
+    #[param(minimum = 0)]
     pub to_seq: Option<i64>,
     /// Only accounts whose code starts with this (CSV only).
     pub scope: Option<String>,
@@ -44,6 +48,9 @@ pub struct Period {
 
 impl Period {
     fn spec(&self) -> Result<PeriodSpec, ApiError> {
+        if self.from_seq.is_some_and(|s| s < 0) || self.to_seq.is_some_and(|s| s < 0) {
+            return Err(ApiError::InvalidQuery("from_seq and to_seq are entry numbers, 0 or more".into()));
+        }
         let day = |d: &Option<String>| d.as_deref().map(parse_day).transpose();
         Ok(PeriodSpec { from: day(&self.from)?, to: day(&self.to)?, from_seq: self.from_seq, to_seq: self.to_seq })
     }

@@ -31,14 +31,16 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OpenFacility {
-    #[schema(example = "f1")]
+    #[schema(example = "f1", pattern = "^[a-z0-9][a-z0-9_.-]{0,63}$")]
     pub id: String,
+    #[schema(pattern = "^[a-z0-9][a-z0-9_.-]{0,63}$")]
     pub lender: String,
+    #[schema(pattern = "^[a-z0-9][a-z0-9_.-]{0,63}$")]
     pub maker: String,
-    #[schema(example = "USD")]
+    #[schema(example = "USD", pattern = "^[A-Z]{3}$")]
     pub currency: String,
     /// Decimal string in the currency.
-    #[schema(example = "500000.00")]
+    #[schema(example = "500000.00", pattern = r"^[0-9]{1,19}(\.[0-9]{1,12})?$", max_length = 32)]
     pub limit: String,
     /// Share of eligible collateral that may be drawn (basis points).
     pub advance_rate_bps: u32,
@@ -59,6 +61,7 @@ pub struct OpenFacility {
     #[schema(value_type = String, example = "half_even")]
     pub rounding: Rounding,
     /// `YYYY-MM-DD` (default: today, UTC).
+    #[schema(format = Date, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub opened_on: Option<String>,
 }
 
@@ -112,7 +115,7 @@ async fn list_facilities(
     let mut all: Vec<Facility> =
         state.finance().facilities().await?.into_iter().filter(|f| visible(&principal, f)).collect();
     all.sort_by(|a, b| a.id.cmp(&b.id));
-    let (items, next_cursor) = page_of(all, &q, |f| f.id.clone());
+    let (items, next_cursor) = page_of(all, &q, |f| f.id.clone())?;
     Ok(Json(FacilityPage {
         items: items.iter().map(|f| FacilityDoc::in_currency(f, Some(f.terms.currency))).collect::<Result<_, _>>()?,
         next_cursor,
@@ -150,6 +153,7 @@ async fn get_facility(
 #[serde(deny_unknown_fields)]
 pub struct AsOfDate {
     /// `YYYY-MM-DD` (default: today, UTC).
+    #[param(format = Date, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub as_of: Option<String>,
 }
 
@@ -176,6 +180,7 @@ async fn availability(
 #[serde(deny_unknown_fields)]
 pub struct Accrue {
     /// Accrue interest through this day, inclusive (`YYYY-MM-DD`; default today).
+    #[schema(format = Date, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub through: Option<String>,
 }
 
@@ -203,14 +208,15 @@ async fn accrue(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FundLender {
-    #[schema(example = "USD")]
+    #[schema(example = "USD", pattern = "^[A-Z]{3}$")]
     pub currency: String,
-    #[schema(example = "1000000.00")]
+    #[schema(example = "1000000.00", pattern = r"^[0-9]{1,19}(\.[0-9]{1,12})?$", max_length = 32)]
     pub amount: String,
     /// Unique per funding: a repeated reference books nothing twice.
-    #[schema(example = "wire-2026-001")]
+    #[schema(example = "wire-2026-001", pattern = "^[a-z0-9][a-z0-9_.-]{0,63}$")]
     pub reference: String,
     /// `YYYY-MM-DD` (default: today, UTC).
+    #[schema(format = Date, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub on: Option<String>,
 }
 

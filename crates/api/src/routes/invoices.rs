@@ -41,7 +41,7 @@ async fn list_invoices(
         }
     }
     mine.sort_by(|a, b| a.id.cmp(&b.id));
-    let (items, next_cursor) = page_of(mine, &q, |i| i.id.clone());
+    let (items, next_cursor) = page_of(mine, &q, |i| i.id.clone())?;
     Ok(Json(InvoicePage { items: items.iter().map(InvoiceDoc::of).collect::<Result<_, _>>()?, next_cursor }))
 }
 

@@ -96,7 +96,7 @@ async fn list_keys(
     principal: Principal,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<Json<KeyPage>, ApiError> {
-    let page = state.store().list_records(state.ledger(), API_KEY_KIND, q.cursor.as_deref(), q.limit()).await?;
+    let page = state.store().list_records(state.ledger(), API_KEY_KIND, q.cursor()?, q.limit()?).await?;
     let mut items = Vec::with_capacity(page.items.len());
     for r in &page.items {
         let record: ApiKeyRecord = r.decode()?;

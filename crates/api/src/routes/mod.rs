@@ -51,15 +51,44 @@ pub fn v1() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
-    /// `next_cursor` of the previous page; absent for the first page.
+    /// `next_cursor` of the previous page; absent (or empty) for the first
+    /// page.
+    #[param(pattern = "^[!#-\\[\\]-~]{0,200}$")]
     pub cursor: Option<String>,
-    /// Items per page, 1 to 1000 (default 100).
+    /// Items per page, 1 to 1000 (default 100); outside that range the
+    /// request is refused (`400 invalid_query`), not silently clamped, so a
+    /// client never mistakes a short page for the end of the list.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 
 impl PageQuery {
-    pub fn limit(&self) -> u32 {
-        offtake_ledger::store::clamp_limit(self.limit)
+    /// The cursor, `None` for the first page (absent or empty). Anything
+    /// this API could not have issued is refused here, the same on every
+    /// list (`400 invalid_query`).
+    pub fn cursor(&self) -> Result<Option<&str>, crate::error::ApiError> {
+        const MAX_CURSOR_CHARS: usize = 200;
+        match self.cursor.as_deref() {
+            None | Some("") => Ok(None),
+            Some(c)
+                if c.len() <= MAX_CURSOR_CHARS
+                    && c.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\') =>
+            {
+                Ok(Some(c))
+            }
+            Some(_) => Err(crate::error::ApiError::InvalidQuery(
+                "cursor: 1-200 printable ASCII characters without quotes, spaces or backslashes".into(),
+            )),
+        }
+    }
+
+    pub fn limit(&self) -> Result<u32, crate::error::ApiError> {
+        let max = offtake_ledger::store::MAX_PAGE_LIMIT;
+        match self.limit {
+            None => Ok(offtake_ledger::store::clamp_limit(None)),
+            Some(limit) if (1..=max).contains(&limit) => Ok(limit),
+            Some(limit) => Err(crate::error::ApiError::InvalidQuery(format!("limit: {limit} is outside 1 to {max}"))),
+        }
     }
 }
 

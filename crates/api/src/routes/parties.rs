@@ -59,7 +59,7 @@ async fn list_parties(
 ) -> Result<Json<PartyPage>, ApiError> {
     let all = parties::all_parties(state.store(), state.ledger()).await?;
     let visible = all.into_iter().filter(|p| principal.can_see([p.id.as_str()])).collect();
-    let (items, next_cursor) = page_of(visible, &q, |p| p.id.clone());
+    let (items, next_cursor) = page_of(visible, &q, |p| p.id.clone())?;
     Ok(Json(PartyPage { items, next_cursor }))
 }
 

@@ -31,8 +31,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(statement))
 }
 
-fn settlement(state: &AppState) -> Settlement {
-    Settlement::new(state.finance().clone())
+fn settlement(state: &AppState) -> &Settlement {
+    state.settlement()
 }
 
 async fn visible(state: &AppState, principal: &Principal, n: &NoticeRecord) -> Result<bool, ApiError> {
@@ -79,7 +79,7 @@ async fn list_payments(
         }
     }
     mine.sort_by(|a, b| a.notice.external_ref.cmp(&b.notice.external_ref));
-    let (items, next_cursor) = page_of(mine, &q, |n| n.notice.external_ref.clone());
+    let (items, next_cursor) = page_of(mine, &q, |n| n.notice.external_ref.clone())?;
     Ok(Json(PaymentPage {
         items: items.iter().map(|n| PaymentDoc::in_currency(n, Some(n.notice.currency))).collect::<Result<_, _>>()?,
         next_cursor,

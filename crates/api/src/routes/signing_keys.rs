@@ -91,7 +91,7 @@ async fn list_keys(
 ) -> Result<Json<SigningKeyPage>, ApiError> {
     let keys = state.finance().keys().list().await?;
     let visible: Vec<RegisteredKey> = keys.into_iter().filter(|k| principal.can_see([k.party.as_str()])).collect();
-    let (items, next_cursor) = page_of(visible, &q, |k| k.key_id.clone());
+    let (items, next_cursor) = page_of(visible, &q, |k| k.key_id.clone())?;
     let items = items.iter().map(SigningKeyDoc::of).collect::<Result<_, _>>()?;
     Ok(Json(SigningKeyPage { items, next_cursor }))
 }

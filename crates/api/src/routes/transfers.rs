@@ -25,14 +25,14 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct CreateTransfer {
     /// Account credited.
-    #[schema(example = "cash:lender:l1")]
+    #[schema(example = "cash:lender:l1", pattern = "^[a-z0-9_.:-]{1,128}$")]
     pub from: String,
     /// Account debited.
-    #[schema(example = "facility:f1:principal")]
+    #[schema(example = "facility:f1:principal", pattern = "^[a-z0-9_.:-]{1,128}$")]
     pub to: String,
     /// Positive decimal string in the accounts' currency; more decimals than
     /// the currency has is `422 amount_scale`, never rounded.
-    #[schema(example = "80000.00")]
+    #[schema(example = "80000.00", pattern = r"^[0-9]{1,19}(\.[0-9]{1,12})?$", max_length = 32)]
     pub amount: String,
     /// Book a two-phase hold (post or void it via `/v1/entries/{seq}`).
     #[serde(default)]
@@ -40,6 +40,7 @@ pub struct CreateTransfer {
     /// Free label (default `transfer`).
     pub kind: Option<String>,
     /// `YYYY-MM-DD` (default: today, UTC).
+    #[schema(format = Date, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub effective_date: Option<String>,
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<serde_json::Value>,
