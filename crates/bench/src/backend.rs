@@ -80,6 +80,15 @@ impl Backend {
         })
     }
 
+    /// The whole store (ledger and records), for the domain services.
+    pub fn full_store(&self) -> Option<Arc<dyn offtake_ledger::Store>> {
+        match (&self.sqlite, &self.postgres) {
+            (Some(s), _) => Some(s.clone()),
+            (_, Some(p)) => Some(p.clone()),
+            _ => None,
+        }
+    }
+
     /// The store behind a group committer, as a server would hold it.
     pub fn group_commit_store(&self, max_batch: usize, max_wait_us: u64) -> Option<GroupCommitStore> {
         match (&self.sqlite, &self.postgres) {

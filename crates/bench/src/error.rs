@@ -10,8 +10,6 @@ pub enum BenchError {
     Database(String),
     #[error("refusing to benchmark a non-durable configuration: {0}")]
     NotDurable(String),
-    #[error("scenario {scenario} is not available yet: it needs {needs}")]
-    ScenarioUnavailable { scenario: &'static str, needs: &'static str },
     #[error("invalid configuration: {0}")]
     InvalidConfig(String),
     #[error("invariant violated after the run: {0}")]
@@ -29,7 +27,6 @@ impl BenchError {
             BenchError::Ledger(e) => e.code(),
             BenchError::Database(_) => "database",
             BenchError::NotDurable(_) => "not_durable",
-            BenchError::ScenarioUnavailable { .. } => "scenario_unavailable",
             BenchError::InvalidConfig(_) => "invalid_config",
             BenchError::Invariant(_) => "invariant_violated",
             BenchError::Http(_) => "http",

@@ -18,6 +18,7 @@ pub mod error;
 pub mod report;
 pub mod rng;
 pub mod scenario;
+pub mod settlement;
 pub mod setup;
 
 pub use backend::{Backend, BackendKind};

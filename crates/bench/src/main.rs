@@ -20,7 +20,7 @@ struct Args {
     #[arg(long, default_value = "both")]
     backend: String,
     /// Comma-separated: transfers, hot, two-phase, balance-at-scale, http,
-    /// settlement, or `all` (the ones that can run).
+    /// settlement, or `all`.
     #[arg(long, default_value = "all")]
     scenario: String,
     /// Seconds per measured run.
@@ -41,6 +41,17 @@ struct Args {
     /// Queries per balance variant and size.
     #[arg(long, default_value_t = 2_000)]
     samples: usize,
+    /// Payment notices per settlement run (each run also stops after
+    /// --settlement-duration-s).
+    #[arg(long, default_value_t = 100_000)]
+    notices: u64,
+    /// Open invoices of each facility of the settlement program (one
+    /// facility per client of the largest concurrency).
+    #[arg(long, default_value_t = 20)]
+    invoices_per_facility: usize,
+    /// Upper bound on one settlement run, in seconds.
+    #[arg(long, default_value_t = 900)]
+    settlement_duration_s: u64,
     /// Most commands per transaction.
     #[arg(long, default_value_t = offtake_committer::DEFAULT_MAX_BATCH)]
     max_batch: usize,
@@ -111,18 +122,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
         other => anyhow::bail!("--backend must be sqlite, postgres or both, not {other:?}"),
     };
     let scenarios: Vec<Scenario> = if args.scenario == "all" {
-        Scenario::ALL.into_iter().filter(|s| s.unavailable().is_none()).collect()
+        Scenario::ALL.to_vec()
     } else {
         args.scenario
             .split(',')
             .map(|s| Scenario::parse(s.trim()).ok_or_else(|| anyhow::anyhow!("unknown scenario {s:?}")))
             .collect::<anyhow::Result<_>>()?
     };
-    for s in &scenarios {
-        if let Some(needs) = s.unavailable() {
-            anyhow::bail!("scenario {} is not available yet: it needs {needs}", s.name());
-        }
-    }
     let cfg = ScenarioConfig {
         duration: Duration::from_secs(args.duration_s.max(1)),
         concurrency: list(&args.concurrency, "--concurrency")?,
@@ -133,6 +139,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         max_batch: args.max_batch,
         max_wait_us: args.max_wait_us,
         check: !args.no_check,
+        notices: args.notices.max(1),
+        invoices_per_facility: args.invoices_per_facility.max(1),
+        settlement_duration: Duration::from_secs(args.settlement_duration_s.max(1)),
         ..ScenarioConfig::default()
     };
     let mut json = match &args.json {
@@ -154,11 +163,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
         cfg.max_batch,
         cfg.max_wait_us
     );
-    for s in Scenario::ALL {
-        if let Some(needs) = s.unavailable() {
-            println!("# not measured: {} (needs {needs})", s.name());
-        }
-    }
     for kind in backends {
         let backend = match kind {
             BackendKind::Sqlite => Backend::sqlite(&args.sqlite_dir, args.keep).await,

@@ -6,12 +6,8 @@
 //! connected users would. All writes go through one
 //! [`GroupCommitter`] per ledger.
 //!
-//! ## Extension point: `settlement`
-//! It needs a facility, 100,000 signed payment notices and the settlement
-//! service driven per notice; it is listed so the CLI and the results say
-//! so, and [`run`] refuses it with `scenario_unavailable` rather than
-//! pretending. Add it as an [`Operation`] for [`drive_clients`], the way
-//! `http` drives `offtake-api` (see [`HttpServer`]).
+//! `settlement` drives the settlement service (see [`crate::settlement`])
+//! with the same [`drive_clients`].
 
 use std::future::Future;
 use std::pin::Pin;
@@ -39,8 +35,7 @@ pub enum Scenario {
     BalanceAtScale,
     /// Transfers through the HTTP API (needs the API crate).
     Http,
-    /// Payment notices through the settlement waterfall (needs the
-    /// settlement crate).
+    /// Payment notices through the settlement waterfall.
     Settlement,
 }
 
@@ -68,14 +63,6 @@ impl Scenario {
     pub fn parse(text: &str) -> Option<Scenario> {
         Scenario::ALL.into_iter().find(|s| s.name() == text)
     }
-
-    /// What a scenario still needs before it can run, if anything.
-    pub fn unavailable(self) -> Option<&'static str> {
-        match self {
-            Scenario::Settlement => Some("the settlement service crate, not in the workspace yet"),
-            _ => None,
-        }
-    }
 }
 
 /// Sizes and knobs of a run.
@@ -99,6 +86,13 @@ pub struct ScenarioConfig {
     pub max_batch: usize,
     pub max_wait_us: u64,
     pub seed: u64,
+    /// Payment notices per `settlement` run (bounded by
+    /// `settlement_duration`).
+    pub notices: u64,
+    /// Upper bound on one `settlement` run.
+    pub settlement_duration: Duration,
+    /// Open invoices of each facility of the settlement program.
+    pub invoices_per_facility: usize,
     /// Check invariants after each write run (money sums to zero, nothing
     /// overdrawn, every acknowledged entry present).
     pub check: bool,
@@ -118,6 +112,9 @@ impl Default for ScenarioConfig {
             max_batch: offtake_committer::DEFAULT_MAX_BATCH,
             max_wait_us: 0,
             seed: 0x00FF_7A4E,
+            notices: 100_000,
+            settlement_duration: Duration::from_secs(900),
+            invoices_per_facility: 20,
             check: true,
         }
     }
@@ -132,11 +129,6 @@ pub async fn run(
     cfg: &ScenarioConfig,
     emit: &mut dyn FnMut(&Report),
 ) -> Result<(), BenchError> {
-    for s in scenarios {
-        if let Some(needs) = s.unavailable() {
-            return Err(BenchError::ScenarioUnavailable { scenario: s.name(), needs });
-        }
-    }
     let needs_transfer_ledger = scenarios
         .iter()
         .any(|s| matches!(s, Scenario::Transfers | Scenario::Hot | Scenario::TwoPhase | Scenario::Http));
@@ -183,6 +175,7 @@ pub async fn run(
                 }
             }
             (Scenario::BalanceAtScale, _) => balance_at_scale(backend, cfg, emit).await?,
+            (Scenario::Settlement, _) => crate::settlement::settlement(backend, cfg, emit).await?,
             _ => return Err(BenchError::InvalidConfig(format!("scenario {} cannot run here", s.name()))),
         }
     }

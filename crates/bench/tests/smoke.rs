@@ -16,13 +16,21 @@ fn tiny() -> ScenarioConfig {
         scale_accounts: 10,
         samples: 5,
         max_batch: 8,
+        invoices_per_facility: 3,
         ..ScenarioConfig::default()
     }
 }
 
 async fn run_all(backend: &Backend) -> Vec<Report> {
     let cfg = tiny();
-    let scenarios = [Scenario::Transfers, Scenario::Hot, Scenario::TwoPhase, Scenario::Http, Scenario::BalanceAtScale];
+    let scenarios = [
+        Scenario::Transfers,
+        Scenario::Hot,
+        Scenario::TwoPhase,
+        Scenario::Http,
+        Scenario::BalanceAtScale,
+        Scenario::Settlement,
+    ];
     let mut reports = Vec::new();
     scenario::run(backend, &scenarios, &cfg, &mut |r| reports.push(r.clone())).await.expect("scenarios run");
     reports
@@ -55,6 +63,14 @@ fn check(reports: &[Report], backend: &str) {
     for r in of("two-phase", "hold+post") {
         assert_eq!(r.ops, 6 * r.concurrency as u64, "{r:?}");
     }
+    // Every notice applied through the waterfall (errors = 0 above), the
+    // books balanced afterwards (the scenario checks, or fails).
+    let settled = of("settlement", "waterfall");
+    assert_eq!(settled.iter().map(|r| r.concurrency).collect::<Vec<_>>(), vec![1, 4]);
+    for r in settled {
+        assert_eq!(r.ops, 6 * r.concurrency as u64, "{r:?}");
+        assert_eq!(r.unit, "notices");
+    }
     let builds = of("balance-at-scale", "bulk-build");
     assert_eq!(builds.iter().map(|r| r.ledger_entries).collect::<Vec<_>>(), vec![120, 400]);
     for variant in ["balance-now", "as-of-seq", "as-of-time"] {
@@ -86,15 +102,4 @@ async fn every_scenario_runs_on_postgres() {
     let reports = run_all(&backend).await;
     backend.cleanup().await.expect("cleanup");
     check(&reports, "postgres");
-}
-
-#[tokio::test]
-async fn settlement_scenario_says_it_is_not_there_yet() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let backend = Backend::sqlite(dir.path(), false).await.expect("sqlite");
-    for s in [Scenario::Settlement] {
-        let err = scenario::run(&backend, &[s], &tiny(), &mut |_| {}).await.expect_err("not available");
-        assert_eq!(err.code(), "scenario_unavailable");
-    }
-    backend.cleanup().await.expect("cleanup");
 }

@@ -1,0 +1,266 @@
+//! The `settlement` scenario: brand payment notices applied through the
+//! waterfall (penalties → fees → interest → principal → remainder), the
+//! month-end burst a lender's program has to absorb.
+//!
+//! The program: one lender, and per facility a maker, a brand, a funded
+//! advance (so the first payments meet fees, interest and principal) and a
+//! commitment whose tranches are all delivered, i.e. open invoices. Each
+//! client owns one facility (`client % facilities`), the way a settlement
+//! worker is usually sharded; every operation is one notice, queued and
+//! settled at once (`enqueue` + `settle_notice`), naming one invoice.
+//!
+//! Documents are built in their verified form: this measures settlement,
+//! not Ed25519 (the signing crate has its own benchmarks-by-test).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use offtake_finance::{DocSigner, FacilityTerms, Finance, PartyRole, SignedDocument};
+use offtake_ledger::{AmountMinor, AsOf, LedgerError, LedgerId, Store};
+use offtake_settlement::{Allocation, NoticeState, PaymentNotice, Settlement, Source};
+use time::macros::{date, datetime};
+use time::Date;
+
+use crate::backend::{Backend, BackendKind};
+use crate::error::BenchError;
+use crate::report::{mib, peak_rss_kib, reset_peak_rss, CpuMeter, Report};
+use crate::scenario::{drive_clients, OpResult, Operation, ScenarioConfig};
+use crate::setup::USD;
+
+const LENDER: &str = "lender-bench";
+const OPENED_ON: Date = date!(2026 - 01 - 01);
+const DELIVERED_ON: Date = date!(2026 - 02 - 15);
+/// Before the invoices fall due (30 days after delivery): no late charges,
+/// so every notice is an ordinary payment.
+const VALUE_DATE: Date = date!(2026 - 03 - 01);
+/// Each invoice: 1,000 units at 1,000.00, far more than a run pays.
+const TRANCHE_QUANTITY: &str = "1000";
+const TRANCHE_UNIT_PRICE: &str = "1000.00";
+/// Drawn per facility, so that payments first meet fees, interest and
+/// principal.
+const ADVANCE: &str = "100000.00";
+
+/// A facility of the program and its open invoices.
+struct ProgramFacility {
+    id: String,
+    brand: String,
+    invoices: Vec<String>,
+}
+
+/// The settlement program the clients pay into.
+pub struct Program {
+    settlement: Arc<Settlement>,
+    facilities: Arc<Vec<ProgramFacility>>,
+}
+
+fn signer(party: &str, role: PartyRole) -> DocSigner {
+    DocSigner { key_id: format!("key-{party}"), party: party.to_owned(), role }
+}
+
+fn signed(doc_type: &str, body: serde_json::Value, signers: Vec<DocSigner>) -> Result<SignedDocument, BenchError> {
+    let canonical =
+        offtake_signing::canonical::canonical_json(&body).map_err(|e| BenchError::InvalidConfig(e.to_string()))?;
+    Ok(SignedDocument {
+        doc_type: doc_type.to_owned(),
+        body_hash: offtake_ledger::hash::sha256(&canonical),
+        body,
+        signers,
+        envelope: serde_json::Value::Null,
+    })
+}
+
+fn fin_err(e: impl std::fmt::Display) -> BenchError {
+    BenchError::InvalidConfig(format!("settlement program: {e}"))
+}
+
+impl Program {
+    /// Builds `facilities` facilities with `invoices_each` open invoices.
+    pub async fn build(store: Arc<dyn Store>, facilities: usize, invoices_each: usize) -> Result<Program, BenchError> {
+        if facilities == 0 || invoices_each == 0 {
+            return Err(BenchError::InvalidConfig("settlement needs at least one facility and one invoice".into()));
+        }
+        let fin = Finance::open(store, LedgerId::new("bench-settlement")?).await.map_err(fin_err)?;
+        fin.register_party(LENDER, PartyRole::Lender, "Bench Lender").await.map_err(fin_err)?;
+        let capital = AmountMinor::new(1_000_000_000_000);
+        fin.fund_lender(LENDER, USD, capital, OPENED_ON, "seed").await.map_err(fin_err)?;
+        let mut out = Vec::with_capacity(facilities);
+        for f in 0..facilities {
+            let (maker, brand, id) = (format!("maker-{f}"), format!("brand-{f}"), format!("fac-{f}"));
+            fin.register_party(&maker, PartyRole::Maker, &maker).await.map_err(fin_err)?;
+            fin.register_party(&brand, PartyRole::Brand, &brand).await.map_err(fin_err)?;
+            let mut terms = FacilityTerms::example(USD, 100_000_000_000);
+            terms.concentration_bps = 10_000;
+            fin.open_facility(&id, LENDER, &maker, terms, OPENED_ON).await.map_err(fin_err)?;
+            let commitment = format!("po-{f}");
+            let tranches: Vec<serde_json::Value> = (0..invoices_each)
+                .map(|t| {
+                    serde_json::json!({
+                        "id": format!("t{t}"), "quantity": TRANCHE_QUANTITY, "unit_price": TRANCHE_UNIT_PRICE,
+                        "delivery_start": "2026-02-01", "delivery_end": "2026-03-31",
+                    })
+                })
+                .collect();
+            let body = serde_json::json!({
+                "type": "commitment", "version": 1, "doc_id": commitment,
+                "issued_at": "2026-01-02T09:00:00Z", "expires_at": "2099-01-01T00:00:00Z",
+                "nonce": format!("bench-commitment-{f}"), "prev_hash": null,
+                "brand": brand, "maker": maker, "currency": "USD", "tranches": tranches,
+                "status": "active", "terms": { "payment_days": 30, "shortfall_pct": "10" },
+            });
+            let signers = vec![signer(&brand, PartyRole::Brand), signer(&maker, PartyRole::Maker)];
+            fin.submit_commitment(&signed("commitment", body, signers)?).await.map_err(fin_err)?;
+            let request = signed(
+                "advance_request",
+                serde_json::json!({
+                    "type": "advance_request", "version": 1, "doc_id": format!("adv-{f}"),
+                    "issued_at": "2026-01-05T10:00:00Z", "expires_at": "2099-01-01T00:00:00Z",
+                    "nonce": format!("bench-request-{f}"), "facility": id, "maker": maker,
+                    "amount": ADVANCE, "currency": "USD",
+                }),
+                vec![signer(&maker, PartyRole::Maker)],
+            )?;
+            fin.request_advance(&request, datetime!(2026-01-05 10:00 UTC)).await.map_err(fin_err)?;
+            let approval = signed(
+                "advance_approval",
+                serde_json::json!({
+                    "type": "advance_approval", "version": 1, "doc_id": format!("adv-{f}-decision"),
+                    "issued_at": "2026-01-05T11:00:00Z", "expires_at": "2099-01-01T00:00:00Z",
+                    "nonce": format!("bench-approval-{f}"), "facility": id, "lender": LENDER,
+                    "request_hash": request.body_hash_hex(), "decision": "approve",
+                }),
+                vec![signer(LENDER, PartyRole::Lender)],
+            )?;
+            fin.decide_advance(&approval).await.map_err(fin_err)?;
+            let mut invoices = Vec::with_capacity(invoices_each);
+            for t in 0..invoices_each {
+                let invoice = fin.deliver(&commitment, &format!("t{t}"), DELIVERED_ON).await.map_err(fin_err)?;
+                invoices.push(invoice.id);
+            }
+            out.push(ProgramFacility { id, brand, invoices });
+        }
+        Ok(Program { settlement: Arc::new(Settlement::new(fin)), facilities: Arc::new(out) })
+    }
+
+    /// One operation: a notice of 1.00-100.00 on one invoice of the
+    /// client's facility, queued and settled; anything but `applied` is an
+    /// error.
+    pub fn op(&self, run_id: String) -> Operation {
+        let settlement = self.settlement.clone();
+        let facilities = self.facilities.clone();
+        let run_id = Arc::new(run_id);
+        Arc::new(move |client, n, mut rng| {
+            let f = &facilities[client % facilities.len()];
+            let invoice = f.invoices[rng.below(f.invoices.len() as u64) as usize].clone();
+            let notice = PaymentNotice {
+                external_ref: format!("{run_id}-{client}-{n}"),
+                brand: f.brand.clone(),
+                facility: f.id.clone(),
+                currency: USD,
+                amount_minor: 100 * (1 + rng.below(100) as i64),
+                value_date: VALUE_DATE,
+                allocations: vec![Allocation { invoice, amount_minor: None }],
+                source: Source::Cash,
+                source_hash: None,
+            };
+            let settlement = settlement.clone();
+            let worker = format!("worker-{client}");
+            Box::pin(async move {
+                let t = Instant::now();
+                let reference = notice.external_ref.clone();
+                let outcome = match settlement.enqueue(notice).await {
+                    Ok(_) => settlement.settle_notice(&reference, &worker).await.map(|r| r.state),
+                    Err(e) => Err(e),
+                };
+                let error = match outcome {
+                    Ok(NoticeState::Applied { .. }) => None,
+                    Ok(other) => Some(LedgerError::Storage(format!("notice {reference} ended {other:?}"))),
+                    Err(e) => Some(LedgerError::Storage(format!("notice {reference}: {e}"))),
+                };
+                OpResult { rng, latencies: vec![t.elapsed()], error }
+            })
+        })
+    }
+
+    /// After a run: every currency and book sums to zero, posted and
+    /// pending, over every account of the program.
+    pub async fn check_books_balance(&self) -> Result<(), BenchError> {
+        let fin = self.settlement.finance();
+        let mut sums: std::collections::BTreeMap<String, (i128, i128)> = Default::default();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = fin.store().list_accounts(fin.ledger(), cursor.as_deref(), 1_000).await?;
+            for a in &page.items {
+                let t = fin.store().balance(fin.ledger(), &a.code, AsOf::Now).await?.totals;
+                let e = sums.entry(format!("{} {:?}", a.currency, a.book)).or_default();
+                e.0 += i128::from(t.posted_debit_minor) - i128::from(t.posted_credit_minor);
+                e.1 += i128::from(t.pending_debit_minor) - i128::from(t.pending_credit_minor);
+            }
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        match sums.iter().find(|(_, v)| **v != (0, 0)) {
+            Some((k, v)) => Err(BenchError::Invariant(format!("{k} does not sum to zero: {v:?}"))),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Runs `cfg.notices` notices (bounded by `cfg.settlement_duration`) at each
+/// concurrency of `cfg.concurrency`.
+pub async fn settlement(
+    backend: &Backend,
+    cfg: &ScenarioConfig,
+    emit: &mut dyn FnMut(&Report),
+) -> Result<(), BenchError> {
+    let store = backend.full_store().ok_or_else(|| BenchError::InvalidConfig("backend without a store".into()))?;
+    let facilities = cfg.concurrency.iter().copied().max().unwrap_or(1).max(1);
+    let program = Program::build(store, facilities, cfg.invoices_per_facility).await?;
+    backend.analyze().await?;
+    for &concurrency in &cfg.concurrency {
+        reset_peak_rss();
+        let per_client = cfg.notices.div_ceil(concurrency.max(1) as u64).max(1);
+        let run_cfg = ScenarioConfig {
+            max_ops_per_client: Some(cfg.max_ops_per_client.map_or(per_client, |m| m.min(per_client))),
+            duration: cfg.settlement_duration,
+            ..cfg.clone()
+        };
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let op = program.op(format!("pay-c{concurrency}-{nanos}"));
+        let cpu = CpuMeter::start(backend.kind == BackendKind::Postgres);
+        let mut d = drive_clients(concurrency, &run_cfg, op).await?;
+        let (client_cpu, server_cpu) = cpu.per_op(d.completed);
+        if let Some(e) = &d.first_error {
+            tracing::warn!(error = %e, errors = d.errors, "notices failed during the run");
+        }
+        let fin = program.settlement.finance();
+        let head = fin.store().head(fin.ledger()).await?;
+        let (p50, p99, max) = d.latencies.summary_ms();
+        let secs = d.elapsed.as_secs_f64();
+        emit(&Report {
+            backend: backend.kind.as_str().into(),
+            scenario: "settlement".into(),
+            variant: "waterfall".into(),
+            concurrency,
+            ledger_entries: head.seq,
+            unit: "notices".into(),
+            ops: d.completed,
+            errors: d.errors,
+            seconds: secs,
+            throughput_per_s: d.completed as f64 / secs,
+            p50_ms: p50,
+            p99_ms: p99,
+            max_ms: max,
+            mean_batch: None,
+            peak_rss_mib: mib(peak_rss_kib()),
+            client_cpu_us_per_op: client_cpu,
+            server_cpu_us_per_op: server_cpu,
+        });
+    }
+    if cfg.check {
+        program.check_books_balance().await?;
+    }
+    Ok(())
+}
