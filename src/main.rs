@@ -3,6 +3,8 @@
 //! Parses arguments, opens the store and calls the library crates; holds
 //! no business rules of its own. Errors print their stable code and exit 1.
 
+#![forbid(unsafe_code)]
+
 mod audit_cli;
 mod demo;
 mod finance_cli;

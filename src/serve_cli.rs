@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
-use offtake_api::{ApiConfig, AppState};
+use offtake_api::{ApiConfig, AppState, RateLimit};
 use offtake_ledger::{LedgerId, Store};
 
 #[derive(Args, Debug)]
@@ -21,11 +21,22 @@ pub struct ServeArgs {
     /// Longest a request may run, in milliseconds.
     #[arg(long, default_value_t = offtake_api::config::DEFAULT_REQUEST_TIMEOUT_MS)]
     pub request_timeout_ms: u64,
+    /// Sustained requests per second per API key (0 turns limiting off);
+    /// beyond it, `429 rate_limited` with `Retry-After`.
+    #[arg(long, default_value_t = offtake_api::config::DEFAULT_RATE_LIMIT_PER_S)]
+    pub rate_limit_per_s: u32,
+    /// Requests a key may send at once after being idle.
+    #[arg(long, default_value_t = offtake_api::config::DEFAULT_RATE_LIMIT_BURST)]
+    pub rate_limit_burst: u32,
 }
 
 pub async fn serve(store: Arc<dyn Store>, ledger: LedgerId, args: ServeArgs) -> anyhow::Result<()> {
     store.ensure_ledger(&ledger).await?;
-    let config = ApiConfig { body_limit_bytes: args.body_limit_bytes, request_timeout_ms: args.request_timeout_ms };
+    let config = ApiConfig {
+        body_limit_bytes: args.body_limit_bytes,
+        request_timeout_ms: args.request_timeout_ms,
+        rate_limit: RateLimit { per_s: args.rate_limit_per_s, burst: args.rate_limit_burst },
+    };
     let state = AppState::new(store, ledger, config).await?;
     let listener =
         tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;

@@ -108,3 +108,35 @@ fn offtake_serve_prints_its_address_and_stops_on_sigterm() {
     let status = child.wait().unwrap();
     assert!(status.success(), "graceful exit on SIGTERM: {status:?}");
 }
+
+#[tokio::test]
+async fn each_key_has_its_own_rate_limit_and_a_refused_request_writes_nothing() {
+    use offtake_api::RateLimit;
+    // The setup below spends 6 of the admin's requests; then 3 more fit.
+    let s = sqlite_with(ApiConfig { rate_limit: RateLimit { per_s: 1, burst: 9 }, ..ApiConfig::default() }).await;
+    s.account("cash:a", "USD", "debit", false).await;
+    s.account("cash:b", "USD", "debit", false).await;
+    let maker = s.party("maker-m", "maker").await;
+    let transfer = json!({ "from": "cash:a", "to": "cash:b", "amount": "1.00" });
+    let mut statuses = Vec::new();
+    let mut refused = None;
+    for _ in 0..12 {
+        let a = s
+            .send(reqwest::Method::POST, "/v1/transfers", Some(&s.admin_key), Some(&fresh_key()), Some(&transfer))
+            .await;
+        statuses.push(a.status.as_u16());
+        if a.status == 429 {
+            refused.get_or_insert(a);
+        }
+    }
+    let accepted = statuses.iter().filter(|s| **s == 201).count();
+    assert!((1..12).contains(&accepted), "a burst, then refusals: {statuses:?}");
+    let refused = refused.expect("the burst ran out");
+    refused.assert_problem(429, "rate_limited");
+    let retry_after: u64 = refused.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=2).contains(&retry_after), "{retry_after}");
+    // Exactly the accepted transfers were booked.
+    assert_eq!(s.head().await.0 as usize, accepted, "nothing written for a refused request: {statuses:?}");
+    // Another key still has its whole budget.
+    assert_eq!(s.get("/v1/parties/maker-m", &maker).await.status, 200);
+}

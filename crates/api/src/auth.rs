@@ -79,14 +79,18 @@ impl<S: Send + Sync> FromRequestParts<S> for Principal {
     }
 }
 
-/// Middleware on `/v1`: authenticates the bearer key and stores the
-/// [`Principal`] in the request; refuses auditors' writes.
+/// Middleware on `/v1`: authenticates the bearer key, takes the request
+/// from the key's rate limit, and stores the [`Principal`] in the request;
+/// refuses auditors' writes.
 pub async fn require_api_key(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let authorization = req.headers().get(header::AUTHORIZATION).cloned();
     let principal = match principal_of(&state, authorization).await {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
+    if let Err(retry_after_ms) = state.rate_limiter().take(&principal.key_id, std::time::Instant::now()) {
+        return ApiError::RateLimited { retry_after_ms }.into_response();
+    }
     let read_only = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if principal.role == Role::Auditor && !read_only {
         return ApiError::forbidden("auditor keys are read-only").into_response();

@@ -1,11 +1,18 @@
 //! Limits and settings of the HTTP server. Every limit is explicit and
 //! named with its unit.
 
+use crate::rate_limit::RateLimit;
+
 /// Default largest request body: generous for a signed document or a
 /// multi-leg entry, small enough that a flood of them cannot exhaust memory.
 pub const DEFAULT_BODY_LIMIT_BYTES: usize = 1024 * 1024;
 /// Default time a request may take before it is answered `503 timeout`.
 pub const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 30_000;
+
+/// Default sustained requests per second per API key.
+pub const DEFAULT_RATE_LIMIT_PER_S: u32 = 200;
+/// Default requests a key may send at once after being idle.
+pub const DEFAULT_RATE_LIMIT_BURST: u32 = 400;
 
 #[derive(Clone, Debug)]
 pub struct ApiConfig {
@@ -14,10 +21,16 @@ pub struct ApiConfig {
     /// Longest a request may run; longer is `503 timeout` (the work is
     /// cancelled: a database transaction not yet committed rolls back).
     pub request_timeout_ms: u64,
+    /// Requests per API key (`429 rate_limited` beyond); `per_s: 0` is off.
+    pub rate_limit: RateLimit,
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
-        ApiConfig { body_limit_bytes: DEFAULT_BODY_LIMIT_BYTES, request_timeout_ms: DEFAULT_REQUEST_TIMEOUT_MS }
+        ApiConfig {
+            body_limit_bytes: DEFAULT_BODY_LIMIT_BYTES,
+            request_timeout_ms: DEFAULT_REQUEST_TIMEOUT_MS,
+            rate_limit: RateLimit { per_s: DEFAULT_RATE_LIMIT_PER_S, burst: DEFAULT_RATE_LIMIT_BURST },
+        }
     }
 }

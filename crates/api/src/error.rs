@@ -74,6 +74,8 @@ pub enum ApiError {
     /// A well-formed request the domain refuses (422).
     #[error("{detail}")]
     Unprocessable { code: &'static str, detail: String },
+    #[error("too many requests with this API key; retry in {retry_after_ms} ms")]
+    RateLimited { retry_after_ms: u64 },
     #[error("the request took longer than the server allows")]
     Timeout,
     #[error("the service is not ready: {0}")]
@@ -118,6 +120,7 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
             ApiError::Conflict { code, .. } | ApiError::Unprocessable { code, .. } => code,
+            ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Timeout => "timeout",
             ApiError::NotReady(_) => "not_ready",
             ApiError::Status { code, .. } => code,
@@ -143,6 +146,7 @@ impl ApiError {
             ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Timeout | ApiError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Status { status, .. } => *status,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -198,7 +202,14 @@ impl IntoResponse for ApiError {
         } else {
             tracing::debug!(code = self.code(), error = %self, "request refused");
         }
-        problem_response(&self.to_problem())
+        let mut response = problem_response(&self.to_problem());
+        if let ApiError::RateLimited { retry_after_ms } = self {
+            let seconds = retry_after_ms.div_ceil(1_000).max(1);
+            if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+        }
+        response
     }
 }
 

@@ -14,10 +14,13 @@
 //!   timeout, body limit, problem+json for every error) and graceful serve;
 //! * [`auth`]: API keys (random, shown once, stored as SHA-256) and the
 //!   [`auth::Principal`] every `/v1` handler receives;
+//! * [`rate_limit`]: a token bucket per API key (`429 rate_limited`);
 //! * [`idempotency`]: the `Idempotency-Key` contract of every creating POST;
 //! * [`routes`]: one module per resource; adding a resource is one module
 //!   and one line in [`routes::v1`];
 //! * [`openapi`]: the OpenAPI 3.1 document, generated from the handlers.
+
+#![forbid(unsafe_code)]
 
 pub mod auth;
 pub mod config;
@@ -26,6 +29,7 @@ pub mod extract;
 pub mod idempotency;
 pub mod openapi;
 pub mod parties;
+pub mod rate_limit;
 pub mod routes;
 pub mod server;
 pub mod state;
@@ -33,5 +37,6 @@ pub mod state;
 pub use auth::{bootstrap_admin, IssuedKey, Principal, Role};
 pub use config::ApiConfig;
 pub use error::{ApiError, Problem};
+pub use rate_limit::RateLimit;
 pub use server::{app, serve};
 pub use state::AppState;

@@ -86,7 +86,7 @@ pub fn finish(mut doc: Document) -> Document {
             let mut statuses: Vec<&str> = vec!["500"];
             if versioned {
                 op.security = Some(vec![SecurityRequirement::new(BEARER, Vec::<String>::new())]);
-                statuses.extend(["400", "401", "403", "404", "422"]);
+                statuses.extend(["400", "401", "403", "404", "422", "429"]);
             } else {
                 statuses.push("503");
             }

@@ -1,5 +1,6 @@
 //! What every handler shares: the store, the ledger the server serves, the
-//! limits, and the set of idempotency keys being processed right now.
+//! limits, the per-key rate limits, and the set of idempotency keys being
+//! processed right now.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -8,6 +9,7 @@ use offtake_finance::Finance;
 use offtake_ledger::{Command, Committed, LedgerError, LedgerId, Store};
 
 use crate::config::ApiConfig;
+use crate::rate_limit::RateLimiter;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -21,6 +23,7 @@ struct Inner {
     /// One settlement service per server, so its caches live as long.
     settlement: offtake_settlement::Settlement,
     config: ApiConfig,
+    rate_limiter: RateLimiter,
     /// Idempotency slots (party + key) whose first request is running.
     in_flight: Mutex<HashSet<String>>,
 }
@@ -33,13 +36,20 @@ impl AppState {
             other => LedgerError::Storage(other.to_string()),
         })?;
         let settlement = offtake_settlement::Settlement::new(finance.clone());
-        let inner = Inner { store, ledger, finance, settlement, config, in_flight: Mutex::new(HashSet::new()) };
+        let rate_limiter = RateLimiter::new(config.rate_limit);
+        let inner =
+            Inner { store, ledger, finance, settlement, config, rate_limiter, in_flight: Mutex::new(HashSet::new()) };
         Ok(AppState { inner: Arc::new(inner) })
     }
 
     /// The finance domain over this server's ledger.
     pub fn finance(&self) -> &Finance {
         &self.inner.finance
+    }
+
+    /// Per-key request budgets.
+    pub fn rate_limiter(&self) -> &RateLimiter {
+        &self.inner.rate_limiter
     }
 
     /// The settlement service over this server's ledger.

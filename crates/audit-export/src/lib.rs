@@ -14,6 +14,8 @@
 //! time, and never holds the ledger in memory. It must never write to the
 //! ledger, and never need a database to verify.
 
+#![forbid(unsafe_code)]
+
 pub mod beancount;
 pub mod bundle;
 pub mod checkpoint;

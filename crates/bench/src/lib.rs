@@ -13,6 +13,8 @@
 //! This crate never decides a ledger rule: it only builds commands, submits
 //! them and measures.
 
+#![forbid(unsafe_code)]
+
 pub mod backend;
 pub mod error;
 pub mod report;

@@ -5,6 +5,8 @@
 //! cargo run --release -p offtake-bench -- --backend sqlite --scenario transfers
 //! ```
 
+#![forbid(unsafe_code)]
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;

@@ -536,7 +536,14 @@ impl HttpServer {
                 .ok_or_else(|| BenchError::InvalidConfig("backend without a store".into()))?,
         );
         let state =
-            offtake_api::AppState::new(store.clone(), bl.ledger.clone(), offtake_api::ApiConfig::default()).await?;
+            // Limiting off: this measures what the server can do, not the
+            // per-key budget (`offtake serve` limits by default).
+            offtake_api::AppState::new(
+                store.clone(),
+                bl.ledger.clone(),
+                offtake_api::ApiConfig { rate_limit: offtake_api::RateLimit::OFF, ..offtake_api::ApiConfig::default() },
+            )
+            .await?;
         let admin = offtake_api::bootstrap_admin(store.as_ref(), &bl.ledger)
             .await
             .map_err(|e| BenchError::Http(format!("bootstrap admin: {e:?}")))?

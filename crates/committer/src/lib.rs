@@ -23,6 +23,8 @@
 //!
 //! This crate must never decide a ledger rule or know SQL: it only queues.
 
+#![forbid(unsafe_code)]
+
 mod store;
 
 pub use store::GroupCommitStore;

@@ -4,6 +4,8 @@
 //!
 //! Test support only: never a dependency of production code.
 
+#![forbid(unsafe_code)]
+
 pub mod cases;
 pub mod fixture;
 pub mod postgres_env;

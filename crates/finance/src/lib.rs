@@ -5,6 +5,8 @@
 //! No SQL and no HTTP: state lives in the ledger (`LedgerStore`) and in
 //! versioned records (`RecordStore`), through traits both stores implement.
 
+#![forbid(unsafe_code)]
+
 pub mod base;
 pub mod chart;
 pub mod error;

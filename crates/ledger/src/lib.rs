@@ -7,6 +7,8 @@
 //! It must never do IO, know SQL or HTTP, or know about commitments and
 //! facilities: the finance domain sits above it, the stores below.
 
+#![forbid(unsafe_code)]
+
 pub mod account;
 pub mod balance;
 pub mod currency;

@@ -2,6 +2,8 @@
 //! (penalties → fees → interest → principal → remainder to the maker),
 //! exactly once, from a queue that several workers may drain at once.
 
+#![forbid(unsafe_code)]
+
 pub mod error;
 pub mod notice;
 pub mod service;

@@ -17,6 +17,8 @@
 //! [`KeyRegistry::verify`] / [`KeyRegistry::accept`] to check them,
 //! [`require_roles`] for extra signer rules.
 
+#![forbid(unsafe_code)]
+
 pub mod canonical;
 pub mod doc;
 pub mod envelope;

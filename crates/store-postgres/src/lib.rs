@@ -5,6 +5,8 @@
 //! `offtake_ledger::plan`. Each ledger's appends are serialised by the row
 //! lock on its head (see `commit`); reads never take locks.
 
+#![forbid(unsafe_code)]
+
 mod accounts;
 mod commit;
 mod entries;

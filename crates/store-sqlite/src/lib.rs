@@ -5,6 +5,8 @@
 //! commit is fsynced. This crate holds SQL only; every ledger rule lives in
 //! `offtake_ledger::plan`, so this store cannot disagree with Postgres.
 
+#![forbid(unsafe_code)]
+
 mod accounts;
 mod commit;
 mod entries;

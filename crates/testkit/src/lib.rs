@@ -2,6 +2,8 @@
 //! a SQLite file in a temporary directory, or a PostgreSQL schema of its
 //! own that is dropped afterwards. Test support only.
 
+#![forbid(unsafe_code)]
+
 use std::sync::Arc;
 
 pub use offtake_conformance::postgres_env;

@@ -15,6 +15,8 @@
 //! This crate must never hold a business rule, read the database, or
 //! decide who may see what: it formats what the API answers.
 
+#![forbid(unsafe_code)]
+
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
