@@ -205,6 +205,46 @@ pub struct Driven {
     pub elapsed: Duration,
 }
 
+/// What a driven run measured, and what to call it.
+pub struct RunLabel<'a> {
+    pub scenario: &'a str,
+    pub variant: &'a str,
+    /// What one operation is (`transfers`, `pairs`, `notices`).
+    pub unit: &'a str,
+    pub concurrency: usize,
+    /// The ledger's head after the run.
+    pub ledger_entries: i64,
+    pub mean_batch: Option<f64>,
+}
+
+impl Driven {
+    /// The report of this run: throughput, latency percentiles, peak RSS
+    /// and CPU per completed operation (`cpu` as [`CpuMeter::per_op`]).
+    pub fn report(mut self, backend: &Backend, label: RunLabel<'_>, cpu: (Option<f64>, Option<f64>)) -> Report {
+        let (p50, p99, max) = self.latencies.summary_ms();
+        let secs = self.elapsed.as_secs_f64();
+        Report {
+            backend: backend.kind.as_str().into(),
+            scenario: label.scenario.into(),
+            variant: label.variant.into(),
+            concurrency: label.concurrency,
+            ledger_entries: label.ledger_entries,
+            unit: label.unit.into(),
+            ops: self.completed,
+            errors: self.errors,
+            seconds: secs,
+            throughput_per_s: if secs > 0.0 { self.completed as f64 / secs } else { 0.0 },
+            p50_ms: p50,
+            p99_ms: p99,
+            max_ms: max,
+            mean_batch: label.mean_batch,
+            peak_rss_mib: mib(peak_rss_kib()),
+            client_cpu_us_per_op: cpu.0,
+            server_cpu_us_per_op: cpu.1,
+        }
+    }
+}
+
 /// Runs `concurrency` clients, each repeating `op` until the duration is up
 /// (or `max_ops_per_client` is reached).
 pub async fn drive_clients(concurrency: usize, cfg: &ScenarioConfig, op: Operation) -> Result<Driven, BenchError> {
@@ -293,34 +333,22 @@ async fn transfers(
     let before = committer.stats();
     let op = transfers_op(bl, committer, run_id(bl, variant, concurrency), hot_percent);
     let cpu = CpuMeter::start(backend.kind == BackendKind::Postgres);
-    let mut d = drive_clients(concurrency, cfg, op).await?;
-    let (client_cpu, server_cpu) = cpu.per_op(d.completed);
+    let d = drive_clients(concurrency, cfg, op).await?;
+    let cpu = cpu.per_op(d.completed);
     let after = committer.stats();
     if let Some(e) = &d.first_error {
         tracing::warn!(error = %e, errors = d.errors, "transfers refused during the run");
     }
     let head = bl.store.head(&bl.ledger).await?;
-    let (p50, p99, max) = d.latencies.summary_ms();
-    let secs = d.elapsed.as_secs_f64();
-    Ok(Report {
-        backend: backend.kind.as_str().into(),
-        scenario: "transfers".into(),
-        variant: variant.into(),
+    let label = RunLabel {
+        scenario: "transfers",
+        variant,
+        unit: "transfers",
         concurrency,
         ledger_entries: head.seq,
-        unit: "transfers".into(),
-        ops: d.completed,
-        errors: d.errors,
-        seconds: secs,
-        throughput_per_s: d.completed as f64 / secs,
-        p50_ms: p50,
-        p99_ms: p99,
-        max_ms: max,
         mean_batch: Some(batch_delta(before, after)),
-        peak_rss_mib: mib(peak_rss_kib()),
-        client_cpu_us_per_op: client_cpu,
-        server_cpu_us_per_op: server_cpu,
-    })
+    };
+    Ok(d.report(backend, label, cpu))
 }
 
 fn batch_delta(before: offtake_committer::StatsSnapshot, after: offtake_committer::StatsSnapshot) -> f64 {
@@ -367,32 +395,20 @@ async fn two_phase(
         })
     });
     let cpu = CpuMeter::start(backend.kind == BackendKind::Postgres);
-    let mut d = drive_clients(concurrency, cfg, op).await?;
-    let (client_cpu, server_cpu) = cpu.per_op(d.completed);
+    let d = drive_clients(concurrency, cfg, op).await?;
+    let cpu = cpu.per_op(d.completed);
     let after = committer.stats();
     let head = bl.store.head(&bl.ledger).await?;
-    let (p50, p99, max) = d.latencies.summary_ms();
-    let secs = d.elapsed.as_secs_f64();
-    Ok(Report {
-        client_cpu_us_per_op: client_cpu,
-        server_cpu_us_per_op: server_cpu,
-        backend: backend.kind.as_str().into(),
-        scenario: "two-phase".into(),
-        variant: "hold+post".into(),
+    // Throughput counts completed hold+post pairs; latency is per entry.
+    let label = RunLabel {
+        scenario: "two-phase",
+        variant: "hold+post",
+        unit: "pairs",
         concurrency,
         ledger_entries: head.seq,
-        // Throughput counts completed hold+post pairs; latency is per entry.
-        unit: "pairs".into(),
-        ops: d.completed,
-        errors: d.errors,
-        seconds: secs,
-        throughput_per_s: d.completed as f64 / secs,
-        p50_ms: p50,
-        p99_ms: p99,
-        max_ms: max,
         mean_batch: Some(batch_delta(before, after)),
-        peak_rss_mib: mib(peak_rss_kib()),
-    })
+    };
+    Ok(d.report(backend, label, cpu))
 }
 
 /// After a write run: money sums to zero, no constrained account is below
@@ -609,32 +625,20 @@ async fn http_transfers(
         })
     });
     let cpu = CpuMeter::start(backend.kind == BackendKind::Postgres);
-    let mut d = drive_clients(concurrency, cfg, op).await?;
-    let (client_cpu, server_cpu) = cpu.per_op(d.completed);
+    let d = drive_clients(concurrency, cfg, op).await?;
+    let cpu = cpu.per_op(d.completed);
     if let Some(e) = &d.first_error {
         tracing::warn!(error = %e, errors = d.errors, "HTTP transfers failed during the run");
     }
     let after = server.store.stats(&bl.ledger);
     let head = bl.store.head(&bl.ledger).await?;
-    let (p50, p99, max) = d.latencies.summary_ms();
-    let secs = d.elapsed.as_secs_f64();
-    Ok(Report {
-        backend: backend.kind.as_str().into(),
-        scenario: "http".into(),
-        variant: "transfers".into(),
+    let label = RunLabel {
+        scenario: "http",
+        variant: "transfers",
+        unit: "transfers",
         concurrency,
         ledger_entries: head.seq,
-        unit: "transfers".into(),
-        ops: d.completed,
-        errors: d.errors,
-        seconds: secs,
-        throughput_per_s: d.completed as f64 / secs,
-        p50_ms: p50,
-        p99_ms: p99,
-        max_ms: max,
         mean_batch: Some(batch_delta(before, after)),
-        peak_rss_mib: mib(peak_rss_kib()),
-        client_cpu_us_per_op: client_cpu,
-        server_cpu_us_per_op: server_cpu,
-    })
+    };
+    Ok(d.report(backend, label, cpu))
 }

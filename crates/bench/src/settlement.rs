@@ -23,8 +23,8 @@ use time::Date;
 
 use crate::backend::{Backend, BackendKind};
 use crate::error::BenchError;
-use crate::report::{mib, peak_rss_kib, reset_peak_rss, CpuMeter, Report};
-use crate::scenario::{drive_clients, OpResult, Operation, ScenarioConfig};
+use crate::report::{reset_peak_rss, CpuMeter, Report};
+use crate::scenario::{drive_clients, OpResult, Operation, RunLabel, ScenarioConfig};
 use crate::setup::USD;
 
 const LENDER: &str = "lender-bench";
@@ -230,34 +230,22 @@ pub async fn settlement(
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
         let op = program.op(format!("pay-c{concurrency}-{nanos}"));
         let cpu = CpuMeter::start(backend.kind == BackendKind::Postgres);
-        let mut d = drive_clients(concurrency, &run_cfg, op).await?;
-        let (client_cpu, server_cpu) = cpu.per_op(d.completed);
+        let d = drive_clients(concurrency, &run_cfg, op).await?;
+        let cpu = cpu.per_op(d.completed);
         if let Some(e) = &d.first_error {
             tracing::warn!(error = %e, errors = d.errors, "notices failed during the run");
         }
         let fin = program.settlement.finance();
         let head = fin.store().head(fin.ledger()).await?;
-        let (p50, p99, max) = d.latencies.summary_ms();
-        let secs = d.elapsed.as_secs_f64();
-        emit(&Report {
-            backend: backend.kind.as_str().into(),
-            scenario: "settlement".into(),
-            variant: "waterfall".into(),
+        let label = RunLabel {
+            scenario: "settlement",
+            variant: "waterfall",
+            unit: "notices",
             concurrency,
             ledger_entries: head.seq,
-            unit: "notices".into(),
-            ops: d.completed,
-            errors: d.errors,
-            seconds: secs,
-            throughput_per_s: d.completed as f64 / secs,
-            p50_ms: p50,
-            p99_ms: p99,
-            max_ms: max,
             mean_batch: None,
-            peak_rss_mib: mib(peak_rss_kib()),
-            client_cpu_us_per_op: client_cpu,
-            server_cpu_us_per_op: server_cpu,
-        });
+        };
+        emit(&d.report(backend, label, cpu));
     }
     if cfg.check {
         program.check_books_balance().await?;
