@@ -129,7 +129,10 @@ fn bin() -> &'static str {
 fn start(url: &str, log: &Path) -> Server {
     let log = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("log");
     let mut child = Command::new(bin())
-        .args(["--database-url", url, "serve", "--listen", "127.0.0.1:0"])
+        // Rate limiting off: this drives one key as fast as the server
+        // answers to test crashes, not the per-key budget (tested in
+        // `tests/api_server.rs`); a 429 here would fail the run.
+        .args(["--database-url", url, "serve", "--listen", "127.0.0.1:0", "--rate-limit-per-s", "0"])
         .env("OFFTAKE_LOG", "warn")
         .env_remove("OFFTAKE_DATABASE_URL")
         .stdout(Stdio::piped())
