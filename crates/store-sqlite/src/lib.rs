@@ -75,7 +75,15 @@ impl SqliteStore {
             .await
             .map_err(db)?;
         MIGRATOR.run(&pool).await.map_err(|e| LedgerError::Storage(format!("migration: {e}")))?;
-        let writer = options.pragma("cache_size", format!("-{WRITER_CACHE_KIB}")).connect().await.map_err(db)?;
+        // The writer's statement journals (one per multi-row statement in a
+        // batch) go to memory, not a temp file: they only matter until the
+        // statement ends, and the temp-file writes were 6 % of a profile.
+        let writer = options
+            .pragma("cache_size", format!("-{WRITER_CACHE_KIB}"))
+            .pragma("temp_store", "memory")
+            .connect()
+            .await
+            .map_err(db)?;
         Ok(SqliteStore { pool, writer: Mutex::new(writer) })
     }
 
