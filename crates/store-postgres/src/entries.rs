@@ -234,8 +234,15 @@ pub(crate) async fn refs(
         .into_iter()
         .map(|record| (record.seq, RefState { record, resolved_by: None, reversed: false }))
         .collect();
+    // One index probe per referenced entry. With statistics taken while no
+    // entry had a `ref_seq` (a fresh ledger's funding), the plain
+    // `ref_seq = ANY($2)` and a flattened LATERAL both became a walk over
+    // every referencing entry of the ledger (3–4 ms per batch at 40,000
+    // entries, measured with auto_explain). `OFFSET 0` keeps the planner
+    // from pulling the subquery up, so it stays a parameterised index scan.
     let rows = sqlx::query(
-        "SELECT ref_seq, entry_type FROM entries WHERE ledger_id = $1 AND ref_seq IS NOT NULL AND ref_seq = ANY($2)",
+        "SELECT r.seq AS ref_seq, e.entry_type FROM unnest($2::bigint[]) AS r(seq) \
+         CROSS JOIN LATERAL (SELECT entry_type FROM entries WHERE ledger_id = $1 AND ref_seq = r.seq OFFSET 0) e",
     )
     .bind(ledger.as_str())
     .bind(seqs)
