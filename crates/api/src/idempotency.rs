@@ -163,16 +163,17 @@ async fn run(state: AppState, req: Request, next: Next) -> Result<Response, Resp
     let party_id = principal.party_id.as_str().to_owned();
     let id = record_id(&party_id, &key);
 
+    // Claim first, then look the key up once: with the claim held nobody
+    // else can be running this key, so a stored response is final. Without
+    // it, someone is running or replaying the key: replay if it finished,
+    // else it is in flight.
+    let guard = state.claim(id.clone());
     if let Some(response) = replay(&state, &id, &fingerprint).await? {
         return Ok(response);
     }
-    let Some(_guard) = state.claim(id.clone()) else {
+    let Some(_guard) = guard else {
         return Err(ApiError::IdempotencyInFlight.into_response());
     };
-    // The first request may have finished between the lookup and the claim.
-    if let Some(response) = replay(&state, &id, &fingerprint).await? {
-        return Ok(response);
-    }
 
     parts.extensions.insert(IdempotencyKey { party_id: party_id.clone(), key: key.clone() });
     let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
