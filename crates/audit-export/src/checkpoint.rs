@@ -101,13 +101,22 @@ fn seq_of(size: u64) -> i64 {
     i64::try_from(size).unwrap_or(i64::MAX)
 }
 
-/// Signs a checkpoint of the ledger's first `size` entries (default: all).
-pub async fn make_checkpoint(
+/// The Merkle tree of the ledger's first `size` entries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TreeHeadHashes {
+    pub size: u64,
+    pub root: Hash,
+    /// Chain hash of entry `size` (the genesis hash for size 0).
+    pub head_hash: Hash,
+}
+
+/// Computes the tree head of the first `size` entries (default: all) in
+/// one streaming pass.
+pub async fn tree_head(
     store: &dyn LedgerStore,
     ledger: &LedgerId,
-    key: &LedgerKey,
     size: Option<u64>,
-) -> Result<SignedCheckpoint, AuditError> {
+) -> Result<TreeHeadHashes, AuditError> {
     let size = resolve_size(store, ledger, size).await?;
     let mut tree = CompactRange::new();
     let mut head_hash = offtake_ledger::hash::genesis_hash(ledger);
@@ -117,12 +126,23 @@ pub async fn make_checkpoint(
         Ok(())
     })
     .await?;
+    Ok(TreeHeadHashes { size, root: tree.root(), head_hash })
+}
+
+/// Signs a checkpoint of the ledger's first `size` entries (default: all).
+pub async fn make_checkpoint(
+    store: &dyn LedgerStore,
+    ledger: &LedgerId,
+    key: &LedgerKey,
+    size: Option<u64>,
+) -> Result<SignedCheckpoint, AuditError> {
+    let head = tree_head(store, ledger, size).await?;
     let body = CheckpointBody {
         format: CHECKPOINT_FORMAT.into(),
         ledger: ledger.as_str().to_owned(),
-        tree_size: size,
-        root: hex::encode(tree.root()),
-        head_hash: hex::encode(head_hash),
+        tree_size: head.size,
+        root: hex::encode(head.root),
+        head_hash: hex::encode(head.head_hash),
         created_at: now_rfc3339()?,
         public_key: key.public_key_hex(),
     };

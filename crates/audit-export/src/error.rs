@@ -76,6 +76,16 @@ pub enum AuditError {
     Proof { reason: String },
     #[error("{what} needs {needed}, which the ledger does not have (head is {head})")]
     OutOfRange { what: &'static str, needed: i64, head: i64 },
+    #[error("checkpoint note: {reason}")]
+    Note { reason: String },
+    #[error("checkpoint has {found} trusted witness signatures, {needed} required")]
+    NotWitnessed { needed: usize, found: usize },
+    /// The log shows a smaller tree than one it showed before.
+    #[error("rollback: the ledger shows {size} entries, but a checkpoint of {witnessed} entries was witnessed")]
+    Rollback { witnessed: u64, size: u64 },
+    /// The log's history is not an extension of what was witnessed.
+    #[error("fork: {reason}")]
+    Fork { reason: String },
 }
 
 impl AuditError {
@@ -104,6 +114,10 @@ impl AuditError {
             Document { .. } => "document_invalid",
             Proof { .. } => "proof_invalid",
             OutOfRange { .. } => "out_of_range",
+            Note { .. } => "malformed_note",
+            NotWitnessed { .. } => "not_witnessed",
+            Rollback { .. } => "rollback",
+            Fork { .. } => "fork",
         }
     }
 

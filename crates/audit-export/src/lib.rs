@@ -25,8 +25,11 @@ pub mod error;
 pub mod format;
 pub mod keys;
 pub mod merkle;
+pub mod note;
+pub mod published;
 pub mod source;
 pub mod verify;
+pub mod witness;
 
 pub use bundle::{export_bundle, BundleOptions};
 pub use error::{AuditError, Loc};
