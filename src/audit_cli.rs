@@ -15,6 +15,7 @@ use offtake_audit_export::checkpoint::{
 };
 use offtake_audit_export::csv_export::export_csv;
 use offtake_audit_export::keys::{parse_public_key, VerifyingKey};
+use offtake_audit_export::note::{open_checkpoint, origin_of, require_witnesses, NoteVerifier, OpenedCheckpoint};
 use offtake_audit_export::{export_bundle, verify_bundle, AuditError, BundleOptions, LedgerKey, Loc, PeriodSpec};
 use offtake_ledger::row::parse_date;
 use offtake_ledger::LedgerId;
@@ -119,6 +120,27 @@ pub enum AuditCmd {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        witnesses: WitnessArgs,
+    },
+    /// Sign a checkpoint of the whole ledger as a C2SP signed note and
+    /// publish it, for witnesses to fetch and cosign (prints the note).
+    PublishCheckpoint {
+        #[arg(long)]
+        key: PathBuf,
+    },
+    /// Verify a checkpoint note offline: the ledger's signature and, with
+    /// `--min-witnesses`, that many trusted witness cosignatures.
+    VerifyNote {
+        note: PathBuf,
+        /// The ledger public key (hex), from a trusted channel.
+        #[arg(long)]
+        ledger_public_key: String,
+        #[arg(long, default_value_t = 0)]
+        min_witnesses: usize,
+        /// A witness verifier key you trust (`offtake witness public-key`); repeat.
+        #[arg(long = "witness-key")]
+        witness_keys: Vec<String>,
     },
     /// Sign a checkpoint (tree size and Merkle root) of the ledger.
     Checkpoint {
@@ -160,6 +182,36 @@ pub enum AuditCmd {
         #[arg(long)]
         ledger_public_key: Option<String>,
     },
+}
+
+/// Witness requirements for `audit verify`: the bundle's tree must be the
+/// tree of a checkpoint note cosigned by enough trusted witnesses.
+#[derive(Args, Debug, Clone, Default)]
+pub struct WitnessArgs {
+    /// A checkpoint note (`GET /v1/checkpoints/{size}`) of the bundle's tree size.
+    #[arg(long, requires = "min_witnesses")]
+    witness_note: Option<PathBuf>,
+    /// How many distinct trusted witnesses must have cosigned it.
+    #[arg(long, requires = "witness_note")]
+    min_witnesses: Option<usize>,
+    /// A witness verifier key you trust; repeat.
+    #[arg(long = "witness-key")]
+    witness_keys: Vec<String>,
+}
+
+/// Checks a note: the ledger's signature, then `min` trusted witnesses.
+fn check_note(
+    note_path: &Path,
+    ledger: &LedgerId,
+    ledger_key: VerifyingKey,
+    min: usize,
+    witness_keys: &[String],
+) -> anyhow::Result<(OpenedCheckpoint, Vec<String>)> {
+    let text = std::fs::read_to_string(note_path).with_context(|| format!("reading {}", note_path.display()))?;
+    let opened = open_checkpoint(&text, &NoteVerifier::from_key(&origin_of(ledger), ledger_key)?)?;
+    let trusted = witness_keys.iter().map(|k| NoteVerifier::parse(k)).collect::<Result<Vec<_>, _>>()?;
+    let names = require_witnesses(&text, &trusted, min)?;
+    Ok((opened, names))
 }
 
 fn pinned_key(hex_key: Option<&str>) -> anyhow::Result<Option<VerifyingKey>> {
@@ -264,13 +316,30 @@ pub async fn audit(cmd: AuditCmd, database_url: &str, ledger: &str) -> anyhow::R
             println!("public key: {}", k.public_key_hex());
         }
         AuditCmd::PublicKey { key } => println!("{}", LedgerKey::load(&key)?.public_key_hex()),
-        AuditCmd::Verify { bundle, ledger_public_key, json } => {
+        AuditCmd::Verify { bundle, ledger_public_key, json, witnesses } => {
             let pinned = pinned_key(ledger_public_key.as_deref())?;
             if pinned.is_none() {
                 warn_unpinned();
             }
             let started = Instant::now();
             let r = verify_bundle(&bundle, pinned.as_ref())?;
+            if let (Some(note), Some(min)) = (&witnesses.witness_note, witnesses.min_witnesses) {
+                let key = parse_public_key(&r.public_key, &Loc::file("bundle"))?;
+                let (cp, names) = check_note(note, &LedgerId::new(&r.ledger)?, key, min, &witnesses.witness_keys)?;
+                if cp.size != r.tree_size || hex::encode(cp.root) != r.merkle_root {
+                    return Err(AuditError::Fork {
+                        reason: format!(
+                            "the witnessed checkpoint is tree size {} root {}, the bundle's is {} root {}",
+                            cp.size,
+                            hex::encode(cp.root),
+                            r.tree_size,
+                            r.merkle_root
+                        ),
+                    }
+                    .into());
+                }
+                eprintln!("  witnessed by {} ({} required)", names.join(", "), min);
+            }
             if json {
                 println!("{}", serde_json::to_string_pretty(&r)?);
             } else {
@@ -294,6 +363,25 @@ pub async fn audit(cmd: AuditCmd, database_url: &str, ledger: &str) -> anyhow::R
                 out.display(),
                 cp.checkpoint.tree_size,
                 cp.checkpoint.root
+            );
+        }
+        AuditCmd::PublishCheckpoint { key } => {
+            let ledger = LedgerId::new(ledger)?;
+            let store = store::open(database_url).await?;
+            let signer = LedgerKey::load(&key)?.note_signer(&origin_of(&ledger))?;
+            let p = offtake_audit_export::published::publish(store.as_ref(), &ledger, &signer).await?;
+            print!("{}", p.note()?);
+        }
+        AuditCmd::VerifyNote { note, ledger_public_key, min_witnesses, witness_keys } => {
+            let ledger = LedgerId::new(ledger)?;
+            let key = parse_public_key(&ledger_public_key, &Loc::file("--ledger-public-key"))?;
+            let (cp, names) = check_note(&note, &ledger, key, min_witnesses, &witness_keys)?;
+            println!(
+                "note ok: {} tree size {} root {}; witnessed by [{}]",
+                cp.origin,
+                cp.size,
+                hex::encode(cp.root),
+                names.join(", ")
             );
         }
         AuditCmd::ProveInclusion { seq, tree_size, out } => {

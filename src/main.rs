@@ -12,6 +12,7 @@ mod ledger_cli;
 mod serve_cli;
 mod signing_cli;
 mod store;
+mod witness_cli;
 
 use std::process::ExitCode;
 
@@ -146,6 +147,10 @@ enum Cmd {
     /// Ledger key, checkpoints, proofs, and offline verification of bundles and proofs.
     #[command(subcommand)]
     Audit(audit_cli::AuditCmd),
+    /// Witness a ledger's checkpoints over its API: cosign each one that
+    /// extends the last, refuse rollbacks and forks.
+    #[command(subcommand)]
+    Witness(witness_cli::WitnessCmd),
     /// Serve the HTTP API (see README, "HTTP API").
     Serve(serve_cli::ServeArgs),
     /// Run the whole story on a fresh embedded database and print it.
@@ -213,6 +218,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Cmd::Audit(cmd) = cli.command {
         return audit_cli::audit(cmd, &cli.database_url, &cli.ledger).await;
     }
+    if let Cmd::Witness(cmd) = cli.command {
+        return witness_cli::witness(cmd, &cli.ledger).await;
+    }
     let ledger = LedgerId::new(&cli.ledger)?;
     if let Some(done) = finance_command(&cli.command, &cli.database_url, &ledger).await? {
         return Ok(done);
@@ -257,7 +265,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         | Cmd::Verify(_)
         | Cmd::Key(_)
         | Cmd::Export(_)
-        | Cmd::Audit(_) => unreachable!("handled above"),
+        | Cmd::Audit(_)
+        | Cmd::Witness(_) => unreachable!("handled above"),
         Cmd::Serve(args) => serve_cli::serve(store.clone(), ledger, args).await?,
     }
     Ok(())

@@ -304,9 +304,10 @@ impl From<offtake_audit_export::AuditError> for ApiError {
         use offtake_audit_export::AuditError;
         match e {
             AuditError::Ledger(inner) => ApiError::Ledger(inner),
-            AuditError::InvalidInput { .. } | AuditError::OutOfRange { .. } => {
-                ApiError::Unprocessable { code: e.code(), detail: e.to_string() }
-            }
+            AuditError::InvalidInput { .. }
+            | AuditError::OutOfRange { .. }
+            | AuditError::Note { .. }
+            | AuditError::Proof { .. } => ApiError::Unprocessable { code: e.code(), detail: e.to_string() },
             // Anything else while exporting is ours (I/O, a broken chain).
             other => ApiError::Internal(format!("[{}] {other}", other.code())),
         }

@@ -67,6 +67,12 @@ impl LedgerKey {
         hex::encode(self.public_key().as_bytes())
     }
 
+    /// This key as a signed-note signer under `name` (the ledger's origin
+    /// for checkpoints, a witness's own name for cosignatures).
+    pub fn note_signer(&self, name: &str) -> Result<crate::note::NoteSigner, AuditError> {
+        crate::note::NoteSigner::new(name, self.signing.clone())
+    }
+
     /// Signs `message` and returns the base64 signature.
     pub fn sign_b64(&self, message: &[u8]) -> String {
         base64::engine::general_purpose::STANDARD.encode(self.signing.sign(message).to_bytes())

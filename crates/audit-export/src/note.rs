@@ -186,7 +186,12 @@ pub fn open_checkpoint(note_text: &str, ledger_key: &NoteVerifier) -> Result<Ope
         });
     }
     let text = String::from_utf8(note.text().to_vec()).map_err(|e| note_err("note", e))?;
-    Ok(OpenedCheckpoint { origin: checkpoint.origin().to_owned(), size: checkpoint.size(), root: checkpoint.hash().0, text })
+    Ok(OpenedCheckpoint {
+        origin: checkpoint.origin().to_owned(),
+        size: checkpoint.size(),
+        root: checkpoint.hash().0,
+        text,
+    })
 }
 
 /// Adds (or replaces) `witness`'s signature on a note.

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::tree_head;
 use crate::error::AuditError;
+use crate::merkle::Hash;
 use crate::note::{origin_of, sign_checkpoint, signature_lines, with_signature_lines, NoteSigner};
 
 pub const CHECKPOINT_KIND: &str = "checkpoint";
@@ -45,37 +46,62 @@ pub struct PublishedCheckpoint {
 impl PublishedCheckpoint {
     /// The whole note: text, the ledger's signature, every cosignature.
     pub fn note(&self) -> Result<String, AuditError> {
-        let lines: Vec<String> = std::iter::once(self.ledger_signature.clone()).chain(self.cosignatures.clone()).collect();
+        let lines: Vec<String> =
+            std::iter::once(self.ledger_signature.clone()).chain(self.cosignatures.clone()).collect();
         with_signature_lines(&self.text, &lines)
     }
 }
 
-fn record_id(size: u64) -> String {
+/// The record id of the checkpoint of `size` entries.
+pub fn record_id(size: u64) -> String {
     format!("{size:020}")
 }
 
+impl PublishedCheckpoint {
+    /// Splits a freshly signed note (text and the ledger's signature line).
+    pub fn from_signed_note(origin: &str, size: u64, root: &Hash, note: &str) -> Result<Self, AuditError> {
+        let lines = signature_lines(note)?;
+        let text_len = note.len() - lines.iter().map(|l| l.len() + 1).sum::<usize>() - 1;
+        Ok(PublishedCheckpoint {
+            origin: origin.to_owned(),
+            size,
+            root: hex::encode(root),
+            text: note[..text_len].to_owned(),
+            ledger_signature: lines.into_iter().next().unwrap_or_default(),
+            cosignatures: Vec::new(),
+        })
+    }
+}
+
 /// Signs and publishes a checkpoint of the whole ledger as it is now.
-/// Publishing again at the same size answers the existing checkpoint.
-pub async fn publish(store: &dyn Store, ledger: &LedgerId, key: &NoteSigner) -> Result<PublishedCheckpoint, AuditError> {
+/// Publishing again at the same size answers the existing checkpoint. A
+/// ledger smaller than the latest checkpoint (`rollback`), or with another
+/// root at a published size (`fork`), is refused: the operator's own check,
+/// before any witness's.
+pub async fn publish(
+    store: &dyn Store,
+    ledger: &LedgerId,
+    key: &NoteSigner,
+) -> Result<PublishedCheckpoint, AuditError> {
     let head = tree_head(store, ledger, None).await?;
+    if let Some(last) = latest(store, ledger).await? {
+        if head.size < last.size {
+            return Err(AuditError::Rollback { witnessed: last.size, size: head.size });
+        }
+    }
     let origin = origin_of(ledger);
     let note = sign_checkpoint(&origin, head.size, &head.root, key)?;
-    let lines = signature_lines(&note)?;
-    let text_len = note.len() - lines.iter().map(|l| l.len() + 1).sum::<usize>() - 1;
-    let published = PublishedCheckpoint {
-        origin,
-        size: head.size,
-        root: hex::encode(head.root),
-        text: note[..text_len].to_owned(),
-        ledger_signature: lines.into_iter().next().unwrap_or_default(),
-        cosignatures: Vec::new(),
-    };
+    let published = PublishedCheckpoint::from_signed_note(&origin, head.size, &head.root, &note)?;
     let body = serde_json::to_value(&published).map_err(|e| AuditError::invalid("checkpoint", e.to_string()))?;
     if !store.insert_once(ledger, CHECKPOINT_KIND, &record_id(head.size), &body).await? {
-        let existing = get(store, ledger, head.size).await?.ok_or_else(|| AuditError::invalid("checkpoint", "vanished"))?;
+        let existing =
+            get(store, ledger, head.size).await?.ok_or_else(|| AuditError::invalid("checkpoint", "vanished"))?;
         if existing.root != published.root {
             return Err(AuditError::Fork {
-                reason: format!("tree of {} entries now has root {}, published {}", head.size, published.root, existing.root),
+                reason: format!(
+                    "tree of {} entries now has root {}, published {}",
+                    head.size, published.root, existing.root
+                ),
             });
         }
         return Ok(existing);
@@ -85,7 +111,7 @@ pub async fn publish(store: &dyn Store, ledger: &LedgerId, key: &NoteSigner) -> 
 }
 
 /// Points `checkpoint_head` at `size` unless it already names a larger one.
-async fn move_head(store: &dyn Store, ledger: &LedgerId, size: u64) -> Result<(), AuditError> {
+pub async fn move_head(store: &dyn Store, ledger: &LedgerId, size: u64) -> Result<(), AuditError> {
     for _ in 0..WRITE_ATTEMPTS {
         let current = store.get_record(ledger, HEAD_KIND, HEAD_ID).await?;
         let (version, latest) = match &current {

@@ -87,7 +87,12 @@ pub fn check_extends(last: Option<&WitnessState>, new: &OpenedCheckpoint, proof:
             Ok(())
         } else {
             Err(AuditError::Fork {
-                reason: format!("tree of {} entries has root {}, witnessed {}", new.size, hex::encode(new.root), last.root),
+                reason: format!(
+                    "tree of {} entries has root {}, witnessed {}",
+                    new.size,
+                    hex::encode(new.root),
+                    last.root
+                ),
             })
         };
     }

@@ -13,6 +13,7 @@ use crate::state::AppState;
 pub mod accounts;
 pub mod advances;
 pub mod chain;
+pub mod checkpoints;
 pub mod commitments;
 pub mod entries;
 pub mod exports;
@@ -36,6 +37,7 @@ pub fn v1() -> OpenApiRouter<AppState> {
         .merge(entries::router())
         .merge(transfers::router())
         .merge(chain::router())
+        .merge(checkpoints::router())
         .merge(signing_keys::router())
         .merge(commitments::router())
         .merge(facilities::router())
