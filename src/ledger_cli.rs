@@ -190,13 +190,9 @@ pub async fn post(
     let amount_minor = match amount {
         None => None,
         Some(text) => {
-            let pending = store.entries(ledger, seq - 1, 1).await?;
-            let currency = pending
-                .first()
-                .filter(|e| e.seq == seq)
-                .and_then(|e| e.legs.first())
-                .map(|l| l.currency)
-                .ok_or(offtake_ledger::LedgerError::UnknownEntry(seq))?;
+            let pending = store.entry(ledger, seq).await?;
+            let currency =
+                pending.legs.first().map(|l| l.currency).ok_or(offtake_ledger::LedgerError::UnknownEntry(seq))?;
             Some(AmountMinor::parse(&text, currency)?)
         }
     };

@@ -46,13 +46,7 @@ fn midnight_us(d: Date) -> i64 {
 
 /// One entry by sequence number.
 pub async fn entry_at(store: &dyn LedgerStore, ledger: &LedgerId, seq: i64) -> Result<EntryRecord, AuditError> {
-    store
-        .entries(ledger, seq - 1, 1)
-        .await?
-        .into_iter()
-        .next()
-        .filter(|e| e.seq == seq)
-        .ok_or(AuditError::Ledger(offtake_ledger::LedgerError::UnknownEntry(seq)))
+    Ok(store.entry(ledger, seq).await?)
 }
 
 /// First seq in `1..=head+1` whose entry was recorded at or after `t_us`

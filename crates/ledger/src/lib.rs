@@ -11,6 +11,7 @@
 
 pub mod account;
 pub mod balance;
+pub mod commit;
 pub mod currency;
 pub mod entry;
 pub mod error;

@@ -45,6 +45,23 @@ pub struct RefState {
     pub reversed: bool,
 }
 
+impl RefState {
+    /// A loaded entry nothing refers to yet.
+    pub fn new(record: EntryRecord) -> Self {
+        RefState { record, resolved_by: None, reversed: false }
+    }
+
+    /// Notes an entry of type `referrer` that refers to this one: a post or
+    /// void resolves it, a reversal reverses it; other types change nothing.
+    pub fn note_referrer(&mut self, referrer: EntryType) {
+        match referrer {
+            EntryType::Post | EntryType::Void => self.resolved_by = Some(referrer),
+            EntryType::Reversal => self.reversed = true,
+            EntryType::Posted | EntryType::Pending => {}
+        }
+    }
+}
+
 /// An idempotency key already used in the ledger.
 #[derive(Clone, Copy, Debug)]
 pub struct KeyUse {
@@ -513,3 +530,6 @@ fn apply_to_balances(
     }
     Ok(legs)
 }
+
+#[cfg(test)]
+mod tests;

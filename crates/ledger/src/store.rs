@@ -111,4 +111,12 @@ pub trait LedgerStore: Send + Sync {
             .pop()
             .ok_or_else(|| LedgerError::UnknownAccount(code.as_str().to_owned()))
     }
+
+    /// One entry by sequence number, or `unknown_entry`.
+    async fn entry(&self, ledger: &LedgerId, seq: i64) -> Result<EntryRecord, LedgerError> {
+        if seq < 1 {
+            return Err(LedgerError::UnknownEntry(seq));
+        }
+        self.entries(ledger, seq - 1, 1).await?.pop().filter(|e| e.seq == seq).ok_or(LedgerError::UnknownEntry(seq))
+    }
 }

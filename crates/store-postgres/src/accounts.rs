@@ -1,24 +1,10 @@
 //! Account repository: SQL for the `accounts` table.
 
-use offtake_ledger::row::AccountRow;
 use offtake_ledger::{Account, AccountCode, LedgerError, LedgerId, NewAccount, Page};
-use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, Row};
+use offtake_store_sql::decode::{self, ACCOUNT_COLUMNS};
+use sqlx::PgConnection;
 
 use crate::error::db;
-
-fn decode(row: &PgRow) -> Result<Account, LedgerError> {
-    AccountRow {
-        account_no: row.try_get("account_no").map_err(db)?,
-        code: row.try_get("code").map_err(db)?,
-        currency: row.try_get("currency").map_err(db)?,
-        normal_side: row.try_get("normal_side").map_err(db)?,
-        book: row.try_get("book").map_err(db)?,
-        non_negative: row.try_get("non_negative").map_err(db)?,
-        created_at_us: row.try_get("created_at_us").map_err(db)?,
-    }
-    .into_account()
-}
 
 pub(crate) async fn by_codes(
     conn: &mut PgConnection,
@@ -26,16 +12,13 @@ pub(crate) async fn by_codes(
     codes: &[AccountCode],
 ) -> Result<Vec<Account>, LedgerError> {
     let codes: Vec<&str> = codes.iter().map(AccountCode::as_str).collect();
-    let rows = sqlx::query(
-        "SELECT account_no, code, currency, normal_side, book, non_negative, created_at_us FROM accounts \
-         WHERE ledger_id = $1 AND code = ANY($2)",
-    )
-    .bind(ledger.as_str())
-    .bind(&codes)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db)?;
-    rows.iter().map(decode).collect()
+    let rows = sqlx::query(&format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE ledger_id = $1 AND code = ANY($2)"))
+        .bind(ledger.as_str())
+        .bind(&codes)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)?;
+    rows.iter().map(decode::account).collect()
 }
 
 pub(crate) async fn list(
@@ -44,17 +27,17 @@ pub(crate) async fn list(
     after_no: i64,
     limit: u32,
 ) -> Result<Page<Account>, LedgerError> {
-    let rows = sqlx::query(
-        "SELECT account_no, code, currency, normal_side, book, non_negative, created_at_us FROM accounts \
-         WHERE ledger_id = $1 AND account_no > $2 ORDER BY account_no LIMIT $3",
-    )
+    let rows = sqlx::query(&format!(
+        "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE ledger_id = $1 AND account_no > $2 \
+             ORDER BY account_no LIMIT $3"
+    ))
     .bind(ledger.as_str())
     .bind(after_no)
     .bind(i64::from(limit) + 1)
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
-    let accounts = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
+    let accounts = rows.iter().map(decode::account).collect::<Result<Vec<_>, _>>()?;
     Ok(Page::from_overfetch(accounts, limit, |a| a.account_no.to_string()))
 }
 

@@ -1,5 +1,6 @@
-//! The write path: one transaction per batch, serialised per ledger by the
-//! row lock on its chain head (`SELECT … FOR UPDATE`).
+//! PostgreSQL's primitives of the write path (the steps themselves are
+//! `offtake_ledger::commit`): one transaction per batch, serialised per
+//! ledger by the row lock on its chain head (`SELECT … FOR UPDATE`).
 //!
 //! Lock order: every write transaction takes exactly one lock, the ledger's
 //! head row, before it reads anything it will decide on. One lock per
@@ -8,53 +9,54 @@
 //! within a ledger, throughput comes from batching many entries into one
 //! transaction (group commit), not from concurrent transactions.
 
-use std::collections::BTreeSet;
+use std::collections::HashMap;
 
-use offtake_ledger::plan::{self, BatchContext};
+use async_trait::async_trait;
+use offtake_ledger::commit::BatchTx;
+use offtake_ledger::plan::{KeyUse, RefState};
 use offtake_ledger::row::{format_date, metadata_text};
-use offtake_ledger::{AccountCode, ChainHead, Command, Committed, EntryRecord, LedgerError, LedgerId};
+use offtake_ledger::{Account, AccountCode, BalanceTotals, ChainHead, EntryRecord, LedgerError, LedgerId};
 use sqlx::PgConnection;
 
-use crate::entries;
 use crate::error::db;
+use crate::{accounts, entries};
 
-pub(crate) async fn commit_batch(
-    conn: &mut PgConnection,
-    ledger: &LedgerId,
-    commands: &[Command],
-    now_us: i64,
-) -> Result<Vec<Result<Committed, LedgerError>>, LedgerError> {
-    let head = entries::head(conn, ledger, true).await?;
-    let needs = plan::needs(commands);
-    let ref_seqs: Vec<i64> = needs.ref_seqs.iter().copied().collect();
-    let refs = entries::refs(conn, ledger, &ref_seqs).await?;
-    let mut codes: BTreeSet<AccountCode> = needs.account_codes;
-    for r in refs.values() {
-        codes.extend(r.record.legs.iter().map(|l| l.account.clone()));
+/// The write transaction's connection; `lock_head` takes the row lock.
+pub(crate) struct PgBatch<'c>(pub(crate) &'c mut PgConnection);
+
+#[async_trait]
+impl BatchTx for PgBatch<'_> {
+    async fn lock_head(&mut self, ledger: &LedgerId) -> Result<ChainHead, LedgerError> {
+        entries::head(self.0, ledger, true).await
     }
-    let codes: Vec<AccountCode> = codes.into_iter().collect();
-    let accounts = crate::accounts::by_codes(conn, ledger, &codes).await?;
-    let account_nos: Vec<i64> = accounts.iter().map(|a| a.account_no).collect();
-    let totals = entries::totals_at(conn, ledger, &account_nos, i64::MAX).await?;
-    let last_seq = totals.iter().map(|(no, (_, seq))| (*no, *seq)).collect();
-    let balances = totals.into_iter().map(|(no, (t, _))| (no, t)).collect();
-    let keys = entries::key_uses(conn, ledger, &needs.idempotency_keys).await?;
-    let ctx = BatchContext {
-        ledger: ledger.clone(),
-        head,
-        now_us,
-        accounts: accounts.into_iter().map(|a| (a.code.clone(), a)).collect(),
-        balances,
-        last_seq,
-        refs,
-        keys,
-    };
-    let planned = plan::plan(ctx, commands)?;
-    if !planned.entries.is_empty() {
-        insert_entries(conn, ledger, &planned.entries).await?;
-        move_head(conn, ledger, &planned.head).await?;
+
+    async fn refs(&mut self, ledger: &LedgerId, seqs: &[i64]) -> Result<HashMap<i64, RefState>, LedgerError> {
+        entries::refs(self.0, ledger, seqs).await
     }
-    Ok(planned.outcomes)
+
+    async fn accounts(&mut self, ledger: &LedgerId, codes: &[AccountCode]) -> Result<Vec<Account>, LedgerError> {
+        accounts::by_codes(self.0, ledger, codes).await
+    }
+
+    async fn current_totals(
+        &mut self,
+        ledger: &LedgerId,
+        account_nos: &[i64],
+    ) -> Result<HashMap<i64, (BalanceTotals, i64)>, LedgerError> {
+        entries::totals_at(self.0, ledger, account_nos, i64::MAX).await
+    }
+
+    async fn key_uses(&mut self, ledger: &LedgerId, keys: &[String]) -> Result<HashMap<String, KeyUse>, LedgerError> {
+        entries::key_uses(self.0, ledger, keys).await
+    }
+
+    async fn insert_entries(&mut self, ledger: &LedgerId, records: &[EntryRecord]) -> Result<(), LedgerError> {
+        insert_entries(self.0, ledger, records).await
+    }
+
+    async fn move_head(&mut self, ledger: &LedgerId, head: &ChainHead) -> Result<(), LedgerError> {
+        move_head(self.0, ledger, head).await
+    }
 }
 
 /// Inserts all entries in one statement and all legs in another, as column

@@ -4,59 +4,17 @@
 use std::collections::HashMap;
 
 use offtake_ledger::plan::{KeyUse, RefState};
-use offtake_ledger::row::{assemble, hash32, EntryRow, LegRow};
+use offtake_ledger::row::assemble;
 use offtake_ledger::{BalanceTotals, ChainHead, EntryRecord, EntryType, LedgerError, LedgerId};
-use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, Row};
+use offtake_store_sql::decode::{self, LEG_COLUMNS};
+use offtake_store_sql::SqlRow;
+use sqlx::PgConnection;
 
 use crate::error::db;
 
 const ENTRY_COLUMNS: &str = "seq, entry_type, ref_seq, idempotency_key, request_hash, kind, \
                              to_char(effective_date, 'YYYY-MM-DD') AS effective_date, recorded_at_us, metadata, \
                              source_hash, prev_hash, hash";
-const LEG_COLUMNS: &str = "l.seq, l.leg_no, l.account_no, a.code, a.currency, l.side, l.layer, l.amount_minor, \
-                           l.posted_debit_after, l.posted_credit_after, l.pending_debit_after, l.pending_credit_after";
-
-fn decode_entry(row: &PgRow) -> Result<EntryRow, LedgerError> {
-    Ok(EntryRow {
-        seq: row.try_get("seq").map_err(db)?,
-        entry_type: row.try_get("entry_type").map_err(db)?,
-        ref_seq: row.try_get("ref_seq").map_err(db)?,
-        idempotency_key: row.try_get("idempotency_key").map_err(db)?,
-        request_hash: row.try_get("request_hash").map_err(db)?,
-        kind: row.try_get("kind").map_err(db)?,
-        effective_date: row.try_get("effective_date").map_err(db)?,
-        recorded_at_us: row.try_get("recorded_at_us").map_err(db)?,
-        metadata: row.try_get("metadata").map_err(db)?,
-        source_hash: row.try_get("source_hash").map_err(db)?,
-        prev_hash: row.try_get("prev_hash").map_err(db)?,
-        hash: row.try_get("hash").map_err(db)?,
-    })
-}
-
-fn decode_totals(row: &PgRow) -> Result<BalanceTotals, LedgerError> {
-    Ok(BalanceTotals {
-        posted_debit_minor: row.try_get("posted_debit_after").map_err(db)?,
-        posted_credit_minor: row.try_get("posted_credit_after").map_err(db)?,
-        pending_debit_minor: row.try_get("pending_debit_after").map_err(db)?,
-        pending_credit_minor: row.try_get("pending_credit_after").map_err(db)?,
-    })
-}
-
-fn decode_leg(row: &PgRow) -> Result<LegRow, LedgerError> {
-    Ok(LegRow {
-        seq: row.try_get("seq").map_err(db)?,
-        leg_no: row.try_get("leg_no").map_err(db)?,
-        account_no: row.try_get("account_no").map_err(db)?,
-        account_code: row.try_get("code").map_err(db)?,
-        currency: row.try_get("currency").map_err(db)?,
-        side: row.try_get("side").map_err(db)?,
-        layer: row.try_get("layer").map_err(db)?,
-        amount_minor: row.try_get("amount_minor").map_err(db)?,
-        totals_after: decode_totals(row)?,
-    })
-}
-
 /// Entries with `seq > after`, ascending, at most `limit`.
 pub(crate) async fn range(
     conn: &mut PgConnection,
@@ -72,7 +30,7 @@ pub(crate) async fn range(
         .fetch_all(&mut *conn)
         .await
         .map_err(db)?;
-    let entries = rows.iter().map(decode_entry).collect::<Result<Vec<_>, _>>()?;
+    let entries = rows.iter().map(decode::entry_row).collect::<Result<Vec<_>, _>>()?;
     let Some(last) = entries.last().map(|e| e.seq) else { return Ok(Vec::new()) };
     let sql = format!(
         "SELECT {LEG_COLUMNS} FROM legs l JOIN accounts a ON a.ledger_id = l.ledger_id AND a.account_no = l.account_no \
@@ -80,7 +38,7 @@ pub(crate) async fn range(
     );
     let legs =
         sqlx::query(&sql).bind(ledger.as_str()).bind(after).bind(last).fetch_all(&mut *conn).await.map_err(db)?;
-    let legs = legs.iter().map(decode_leg).collect::<Result<Vec<_>, _>>()?;
+    let legs = legs.iter().map(decode::leg_row).collect::<Result<Vec<_>, _>>()?;
     assemble(entries, legs)
 }
 
@@ -95,13 +53,13 @@ pub(crate) async fn by_seqs(
     }
     let sql = format!("SELECT {ENTRY_COLUMNS} FROM entries WHERE ledger_id = $1 AND seq = ANY($2) ORDER BY seq");
     let entries = sqlx::query(&sql).bind(ledger.as_str()).bind(seqs).fetch_all(&mut *conn).await.map_err(db)?;
-    let entries = entries.iter().map(decode_entry).collect::<Result<Vec<_>, _>>()?;
+    let entries = entries.iter().map(decode::entry_row).collect::<Result<Vec<_>, _>>()?;
     let sql = format!(
         "SELECT {LEG_COLUMNS} FROM legs l JOIN accounts a ON a.ledger_id = l.ledger_id AND a.account_no = l.account_no \
          WHERE l.ledger_id = $1 AND l.seq = ANY($2) ORDER BY l.seq, l.leg_no"
     );
     let legs = sqlx::query(&sql).bind(ledger.as_str()).bind(seqs).fetch_all(&mut *conn).await.map_err(db)?;
-    let legs = legs.iter().map(decode_leg).collect::<Result<Vec<_>, _>>()?;
+    let legs = legs.iter().map(decode::leg_row).collect::<Result<Vec<_>, _>>()?;
     assemble(entries, legs)
 }
 
@@ -151,9 +109,7 @@ pub(crate) async fn totals_at(
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
-    rows.iter()
-        .map(|r| Ok((r.try_get("account_no").map_err(db)?, (decode_totals(r)?, r.try_get("seq").map_err(db)?))))
-        .collect()
+    rows.iter().map(|r| Ok((r.int("account_no")?, (decode::totals(r)?, r.int("seq")?)))).collect()
 }
 
 pub(crate) async fn seq_at_time(conn: &mut PgConnection, ledger: &LedgerId, at_us: i64) -> Result<i64, LedgerError> {
@@ -182,12 +138,7 @@ pub(crate) async fn head(conn: &mut PgConnection, ledger: &LedgerId, lock: bool)
         .await
         .map_err(db)?
         .ok_or_else(|| LedgerError::UnknownLedger(ledger.as_str().to_owned()))?;
-    let hash: Vec<u8> = row.try_get("head_hash").map_err(db)?;
-    Ok(ChainHead {
-        seq: row.try_get("head_seq").map_err(db)?,
-        hash: hash32(&hash, "head_hash")?,
-        recorded_at_us: row.try_get("head_recorded_at_us").map_err(db)?,
-    })
+    decode::chain_head(&row)
 }
 
 pub(crate) async fn key_uses(
@@ -204,21 +155,7 @@ pub(crate) async fn key_uses(
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
-    rows.iter()
-        .map(|row| {
-            let request_hash: Vec<u8> = row.try_get("request_hash").map_err(db)?;
-            let hash: Vec<u8> = row.try_get("hash").map_err(db)?;
-            Ok((
-                row.try_get("idempotency_key").map_err(db)?,
-                KeyUse {
-                    seq: row.try_get("seq").map_err(db)?,
-                    request_hash: hash32(&request_hash, "request_hash")?,
-                    hash: hash32(&hash, "hash")?,
-                    recorded_at_us: row.try_get("recorded_at_us").map_err(db)?,
-                },
-            ))
-        })
-        .collect()
+    rows.iter().map(decode::key_use).collect()
 }
 
 pub(crate) async fn refs(
@@ -229,11 +166,8 @@ pub(crate) async fn refs(
     if seqs.is_empty() {
         return Ok(HashMap::new());
     }
-    let mut out: HashMap<i64, RefState> = by_seqs(conn, ledger, seqs)
-        .await?
-        .into_iter()
-        .map(|record| (record.seq, RefState { record, resolved_by: None, reversed: false }))
-        .collect();
+    let mut out: HashMap<i64, RefState> =
+        by_seqs(conn, ledger, seqs).await?.into_iter().map(|record| (record.seq, RefState::new(record))).collect();
     // One index probe per referenced entry. With statistics taken while no
     // entry had a `ref_seq` (a fresh ledger's funding), the plain
     // `ref_seq = ANY($2)` and a flattened LATERAL both became a walk over
@@ -250,14 +184,9 @@ pub(crate) async fn refs(
     .await
     .map_err(db)?;
     for row in rows {
-        let ref_seq: i64 = row.try_get("ref_seq").map_err(db)?;
-        let ty: String = row.try_get("entry_type").map_err(db)?;
-        if let Some(state) = out.get_mut(&ref_seq) {
-            match EntryType::parse(&ty) {
-                Some(t @ (EntryType::Post | EntryType::Void)) => state.resolved_by = Some(t),
-                Some(EntryType::Reversal) => state.reversed = true,
-                _ => {}
-            }
+        if let (Some(state), Some(ty)) = (out.get_mut(&row.int("ref_seq")?), EntryType::parse(&row.text("entry_type")?))
+        {
+            state.note_referrer(ty);
         }
     }
     Ok(out)

@@ -137,22 +137,21 @@ impl LedgerStore for PostgresStore {
             return Ok(Vec::new());
         }
         let mut tx = self.pool.begin().await.map_err(db)?;
-        let outcomes = commit::commit_batch(&mut tx, ledger, commands, now_us()).await?;
+        let outcomes =
+            offtake_ledger::commit::commit_batch(&mut commit::PgBatch(&mut tx), ledger, commands, now_us()).await?;
         tx.commit().await.map_err(db)?;
         Ok(outcomes)
     }
 
     async fn balance(&self, ledger: &LedgerId, account: &AccountCode, as_of: AsOf) -> Result<Balance, LedgerError> {
-        // REPEATABLE READ: the head and the legs are one snapshot.
+        // Accounts never change once created; REPEATABLE READ makes the
+        // head and the legs one snapshot.
+        let acct = self.account(ledger, account).await?;
         let mut tx = self.pool.begin().await.map_err(db)?;
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-        let acct = accounts::by_codes(&mut tx, ledger, std::slice::from_ref(account))
-            .await?
-            .pop()
-            .ok_or_else(|| LedgerError::UnknownAccount(account.as_str().to_owned()))?;
         let head = entries::head(&mut tx, ledger, false).await?;
         let at_seq = match as_of {
             AsOf::Now => head.seq,
@@ -177,11 +176,8 @@ impl LedgerStore for PostgresStore {
     ) -> Result<Page<EntryRecord>, LedgerError> {
         let after = parse_cursor(cursor)?;
         let limit = limit.clamp(1, MAX_PAGE_LIMIT);
+        let acct = self.account(ledger, account).await?;
         let mut conn = self.conn().await?;
-        let acct = accounts::by_codes(&mut conn, ledger, std::slice::from_ref(account))
-            .await?
-            .pop()
-            .ok_or_else(|| LedgerError::UnknownAccount(account.as_str().to_owned()))?;
         let seqs = entries::seqs_of_account(&mut conn, ledger, acct.account_no, after, limit + 1).await?;
         let records = entries::by_seqs(&mut conn, ledger, &seqs).await?;
         Ok(Page::from_overfetch(records, limit, |e| e.seq.to_string()))

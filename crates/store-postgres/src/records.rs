@@ -5,23 +5,13 @@
 use async_trait::async_trait;
 use offtake_ledger::record::{check_record_body, check_record_key};
 use offtake_ledger::{LedgerError, LedgerId, Page, RecordStore, StoredRecord};
-use sqlx::postgres::PgRow;
-use sqlx::Row;
+use offtake_store_sql::decode;
 
 use crate::error::db;
 use crate::{now_us, PostgresStore};
 
-const COLUMNS: &str = "kind, id, version, body, recorded_at_us";
-
-fn decode(row: &PgRow) -> Result<StoredRecord, LedgerError> {
-    Ok(StoredRecord {
-        kind: row.try_get("kind").map_err(db)?,
-        id: row.try_get("id").map_err(db)?,
-        version: row.try_get("version").map_err(db)?,
-        body: row.try_get("body").map_err(db)?,
-        recorded_at_us: row.try_get("recorded_at_us").map_err(db)?,
-    })
-}
+/// `body` as JSON text, so one decoder serves both stores.
+const COLUMNS: &str = "kind, id, version, body::text AS body, recorded_at_us";
 
 #[async_trait]
 impl RecordStore for PostgresStore {
@@ -42,7 +32,7 @@ impl RecordStore for PostgresStore {
             .fetch_optional(self.pool())
             .await
             .map_err(db)?;
-        row.as_ref().map(decode).transpose()
+        row.as_ref().map(decode::stored_record).transpose()
     }
 
     async fn put_record(
@@ -136,7 +126,7 @@ impl RecordStore for PostgresStore {
             .fetch_all(self.pool())
             .await
             .map_err(db)?;
-        let items = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
+        let items = rows.iter().map(decode::stored_record).collect::<Result<Vec<_>, _>>()?;
         Ok(Page::from_overfetch(items, limit, |r| r.id.clone()))
     }
 
@@ -148,6 +138,6 @@ impl RecordStore for PostgresStore {
             format!("SELECT {COLUMNS} FROM records WHERE ledger_id = $1 AND kind = $2 AND id = $3 ORDER BY version");
         let rows =
             sqlx::query(&sql).bind(ledger.as_str()).bind(kind).bind(id).fetch_all(self.pool()).await.map_err(db)?;
-        rows.iter().map(decode).collect()
+        rows.iter().map(decode::stored_record).collect()
     }
 }

@@ -1,9 +1,8 @@
 //! Account repository: SQL for the `accounts` table.
 
-use offtake_ledger::row::AccountRow;
 use offtake_ledger::{Account, AccountCode, LedgerError, LedgerId, NewAccount, Page};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection};
+use offtake_store_sql::decode::{self, ACCOUNT_COLUMNS};
+use sqlx::SqliteConnection;
 
 use crate::error::db;
 
@@ -12,21 +11,6 @@ pub(crate) const IN_LIST_CHUNK: usize = 500;
 
 /// SQLite's name for the `UNIQUE (ledger_id, code)` index of `accounts`.
 const ACCOUNTS_BY_CODE_INDEX: &str = "sqlite_autoindex_accounts_2";
-
-const ACCOUNT_COLUMNS: &str = "account_no, code, currency, normal_side, book, non_negative, created_at_us";
-
-fn decode(row: &SqliteRow) -> Result<Account, LedgerError> {
-    AccountRow {
-        account_no: row.try_get("account_no").map_err(db)?,
-        code: row.try_get("code").map_err(db)?,
-        currency: row.try_get("currency").map_err(db)?,
-        normal_side: row.try_get("normal_side").map_err(db)?,
-        book: row.try_get("book").map_err(db)?,
-        non_negative: row.try_get("non_negative").map_err(db)?,
-        created_at_us: row.try_get("created_at_us").map_err(db)?,
-    }
-    .into_account()
-}
 
 pub(crate) async fn by_codes(
     conn: &mut SqliteConnection,
@@ -47,7 +31,7 @@ pub(crate) async fn by_codes(
         }
         qb.push(")");
         for row in qb.build().fetch_all(&mut *conn).await.map_err(db)? {
-            out.push(decode(&row)?);
+            out.push(decode::account(&row)?);
         }
     }
     Ok(out)
@@ -68,7 +52,7 @@ pub(crate) async fn list(
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
-    let accounts = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
+    let accounts = rows.iter().map(decode::account).collect::<Result<Vec<_>, _>>()?;
     Ok(Page::from_overfetch(accounts, limit, |a| a.account_no.to_string()))
 }
 

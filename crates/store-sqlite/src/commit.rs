@@ -1,15 +1,19 @@
-//! The write path: one `BEGIN IMMEDIATE` transaction per batch.
+//! SQLite's primitives of the write path (the steps themselves are
+//! `offtake_ledger::commit`): one `BEGIN IMMEDIATE` transaction per batch.
 //!
 //! SQLite has one writer at a time; `BEGIN IMMEDIATE` takes the write lock
 //! up front so two processes never deadlock on a read-to-write upgrade, and
 //! the in-process mutex keeps this process's tasks from spinning on
 //! `SQLITE_BUSY`. Within the transaction the planner sees a stable state.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
-use offtake_ledger::plan::{self, BatchContext};
+use async_trait::async_trait;
+use offtake_ledger::commit::BatchTx;
+use offtake_ledger::plan::{KeyUse, RefState};
 use offtake_ledger::row::{format_date, metadata_text};
-use offtake_ledger::{AccountCode, BalanceTotals, ChainHead, Command, Committed, EntryRecord, LedgerError, LedgerId};
+use offtake_ledger::{Account, AccountCode, BalanceTotals, ChainHead, EntryRecord, LedgerError, LedgerId};
+use offtake_store_sql::decode;
 use sqlx::{Row, SqliteConnection};
 
 use crate::error::db;
@@ -18,41 +22,43 @@ use crate::{accounts, entries};
 /// Rows per multi-row INSERT (13 parameters a row, under SQLite's limit).
 const INSERT_CHUNK_ROWS: usize = 1_000;
 
-pub(crate) async fn commit_batch(
-    conn: &mut SqliteConnection,
-    ledger: &LedgerId,
-    commands: &[Command],
-    now_us: i64,
-) -> Result<Vec<Result<Committed, LedgerError>>, LedgerError> {
-    let head = entries::head(conn, ledger).await?;
-    let needs = plan::needs(commands);
-    let ref_seqs: Vec<i64> = needs.ref_seqs.iter().copied().collect();
-    let refs = entries::refs(conn, ledger, &ref_seqs).await?;
-    let mut codes: BTreeSet<AccountCode> = needs.account_codes;
-    for r in refs.values() {
-        codes.extend(r.record.legs.iter().map(|l| l.account.clone()));
+/// The write transaction's connection, inside `BEGIN IMMEDIATE`: SQLite's
+/// write lock is already held, so locking the head is just reading it.
+pub(crate) struct SqliteBatch<'c>(pub(crate) &'c mut SqliteConnection);
+
+#[async_trait]
+impl BatchTx for SqliteBatch<'_> {
+    async fn lock_head(&mut self, ledger: &LedgerId) -> Result<ChainHead, LedgerError> {
+        entries::head(self.0, ledger).await
     }
-    let codes: Vec<AccountCode> = codes.into_iter().collect();
-    let accounts = accounts::by_codes(conn, ledger, &codes).await?;
-    let account_nos: Vec<i64> = accounts.iter().map(|a| a.account_no).collect();
-    let current = current_totals(conn, ledger, &account_nos).await?;
-    let last_seq = current.iter().map(|(no, (_, seq))| (*no, *seq)).collect();
-    let balances = current.into_iter().map(|(no, (totals, _))| (no, totals)).collect();
-    let keys = entries::key_uses(conn, ledger, &needs.idempotency_keys).await?;
-    let ctx = BatchContext {
-        ledger: ledger.clone(),
-        head,
-        now_us,
-        accounts: accounts.into_iter().map(|a| (a.code.clone(), a)).collect(),
-        balances,
-        last_seq,
-        refs,
-        keys,
-    };
-    let planned = plan::plan(ctx, commands)?;
-    insert_entries(conn, ledger, &planned.entries).await?;
-    move_head(conn, ledger, &planned.head).await?;
-    Ok(planned.outcomes)
+
+    async fn refs(&mut self, ledger: &LedgerId, seqs: &[i64]) -> Result<HashMap<i64, RefState>, LedgerError> {
+        entries::refs(self.0, ledger, seqs).await
+    }
+
+    async fn accounts(&mut self, ledger: &LedgerId, codes: &[AccountCode]) -> Result<Vec<Account>, LedgerError> {
+        accounts::by_codes(self.0, ledger, codes).await
+    }
+
+    async fn current_totals(
+        &mut self,
+        ledger: &LedgerId,
+        account_nos: &[i64],
+    ) -> Result<HashMap<i64, (BalanceTotals, i64)>, LedgerError> {
+        current_totals(self.0, ledger, account_nos).await
+    }
+
+    async fn key_uses(&mut self, ledger: &LedgerId, keys: &[String]) -> Result<HashMap<String, KeyUse>, LedgerError> {
+        entries::key_uses(self.0, ledger, keys).await
+    }
+
+    async fn insert_entries(&mut self, ledger: &LedgerId, records: &[EntryRecord]) -> Result<(), LedgerError> {
+        insert_entries(self.0, ledger, records).await
+    }
+
+    async fn move_head(&mut self, ledger: &LedgerId, head: &ChainHead) -> Result<(), LedgerError> {
+        move_head(self.0, ledger, head).await
+    }
 }
 
 /// Current totals of each account in one statement (absent = never
@@ -91,7 +97,7 @@ async fn current_totals(
     // (rows come in leg order, so the last insert wins).
     for row in &rows {
         let seq: i64 = row.try_get("seq").map_err(db)?;
-        out.insert(row.try_get::<i64, _>("account_no").map_err(db)?, (entries::decode_totals(row)?, seq));
+        out.insert(row.try_get::<i64, _>("account_no").map_err(db)?, (decode::totals(row)?, seq));
     }
     Ok(out)
 }

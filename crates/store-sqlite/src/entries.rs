@@ -3,59 +3,17 @@
 use std::collections::HashMap;
 
 use offtake_ledger::plan::{KeyUse, RefState};
-use offtake_ledger::row::{assemble, hash32, EntryRow, LegRow};
+use offtake_ledger::row::assemble;
 use offtake_ledger::{BalanceTotals, ChainHead, EntryRecord, EntryType, LedgerError, LedgerId};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection};
+use offtake_store_sql::decode::{self, LEG_COLUMNS};
+use offtake_store_sql::SqlRow;
+use sqlx::SqliteConnection;
 
 use crate::accounts::IN_LIST_CHUNK;
 use crate::error::db;
 
 const ENTRY_COLUMNS: &str = "seq, entry_type, ref_seq, idempotency_key, request_hash, kind, effective_date, \
                              recorded_at_us, metadata, source_hash, prev_hash, hash";
-const LEG_COLUMNS: &str = "l.seq, l.leg_no, l.account_no, a.code, a.currency, l.side, l.layer, l.amount_minor, \
-                           l.posted_debit_after, l.posted_credit_after, l.pending_debit_after, l.pending_credit_after";
-
-fn decode_entry(row: &SqliteRow) -> Result<EntryRow, LedgerError> {
-    Ok(EntryRow {
-        seq: row.try_get("seq").map_err(db)?,
-        entry_type: row.try_get("entry_type").map_err(db)?,
-        ref_seq: row.try_get("ref_seq").map_err(db)?,
-        idempotency_key: row.try_get("idempotency_key").map_err(db)?,
-        request_hash: row.try_get("request_hash").map_err(db)?,
-        kind: row.try_get("kind").map_err(db)?,
-        effective_date: row.try_get("effective_date").map_err(db)?,
-        recorded_at_us: row.try_get("recorded_at_us").map_err(db)?,
-        metadata: row.try_get("metadata").map_err(db)?,
-        source_hash: row.try_get("source_hash").map_err(db)?,
-        prev_hash: row.try_get("prev_hash").map_err(db)?,
-        hash: row.try_get("hash").map_err(db)?,
-    })
-}
-
-pub(crate) fn decode_totals(row: &SqliteRow) -> Result<BalanceTotals, LedgerError> {
-    Ok(BalanceTotals {
-        posted_debit_minor: row.try_get("posted_debit_after").map_err(db)?,
-        posted_credit_minor: row.try_get("posted_credit_after").map_err(db)?,
-        pending_debit_minor: row.try_get("pending_debit_after").map_err(db)?,
-        pending_credit_minor: row.try_get("pending_credit_after").map_err(db)?,
-    })
-}
-
-fn decode_leg(row: &SqliteRow) -> Result<LegRow, LedgerError> {
-    Ok(LegRow {
-        seq: row.try_get("seq").map_err(db)?,
-        leg_no: row.try_get("leg_no").map_err(db)?,
-        account_no: row.try_get("account_no").map_err(db)?,
-        account_code: row.try_get("code").map_err(db)?,
-        currency: row.try_get("currency").map_err(db)?,
-        side: row.try_get("side").map_err(db)?,
-        layer: row.try_get("layer").map_err(db)?,
-        amount_minor: row.try_get("amount_minor").map_err(db)?,
-        totals_after: decode_totals(row)?,
-    })
-}
-
 /// Entries with `after < seq <= until`, ascending, at most `limit`.
 pub(crate) async fn range(
     conn: &mut SqliteConnection,
@@ -72,7 +30,7 @@ pub(crate) async fn range(
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
-    let entries = rows.iter().map(decode_entry).collect::<Result<Vec<_>, _>>()?;
+    let entries = rows.iter().map(decode::entry_row).collect::<Result<Vec<_>, _>>()?;
     let Some(last) = entries.last().map(|e| e.seq) else { return Ok(Vec::new()) };
     let legs = sqlx::query(&format!(
         "SELECT {LEG_COLUMNS} FROM legs l JOIN accounts a ON a.ledger_id = l.ledger_id AND a.account_no = l.account_no \
@@ -84,7 +42,7 @@ pub(crate) async fn range(
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
-    let legs = legs.iter().map(decode_leg).collect::<Result<Vec<_>, _>>()?;
+    let legs = legs.iter().map(decode::leg_row).collect::<Result<Vec<_>, _>>()?;
     assemble(entries, legs)
 }
 
@@ -103,7 +61,7 @@ pub(crate) async fn by_seqs(
             q = q.bind(*s);
         }
         let entries = q.fetch_all(&mut *conn).await.map_err(db)?;
-        let entries = entries.iter().map(decode_entry).collect::<Result<Vec<_>, _>>()?;
+        let entries = entries.iter().map(decode::entry_row).collect::<Result<Vec<_>, _>>()?;
         let sql = format!(
             "SELECT {LEG_COLUMNS} FROM legs l JOIN accounts a ON a.ledger_id = l.ledger_id AND a.account_no = l.account_no \
              WHERE l.ledger_id = ? AND l.seq IN ({list}) ORDER BY l.seq, l.leg_no"
@@ -113,7 +71,7 @@ pub(crate) async fn by_seqs(
             q = q.bind(*s);
         }
         let legs = q.fetch_all(&mut *conn).await.map_err(db)?;
-        let legs = legs.iter().map(decode_leg).collect::<Result<Vec<_>, _>>()?;
+        let legs = legs.iter().map(decode::leg_row).collect::<Result<Vec<_>, _>>()?;
         out.extend(assemble(entries, legs)?);
     }
     Ok(out)
@@ -174,7 +132,7 @@ pub(crate) async fn totals_at(
     .map_err(db)?;
     match row {
         None => Ok((BalanceTotals::default(), 0)),
-        Some(r) => Ok((decode_totals(&r)?, r.try_get("seq").map_err(db)?)),
+        Some(r) => Ok((decode::totals(&r)?, r.int("seq")?)),
     }
 }
 
@@ -202,12 +160,7 @@ pub(crate) async fn head(conn: &mut SqliteConnection, ledger: &LedgerId) -> Resu
         .await
         .map_err(db)?
         .ok_or_else(|| LedgerError::UnknownLedger(ledger.as_str().to_owned()))?;
-    let hash: Vec<u8> = row.try_get("head_hash").map_err(db)?;
-    Ok(ChainHead {
-        seq: row.try_get("head_seq").map_err(db)?,
-        hash: hash32(&hash, "head_hash")?,
-        recorded_at_us: row.try_get("head_recorded_at_us").map_err(db)?,
-    })
+    decode::chain_head(&row)
 }
 
 /// Idempotency keys of `keys` that are already used.
@@ -231,17 +184,8 @@ pub(crate) async fn key_uses(
             q = q.bind(k.as_str());
         }
         for row in q.fetch_all(&mut *conn).await.map_err(db)? {
-            let request_hash: Vec<u8> = row.try_get("request_hash").map_err(db)?;
-            let hash: Vec<u8> = row.try_get("hash").map_err(db)?;
-            out.insert(
-                row.try_get("idempotency_key").map_err(db)?,
-                KeyUse {
-                    seq: row.try_get("seq").map_err(db)?,
-                    request_hash: hash32(&request_hash, "request_hash")?,
-                    hash: hash32(&hash, "hash")?,
-                    recorded_at_us: row.try_get("recorded_at_us").map_err(db)?,
-                },
-            );
+            let (key, used) = decode::key_use(&row)?;
+            out.insert(key, used);
         }
     }
     Ok(out)
@@ -254,11 +198,8 @@ pub(crate) async fn refs(
     ledger: &LedgerId,
     seqs: &[i64],
 ) -> Result<HashMap<i64, RefState>, LedgerError> {
-    let mut out: HashMap<i64, RefState> = by_seqs(conn, ledger, seqs)
-        .await?
-        .into_iter()
-        .map(|record| (record.seq, RefState { record, resolved_by: None, reversed: false }))
-        .collect();
+    let mut out: HashMap<i64, RefState> =
+        by_seqs(conn, ledger, seqs).await?.into_iter().map(|record| (record.seq, RefState::new(record))).collect();
     for chunk in seqs.chunks(IN_LIST_CHUNK) {
         let sql = format!(
             "SELECT ref_seq, entry_type FROM entries INDEXED BY entries_ref \
@@ -270,14 +211,10 @@ pub(crate) async fn refs(
             q = q.bind(*s);
         }
         for row in q.fetch_all(&mut *conn).await.map_err(db)? {
-            let ref_seq: i64 = row.try_get("ref_seq").map_err(db)?;
-            let ty: String = row.try_get("entry_type").map_err(db)?;
-            if let Some(state) = out.get_mut(&ref_seq) {
-                match EntryType::parse(&ty) {
-                    Some(t @ (EntryType::Post | EntryType::Void)) => state.resolved_by = Some(t),
-                    Some(EntryType::Reversal) => state.reversed = true,
-                    _ => {}
-                }
+            if let (Some(state), Some(ty)) =
+                (out.get_mut(&row.int("ref_seq")?), EntryType::parse(&row.text("entry_type")?))
+            {
+                state.note_referrer(ty);
             }
         }
     }

@@ -1,14 +1,3 @@
-//! Mapping of database errors to ledger errors, in one place.
+//! Database errors map to ledger errors in one place for both stores.
 
-use offtake_ledger::LedgerError;
-
-pub(crate) fn db(e: sqlx::Error) -> LedgerError {
-    if let sqlx::Error::Database(d) = &e {
-        let msg = d.message();
-        if let Some(rest) = msg.strip_prefix("append_only: ") {
-            return LedgerError::AppendOnly(rest.to_owned());
-        }
-    }
-    tracing::error!(error = %e, "sqlite error");
-    LedgerError::Storage(e.to_string())
-}
+pub(crate) use offtake_store_sql::db;

@@ -153,19 +153,17 @@ impl LedgerStore for SqliteStore {
         }
         let mut writer = self.writer.lock().await;
         let mut tx = writer.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
-        let outcomes = commit::commit_batch(&mut tx, ledger, commands, now_us()).await?;
+        let outcomes =
+            offtake_ledger::commit::commit_batch(&mut commit::SqliteBatch(&mut tx), ledger, commands, now_us()).await?;
         tx.commit().await.map_err(db)?;
         Ok(outcomes)
     }
 
     async fn balance(&self, ledger: &LedgerId, account: &AccountCode, as_of: AsOf) -> Result<Balance, LedgerError> {
-        // One read transaction so the account, the head and the legs are
-        // one snapshot.
+        // Accounts never change once created; the head and the legs are
+        // read in one transaction, so they are one snapshot.
+        let acct = self.account(ledger, account).await?;
         let mut tx = self.pool.begin().await.map_err(db)?;
-        let acct = accounts::by_codes(&mut tx, ledger, std::slice::from_ref(account))
-            .await?
-            .pop()
-            .ok_or_else(|| LedgerError::UnknownAccount(account.as_str().to_owned()))?;
         let head = entries::head(&mut tx, ledger).await?;
         let at_seq = match as_of {
             AsOf::Now => head.seq,
@@ -186,11 +184,8 @@ impl LedgerStore for SqliteStore {
     ) -> Result<Page<EntryRecord>, LedgerError> {
         let after = parse_cursor(cursor)?;
         let limit = limit.clamp(1, MAX_PAGE_LIMIT);
+        let acct = self.account(ledger, account).await?;
         let mut tx = self.pool.begin().await.map_err(db)?;
-        let acct = accounts::by_codes(&mut tx, ledger, std::slice::from_ref(account))
-            .await?
-            .pop()
-            .ok_or_else(|| LedgerError::UnknownAccount(account.as_str().to_owned()))?;
         let seqs = entries::seqs_of_account(&mut tx, ledger, acct.account_no, after, limit + 1).await?;
         let records = entries::by_seqs(&mut tx, ledger, &seqs).await?;
         tx.commit().await.map_err(db)?;

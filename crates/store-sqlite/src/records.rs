@@ -3,24 +3,13 @@
 use async_trait::async_trait;
 use offtake_ledger::record::{check_record_body, check_record_key};
 use offtake_ledger::{LedgerError, LedgerId, Page, RecordStore, StoredRecord};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Connection, Row};
+use offtake_store_sql::decode;
+use sqlx::Connection;
 
 use crate::error::db;
 use crate::{now_us, SqliteStore};
 
 const COLUMNS: &str = "kind, id, version, body, recorded_at_us";
-
-fn decode(row: &SqliteRow) -> Result<StoredRecord, LedgerError> {
-    let body: String = row.try_get("body").map_err(db)?;
-    Ok(StoredRecord {
-        kind: row.try_get("kind").map_err(db)?,
-        id: row.try_get("id").map_err(db)?,
-        version: row.try_get("version").map_err(db)?,
-        body: serde_json::from_str(&body).map_err(|e| LedgerError::Storage(format!("record body: {e}")))?,
-        recorded_at_us: row.try_get("recorded_at_us").map_err(db)?,
-    })
-}
 
 #[async_trait]
 impl RecordStore for SqliteStore {
@@ -40,7 +29,7 @@ impl RecordStore for SqliteStore {
             .fetch_optional(self.pool())
             .await
             .map_err(db)?;
-        row.as_ref().map(decode).transpose()
+        row.as_ref().map(decode::stored_record).transpose()
     }
 
     async fn put_record(
@@ -132,7 +121,7 @@ impl RecordStore for SqliteStore {
             .fetch_all(self.pool())
             .await
             .map_err(db)?;
-        let items = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
+        let items = rows.iter().map(decode::stored_record).collect::<Result<Vec<_>, _>>()?;
         Ok(Page::from_overfetch(items, limit, |r| r.id.clone()))
     }
 
@@ -143,6 +132,6 @@ impl RecordStore for SqliteStore {
         let sql = format!("SELECT {COLUMNS} FROM records WHERE ledger_id = ? AND kind = ? AND id = ? ORDER BY version");
         let rows =
             sqlx::query(&sql).bind(ledger.as_str()).bind(kind).bind(id).fetch_all(self.pool()).await.map_err(db)?;
-        rows.iter().map(decode).collect()
+        rows.iter().map(decode::stored_record).collect()
     }
 }

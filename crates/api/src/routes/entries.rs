@@ -34,11 +34,11 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// The entry with sequence number `seq`, if it exists.
 pub(crate) async fn load_entry(state: &AppState, seq: i64) -> Result<Option<EntryRecord>, ApiError> {
-    if seq < 1 {
-        return Ok(None);
+    match state.store().entry(state.ledger(), seq).await {
+        Ok(entry) => Ok(Some(entry)),
+        Err(LedgerError::UnknownEntry(_)) => Ok(None),
+        Err(e) => Err(e.into()),
     }
-    let found = state.store().entries(state.ledger(), seq - 1, 1).await?;
-    Ok(found.into_iter().find(|e| e.seq == seq))
 }
 
 /// Answers `201` with the entry a command appended.

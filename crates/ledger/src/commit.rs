@@ -1,0 +1,102 @@
+//! The write path, written once: lock the head, load what the batch refers
+//! to ([`plan::needs`]), plan, write, move the head. Each store implements
+//! the handful of SQL primitives in [`BatchTx`] inside its own transaction;
+//! the order of the steps, and what is skipped when nothing is accepted,
+//! live here so the two stores cannot drift apart again.
+//!
+//! No IO happens in this module: it only sequences the store's calls.
+
+use std::collections::{BTreeSet, HashMap};
+
+use async_trait::async_trait;
+
+use crate::account::{Account, AccountCode, LedgerId};
+use crate::balance::BalanceTotals;
+use crate::entry::{ChainHead, Command, Committed, EntryRecord};
+use crate::error::LedgerError;
+use crate::plan::{self, BatchContext, KeyUse, RefState};
+
+/// The SQL primitives of one write transaction. The store has already begun
+/// the transaction (and taken its write lock where the backend needs one up
+/// front); the caller commits it when [`commit_batch`] returns `Ok`.
+#[async_trait]
+pub trait BatchTx: Send {
+    /// The chain head, locked so no other writer appends until commit.
+    async fn lock_head(&mut self, ledger: &LedgerId) -> Result<ChainHead, LedgerError>;
+
+    /// The referenced entries and what has happened to them since.
+    async fn refs(&mut self, ledger: &LedgerId, seqs: &[i64]) -> Result<HashMap<i64, RefState>, LedgerError>;
+
+    /// The accounts among `codes` that exist.
+    async fn accounts(&mut self, ledger: &LedgerId, codes: &[AccountCode]) -> Result<Vec<Account>, LedgerError>;
+
+    /// Current totals of each account and the seq of its last entry
+    /// (absent = never touched).
+    async fn current_totals(
+        &mut self,
+        ledger: &LedgerId,
+        account_nos: &[i64],
+    ) -> Result<HashMap<i64, (BalanceTotals, i64)>, LedgerError>;
+
+    /// The idempotency keys among `keys` that are already used.
+    async fn key_uses(&mut self, ledger: &LedgerId, keys: &[String]) -> Result<HashMap<String, KeyUse>, LedgerError>;
+
+    /// Inserts the planned entries and their legs.
+    async fn insert_entries(&mut self, ledger: &LedgerId, entries: &[EntryRecord]) -> Result<(), LedgerError>;
+
+    /// Moves the chain head to the last planned entry.
+    async fn move_head(&mut self, ledger: &LedgerId, head: &ChainHead) -> Result<(), LedgerError>;
+}
+
+/// Plans and writes a batch inside the store's open transaction. When no
+/// command is accepted (all refused or replayed) nothing is written and the
+/// head stays where it was.
+pub async fn commit_batch<T: BatchTx + ?Sized>(
+    tx: &mut T,
+    ledger: &LedgerId,
+    commands: &[Command],
+    now_us: i64,
+) -> Result<Vec<Result<Committed, LedgerError>>, LedgerError> {
+    let ctx = load_context(tx, ledger, commands, now_us).await?;
+    let planned = plan::plan(ctx, commands)?;
+    if !planned.entries.is_empty() {
+        tx.insert_entries(ledger, &planned.entries).await?;
+        tx.move_head(ledger, &planned.head).await?;
+    }
+    Ok(planned.outcomes)
+}
+
+/// Locks the head and loads everything `plan::plan` will read.
+async fn load_context<T: BatchTx + ?Sized>(
+    tx: &mut T,
+    ledger: &LedgerId,
+    commands: &[Command],
+    now_us: i64,
+) -> Result<BatchContext, LedgerError> {
+    let head = tx.lock_head(ledger).await?;
+    let needs = plan::needs(commands);
+    let ref_seqs: Vec<i64> = needs.ref_seqs.iter().copied().collect();
+    let refs = if ref_seqs.is_empty() { HashMap::new() } else { tx.refs(ledger, &ref_seqs).await? };
+    // Posting, voiding or reversing touches the referenced entry's accounts.
+    let mut codes: BTreeSet<AccountCode> = needs.account_codes;
+    for r in refs.values() {
+        codes.extend(r.record.legs.iter().map(|l| l.account.clone()));
+    }
+    let codes: Vec<AccountCode> = codes.into_iter().collect();
+    let accounts = tx.accounts(ledger, &codes).await?;
+    let account_nos: Vec<i64> = accounts.iter().map(|a| a.account_no).collect();
+    let current = if account_nos.is_empty() { HashMap::new() } else { tx.current_totals(ledger, &account_nos).await? };
+    let last_seq = current.iter().map(|(no, (_, seq))| (*no, *seq)).collect();
+    let balances = current.into_iter().map(|(no, (totals, _))| (no, totals)).collect();
+    let keys = tx.key_uses(ledger, &needs.idempotency_keys).await?;
+    Ok(BatchContext {
+        ledger: ledger.clone(),
+        head,
+        now_us,
+        accounts: accounts.into_iter().map(|a| (a.code.clone(), a)).collect(),
+        balances,
+        last_seq,
+        refs,
+        keys,
+    })
+}
