@@ -234,7 +234,7 @@ pub enum StatementCmd {
 pub fn parse_date(text: Option<&str>) -> anyhow::Result<Date> {
     match text {
         None => Ok(OffsetDateTime::now_utc().date()),
-        Some(t) => offtake_ledger::row::parse_date(t).with_context(|| format!("{t:?} is not a YYYY-MM-DD date")),
+        Some(t) => Ok(offtake_ledger::date::parse_date(t)?),
     }
 }
 

@@ -224,6 +224,7 @@ pub fn ledger_status(e: &LedgerError) -> StatusCode {
         | AmountOutOfRange
         | NonPositiveAmount(_)
         | InvalidInput { .. }
+        | DateOutOfRange(_)
         | UnknownAccount(_)
         | LegCount { .. }
         | UnbalancedEntry { .. }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use time::{Date, Duration};
+use time::Date;
 
 use crate::model::{Commitment, CommitmentStatus, TrancheStatus};
 use crate::rate::{apply_bps_floor, BPS_PER_UNIT};
@@ -75,7 +75,9 @@ pub fn availability(
     outstanding_minor: i64,
     pending_minor: i64,
 ) -> Availability {
-    let horizon = as_of + Duration::days(i64::from(terms.eligibility_days));
+    // Saturating: a window reaching past the last representable day simply
+    // has no end (`?as_of=9999-12-31` once panicked here).
+    let horizon = offtake_ledger::date::add_days_saturating(as_of, i64::from(terms.eligibility_days));
     let mut tranches = Vec::new();
     let mut by_brand: BTreeMap<&str, i64> = BTreeMap::new();
     for c in commitments.iter().filter(|c| c.currency == terms.currency) {
@@ -152,6 +154,7 @@ mod tests {
     use crate::model::Tranche;
     use offtake_ledger::Currency;
     use time::macros::date;
+    use time::Duration;
 
     fn tranche(id: &str, value_minor: i64, start: Date) -> Tranche {
         Tranche {
@@ -232,6 +235,14 @@ mod tests {
         // A day later the second one counts too.
         let a = availability(&t, &cs, as_of + Duration::days(1), 0, 0);
         assert_eq!(a.eligible_minor, 2_000_000);
+    }
+
+    #[test]
+    fn a_window_past_the_last_representable_day_has_no_end() {
+        // `?as_of=9999-12-31` once panicked adding the window to the date.
+        let cs = vec![commitment("c1", "b", vec![tranche("t", 1_000_000, date!(2026 - 01 - 01))])];
+        let a = availability(&terms(), &cs, date!(9999 - 12 - 31), 0, 0);
+        assert_eq!(a.tranches.len(), 1);
     }
 
     #[test]

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
-use time::{Date, Duration};
+use time::Date;
 
 use crate::error::FinanceError;
 use crate::rate::{daily_interest_exact, DayCount, Rounding};
@@ -57,7 +57,10 @@ pub fn accrue(input: &AccrualInput<'_>, overdue: impl Fn(Date) -> bool) -> Resul
         interest_total_minor: input.interest_booked_minor,
         default_total_minor: input.default_booked_minor,
     };
-    let first_new = input.accrued_through.map(|d| d + Duration::days(1)).unwrap_or(input.start);
+    let first_new = match input.accrued_through {
+        Some(d) => d.next_day().ok_or_else(|| FinanceError::invalid("through", "date out of range"))?,
+        None => input.start,
+    };
     if input.through < first_new {
         return Ok(run);
     }

@@ -229,7 +229,7 @@ impl Invoice {
 
     /// Overdue past the grace days at the end of `day`.
     pub fn overdue_on(&self, day: Date, grace_days: u32) -> bool {
-        let limit = self.due_on + time::Duration::days(i64::from(grace_days));
+        let limit = offtake_ledger::date::add_days_saturating(self.due_on, i64::from(grace_days));
         day > limit && self.open_on(day) > 0
     }
 }

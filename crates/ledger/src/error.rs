@@ -17,6 +17,8 @@ pub enum LedgerError {
     NonPositiveAmount(i64),
     #[error("invalid {field}: {reason}")]
     InvalidInput { field: &'static str, reason: String },
+    #[error("date {0:?} is outside the years {min}..={max}", min = crate::date::MIN_YEAR, max = crate::date::MAX_YEAR)]
+    DateOutOfRange(String),
     #[error("unknown ledger {0:?}")]
     UnknownLedger(String),
     #[error("unknown account {0:?}")]
@@ -80,6 +82,7 @@ impl LedgerError {
             AmountOutOfRange => "amount_out_of_range",
             NonPositiveAmount(_) => "non_positive_amount",
             InvalidInput { .. } => "invalid_input",
+            DateOutOfRange(_) => "date_out_of_range",
             UnknownLedger(_) => "unknown_ledger",
             UnknownAccount(_) => "unknown_account",
             AccountExists(_) => "account_exists",

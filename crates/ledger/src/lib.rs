@@ -13,6 +13,7 @@ pub mod account;
 pub mod balance;
 pub mod commit;
 pub mod currency;
+pub mod date;
 pub mod entry;
 pub mod error;
 pub mod hash;

@@ -10,17 +10,13 @@ use crate::currency::Currency;
 use crate::entry::{EntryRecord, EntryType, Hash32, Layer, LegRecord};
 use crate::error::LedgerError;
 
-/// `YYYY-MM-DD`, the stored form of effective dates.
-pub const DATE_FORMAT: &[time::format_description::FormatItem<'static>] =
-    time::macros::format_description!("[year]-[month]-[day]");
+pub use crate::date::{format_date, parse_date, DATE_FORMAT};
 
-pub fn format_date(d: Date) -> String {
-    // The format has no fallible component for in-range dates.
-    d.format(DATE_FORMAT).unwrap_or_else(|_| d.to_string())
-}
-
-pub fn parse_date(text: &str) -> Result<Date, LedgerError> {
-    Date::parse(text, DATE_FORMAT).map_err(|_| LedgerError::invalid("date", format!("{text:?} is not YYYY-MM-DD")))
+/// Decodes a date a store wrote. Not [`parse_date`]: rows written before
+/// input dates were bounded may hold years outside the bounds, and they
+/// must still load (and verify) as they were written.
+fn decode_stored_date(text: &str) -> Result<Date, LedgerError> {
+    Date::parse(text, DATE_FORMAT).map_err(|_| corrupt("effective date"))
 }
 
 fn corrupt(what: &str) -> LedgerError {
@@ -118,7 +114,7 @@ pub fn assemble(entries: Vec<EntryRow>, legs: Vec<LegRow>) -> Result<Vec<EntryRe
                 idempotency_key: e.idempotency_key,
                 request_hash: hash32(&e.request_hash, "request_hash")?,
                 kind: e.kind,
-                effective_date: parse_date(&e.effective_date).map_err(|_| corrupt("effective date"))?,
+                effective_date: decode_stored_date(&e.effective_date)?,
                 recorded_at_us: e.recorded_at_us,
                 metadata: serde_json::from_str(&e.metadata).map_err(|_| corrupt("metadata"))?,
                 source_hash: e.source_hash.as_deref().map(|h| hash32(h, "source_hash")).transpose()?,

@@ -127,8 +127,8 @@ impl Settlement {
         doc.require_signer(&brand, PartyRole::Brand)?;
         let currency = offtake_ledger::Currency::from_code(doc.str_field("currency")?)?;
         let amount = AmountMinor::parse(doc.str_field("amount")?, currency)?;
-        let value_date = offtake_ledger::row::parse_date(doc.str_field("value_date")?)
-            .map_err(|_| SettlementError::invalid("value_date", "not a date"))?;
+        let value_date = offtake_ledger::date::parse_date(doc.str_field("value_date")?)
+            .map_err(|e| SettlementError::invalid("value_date", e.to_string()))?;
         let allocations = match doc.body.get("invoice").and_then(|v| v.as_str()) {
             Some(inv) => vec![crate::notice::Allocation { invoice: inv.to_owned(), amount_minor: None }],
             None => Vec::new(),

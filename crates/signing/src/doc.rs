@@ -158,9 +158,9 @@ pub(crate) fn parse_timestamp(field: &str, text: &str) -> Result<OffsetDateTime,
     OffsetDateTime::parse(text, &Rfc3339).map_err(|e| SigningError::schema(format!("{field} {text:?}: {e}")))
 }
 
+/// Dates in documents follow the one input rule (`offtake_ledger::date`).
 fn parse_date(field: &str, text: &str) -> Result<Date, SigningError> {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    Date::parse(text, &format).map_err(|e| SigningError::schema(format!("{field} {text:?}: {e}")))
+    offtake_ledger::date::parse_date(text).map_err(|e| SigningError::schema(format!("{field}: {e}")))
 }
 
 fn parse_hash(field: &str, text: &str) -> Result<[u8; 32], SigningError> {

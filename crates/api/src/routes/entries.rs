@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::Json;
-use offtake_ledger::row::parse_date;
+use offtake_ledger::date::parse_date;
 use offtake_ledger::{AccountCode, Action, AmountMinor, Command, Currency, EntryRecord, LedgerError, NewLeg, Side};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -97,7 +97,7 @@ pub struct CreateEntry {
     /// Free label for reports (default `transfer`).
     pub kind: Option<String>,
     /// `YYYY-MM-DD` (default: today, UTC).
-    #[schema(format = Date, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    #[schema(format = Date, pattern = "^(19[0-9]{2}|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}$")]
     pub effective_date: Option<String>,
     /// A JSON object; integers within ±2^53, otherwise strings.
     #[schema(value_type = Option<Object>)]
@@ -176,7 +176,7 @@ pub struct EntryAction {
     #[schema(example = "500.00", pattern = r"^[0-9]{1,19}(\.[0-9]{1,12})?$", max_length = 32)]
     pub amount: Option<String>,
     pub kind: Option<String>,
-    #[schema(format = Date, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    #[schema(format = Date, pattern = "^(19[0-9]{2}|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}$")]
     pub effective_date: Option<String>,
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<serde_json::Value>,

@@ -13,7 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::views::{page_of, AccrualDoc, AvailabilityDoc, FacilityDoc, FacilityPage};
-use super::{created, parse_day, today, PageQuery};
+use super::{created, parse_day, parse_query_day, today, PageQuery};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
@@ -61,7 +61,7 @@ pub struct OpenFacility {
     #[schema(value_type = String, example = "half_even")]
     pub rounding: Rounding,
     /// `YYYY-MM-DD` (default: today, UTC).
-    #[schema(format = Date, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    #[schema(format = Date, pattern = "^(19[0-9]{2}|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}$")]
     pub opened_on: Option<String>,
 }
 
@@ -153,7 +153,7 @@ async fn get_facility(
 #[serde(deny_unknown_fields)]
 pub struct AsOfDate {
     /// `YYYY-MM-DD` (default: today, UTC).
-    #[param(format = Date, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    #[param(format = Date, pattern = "^(19[0-9]{2}|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}$")]
     pub as_of: Option<String>,
 }
 
@@ -169,7 +169,7 @@ async fn availability(
 ) -> Result<Json<AvailabilityDoc>, ApiError> {
     let f = visible_facility(&state, &principal, &id).await?;
     let as_of = match q.as_of.as_deref() {
-        Some(d) => parse_day(d).map_err(|_| ApiError::InvalidQuery(format!("as_of {d:?} is not YYYY-MM-DD")))?,
+        Some(d) => parse_query_day("as_of", d)?,
         None => today(),
     };
     let currency = Some(f.terms.currency);
@@ -180,7 +180,7 @@ async fn availability(
 #[serde(deny_unknown_fields)]
 pub struct Accrue {
     /// Accrue interest through this day, inclusive (`YYYY-MM-DD`; default today).
-    #[schema(format = Date, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    #[schema(format = Date, pattern = "^(19[0-9]{2}|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}$")]
     pub through: Option<String>,
 }
 
@@ -216,7 +216,7 @@ pub struct FundLender {
     #[schema(example = "wire-2026-001", pattern = "^[a-z0-9][a-z0-9_.-]{0,63}$")]
     pub reference: String,
     /// `YYYY-MM-DD` (default: today, UTC).
-    #[schema(format = Date, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    #[schema(format = Date, pattern = "^(19[0-9]{2}|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}$")]
     pub on: Option<String>,
 }
 

@@ -110,9 +110,27 @@ pub fn parse_instant(field: &'static str, text: &str) -> Result<time::OffsetDate
     })
 }
 
-/// Parses a `YYYY-MM-DD` date from a request.
+/// Parses a `YYYY-MM-DD` date from a request body (`422 invalid_date` or
+/// `422 date_out_of_range`).
 pub fn parse_day(text: &str) -> Result<time::Date, crate::error::ApiError> {
-    Ok(offtake_ledger::row::parse_date(text)?)
+    Ok(offtake_ledger::date::parse_date(text)?)
+}
+
+/// Parses a `YYYY-MM-DD` date from a query string: the same rule as a
+/// body's, answered `400` like every other malformed query —
+/// `invalid_query` when it is not a date, `date_out_of_range` when it is
+/// one outside the years accepted.
+pub fn parse_query_day(name: &str, text: &str) -> Result<time::Date, crate::error::ApiError> {
+    use offtake_ledger::LedgerError;
+    match offtake_ledger::date::parse_date(text) {
+        Ok(d) => Ok(d),
+        Err(e @ LedgerError::DateOutOfRange(_)) => Err(crate::error::ApiError::Status {
+            status: axum::http::StatusCode::BAD_REQUEST,
+            code: e.code(),
+            detail: format!("{name}: {e}"),
+        }),
+        Err(_) => Err(crate::error::ApiError::InvalidQuery(format!("{name}: not YYYY-MM-DD"))),
+    }
 }
 
 /// Today (UTC).

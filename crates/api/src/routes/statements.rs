@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 
 use super::facilities::AsOfDate;
 use super::views::PartyStatementDoc;
-use super::{parse_day, today};
+use super::{parse_query_day, today};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::extract::{ApiPath, ApiQuery};
@@ -37,7 +37,7 @@ async fn party_statement(
     }
     let party = parties::find_party(state.store(), state.ledger(), &id).await?.ok_or_else(not_found)?;
     let as_of = match q.as_of.as_deref() {
-        Some(d) => parse_day(d).map_err(|_| ApiError::InvalidQuery(format!("as_of {d:?} is not YYYY-MM-DD")))?,
+        Some(d) => parse_query_day("as_of", d)?,
         None => today(),
     };
     let fin = state.finance();

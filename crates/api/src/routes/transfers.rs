@@ -40,7 +40,7 @@ pub struct CreateTransfer {
     /// Free label (default `transfer`).
     pub kind: Option<String>,
     /// `YYYY-MM-DD` (default: today, UTC).
-    #[schema(format = Date, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    #[schema(format = Date, pattern = "^(19[0-9]{2}|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}$")]
     pub effective_date: Option<String>,
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<serde_json::Value>,

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use offtake_ledger::{Action, Command, Layer, LedgerError, Side};
 use serde::Serialize;
-use time::{Date, Duration};
+use time::Date;
 
 use crate::chart::{self, FacilityPart};
 use crate::error::FinanceError;
@@ -119,7 +119,7 @@ impl Finance {
             }
             let mut late: Vec<(String, i64)> = Vec::new();
             for inv in invoices.iter().filter(|i| !i.late_fee_booked) {
-                let first_overdue = inv.due_on + Duration::days(i64::from(grace) + 1);
+                let first_overdue = offtake_ledger::date::add_days_saturating(inv.due_on, i64::from(grace) + 1);
                 if first_overdue > through || !inv.overdue_on(first_overdue, grace) {
                     continue;
                 }

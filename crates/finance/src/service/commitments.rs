@@ -53,7 +53,7 @@ fn uint(v: &Value, name: &'static str) -> Result<u32, FinanceError> {
 }
 
 fn date(v: &Value, name: &'static str) -> Result<Date, FinanceError> {
-    offtake_ledger::row::parse_date(text(v, name)?).map_err(|_| FinanceError::invalid(name, "not a YYYY-MM-DD date"))
+    offtake_ledger::date::parse_date(text(v, name)?).map_err(|e| FinanceError::invalid(name, e.to_string()))
 }
 
 /// A percentage string ("2.5") as basis points (250).

@@ -2,7 +2,7 @@
 //! and the memo book, and becomes an invoice owed by the brand.
 
 use offtake_ledger::{Action, LedgerError};
-use time::{Date, Duration};
+use time::Date;
 
 use crate::chart;
 use crate::error::FinanceError;
@@ -136,7 +136,7 @@ impl Finance {
             currency: c.currency,
             amount_minor,
             issued_on,
-            due_on: issued_on + Duration::days(i64::from(c.payment_days)),
+            due_on: offtake_ledger::date::add_days(issued_on, i64::from(c.payment_days))?,
             status: InvoiceStatus::Open,
             payments: Vec::new(),
             late_fee_booked: false,
@@ -150,7 +150,8 @@ impl Finance {
         // was already due, is booked now (the accrual of later days would
         // also find it; a payment in between must not miss it).
         let f = facility.value;
-        let first_overdue = invoice.due_on + Duration::days(i64::from(f.terms.grace_days) + 1);
+        let first_overdue =
+            offtake_ledger::date::add_days_saturating(invoice.due_on, i64::from(f.terms.grace_days) + 1);
         if let Some(done) = f.accrued_through.filter(|done| *done >= first_overdue) {
             self.accrue_with(&f.id, done, true).await?;
             return self.invoice(id).await;
