@@ -16,6 +16,7 @@ pub mod bai2;
 pub mod camt;
 pub mod detect;
 pub mod error;
+pub mod matching;
 pub mod mt940;
 pub mod statement;
 pub mod xml;
