@@ -43,17 +43,11 @@ pub struct PayerMapping {
     pub name: Option<String>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MatchConfig {
     /// A payment may exceed what it pays by this much (bank charges,
     /// rounding); the excess becomes the brand's credit.
     pub tolerance_minor: i64,
-}
-
-impl Default for MatchConfig {
-    fn default() -> Self {
-        MatchConfig { tolerance_minor: 0 }
-    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
