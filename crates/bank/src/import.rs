@@ -1,0 +1,322 @@
+//! Statement import: parse, check, match, then write — or, for a dry run,
+//! only say what would be written. Idempotent per statement (account +
+//! statement id) and per line (account + bank reference): the same file
+//! twice, or overlapping statements, change nothing; the same id with
+//! other content is refused whole before anything is written.
+//!
+//! Writes are ordered so that an import interrupted half way is finished
+//! by running it again: line records and their payment notices first
+//! (each idempotent), the statement record last.
+
+use offtake_finance::InvoiceStatus;
+use offtake_settlement::{Allocation as NoticeAllocation, PaymentNotice, Source};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::BankError;
+use crate::matching::{consume, decide, Decision, OpenInvoice, PaymentMatch};
+use crate::registry::record_id;
+use crate::service::{now_us, Bank};
+use crate::statement::{Balance, Format, Line, Statement};
+
+pub const STATEMENT_KIND: &str = "bank_statement";
+pub const LINE_KIND: &str = "bank_line";
+
+/// A statement as imported.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatementRecord {
+    pub key: String,
+    pub id: String,
+    pub account: String,
+    pub format: Format,
+    /// SHA-256 (hex) of the parsed statement: what "same content" means
+    /// (a re-sent file may differ in its creation time, not in this).
+    pub content_sha256: String,
+    pub opening: Option<Balance>,
+    pub closing: Option<Balance>,
+    pub lines: Vec<String>,
+    pub imported_at_us: i64,
+}
+
+/// What became of a statement line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum LineState {
+    /// Queued for settlement as payment notice `notice`.
+    Matched {
+        notice: String,
+        #[serde(rename = "match")]
+        matched: PaymentMatch,
+    },
+    /// Waiting in the reconciliation queue.
+    Queued { reason: String },
+    /// Matched by hand from the queue.
+    MatchedByHand {
+        notice: String,
+        #[serde(rename = "match")]
+        matched: PaymentMatch,
+        by: String,
+    },
+    /// Money out (payouts, charges): kept for cash reconciliation.
+    Outgoing,
+    /// A payout came back; `payout` when its end-to-end id names one.
+    Returned { payout: Option<String>, reason: Option<String> },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LineRecord {
+    pub key: String,
+    pub account: String,
+    pub statement: String,
+    pub line: Line,
+    #[serde(flatten)]
+    pub state: LineState,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LineOutcome {
+    pub key: String,
+    pub reference: String,
+    /// `new`, or `already_imported` (nothing changes).
+    pub status: &'static str,
+    pub line: Line,
+    pub decision: Decision,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StatementOutcome {
+    pub key: String,
+    pub id: String,
+    pub account: String,
+    pub format: Format,
+    pub status: &'static str,
+    pub lines: Vec<LineOutcome>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ImportReport {
+    pub dry_run: bool,
+    pub statements: Vec<StatementOutcome>,
+    pub matched: usize,
+    pub queued: usize,
+    pub already_imported: usize,
+}
+
+fn content_hash(s: &Statement) -> Result<String, BankError> {
+    let bytes = serde_json::to_vec(s).map_err(|e| BankError::invalid("statement", e.to_string()))?;
+    Ok(hex::encode(Sha256::digest(bytes)))
+}
+
+/// The payment notice's external reference for a line.
+pub fn notice_ref(line_key: &str) -> String {
+    record_id("bank", line_key)
+}
+
+impl Bank {
+    /// Imports a statement file (any supported format). With `dry_run`,
+    /// returns the same report and writes nothing.
+    pub async fn import(&self, bytes: &[u8], dry_run: bool) -> Result<ImportReport, BankError> {
+        let statements = crate::parse_statements(bytes)?;
+        let mut invoices = self.open_invoices().await?;
+        let payers = self.payers().await?;
+        let mut plans = Vec::new();
+        for s in &statements {
+            plans.push(self.plan_statement(s, &mut invoices, &payers).await?);
+        }
+        let mut report = ImportReport { dry_run, statements: Vec::new(), matched: 0, queued: 0, already_imported: 0 };
+        for (s, (outcome, record)) in statements.iter().zip(plans) {
+            for l in &outcome.lines {
+                match (&l.status, &l.decision) {
+                    (&"already_imported", _) => report.already_imported += 1,
+                    (_, Decision::Payment(_)) => report.matched += 1,
+                    (_, Decision::Unmatched { .. } | Decision::Return { .. }) => report.queued += 1,
+                    _ => {}
+                }
+            }
+            if !dry_run {
+                self.write_statement(s, &outcome, record).await?;
+            }
+            report.statements.push(outcome);
+        }
+        Ok(report)
+    }
+
+    /// Open invoices as the matcher sees them.
+    pub async fn open_invoices(&self) -> Result<Vec<OpenInvoice>, BankError> {
+        Ok(self
+            .finance()
+            .invoices()
+            .await?
+            .into_iter()
+            .filter(|i| i.status == InvoiceStatus::Open)
+            .map(|i| OpenInvoice {
+                open_minor: i.open_minor(),
+                id: i.id,
+                brand: i.brand,
+                facility: i.facility,
+                commitment: i.commitment,
+                currency: i.currency,
+                due_on: i.due_on,
+            })
+            .collect())
+    }
+
+    /// Checks one statement and decides every new line; reads only.
+    async fn plan_statement(
+        &self,
+        s: &Statement,
+        invoices: &mut [OpenInvoice],
+        payers: &[crate::matching::PayerMapping],
+    ) -> Result<(StatementOutcome, Option<StatementRecord>), BankError> {
+        let acct = self.account(&s.account).await?.ok_or_else(|| BankError::UnknownAccount(s.account.clone()))?;
+        if acct.currency != s.currency {
+            return Err(BankError::invalid(
+                "currency",
+                format!("account {} is in {}, the statement in {}", s.account, acct.currency, s.currency),
+            ));
+        }
+        let key = record_id(&s.account, &s.id);
+        let hash = content_hash(s)?;
+        let existing = self.store().get_record(self.ledger(), STATEMENT_KIND, &key).await?;
+        let status = match existing {
+            Some(rec) => {
+                let rec: StatementRecord = rec.decode()?;
+                if rec.content_sha256 != hash {
+                    return Err(BankError::StatementConflict(s.id.clone()));
+                }
+                "already_imported"
+            }
+            None => "new",
+        };
+        let mut lines = Vec::new();
+        for line in &s.lines {
+            let lkey = record_id(&s.account, &line.reference);
+            if lines.iter().any(|l: &LineOutcome| l.key == lkey) {
+                return Err(BankError::malformed(
+                    s.format.as_str(),
+                    &line.reference,
+                    "reference appears twice in one statement",
+                ));
+            }
+            let seen = self.store().get_record(self.ledger(), LINE_KIND, &lkey).await?;
+            let (status, decision) = match seen {
+                Some(rec) => {
+                    let rec: LineRecord = rec.decode()?;
+                    if rec.line != *line {
+                        return Err(BankError::EntryConflict(line.reference.clone()));
+                    }
+                    ("already_imported", decision_of(&rec.state))
+                }
+                None => {
+                    let d = decide(line, invoices, payers, self.config());
+                    if let Decision::Payment(m) = &d {
+                        consume(invoices, m);
+                    }
+                    ("new", d)
+                }
+            };
+            lines.push(LineOutcome {
+                key: lkey,
+                reference: line.reference.clone(),
+                status,
+                line: line.clone(),
+                decision,
+            });
+        }
+        let record = (status == "new").then(|| StatementRecord {
+            key: key.clone(),
+            id: s.id.clone(),
+            account: s.account.clone(),
+            format: s.format,
+            content_sha256: hash,
+            opening: s.opening.clone(),
+            closing: s.closing.clone(),
+            lines: lines.iter().map(|l| l.key.clone()).collect(),
+            imported_at_us: now_us(),
+        });
+        Ok((
+            StatementOutcome { key, id: s.id.clone(), account: s.account.clone(), format: s.format, status, lines },
+            record,
+        ))
+    }
+
+    async fn write_statement(
+        &self,
+        s: &Statement,
+        outcome: &StatementOutcome,
+        record: Option<StatementRecord>,
+    ) -> Result<(), BankError> {
+        for l in outcome.lines.iter().filter(|l| l.status == "new") {
+            let state = match &l.decision {
+                Decision::Payment(m) => {
+                    let notice = self.notice_for(&l.key, &l.line, m);
+                    let reference = notice.external_ref.clone();
+                    self.settlement().enqueue(notice).await?;
+                    LineState::Matched { notice: reference, matched: m.clone() }
+                }
+                Decision::Unmatched { reason } => LineState::Queued { reason: reason.clone() },
+                Decision::Outgoing => LineState::Outgoing,
+                Decision::Return { end_to_end_id, reason } => {
+                    self.returned(end_to_end_id.as_deref(), reason.clone(), &l.line).await?
+                }
+            };
+            let rec = LineRecord {
+                key: l.key.clone(),
+                account: s.account.clone(),
+                statement: outcome.key.clone(),
+                line: l.line.clone(),
+                state,
+            };
+            let body = serde_json::to_value(&rec).map_err(|e| BankError::invalid("line", e.to_string()))?;
+            self.store().insert_once(self.ledger(), LINE_KIND, &l.key, &body).await?;
+        }
+        if let Some(r) = record {
+            let body = serde_json::to_value(&r).map_err(|e| BankError::invalid("statement", e.to_string()))?;
+            self.store().insert_once(self.ledger(), STATEMENT_KIND, &r.key, &body).await?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn notice_for(&self, line_key: &str, line: &Line, m: &PaymentMatch) -> PaymentNotice {
+        PaymentNotice {
+            external_ref: notice_ref(line_key),
+            brand: m.brand.clone(),
+            facility: m.facility.clone(),
+            currency: line.currency,
+            amount_minor: line.amount_minor,
+            value_date: line.value_date,
+            allocations: m
+                .allocations
+                .iter()
+                .map(|a| NoticeAllocation { invoice: a.invoice.clone(), amount_minor: Some(a.amount_minor) })
+                .collect(),
+            source: Source::Cash,
+            source_hash: None,
+        }
+    }
+
+    /// Imported statements, by key.
+    pub async fn statements(&self) -> Result<Vec<StatementRecord>, BankError> {
+        let recs = self.store().all_records(self.ledger(), STATEMENT_KIND).await?;
+        Ok(recs.iter().map(|r| r.decode()).collect::<Result<_, _>>()?)
+    }
+
+    /// Every imported line (latest state).
+    pub async fn lines(&self) -> Result<Vec<(i64, LineRecord)>, BankError> {
+        let recs = self.store().all_records(self.ledger(), LINE_KIND).await?;
+        recs.iter().map(|r| Ok((r.version, r.decode()?))).collect()
+    }
+}
+
+fn decision_of(state: &LineState) -> Decision {
+    match state {
+        LineState::Matched { matched, .. } | LineState::MatchedByHand { matched, .. } => {
+            Decision::Payment(matched.clone())
+        }
+        LineState::Queued { reason } => Decision::Unmatched { reason: reason.clone() },
+        LineState::Outgoing => Decision::Outgoing,
+        LineState::Returned { payout, reason } => {
+            Decision::Return { end_to_end_id: payout.clone(), reason: reason.clone() }
+        }
+    }
+}
