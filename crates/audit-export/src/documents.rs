@@ -14,7 +14,7 @@ use std::path::Path;
 
 use base64::Engine;
 use ed25519_dalek::VerifyingKey;
-use serde::Deserialize;
+use offtake_signing::Envelope;
 
 use crate::error::{AuditError, Loc};
 use crate::format::sha256_hex;
@@ -23,27 +23,12 @@ use crate::keys::{parse_public_key, verify_b64};
 /// Most documents an exporter indexes from one directory.
 pub const MAX_DOCUMENTS: usize = 100_000;
 
-#[derive(Deserialize)]
-struct Envelope {
-    #[serde(rename = "payloadType")]
-    payload_type: String,
-    payload: String,
-    signatures: Vec<EnvelopeSig>,
-}
+/// The DSSE pre-authentication encoding, from `offtake-signing` (one
+/// implementation for signing and for offline verification).
+pub use offtake_signing::pae;
 
-#[derive(Deserialize)]
-struct EnvelopeSig {
-    keyid: String,
-    sig: String,
-}
-
-/// DSSE pre-authentication encoding.
-pub fn pae(payload_type: &str, body: &[u8]) -> Vec<u8> {
-    let mut out = format!("DSSEv1 {} {} {} ", payload_type.len(), payload_type, body.len()).into_bytes();
-    out.extend_from_slice(body);
-    out
-}
-
+/// Envelopes are strict standard base64 (what `offtake-signing` writes);
+/// the URL-safe alphabets are accepted too, since other DSSE writers use them.
 fn decode_b64(text: &str) -> Option<Vec<u8>> {
     use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
     STANDARD.decode(text).or_else(|_| URL_SAFE.decode(text)).or_else(|_| URL_SAFE_NO_PAD.decode(text)).ok()

@@ -79,13 +79,10 @@ impl LedgerKey {
     }
 }
 
-/// Parses a hex public key.
+/// Parses a hex public key with `offtake-signing`'s rules (64 hex digits,
+/// a valid Ed25519 point, not of small order).
 pub fn parse_public_key(hex_text: &str, loc: &Loc) -> Result<VerifyingKey, AuditError> {
-    let mut bytes = [0u8; 32];
-    hex::decode_to_slice(hex_text.trim(), &mut bytes)
-        .map_err(|_| AuditError::malformed(loc.clone(), "public key is not 64 hex digits"))?;
-    VerifyingKey::from_bytes(&bytes)
-        .map_err(|e| AuditError::malformed(loc.clone(), format!("public key is not an Ed25519 point: {e}")))
+    offtake_signing::key::parse_public_key(hex_text).map_err(|e| AuditError::malformed(loc.clone(), e.to_string()))
 }
 
 /// Verifies a base64 Ed25519 signature with `verify_strict` (no malleable
@@ -126,5 +123,16 @@ mod tests {
         LedgerKey::generate(&path).expect("generate");
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
         assert_eq!(LedgerKey::load(&path).err().map(|e| e.code()), Some("ledger_key_permissions"));
+    }
+
+    #[test]
+    fn weak_public_keys_are_refused_like_in_signing() {
+        // The identity point: a valid encoding of small order, which
+        // `verify` would let sign anything for. Signing refuses it; so do we.
+        let identity = format!("01{}", "00".repeat(31));
+        let e = parse_public_key(&identity, &Loc::file("keys.json")).unwrap_err();
+        assert_eq!(e.code(), "malformed");
+        assert!(e.to_string().contains("small order"), "{e}");
+        assert!(parse_public_key("zz", &Loc::file("keys.json")).is_err());
     }
 }
