@@ -212,28 +212,98 @@ fn mismatch(loc: Loc, what: &str, expected: impl ToString, found: impl ToString)
 /// Verifies the bundle in `dir`. `pinned` is the ledger public key the
 /// auditor expects; without it the signature is checked with the key the
 /// bundle carries (intact, but not proven to come from the ledger).
+///
+/// The steps run in the order the README documents, each in a function of
+/// its own, and stop at the first problem. File hashes are checked last
+/// (`Deferred`): a content error names the line that is wrong, which is
+/// more useful than "the file's hash differs".
 pub fn verify_bundle(dir: &Path, pinned: Option<&VerifyingKey>) -> Result<VerifyReport, AuditError> {
+    // 1. Manifest and its signature.
     let (manifest, key) = read_manifest(dir, pinned)?;
+    let ledger = check_period_shape(&manifest)?;
+    let whole = manifest.scope.is_whole_ledger();
+    // 2. Files.
+    check_file_list(dir, &manifest, whole)?;
+    let mut deferred = Deferred(None);
+    // 3. Accounts.
+    let (accounts, order) = read_accounts(dir, &manifest, &mut deferred)?;
+    // 4. Documents.
+    let documents = read_documents(dir, &manifest, &mut deferred)?;
+    // 5. Entries (and the chain skeleton of scoped bundles).
+    let (mut tree, prev_hash) = tree_before(&manifest, &ledger)?;
+    let mut ev = EntryVerifier {
+        manifest: &manifest,
+        scope_whole: whole,
+        accounts,
+        documents,
+        totals: BTreeMap::new(),
+        prev_hash,
+        next_seq: manifest.chain.before.seq + 1,
+        last_recorded_at_us: i64::MIN,
+        entries: 0,
+        legs: 0,
+        documents_missing: 0,
+    };
+    let entries_info =
+        if whole { walk_whole(dir, &mut ev, &mut tree)? } else { walk_scoped(dir, &mut ev, &mut tree, &mut deferred)? };
+    check_chain_end(&manifest, &ev, &tree)?;
+    // 6. Opening + movements = closing (before the counts: it names the account).
+    check_closing_balances(&order, &ev)?;
+    check_counts_and_totals(&manifest, &mut ev)?;
+    check_documents_used(&manifest, &ev)?;
+    // 7. File hashes.
+    deferred.check(&manifest, ENTRIES_FILE, entries_info);
+    if let Some(e) = deferred.0 {
+        return Err(e);
+    }
+    Ok(VerifyReport {
+        ledger: manifest.ledger.clone(),
+        public_key: hex::encode(key.as_bytes()),
+        key_pinned: pinned.is_some(),
+        scope: manifest.scope.prefix.clone().map_or_else(|| "ledger".to_owned(), |p| format!("prefix {p}")),
+        first_seq: manifest.period.first_seq,
+        last_seq: manifest.period.last_seq,
+        entries: ev.entries,
+        period_entries: period_entries(&manifest),
+        accounts: order.len() as u64,
+        documents: ev.documents.len() as u64,
+        documents_missing: ev.documents_missing,
+        chain_head: manifest.chain.after.hash.clone(),
+        tree_size: manifest.merkle.after.tree_size,
+        merkle_root: manifest.merkle.after.root.clone(),
+    })
+}
+
+fn period_entries(manifest: &Manifest) -> u64 {
+    u64::try_from(manifest.chain.after.seq - manifest.chain.before.seq).unwrap_or(0)
+}
+
+/// The ledger id, a known scope, and a period that is the chain range
+/// between the manifest's chain heads.
+fn check_period_shape(manifest: &Manifest) -> Result<LedgerId, AuditError> {
     let mloc = Loc::file(MANIFEST_FILE);
     let ledger = LedgerId::new(&manifest.ledger).map_err(|e| AuditError::malformed(mloc.clone(), e.to_string()))?;
-    let scope = manifest.scope.clone();
-    let whole = scope.is_whole_ledger();
-    if !whole && (scope.kind != "prefix" || scope.prefix.is_none()) {
+    let scope = &manifest.scope;
+    if !scope.is_whole_ledger() && (scope.kind != "prefix" || scope.prefix.is_none()) {
         return Err(AuditError::malformed(mloc, format!("unknown scope kind {:?}", scope.kind)));
     }
-
     if manifest.period.first_seq != manifest.chain.before.seq + 1
         || manifest.period.last_seq != manifest.chain.after.seq
     {
         return Err(mismatch(
-            mloc.clone(),
+            mloc,
             "period (first_seq..last_seq against chain.before/after)",
             format!("{}..{}", manifest.chain.before.seq + 1, manifest.chain.after.seq),
             format!("{}..{}", manifest.period.first_seq, manifest.period.last_seq),
         ));
     }
+    Ok(ledger)
+}
 
-    // 2. Files.
+/// The files in the directory are exactly those the manifest lists (plus
+/// the manifest and its signature), and the required ones are listed.
+fn check_file_list(dir: &Path, manifest: &Manifest, whole: bool) -> Result<(), AuditError> {
+    let mloc = Loc::file(MANIFEST_FILE);
     let present = list_files(dir)?;
     let mut expected: BTreeSet<String> = manifest.files.keys().cloned().collect();
     for required in [ENTRIES_FILE, ACCOUNTS_FILE] {
@@ -242,7 +312,7 @@ pub fn verify_bundle(dir: &Path, pinned: Option<&VerifyingKey>) -> Result<Verify
         }
     }
     if !whole && !expected.contains(CHAIN_FILE) {
-        return Err(AuditError::malformed(mloc.clone(), format!("scoped bundle without {CHAIN_FILE}")));
+        return Err(AuditError::malformed(mloc, format!("scoped bundle without {CHAIN_FILE}")));
     }
     expected.insert(MANIFEST_FILE.into());
     expected.insert(SIGNATURE_FILE.into());
@@ -252,11 +322,17 @@ pub fn verify_bundle(dir: &Path, pinned: Option<&VerifyingKey>) -> Result<Verify
     if let Some(extra) = present.difference(&expected).next() {
         return Err(AuditError::UnexpectedFile { loc: Loc::file(extra.clone()) });
     }
-    let mut deferred = Deferred(None);
+    Ok(())
+}
 
-    // 3. Accounts.
-    let before_seq = manifest.chain.before.seq;
-    let after_seq = manifest.chain.after.seq;
+/// Reads `accounts.jsonl`: each account in scope, once, with opening and
+/// closing balances as of the period's chain heads that agree with their
+/// own totals. Returns the accounts and their order in the file.
+fn read_accounts(
+    dir: &Path,
+    manifest: &Manifest,
+    deferred: &mut Deferred,
+) -> Result<(HashMap<String, AccountState>, Vec<String>), AuditError> {
     let mut accounts: HashMap<String, AccountState> = HashMap::new();
     let mut order: Vec<String> = Vec::new();
     let mut r = LineReader::open(dir, ACCOUNTS_FILE)?;
@@ -264,55 +340,56 @@ pub fn verify_bundle(dir: &Path, pinned: Option<&VerifyingKey>) -> Result<Verify
         let value = parse_canonical_line(line, &loc)?;
         let a: AccountLine =
             serde_json::from_value(value).map_err(|e| AuditError::malformed(loc.clone(), e.to_string()))?;
-        AccountCode::new(&a.account).map_err(|e| AuditError::malformed(loc.clone(), e.to_string()))?;
-        if !scope.includes(&a.account) {
-            return Err(AuditError::malformed(loc, format!("account {} is outside the bundle's scope", a.account)));
-        }
-        let currency =
-            Currency::from_code(&a.currency).map_err(|e| AuditError::malformed(loc.clone(), e.to_string()))?;
-        let normal = Side::parse(&a.normal_side).map_err(|e| AuditError::malformed(loc.clone(), e.to_string()))?;
-        let opening = totals_of(&a.opening, &loc, "opening")?;
-        let closing = totals_of(&a.closing, &loc, "closing")?;
-        for (which, b, t, seq) in
-            [("opening", &a.opening, &opening, before_seq), ("closing", &a.closing, &closing, after_seq)]
-        {
-            if b.as_of_seq != seq {
-                return Err(AuditError::BalanceMismatch {
-                    loc,
-                    account: a.account,
-                    what: format!("{which} is as of entry {}, the period's chain says {seq}", b.as_of_seq),
-                });
-            }
-            let posted = AmountMinor::new(t.posted_minor(normal)).format(currency);
-            if b.posted != posted {
-                return Err(AuditError::BalanceMismatch {
-                    loc,
-                    account: a.account,
-                    what: format!("{which} posted balance reads {} but its totals give {posted}", b.posted),
-                });
-            }
-        }
-        let state = AccountState { line: r.line_no(), currency, closing, running: opening };
+        let state = account_state(manifest, &a, &loc, r.line_no())?;
         if accounts.insert(a.account.clone(), state).is_some() {
             return Err(AuditError::malformed(loc, format!("account {} listed twice", a.account)));
         }
         order.push(a.account);
     }
-    deferred.check(&manifest, ACCOUNTS_FILE, r.finish()?);
+    deferred.check(manifest, ACCOUNTS_FILE, r.finish()?);
     if order.len() as u64 != manifest.counts.accounts {
         return Err(mismatch(Loc::file(ACCOUNTS_FILE), "account count", manifest.counts.accounts, order.len()));
     }
+    Ok((accounts, order))
+}
 
-    // 4. Documents.
+/// Checks one account line and starts its running totals at the opening.
+fn account_state(manifest: &Manifest, a: &AccountLine, loc: &Loc, line: u64) -> Result<AccountState, AuditError> {
+    AccountCode::new(&a.account).map_err(|e| AuditError::malformed(loc.clone(), e.to_string()))?;
+    if !manifest.scope.includes(&a.account) {
+        return Err(AuditError::malformed(loc.clone(), format!("account {} is outside the bundle's scope", a.account)));
+    }
+    let currency = Currency::from_code(&a.currency).map_err(|e| AuditError::malformed(loc.clone(), e.to_string()))?;
+    let normal = Side::parse(&a.normal_side).map_err(|e| AuditError::malformed(loc.clone(), e.to_string()))?;
+    let opening = totals_of(&a.opening, loc, "opening")?;
+    let closing = totals_of(&a.closing, loc, "closing")?;
+    let (before_seq, after_seq) = (manifest.chain.before.seq, manifest.chain.after.seq);
+    for (which, b, t, seq) in
+        [("opening", &a.opening, &opening, before_seq), ("closing", &a.closing, &closing, after_seq)]
+    {
+        let fail = |what: String| AuditError::BalanceMismatch { loc: loc.clone(), account: a.account.clone(), what };
+        if b.as_of_seq != seq {
+            return Err(fail(format!("{which} is as of entry {}, the period's chain says {seq}", b.as_of_seq)));
+        }
+        let posted = AmountMinor::new(t.posted_minor(normal)).format(currency);
+        if b.posted != posted {
+            return Err(fail(format!("{which} posted balance reads {} but its totals give {posted}", b.posted)));
+        }
+    }
+    Ok(AccountState { line, currency, closing, running: opening })
+}
+
+/// Reads `documents/`: the signer keys, then every envelope, which must
+/// verify and be named for its source hash. Returns source hash → "used".
+fn read_documents(
+    dir: &Path,
+    manifest: &Manifest,
+    deferred: &mut Deferred,
+) -> Result<BTreeMap<String, bool>, AuditError> {
     let doc_keys = if manifest.files.contains_key(DOCUMENT_KEYS_FILE) {
         let bytes = read_small(dir, DOCUMENT_KEYS_FILE)?;
-        let got = FileInfo {
-            sha256: crate::format::sha256_hex(&bytes),
-            bytes: bytes.len() as u64,
-            lines: bytes.iter().filter(|b| **b == b'\n').count() as u64,
-        };
         let keys = parse_keys(&bytes, &Loc::file(DOCUMENT_KEYS_FILE))?;
-        deferred.check(&manifest, DOCUMENT_KEYS_FILE, got);
+        deferred.check(manifest, DOCUMENT_KEYS_FILE, file_info(&bytes, crate::format::sha256_hex(&bytes)));
         keys
     } else {
         BTreeMap::new()
@@ -334,18 +411,22 @@ pub fn verify_bundle(dir: &Path, pinned: Option<&VerifyingKey>) -> Result<Verify
                 ),
             });
         }
-        let got = FileInfo {
-            sha256: checked.envelope_sha256.clone(),
-            bytes: bytes.len() as u64,
-            lines: bytes.iter().filter(|b| **b == b'\n').count() as u64,
-        };
-        deferred.check(&manifest, name, got);
+        deferred.check(manifest, name, file_info(&bytes, checked.envelope_sha256.clone()));
         documents.insert(stem.to_owned(), false);
     }
+    Ok(documents)
+}
 
-    // 5. Entries (and the chain skeleton of scoped bundles).
+fn file_info(bytes: &[u8], sha256: String) -> FileInfo {
+    FileInfo { sha256, bytes: bytes.len() as u64, lines: bytes.iter().filter(|b| **b == b'\n').count() as u64 }
+}
+
+/// The Merkle tree and chain hash where the period starts, checked against
+/// the manifest (the genesis hash for a bundle from the first entry).
+fn tree_before(manifest: &Manifest, ledger: &LedgerId) -> Result<(CompactRange, [u8; 32]), AuditError> {
     let bloc = Loc::file(MANIFEST_FILE);
-    let genesis = hex::encode(genesis_hash(&ledger));
+    let before_seq = manifest.chain.before.seq;
+    let genesis = hex::encode(genesis_hash(ledger));
     if before_seq == 0 && manifest.chain.before.hash != genesis {
         return Err(mismatch(bloc, "chain.before.hash (genesis of this ledger)", genesis, &manifest.chain.before.hash));
     }
@@ -363,7 +444,7 @@ pub fn verify_bundle(dir: &Path, pinned: Option<&VerifyingKey>) -> Result<Verify
             manifest.merkle.before.tree_size,
         ));
     }
-    let mut tree = CompactRange::from_frontier(manifest.merkle.before.tree_size, frontier)
+    let tree = CompactRange::from_frontier(manifest.merkle.before.tree_size, frontier)
         .ok_or_else(|| AuditError::malformed(bloc.clone(), "merkle.frontier_before does not fit tree_size"))?;
     let root_before = hex::encode(tree.root());
     if root_before != manifest.merkle.before.root {
@@ -373,67 +454,75 @@ pub fn verify_bundle(dir: &Path, pinned: Option<&VerifyingKey>) -> Result<Verify
             computed: root_before,
         });
     }
+    let prev_hash = parse_hash(&manifest.chain.before.hash, &bloc, "chain.before.hash")?;
+    Ok((tree, prev_hash))
+}
 
-    let mut ev = EntryVerifier {
-        manifest: &manifest,
-        scope_whole: whole,
-        accounts,
-        documents,
-        totals: BTreeMap::new(),
-        prev_hash: parse_hash(&manifest.chain.before.hash, &bloc, "chain.before.hash")?,
-        next_seq: before_seq + 1,
-        last_recorded_at_us: i64::MIN,
-        entries: 0,
-        legs: 0,
-        documents_missing: 0,
-    };
+/// A whole-ledger bundle: every entry of the period, in order.
+fn walk_whole(dir: &Path, ev: &mut EntryVerifier<'_>, tree: &mut CompactRange) -> Result<FileInfo, AuditError> {
     let mut er = LineReader::open(dir, ENTRIES_FILE)?;
-    if whole {
-        while let Some((loc, line)) = er.next_line()? {
-            let (seq, hash) = ev.entry(line, &loc, None)?;
-            debug_assert_eq!(seq, ev.next_seq - 1);
-            tree.push_leaf_hash(leaf_hash(&hash));
+    while let Some((loc, line)) = er.next_line()? {
+        let (seq, hash) = ev.entry(line, &loc, None)?;
+        debug_assert_eq!(seq, ev.next_seq - 1);
+        tree.push_leaf_hash(leaf_hash(&hash));
+    }
+    er.finish()
+}
+
+/// A scoped bundle: `chain.jsonl` has every entry's place in the chain;
+/// the entries in scope must sit at theirs.
+fn walk_scoped(
+    dir: &Path,
+    ev: &mut EntryVerifier<'_>,
+    tree: &mut CompactRange,
+    deferred: &mut Deferred,
+) -> Result<FileInfo, AuditError> {
+    let mut er = LineReader::open(dir, ENTRIES_FILE)?;
+    let mut cr = LineReader::open(dir, CHAIN_FILE)?;
+    let mut pending: Option<(Vec<u8>, Loc)> = er.next_line()?.map(|(l, b)| (b.to_vec(), l));
+    while let Some((cloc, line)) = cr.next_line()? {
+        let value = parse_canonical_line(line, &cloc)?;
+        let c: ChainLine =
+            serde_json::from_value(value).map_err(|e| AuditError::malformed(cloc.clone(), e.to_string()))?;
+        let seq = parse_i64(&c.seq, &cloc, "seq")?;
+        let hash = parse_hash(&c.hash, &cloc, "hash")?;
+        if seq != ev.next_seq {
+            return Err(seq_error(cloc, ev.next_seq, seq));
         }
-    } else {
-        let mut cr = LineReader::open(dir, CHAIN_FILE)?;
-        let mut pending: Option<(Vec<u8>, Loc)> = er.next_line()?.map(|(l, b)| (b.to_vec(), l));
-        while let Some((cloc, line)) = cr.next_line()? {
-            let value = parse_canonical_line(line, &cloc)?;
-            let c: ChainLine =
-                serde_json::from_value(value).map_err(|e| AuditError::malformed(cloc.clone(), e.to_string()))?;
-            let seq = parse_i64(&c.seq, &cloc, "seq")?;
-            let hash = parse_hash(&c.hash, &cloc, "hash")?;
-            if seq != ev.next_seq {
-                return Err(seq_error(cloc, ev.next_seq, seq));
-            }
-            tree.push_leaf_hash(leaf_hash(&hash));
-            let entry_here = match &pending {
-                Some((bytes, eloc)) => peek_seq(bytes, eloc)? == seq,
-                None => false,
-            };
-            if entry_here {
-                let (bytes, eloc) = pending.take().expect("checked above");
+        tree.push_leaf_hash(leaf_hash(&hash));
+        let entry_here = match &pending {
+            Some((bytes, eloc)) => peek_seq(bytes, eloc)? == seq,
+            None => false,
+        };
+        match pending.take() {
+            Some((bytes, eloc)) if entry_here => {
                 let (_, entry_hash) = ev.entry(&bytes, &eloc, Some(&hash))?;
                 debug_assert_eq!(entry_hash, hash);
                 pending = er.next_line()?.map(|(l, b)| (b.to_vec(), l));
-            } else {
+            }
+            other => {
                 // Left out of scope: only its place in the chain is known.
+                pending = other;
                 ev.prev_hash = hash;
                 ev.next_seq += 1;
             }
         }
-        if let Some((bytes, eloc)) = pending {
-            let seq = peek_seq(&bytes, &eloc)?;
-            return Err(AuditError::ChainBroken {
-                loc: eloc,
-                reason: format!("entry {seq} is not in {CHAIN_FILE} at its place (out of order or outside the period)"),
-            });
-        }
-        deferred.check(&manifest, CHAIN_FILE, cr.finish()?);
     }
+    if let Some((bytes, eloc)) = pending {
+        let seq = peek_seq(&bytes, &eloc)?;
+        return Err(AuditError::ChainBroken {
+            loc: eloc,
+            reason: format!("entry {seq} is not in {CHAIN_FILE} at its place (out of order or outside the period)"),
+        });
+    }
+    deferred.check(ev.manifest, CHAIN_FILE, cr.finish()?);
+    er.finish()
+}
+
+/// The walk ended at the manifest's chain head and Merkle root.
+fn check_chain_end(manifest: &Manifest, ev: &EntryVerifier<'_>, tree: &CompactRange) -> Result<(), AuditError> {
     let eloc_end = Loc::file(ENTRIES_FILE);
-    let entries_info = er.finish()?;
-    let last_seq = ev.next_seq - 1;
+    let (last_seq, after_seq) = (ev.next_seq - 1, manifest.chain.after.seq);
     if last_seq != after_seq {
         return Err(AuditError::ChainBroken {
             loc: eloc_end,
@@ -455,8 +544,12 @@ pub fn verify_bundle(dir: &Path, pinned: Option<&VerifyingKey>) -> Result<Verify
             computed: root,
         });
     }
-    // 6. Opening + movements = closing (before the counts: it names the account).
-    for code in &order {
+    Ok(())
+}
+
+/// Opening + movements = closing, for every account, in file order.
+fn check_closing_balances(order: &[String], ev: &EntryVerifier<'_>) -> Result<(), AuditError> {
+    for code in order {
         let a = &ev.accounts[code];
         if let Some(what) = diff_totals(&a.closing, &a.running) {
             return Err(AuditError::BalanceMismatch {
@@ -466,24 +559,25 @@ pub fn verify_bundle(dir: &Path, pinned: Option<&VerifyingKey>) -> Result<Verify
             });
         }
     }
+    Ok(())
+}
 
-    let period_entries = u64::try_from(after_seq - before_seq).unwrap_or(0);
-    if period_entries != manifest.counts.period_entries {
-        return Err(mismatch(eloc_end.clone(), "period entry count", manifest.counts.period_entries, period_entries));
+/// Entry, leg and document counts and the control totals per currency and
+/// layer equal the manifest's.
+fn check_counts_and_totals(manifest: &Manifest, ev: &mut EntryVerifier<'_>) -> Result<(), AuditError> {
+    let eloc_end = Loc::file(ENTRIES_FILE);
+    let period = period_entries(manifest);
+    if period != manifest.counts.period_entries {
+        return Err(mismatch(eloc_end, "period entry count", manifest.counts.period_entries, period));
     }
-    if ev.entries != manifest.counts.entries {
-        return Err(mismatch(eloc_end, "entry count", manifest.counts.entries, ev.entries));
-    }
-    if ev.legs != manifest.counts.legs {
-        return Err(mismatch(eloc_end, "leg count", manifest.counts.legs, ev.legs));
-    }
-    if ev.documents_missing != manifest.counts.documents_missing {
-        return Err(mismatch(
-            eloc_end,
-            "entries without their document",
-            manifest.counts.documents_missing,
-            ev.documents_missing,
-        ));
+    for (what, expected, found) in [
+        ("entry count", manifest.counts.entries, ev.entries),
+        ("leg count", manifest.counts.legs, ev.legs),
+        ("entries without their document", manifest.counts.documents_missing, ev.documents_missing),
+    ] {
+        if expected != found {
+            return Err(mismatch(eloc_end, what, expected, found));
+        }
     }
     let totals = std::mem::take(&mut ev.totals);
     let computed: BTreeMap<String, BTreeMap<String, SideTotals>> = totals.into_iter().fold(
@@ -503,38 +597,26 @@ pub fn verify_bundle(dir: &Path, pinned: Option<&VerifyingKey>) -> Result<Verify
             serde_json::to_string(&computed).unwrap_or_default(),
         ));
     }
-    let EntryVerifier { documents, entries, documents_missing, .. } = ev;
-    if let Some((unused, _)) = documents.iter().find(|(_, used)| !**used) {
+    Ok(())
+}
+
+/// Every document in the bundle is referenced by an entry of it.
+fn check_documents_used(manifest: &Manifest, ev: &EntryVerifier<'_>) -> Result<(), AuditError> {
+    if let Some((unused, _)) = ev.documents.iter().find(|(_, used)| !**used) {
         return Err(AuditError::Document {
             loc: Loc::file(format!("{DOCUMENTS_DIR}/{unused}.json")),
             reason: "no entry of the bundle references it".into(),
         });
     }
-    if documents.len() as u64 != manifest.counts.documents {
-        return Err(mismatch(Loc::file(DOCUMENTS_DIR), "document count", manifest.counts.documents, documents.len()));
+    if ev.documents.len() as u64 != manifest.counts.documents {
+        return Err(mismatch(
+            Loc::file(DOCUMENTS_DIR),
+            "document count",
+            manifest.counts.documents,
+            ev.documents.len(),
+        ));
     }
-
-    // 7. File hashes.
-    deferred.check(&manifest, ENTRIES_FILE, entries_info);
-    if let Some(e) = deferred.0 {
-        return Err(e);
-    }
-    Ok(VerifyReport {
-        ledger: manifest.ledger.clone(),
-        public_key: hex::encode(key.as_bytes()),
-        key_pinned: pinned.is_some(),
-        scope: scope.prefix.clone().map_or_else(|| "ledger".to_owned(), |p| format!("prefix {p}")),
-        first_seq: manifest.period.first_seq,
-        last_seq: manifest.period.last_seq,
-        entries,
-        period_entries,
-        accounts: order.len() as u64,
-        documents: documents.len() as u64,
-        documents_missing,
-        chain_head: manifest.chain.after.hash.clone(),
-        tree_size: manifest.merkle.after.tree_size,
-        merkle_root: manifest.merkle.after.root.clone(),
-    })
+    Ok(())
 }
 
 fn seq_error(loc: Loc, expected: i64, found: i64) -> AuditError {
