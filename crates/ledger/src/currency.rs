@@ -1,10 +1,14 @@
 //! ISO 4217 currencies with their minor-unit scale.
 //!
-//! The table is deliberately small and explicit: a currency the ledger does
-//! not know is refused (`unknown_currency`) rather than guessed, because a
-//! wrong scale silently multiplies every amount by a power of ten.
+//! The code list and the scales come from the `iso_currency` crate (the
+//! whole ISO 4217 list one, kept up to date upstream) instead of a table of
+//! our own. A code ISO 4217 gives no minor unit for (gold `XAU`, `XDR`,
+//! the test and "no currency" codes) is refused (`unknown_currency`) rather
+//! than guessed, because a wrong scale silently multiplies every amount by
+//! a power of ten.
 
 use std::fmt;
+use std::sync::OnceLock;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -18,32 +22,9 @@ pub struct Currency {
     scale: u8,
 }
 
-/// Every currency offtake accepts. Scales from ISO 4217 (list one, 2024).
-const TABLE: &[Currency] = &[
-    Currency::new("AUD", 2),
-    Currency::new("BHD", 3),
-    Currency::new("CAD", 2),
-    Currency::new("CHF", 2),
-    Currency::new("CNY", 2),
-    Currency::new("DKK", 2),
-    Currency::new("EUR", 2),
-    Currency::new("GBP", 2),
-    Currency::new("HKD", 2),
-    Currency::new("INR", 2),
-    Currency::new("JOD", 3),
-    Currency::new("JPY", 0),
-    Currency::new("KRW", 0),
-    Currency::new("KWD", 3),
-    Currency::new("MXN", 2),
-    Currency::new("NOK", 2),
-    Currency::new("NZD", 2),
-    Currency::new("OMR", 3),
-    Currency::new("SEK", 2),
-    Currency::new("SGD", 2),
-    Currency::new("TND", 3),
-    Currency::new("USD", 2),
-    Currency::new("VND", 0),
-];
+/// Largest scale accepted (ISO's funds codes such as CLF use 4; amounts are
+/// `i64` minor units, so every extra decimal costs range).
+const MAX_SCALE: u16 = 4;
 
 impl Currency {
     pub const USD: Currency = Currency::new("USD", 2);
@@ -57,13 +38,19 @@ impl Currency {
         Currency { code, scale }
     }
 
+    fn of_iso(iso: iso_currency::Currency) -> Option<Currency> {
+        let scale = iso.exponent().filter(|e| *e <= MAX_SCALE)?;
+        Some(Currency::new(iso.code(), u8::try_from(scale).ok()?))
+    }
+
     /// Looks a currency up by its ISO code (upper case only: "usd" is refused
     /// so that stored codes have one spelling).
     pub fn from_code(code: &str) -> Result<Currency, LedgerError> {
-        TABLE
-            .iter()
-            .copied()
-            .find(|c| c.code == code)
+        let upper = code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase());
+        upper
+            .then(|| iso_currency::Currency::from_code(code))
+            .flatten()
+            .and_then(Currency::of_iso)
             .ok_or_else(|| LedgerError::UnknownCurrency(truncate_for_message(code)))
     }
 
@@ -76,9 +63,15 @@ impl Currency {
         u32::from(self.scale)
     }
 
-    /// All currencies known to the ledger.
+    /// All currencies known to the ledger, by code.
     pub fn all() -> &'static [Currency] {
-        TABLE
+        static ALL: OnceLock<Vec<Currency>> = OnceLock::new();
+        ALL.get_or_init(|| {
+            use iso_currency::IntoEnumIterator;
+            let mut all: Vec<Currency> = iso_currency::Currency::iter().filter_map(Currency::of_iso).collect();
+            all.sort();
+            all
+        })
     }
 }
 
@@ -133,6 +126,25 @@ mod tests {
     }
 
     #[test]
+    fn the_whole_iso_list_is_known_with_its_scales() {
+        for (code, scale) in [("BRL", 2), ("ISK", 0), ("KWD", 3), ("CLF", 4), ("XOF", 0), ("ZAR", 2)] {
+            assert_eq!(Currency::from_code(code).unwrap().scale(), scale, "{code}");
+        }
+        assert!(Currency::all().len() > 150, "{} currencies", Currency::all().len());
+        assert!(Currency::all().iter().all(|c| Currency::from_code(c.code()) == Ok(*c)));
+        for constant in [Currency::USD, Currency::EUR, Currency::GBP, Currency::JPY, Currency::CHF, Currency::BHD] {
+            assert_eq!(Currency::from_code(constant.code()), Ok(constant), "the constants agree with ISO");
+        }
+    }
+
+    #[test]
+    fn codes_without_a_minor_unit_are_refused() {
+        for code in ["XAU", "XDR", "XTS"] {
+            assert_eq!(Currency::from_code(code).unwrap_err().code(), "unknown_currency", "{code}");
+        }
+    }
+
+    #[test]
     fn unknown_or_lower_case_codes_are_refused() {
         for code in ["usd", "XXX", "", "US", "USDD"] {
             let err = Currency::from_code(code).unwrap_err();
@@ -141,7 +153,7 @@ mod tests {
     }
 
     #[test]
-    fn table_is_sorted_and_unique() {
-        assert!(TABLE.windows(2).all(|w| w[0].code < w[1].code));
+    fn the_list_is_sorted_and_unique() {
+        assert!(Currency::all().windows(2).all(|w| w[0].code < w[1].code));
     }
 }
