@@ -88,7 +88,7 @@ pub async fn require_api_key(State(state): State<AppState>, mut req: Request, ne
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
-    if let Err(retry_after_ms) = state.rate_limiter().take(&principal.key_id, std::time::Instant::now()) {
+    if let Err(retry_after_ms) = state.rate_limiter().take(&principal.key_id) {
         return ApiError::RateLimited { retry_after_ms }.into_response();
     }
     let read_only = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);

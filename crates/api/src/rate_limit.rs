@@ -3,8 +3,8 @@
 //! spend another key's budget by naming its id).
 //!
 //! A bucket holds at most `burst` requests and refills at `per_s` requests
-//! a second. Tokens are counted in thousandths of a request, in integers, so
-//! frequent small refills add up instead of rounding to nothing. An empty bucket answers
+//! a second (`governor`'s GCRA, exact to the nanosecond, so frequent small
+//! refills add up instead of rounding to nothing). An empty bucket answers
 //! `429 rate_limited` with `Retry-After` (whole seconds, rounded up), before
 //! the request reaches idempotency or any handler: a refused request writes
 //! nothing.
@@ -13,12 +13,11 @@
 //! allow the full rate (put a shared limiter in front when that matters).
 //! Their number is bounded by the keys that authenticated.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::Instant;
+use std::num::NonZeroU32;
 
-/// Thousandths of a request: one request costs this much.
-const MILLI: u64 = 1_000;
+use governor::clock::{Clock, MonotonicClock, Reference};
+use governor::state::keyed::DashMapStateStore;
+use governor::Quota;
 
 /// Per-key limits; `per_s == 0` turns limiting off.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,79 +36,84 @@ impl RateLimit {
     }
 }
 
-#[derive(Debug)]
-struct Bucket {
-    tokens_milli: u64,
-    refilled_at: Instant,
+type Keyed<C> = governor::RateLimiter<
+    String,
+    DashMapStateStore<String>,
+    C,
+    governor::middleware::NoOpMiddleware<<C as Clock>::Instant>,
+>;
+
+/// The buckets: `governor`'s GCRA (exact to the nanosecond, so fractions of
+/// a request are never lost), one cell per API key id.
+pub struct RateLimiter<C: Clock = MonotonicClock> {
+    keyed: Option<Keyed<C>>,
+    clock: C,
 }
 
-#[derive(Debug)]
-pub struct RateLimiter {
-    limit: RateLimit,
-    buckets: Mutex<HashMap<String, Bucket>>,
+impl std::fmt::Debug for RateLimiter<MonotonicClock> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RateLimiter").field("on", &self.keyed.is_some()).finish()
+    }
 }
 
-impl RateLimiter {
+impl RateLimiter<MonotonicClock> {
     pub fn new(limit: RateLimit) -> Self {
-        RateLimiter { limit, buckets: Mutex::new(HashMap::new()) }
+        Self::with_clock(limit, MonotonicClock)
+    }
+}
+
+impl<C: Clock + Clone> RateLimiter<C> {
+    pub fn with_clock(limit: RateLimit, clock: C) -> Self {
+        let keyed = NonZeroU32::new(limit.per_s).map(|per_s| {
+            let burst = NonZeroU32::new(limit.burst).unwrap_or(NonZeroU32::MIN);
+            Keyed::dashmap_with_clock(Quota::per_second(per_s).allow_burst(burst), clock.clone())
+        });
+        RateLimiter { keyed, clock }
     }
 
-    /// Takes one request from `key_id`'s bucket at `now`: `Ok`, or
+    /// Takes one request from `key_id`'s bucket: `Ok`, or
     /// `Err(retry_after_ms)` when the bucket is empty.
-    pub fn take(&self, key_id: &str, now: Instant) -> Result<(), u64> {
-        if self.limit.is_off() {
-            return Ok(());
-        }
-        let per_s = u64::from(self.limit.per_s);
-        let capacity_milli = u64::from(self.limit.burst.max(1)) * MILLI;
-        // A poisoned lock only means another request panicked mid-update;
-        // the counts are still usable.
-        let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let bucket =
-            buckets.entry(key_id.to_owned()).or_insert(Bucket { tokens_milli: capacity_milli, refilled_at: now });
-        let elapsed_us =
-            u64::try_from(now.saturating_duration_since(bucket.refilled_at).as_micros()).unwrap_or(u64::MAX);
-        // per_s requests a second = per_s thousandths a millisecond.
-        let refill_milli = elapsed_us.saturating_mul(per_s) / 1_000;
-        if refill_milli > 0 {
-            bucket.tokens_milli = bucket.tokens_milli.saturating_add(refill_milli).min(capacity_milli);
-            bucket.refilled_at = now;
-        }
-        if bucket.tokens_milli >= MILLI {
-            bucket.tokens_milli -= MILLI;
-            Ok(())
-        } else {
-            let missing_milli = MILLI - bucket.tokens_milli;
-            Err(missing_milli.div_ceil(per_s).max(1))
-        }
+    pub fn take(&self, key_id: &str) -> Result<(), u64> {
+        let Some(keyed) = &self.keyed else { return Ok(()) };
+        keyed.check_key(&key_id.to_owned()).map_err(|not_until| {
+            let wait = not_until.earliest_possible().duration_since(self.clock.now());
+            u64::try_from(std::time::Duration::from(wait).as_millis()).unwrap_or(u64::MAX).max(1)
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use governor::clock::FakeRelativeClock;
     use std::time::Duration;
+
+    fn limiter(per_s: u32, burst: u32) -> (RateLimiter<FakeRelativeClock>, FakeRelativeClock) {
+        let clock = FakeRelativeClock::default();
+        (RateLimiter::with_clock(RateLimit { per_s, burst }, clock.clone()), clock)
+    }
 
     #[test]
     fn a_burst_then_the_sustained_rate() {
-        let limiter = RateLimiter::new(RateLimit { per_s: 10, burst: 3 });
-        let t0 = Instant::now();
+        let (limiter, clock) = limiter(10, 3);
         for _ in 0..3 {
-            assert_eq!(limiter.take("k", t0), Ok(()));
+            assert_eq!(limiter.take("k"), Ok(()));
         }
         // Empty: one request refills in 100 ms.
-        assert_eq!(limiter.take("k", t0), Err(100));
-        assert_eq!(limiter.take("k", t0 + Duration::from_millis(40)), Err(60));
-        assert_eq!(limiter.take("k", t0 + Duration::from_millis(100)), Ok(()));
-        assert!(limiter.take("k", t0 + Duration::from_millis(100)).is_err());
+        assert_eq!(limiter.take("k"), Err(100));
+        clock.advance(Duration::from_millis(40));
+        assert_eq!(limiter.take("k"), Err(60));
+        clock.advance(Duration::from_millis(60));
+        assert_eq!(limiter.take("k"), Ok(()));
+        assert!(limiter.take("k").is_err());
         // Another key has its own bucket.
-        assert_eq!(limiter.take("other", t0), Ok(()));
+        assert_eq!(limiter.take("other"), Ok(()));
         // Idle for long: back to the burst, never more.
-        let later = t0 + Duration::from_secs(3_600);
+        clock.advance(Duration::from_secs(3_600));
         for _ in 0..3 {
-            assert_eq!(limiter.take("k", later), Ok(()));
+            assert_eq!(limiter.take("k"), Ok(()));
         }
-        assert!(limiter.take("k", later).is_err());
+        assert!(limiter.take("k").is_err());
     }
 
     #[test]
@@ -117,14 +121,14 @@ mod tests {
         // 3 a second, each 111 ms step refills 0.333 of a request: over 30
         // steps (3.33 s) that is 9.99, so 9 requests, not 0 (as whole-request
         // refills per step would give).
-        let limiter = RateLimiter::new(RateLimit { per_s: 3, burst: 10 });
-        let t0 = Instant::now();
+        let (limiter, clock) = limiter(3, 10);
         for _ in 0..10 {
-            assert_eq!(limiter.take("k", t0), Ok(()));
+            assert_eq!(limiter.take("k"), Ok(()));
         }
         let mut granted = 0;
-        for step in 1..=30u64 {
-            if limiter.take("k", t0 + Duration::from_millis(111 * step)).is_ok() {
+        for _ in 1..=30u64 {
+            clock.advance(Duration::from_millis(111));
+            if limiter.take("k").is_ok() {
                 granted += 1;
             }
         }
@@ -133,8 +137,7 @@ mod tests {
 
     #[test]
     fn off_never_refuses() {
-        let limiter = RateLimiter::new(RateLimit::OFF);
-        let t0 = Instant::now();
-        assert!((0..10_000).all(|_| limiter.take("k", t0).is_ok()));
+        let (limiter, _) = limiter(0, 0);
+        assert!((0..10_000).all(|_| limiter.take("k").is_ok()));
     }
 }
