@@ -598,8 +598,8 @@ async fn with_records(fx: &Fixture) {
 
 fn broken_at(result: Result<impl std::fmt::Debug, LedgerError>) -> String {
     match result {
-        Err(LedgerError::ChainBroken { seq, reason }) => format!("{seq}: {reason}"),
-        other => panic!("expected chain_broken, got {other:?}"),
+        Err(LedgerError::RecordChainBroken { seq, reason }) => format!("{seq}: {reason}"),
+        other => panic!("expected a broken record chain, got {other:?}"),
     }
 }
 
@@ -645,7 +645,7 @@ pub async fn verify_history_detects_an_altered_record_body(fx: Fixture) {
     with_records(&fx).await;
     fx.insider.force_record_body(&fx.ledger, "commitment", "c1", 2, &serde_json::json!({"qty": "12000"})).await;
     let reason = broken_at(verify_history(fx.store.as_ref(), &fx.ledger).await);
-    assert!(reason.starts_with("2: record chain: commitment/c1 v2: stored hash"), "{reason}");
+    assert!(reason.starts_with("2: commitment/c1 v2: stored hash"), "{reason}");
 }
 
 pub async fn verify_history_detects_a_deleted_record_version(fx: Fixture) {
@@ -674,6 +674,22 @@ pub async fn records_written_before_the_chain_are_chained_once_on_open(fx: Fixtu
     let report = verify_history(again.as_ref(), &fx.ledger).await.unwrap();
     assert_eq!(report.records.versions, 4);
     assert_eq!(report.records.head, reopened.record_head(&fx.ledger).await.unwrap());
+}
+
+pub async fn reopening_does_not_chain_a_forged_version(fx: Fixture) {
+    with_records(&fx).await;
+    let key = StoredRecord {
+        kind: "api_key".into(),
+        id: "k-admin".into(),
+        version: 1,
+        body: serde_json::json!({"role": "admin"}),
+        recorded_at_us: 1,
+    };
+    fx.insider.force_insert_record(&fx.ledger, &key, None).await;
+    // The start-up pass chains only ledgers that have no record head yet.
+    let reopened = fx.insider.reopen().await;
+    let reason = broken_at(verify_history(reopened.as_ref(), &fx.ledger).await);
+    assert!(reason.contains("1 version rows outside the chain"), "{reason}");
 }
 
 pub async fn record_versions_are_chained_in_write_order(fx: Fixture) {

@@ -57,6 +57,7 @@ macro_rules! conformance_suite {
             verify_history_detects_an_altered_record_body,
             verify_history_detects_a_deleted_record_version,
             records_written_before_the_chain_are_chained_once_on_open,
+            reopening_does_not_chain_a_forged_version,
             record_versions_are_chained_in_write_order,
         );
     };

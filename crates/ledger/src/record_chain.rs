@@ -195,13 +195,15 @@ pub async fn put_record<T: RecordTx + ?Sized>(
 }
 
 /// Chains, once and in order, the versions a ledger holds from before the
-/// record chain existed, and creates its head (genesis if it has none).
-/// Returns how many versions were linked.
+/// record chain existed, and creates its head. Only a ledger without a
+/// record head has such versions: once the head exists, a version outside
+/// the chain was not written by the store (a forgery), and linking it here
+/// would launder it, so nothing is done. Returns how many were linked.
 pub async fn chain_unlinked<T: RecordTx + ?Sized>(tx: &mut T, ledger: &LedgerId) -> Result<u64, LedgerError> {
-    let mut head = match tx.lock_head(ledger).await? {
-        Some(h) => h,
-        None => genesis_head(ledger),
-    };
+    if tx.lock_head(ledger).await?.is_some() {
+        return Ok(0);
+    }
+    let mut head = genesis_head(ledger);
     let mut linked = 0;
     loop {
         let page = tx.unlinked(ledger, LINK_PAGE).await?;
@@ -248,7 +250,7 @@ pub struct RecordChainReport {
 const VERIFY_PAGE: u32 = 1_000;
 
 fn broken(seq: i64, reason: impl Into<String>) -> LedgerError {
-    LedgerError::ChainBroken { seq, reason: format!("record chain: {}", reason.into()) }
+    LedgerError::RecordChainBroken { seq, reason: reason.into() }
 }
 
 /// Recomputes every link and hash of the record chain, and checks that the

@@ -169,7 +169,7 @@ pub fn chained_record(row: &impl SqlRow) -> Result<ChainedRecord, LedgerError> {
     let hash = |column: &str| -> Result<Hash32, LedgerError> {
         match row.bytes_opt(column)? {
             Some(bytes) => hash32(&bytes, column),
-            None => Err(LedgerError::ChainBroken { seq, reason: format!("record chain: {column} is missing") }),
+            None => Err(LedgerError::RecordChainBroken { seq, reason: format!("{column} is missing") }),
         }
     };
     Ok(ChainedRecord { record: stored_record(row)?, seq, prev_hash: hash("prev_hash")?, hash: hash("hash")? })

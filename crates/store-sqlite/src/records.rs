@@ -248,11 +248,10 @@ impl RecordTx for SqliteRecordTx<'_> {
 }
 
 /// Chains, once, the record versions written before the record chain
-/// existed, and gives every ledger a record head (run on open).
+/// existed (ledgers without a record head), and gives them a record head (run on open).
 pub(crate) async fn chain_unlinked(conn: &mut SqliteConnection) -> Result<(), LedgerError> {
     let ledgers: Vec<String> = sqlx::query_scalar(
-        "SELECT ledger_id FROM ledgers l WHERE NOT EXISTS (SELECT 1 FROM record_heads h WHERE h.ledger_id = l.ledger_id) \
-         OR EXISTS (SELECT 1 FROM records r WHERE r.ledger_id = l.ledger_id AND r.chain_seq IS NULL)",
+        "SELECT ledger_id FROM ledgers l WHERE NOT EXISTS (SELECT 1 FROM record_heads h WHERE h.ledger_id = l.ledger_id)",
     )
     .fetch_all(&mut *conn)
     .await

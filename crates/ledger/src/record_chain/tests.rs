@@ -130,7 +130,7 @@ async fn an_altered_body_breaks_the_chain_at_its_version() {
     put(&mut mem, "commitment", "c1", 1, serde_json::json!({"qty": "12"})).await.unwrap();
     mem.rows[0].0.body = serde_json::json!({"qty": "10000"});
     let err = verify_records(&std::sync::Mutex::new(mem), &ledger()).await.unwrap_err();
-    assert!(matches!(err, LedgerError::ChainBroken { seq: 1, .. }), "{err:?}");
+    assert!(matches!(err, LedgerError::RecordChainBroken { seq: 1, .. }), "{err:?}");
 }
 
 #[tokio::test]
@@ -163,4 +163,14 @@ fn canonical_versions_bind_ledger_position_and_body() {
         r#"{"body":{"a":"1","b":"2"},"id":"f1","kind":"facility","ledger":"records-test","recorded_at_us":"1001","seq":"7","version":"1"}"#
     );
     assert_ne!(record_genesis_hash(&ledger()), crate::hash::genesis_hash(&ledger()));
+}
+
+#[tokio::test]
+async fn under_an_existing_head_an_unlinked_version_is_never_chained() {
+    let mut mem = fresh();
+    put(&mut mem, "api_key", "k1", 0, serde_json::json!({"role": "viewer"})).await.unwrap();
+    mem.rows.push((version("api_key", "k1", 2, serde_json::json!({"role": "admin"})), None));
+    assert_eq!(chain_unlinked(&mut mem, &ledger()).await.unwrap(), 0);
+    let err = verify_records(&std::sync::Mutex::new(mem), &ledger()).await.unwrap_err();
+    assert_eq!(err.code(), "chain_broken");
 }
