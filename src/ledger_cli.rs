@@ -7,8 +7,8 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use offtake_ledger::row::parse_date;
 use offtake_ledger::{
-    verify_chain, AccountCode, Action, AmountMinor, AsOf, Book, Command, Committed, Currency, LedgerId, LedgerStore,
-    NewAccount, NewLeg, Side,
+    verify_history, AccountCode, Action, AmountMinor, AsOf, Book, Command, Committed, Currency, LedgerId, LedgerStore,
+    NewAccount, NewLeg, Side, Store,
 };
 
 #[derive(Subcommand, Debug)]
@@ -257,8 +257,22 @@ pub async fn entries(
     Ok(())
 }
 
-pub async fn verify(store: Arc<dyn LedgerStore>, ledger: &LedgerId) -> anyhow::Result<()> {
-    let report = verify_chain(store.as_ref(), ledger).await?;
-    println!("chain ok: {} entries, head {} (hash {})", report.entries, report.head.seq, hex::encode(report.head.hash));
+/// Verifies both hash chains of the ledger (entries and record versions),
+/// each against its stored head.
+pub async fn verify(store: Arc<dyn Store>, ledger: &LedgerId) -> anyhow::Result<()> {
+    let report = verify_history(store.as_ref(), ledger).await?;
+    let (entries, records) = (&report.entries, &report.records);
+    println!(
+        "chain ok: {} entries, head {} (hash {})",
+        entries.entries,
+        entries.head.seq,
+        hex::encode(entries.head.hash)
+    );
+    println!(
+        "record chain ok: {} record versions, head {} (hash {})",
+        records.versions,
+        records.head.seq,
+        hex::encode(records.head.hash)
+    );
     Ok(())
 }

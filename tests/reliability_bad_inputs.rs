@@ -350,13 +350,29 @@ fn check(
     } else if a.status.as_u16() >= 400 && !ct.starts_with("application/problem+json") {
         failures.push(format!("{name}{variant}: content-type {ct:?}"));
     }
-    // A replay that succeeds stores its answer under the new key, nothing else.
+    // A replay that succeeds stores its answer under the new key, nothing
+    // else: idempotency records, each of which extends the record chain by
+    // one version, so the record head moves by exactly as many.
+    let is_idempotency = |r: &String| r.contains("|'idempotency'|") || r.starts_with("(main,idempotency,");
+    let idempotency_rows =
+        |d: &reliability_support::Dump| d.values().flatten().filter(|r| is_idempotency(r)).count() as i64;
+    let record_head_seq = |d: &reliability_support::Dump| -> i64 {
+        // SQLite rows read `'main'|97|X'…'`, PostgreSQL rows `(main,97,"\x…")`.
+        let seq = |r: &String| r.trim_start_matches('(').split(['|', ',']).nth(1).and_then(|s| s.parse::<i64>().ok());
+        d.get("record_heads").into_iter().flatten().filter_map(seq).sum()
+    };
+    if status < 400
+        && record_head_seq(after) - record_head_seq(before) != idempotency_rows(after) - idempotency_rows(before)
+    {
+        failures.push(format!("{name}{variant}: the record head moved by other than the idempotency records added"));
+    }
     let strip = |d: &reliability_support::Dump| -> reliability_support::Dump {
         let mut d = d.clone();
         if status < 400 {
             for rows in d.values_mut() {
-                rows.retain(|r| !r.contains("|'idempotency'|") && !r.starts_with("(main,idempotency,"));
+                rows.retain(|r| !is_idempotency(r));
             }
+            d.remove("record_heads");
         }
         d
     };

@@ -247,7 +247,7 @@ pub fn ledger_status(e: &LedgerError) -> StatusCode {
         | PreconditionFailed { .. }
         | VersionConflict { .. } => StatusCode::CONFLICT,
         // Our fault, never the caller's.
-        AppendOnly(_) | ChainBroken { .. } | Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        AppendOnly(_) | ChainBroken { .. } | RecordChainBroken { .. } | Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use offtake_ledger::record::StoredRecord;
 use offtake_ledger::{
-    Account, AccountCode, AsOf, Balance, ChainHead, Command, Committed, EntryRecord, LedgerError, LedgerId,
-    LedgerStore, NewAccount, Page, RecordStore, Store,
+    Account, AccountCode, AsOf, Balance, ChainHead, ChainedRecord, Command, Committed, EntryRecord, LedgerError,
+    LedgerId, LedgerStore, NewAccount, Page, RecordChain, RecordHead, RecordStore, Store,
 };
 
 use crate::Committers;
@@ -142,5 +142,25 @@ impl RecordStore for GroupCommitStore {
         body: &serde_json::Value,
     ) -> Result<bool, LedgerError> {
         self.inner.insert_once(ledger, kind, id, body).await
+    }
+}
+
+#[async_trait]
+impl RecordChain for GroupCommitStore {
+    async fn record_head(&self, ledger: &LedgerId) -> Result<RecordHead, LedgerError> {
+        self.inner.record_head(ledger).await
+    }
+
+    async fn chained_records(
+        &self,
+        ledger: &LedgerId,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<ChainedRecord>, LedgerError> {
+        self.inner.chained_records(ledger, after_seq, limit).await
+    }
+
+    async fn record_rows(&self, ledger: &LedgerId) -> Result<i64, LedgerError> {
+        self.inner.record_rows(ledger).await
     }
 }

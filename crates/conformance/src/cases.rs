@@ -2,8 +2,10 @@
 
 use std::sync::Arc;
 
+use offtake_ledger::record_chain;
 use offtake_ledger::{
-    verify_chain, Action, AmountMinor, AsOf, Book, Currency, LedgerError, LedgerId, LedgerStore, Side,
+    verify_chain, verify_history, Action, AmountMinor, AsOf, Book, Currency, LedgerError, LedgerId, LedgerStore, Side,
+    StoredRecord,
 };
 
 use crate::fixture::{code_of, command, hold, leg, record, transfer, Fixture};
@@ -580,4 +582,133 @@ pub async fn records_are_append_only_in_the_database(fx: Fixture) {
     assert!(err.contains("append_only"), "{err}");
     let rec = fx.store.get_record(&fx.ledger, "key", "k1").await.unwrap().unwrap();
     assert_eq!(rec.body["pk"], "aa");
+}
+
+/// A ledger with entries and three record versions (a commitment in two
+/// versions, an API key), whose history verifies.
+async fn with_records(fx: &Fixture) {
+    funded(fx, 1_000).await;
+    let s = &fx.store;
+    s.put_record(&fx.ledger, "commitment", "c1", 0, &serde_json::json!({"qty": "10"})).await.unwrap();
+    s.put_record(&fx.ledger, "commitment", "c1", 1, &serde_json::json!({"qty": "12"})).await.unwrap();
+    s.put_record(&fx.ledger, "api_key", "k1", 0, &serde_json::json!({"role": "viewer"})).await.unwrap();
+    let report = verify_history(fx.store.as_ref(), &fx.ledger).await.unwrap();
+    assert_eq!((report.entries.entries, report.records.versions), (1, 3));
+}
+
+fn broken_at(result: Result<impl std::fmt::Debug, LedgerError>) -> String {
+    match result {
+        Err(LedgerError::RecordChainBroken { seq, reason }) => format!("{seq}: {reason}"),
+        other => panic!("expected a broken record chain, got {other:?}"),
+    }
+}
+
+pub async fn verify_history_detects_a_forged_record_version(fx: Fixture) {
+    with_records(&fx).await;
+    // The insider's ×1000 commitment and admin key, written with raw SQL.
+    let latest = fx.store.get_record(&fx.ledger, "commitment", "c1").await.unwrap().unwrap();
+    let forged = StoredRecord { version: 3, body: serde_json::json!({"qty": "12000"}), ..latest };
+    fx.insider.force_insert_record(&fx.ledger, &forged, None).await;
+    let key = StoredRecord {
+        kind: "api_key".into(),
+        id: "k-admin".into(),
+        version: 1,
+        body: serde_json::json!({"role": "admin"}),
+        recorded_at_us: forged.recorded_at_us,
+    };
+    fx.insider.force_insert_record(&fx.ledger, &key, None).await;
+    // The store serves the forgery; verification refuses the history.
+    assert_eq!(fx.store.get_record(&fx.ledger, "commitment", "c1").await.unwrap().unwrap().version, 3);
+    let reason = broken_at(verify_history(fx.store.as_ref(), &fx.ledger).await);
+    assert!(reason.contains("outside the chain"), "{reason}");
+}
+
+pub async fn verify_history_detects_a_forged_version_linked_past_the_stored_head(fx: Fixture) {
+    with_records(&fx).await;
+    // A careful insider computes a valid link but cannot move the head
+    // without rewriting it (which needs an outside checkpoint to catch).
+    let head = fx.store.record_head(&fx.ledger).await.unwrap();
+    let key = StoredRecord {
+        kind: "api_key".into(),
+        id: "k-admin".into(),
+        version: 1,
+        body: serde_json::json!({"role": "admin"}),
+        recorded_at_us: 1,
+    };
+    let link = record_chain::link(&fx.ledger, head, key.clone()).unwrap();
+    fx.insider.force_insert_record(&fx.ledger, &key, Some(&link)).await;
+    let reason = broken_at(verify_history(fx.store.as_ref(), &fx.ledger).await);
+    assert!(reason.contains("stored head (seq 3) does not match the last version (seq 4)"), "{reason}");
+}
+
+pub async fn verify_history_detects_an_altered_record_body(fx: Fixture) {
+    with_records(&fx).await;
+    fx.insider.force_record_body(&fx.ledger, "commitment", "c1", 2, &serde_json::json!({"qty": "12000"})).await;
+    let reason = broken_at(verify_history(fx.store.as_ref(), &fx.ledger).await);
+    assert!(reason.starts_with("2: commitment/c1 v2: stored hash"), "{reason}");
+}
+
+pub async fn verify_history_detects_a_deleted_record_version(fx: Fixture) {
+    with_records(&fx).await;
+    // The newest version deleted: the chain is shorter than its stored head.
+    fx.insider.force_delete_record(&fx.ledger, "api_key", "k1", 1).await;
+    let reason = broken_at(verify_history(fx.store.as_ref(), &fx.ledger).await);
+    assert!(reason.contains("stored head (seq 3) does not match the last version (seq 2)"), "{reason}");
+    // A version in the middle deleted: the chain has a gap.
+    fx.insider.force_delete_record(&fx.ledger, "commitment", "c1", 1).await;
+    let reason = broken_at(verify_history(fx.store.as_ref(), &fx.ledger).await);
+    assert!(reason.contains("expected seq 1"), "{reason}");
+}
+
+pub async fn records_written_before_the_chain_are_chained_once_on_open(fx: Fixture) {
+    with_records(&fx).await;
+    fx.insider.unchain_records(&fx.ledger).await;
+    assert_eq!(code(verify_history(fx.store.as_ref(), &fx.ledger).await), "chain_broken");
+    let reopened = fx.insider.reopen().await;
+    let report = verify_history(reopened.as_ref(), &fx.ledger).await.unwrap();
+    assert_eq!(report.records.versions, 3);
+    // Chained once: a new version extends the chain, and opening again
+    // changes nothing.
+    reopened.put_record(&fx.ledger, "api_key", "k1", 1, &serde_json::json!({"role": "none"})).await.unwrap();
+    let again = fx.insider.reopen().await;
+    let report = verify_history(again.as_ref(), &fx.ledger).await.unwrap();
+    assert_eq!(report.records.versions, 4);
+    assert_eq!(report.records.head, reopened.record_head(&fx.ledger).await.unwrap());
+}
+
+pub async fn reopening_does_not_chain_a_forged_version(fx: Fixture) {
+    with_records(&fx).await;
+    let key = StoredRecord {
+        kind: "api_key".into(),
+        id: "k-admin".into(),
+        version: 1,
+        body: serde_json::json!({"role": "admin"}),
+        recorded_at_us: 1,
+    };
+    fx.insider.force_insert_record(&fx.ledger, &key, None).await;
+    // The start-up pass chains only ledgers that have no record head yet.
+    let reopened = fx.insider.reopen().await;
+    let reason = broken_at(verify_history(reopened.as_ref(), &fx.ledger).await);
+    assert!(reason.contains("1 version rows outside the chain"), "{reason}");
+}
+
+pub async fn record_versions_are_chained_in_write_order(fx: Fixture) {
+    fx.store.ensure_ledger(&fx.ledger).await.unwrap();
+    let genesis = fx.store.record_head(&fx.ledger).await.unwrap();
+    assert_eq!(genesis.seq, 0);
+    let writers = (0..8).map(|i| {
+        let store = fx.store.clone();
+        let ledger = fx.ledger.clone();
+        tokio::spawn(async move {
+            store.put_record(&ledger, "nonce", &format!("n{i}"), 0, &serde_json::json!({"i": i})).await.unwrap()
+        })
+    });
+    for w in writers {
+        w.await.unwrap();
+    }
+    let chained = fx.store.chained_records(&fx.ledger, 0, 100).await.unwrap();
+    assert_eq!(chained.iter().map(|c| c.seq).collect::<Vec<_>>(), (1..=8).collect::<Vec<_>>());
+    assert_eq!(chained[0].prev_hash, genesis.hash);
+    let report = verify_history(fx.store.as_ref(), &fx.ledger).await.unwrap();
+    assert_eq!(report.records.head.hash, chained[7].hash);
 }

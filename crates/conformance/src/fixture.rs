@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use offtake_ledger::{
-    Account, AccountCode, Action, AmountMinor, Book, Command, Currency, LedgerId, NewAccount, NewLeg, Side, Store,
+    Account, AccountCode, Action, AmountMinor, Book, ChainedRecord, Command, Currency, LedgerId, NewAccount, NewLeg,
+    Side, Store, StoredRecord,
 };
 
 /// Someone with direct database access. Used to prove that the database
@@ -25,6 +26,18 @@ pub trait Insider: Send + Sync {
     async fn row_counts(&self, ledger: &LedgerId) -> (i64, i64);
     /// `UPDATE records SET body = …` through ordinary SQL.
     async fn try_update_record(&self, ledger: &LedgerId, kind: &str, id: &str) -> Result<(), String>;
+    /// Inserts a record version with raw SQL, its chain columns set to
+    /// `link` (`None` leaves them empty), as an insider would.
+    async fn force_insert_record(&self, ledger: &LedgerId, record: &StoredRecord, link: Option<&ChainedRecord>);
+    /// Rewrites a record version's body with the triggers bypassed.
+    async fn force_record_body(&self, ledger: &LedgerId, kind: &str, id: &str, version: i64, body: &serde_json::Value);
+    /// Deletes a record version with the triggers bypassed.
+    async fn force_delete_record(&self, ledger: &LedgerId, kind: &str, id: &str, version: i64);
+    /// Makes the database look as it did before the record chain existed:
+    /// every version unlinked and no record head.
+    async fn unchain_records(&self, ledger: &LedgerId);
+    /// Opens the same database again (migrations and start-up passes run).
+    async fn reopen(&self) -> Arc<dyn Store>;
 }
 
 pub struct Fixture {

@@ -52,6 +52,13 @@ macro_rules! conformance_suite {
             records_list_latest_versions_by_cursor,
             concurrent_record_writers_one_wins_per_version,
             records_are_append_only_in_the_database,
+            verify_history_detects_a_forged_record_version,
+            verify_history_detects_a_forged_version_linked_past_the_stored_head,
+            verify_history_detects_an_altered_record_body,
+            verify_history_detects_a_deleted_record_version,
+            records_written_before_the_chain_are_chained_once_on_open,
+            reopening_does_not_chain_a_forged_version,
+            record_versions_are_chained_in_write_order,
         );
     };
     (@cases $setup:path; $($case:ident),* $(,)?) => {

@@ -67,6 +67,10 @@ pub enum LedgerError {
     AppendOnly(String),
     #[error("hash chain broken at entry {seq}: {reason}")]
     ChainBroken { seq: i64, reason: String },
+    /// The record chain does not verify at version `seq` of the chain (the
+    /// same stable code as the entry chain: the history is not intact).
+    #[error("record chain broken at version {seq}: {reason}")]
+    RecordChainBroken { seq: i64, reason: String },
     #[error("storage error: {0}")]
     Storage(String),
 }
@@ -105,7 +109,7 @@ impl LedgerError {
             UnknownRecord { .. } => "unknown_record",
             BatchTooLarge { .. } => "batch_too_large",
             AppendOnly(_) => "append_only",
-            ChainBroken { .. } => "chain_broken",
+            ChainBroken { .. } | RecordChainBroken { .. } => "chain_broken",
             Storage(_) => "storage",
         }
     }
@@ -113,7 +117,10 @@ impl LedgerError {
     /// True when the error is about the request (the caller can fix it), false
     /// when it is about the system (retry or page someone).
     pub fn is_client_error(&self) -> bool {
-        !matches!(self, LedgerError::Storage(_) | LedgerError::ChainBroken { .. })
+        !matches!(
+            self,
+            LedgerError::Storage(_) | LedgerError::ChainBroken { .. } | LedgerError::RecordChainBroken { .. }
+        )
     }
 
     pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> Self {

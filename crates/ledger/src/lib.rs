@@ -20,6 +20,7 @@ pub mod hash;
 pub mod money;
 pub mod plan;
 pub mod record;
+pub mod record_chain;
 pub mod row;
 pub mod store;
 pub mod verify;
@@ -31,5 +32,6 @@ pub use entry::{Action, ChainHead, Command, Committed, EntryRecord, EntryType, H
 pub use error::LedgerError;
 pub use money::{AmountMinor, Money};
 pub use record::{RecordStore, Store, StoredRecord};
+pub use record_chain::{verify_records, ChainedRecord, RecordChain, RecordChainReport, RecordHead};
 pub use store::{LedgerStore, Page};
-pub use verify::{verify_chain, ChainReport, ChainVerifier};
+pub use verify::{verify_chain, verify_history, ChainReport, ChainVerifier, HistoryReport};

@@ -131,6 +131,7 @@ pub trait RecordStore: Send + Sync {
     }
 }
 
-/// A store that holds both the ledger and the records, in one database.
-pub trait Store: crate::store::LedgerStore + RecordStore {}
-impl<T: crate::store::LedgerStore + RecordStore> Store for T {}
+/// A store that holds both the ledger and the records, in one database,
+/// each under its own hash chain.
+pub trait Store: crate::store::LedgerStore + RecordStore + crate::record_chain::RecordChain {}
+impl<T: crate::store::LedgerStore + RecordStore + crate::record_chain::RecordChain> Store for T {}

@@ -117,3 +117,18 @@ pub async fn verify_chain(store: &dyn LedgerStore, ledger: &LedgerId) -> Result<
     }
     Ok(ChainReport { entries: verifier.head.seq, head: verifier.head })
 }
+
+/// What verifying a ledger's whole history found: both chains.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct HistoryReport {
+    pub entries: ChainReport,
+    pub records: crate::record_chain::RecordChainReport,
+}
+
+/// Verifies the entry chain and the record chain of a ledger, each against
+/// its stored head: what `verify-chain` runs.
+pub async fn verify_history(store: &dyn crate::record::Store, ledger: &LedgerId) -> Result<HistoryReport, LedgerError> {
+    let entries = verify_chain(store, ledger).await?;
+    let records = crate::record_chain::verify_records(store, ledger).await?;
+    Ok(HistoryReport { entries, records })
+}

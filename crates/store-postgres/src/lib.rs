@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use offtake_ledger::hash::genesis_hash;
+use offtake_ledger::record_chain::record_genesis_hash;
 use offtake_ledger::store::{parse_cursor, MAX_PAGE_LIMIT};
 use offtake_ledger::{
     Account, AccountCode, AsOf, Balance, ChainHead, Command, Committed, EntryRecord, LedgerError, LedgerId,
@@ -69,6 +70,7 @@ impl PostgresStore {
             .await
             .map_err(db)?;
         MIGRATOR.run(&pool).await.map_err(|e| LedgerError::Storage(format!("migration: {e}")))?;
+        records::chain_unlinked(&pool).await?;
         Ok(PostgresStore { pool })
     }
 
@@ -95,12 +97,17 @@ impl LedgerStore for PostgresStore {
     }
 
     async fn ensure_ledger(&self, ledger: &LedgerId) -> Result<(), LedgerError> {
+        // The ledger and the head of its record chain, in one statement
+        // (the foreign key is checked at its end).
         sqlx::query(
-            "INSERT INTO ledgers (ledger_id, created_at_us, head_hash) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            "WITH l AS (INSERT INTO ledgers (ledger_id, created_at_us, head_hash) VALUES ($1, $2, $3) \
+                        ON CONFLICT DO NOTHING) \
+             INSERT INTO record_heads (ledger_id, head_seq, head_hash) VALUES ($1, 0, $4) ON CONFLICT DO NOTHING",
         )
         .bind(ledger.as_str())
         .bind(now_us())
         .bind(genesis_hash(ledger).as_slice())
+        .bind(record_genesis_hash(ledger).as_slice())
         .execute(&self.pool)
         .await
         .map_err(db)?;

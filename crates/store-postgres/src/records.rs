@@ -1,11 +1,15 @@
-//! `RecordStore` on PostgreSQL: versioned, append-only rows. Concurrent
-//! writers of one record race on the primary key; the loser gets
-//! `version_conflict`.
+//! `RecordStore` and `RecordChain` on PostgreSQL: versioned, append-only
+//! rows, each version linked into the ledger's record chain. Record writers
+//! of one ledger queue on the row lock of its record head (never on the
+//! entry chain's); the steps are `offtake_ledger::record_chain`.
 
 use async_trait::async_trait;
-use offtake_ledger::record::{check_record_body, check_record_key};
+use offtake_ledger::record::check_record_key;
+use offtake_ledger::record_chain::{self, genesis_head, ChainedRecord, RecordChain, RecordHead, RecordTx};
 use offtake_ledger::{LedgerError, LedgerId, Page, RecordStore, StoredRecord};
 use offtake_store_sql::decode;
+use offtake_store_sql::SqlRow;
+use sqlx::{Acquire, PgConnection};
 
 use crate::error::db;
 use crate::{now_us, PostgresStore};
@@ -43,64 +47,23 @@ impl RecordStore for PostgresStore {
         expected_version: i64,
         body: &serde_json::Value,
     ) -> Result<StoredRecord, LedgerError> {
-        check_record_key("kind", kind)?;
-        check_record_key("id", id)?;
-        check_record_body(body)?;
-        let conflict = |current| LedgerError::VersionConflict {
-            kind: kind.to_owned(),
-            id: id.to_owned(),
-            expected: expected_version,
-            current,
-        };
         let mut tx = self.pool().begin().await.map_err(db)?;
-        let current: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(MAX(version), 0)::bigint FROM records WHERE ledger_id = $1 AND kind = $2 AND id = $3",
-        )
-        .bind(ledger.as_str())
-        .bind(kind)
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db)?;
-        if current != expected_version {
-            // Roll back now: a dropped transaction only rolls back when its
-            // connection is next used, and would hold its locks until then.
-            tx.rollback().await.map_err(db)?;
-            return Err(conflict(current));
-        }
-        let recorded_at_us = now_us();
-        // ON CONFLICT DO NOTHING: a concurrent writer that inserted the same
-        // version first wins; we report the conflict instead of an error.
-        let inserted = sqlx::query(
-            "INSERT INTO records (ledger_id, kind, id, version, body, recorded_at_us) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-        )
-        .bind(ledger.as_str())
-        .bind(kind)
-        .bind(id)
-        .bind(current + 1)
-        .bind(body)
-        .bind(recorded_at_us)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| match &e {
-            sqlx::Error::Database(d) if d.code().as_deref() == Some("23503") => {
-                LedgerError::UnknownLedger(ledger.as_str().to_owned())
+        let written =
+            record_chain::put_record(&mut PgRecordTx(&mut tx), ledger, (kind, id), expected_version, body, now_us())
+                .await;
+        match written {
+            Ok(version) => {
+                tx.commit().await.map_err(db)?;
+                Ok(version.record)
             }
-            _ => db(e),
-        })?;
-        if inserted.rows_affected() != 1 {
-            tx.rollback().await.map_err(db)?;
-            return Err(conflict(current + 1));
+            Err(e) => {
+                // Roll back now: a dropped transaction only rolls back when
+                // its connection is next used, and would hold the record
+                // head's lock until then.
+                tx.rollback().await.map_err(db)?;
+                Err(e)
+            }
         }
-        tx.commit().await.map_err(db)?;
-        Ok(StoredRecord {
-            kind: kind.to_owned(),
-            id: id.to_owned(),
-            version: current + 1,
-            body: body.clone(),
-            recorded_at_us,
-        })
     }
 
     async fn list_records(
@@ -140,4 +103,168 @@ impl RecordStore for PostgresStore {
             sqlx::query(&sql).bind(ledger.as_str()).bind(kind).bind(id).fetch_all(self.pool()).await.map_err(db)?;
         rows.iter().map(decode::stored_record).collect()
     }
+}
+
+#[async_trait]
+impl RecordChain for PostgresStore {
+    async fn record_head(&self, ledger: &LedgerId) -> Result<RecordHead, LedgerError> {
+        let row = sqlx::query("SELECT head_seq, head_hash FROM record_heads WHERE ledger_id = $1")
+            .bind(ledger.as_str())
+            .fetch_optional(self.pool())
+            .await
+            .map_err(db)?;
+        row.as_ref().map(decode::record_head).unwrap_or_else(|| Ok(genesis_head(ledger)))
+    }
+
+    async fn chained_records(
+        &self,
+        ledger: &LedgerId,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<ChainedRecord>, LedgerError> {
+        let sql = format!(
+            "SELECT {COLUMNS}, chain_seq, prev_hash, hash FROM records \
+             WHERE ledger_id = $1 AND chain_seq > $2 ORDER BY chain_seq LIMIT $3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(ledger.as_str())
+            .bind(after_seq)
+            .bind(i64::from(limit))
+            .fetch_all(self.pool())
+            .await
+            .map_err(db)?;
+        rows.iter().map(decode::chained_record).collect()
+    }
+
+    async fn record_rows(&self, ledger: &LedgerId) -> Result<i64, LedgerError> {
+        sqlx::query_scalar("SELECT count(*) FROM records WHERE ledger_id = $1")
+            .bind(ledger.as_str())
+            .fetch_one(self.pool())
+            .await
+            .map_err(db)
+    }
+}
+
+/// A record write in one transaction; `FOR UPDATE` on the record head
+/// serialises the ledger's record writers.
+pub(crate) struct PgRecordTx<'c>(pub(crate) &'c mut PgConnection);
+
+#[async_trait]
+impl RecordTx for PgRecordTx<'_> {
+    /// One round trip: the head row is locked, and the latest version is
+    /// read in the same statement. Should another writer of the same record
+    /// commit while this one waits for the lock, the version read may be
+    /// stale; the insert then meets that version's primary key and answers
+    /// `version_conflict`, which is the truth.
+    async fn lock_for_write(
+        &mut self,
+        ledger: &LedgerId,
+        kind: &str,
+        id: &str,
+    ) -> Result<Option<(RecordHead, i64)>, LedgerError> {
+        let row = sqlx::query(
+            "SELECT h.head_seq, h.head_hash, \
+                    (SELECT COALESCE(MAX(version), 0)::bigint FROM records \
+                     WHERE ledger_id = $1 AND kind = $2 AND id = $3) AS current \
+             FROM record_heads h WHERE h.ledger_id = $1 FOR UPDATE OF h",
+        )
+        .bind(ledger.as_str())
+        .bind(kind)
+        .bind(id)
+        .fetch_optional(&mut *self.0)
+        .await
+        .map_err(db)?;
+        row.map(|r| Ok((decode::record_head(&r)?, r.int("current")?))).transpose()
+    }
+
+    async fn lock_head(&mut self, ledger: &LedgerId) -> Result<Option<RecordHead>, LedgerError> {
+        let row = sqlx::query("SELECT head_seq, head_hash FROM record_heads WHERE ledger_id = $1 FOR UPDATE")
+            .bind(ledger.as_str())
+            .fetch_optional(&mut *self.0)
+            .await
+            .map_err(db)?;
+        row.as_ref().map(decode::record_head).transpose()
+    }
+
+    async fn insert_version(&mut self, ledger: &LedgerId, v: &ChainedRecord) -> Result<bool, LedgerError> {
+        let done = sqlx::query(
+            "INSERT INTO records (ledger_id, kind, id, version, body, recorded_at_us, chain_seq, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+        )
+        .bind(ledger.as_str())
+        .bind(&v.record.kind)
+        .bind(&v.record.id)
+        .bind(v.record.version)
+        .bind(&v.record.body)
+        .bind(v.record.recorded_at_us)
+        .bind(v.seq)
+        .bind(v.prev_hash.as_slice())
+        .bind(v.hash.as_slice())
+        .execute(&mut *self.0)
+        .await
+        .map_err(db)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn save_head(&mut self, ledger: &LedgerId, head: &RecordHead) -> Result<(), LedgerError> {
+        sqlx::query(
+            "INSERT INTO record_heads (ledger_id, head_seq, head_hash) VALUES ($1, $2, $3) \
+             ON CONFLICT (ledger_id) DO UPDATE SET head_seq = excluded.head_seq, head_hash = excluded.head_hash",
+        )
+        .bind(ledger.as_str())
+        .bind(head.seq)
+        .bind(head.hash.as_slice())
+        .execute(&mut *self.0)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn unlinked(&mut self, ledger: &LedgerId, limit: u32) -> Result<Vec<StoredRecord>, LedgerError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM records WHERE ledger_id = $1 AND chain_seq IS NULL \
+             ORDER BY recorded_at_us, kind, id, version LIMIT $2"
+        );
+        let rows =
+            sqlx::query(&sql).bind(ledger.as_str()).bind(i64::from(limit)).fetch_all(&mut *self.0).await.map_err(db)?;
+        rows.iter().map(decode::stored_record).collect()
+    }
+
+    async fn set_link(&mut self, ledger: &LedgerId, v: &ChainedRecord) -> Result<(), LedgerError> {
+        sqlx::query(
+            "UPDATE records SET chain_seq = $1, prev_hash = $2, hash = $3 \
+             WHERE ledger_id = $4 AND kind = $5 AND id = $6 AND version = $7 AND chain_seq IS NULL",
+        )
+        .bind(v.seq)
+        .bind(v.prev_hash.as_slice())
+        .bind(v.hash.as_slice())
+        .bind(ledger.as_str())
+        .bind(&v.record.kind)
+        .bind(&v.record.id)
+        .bind(v.record.version)
+        .execute(&mut *self.0)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+}
+
+/// Chains, once, the record versions written before the record chain
+/// existed (ledgers without a record head), and gives them a record head (run on connect).
+pub(crate) async fn chain_unlinked(pool: &sqlx::PgPool) -> Result<(), LedgerError> {
+    let mut conn = pool.acquire().await.map_err(db)?;
+    let ledgers: Vec<String> = sqlx::query_scalar(
+        "SELECT ledger_id FROM ledgers l WHERE NOT EXISTS (SELECT 1 FROM record_heads h WHERE h.ledger_id = l.ledger_id)",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    for id in ledgers {
+        let ledger = LedgerId::new(&id).map_err(|_| LedgerError::Storage(format!("corrupt ledger id {id:?}")))?;
+        let mut tx = conn.begin().await.map_err(db)?;
+        let linked = record_chain::chain_unlinked(&mut PgRecordTx(&mut tx), &ledger).await?;
+        tx.commit().await.map_err(db)?;
+        tracing::info!(ledger = %id, linked, "record chain: chained versions written before it existed");
+    }
+    Ok(())
 }

@@ -4,9 +4,20 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use offtake_conformance::{conformance_suite, postgres_env, Fixture, Insider};
-use offtake_ledger::LedgerId;
+use offtake_ledger::{ChainedRecord, LedgerId, Store, StoredRecord};
 use offtake_store_postgres::PostgresStore;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
+
+/// Turns the records' append-only triggers off (`false`) or on inside a
+/// transaction, as a database owner could.
+async fn record_triggers(tx: &mut PgConnection, on: bool) {
+    let verb = if on { "ENABLE" } else { "DISABLE" };
+    sqlx::query(&format!("ALTER TABLE records {verb} TRIGGER records_append_only")).execute(&mut *tx).await.unwrap();
+    sqlx::query(&format!("ALTER TABLE record_heads {verb} TRIGGER record_heads_no_delete"))
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+}
 
 struct PgInsider {
     pool: PgPool,
@@ -91,6 +102,77 @@ impl Insider for PgInsider {
             .await
             .map(|_| ())
             .map_err(|e| e.to_string())
+    }
+
+    async fn force_insert_record(&self, ledger: &LedgerId, record: &StoredRecord, link: Option<&ChainedRecord>) {
+        sqlx::query(
+            "INSERT INTO records (ledger_id, kind, id, version, body, recorded_at_us, chain_seq, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(ledger.as_str())
+        .bind(&record.kind)
+        .bind(&record.id)
+        .bind(record.version)
+        .bind(&record.body)
+        .bind(record.recorded_at_us)
+        .bind(link.map(|l| l.seq))
+        .bind(link.map(|l| l.prev_hash.to_vec()))
+        .bind(link.map(|l| l.hash.to_vec()))
+        .execute(&self.pool)
+        .await
+        .unwrap();
+    }
+
+    async fn force_record_body(&self, ledger: &LedgerId, kind: &str, id: &str, version: i64, body: &serde_json::Value) {
+        let mut tx = self.pool.begin().await.unwrap();
+        record_triggers(&mut tx, false).await;
+        sqlx::query("UPDATE records SET body = $1 WHERE ledger_id = $2 AND kind = $3 AND id = $4 AND version = $5")
+            .bind(body)
+            .bind(ledger.as_str())
+            .bind(kind)
+            .bind(id)
+            .bind(version)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        record_triggers(&mut tx, true).await;
+        tx.commit().await.unwrap();
+    }
+
+    async fn force_delete_record(&self, ledger: &LedgerId, kind: &str, id: &str, version: i64) {
+        let mut tx = self.pool.begin().await.unwrap();
+        record_triggers(&mut tx, false).await;
+        sqlx::query("DELETE FROM records WHERE ledger_id = $1 AND kind = $2 AND id = $3 AND version = $4")
+            .bind(ledger.as_str())
+            .bind(kind)
+            .bind(id)
+            .bind(version)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        record_triggers(&mut tx, true).await;
+        tx.commit().await.unwrap();
+    }
+
+    async fn unchain_records(&self, ledger: &LedgerId) {
+        let mut tx = self.pool.begin().await.unwrap();
+        record_triggers(&mut tx, false).await;
+        sqlx::query("UPDATE records SET chain_seq = NULL, prev_hash = NULL, hash = NULL WHERE ledger_id = $1")
+            .bind(ledger.as_str())
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        sqlx::query("DELETE FROM record_heads WHERE ledger_id = $1")
+            .bind(ledger.as_str())
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        record_triggers(&mut tx, true).await;
+        tx.commit().await.unwrap();
+    }
+
+    async fn reopen(&self) -> Arc<dyn Store> {
+        Arc::new(PostgresStore::connect_in_schema(&postgres_env::url(), Some(&self.schema)).await.unwrap())
     }
 
     async fn row_counts(&self, ledger: &LedgerId) -> (i64, i64) {

@@ -5,7 +5,7 @@
 
 use offtake_ledger::plan::KeyUse;
 use offtake_ledger::row::{hash32, AccountRow, EntryRow, LegRow};
-use offtake_ledger::{Account, BalanceTotals, ChainHead, LedgerError, StoredRecord};
+use offtake_ledger::{Account, BalanceTotals, ChainHead, ChainedRecord, Hash32, LedgerError, RecordHead, StoredRecord};
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use crate::error::db;
@@ -154,4 +154,23 @@ pub fn stored_record(row: &impl SqlRow) -> Result<StoredRecord, LedgerError> {
         body: serde_json::from_str(&body).map_err(|e| LedgerError::Storage(format!("record body: {e}")))?,
         recorded_at_us: row.int("recorded_at_us")?,
     })
+}
+
+/// A record chain head row (`head_seq, head_hash`).
+pub fn record_head(row: &impl SqlRow) -> Result<RecordHead, LedgerError> {
+    Ok(RecordHead { seq: row.int("head_seq")?, hash: hash32(&row.bytes("head_hash")?, "head_hash")? })
+}
+
+/// A chained record version: [`stored_record`]'s columns plus `chain_seq,
+/// prev_hash, hash`. A chained row without hashes is a broken chain, not
+/// a storage fault.
+pub fn chained_record(row: &impl SqlRow) -> Result<ChainedRecord, LedgerError> {
+    let seq = row.int("chain_seq")?;
+    let hash = |column: &str| -> Result<Hash32, LedgerError> {
+        match row.bytes_opt(column)? {
+            Some(bytes) => hash32(&bytes, column),
+            None => Err(LedgerError::RecordChainBroken { seq, reason: format!("{column} is missing") }),
+        }
+    };
+    Ok(ChainedRecord { record: stored_record(row)?, seq, prev_hash: hash("prev_hash")?, hash: hash("hash")? })
 }

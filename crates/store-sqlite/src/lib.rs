@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use offtake_ledger::hash::genesis_hash;
+use offtake_ledger::record_chain::record_genesis_hash;
 use offtake_ledger::store::{parse_cursor, MAX_PAGE_LIMIT};
 use offtake_ledger::{
     Account, AccountCode, AsOf, Balance, ChainHead, Command, Committed, EntryRecord, LedgerError, LedgerId,
@@ -78,12 +79,13 @@ impl SqliteStore {
         // The writer's statement journals (one per multi-row statement in a
         // batch) go to memory, not a temp file: they only matter until the
         // statement ends, and the temp-file writes were 6 % of a profile.
-        let writer = options
+        let mut writer = options
             .pragma("cache_size", format!("-{WRITER_CACHE_KIB}"))
             .pragma("temp_store", "memory")
             .connect()
             .await
             .map_err(db)?;
+        records::chain_unlinked(&mut writer).await?;
         Ok(SqliteStore { pool, writer: Mutex::new(writer) })
     }
 
@@ -111,13 +113,24 @@ impl LedgerStore for SqliteStore {
     }
 
     async fn ensure_ledger(&self, ledger: &LedgerId) -> Result<(), LedgerError> {
+        // The ledger and the head of its record chain, together.
+        let mut writer = self.writer.lock().await;
+        let mut tx = writer.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
         sqlx::query("INSERT OR IGNORE INTO ledgers (ledger_id, created_at_us, head_hash) VALUES (?, ?, ?)")
             .bind(ledger.as_str())
             .bind(now_us())
             .bind(genesis_hash(ledger).as_slice())
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(db)?;
+        let head = record_genesis_hash(ledger);
+        sqlx::query("INSERT OR IGNORE INTO record_heads (ledger_id, head_seq, head_hash) VALUES (?, 0, ?)")
+            .bind(ledger.as_str())
+            .bind(head.as_slice())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
         Ok(())
     }
 

@@ -1,10 +1,14 @@
-//! `RecordStore` on SQLite: versioned, append-only rows.
+//! `RecordStore` and `RecordChain` on SQLite: versioned, append-only rows,
+//! each version linked into the ledger's record chain under the writer's
+//! `BEGIN IMMEDIATE` lock (the steps are `offtake_ledger::record_chain`).
 
 use async_trait::async_trait;
-use offtake_ledger::record::{check_record_body, check_record_key};
+use offtake_ledger::record::check_record_key;
+use offtake_ledger::record_chain::{self, genesis_head, ChainedRecord, RecordChain, RecordHead, RecordTx};
 use offtake_ledger::{LedgerError, LedgerId, Page, RecordStore, StoredRecord};
 use offtake_store_sql::decode;
-use sqlx::Connection;
+use offtake_store_sql::SqlRow;
+use sqlx::{Connection, SqliteConnection};
 
 use crate::error::db;
 use crate::{now_us, SqliteStore};
@@ -40,60 +44,27 @@ impl RecordStore for SqliteStore {
         expected_version: i64,
         body: &serde_json::Value,
     ) -> Result<StoredRecord, LedgerError> {
-        check_record_key("kind", kind)?;
-        check_record_key("id", id)?;
-        check_record_body(body)?;
-        let text = serde_json::to_string(body).map_err(|e| LedgerError::Storage(e.to_string()))?;
         let mut writer = self.writer.lock().await;
         let mut tx = writer.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
-        let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM ledgers WHERE ledger_id = ?")
-            .bind(ledger.as_str())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db)?;
-        if exists.is_none() {
-            tx.rollback().await.map_err(db)?;
-            return Err(LedgerError::UnknownLedger(ledger.as_str().to_owned()));
-        }
-        let current: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(MAX(version), 0) FROM records WHERE ledger_id = ? AND kind = ? AND id = ?",
+        let written = record_chain::put_record(
+            &mut SqliteRecordTx(&mut tx),
+            ledger,
+            (kind, id),
+            expected_version,
+            body,
+            now_us(),
         )
-        .bind(ledger.as_str())
-        .bind(kind)
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db)?;
-        if current != expected_version {
-            tx.rollback().await.map_err(db)?;
-            return Err(LedgerError::VersionConflict {
-                kind: kind.to_owned(),
-                id: id.to_owned(),
-                expected: expected_version,
-                current,
-            });
+        .await;
+        match written {
+            Ok(version) => {
+                tx.commit().await.map_err(db)?;
+                Ok(version.record)
+            }
+            Err(e) => {
+                tx.rollback().await.map_err(db)?;
+                Err(e)
+            }
         }
-        let record = StoredRecord {
-            kind: kind.to_owned(),
-            id: id.to_owned(),
-            version: current + 1,
-            body: body.clone(),
-            recorded_at_us: now_us(),
-        };
-        sqlx::query(
-            "INSERT INTO records (ledger_id, kind, id, version, body, recorded_at_us) VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(ledger.as_str())
-        .bind(kind)
-        .bind(id)
-        .bind(record.version)
-        .bind(text)
-        .bind(record.recorded_at_us)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        tx.commit().await.map_err(db)?;
-        Ok(record)
     }
 
     async fn list_records(
@@ -134,4 +105,163 @@ impl RecordStore for SqliteStore {
             sqlx::query(&sql).bind(ledger.as_str()).bind(kind).bind(id).fetch_all(self.pool()).await.map_err(db)?;
         rows.iter().map(decode::stored_record).collect()
     }
+}
+
+#[async_trait]
+impl RecordChain for SqliteStore {
+    async fn record_head(&self, ledger: &LedgerId) -> Result<RecordHead, LedgerError> {
+        let row = sqlx::query("SELECT head_seq, head_hash FROM record_heads WHERE ledger_id = ?")
+            .bind(ledger.as_str())
+            .fetch_optional(self.pool())
+            .await
+            .map_err(db)?;
+        row.as_ref().map(decode::record_head).unwrap_or_else(|| Ok(genesis_head(ledger)))
+    }
+
+    async fn chained_records(
+        &self,
+        ledger: &LedgerId,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<ChainedRecord>, LedgerError> {
+        let sql = format!(
+            "SELECT {COLUMNS}, chain_seq, prev_hash, hash FROM records INDEXED BY records_chain \
+             WHERE ledger_id = ? AND chain_seq > ? ORDER BY chain_seq LIMIT ?"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(ledger.as_str())
+            .bind(after_seq)
+            .bind(i64::from(limit))
+            .fetch_all(self.pool())
+            .await
+            .map_err(db)?;
+        rows.iter().map(decode::chained_record).collect()
+    }
+
+    async fn record_rows(&self, ledger: &LedgerId) -> Result<i64, LedgerError> {
+        sqlx::query_scalar("SELECT count(*) FROM records WHERE ledger_id = ?")
+            .bind(ledger.as_str())
+            .fetch_one(self.pool())
+            .await
+            .map_err(db)
+    }
+}
+
+/// A record write inside the writer's `BEGIN IMMEDIATE` transaction: the
+/// write lock is already held, so "locking" the head is reading it.
+pub(crate) struct SqliteRecordTx<'c>(pub(crate) &'c mut SqliteConnection);
+
+#[async_trait]
+impl RecordTx for SqliteRecordTx<'_> {
+    async fn lock_for_write(
+        &mut self,
+        ledger: &LedgerId,
+        kind: &str,
+        id: &str,
+    ) -> Result<Option<(RecordHead, i64)>, LedgerError> {
+        let row = sqlx::query(
+            "SELECT h.head_seq, h.head_hash, \
+                    (SELECT COALESCE(MAX(version), 0) FROM records \
+                     WHERE ledger_id = ?1 AND kind = ?2 AND id = ?3) AS current \
+             FROM record_heads h WHERE h.ledger_id = ?1",
+        )
+        .bind(ledger.as_str())
+        .bind(kind)
+        .bind(id)
+        .fetch_optional(&mut *self.0)
+        .await
+        .map_err(db)?;
+        row.map(|r| Ok((decode::record_head(&r)?, r.int("current")?))).transpose()
+    }
+
+    async fn lock_head(&mut self, ledger: &LedgerId) -> Result<Option<RecordHead>, LedgerError> {
+        let row = sqlx::query("SELECT head_seq, head_hash FROM record_heads WHERE ledger_id = ?")
+            .bind(ledger.as_str())
+            .fetch_optional(&mut *self.0)
+            .await
+            .map_err(db)?;
+        row.as_ref().map(decode::record_head).transpose()
+    }
+
+    async fn insert_version(&mut self, ledger: &LedgerId, v: &ChainedRecord) -> Result<bool, LedgerError> {
+        let text = serde_json::to_string(&v.record.body).map_err(|e| LedgerError::Storage(e.to_string()))?;
+        let done = sqlx::query(
+            "INSERT INTO records (ledger_id, kind, id, version, body, recorded_at_us, chain_seq, prev_hash, hash) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(ledger.as_str())
+        .bind(&v.record.kind)
+        .bind(&v.record.id)
+        .bind(v.record.version)
+        .bind(text)
+        .bind(v.record.recorded_at_us)
+        .bind(v.seq)
+        .bind(v.prev_hash.as_slice())
+        .bind(v.hash.as_slice())
+        .execute(&mut *self.0)
+        .await
+        .map_err(db)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn save_head(&mut self, ledger: &LedgerId, head: &RecordHead) -> Result<(), LedgerError> {
+        sqlx::query(
+            "INSERT INTO record_heads (ledger_id, head_seq, head_hash) VALUES (?, ?, ?) \
+             ON CONFLICT (ledger_id) DO UPDATE SET head_seq = excluded.head_seq, head_hash = excluded.head_hash",
+        )
+        .bind(ledger.as_str())
+        .bind(head.seq)
+        .bind(head.hash.as_slice())
+        .execute(&mut *self.0)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn unlinked(&mut self, ledger: &LedgerId, limit: u32) -> Result<Vec<StoredRecord>, LedgerError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM records WHERE ledger_id = ? AND chain_seq IS NULL \
+             ORDER BY recorded_at_us, kind, id, version LIMIT ?"
+        );
+        let rows =
+            sqlx::query(&sql).bind(ledger.as_str()).bind(i64::from(limit)).fetch_all(&mut *self.0).await.map_err(db)?;
+        rows.iter().map(decode::stored_record).collect()
+    }
+
+    async fn set_link(&mut self, ledger: &LedgerId, v: &ChainedRecord) -> Result<(), LedgerError> {
+        sqlx::query(
+            "UPDATE records SET chain_seq = ?, prev_hash = ?, hash = ? \
+             WHERE ledger_id = ? AND kind = ? AND id = ? AND version = ? AND chain_seq IS NULL",
+        )
+        .bind(v.seq)
+        .bind(v.prev_hash.as_slice())
+        .bind(v.hash.as_slice())
+        .bind(ledger.as_str())
+        .bind(&v.record.kind)
+        .bind(&v.record.id)
+        .bind(v.record.version)
+        .execute(&mut *self.0)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+}
+
+/// Chains, once, the record versions written before the record chain
+/// existed (ledgers without a record head), and gives them a record head (run on open).
+pub(crate) async fn chain_unlinked(conn: &mut SqliteConnection) -> Result<(), LedgerError> {
+    let ledgers: Vec<String> = sqlx::query_scalar(
+        "SELECT ledger_id FROM ledgers l WHERE NOT EXISTS (SELECT 1 FROM record_heads h WHERE h.ledger_id = l.ledger_id)",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    for id in ledgers {
+        let ledger = LedgerId::new(&id).map_err(|_| LedgerError::Storage(format!("corrupt ledger id {id:?}")))?;
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let linked = record_chain::chain_unlinked(&mut SqliteRecordTx(&mut tx), &ledger).await?;
+        tx.commit().await.map_err(db)?;
+        tracing::info!(ledger = %id, linked, "record chain: chained versions written before it existed");
+    }
+    Ok(())
 }

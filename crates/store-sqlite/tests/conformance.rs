@@ -4,9 +4,17 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use offtake_conformance::{conformance_suite, Fixture, Insider};
-use offtake_ledger::LedgerId;
+use offtake_ledger::{ChainedRecord, LedgerId, Store, StoredRecord};
 use offtake_store_sqlite::SqliteStore;
-use sqlx::SqlitePool;
+use sqlx::{SqliteConnection, SqlitePool};
+
+/// Drops the records' append-only triggers inside `tx`, as a database owner
+/// could (each test has a database of its own).
+async fn drop_record_triggers(tx: &mut SqliteConnection) {
+    for trigger in ["records_append_only_update", "records_append_only_delete", "record_heads_append_only_delete"] {
+        sqlx::query(&format!("DROP TRIGGER IF EXISTS {trigger}")).execute(&mut *tx).await.unwrap();
+    }
+}
 
 struct SqliteInsider {
     pool: SqlitePool,
@@ -72,6 +80,74 @@ impl Insider for SqliteInsider {
             .await
             .map(|_| ())
             .map_err(|e| e.to_string())
+    }
+
+    async fn force_insert_record(&self, ledger: &LedgerId, record: &StoredRecord, link: Option<&ChainedRecord>) {
+        sqlx::query(
+            "INSERT INTO records (ledger_id, kind, id, version, body, recorded_at_us, chain_seq, prev_hash, hash) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(ledger.as_str())
+        .bind(&record.kind)
+        .bind(&record.id)
+        .bind(record.version)
+        .bind(record.body.to_string())
+        .bind(record.recorded_at_us)
+        .bind(link.map(|l| l.seq))
+        .bind(link.map(|l| l.prev_hash.to_vec()))
+        .bind(link.map(|l| l.hash.to_vec()))
+        .execute(&self.pool)
+        .await
+        .unwrap();
+    }
+
+    async fn force_record_body(&self, ledger: &LedgerId, kind: &str, id: &str, version: i64, body: &serde_json::Value) {
+        let mut tx = self.pool.begin().await.unwrap();
+        drop_record_triggers(&mut tx).await;
+        sqlx::query("UPDATE records SET body = ? WHERE ledger_id = ? AND kind = ? AND id = ? AND version = ?")
+            .bind(body.to_string())
+            .bind(ledger.as_str())
+            .bind(kind)
+            .bind(id)
+            .bind(version)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    async fn force_delete_record(&self, ledger: &LedgerId, kind: &str, id: &str, version: i64) {
+        let mut tx = self.pool.begin().await.unwrap();
+        drop_record_triggers(&mut tx).await;
+        sqlx::query("DELETE FROM records WHERE ledger_id = ? AND kind = ? AND id = ? AND version = ?")
+            .bind(ledger.as_str())
+            .bind(kind)
+            .bind(id)
+            .bind(version)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    async fn unchain_records(&self, ledger: &LedgerId) {
+        let mut tx = self.pool.begin().await.unwrap();
+        drop_record_triggers(&mut tx).await;
+        sqlx::query("UPDATE records SET chain_seq = NULL, prev_hash = NULL, hash = NULL WHERE ledger_id = ?")
+            .bind(ledger.as_str())
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        sqlx::query("DELETE FROM record_heads WHERE ledger_id = ?")
+            .bind(ledger.as_str())
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    async fn reopen(&self) -> Arc<dyn Store> {
+        Arc::new(SqliteStore::open(&self._dir.path().join("ledger.db")).await.unwrap())
     }
 
     async fn row_counts(&self, ledger: &LedgerId) -> (i64, i64) {

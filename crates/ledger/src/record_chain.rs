@@ -1,0 +1,318 @@
+//! The record chain: every version of every domain record (facilities,
+//! commitments, advances, invoices, API keys, signing keys, nonces,
+//! notices…) is linked into one hash chain per ledger, so that a version
+//! inserted, altered or deleted behind the store's back is detected by
+//! verification, just as an edited entry is.
+//!
+//! `hash = SHA-256(prev_hash ‖ JCS(record version))`, the first `prev_hash`
+//! being `SHA-256("offtake:records:genesis:" ‖ ledger_id)`. The canonical
+//! record version is RFC 8785 JSON with integers as strings:
+//! `{body, id, kind, ledger, recorded_at_us, seq, version}`. The chain's
+//! head (seq, hash) is stored beside the ledger's entry chain head and moved
+//! in the same transaction as the version it covers. The entries' own chain
+//! is unchanged. Why a second chain rather than anchoring each version by a
+//! ledger entry: record writes stay one small transaction that never queues
+//! on the entry chain's lock, and entries keep their existing hashes.
+//!
+//! The write path ([`put_record`]) and the one-time chaining of versions
+//! written before the chain existed ([`chain_unlinked`]) are written once
+//! here over [`RecordTx`]; each store implements the SQL.
+
+use async_trait::async_trait;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::account::LedgerId;
+use crate::entry::Hash32;
+use crate::error::LedgerError;
+use crate::hash::chain_hash;
+use crate::record::{check_record_body, check_record_key, StoredRecord};
+
+/// Largest integer a record body may hold: JCS writes numbers as IEEE
+/// doubles, so a larger integer would hash like its neighbours.
+const MAX_SAFE_INT: u64 = (1 << 53) - 1;
+
+/// Versions chained per statement by [`chain_unlinked`].
+const LINK_PAGE: u32 = 500;
+
+/// Where a ledger's record chain ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct RecordHead {
+    /// Number of versions in the chain (0 = none yet).
+    pub seq: i64,
+    #[serde(with = "hex_hash")]
+    pub hash: Hash32,
+}
+
+/// A record version with its place in the chain.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChainedRecord {
+    pub record: StoredRecord,
+    pub seq: i64,
+    pub prev_hash: Hash32,
+    pub hash: Hash32,
+}
+
+/// The `prev_hash` of a ledger's first record version (distinct from the
+/// entry chain's genesis, so neither chain can pass for the other).
+pub fn record_genesis_hash(ledger: &LedgerId) -> Hash32 {
+    let mut h = Sha256::new();
+    h.update(b"offtake:records:genesis:");
+    h.update(ledger.as_str().as_bytes());
+    h.finalize().into()
+}
+
+/// The head of a chain with no version yet.
+pub fn genesis_head(ledger: &LedgerId) -> RecordHead {
+    RecordHead { seq: 0, hash: record_genesis_hash(ledger) }
+}
+
+#[derive(Serialize)]
+struct CanonicalRecord<'a> {
+    body: &'a serde_json::Value,
+    id: &'a str,
+    kind: &'a str,
+    ledger: &'a str,
+    recorded_at_us: String,
+    seq: String,
+    version: String,
+}
+
+/// RFC 8785 bytes of a record version at chain position `seq`.
+pub fn canonical_record_bytes(ledger: &LedgerId, seq: i64, record: &StoredRecord) -> Result<Vec<u8>, LedgerError> {
+    let canonical = CanonicalRecord {
+        body: &record.body,
+        id: &record.id,
+        kind: &record.kind,
+        ledger: ledger.as_str(),
+        recorded_at_us: record.recorded_at_us.to_string(),
+        seq: seq.to_string(),
+        version: record.version.to_string(),
+    };
+    serde_json_canonicalizer::to_vec(&canonical).map_err(|e| LedgerError::Storage(format!("canonical json: {e}")))
+}
+
+/// Links `record` after `head`: its chain entry and the new head.
+pub fn link(ledger: &LedgerId, head: RecordHead, record: StoredRecord) -> Result<ChainedRecord, LedgerError> {
+    let seq = head.seq + 1;
+    let hash = chain_hash(&head.hash, &canonical_record_bytes(ledger, seq, &record)?);
+    Ok(ChainedRecord { record, seq, prev_hash: head.hash, hash })
+}
+
+/// Record bodies hold integers within ±2^53 only (see [`MAX_SAFE_INT`]);
+/// larger amounts belong in strings, as the domain already writes them.
+pub fn check_body_numbers(body: &serde_json::Value) -> Result<(), LedgerError> {
+    fn safe(v: &serde_json::Value) -> bool {
+        match v {
+            serde_json::Value::Number(n) => match (n.as_u64(), n.as_i64()) {
+                (Some(u), _) => u <= MAX_SAFE_INT,
+                (_, Some(i)) => i.unsigned_abs() <= MAX_SAFE_INT,
+                _ => n.as_f64().is_some_and(f64::is_finite),
+            },
+            serde_json::Value::Array(items) => items.iter().all(safe),
+            serde_json::Value::Object(map) => map.values().all(safe),
+            _ => true,
+        }
+    }
+    if safe(body) {
+        Ok(())
+    } else {
+        Err(LedgerError::InvalidInput { field: "body", reason: "integers must be within ±2^53; use strings".into() })
+    }
+}
+
+/// The SQL primitives of one record write transaction (already begun; the
+/// caller commits on `Ok` and rolls back on `Err`).
+#[async_trait]
+pub trait RecordTx: Send {
+    /// Locks the ledger's record head and reads it with the latest version
+    /// of `(kind, id)` (0 = none). `None` when the ledger has no head (it
+    /// does not exist).
+    async fn lock_for_write(
+        &mut self,
+        ledger: &LedgerId,
+        kind: &str,
+        id: &str,
+    ) -> Result<Option<(RecordHead, i64)>, LedgerError>;
+
+    /// Locks and reads the record head alone (`None`: no head row yet).
+    async fn lock_head(&mut self, ledger: &LedgerId) -> Result<Option<RecordHead>, LedgerError>;
+
+    /// Inserts a new version; `false` if that version already exists.
+    async fn insert_version(&mut self, ledger: &LedgerId, version: &ChainedRecord) -> Result<bool, LedgerError>;
+
+    /// Stores the record head (creating its row if needed).
+    async fn save_head(&mut self, ledger: &LedgerId, head: &RecordHead) -> Result<(), LedgerError>;
+
+    /// Versions written before the chain existed, oldest first.
+    async fn unlinked(&mut self, ledger: &LedgerId, limit: u32) -> Result<Vec<StoredRecord>, LedgerError>;
+
+    /// Fills the chain columns of a version written before the chain
+    /// existed (the one update the append-only trigger lets through).
+    async fn set_link(&mut self, ledger: &LedgerId, version: &ChainedRecord) -> Result<(), LedgerError>;
+}
+
+/// Writes version `expected_version + 1` of a record and extends the chain;
+/// see `RecordStore::put_record`. Nothing is written on any error.
+pub async fn put_record<T: RecordTx + ?Sized>(
+    tx: &mut T,
+    ledger: &LedgerId,
+    (kind, id): (&str, &str),
+    expected_version: i64,
+    body: &serde_json::Value,
+    now_us: i64,
+) -> Result<ChainedRecord, LedgerError> {
+    check_record_key("kind", kind)?;
+    check_record_key("id", id)?;
+    check_record_body(body)?;
+    check_body_numbers(body)?;
+    let conflict = |current| LedgerError::VersionConflict {
+        kind: kind.to_owned(),
+        id: id.to_owned(),
+        expected: expected_version,
+        current,
+    };
+    let (head, current) = tx
+        .lock_for_write(ledger, kind, id)
+        .await?
+        .ok_or_else(|| LedgerError::UnknownLedger(ledger.as_str().to_owned()))?;
+    if current != expected_version {
+        return Err(conflict(current));
+    }
+    let record = StoredRecord {
+        kind: kind.to_owned(),
+        id: id.to_owned(),
+        version: current + 1,
+        body: body.clone(),
+        recorded_at_us: now_us,
+    };
+    let version = link(ledger, head, record)?;
+    if !tx.insert_version(ledger, &version).await? {
+        return Err(conflict(current + 1));
+    }
+    tx.save_head(ledger, &RecordHead { seq: version.seq, hash: version.hash }).await?;
+    Ok(version)
+}
+
+/// Chains, once and in order, the versions a ledger holds from before the
+/// record chain existed, and creates its head. Only a ledger without a
+/// record head has such versions: once the head exists, a version outside
+/// the chain was not written by the store (a forgery), and linking it here
+/// would launder it, so nothing is done. Returns how many were linked.
+pub async fn chain_unlinked<T: RecordTx + ?Sized>(tx: &mut T, ledger: &LedgerId) -> Result<u64, LedgerError> {
+    if tx.lock_head(ledger).await?.is_some() {
+        return Ok(0);
+    }
+    let mut head = genesis_head(ledger);
+    let mut linked = 0;
+    loop {
+        let page = tx.unlinked(ledger, LINK_PAGE).await?;
+        if page.is_empty() {
+            break;
+        }
+        for record in page {
+            let version = link(ledger, head, record)?;
+            tx.set_link(ledger, &version).await?;
+            head = RecordHead { seq: version.seq, hash: version.hash };
+            linked += 1;
+        }
+    }
+    tx.save_head(ledger, &head).await?;
+    Ok(linked)
+}
+
+/// Reads a ledger's record chain, for verification.
+#[async_trait]
+pub trait RecordChain: Send + Sync {
+    /// The stored head of the record chain.
+    async fn record_head(&self, ledger: &LedgerId) -> Result<RecordHead, LedgerError>;
+
+    /// Chained versions with `seq > after_seq`, ascending, at most `limit`.
+    async fn chained_records(
+        &self,
+        ledger: &LedgerId,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<ChainedRecord>, LedgerError>;
+
+    /// Every version row of the ledger, chained or not.
+    async fn record_rows(&self, ledger: &LedgerId) -> Result<i64, LedgerError>;
+}
+
+/// What a record chain verification found.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RecordChainReport {
+    pub versions: i64,
+    pub head: RecordHead,
+}
+
+/// Page size for verification reads.
+const VERIFY_PAGE: u32 = 1_000;
+
+fn broken(seq: i64, reason: impl Into<String>) -> LedgerError {
+    LedgerError::RecordChainBroken { seq, reason: reason.into() }
+}
+
+/// Recomputes every link and hash of the record chain, and checks that the
+/// stored head is where the chain ends and that no version row sits outside
+/// the chain. Detects a version inserted, altered or deleted behind the
+/// store's back, unless the stored head was rewritten to match (that needs
+/// an outside checkpoint).
+pub async fn verify_records(store: &dyn RecordChain, ledger: &LedgerId) -> Result<RecordChainReport, LedgerError> {
+    let mut head = genesis_head(ledger);
+    loop {
+        let page = store.chained_records(ledger, head.seq, VERIFY_PAGE).await?;
+        if page.is_empty() {
+            break;
+        }
+        for v in &page {
+            head = check_link(ledger, head, v)?;
+        }
+    }
+    let stored = store.record_head(ledger).await?;
+    if stored != head {
+        return Err(broken(
+            stored.seq,
+            format!("stored head (seq {}) does not match the last version (seq {})", stored.seq, head.seq),
+        ));
+    }
+    let rows = store.record_rows(ledger).await?;
+    if rows != head.seq {
+        return Err(broken(head.seq, format!("{} version rows outside the chain", rows - head.seq)));
+    }
+    Ok(RecordChainReport { versions: head.seq, head })
+}
+
+/// Checks one version against the head before it; returns the new head.
+fn check_link(ledger: &LedgerId, head: RecordHead, v: &ChainedRecord) -> Result<RecordHead, LedgerError> {
+    if v.seq != head.seq + 1 {
+        return Err(broken(v.seq, format!("expected seq {}", head.seq + 1)));
+    }
+    if v.prev_hash != head.hash {
+        return Err(broken(v.seq, "prev_hash does not match the previous version's hash"));
+    }
+    let computed = chain_hash(&v.prev_hash, &canonical_record_bytes(ledger, v.seq, &v.record)?);
+    if computed != v.hash {
+        return Err(broken(
+            v.seq,
+            format!(
+                "{}/{} v{}: stored hash {} != recomputed {}",
+                v.record.kind,
+                v.record.id,
+                v.record.version,
+                hex::encode(v.hash),
+                hex::encode(computed)
+            ),
+        ));
+    }
+    Ok(RecordHead { seq: v.seq, hash: v.hash })
+}
+
+mod hex_hash {
+    pub fn serialize<S: serde::Serializer>(hash: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(hash))
+    }
+}
+
+#[cfg(test)]
+mod tests;
