@@ -350,3 +350,170 @@ async fn refusals_write_nothing_on_postgres() {
     refusals_write_nothing(&h).await;
     h.shutdown().await;
 }
+
+// ---- the same refusals from the command line ----
+
+mod cli {
+    use std::path::Path;
+    use std::process::{Command, Output};
+
+    use serde_json::{json, Value};
+
+    use super::reliability_support::{dump_diff, dump_sqlite};
+
+    fn offtake(dir: &Path, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_offtake"))
+            .current_dir(dir)
+            .args(["--database-url", "sqlite:program.db"])
+            .args(args)
+            .env_remove("OFFTAKE_DATABASE_URL")
+            .env_remove("OFFTAKE_LEDGER")
+            .output()
+            .expect("run offtake")
+    }
+
+    fn ok(dir: &Path, args: &[&str]) -> Value {
+        let out = offtake(dir, args);
+        assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+    }
+
+    /// Runs a command that must fail with `code`, and checks that the
+    /// database file is unchanged, every row of every table.
+    async fn refused(dir: &Path, args: &[&str], code: &str) -> String {
+        let before = dump_sqlite(&dir.join("program.db")).await;
+        let out = offtake(dir, args);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(1), "{args:?} should fail: {stderr}");
+        assert!(stderr.contains(&format!("error[{code}]")), "{args:?}: expected {code}, got {stderr}");
+        let after = dump_sqlite(&dir.join("program.db")).await;
+        assert!(before == after, "{args:?}: a refusal wrote:\n{}", dump_diff(&before, &after));
+        stderr
+    }
+
+    /// Writes `body` and signs it with each key into `{name}.env.json`.
+    fn signed(dir: &Path, name: &str, body: &Value, keys: &[&str]) -> String {
+        std::fs::write(dir.join(format!("{name}.json")), serde_json::to_vec(body).expect("json")).expect("write");
+        let env = format!("{name}.env.json");
+        let mut input = format!("{name}.json");
+        for k in keys {
+            ok(dir, &["sign", "--key", &format!("{k}.key"), &input, "--out", &env]);
+            input = env.clone();
+        }
+        env
+    }
+
+    fn doc(doc_type: &str, doc_id: &str, nonce: &str, rest: Value) -> Value {
+        let mut d = json!({ "type": doc_type, "version": 1, "doc_id": doc_id, "issued_at": "2026-01-03T10:00:00Z",
+            "expires_at": "2030-01-01T00:00:00Z", "nonce": format!("cli-integrity-nonce-{nonce}") });
+        if let (Some(d), Some(r)) = (d.as_object_mut(), rest.as_object()) {
+            d.extend(r.clone());
+        }
+        d
+    }
+
+    fn commitment(doc_id: &str, nonce: &str, brand: &str, maker: &str) -> Value {
+        doc(
+            "commitment",
+            doc_id,
+            nonce,
+            json!({ "brand": brand, "maker": maker, "currency": "USD", "status": "active", "prev_hash": null,
+                "tranches": [{"id": "t1", "quantity": "1000", "unit_price": "200.00",
+                    "delivery_start": "2026-03-01", "delivery_end": "2026-03-31"}],
+                "terms": {"payment_days": 30, "shortfall_pct": "10"} }),
+        )
+    }
+
+    #[tokio::test]
+    async fn cli_refusals_write_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        ok(d, &["init"]);
+        for (party, role) in [
+            ("acme", "brand"),
+            ("beta", "brand"),
+            ("loom", "maker"),
+            ("nord", "maker"),
+            ("bank", "lender"),
+            ("oak", "lender"),
+        ] {
+            ok(d, &["party", "add", party, "--role", role, "--name", party]);
+            ok(d, &["keygen", "--party", party, "--role", role, "--out", &format!("{party}.key")]);
+            let public = format!("{party}.key.pub");
+            ok(d, &["key", "register", "--public-file", &public, "--valid-from", "2025-01-01T00:00:00Z"]);
+        }
+        for (f, lender, maker, wire) in [("f1", "bank", "loom", "wire-1"), ("f2", "oak", "nord", "wire-2")] {
+            ok(d, &["facility", "fund", lender, "--amount", "500000.00", "--reference", wire, "--on", "2026-01-02"]);
+            let open = ["facility", "open", f, "--lender", lender, "--maker", maker, "--limit", "300000.00"];
+            ok(d, &[&open[..], &["--concentration-pct", "100", "--opened-on", "2026-01-02"]].concat());
+        }
+        let now = ["--now", "2026-01-05T00:00:00Z"];
+        let env = signed(d, "po", &commitment("po-1", "1", "acme", "loom"), &["acme", "loom"]);
+        let po = ok(d, &[&["commitment", "submit", env.as_str()][..], &now].concat());
+
+        // Commitments: brand only; another brand's id; a wrong prev_hash; a reused nonce.
+        let env = signed(d, "lone", &commitment("po-2", "2", "acme", "loom"), &["acme"]);
+        refused(d, &[&["commitment", "submit", env.as_str()][..], &now].concat(), "missing_signature").await;
+        let env = signed(d, "squat", &commitment("po-1", "3", "beta", "nord"), &["beta", "nord"]);
+        let said = refused(d, &[&["commitment", "submit", env.as_str()][..], &now].concat(), "invalid_state").await;
+        let hash = po["body_hash"].as_str().unwrap_or("no hash");
+        assert!(!said.contains("acme") && !said.contains(hash), "the refusal tells about po-1: {said}");
+        let mut amend = commitment("po-1", "4", "acme", "loom");
+        amend["version"] = json!(2);
+        amend["prev_hash"] = json!("00".repeat(32));
+        let env = signed(d, "amend", &amend, &["acme", "loom"]);
+        refused(d, &[&["commitment", "submit", env.as_str()][..], &now].concat(), "invalid_state").await;
+        let env = signed(d, "renonce", &commitment("po-3", "1", "acme", "loom"), &["acme", "loom"]);
+        refused(d, &[&["commitment", "submit", env.as_str()][..], &now].concat(), "replayed_nonce").await;
+
+        // Advances: over availability; another maker's facility (like a missing one); decided twice.
+        let request = |id: &str, nonce: &str, facility: &str, amount: &str| {
+            doc(
+                "advance_request",
+                id,
+                nonce,
+                json!({ "facility": facility, "maker": "loom", "amount": amount, "currency": "USD" }),
+            )
+        };
+        let env = signed(d, "big", &request("adv-big", "5", "f1", "999999.00"), &["loom"]);
+        refused(d, &[&["advance", "request", env.as_str()][..], &now].concat(), "insufficient_availability").await;
+        let env = signed(d, "foreign", &request("adv-x", "6", "f2", "1.00"), &["loom"]);
+        let foreign = refused(d, &[&["advance", "request", env.as_str()][..], &now].concat(), "not_found").await;
+        let env = signed(d, "missing", &request("adv-x", "7", "f9", "1.00"), &["loom"]);
+        let missing = refused(d, &[&["advance", "request", env.as_str()][..], &now].concat(), "not_found").await;
+        assert_eq!(foreign.replace("f2", "ID"), missing.replace("f9", "ID"));
+        let env = signed(d, "req", &request("adv-1", "8", "f1", "100.00"), &["loom"]);
+        let adv = ok(d, &[&["advance", "request", env.as_str()][..], &now].concat());
+        let approval = |id: &str, nonce: &str| {
+            doc(
+                "advance_approval",
+                id,
+                nonce,
+                json!({ "facility": "f1", "lender": "bank",
+                "request_hash": adv["request_hash"], "decision": "approve" }),
+            )
+        };
+        let env = signed(d, "apr", &approval("apr-1", "9"), &["bank"]);
+        ok(d, &[&["advance", "decide", env.as_str()][..], &now].concat());
+        let env = signed(d, "apr2", &approval("apr-2", "10"), &["bank"]);
+        refused(d, &[&["advance", "decide", env.as_str()][..], &now].concat(), "invalid_state").await;
+
+        // Payments: the brand's own reference with another payment.
+        let pay = |amount: &str| {
+            ["pay", "--reference", "bank-1", "--brand", "acme", "--facility", "f1", "--amount", amount]
+                .iter()
+                .map(|s| (*s).to_owned())
+                .chain(["--value-date".to_owned(), "2026-01-05".to_owned()])
+                .collect::<Vec<String>>()
+        };
+        let first = pay("10.00");
+        ok(d, &first.iter().map(String::as_str).collect::<Vec<_>>());
+        let second = pay("11.00");
+        refused(d, &second.iter().map(String::as_str).collect::<Vec<_>>(), "duplicate_reference").await;
+        // Dates.
+        refused(d, &["availability", "f1", "--as-of", "0000-01-01"], "date_out_of_range").await;
+        refused(d, &["accrue", "--through", "1899-12-31"], "date_out_of_range").await;
+        let out = offtake(d, &["availability", "f1", "--as-of", "9999-12-31"]);
+        assert!(out.status.success(), "as of 9999-12-31: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
