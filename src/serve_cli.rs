@@ -28,6 +28,14 @@ pub struct ServeArgs {
     /// Requests a key may send at once after being idle.
     #[arg(long, default_value_t = offtake_api::config::DEFAULT_RATE_LIMIT_BURST)]
     pub rate_limit_burst: u32,
+    /// Longest a client may take to send a request's headers, in
+    /// milliseconds; a slower connection is closed (0: no limit).
+    #[arg(long, default_value_t = offtake_api::config::DEFAULT_HEADER_READ_TIMEOUT_MS)]
+    pub header_read_timeout_ms: u64,
+    /// Connections one client address may hold open at once; more are
+    /// closed on accept (0: no limit).
+    #[arg(long, default_value_t = offtake_api::config::DEFAULT_MAX_CONNECTIONS_PER_IP)]
+    pub max_connections_per_ip: u32,
 }
 
 pub async fn serve(store: Arc<dyn Store>, ledger: LedgerId, args: ServeArgs) -> anyhow::Result<()> {
@@ -36,6 +44,8 @@ pub async fn serve(store: Arc<dyn Store>, ledger: LedgerId, args: ServeArgs) -> 
         body_limit_bytes: args.body_limit_bytes,
         request_timeout_ms: args.request_timeout_ms,
         rate_limit: RateLimit { per_s: args.rate_limit_per_s, burst: args.rate_limit_burst },
+        header_read_timeout_ms: args.header_read_timeout_ms,
+        max_connections_per_ip: args.max_connections_per_ip,
     };
     let state = AppState::new(store, ledger, config).await?;
     let listener =

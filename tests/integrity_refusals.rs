@@ -8,7 +8,7 @@
 mod reliability_support;
 
 use offtake_signing::DocType;
-use reliability_support::{dump_diff, fresh, raw_envelope, seed_for, Answer, Harness};
+use reliability_support::{dump_diff, envelope_json, fresh, raw_envelope, seed_for, Answer, Harness};
 use serde_json::json;
 
 /// Sends a request that must be refused with `status` and `code`, and
@@ -91,4 +91,429 @@ async fn dates_are_bounded_on_postgres() {
     h.story().await;
     dates_are_bounded(&h).await;
     h.shutdown().await;
+}
+
+// ---- refusals of signed documents write nothing (finding 3) ----
+
+fn commitment_env(h: &Harness, body: &serde_json::Value, brand: &str, maker: &str) -> serde_json::Value {
+    envelope_json(DocType::Commitment, body, &[h.signer(brand), h.signer(maker)])
+}
+
+async fn commitment_refusals_write_nothing(h: &Harness) {
+    let brand = key(h, "brand");
+    let other_brand = key(h, "other_brand");
+    // Another brand's commitment id: refused, nothing stored (it used to
+    // store both nonces and the document), and nothing said about it.
+    let c = Harness::commitment("po-1", "brand-b", "maker-n", &[("t1", "10", "1.00")]);
+    let a = refused(
+        h,
+        "commitment on another brand's id",
+        409,
+        "invalid_state",
+        h.post("/v1/commitments", &other_brand, &commitment_env(h, &c, "other_brand", "other_maker")),
+    )
+    .await;
+    let po1 = h.get("/v1/commitments/po-1", &key(h, "admin")).await;
+    let po1_hash = po1.ok()["body_hash"].as_str().unwrap_or("no hash").to_owned();
+    for secret in ["brand-a", "maker-m", po1_hash.as_str()] {
+        assert!(!a.text.contains(secret), "the refusal names {secret:?}: {}", a.text);
+    }
+    // An amendment that does not follow the current version (it used to
+    // write three records).
+    let mut amend = Harness::commitment("po-1", "brand-a", "maker-m", &[("t1", "1000", "200.00")]);
+    amend["version"] = json!(2);
+    amend["prev_hash"] = json!("00".repeat(32));
+    let env = commitment_env(h, &amend, "brand", "maker");
+    refused(h, "amendment with a wrong prev_hash", 409, "invalid_state", h.post("/v1/commitments", &brand, &env)).await;
+    // An amendment of a commitment that does not exist yet.
+    let mut orphan = Harness::commitment("po-orphan", "brand-a", "maker-m", &[("t1", "10", "1.00")]);
+    orphan["version"] = json!(2);
+    orphan["prev_hash"] = json!("11".repeat(32));
+    let env = commitment_env(h, &orphan, "brand", "maker");
+    refused(h, "version 2 first", 409, "invalid_state", h.post("/v1/commitments", &brand, &env)).await;
+    // A nonce another document used.
+    let first = Harness::commitment("po-nonce-a", "brand-a", "maker-m", &[("t1", "10", "1.00")]);
+    h.post("/v1/commitments", &brand, &commitment_env(h, &first, "brand", "maker")).await.ok();
+    let mut second = Harness::commitment("po-nonce-b", "brand-a", "maker-m", &[("t1", "10", "1.00")]);
+    second["nonce"] = first["nonce"].clone();
+    let env = commitment_env(h, &second, "brand", "maker");
+    refused(h, "commitment with a used nonce", 409, "replayed_nonce", h.post("/v1/commitments", &brand, &env)).await;
+    // Signed by the brand only.
+    let lone = Harness::commitment("po-lone", "brand-a", "maker-m", &[("t1", "10", "1.00")]);
+    let env = envelope_json(DocType::Commitment, &lone, &[h.signer("brand")]);
+    refused(h, "commitment without the maker", 422, "missing_signature", h.post("/v1/commitments", &brand, &env)).await;
+}
+
+async fn advance_refusals_write_nothing(h: &Harness) {
+    let maker = key(h, "maker");
+    let lender = key(h, "lender");
+    let request = |doc_id: &str, facility: &str, amount: &str| {
+        let body = Harness::advance_request(doc_id, facility, "maker-m", amount);
+        envelope_json(DocType::AdvanceRequest, &body, &[h.signer("maker")])
+    };
+    refused(
+        h,
+        "over availability",
+        422,
+        "insufficient_availability",
+        h.post("/v1/advances", &maker, &request("adv-big", "f1", "999999.00")),
+    )
+    .await;
+    // Another maker's facility answers exactly like a missing one.
+    let foreign = refused(
+        h,
+        "another maker's facility",
+        404,
+        "not_found",
+        h.post("/v1/advances", &maker, &request("adv-x", "f2", "1.00")),
+    )
+    .await;
+    let missing = refused(
+        h,
+        "a missing facility",
+        404,
+        "not_found",
+        h.post("/v1/advances", &maker, &request("adv-x", "f9", "1.00")),
+    )
+    .await;
+    assert_eq!(foreign.text.replace("f2", "ID"), missing.text.replace("f9", "ID"), "foreign and missing differ");
+    for secret in ["maker-n", "lender-o"] {
+        assert!(!foreign.text.contains(secret), "the refusal names {secret:?}: {}", foreign.text);
+    }
+    // A nonce another request used.
+    let first = Harness::advance_request("adv-n1", "f1", "maker-m", "1.00");
+    let pending =
+        h.post("/v1/advances", &maker, &envelope_json(DocType::AdvanceRequest, &first, &[h.signer("maker")])).await;
+    let pending_hash = pending.ok()["request_hash"].as_str().expect("hash").to_owned();
+    let pending_id = pending.body["id"].as_str().expect("id").to_owned();
+    let mut second = Harness::advance_request("adv-n2", "f1", "maker-m", "1.00");
+    second["nonce"] = first["nonce"].clone();
+    let env = envelope_json(DocType::AdvanceRequest, &second, &[h.signer("maker")]);
+    refused(h, "request with a used nonce", 409, "replayed_nonce", h.post("/v1/advances", &maker, &env)).await;
+
+    // Decisions.
+    let approval = |doc_id: &str, request_hash: &str, decision: &str| {
+        Harness::advance_approval(doc_id, "f1", "lender-l", request_hash, decision)
+    };
+    let sign = |body: &serde_json::Value| envelope_json(DocType::AdvanceApproval, body, &[h.signer("lender")]);
+    let path = format!("/v1/advances/{pending_id}/approve");
+    let other_lender = key(h, "other_lender");
+    let o = Harness::advance_approval("o-ok", "f1", "lender-o", &pending_hash, "approve");
+    let o_env = envelope_json(DocType::AdvanceApproval, &o, &[h.signer("other_lender")]);
+    refused(h, "another lender approves", 404, "not_found", h.post(&path, &other_lender, &o_env)).await;
+    let says_reject = sign(&approval("ap-r", &pending_hash, "reject"));
+    refused(h, "a rejection sent to approve", 422, "decision_mismatch", h.post(&path, &lender, &says_reject)).await;
+    let used = approval("ap-used", &pending_hash, "approve");
+    let advance = h.vars["advance"].clone();
+    let mut reuse = approval("ap-reuse", &pending_hash, "approve");
+    // The nonce of a decision already booked (the story's approval of its advance).
+    let funded = h.get(&format!("/v1/advances/{advance}"), &lender).await;
+    assert!(funded.ok()["status"].as_str().is_some_and(|s| s.eq_ignore_ascii_case("funded")), "{}", funded.text);
+    let twice = sign(&approval("ap-twice", &h.vars["request_hash"], "approve"));
+    refused(
+        h,
+        "approve a funded advance",
+        409,
+        "invalid_state",
+        h.post(&format!("/v1/advances/{advance}/approve"), &lender, &twice),
+    )
+    .await;
+    // A nonce another decision used: approve, then reuse its nonce.
+    h.post(&path, &lender, &sign(&used)).await.ok();
+    let next = Harness::advance_request("adv-n3", "f1", "maker-m", "1.00");
+    let p3 = h.post("/v1/advances", &maker, &envelope_json(DocType::AdvanceRequest, &next, &[h.signer("maker")])).await;
+    let p3_hash = p3.ok()["request_hash"].as_str().expect("hash").to_owned();
+    let p3_id = p3.body["id"].as_str().expect("id").to_owned();
+    reuse["request_hash"] = json!(p3_hash);
+    reuse["nonce"] = used["nonce"].clone();
+    refused(
+        h,
+        "decision with a used nonce",
+        409,
+        "replayed_nonce",
+        h.post(&format!("/v1/advances/{p3_id}/approve"), &lender, &sign(&reuse)),
+    )
+    .await;
+}
+
+async fn payment_refusals_write_nothing(h: &Harness) {
+    let brand = key(h, "brand");
+    let notice = |doc_id: &str, amount: &str, reference: &str, facility: &str, brand_id: &str| {
+        let now = time::OffsetDateTime::now_utc();
+        json!({ "type": "payment_notice", "version": 1, "doc_id": doc_id,
+            "issued_at": reliability_support::rfc3339(now - time::Duration::minutes(1)),
+            "expires_at": reliability_support::rfc3339(now + time::Duration::days(7)),
+            "nonce": fresh("nonce-payment-000000"), "brand": brand_id, "facility": facility,
+            "amount": amount, "currency": "USD", "value_date": now.date().to_string(), "external_ref": reference })
+    };
+    let sign =
+        |body: &serde_json::Value, signer: &str| envelope_json(DocType::PaymentNotice, body, &[h.signer(signer)]);
+    let first = notice("pay-a1", "10.00", "bank-a-1", "f1", "brand-a");
+    h.post("/v1/payments", &brand, &sign(&first, "brand")).await.ok();
+    // The brand's own reference again with another payment.
+    let again = notice("pay-a2", "11.00", "bank-a-1", "f1", "brand-a");
+    refused(
+        h,
+        "own reference reused",
+        409,
+        "duplicate_reference",
+        h.post("/v1/payments", &brand, &sign(&again, "brand")),
+    )
+    .await;
+    // A nonce another notice used.
+    let mut reused = notice("pay-a3", "12.00", "bank-a-3", "f1", "brand-a");
+    reused["nonce"] = first["nonce"].clone();
+    refused(
+        h,
+        "notice with a used nonce",
+        409,
+        "replayed_nonce",
+        h.post("/v1/payments", &brand, &sign(&reused, "brand")),
+    )
+    .await;
+    // Year 0.
+    let mut old = notice("pay-a4", "12.00", "bank-a-4", "f1", "brand-a");
+    old["value_date"] = json!("0000-01-01");
+    let env = raw_envelope(DocType::PaymentNotice, &old, &[seed_for("brand-a", 7)]);
+    refused(h, "notice in year 0", 422, "schema_violation", h.post("/v1/payments", &brand, &env)).await;
+}
+
+// ---- per-party namespaces, foreign objects (findings 4 and 5) ----
+
+async fn namespaces_are_per_party(h: &Harness) {
+    let other_maker = key(h, "other_maker");
+    // Another maker's advance id: this maker's advance is its own, under
+    // an id of its own; the first is untouched and still invisible to it.
+    let body = Harness::advance_request("adv-1", "f2", "maker-n", "1.00");
+    let env = envelope_json(DocType::AdvanceRequest, &body, &[h.signer("other_maker")]);
+    let a = h.post("/v1/advances", &other_maker, &env).await;
+    let id = a.ok()["id"].as_str().expect("id").to_owned();
+    assert_eq!(id, "adv-1~maker-n");
+    assert_eq!(a.body["maker"], "maker-n", "{}", a.text);
+    let again = h.post("/v1/advances", &other_maker, &env).await;
+    assert_eq!(again.ok()["id"], json!(id), "the same request again answers the same advance");
+    let theirs = h.get("/v1/advances/adv-1", &key(h, "maker")).await;
+    assert_eq!(theirs.ok()["maker"], "maker-m");
+    h.get("/v1/advances/adv-1", &other_maker).await.assert_problem(404, "not_found");
+
+    // Another brand's bank reference: accepted as this brand's own.
+    let now = time::OffsetDateTime::now_utc();
+    let notice = json!({ "type": "payment_notice", "version": 1, "doc_id": "pay-b1",
+        "issued_at": reliability_support::rfc3339(now - time::Duration::minutes(1)),
+        "expires_at": reliability_support::rfc3339(now + time::Duration::days(7)),
+        "nonce": fresh("nonce-payment-000000"), "brand": "brand-b", "facility": "f2",
+        "amount": "5.00", "currency": "USD", "value_date": now.date().to_string(), "external_ref": "bank-a-1" });
+    let env = envelope_json(DocType::PaymentNotice, &notice, &[h.signer("other_brand")]);
+    let p = h.post("/v1/payments", &key(h, "other_brand"), &env).await;
+    assert_eq!(p.ok()["notice"]["external_ref"], "bank-a-1~brand-b", "{}", p.text);
+    let again = h.post("/v1/payments", &key(h, "other_brand"), &env).await;
+    assert_eq!(again.ok()["notice"]["external_ref"], "bank-a-1~brand-b", "a replay answers the same notice");
+    let mine = h.get("/v1/payments/bank-a-1", &key(h, "brand")).await;
+    assert_eq!(mine.ok()["notice"]["brand"], "brand-a", "{}", mine.text);
+    h.get("/v1/payments/bank-a-1", &key(h, "other_brand")).await.assert_problem(404, "not_found");
+
+    // A facility for a maker someone else finances: refused without
+    // saying which facility or whose.
+    let terms = Harness::facility_terms("f-squat", "lender-o", "maker-m", "1000.00");
+    let a = refused(
+        h,
+        "second facility for a maker",
+        409,
+        "invalid_state",
+        h.post("/v1/facilities", &key(h, "other_lender"), &terms),
+    )
+    .await;
+    for secret in ["\"f1\"", "lender-l"] {
+        assert!(!a.text.contains(secret), "the refusal names {secret}: {}", a.text);
+    }
+}
+
+async fn refusals_write_nothing(h: &Harness) {
+    commitment_refusals_write_nothing(h).await;
+    advance_refusals_write_nothing(h).await;
+    payment_refusals_write_nothing(h).await;
+    namespaces_are_per_party(h).await;
+}
+
+#[tokio::test]
+async fn refusals_write_nothing_on_sqlite() {
+    let mut h = Harness::sqlite().await;
+    h.story().await;
+    refusals_write_nothing(&h).await;
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn refusals_write_nothing_on_postgres() {
+    let Some(mut h) = Harness::postgres().await else { return };
+    h.story().await;
+    refusals_write_nothing(&h).await;
+    h.shutdown().await;
+}
+
+// ---- the same refusals from the command line ----
+
+mod cli {
+    use std::path::Path;
+    use std::process::{Command, Output};
+
+    use serde_json::{json, Value};
+
+    use super::reliability_support::{dump_diff, dump_sqlite};
+
+    fn offtake(dir: &Path, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_offtake"))
+            .current_dir(dir)
+            .args(["--database-url", "sqlite:program.db"])
+            .args(args)
+            .env_remove("OFFTAKE_DATABASE_URL")
+            .env_remove("OFFTAKE_LEDGER")
+            .output()
+            .expect("run offtake")
+    }
+
+    fn ok(dir: &Path, args: &[&str]) -> Value {
+        let out = offtake(dir, args);
+        assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+    }
+
+    /// Runs a command that must fail with `code`, and checks that the
+    /// database file is unchanged, every row of every table.
+    async fn refused(dir: &Path, args: &[&str], code: &str) -> String {
+        let before = dump_sqlite(&dir.join("program.db")).await;
+        let out = offtake(dir, args);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(1), "{args:?} should fail: {stderr}");
+        assert!(stderr.contains(&format!("error[{code}]")), "{args:?}: expected {code}, got {stderr}");
+        let after = dump_sqlite(&dir.join("program.db")).await;
+        assert!(before == after, "{args:?}: a refusal wrote:\n{}", dump_diff(&before, &after));
+        stderr
+    }
+
+    /// Writes `body` and signs it with each key into `{name}.env.json`.
+    fn signed(dir: &Path, name: &str, body: &Value, keys: &[&str]) -> String {
+        std::fs::write(dir.join(format!("{name}.json")), serde_json::to_vec(body).expect("json")).expect("write");
+        let env = format!("{name}.env.json");
+        let mut input = format!("{name}.json");
+        for k in keys {
+            ok(dir, &["sign", "--key", &format!("{k}.key"), &input, "--out", &env]);
+            input = env.clone();
+        }
+        env
+    }
+
+    fn doc(doc_type: &str, doc_id: &str, nonce: &str, rest: Value) -> Value {
+        let mut d = json!({ "type": doc_type, "version": 1, "doc_id": doc_id, "issued_at": "2026-01-03T10:00:00Z",
+            "expires_at": "2030-01-01T00:00:00Z", "nonce": format!("cli-integrity-nonce-{nonce}") });
+        if let (Some(d), Some(r)) = (d.as_object_mut(), rest.as_object()) {
+            d.extend(r.clone());
+        }
+        d
+    }
+
+    fn commitment(doc_id: &str, nonce: &str, brand: &str, maker: &str) -> Value {
+        doc(
+            "commitment",
+            doc_id,
+            nonce,
+            json!({ "brand": brand, "maker": maker, "currency": "USD", "status": "active", "prev_hash": null,
+                "tranches": [{"id": "t1", "quantity": "1000", "unit_price": "200.00",
+                    "delivery_start": "2026-03-01", "delivery_end": "2026-03-31"}],
+                "terms": {"payment_days": 30, "shortfall_pct": "10"} }),
+        )
+    }
+
+    #[tokio::test]
+    async fn cli_refusals_write_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        ok(d, &["init"]);
+        for (party, role) in [
+            ("acme", "brand"),
+            ("beta", "brand"),
+            ("loom", "maker"),
+            ("nord", "maker"),
+            ("bank", "lender"),
+            ("oak", "lender"),
+        ] {
+            ok(d, &["party", "add", party, "--role", role, "--name", party]);
+            ok(d, &["keygen", "--party", party, "--role", role, "--out", &format!("{party}.key")]);
+            let public = format!("{party}.key.pub");
+            ok(d, &["key", "register", "--public-file", &public, "--valid-from", "2025-01-01T00:00:00Z"]);
+        }
+        for (f, lender, maker, wire) in [("f1", "bank", "loom", "wire-1"), ("f2", "oak", "nord", "wire-2")] {
+            ok(d, &["facility", "fund", lender, "--amount", "500000.00", "--reference", wire, "--on", "2026-01-02"]);
+            let open = ["facility", "open", f, "--lender", lender, "--maker", maker, "--limit", "300000.00"];
+            ok(d, &[&open[..], &["--concentration-pct", "100", "--opened-on", "2026-01-02"]].concat());
+        }
+        let now = ["--now", "2026-01-05T00:00:00Z"];
+        let env = signed(d, "po", &commitment("po-1", "1", "acme", "loom"), &["acme", "loom"]);
+        let po = ok(d, &[&["commitment", "submit", env.as_str()][..], &now].concat());
+
+        // Commitments: brand only; another brand's id; a wrong prev_hash; a reused nonce.
+        let env = signed(d, "lone", &commitment("po-2", "2", "acme", "loom"), &["acme"]);
+        refused(d, &[&["commitment", "submit", env.as_str()][..], &now].concat(), "missing_signature").await;
+        let env = signed(d, "squat", &commitment("po-1", "3", "beta", "nord"), &["beta", "nord"]);
+        let said = refused(d, &[&["commitment", "submit", env.as_str()][..], &now].concat(), "invalid_state").await;
+        let hash = po["body_hash"].as_str().unwrap_or("no hash");
+        assert!(!said.contains("acme") && !said.contains(hash), "the refusal tells about po-1: {said}");
+        let mut amend = commitment("po-1", "4", "acme", "loom");
+        amend["version"] = json!(2);
+        amend["prev_hash"] = json!("00".repeat(32));
+        let env = signed(d, "amend", &amend, &["acme", "loom"]);
+        refused(d, &[&["commitment", "submit", env.as_str()][..], &now].concat(), "invalid_state").await;
+        let env = signed(d, "renonce", &commitment("po-3", "1", "acme", "loom"), &["acme", "loom"]);
+        refused(d, &[&["commitment", "submit", env.as_str()][..], &now].concat(), "replayed_nonce").await;
+
+        // Advances: over availability; another maker's facility (like a missing one); decided twice.
+        let request = |id: &str, nonce: &str, facility: &str, amount: &str| {
+            doc(
+                "advance_request",
+                id,
+                nonce,
+                json!({ "facility": facility, "maker": "loom", "amount": amount, "currency": "USD" }),
+            )
+        };
+        let env = signed(d, "big", &request("adv-big", "5", "f1", "999999.00"), &["loom"]);
+        refused(d, &[&["advance", "request", env.as_str()][..], &now].concat(), "insufficient_availability").await;
+        let env = signed(d, "foreign", &request("adv-x", "6", "f2", "1.00"), &["loom"]);
+        let foreign = refused(d, &[&["advance", "request", env.as_str()][..], &now].concat(), "not_found").await;
+        let env = signed(d, "missing", &request("adv-x", "7", "f9", "1.00"), &["loom"]);
+        let missing = refused(d, &[&["advance", "request", env.as_str()][..], &now].concat(), "not_found").await;
+        assert_eq!(foreign.replace("f2", "ID"), missing.replace("f9", "ID"));
+        let env = signed(d, "req", &request("adv-1", "8", "f1", "100.00"), &["loom"]);
+        let adv = ok(d, &[&["advance", "request", env.as_str()][..], &now].concat());
+        let approval = |id: &str, nonce: &str| {
+            doc(
+                "advance_approval",
+                id,
+                nonce,
+                json!({ "facility": "f1", "lender": "bank",
+                "request_hash": adv["request_hash"], "decision": "approve" }),
+            )
+        };
+        let env = signed(d, "apr", &approval("apr-1", "9"), &["bank"]);
+        ok(d, &[&["advance", "decide", env.as_str()][..], &now].concat());
+        let env = signed(d, "apr2", &approval("apr-2", "10"), &["bank"]);
+        refused(d, &[&["advance", "decide", env.as_str()][..], &now].concat(), "invalid_state").await;
+
+        // Payments: the brand's own reference with another payment.
+        let pay = |amount: &str| {
+            ["pay", "--reference", "bank-1", "--brand", "acme", "--facility", "f1", "--amount", amount]
+                .iter()
+                .map(|s| (*s).to_owned())
+                .chain(["--value-date".to_owned(), "2026-01-05".to_owned()])
+                .collect::<Vec<String>>()
+        };
+        let first = pay("10.00");
+        ok(d, &first.iter().map(String::as_str).collect::<Vec<_>>());
+        let second = pay("11.00");
+        refused(d, &second.iter().map(String::as_str).collect::<Vec<_>>(), "duplicate_reference").await;
+        // Dates.
+        refused(d, &["availability", "f1", "--as-of", "0000-01-01"], "date_out_of_range").await;
+        refused(d, &["accrue", "--through", "1899-12-31"], "date_out_of_range").await;
+        let out = offtake(d, &["availability", "f1", "--as-of", "9999-12-31"]);
+        assert!(out.status.success(), "as of 9999-12-31: {}", String::from_utf8_lossy(&out.stderr));
+    }
 }

@@ -9,6 +9,13 @@ pub const DEFAULT_BODY_LIMIT_BYTES: usize = 1024 * 1024;
 /// Default time a request may take before it is answered `503 timeout`.
 pub const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 30_000;
 
+/// Default time a client has to send a request's headers, from the moment
+/// the server starts reading them; a connection slower than that is closed.
+pub const DEFAULT_HEADER_READ_TIMEOUT_MS: u64 = 10_000;
+/// Default connections one client address may hold open at once; more are
+/// closed as soon as they are accepted.
+pub const DEFAULT_MAX_CONNECTIONS_PER_IP: u32 = 128;
+
 /// Default sustained requests per second per API key.
 pub const DEFAULT_RATE_LIMIT_PER_S: u32 = 200;
 /// Default requests a key may send at once after being idle.
@@ -23,6 +30,12 @@ pub struct ApiConfig {
     pub request_timeout_ms: u64,
     /// Requests per API key (`429 rate_limited` beyond); `per_s: 0` is off.
     pub rate_limit: RateLimit,
+    /// Longest a client may take to send a request's headers (0: no limit).
+    /// Without it, connections that send part of their headers and stall
+    /// are held open indefinitely, by anyone, without an API key.
+    pub header_read_timeout_ms: u64,
+    /// Connections one client address may hold at once (0: no limit).
+    pub max_connections_per_ip: u32,
 }
 
 impl Default for ApiConfig {
@@ -31,6 +44,8 @@ impl Default for ApiConfig {
             body_limit_bytes: DEFAULT_BODY_LIMIT_BYTES,
             request_timeout_ms: DEFAULT_REQUEST_TIMEOUT_MS,
             rate_limit: RateLimit { per_s: DEFAULT_RATE_LIMIT_PER_S, burst: DEFAULT_RATE_LIMIT_BURST },
+            header_read_timeout_ms: DEFAULT_HEADER_READ_TIMEOUT_MS,
+            max_connections_per_ip: DEFAULT_MAX_CONNECTIONS_PER_IP,
         }
     }
 }

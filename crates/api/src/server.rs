@@ -5,7 +5,8 @@
 //! party) → request id echoed on the response → problem+json for every
 //! error the inner layers or axum produce in plain text (unknown route,
 //! wrong method, timeout, body too large) → request timeout → body limit →
-//! routes. `/v1` routes add authentication and then idempotency.
+//! routes. `/v1` routes add authentication and then idempotency. Below
+//! the stack, `crate::connections` limits each connection and address.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -26,6 +27,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::auth::require_api_key;
+use crate::connections::{serve_connections, ConnectionLimits};
 use crate::error::{problem, problem_response, PROBLEM_JSON};
 use crate::idempotency::idempotency;
 use crate::openapi::{finish, to_pretty_json, ApiDoc};
@@ -140,11 +142,14 @@ async fn problem_for_every_error(req: Request, next: Next) -> Response {
 }
 
 /// Serves until `shutdown` resolves, then stops accepting connections and
-/// waits for the requests in flight to finish.
+/// waits for the requests in flight to finish. Each connection has the
+/// configured header-read timeout, and each client address a cap on its
+/// open connections (`crate::connections`).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+    let limits = ConnectionLimits::of(state.config());
+    serve_connections(listener, app(state), limits, shutdown).await
 }

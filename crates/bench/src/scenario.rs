@@ -557,7 +557,12 @@ impl HttpServer {
             offtake_api::AppState::new(
                 store.clone(),
                 bl.ledger.clone(),
-                offtake_api::ApiConfig { rate_limit: offtake_api::RateLimit::OFF, ..offtake_api::ApiConfig::default() },
+                // Every bench client connects from loopback: no per-address cap either.
+                offtake_api::ApiConfig {
+                    rate_limit: offtake_api::RateLimit::OFF,
+                    max_connections_per_ip: 0,
+                    ..offtake_api::ApiConfig::default()
+                },
             )
             .await?;
         let admin = offtake_api::bootstrap_admin(store.as_ref(), &bl.ledger)

@@ -106,8 +106,9 @@ async fn draw_above_availability_is_refused_and_writes_nothing(ts: TestStore) {
     let mut req = request("unsigned", "f1", "maker-m", "10.00", "2026-01-05T10:00:00Z");
     req.signers.clear();
     assert_eq!(code_of(fin.request_advance(&req, now("2026-01-05T10:00:00Z")).await), "missing_signature");
+    // Another maker's facility answers like a missing one (issue 20).
     let req = request("other-maker", "f1", "maker-n", "10.00", "2026-01-05T10:00:00Z");
-    assert_eq!(code_of(fin.request_advance(&req, now("2026-01-05T10:00:00Z")).await), "signer_mismatch");
+    assert_eq!(code_of(fin.request_advance(&req, now("2026-01-05T10:00:00Z")).await), "not_found");
     assert_eq!(fin.store().head(fin.ledger()).await.unwrap(), head);
     // Exactly the availability is fine.
     let req = request("all-of-it", "f1", "maker-m", "80000.00", "2026-01-05T10:00:00Z");

@@ -149,6 +149,8 @@ impl Settlement {
         // refused notice writes nothing. `enqueue` still decides a race on
         // the reference.
         check_notice(&notice)?;
+        let mut notice = notice;
+        notice.external_ref = self.reference_of(&notice.brand, &notice.external_ref).await?;
         if let Some(existing) =
             self.fin.store().get_record(self.fin.ledger(), NOTICE_KIND, &notice.external_ref).await?
         {
@@ -159,6 +161,20 @@ impl Settlement {
         }
         self.fin.record_document(&doc).await?;
         self.enqueue(notice).await
+    }
+
+    /// Where a brand's bank reference lives. References are the brand's
+    /// own, not the ledger's: when another brand's notice already holds
+    /// `reference`, this brand's lives at `{reference}~{brand}` (a form a
+    /// signed notice cannot name, its schema has no `~`), so one brand can
+    /// neither block another's genuine notice by taking its reference
+    /// first nor learn from a refusal that the reference exists.
+    pub async fn reference_of(&self, brand: &str, reference: &str) -> Result<String, SettlementError> {
+        let held = self.fin.store().get_record(self.fin.ledger(), NOTICE_KIND, reference).await?;
+        match held.map(|r| r.decode::<NoticeRecord>()).transpose()? {
+            Some(other) if other.notice.brand != brand => Ok(format!("{reference}~{brand}")),
+            _ => Ok(reference.to_owned()),
+        }
     }
 
     pub async fn notice(&self, external_ref: &str) -> Result<NoticeRecord, SettlementError> {
@@ -729,8 +745,10 @@ fn hash32(hex_text: &str) -> Option<[u8; 32]> {
 
 fn check_ref(reference: &str) -> Result<(), SettlementError> {
     offtake_ledger::record::check_record_key("external_ref", reference)?;
-    if reference.len() > 100 {
-        return Err(SettlementError::invalid("external_ref", "at most 100 characters"));
+    // 128 characters as signed, plus a brand's namespace (`~` and an id of
+    // at most 64).
+    if reference.len() > 193 {
+        return Err(SettlementError::invalid("external_ref", "at most 193 characters"));
     }
     Ok(())
 }

@@ -21,15 +21,14 @@ impl Finance {
     /// accounts: whoever decided on stale numbers re-reads and retries.
     pub async fn request_advance(&self, doc: &SignedDocument, now: OffsetDateTime) -> Result<Advance, FinanceError> {
         doc.require_type("advance_request")?;
-        let id = doc.doc_id()?.to_owned();
-        super::check_id("doc_id", &id)?;
-        let facility = self.facility(doc.str_field("facility")?).await?;
+        let doc_id = doc.doc_id()?.to_owned();
+        super::check_id("doc_id", &doc_id)?;
+        let facility_id = doc.str_field("facility")?;
+        let facility = self.facility(facility_id).await?;
         let maker = doc.str_field("maker")?;
         if maker != facility.maker {
-            return Err(FinanceError::SignerMismatch(format!(
-                "facility {:?} finances maker {:?}, not {maker:?}",
-                facility.id, facility.maker
-            )));
+            // Another maker's facility answers exactly like a missing one.
+            return Err(FinanceError::not_found("facility", facility_id));
         }
         doc.require_signer(&facility.maker, PartyRole::Maker)?;
         let currency = Currency::from_code(doc.str_field("currency")?)?;
@@ -43,9 +42,10 @@ impl Finance {
         if !amount.is_positive() {
             return Err(FinanceError::invalid("amount", "must be positive"));
         }
-        if let Some(existing) = self.load::<Advance>(kind::ADVANCE, &id).await? {
-            return if existing.value.request_hash == doc.body_hash_hex() {
-                Ok(existing.value)
+        let (id, existing) = self.advance_slot(&doc_id, &facility.maker).await?;
+        if let Some(existing) = existing {
+            return if existing.request_hash == doc.body_hash_hex() {
+                Ok(existing)
             } else {
                 Err(FinanceError::AlreadyExists { kind: "advance", id })
             };
@@ -133,6 +133,21 @@ impl Finance {
         }
     }
 
+    /// The id an advance request's `doc_id` gets, and the advance already
+    /// there. A maker's ids are its own: when another maker's advance holds
+    /// `doc_id`, this maker's lives at `{doc_id}~{maker}` (a form no doc_id
+    /// can take), so no refusal says that the other one exists.
+    async fn advance_slot(&self, doc_id: &str, maker: &str) -> Result<(String, Option<Advance>), FinanceError> {
+        match self.load::<Advance>(kind::ADVANCE, doc_id).await? {
+            Some(other) if other.value.maker != maker => {
+                let id = format!("{doc_id}~{maker}");
+                let mine = self.load::<Advance>(kind::ADVANCE, &id).await?.map(|v| v.value);
+                Ok((id, mine))
+            }
+            held => Ok((doc_id.to_owned(), held.map(|v| v.value))),
+        }
+    }
+
     /// Applies a lender-signed decision on a pending advance: `approve`
     /// posts the hold (funding on the approval's date) and books the fee;
     /// `reject` voids the hold.
@@ -161,6 +176,8 @@ impl Finance {
         }
         doc.require_signer(&facility.lender, PartyRole::Lender)?;
         if adv.approval_hash.as_deref() == Some(doc.body_hash_hex().as_str()) {
+            // The same decision again: make sure its document is kept.
+            self.admit(doc).await?;
             return Ok(adv);
         }
         if adv.status != AdvanceStatus::Pending {
@@ -170,7 +187,10 @@ impl Finance {
                 action: "decide on it again",
             });
         }
-        self.admit(doc).await?;
+        // Refuse a reused nonce before acting, and admit the document only
+        // once the decision is booked: a decision refused here, or one that
+        // loses a race to another decision, writes nothing.
+        self.check_nonces(doc).await?;
         let on = doc.issued_on()?;
         let id = adv.id.clone();
         let decided = if approve {
@@ -178,7 +198,9 @@ impl Finance {
         } else {
             self.release(adv, AdvanceStatus::Rejected, Some(doc.body_hash_hex()), on).await
         };
-        decided.map_err(|e| lost_decision_race(&id, e))
+        let decided = decided.map_err(|e| lost_decision_race(&id, e))?;
+        self.admit(doc).await?;
+        Ok(decided)
     }
 
     async fn fund(

@@ -179,14 +179,21 @@ impl Finance {
                     return Ok(cur.value.clone());
                 }
             }
-            self.admit(doc).await?;
+            // Decide first, write after: a refused commitment (an id
+            // another brand's commitment holds, an amendment that does not
+            // follow the current version, a reused nonce) writes nothing.
             let (next, expected, shortfall_minor) = match &current {
                 None => (self.first_version(&p, &hash)?, 0, 0),
+                Some(cur) if cur.value.brand != p.brand => {
+                    return Err(id_unavailable(&p.doc_id));
+                }
                 Some(cur) => {
                     let (next, shortfall) = amend(&cur.value, &p, &hash)?;
                     (next, cur.version, shortfall)
                 }
             };
+            self.check_nonces(doc).await?;
+            self.admit(doc).await?;
             match self.save(kind::COMMITMENT, &p.doc_id, expected, &next).await {
                 Ok(_) => {}
                 Err(FinanceError::Ledger(LedgerError::VersionConflict { .. })) => continue,
@@ -280,6 +287,16 @@ impl Finance {
             }
         }
         Ok(out)
+    }
+}
+
+/// A commitment id held by another brand's commitment. Says
+/// nothing about that commitment: not whose it is, nor its version or hash.
+fn id_unavailable(doc_id: &str) -> FinanceError {
+    FinanceError::InvalidState {
+        what: format!("commitment id {doc_id:?}"),
+        state: "unavailable".into(),
+        action: "use it: choose another doc_id",
     }
 }
 
