@@ -141,16 +141,17 @@ impl Bank {
         Ok(report)
     }
 
-    /// Open invoices as the matcher sees them.
+    /// Invoices as the matcher sees them (paid ones with nothing open).
     pub async fn open_invoices(&self) -> Result<Vec<OpenInvoice>, BankError> {
         Ok(self
             .finance()
             .invoices()
             .await?
             .into_iter()
-            .filter(|i| i.status == InvoiceStatus::Open)
+            // Paid invoices stay in, open 0: a credit naming one is
+            // queued as "already paid" rather than "names nothing".
             .map(|i| OpenInvoice {
-                open_minor: i.open_minor(),
+                open_minor: if i.status == InvoiceStatus::Open { i.open_minor().max(0) } else { 0 },
                 id: i.id,
                 brand: i.brand,
                 facility: i.facility,

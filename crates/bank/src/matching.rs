@@ -142,7 +142,22 @@ pub fn normal_name(name: &str) -> String {
     while words.len() > 1
         && matches!(
             words.last(),
-            Some(&("inc" | "llc" | "ltd" | "corp" | "co" | "gmbh" | "plc" | "sa" | "bv" | "ag" | "limited"))
+            Some(
+                &("inc"
+                    | "llc"
+                    | "ltd"
+                    | "corp"
+                    | "corporation"
+                    | "incorporated"
+                    | "co"
+                    | "company"
+                    | "gmbh"
+                    | "plc"
+                    | "sa"
+                    | "bv"
+                    | "ag"
+                    | "limited")
+            )
         )
     {
         words.pop();
