@@ -56,7 +56,7 @@ fn net_on(e: &EntryRecord, code: &AccountCode) -> i64 {
         .iter()
         .filter(|l| &l.account == code && l.layer == Layer::Posted)
         .map(|l| if l.side == Side::Debit { l.amount_minor } else { -l.amount_minor })
-        .sum()
+        .fold(0i64, i64::saturating_add)
 }
 
 /// The ledger entry key a line's money was booked under, if any.
@@ -157,7 +157,8 @@ fn day(
     lines: &[&LineRecord],
 ) -> ReconDay {
     let by_key: BTreeMap<&str, &EntryRecord> = entries.iter().map(|e| (e.idempotency_key.as_str(), e)).collect();
-    let ledger_closing: i64 = entries.iter().filter(|e| e.effective_date <= date).map(|e| net_on(e, code)).sum();
+    let ledger_closing: i64 =
+        entries.iter().filter(|e| e.effective_date <= date).map(|e| net_on(e, code)).fold(0i64, i64::saturating_add);
     let mut items = Vec::new();
     let mut paired: Vec<i64> = Vec::new();
     // Lines booked under the same entry (a credit and the sweep of its
@@ -185,7 +186,7 @@ fn day(
         paired.push(e.seq);
         let booked = e.effective_date <= date;
         let net = if booked { net_on(e, code) } else { 0 };
-        let bank: i64 = group.iter().map(|l| l.line.signed_minor()).sum();
+        let bank: i64 = group.iter().map(|l| l.line.signed_minor()).fold(0i64, i64::saturating_add);
         if bank == net {
             continue;
         }
@@ -213,7 +214,7 @@ fn day(
         };
         items.push(ReconItem {
             kind,
-            amount_minor: bank - net,
+            amount_minor: bank.saturating_sub(net),
             line: group.first().map(|l| l.key.clone()),
             entry_seq: Some(e.seq),
             detail,
@@ -224,7 +225,7 @@ fn day(
         if net != 0 {
             items.push(ReconItem {
                 kind: "ledger_only",
-                amount_minor: -net,
+                amount_minor: 0i64.saturating_sub(net),
                 line: None,
                 entry_seq: Some(e.seq),
                 detail: format!(
@@ -234,8 +235,8 @@ fn day(
             });
         }
     }
-    let difference = closing - ledger_closing;
-    let explained: i64 = items.iter().map(|i| i.amount_minor).sum();
+    let difference = closing.saturating_sub(ledger_closing);
+    let explained: i64 = items.iter().map(|i| i.amount_minor).fold(0i64, i64::saturating_add);
     ReconDay {
         account: acct.account.clone(),
         ledger_account: code.to_string(),
@@ -245,6 +246,6 @@ fn day(
         ledger_closing_minor: ledger_closing,
         difference_minor: difference,
         items: if difference == 0 { Vec::new() } else { items },
-        unexplained_minor: difference - explained,
+        unexplained_minor: difference.saturating_sub(explained),
     }
 }
