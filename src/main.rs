@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 mod audit_cli;
+mod bank_cli;
 mod demo;
 mod finance_cli;
 mod ledger_cli;
@@ -151,6 +152,10 @@ enum Cmd {
     /// extends the last, refuse rollbacks and forks.
     #[command(subcommand)]
     Witness(witness_cli::WitnessCmd),
+    /// Bank files: statement import, reconciliation queue, payout files,
+    /// status reports, cash reconciliation (docs/bank.md).
+    #[command(subcommand)]
+    Bank(bank_cli::BankCmd),
     /// Serve the HTTP API (see README, "HTTP API").
     Serve(serve_cli::ServeArgs),
     /// Run the whole story on a fresh embedded database and print it.
@@ -222,6 +227,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         return witness_cli::witness(cmd, &cli.ledger).await;
     }
     let ledger = LedgerId::new(&cli.ledger)?;
+    if let Cmd::Bank(cmd) = cli.command {
+        return bank_cli::run(cmd, &cli.database_url, &ledger).await;
+    }
     if let Some(done) = finance_command(&cli.command, &cli.database_url, &ledger).await? {
         return Ok(done);
     }
@@ -266,7 +274,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         | Cmd::Key(_)
         | Cmd::Export(_)
         | Cmd::Audit(_)
-        | Cmd::Witness(_) => unreachable!("handled above"),
+        | Cmd::Witness(_)
+        | Cmd::Bank(_) => unreachable!("handled above"),
         Cmd::Serve(args) => serve_cli::serve(store.clone(), ledger, args).await?,
     }
     Ok(())
@@ -323,8 +332,9 @@ fn clone_cmd<T: Clone>(c: &T) -> T {
 /// The stable code of the first library error in the chain.
 fn error_code(e: &anyhow::Error) -> Option<&'static str> {
     e.chain().find_map(|c| {
-        c.downcast_ref::<offtake_ledger::LedgerError>()
-            .map(offtake_ledger::LedgerError::code)
+        c.downcast_ref::<offtake_bank::BankError>()
+            .map(offtake_bank::BankError::code)
+            .or_else(|| c.downcast_ref::<offtake_ledger::LedgerError>().map(offtake_ledger::LedgerError::code))
             .or_else(|| c.downcast_ref::<offtake_signing::SigningError>().map(offtake_signing::SigningError::code))
             .or_else(|| audit_cli::error_code_of(c))
             .or_else(|| c.downcast_ref::<offtake_finance::FinanceError>().map(offtake_finance::FinanceError::code))

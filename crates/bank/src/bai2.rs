@@ -36,7 +36,7 @@ fn records(text: &str) -> Result<Vec<Record>, BankError> {
             let prev = out.last_mut().ok_or_else(|| {
                 BankError::malformed(BAI, format!("line {}", i + 1), "88 continuation without a record")
             })?;
-            prev.physical += 1;
+            prev.physical = prev.physical.saturating_add(1);
             if prev.code == "16" {
                 // Text continues the last field.
                 if let Some(last) = prev.fields.last_mut() {
@@ -186,12 +186,12 @@ impl Parser {
         if self.file_id.is_none() && r.code != "01" {
             return Err(BankError::malformed(BAI, &at, "file must start with an 01 header"));
         }
-        self.file_records += r.physical;
+        self.file_records = self.file_records.saturating_add(r.physical);
         if let Some(g) = self.group.as_mut() {
-            g.records += r.physical;
+            g.records = g.records.saturating_add(r.physical);
         }
         if let Some(a) = self.account.as_mut() {
-            a.records += r.physical;
+            a.records = a.records.saturating_add(r.physical);
         }
         let mut c = Cursor { fields: &r.fields, pos: 0, at: at.clone() };
         match r.code.as_str() {
@@ -364,7 +364,7 @@ impl Parser {
             ));
         }
         let g = self.group.as_mut().ok_or_else(|| BankError::malformed(BAI, at, "49 outside a group"))?;
-        g.total += total;
+        g.total = g.total.checked_add(total).ok_or_else(|| BankError::malformed(BAI, at, "totals overflow"))?;
         g.accounts += 1;
         self.statements.push(a.statement);
         Ok(())
@@ -381,7 +381,8 @@ impl Parser {
         if total != g.total || accounts != g.accounts || records != g.records {
             return Err(BankError::malformed(BAI, at, format!("group trailer says total {total}, {accounts} accounts, {records} records; the group has {}, {}, {}", g.total, g.accounts, g.records)));
         }
-        self.file_total += total;
+        self.file_total =
+            self.file_total.checked_add(total).ok_or_else(|| BankError::malformed(BAI, at, "totals overflow"))?;
         self.groups += 1;
         Ok(())
     }

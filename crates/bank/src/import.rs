@@ -119,9 +119,21 @@ impl Bank {
         let statements = crate::parse_statements(bytes)?;
         let mut invoices = self.open_invoices().await?;
         let payers = self.payers().await?;
-        let mut plans = Vec::new();
+        let mut plans: Vec<(StatementOutcome, Option<StatementRecord>)> = Vec::new();
         for s in &statements {
-            plans.push(self.plan_statement(s, &mut invoices, &payers).await?);
+            let plan = self.plan_statement(s, &mut invoices, &payers).await?;
+            // Two statements of one file sharing a line would be planned
+            // (and matched) twice: the file is refused instead.
+            for l in &plan.0.lines {
+                if plans.iter().any(|(o, _)| o.lines.iter().any(|x| x.key == l.key)) {
+                    return Err(BankError::malformed(
+                        s.format.as_str(),
+                        &l.reference,
+                        "reference appears in two statements of one file",
+                    ));
+                }
+            }
+            plans.push(plan);
         }
         let mut report = ImportReport { dry_run, statements: Vec::new(), matched: 0, queued: 0, already_imported: 0 };
         for (s, (outcome, record)) in statements.iter().zip(plans) {
@@ -141,16 +153,17 @@ impl Bank {
         Ok(report)
     }
 
-    /// Open invoices as the matcher sees them.
+    /// Invoices as the matcher sees them (paid ones with nothing open).
     pub async fn open_invoices(&self) -> Result<Vec<OpenInvoice>, BankError> {
         Ok(self
             .finance()
             .invoices()
             .await?
             .into_iter()
-            .filter(|i| i.status == InvoiceStatus::Open)
+            // Paid invoices stay in, open 0: a credit naming one is
+            // queued as "already paid" rather than "names nothing".
             .map(|i| OpenInvoice {
-                open_minor: i.open_minor(),
+                open_minor: if i.status == InvoiceStatus::Open { i.open_minor().max(0) } else { 0 },
                 id: i.id,
                 brand: i.brand,
                 facility: i.facility,

@@ -23,6 +23,7 @@ pub mod pain001;
 pub mod pain002;
 pub mod payouts;
 pub mod queue;
+pub mod reconcile;
 pub mod registry;
 pub mod service;
 pub mod statement;

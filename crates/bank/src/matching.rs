@@ -142,7 +142,22 @@ pub fn normal_name(name: &str) -> String {
     while words.len() > 1
         && matches!(
             words.last(),
-            Some(&("inc" | "llc" | "ltd" | "corp" | "co" | "gmbh" | "plc" | "sa" | "bv" | "ag" | "limited"))
+            Some(
+                &("inc"
+                    | "llc"
+                    | "ltd"
+                    | "corp"
+                    | "corporation"
+                    | "incorporated"
+                    | "co"
+                    | "company"
+                    | "gmbh"
+                    | "plc"
+                    | "sa"
+                    | "bv"
+                    | "ag"
+                    | "limited")
+            )
         )
     {
         words.pop();
@@ -237,13 +252,13 @@ fn settle_on(
     if targets.iter().any(|i| i.brand != first.brand || i.facility != first.facility) {
         return Decision::Unmatched { reason: "names invoices of different brands or facilities".into() };
     }
-    let open_total: i64 = targets.iter().map(|i| i.open_minor).sum();
+    let open_total: i64 = targets.iter().fold(0i64, |s, i| s.saturating_add(i.open_minor));
     let amount = line.amount_minor;
     let ids: Vec<&str> = targets.iter().map(|i| i.id.as_str()).collect();
     if open_total == 0 {
         return Decision::Unmatched { reason: format!("{} already paid", ids.join(", ")) };
     }
-    if amount > open_total + config.tolerance_minor {
+    if amount > open_total.saturating_add(config.tolerance_minor) {
         return Decision::Unmatched {
             reason: format!(
                 "pays {amount} but {} has only {open_total} open (tolerance {})",
@@ -252,7 +267,7 @@ fn settle_on(
             ),
         };
     }
-    if named && targets.len() > 1 && amount < open_total - config.tolerance_minor {
+    if named && targets.len() > 1 && amount < open_total.saturating_sub(config.tolerance_minor) {
         return Decision::Unmatched {
             reason: format!(
                 "pays {amount} of {open_total} open on {}: which invoice is short is not said",

@@ -157,8 +157,9 @@ impl Builder {
         let closing =
             self.closing.ok_or_else(|| BankError::malformed(MT, &at, "no :62F: closing balance (truncated?)"))?;
         if let Some(open) = &self.opening {
-            let moved: i64 = self.lines.iter().map(Line::signed_minor).sum();
-            if open.amount_minor + moved != closing.amount_minor {
+            // i128: a hostile file's amounts must not overflow the check.
+            let moved: i128 = self.lines.iter().map(|l| i128::from(l.signed_minor())).sum();
+            if i128::from(open.amount_minor) + moved != i128::from(closing.amount_minor) {
                 return Err(BankError::malformed(
                     MT,
                     &at,

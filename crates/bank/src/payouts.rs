@@ -350,7 +350,11 @@ impl Bank {
         currencies.sort();
         currencies.dedup();
         for c in currencies {
-            let total: i64 = payouts.iter().filter(|p| p.currency == c).map(|p| p.amount_minor).sum();
+            let total = payouts
+                .iter()
+                .filter(|p| p.currency == c)
+                .try_fold(0i64, |s, p| s.checked_add(p.amount_minor))
+                .ok_or_else(|| BankError::invalid("batch", "total out of range"))?;
             let sent = memo("memo:bank:payout_files", c, Side::Debit)?;
             let contra = memo("memo:bank:payout_files_contra", c, Side::Credit)?;
             self.store().create_account(self.ledger(), &sent).await?;

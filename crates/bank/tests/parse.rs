@@ -183,3 +183,33 @@ fn oversize_and_unknown_files_are_refused() {
     let deep = format!("{}{}", "<a>".repeat(100), "</a>".repeat(100));
     assert_eq!(refused(deep.as_bytes()).code(), "malformed_file");
 }
+
+/// Every truncation and many single-byte changes of every fixture parse to
+/// a statement or a refusal; none panics.
+#[test]
+fn damaged_files_never_panic() {
+    let names = [
+        "camt053_north_bank.xml",
+        "camt054_euro_bank.xml",
+        "mt940_hausbank.sta",
+        "mt940_ing_style.sta",
+        "bai2_first_us.bai",
+    ];
+    for name in names {
+        let full = fixture(name);
+        for cut in (0..full.len()).step_by(3) {
+            let _ = parse_statements(&full[..cut]);
+        }
+        for (i, replacement) in
+            (0..full.len()).step_by(7).zip([b'9', b'-', b',', b'/', b'<', b'&', 0xC3, b'\n', b':', b'?'].iter().cycle())
+        {
+            let mut bent = full.clone();
+            bent[i] = *replacement;
+            let _ = parse_statements(&bent);
+        }
+    }
+    let status = fixture("pain002_north_bank.xml");
+    for cut in 0..status.len() {
+        let _ = offtake_bank::pain002::parse(&status[..cut]);
+    }
+}

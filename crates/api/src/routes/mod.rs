@@ -12,6 +12,7 @@ use crate::state::AppState;
 
 pub mod accounts;
 pub mod advances;
+pub mod bank;
 pub mod chain;
 pub mod checkpoints;
 pub mod commitments;
@@ -46,6 +47,7 @@ pub fn v1() -> OpenApiRouter<AppState> {
         .merge(payments::router())
         .merge(exports::router())
         .merge(statements::router())
+        .merge(bank::router())
 }
 
 /// Cursor pagination, the same on every list.

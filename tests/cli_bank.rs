@@ -1,0 +1,108 @@
+//! `offtake bank …` driven as an operator would, on the demo ledger:
+//! accounts, import (dry run, twice), the queue and a hand match, a
+//! payout file that validates, its status report, reconciliation, and
+//! refusals with their stable codes.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn offtake(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_offtake"))
+        .current_dir(dir)
+        .args(args)
+        .env_remove("OFFTAKE_DATABASE_URL")
+        .env_remove("OFFTAKE_LEDGER")
+        .output()
+        .expect("run offtake")
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let out = offtake(dir, args);
+    assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+fn fails_with(dir: &Path, args: &[&str], code: &str) {
+    let out = offtake(dir, args);
+    assert_eq!(out.status.code(), Some(1), "{args:?} should fail");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("error[{code}]")), "{args:?}: expected {code}, got {stderr}");
+}
+
+fn fixture(name: &str) -> String {
+    format!("{}/crates/bank/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn bank_commands_on_the_demo_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let url = format!("sqlite:{}", d.join("demo.db").display());
+    ok(d, &["demo", "--demo-database-url", &url]);
+    let b = |extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> =
+            ["--database-url", &url, "--ledger", "demo", "bank"].iter().map(|s| s.to_string()).collect();
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let run = |extra: &[&str]| ok(d, &b(extra).iter().map(String::as_str).collect::<Vec<_>>());
+    let camt = fixture("camt053_north_bank.xml");
+    // No account registered yet: refused, nothing written.
+    fails_with(d, &b(&["import", &camt]).iter().map(String::as_str).collect::<Vec<_>>(), "unknown_bank_account");
+    run(&["account", "add", "700123456", "--currency", "USD", "--holder", "F1 COLLECTION", "--collection", "f1"]);
+    run(&[
+        "account",
+        "add",
+        "NB900100200",
+        "--currency",
+        "USD",
+        "--holder",
+        "North Bank",
+        "--disbursement",
+        "northbank",
+    ]);
+    run(&[
+        "account",
+        "add",
+        "GB82WEST12345698765432",
+        "--currency",
+        "USD",
+        "--holder",
+        "Loomworks Ltd",
+        "--payee",
+        "loomworks",
+    ]);
+    let dry = run(&["import", &camt, "--dry-run"]);
+    assert!(dry.contains("dry run (nothing written)"), "{dry}");
+    assert!(run(&["queue"]).trim() == "[]", "a dry run queues nothing");
+    run(&["import", &camt]);
+    let again = run(&["import", &camt]);
+    assert!(again.contains("4 already imported"), "{again}");
+    // The demo's invoice was paid in full: the credit naming it waits.
+    let queue = run(&["queue"]);
+    assert!(queue.contains("already paid"), "{queue}");
+    let matched = run(&["match", "700123456:NB2604050002", "--brand", "acme", "--facility", "f1", "--by", "ops"]);
+    assert!(matched.contains("matched_by_hand"), "{matched}");
+    fails_with(
+        d,
+        &b(&["match", "700123456:NB2604050002", "--brand", "acme", "--facility", "f1", "--by", "ops"])
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        "invalid_state",
+    );
+    let out = d.join("payouts.xml");
+    let written = run(&["payouts", "--out", out.to_str().unwrap(), "--batch", "PB-20260411", "--on", "2026-04-11"]);
+    assert!(written.contains("2 payments"), "{written}");
+    let xml = std::fs::read_to_string(&out).unwrap();
+    assert!(xml.contains("<EndToEndId>remit:f1:remit-0001</EndToEndId>"), "{xml}");
+    let status = run(&["status", &fixture("pain002_north_bank.xml")]);
+    assert!(status.contains("\"rejected\""), "{status}");
+    let rec = run(&["reconcile", "--through", "2026-04-30"]);
+    assert!(rec.contains("\"unexplained_minor\": 0"), "{rec}");
+    fails_with(
+        d,
+        &b(&["import", &fixture("../import.rs")]).iter().map(String::as_str).collect::<Vec<_>>(),
+        "unknown_format",
+    );
+}
