@@ -45,6 +45,19 @@ impl From<DomainAccount> for Account {
     }
 }
 
+/// The schema of entry metadata: a JSON object of the caller's choosing
+/// whose numbers are integers within ±2^53 (floats do not survive every
+/// JSON reader, and auditors recompute hashes from it).
+pub fn metadata_schema() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::Object)
+        .additional_properties(Some(
+            utoipa::openapi::schema::AdditionalProperties::<utoipa::openapi::Schema>::FreeForm(true),
+        ))
+        .description(Some("Free-form JSON object; numbers must be integers within ±2^53 (use strings otherwise)."))
+        .build()
+}
+
 /// One leg of an entry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Leg {
@@ -89,8 +102,8 @@ pub struct Entry {
     pub recorded_at: OffsetDateTime,
     /// `recorded_at` in exact microseconds since the epoch.
     pub recorded_at_us: i64,
-    /// Integers and strings the caller attached (hashed with the entry).
-    #[schema(value_type = Object)]
+    /// What the caller attached (hashed with the entry).
+    #[schema(schema_with = metadata_schema)]
     pub metadata: serde_json::Value,
     /// SHA-256 (hex) of the signed source document, if any.
     #[serde(default)]

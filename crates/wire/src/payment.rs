@@ -158,6 +158,19 @@ pub struct Payment {
     pub rejection: Option<Rejection>,
 }
 
+impl Payment {
+    /// The wire status of a queue state.
+    pub fn status_of(state: &NoticeState) -> PaymentStatus {
+        match state {
+            NoticeState::Queued => PaymentStatus::Queued,
+            NoticeState::Processing { .. } => PaymentStatus::Processing,
+            NoticeState::Applied { .. } => PaymentStatus::Applied,
+            NoticeState::Suspense { .. } => PaymentStatus::Suspense,
+            NoticeState::Rejected { .. } => PaymentStatus::Rejected,
+        }
+    }
+}
+
 impl From<NoticeRecord> for Payment {
     fn from(r: NoticeRecord) -> Self {
         let n = r.notice;
@@ -176,27 +189,23 @@ impl From<NoticeRecord> for Payment {
             source: n.source.into(),
             source_hash: n.source_hash,
             received_at: instant_of_us(r.received_at_us),
-            status: PaymentStatus::Queued,
+            status: Payment::status_of(&r.state),
             entry_seq: None,
             waterfall: None,
             suspense_reason: None,
             rejection: None,
         };
         match r.state {
-            NoticeState::Queued => {}
-            NoticeState::Processing { .. } => p.status = PaymentStatus::Processing,
+            NoticeState::Queued | NoticeState::Processing { .. } => {}
             NoticeState::Applied { seq, breakdown } => {
-                p.status = PaymentStatus::Applied;
                 p.entry_seq = Some(seq);
                 p.waterfall = Some(Waterfall::of(breakdown, c));
             }
             NoticeState::Suspense { seq, reason } => {
-                p.status = PaymentStatus::Suspense;
                 p.entry_seq = Some(seq);
                 p.suspense_reason = Some(reason);
             }
             NoticeState::Rejected { code, message } => {
-                p.status = PaymentStatus::Rejected;
                 p.rejection = Some(Rejection { code, message });
             }
         }
