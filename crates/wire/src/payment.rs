@@ -158,6 +158,18 @@ pub struct Payment {
     pub rejection: Option<Rejection>,
 }
 
+impl PaymentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentStatus::Queued => "queued",
+            PaymentStatus::Processing => "processing",
+            PaymentStatus::Applied => "applied",
+            PaymentStatus::Suspense => "suspense",
+            PaymentStatus::Rejected => "rejected",
+        }
+    }
+}
+
 impl Payment {
     /// The wire status of a queue state.
     pub fn status_of(state: &NoticeState) -> PaymentStatus {
