@@ -274,6 +274,21 @@ async fn financing_story(s: &TestServer) {
     assert_eq!(applied.assert_status(200)["status"], "applied", "{}", applied.text);
     assert_eq!(s.get("/v1/payments", &lender.api).await.body["items"].as_array().unwrap().len(), 1);
     assert_eq!(s.get("/v1/payments", &other_brand.api).await.body["items"], json!([]));
+
+    // List filters: documented in the OpenAPI document, enforced here.
+    let count = |a: &api_support::Answer| a.assert_status(200)["items"].as_array().map(Vec::len);
+    assert_eq!(count(&s.get("/v1/payments?status=applied&facility=f1", &lender.api).await), Some(1));
+    assert_eq!(count(&s.get("/v1/payments?status=queued", &lender.api).await), Some(0));
+    assert_eq!(count(&s.get("/v1/advances?status=funded&facility=f1", &maker.api).await), Some(1));
+    assert_eq!(count(&s.get("/v1/advances?requested_to=2000-01-01", &maker.api).await), Some(0));
+    let paid = count(&s.get("/v1/invoices?status=paid&brand=brand-acme", &brand.api).await);
+    let open = count(&s.get("/v1/invoices?status=open&brand=brand-acme&due_from=2000-01-01", &brand.api).await);
+    assert_eq!(paid.zip(open).map(|(p, o)| p + o), Some(1), "the one invoice is either paid or open");
+    assert_eq!(count(&s.get("/v1/facilities?status=open&maker=maker-m", &lender.api).await), Some(1));
+    assert_eq!(count(&s.get("/v1/commitments?status=cancelled", &brand.api).await), Some(0));
+    s.get("/v1/invoices?status=unpaid", &brand.api).await.assert_problem(400, "invalid_query");
+    s.get("/v1/payments?value_from=05/04/2026", &brand.api).await.assert_problem(400, "invalid_query");
+    s.get("/v1/advances?colour=red", &maker.api).await.assert_problem(400, "invalid_query");
     let remitted = s.post("/v1/facilities/f1/remittances", &s.admin_key, &json!({ "reference": "remit-1" })).await;
     remitted.assert_status(201);
     s.get("/v1/facilities/f1/statement", &maker.api).await.assert_status(200);

@@ -325,3 +325,60 @@ impl TryFrom<DomainStatement> for RemittanceStatement {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use offtake_settlement::{NoticeRecord, PaymentNotice};
+
+    use super::*;
+
+    fn record(state: NoticeState) -> NoticeRecord {
+        NoticeRecord {
+            notice: PaymentNotice {
+                external_ref: "bank-1".into(),
+                brand: "acme".into(),
+                facility: "f1".into(),
+                currency: Currency::from_code("USD").unwrap(),
+                amount_minor: 5_000_000,
+                value_date: time::macros::date!(2026 - 04 - 05),
+                allocations: vec![],
+                source: Source::Cash,
+                source_hash: None,
+            },
+            state,
+            received_at_us: 1_775_347_200_000_000,
+        }
+    }
+
+    #[test]
+    fn an_applied_payment_shows_its_waterfall_and_no_plan() {
+        let breakdown = Breakdown {
+            amount_minor: 5_000_000,
+            invoices: vec![],
+            applied_minor: 5_000_000,
+            debt: vec![offtake_settlement::waterfall::PartPaid { part: FacilityPart::Fees, amount_minor: 80_000 }],
+            debt_paid_minor: 80_000,
+            remainder_minor: 4_920_000,
+            overpayment_minor: 0,
+        };
+        let p = Payment::from(record(NoticeState::Applied { seq: 99, breakdown }));
+        let json = serde_json::to_value(&p).unwrap();
+        assert_eq!(json["status"], "applied");
+        assert_eq!(json["entry_seq"], 99);
+        assert_eq!(json["value_date"], "2026-04-05");
+        assert_eq!(json["received_at"], "2026-04-05T00:00:00Z");
+        assert_eq!(
+            json["waterfall"]["debt"][0],
+            serde_json::json!({"part": "fees", "amount": {"amount": "800.00", "amount_minor": 80_000, "currency": "USD"}})
+        );
+        assert_eq!(p.waterfall.unwrap().paid_minor(DebtPart::Fees), 80_000);
+        let processing =
+            Payment::from(record(NoticeState::Processing { worker: "w".into(), claimed_at_us: 0, plan: None }));
+        assert_eq!(processing.status, PaymentStatus::Processing);
+        let json = serde_json::to_value(&processing).unwrap();
+        assert!(json.get("plan").is_none() && json.get("worker").is_none(), "queue internals stay inside: {json}");
+        let rejected =
+            Payment::from(record(NoticeState::Rejected { code: "currency_mismatch".into(), message: "m".into() }));
+        assert_eq!(rejected.rejection.map(|r| r.code), Some("currency_mismatch".to_owned()));
+    }
+}
