@@ -551,7 +551,7 @@ async fn crash_run(url: &str, backend: &str) -> String {
             let got = on_invoice.remove(external_ref).unwrap_or_default();
             assert_eq!(got, vec![*minor], "payment {external_ref} applied to the invoice exactly once");
             let p = get_json(&client, &format!("{}/v1/payments/{external_ref}", server.base), &admin).await;
-            assert_eq!(p["state"]["state"], "applied", "payment {external_ref}: {p}");
+            assert_eq!(p["status"], "applied", "payment {external_ref}: {p}");
         }
     }
     assert!(on_invoice.is_empty(), "payments nobody made: {on_invoice:?}");
