@@ -3,6 +3,7 @@
 //! key, makes checkpoints and proofs, and verifies bundles and proofs
 //! offline (those never open a database).
 
+use crate::output::out;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -266,7 +267,7 @@ pub async fn export(cmd: ExportCmd, database_url: &str, ledger: &str) -> anyhow:
             };
             let started = Instant::now();
             let m = export_bundle(s, &key, &opts).await?;
-            println!(
+            out!(
                 "bundle {}: entries {}..{} ({} of {} in scope), {} accounts, {} documents ({} referenced but not given)",
                 out.display(),
                 m.period.first_seq,
@@ -277,17 +278,19 @@ pub async fn export(cmd: ExportCmd, database_url: &str, ledger: &str) -> anyhow:
                 m.counts.documents,
                 m.counts.documents_missing
             );
-            println!(
+            out!(
                 "  chain head {} | merkle root {} (tree size {})",
-                m.chain.after.hash, m.merkle.after.root, m.merkle.after.tree_size
+                m.chain.after.hash,
+                m.merkle.after.root,
+                m.merkle.after.tree_size
             );
-            println!("  signed by ledger key {}", m.public_key);
-            println!("  exported in {}", rate(m.counts.period_entries, started));
+            out!("  signed by ledger key {}", m.public_key);
+            out!("  exported in {}", rate(m.counts.period_entries, started));
         }
         ExportCmd::Csv { period, scope_prefix, out } => {
             let summary = export_csv(s, &ledger, period.spec()?, scope_prefix.as_deref(), open_out(&out)?).await?;
             if out != Path::new("-") {
-                println!("csv {}: {} entries, {} rows", out.display(), summary.entries, summary.rows);
+                out!("csv {}: {} entries, {} rows", out.display(), summary.entries, summary.rows);
             }
         }
         ExportCmd::Beancount { period, include_memo, out } => {
@@ -295,7 +298,7 @@ pub async fn export(cmd: ExportCmd, database_url: &str, ledger: &str) -> anyhow:
                 export_beancount(s, &ledger, period.spec()?, BeancountOptions { include_memo }, open_out(&out)?)
                     .await?;
             if out != Path::new("-") {
-                println!(
+                out!(
                     "beancount {}: {} transactions, {} accounts, {} entries without posted legs as comments",
                     out.display(),
                     summary.transactions,
@@ -312,10 +315,10 @@ pub async fn audit(cmd: AuditCmd, database_url: &str, ledger: &str) -> anyhow::R
     match cmd {
         AuditCmd::Keygen { key } => {
             let k = LedgerKey::generate(&key)?;
-            println!("ledger key written to {} (mode 0600)", key.display());
-            println!("public key: {}", k.public_key_hex());
+            out!("ledger key written to {} (mode 0600)", key.display());
+            out!("public key: {}", k.public_key_hex());
         }
-        AuditCmd::PublicKey { key } => println!("{}", LedgerKey::load(&key)?.public_key_hex()),
+        AuditCmd::PublicKey { key } => out!("{}", LedgerKey::load(&key)?.public_key_hex()),
         AuditCmd::Verify { bundle, ledger_public_key, json, witnesses } => {
             let pinned = pinned_key(ledger_public_key.as_deref())?;
             if pinned.is_none() {
@@ -341,15 +344,15 @@ pub async fn audit(cmd: AuditCmd, database_url: &str, ledger: &str) -> anyhow::R
                 eprintln!("  witnessed by {} ({} required)", names.join(", "), min);
             }
             if json {
-                println!("{}", serde_json::to_string_pretty(&r)?);
+                out!("{}", serde_json::to_string_pretty(&r)?);
             } else {
-                println!(
+                out!(
                     "bundle ok: ledger {}, entries {}..{} ({} of {} in scope {}), {} accounts, {} documents ({} referenced but not included)",
                     r.ledger, r.first_seq, r.last_seq, r.entries, r.period_entries, r.scope, r.accounts, r.documents, r.documents_missing
                 );
-                println!("  chain head {} | merkle root {} (tree size {})", r.chain_head, r.merkle_root, r.tree_size);
-                println!("  signed by {} ({})", r.public_key, if r.key_pinned { "pinned" } else { "NOT pinned" });
-                println!("  verified in {}", rate(r.entries, started));
+                out!("  chain head {} | merkle root {} (tree size {})", r.chain_head, r.merkle_root, r.tree_size);
+                out!("  signed by {} ({})", r.public_key, if r.key_pinned { "pinned" } else { "NOT pinned" });
+                out!("  verified in {}", rate(r.entries, started));
             }
         }
         AuditCmd::Checkpoint { key, tree_size, out } => {
@@ -358,25 +361,20 @@ pub async fn audit(cmd: AuditCmd, database_url: &str, ledger: &str) -> anyhow::R
             let key = LedgerKey::load(&key)?;
             let cp = make_checkpoint(store.as_ref(), &ledger, &key, tree_size).await?;
             write_json(&out, serde_json::to_value(&cp)?)?;
-            println!(
-                "checkpoint {}: tree size {}, root {}",
-                out.display(),
-                cp.checkpoint.tree_size,
-                cp.checkpoint.root
-            );
+            out!("checkpoint {}: tree size {}, root {}", out.display(), cp.checkpoint.tree_size, cp.checkpoint.root);
         }
         AuditCmd::PublishCheckpoint { key } => {
             let ledger = LedgerId::new(ledger)?;
             let store = store::open(database_url).await?;
             let signer = LedgerKey::load(&key)?.note_signer(&origin_of(&ledger))?;
             let p = offtake_audit_export::published::publish(store.as_ref(), &ledger, &signer).await?;
-            print!("{}", p.note()?);
+            out!("{}", p.note()?.trim_end());
         }
         AuditCmd::VerifyNote { note, ledger_public_key, min_witnesses, witness_keys } => {
             let ledger = LedgerId::new(ledger)?;
             let key = parse_public_key(&ledger_public_key, &Loc::file("--ledger-public-key"))?;
             let (cp, names) = check_note(&note, &ledger, key, min_witnesses, &witness_keys)?;
-            println!(
+            out!(
                 "note ok: {} tree size {} root {}; witnessed by [{}]",
                 cp.origin,
                 cp.size,
@@ -389,7 +387,7 @@ pub async fn audit(cmd: AuditCmd, database_url: &str, ledger: &str) -> anyhow::R
             let store = store::open(database_url).await?;
             let p = prove_inclusion(store.as_ref(), &ledger, seq, tree_size).await?;
             write_json(&out, serde_json::to_value(&p)?)?;
-            println!(
+            out!(
                 "inclusion proof {}: entry {} in tree size {} ({} hashes)",
                 out.display(),
                 p.seq,
@@ -402,7 +400,7 @@ pub async fn audit(cmd: AuditCmd, database_url: &str, ledger: &str) -> anyhow::R
             let store = store::open(database_url).await?;
             let p = prove_consistency(store.as_ref(), &ledger, old_size, new_size).await?;
             write_json(&out, serde_json::to_value(&p)?)?;
-            println!("consistency proof {}: {} -> {} ({} hashes)", out.display(), p.old_size, p.new_size, p.path.len());
+            out!("consistency proof {}: {} -> {} ({} hashes)", out.display(), p.old_size, p.new_size, p.path.len());
         }
         AuditCmd::VerifyProof { proof, checkpoint, old_checkpoint, ledger_public_key } => {
             let pinned = pinned_key(ledger_public_key.as_deref())?;
@@ -417,16 +415,22 @@ pub async fn audit(cmd: AuditCmd, database_url: &str, ledger: &str) -> anyhow::R
             match read_proof(&proof)? {
                 ProofFile::Inclusion(p) => {
                     verify_inclusion_proof(&p, new_head.as_ref())?;
-                    println!(
+                    out!(
                         "proof ok: entry {} (hash {}) is in the ledger's tree of size {} with root {}",
-                        p.seq, p.entry_hash, p.tree_size, p.root
+                        p.seq,
+                        p.entry_hash,
+                        p.tree_size,
+                        p.root
                     );
                 }
                 ProofFile::Consistency(p) => {
                     verify_consistency_proof(&p, old_head.as_ref(), new_head.as_ref())?;
-                    println!(
+                    out!(
                         "proof ok: the tree of size {} (root {}) is a prefix of the tree of size {} (root {})",
-                        p.old_size, p.old_root, p.new_size, p.new_root
+                        p.old_size,
+                        p.old_root,
+                        p.new_size,
+                        p.new_root
                     );
                 }
             }

@@ -2,6 +2,7 @@
 //! embedded database — sign, fund, draw, accrue, deliver, invoice, pay,
 //! settle, export, verify — printing what happened at each step.
 
+use crate::output::out;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -86,7 +87,7 @@ impl Story {
     }
 
     async fn show(&self, code: &str) -> anyhow::Result<()> {
-        println!("      {:<34} {:>14}", code, usd(self.posted(code).await?));
+        out!("      {:<34} {:>14}", code, usd(self.posted(code).await?));
         Ok(())
     }
 }
@@ -96,14 +97,14 @@ fn at(text: &str) -> anyhow::Result<OffsetDateTime> {
 }
 
 fn print_availability(a: &Availability) {
-    println!("      tranche                      delivery     value          counts");
+    out!("      tranche                      delivery     value          counts");
     for t in &a.tranches {
         let why = match t.eligibility {
             Eligibility::Eligible => "eligible".to_owned(),
             Eligibility::TooFarOut => "no: delivery beyond the eligibility window".to_owned(),
             other => format!("no: {other:?}").to_lowercase(),
         };
-        println!(
+        out!(
             "      {:<28} {}  {:>13}  {}",
             format!("{}/{} ({})", t.commitment, t.tranche, t.brand),
             t.delivery_start,
@@ -113,7 +114,7 @@ fn print_availability(a: &Availability) {
     }
     for b in &a.brands {
         if b.excess_minor > 0 {
-            println!(
+            out!(
                 "      concentration cap for {}: {} of {} eligible counts ({} above the cap)",
                 b.brand,
                 usd(b.counted_minor),
@@ -122,7 +123,7 @@ fn print_availability(a: &Availability) {
             );
         }
     }
-    println!(
+    out!(
         "      base {} × {}% = {}; limit {}; outstanding {}; pending {} → available {}",
         usd(a.counted_minor),
         a.advance_rate_bps / 100,
@@ -137,9 +138,9 @@ fn print_availability(a: &Availability) {
 pub async fn run(store: Arc<dyn Store>, where_: &str) -> anyhow::Result<()> {
     let ledger = LedgerId::new("demo")?;
     let fin = Finance::open(store.clone(), ledger.clone()).await?;
-    println!("offtake demo — ledger \"demo\" on {} ({where_})\n", store.backend());
+    out!("offtake demo — ledger \"demo\" on {} ({where_})\n", store.backend());
 
-    println!("1. Parties register, each with an Ed25519 signing key");
+    out!("1. Parties register, each with an Ed25519 signing key");
     let mut story = Story { fin: fin.clone(), keys: Vec::new(), nonce: 0 };
     for (id, role, name, signing_role) in [
         ("acme", PartyRole::Brand, "Acme Outdoor (brand)", Role::Brand),
@@ -151,17 +152,17 @@ pub async fn run(store: Arc<dyn Store>, where_: &str) -> anyhow::Result<()> {
         let key = SigningKey::generate(id, signing_role)?;
         let reg = RegisteredKey::new(id, signing_role, &key.public_key_hex(), datetime!(2025-01-01 0:00 UTC))?;
         fin.keys().register(&reg).await?;
-        println!("   {:<24} key {}", name, key.key_id());
+        out!("   {:<24} key {}", name, key.key_id());
         story.keys.push((id.to_owned(), key));
     }
 
-    println!("\n2. North Bank puts 500,000.00 into the program and opens facility F1 for Loomworks");
+    out!("\n2. North Bank puts 500,000.00 into the program and opens facility F1 for Loomworks");
     fin.fund_lender("northbank", USD, AmountMinor::parse("500000.00", USD)?, date!(2026 - 01 - 02), "wire-0001")
         .await?;
     let mut terms = FacilityTerms::example(USD, AmountMinor::parse("300000.00", USD)?.get());
     terms.concentration_bps = 7_000;
     fin.open_facility("f1", "northbank", "loomworks", terms.clone(), date!(2026 - 01 - 02)).await?;
-    println!(
+    out!(
         "   limit {}, advance rate {}%, concentration {}%, {}% {:?}, fee {}%, eligibility {} days",
         usd(terms.limit_minor.get()),
         terms.advance_rate_bps / 100,
@@ -172,7 +173,7 @@ pub async fn run(store: Arc<dyn Store>, where_: &str) -> anyhow::Result<()> {
         terms.eligibility_days
     );
 
-    println!("\n3. Brands and Loomworks sign purchase commitments (both signatures required)");
+    out!("\n3. Brands and Loomworks sign purchase commitments (both signatures required)");
     let now = at("2026-01-05T09:00:00Z")?;
     let acme = story.document(
         DocType::Commitment,
@@ -190,13 +191,13 @@ pub async fn run(store: Arc<dyn Store>, where_: &str) -> anyhow::Result<()> {
         &["acme"],
     )?;
     match fin.submit_commitment_envelope(&acme, now).await {
-        Err(e) => println!("   signed by Acme only            → refused [{}]", e.code()),
+        Err(e) => out!("   signed by Acme only            → refused [{}]", e.code()),
         Ok(_) => anyhow::bail!("a commitment signed by one party was accepted"),
     }
     let mut acme = acme;
     sign(&mut acme, story.key("loomworks")?)?;
     let c = fin.submit_commitment_envelope(&acme, now).await?;
-    println!("   po-acme-2026 (Acme → Loomworks)  {} in 3 tranches, accepted", usd(c.undelivered_minor()));
+    out!("   po-acme-2026 (Acme → Loomworks)  {} in 3 tranches, accepted", usd(c.undelivered_minor()));
     let globex = story.document(
         DocType::Commitment,
         "po-globex-2026",
@@ -211,14 +212,14 @@ pub async fn run(store: Arc<dyn Store>, where_: &str) -> anyhow::Result<()> {
         &["globex", "loomworks"],
     )?;
     let c = fin.submit_commitment_envelope(&globex, now).await?;
-    println!("   po-globex-2026 (Globex → Loomworks) {} in 1 tranche, accepted", usd(c.undelivered_minor()));
-    println!("   memo book:");
+    out!("   po-globex-2026 (Globex → Loomworks) {} in 1 tranche, accepted", usd(c.undelivered_minor()));
+    out!("   memo book:");
     story.show("memo:maker:loomworks:backlog:usd").await?;
 
-    println!("\n4. Availability for Loomworks on 2026-01-05, with the breakdown");
+    out!("\n4. Availability for Loomworks on 2026-01-05, with the breakdown");
     print_availability(&fin.availability("f1", date!(2026 - 01 - 05)).await?);
 
-    println!("\n5. Loomworks signs a request for 80,000.00: availability is held (pending entry)");
+    out!("\n5. Loomworks signs a request for 80,000.00: availability is held (pending entry)");
     let request = story.document(
         DocType::AdvanceRequest,
         "adv-0001",
@@ -227,7 +228,7 @@ pub async fn run(store: Arc<dyn Store>, where_: &str) -> anyhow::Result<()> {
         &["loomworks"],
     )?;
     let adv = fin.request_advance_envelope(&request, now).await?;
-    println!("   advance {} pending (hold = entry {})", adv.id, adv.hold_seq);
+    out!("   advance {} pending (hold = entry {})", adv.id, adv.hold_seq);
     let too_much = story.document(
         DocType::AdvanceRequest,
         "adv-0002",
@@ -236,11 +237,11 @@ pub async fn run(store: Arc<dyn Store>, where_: &str) -> anyhow::Result<()> {
         &["loomworks"],
     )?;
     match fin.request_advance_envelope(&too_much, now).await {
-        Err(e) => println!("   a second request for 250,000.00 → refused [{}]: {e}", e.code()),
+        Err(e) => out!("   a second request for 250,000.00 → refused [{}]: {e}", e.code()),
         Ok(_) => anyhow::bail!("an advance above availability was accepted"),
     }
 
-    println!("\n6. North Bank countersigns the request: funded on 2026-01-05, fee 1% booked");
+    out!("\n6. North Bank countersigns the request: funded on 2026-01-05, fee 1% booked");
     let verified = fin.verify_envelope(&request, now).await?;
     let approval = story.document(
         DocType::AdvanceApproval,
@@ -250,27 +251,27 @@ pub async fn run(store: Arc<dyn Store>, where_: &str) -> anyhow::Result<()> {
         &["northbank"],
     )?;
     let funded = fin.decide_advance_envelope(&approval, now).await?;
-    println!("   advance {} {:?}, fee {}", funded.id, funded.status, usd(funded.fee_minor));
+    out!("   advance {} {:?}, fee {}", funded.id, funded.status, usd(funded.fee_minor));
     story.show("facility:f1:principal").await?;
     story.show("facility:f1:fees").await?;
 
-    println!("\n7. Interest accrues daily: the job runs through 2026-04-04 (90 days)");
+    out!("\n7. Interest accrues daily: the job runs through 2026-04-04 (90 days)");
     let report = fin.accrue("f1", date!(2026 - 04 - 04)).await?;
     let from_funding = (date!(2026 - 04 - 04) - date!(2026 - 01 - 05)).whole_days() + 1;
-    println!(
+    out!(
         "   {} days on 80,000.00 at 12% ACT/360: interest {} (ACT/365F would give 2,367.12)",
         from_funding,
         usd(report.interest_total_minor)
     );
     let again = fin.accrue("f1", date!(2026 - 04 - 04)).await?;
-    println!("   running it again books {} more: idempotent", usd(again.interest_minor));
+    out!("   running it again books {} more: idempotent", usd(again.interest_minor));
 
-    println!("\n8. Loomworks delivers Acme's first tranche: it leaves the base and becomes an invoice");
+    out!("\n8. Loomworks delivers Acme's first tranche: it leaves the base and becomes an invoice");
     let invoice = fin.deliver("po-acme-2026", "t1", date!(2026 - 03 - 15)).await?;
-    println!("   invoice {} to {}: {} due {}", invoice.id, invoice.brand, usd(invoice.amount_minor), invoice.due_on);
+    out!("   invoice {} to {}: {} due {}", invoice.id, invoice.brand, usd(invoice.amount_minor), invoice.due_on);
     print_availability(&fin.availability("f1", date!(2026 - 03 - 15)).await?);
 
-    println!("\n9. Acme pays 50,000.00 (value 2026-04-05); the bank sends the notice three times");
+    out!("\n9. Acme pays 50,000.00 (value 2026-04-05); the bank sends the notice three times");
     let settlement = Settlement::new(fin.clone());
     let pay_now = at("2026-04-05T12:00:00Z")?;
     let notice = story.document(
@@ -287,21 +288,21 @@ pub async fn run(store: Arc<dyn Store>, where_: &str) -> anyhow::Result<()> {
         settlement.enqueue_envelope(&notice, pay_now).await?;
     }
     let run = settlement.settle_once("demo-worker").await?;
-    println!("   settlement worker: {} applied (the replays were no-ops)", run.applied);
+    out!("   settlement worker: {} applied (the replays were no-ops)", run.applied);
     let rec = settlement.notice("bank-20260405-0001").await?;
     let NoticeState::Applied { seq, breakdown } = rec.state else { anyhow::bail!("payment not applied") };
-    println!("   entry {seq}, waterfall:");
+    out!("   entry {seq}, waterfall:");
     for p in &breakdown.debt {
-        println!("      {:<10} {:>12}", p.part.as_str(), usd(p.amount_minor));
+        out!("      {:<10} {:>12}", p.part.as_str(), usd(p.amount_minor));
     }
-    println!("      {:<10} {:>12}", "to maker", usd(breakdown.remainder_minor));
+    out!("      {:<10} {:>12}", "to maker", usd(breakdown.remainder_minor));
     story.show("facility:f1:principal").await?;
     story.show(&format!("invoice:{}", invoice.id)).await?;
     story.show("cash:lender:northbank:usd").await?;
     story.show("income:northbank:interest:usd").await?;
     story.show("income:northbank:fees:usd").await?;
 
-    println!("\n10. Acme pays the rest of the invoice; Loomworks is paid its remainder");
+    out!("\n10. Acme pays the rest of the invoice; Loomworks is paid its remainder");
     let rest = story.document(
         DocType::PaymentNotice,
         "pay-0002",
@@ -317,7 +318,7 @@ pub async fn run(store: Arc<dyn Store>, where_: &str) -> anyhow::Result<()> {
     let remit = settlement.remit("remit-0001", "f1", date!(2026 - 04 - 11)).await?;
     let statement = settlement.remittance_statement("f1").await?;
     for l in &statement.lines {
-        println!(
+        out!(
             "   {}  {}  applied {:>12}  to lender {:>12}  to maker {:>12}",
             l.value_date,
             l.external_ref,
@@ -326,13 +327,13 @@ pub async fn run(store: Arc<dyn Store>, where_: &str) -> anyhow::Result<()> {
             usd(l.remainder_minor)
         );
     }
-    println!("   remitted {} to Loomworks; still payable {}", usd(remit.amount_minor), usd(statement.payable_minor));
+    out!("   remitted {} to Loomworks; still payable {}", usd(remit.amount_minor), usd(statement.payable_minor));
     story.show("facility:f1:principal").await?;
 
-    println!("\n11. Statements on 2026-04-11");
+    out!("\n11. Statements on 2026-04-11");
     let m = fin.maker_statement("loomworks", date!(2026 - 04 - 11)).await?;
     for f in &m.facilities {
-        println!(
+        out!(
             "   Loomworks, {}: limit {}, base {}, drawn {}, available {}, interest due {}, fees due {}",
             f.facility,
             usd(f.limit_minor),
@@ -345,16 +346,16 @@ pub async fn run(store: Arc<dyn Store>, where_: &str) -> anyhow::Result<()> {
     }
     let l = fin.lender_statement("northbank", date!(2026 - 04 - 11)).await?;
     for e in l.per_maker.iter().chain(l.per_brand.iter()) {
-        println!("   North Bank exposure to {:<20} {:>14}", e.name, usd(e.exposure_minor));
+        out!("   North Bank exposure to {:<20} {:>14}", e.name, usd(e.exposure_minor));
     }
     for (kind, amount) in &l.income {
-        println!("   North Bank income {:<24} {:>14}", kind, usd(*amount));
+        out!("   North Bank income {:<24} {:>14}", kind, usd(*amount));
     }
     for brand in ["acme", "globex"] {
         let b = fin.brand_statement(brand).await?;
         let committed: i64 = b.commitments.iter().map(|c| c.committed_minor).sum();
         let delivered: i64 = b.commitments.iter().map(|c| c.delivered_minor).sum();
-        println!(
+        out!(
             "   {brand}: committed {}, delivered {}, invoiced {}, paid {}, outstanding {}",
             usd(committed),
             usd(delivered),
@@ -364,7 +365,7 @@ pub async fn run(store: Arc<dyn Store>, where_: &str) -> anyhow::Result<()> {
         );
     }
 
-    println!("\n12. The books: every currency and book sums to zero, and the chain verifies");
+    out!("\n12. The books: every currency and book sums to zero, and the chain verifies");
     let (mut posted_sum, mut accounts) = (0i64, 0);
     let mut cursor: Option<String> = None;
     loop {
@@ -380,18 +381,18 @@ pub async fn run(store: Arc<dyn Store>, where_: &str) -> anyhow::Result<()> {
         }
     }
     anyhow::ensure!(posted_sum == 0, "the books do not balance: {posted_sum}");
-    println!("   {accounts} accounts, debits − credits = {}", usd(posted_sum));
+    out!("   {accounts} accounts, debits − credits = {}", usd(posted_sum));
     let chain = verify_chain(store.as_ref(), &ledger).await.context("verify chain")?;
-    println!("   chain ok: {} entries, head hash {}", chain.entries, hex::encode(chain.head.hash));
+    out!("   chain ok: {} entries, head hash {}", chain.entries, hex::encode(chain.head.hash));
 
-    println!("\n13. Audit export: a signed bundle, verified offline");
+    out!("\n13. Audit export: a signed bundle, verified offline");
     // Unique per run: process ids are reused, and the ledger key refuses to
     // overwrite an existing file.
     let nanos = OffsetDateTime::now_utc().unix_timestamp_nanos();
     let dir = std::env::temp_dir().join(format!("offtake-demo-audit-{}-{nanos}", std::process::id()));
     let verified = audit(&fin, &dir).await?;
-    println!("   {}", dir.display());
-    println!("   bundle ok: {verified}");
+    out!("   {}", dir.display());
+    out!("   bundle ok: {verified}");
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! invoice|pay|settle|statement|remit`: the financing and settlement
 //! commands. Arguments in, library calls, JSON out.
 
+use crate::output::out;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -11,8 +12,11 @@ use offtake_finance::{DayCount, FacilityTerms, Finance, PartyRole, Rounding};
 use offtake_ledger::{AmountMinor, Currency};
 use offtake_settlement::{Allocation, PaymentNotice, Settlement, Source};
 use offtake_signing::Envelope;
+use offtake_wire as wire;
 use rust_decimal::Decimal;
 use time::{Date, OffsetDateTime};
+
+use crate::output::Format;
 
 #[derive(Subcommand, Debug, Clone)]
 pub enum PartyCmd {
@@ -263,15 +267,28 @@ fn read_envelope(path: &PathBuf) -> anyhow::Result<Envelope> {
     serde_json::from_slice(&bytes).with_context(|| format!("{} is not a DSSE envelope", path.display()))
 }
 
+/// Prints a wire object (JSON unless `--output table`).
 fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
-    Ok(())
+    crate::output::show(value, Format::Json)
+}
+
+/// Domain objects as the API's wire objects.
+fn wire_all<D, W: From<D>>(items: Vec<D>) -> Vec<W> {
+    items.into_iter().map(W::from).collect()
+}
+
+/// The currency of a facility (objects such as availability and accrual
+/// reports do not carry it).
+async fn facility_currency(fin: &Finance, facility: &str) -> anyhow::Result<Currency> {
+    Ok(fin.facility(facility).await?.terms.currency)
 }
 
 pub async fn party(fin: &Finance, cmd: PartyCmd) -> anyhow::Result<()> {
     match cmd {
-        PartyCmd::Add { id, role, name } => print_json(&fin.register_party(&id, role.into(), &name).await?),
-        PartyCmd::List => print_json(&fin.parties().await?),
+        PartyCmd::Add { id, role, name } => {
+            print_json(&wire::Party::from(fin.register_party(&id, role.into(), &name).await?))
+        }
+        PartyCmd::List => print_json(&wire_all::<_, wire::Party>(fin.parties().await?)),
     }
 }
 
@@ -300,62 +317,79 @@ pub async fn facility(fin: &Finance, cmd: FacilityCmd) -> anyhow::Result<()> {
                 },
             };
             let opened_on = parse_date(a.opened_on.as_deref())?;
-            print_json(&fin.open_facility(&a.id, &a.lender, &a.maker, terms, opened_on).await?)
+            print_json(&wire::Facility::from(fin.open_facility(&a.id, &a.lender, &a.maker, terms, opened_on).await?))
         }
-        FacilityCmd::Show { id } => print_json(&fin.facility(&id).await?),
-        FacilityCmd::List => print_json(&fin.facilities().await?),
+        FacilityCmd::Show { id } => print_json(&wire::Facility::from(fin.facility(&id).await?)),
+        FacilityCmd::List => print_json(&wire_all::<_, wire::Facility>(fin.facilities().await?)),
         FacilityCmd::Fund { lender, amount, currency, reference, on } => {
             let currency = Currency::from_code(&currency)?;
             let amount = AmountMinor::parse(&amount, currency)?;
             let seq = fin.fund_lender(&lender, currency, amount, parse_date(on.as_deref())?, &reference).await?;
-            println!("entry {seq}: {lender} put {} {currency} into the program", amount.format(currency));
+            out!("entry {seq}: {lender} put {} {currency} into the program", amount.format(currency));
             Ok(())
         }
     }
 }
 
 pub async fn availability(fin: &Finance, facility: &str, as_of: Option<&str>) -> anyhow::Result<()> {
-    print_json(&fin.availability(facility, parse_date(as_of)?).await?)
+    let currency = facility_currency(fin, facility).await?;
+    print_json(&wire::Availability::of(fin.availability(facility, parse_date(as_of)?).await?, currency))
 }
 
 pub async fn commitment(fin: &Finance, cmd: CommitmentCmd) -> anyhow::Result<()> {
     match cmd {
         CommitmentCmd::Submit { envelope, now } => {
-            print_json(&fin.submit_commitment_envelope(&read_envelope(&envelope)?, parse_now(&now)?).await?)
+            let c = fin.submit_commitment_envelope(&read_envelope(&envelope)?, parse_now(&now)?).await?;
+            print_json(&wire::Commitment::from(c))
         }
-        CommitmentCmd::Show { id } => print_json(&fin.commitment(&id).await?),
-        CommitmentCmd::Versions { id } => print_json(&fin.commitment_versions(&id).await?),
-        CommitmentCmd::List => print_json(&fin.commitments().await?),
+        CommitmentCmd::Show { id } => print_json(&wire::Commitment::from(fin.commitment(&id).await?)),
+        CommitmentCmd::Versions { id } => {
+            print_json(&wire_all::<_, wire::Commitment>(fin.commitment_versions(&id).await?))
+        }
+        CommitmentCmd::List => print_json(&wire_all::<_, wire::Commitment>(fin.commitments().await?)),
     }
 }
 
 pub async fn advance(fin: &Finance, cmd: AdvanceCmd) -> anyhow::Result<()> {
     match cmd {
         AdvanceCmd::Request { envelope, now } => {
-            print_json(&fin.request_advance_envelope(&read_envelope(&envelope)?, parse_now(&now)?).await?)
+            let a = fin.request_advance_envelope(&read_envelope(&envelope)?, parse_now(&now)?).await?;
+            print_json(&wire::Advance::from(a))
         }
         AdvanceCmd::Decide { envelope, now } => {
-            print_json(&fin.decide_advance_envelope(&read_envelope(&envelope)?, parse_now(&now)?).await?)
+            let a = fin.decide_advance_envelope(&read_envelope(&envelope)?, parse_now(&now)?).await?;
+            print_json(&wire::Advance::from(a))
         }
-        AdvanceCmd::Expire { now } => print_json(&fin.expire_advances(parse_now(&now)?).await?),
-        AdvanceCmd::List => print_json(&fin.advances().await?),
+        AdvanceCmd::Expire { now } => {
+            print_json(&wire_all::<_, wire::Advance>(fin.expire_advances(parse_now(&now)?).await?))
+        }
+        AdvanceCmd::List => print_json(&wire_all::<_, wire::Advance>(fin.advances().await?)),
     }
 }
 
 pub async fn accrue(fin: &Finance, through: &str, facility: Option<&str>) -> anyhow::Result<()> {
     let through = parse_date(Some(through))?;
     match facility {
-        Some(f) => print_json(&fin.accrue(f, through).await?),
-        None => print_json(&fin.accrue_all(through).await?),
+        Some(f) => {
+            print_json(&wire::AccrualReport::of(fin.accrue(f, through).await?, facility_currency(fin, f).await?))
+        }
+        None => {
+            let mut reports = Vec::new();
+            for r in fin.accrue_all(through).await? {
+                let currency = facility_currency(fin, &r.facility).await?;
+                reports.push(wire::AccrualReport::of(r, currency));
+            }
+            print_json(&reports)
+        }
     }
 }
 
 pub async fn deliver(fin: &Finance, commitment: &str, tranche: &str, on: Option<&str>) -> anyhow::Result<()> {
-    print_json(&fin.deliver(commitment, tranche, parse_date(on)?).await?)
+    print_json(&wire::Invoice::from(fin.deliver(commitment, tranche, parse_date(on)?).await?))
 }
 
 pub async fn invoices(fin: &Finance) -> anyhow::Result<()> {
-    print_json(&fin.invoices().await?)
+    print_json(&wire_all::<_, wire::Invoice>(fin.invoices().await?))
 }
 
 pub async fn pay(s: &Settlement, args: PayArgs) -> anyhow::Result<()> {
@@ -384,16 +418,16 @@ pub async fn pay(s: &Settlement, args: PayArgs) -> anyhow::Result<()> {
         }
     };
     if args.settle {
-        print_json(&s.settle_notice(&rec.notice.external_ref, "cli").await?)
+        print_json(&wire::Payment::from(s.settle_notice(&rec.notice.external_ref, "cli").await?))
     } else {
-        print_json(&rec)
+        print_json(&wire::Payment::from(rec))
     }
 }
 
 pub async fn settle(s: &Settlement, args: SettleArgs) -> anyhow::Result<()> {
     loop {
         let report = s.settle_once(&args.worker).await?;
-        println!("{}", serde_json::to_string(&report)?);
+        crate::output::show_line(&wire::RunReport::from(report), Format::Json)?;
         if !args.watch {
             return Ok(());
         }
@@ -408,17 +442,22 @@ pub async fn statement(s: &Settlement, cmd: StatementCmd) -> anyhow::Result<()> 
     let fin = s.finance();
     match cmd {
         StatementCmd::Maker { id, as_of } => {
-            print_json(&fin.maker_statement(&id, parse_date(as_of.as_deref())?).await?)
+            print_json(&wire::MakerStatement::try_from(fin.maker_statement(&id, parse_date(as_of.as_deref())?).await?)?)
         }
-        StatementCmd::Lender { id, as_of } => {
-            print_json(&fin.lender_statement(&id, parse_date(as_of.as_deref())?).await?)
+        StatementCmd::Lender { id, as_of } => print_json(&wire::LenderStatement::try_from(
+            fin.lender_statement(&id, parse_date(as_of.as_deref())?).await?,
+        )?),
+        StatementCmd::Brand { id } => {
+            print_json(&wire::BrandStatement::of(fin.brand_statement(&id).await?, &fin.invoices().await?)?)
         }
-        StatementCmd::Brand { id } => print_json(&fin.brand_statement(&id).await?),
-        StatementCmd::Remittance { facility } => print_json(&s.remittance_statement(&facility).await?),
-        StatementCmd::Suspense => print_json(&s.suspense_report().await?),
+        StatementCmd::Remittance { facility } => {
+            print_json(&wire::RemittanceStatement::try_from(s.remittance_statement(&facility).await?)?)
+        }
+        StatementCmd::Suspense => print_json(&wire_all::<_, wire::Payment>(s.suspense_report().await?)),
     }
 }
 
 pub async fn remit(s: &Settlement, facility: &str, reference: &str, on: Option<&str>) -> anyhow::Result<()> {
-    print_json(&s.remit(reference, facility, parse_date(on)?).await?)
+    let currency = facility_currency(s.finance(), facility).await?;
+    print_json(&wire::Remittance::of(s.remit(reference, facility, parse_date(on)?).await?, currency))
 }

@@ -1,6 +1,7 @@
 //! CLI commands on the ledger itself: accounts, transfers, two-phase,
 //! balances, history and chain verification.
 
+use crate::output::{format_or, out, show, show_line, Format};
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -91,7 +92,10 @@ pub async fn account(store: &dyn LedgerStore, ledger: &LedgerId, cmd: AccountCmd
             };
             store.ensure_ledger(ledger).await?;
             let acct = store.create_account(ledger, &spec).await?;
-            println!(
+            if format_or(Format::Table) == Format::Json {
+                return show(&offtake_wire::Account::from(acct), Format::Json);
+            }
+            out!(
                 "account #{} {} {} normal={} book={}{}",
                 acct.account_no,
                 acct.code,
@@ -103,8 +107,14 @@ pub async fn account(store: &dyn LedgerStore, ledger: &LedgerId, cmd: AccountCmd
         }
         AccountCmd::List { cursor, limit } => {
             let page = store.list_accounts(ledger, cursor.as_deref(), limit).await?;
+            if format_or(Format::Table) == Format::Json {
+                let items: Vec<offtake_wire::Account> = page.items.into_iter().map(Into::into).collect();
+                show(&items, Format::Json)?;
+                next_page_hint(page.next_cursor.as_deref());
+                return Ok(());
+            }
             for a in &page.items {
-                println!(
+                out!(
                     "{:>6}  {:<40} {}  {:<6} {:<4}{}",
                     a.account_no,
                     a.code.as_str(),
@@ -114,9 +124,7 @@ pub async fn account(store: &dyn LedgerStore, ledger: &LedgerId, cmd: AccountCmd
                     if a.non_negative { "  non-negative" } else { "" }
                 );
             }
-            if let Some(next) = page.next_cursor {
-                println!("next page: --cursor {next}");
-            }
+            next_page_hint(page.next_cursor.as_deref());
         }
     }
     Ok(())
@@ -132,7 +140,7 @@ fn command(opts: &EntryOptions, action: Action) -> anyhow::Result<Command> {
         Some(k) => k.clone(),
         None => {
             let key = generated_key();
-            println!("idempotency key: {key} (pass --key {key} to retry safely)");
+            eprintln!("idempotency key: {key} (pass --key {key} to retry safely)");
             key
         }
     };
@@ -148,9 +156,9 @@ fn generated_key() -> String {
 
 fn report(c: &Committed) {
     if c.replayed {
-        println!("entry {} already recorded with this key (replay, nothing written)", c.seq);
+        out!("entry {} already recorded with this key (replay, nothing written)", c.seq);
     } else {
-        println!("entry {} committed, hash {}", c.seq, hex_short(&c.hash));
+        out!("entry {} committed, hash {}", c.seq, hex_short(&c.hash));
     }
 }
 
@@ -231,12 +239,15 @@ pub async fn balance(
     as_of: Option<&str>,
 ) -> anyhow::Result<()> {
     let b = store.balance(ledger, &AccountCode::new(account)?, parse_as_of(as_of)?).await?;
+    if format_or(Format::Table) == Format::Json {
+        return show(&offtake_wire::Balance::from(b), Format::Json);
+    }
     let fmt = |m: i64| AmountMinor::new(m).format(b.currency);
-    println!("{} ({}, normal {}) as of entry {}", b.account, b.currency, b.normal_side.as_str(), b.as_of_seq);
-    println!("  posted      {:>20}", fmt(b.posted_minor));
-    println!("  pending in  {:>20}", fmt(b.pending_in_minor));
-    println!("  pending out {:>20}", fmt(b.pending_out_minor));
-    println!("  available   {:>20}", fmt(b.available_minor));
+    out!("{} ({}, normal {}) as of entry {}", b.account, b.currency, b.normal_side.as_str(), b.as_of_seq);
+    out!("  posted      {:>20}", fmt(b.posted_minor));
+    out!("  pending in  {:>20}", fmt(b.pending_in_minor));
+    out!("  pending out {:>20}", fmt(b.pending_out_minor));
+    out!("  available   {:>20}", fmt(b.available_minor));
     Ok(())
 }
 
@@ -248,13 +259,18 @@ pub async fn entries(
     limit: u32,
 ) -> anyhow::Result<()> {
     let page = store.account_entries(ledger, &AccountCode::new(account)?, cursor, limit).await?;
-    for e in &page.items {
-        println!("{}", serde_json::to_string(e)?);
+    for e in page.items {
+        show_line(&offtake_wire::Entry::from(e), Format::Json)?;
     }
-    if let Some(next) = page.next_cursor {
-        println!("next page: --cursor {next}");
-    }
+    next_page_hint(page.next_cursor.as_deref());
     Ok(())
+}
+
+/// The next page's flag, on stderr: stdout carries only data (`| jq`).
+fn next_page_hint(next: Option<&str>) {
+    if let Some(next) = next {
+        eprintln!("next page: --cursor {next}");
+    }
 }
 
 /// Verifies both hash chains of the ledger (entries and record versions),
@@ -262,13 +278,11 @@ pub async fn entries(
 pub async fn verify(store: Arc<dyn Store>, ledger: &LedgerId) -> anyhow::Result<()> {
     let report = verify_history(store.as_ref(), ledger).await?;
     let (entries, records) = (&report.entries, &report.records);
-    println!(
-        "chain ok: {} entries, head {} (hash {})",
-        entries.entries,
-        entries.head.seq,
-        hex::encode(entries.head.hash)
-    );
-    println!(
+    if format_or(Format::Table) == Format::Json {
+        return show(&offtake_wire::ChainReport::from(entries.clone()), Format::Json);
+    }
+    out!("chain ok: {} entries, head {} (hash {})", entries.entries, entries.head.seq, hex::encode(entries.head.hash));
+    out!(
         "record chain ok: {} record versions, head {} (hash {})",
         records.versions,
         records.head.seq,

@@ -10,10 +10,12 @@ mod bank_cli;
 mod demo;
 mod finance_cli;
 mod ledger_cli;
+mod output;
 mod serve_cli;
 mod signing_cli;
 mod store;
 mod witness_cli;
+mod table;
 
 use std::process::ExitCode;
 
@@ -21,6 +23,7 @@ use clap::{Parser, Subcommand};
 use offtake_ledger::{Action, LedgerId};
 
 use crate::ledger_cli::{AccountCmd, EntryOptions, TransferArgs};
+use crate::output::out;
 
 #[derive(Parser, Debug)]
 #[command(name = "offtake", version, about = "System of record for inventory financing against purchase commitments")]
@@ -31,6 +34,11 @@ struct Cli {
     /// Ledger (lending program) to act on.
     #[arg(long, global = true, env = "OFFTAKE_LEDGER", default_value = "main")]
     ledger: String,
+    /// How commands that show data print it: `json` (the API's objects) or
+    /// `table`. Default: each command's usual form (JSON for financing
+    /// objects, text for balances).
+    #[arg(long, global = true, value_enum)]
+    output: Option<output::Format>,
     #[command(subcommand)]
     command: Cmd,
 }
@@ -169,6 +177,7 @@ enum Cmd {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    output::init(cli.output);
     let default_log = if matches!(cli.command, Cmd::Serve(_)) { "info" } else { "warn" };
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -238,7 +247,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Cmd::Init => {
             store.ensure_ledger(&ledger).await?;
-            println!("initialised ledger {ledger} on {} ({})", store.backend(), store::redact(&cli.database_url));
+            out!("initialised ledger {ledger} on {} ({})", store.backend(), store::redact(&cli.database_url));
             serve_cli::bootstrap_admin_key(s, &ledger).await?;
         }
         Cmd::Account(cmd) => ledger_cli::account(s, &ledger, cmd).await?,

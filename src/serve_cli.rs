@@ -1,6 +1,7 @@
 //! `offtake serve`: the HTTP API on a socket, and the admin key that
 //! `offtake init` prints once.
 
+use crate::output::out;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -52,7 +53,7 @@ pub async fn serve(store: Arc<dyn Store>, ledger: LedgerId, args: ServeArgs) -> 
         tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
     let addr = listener.local_addr()?;
     // Printed (and flushed) for scripts and tests that start on port 0.
-    println!("listening on http://{addr}");
+    out!("listening on http://{addr}");
     use std::io::Write;
     std::io::stdout().flush()?;
     tracing::info!(%addr, "serving");
@@ -91,10 +92,10 @@ async fn shutdown_signal() {
 pub async fn bootstrap_admin_key(store: &dyn Store, ledger: &LedgerId) -> anyhow::Result<()> {
     match offtake_api::bootstrap_admin(store, ledger).await.map_err(|e| anyhow::anyhow!("[{}] {e}", e.code()))? {
         Some(issued) => {
-            println!("admin API key (shown once, store it now): {}", issued.key);
-            println!("  use it as: Authorization: Bearer <key>  (party {})", issued.record.party_id.as_str());
+            out!("admin API key (shown once, store it now): {}", issued.key);
+            out!("  use it as: Authorization: Bearer <key>  (party {})", issued.record.party_id.as_str());
         }
-        None => println!("admin API key already issued (issue more with POST /v1/keys)"),
+        None => out!("admin API key already issued (issue more with POST /v1/keys)"),
     }
     Ok(())
 }

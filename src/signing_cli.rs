@@ -5,6 +5,7 @@
 //! registry in the database named by `--database-url`. A private key is
 //! only ever written to a new file with mode 0600, never printed.
 
+use crate::output::{format_or, out, show, show_line, Format};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -151,11 +152,11 @@ pub fn keygen(args: KeygenArgs) -> anyhow::Result<()> {
     write_private(&out, &key.to_private_file())?;
     let public = serde_json::to_string_pretty(&key.to_public_file())? + "\n";
     std::fs::write(&public_path, public).with_context(|| format!("writing {}", public_path.display()))?;
-    println!("key_id {}", key.key_id());
-    println!("public_key {}", key.public_key_hex());
-    println!("party {} role {}", key.party(), role);
-    println!("private key written to {} (mode 0600; keep it secret)", out.display());
-    println!(
+    out!("key_id {}", key.key_id());
+    out!("public_key {}", key.public_key_hex());
+    out!("party {} role {}", key.party(), role);
+    out!("private key written to {} (mode 0600; keep it secret)", out.display());
+    out!(
         "public key written to {}; register it with `offtake key register --public-file {}`",
         public_path.display(),
         public_path.display()
@@ -186,7 +187,7 @@ pub fn sign_file(args: SignArgs) -> anyhow::Result<()> {
                 path.display()
             );
         }
-        None => print!("{text}"),
+        None => out!("{}", text.strip_suffix('\n').unwrap_or(&text)),
     }
     Ok(())
 }
@@ -201,15 +202,9 @@ pub async fn verify(store: &dyn Store, ledger: &LedgerId, args: VerifyArgs) -> a
     } else {
         registry.verify(&envelope, now).await?
     };
-    println!(
-        "verified {} {} version {} body_sha256 {}",
-        doc.doc_type,
-        doc.doc_id,
-        doc.header.version,
-        doc.body_hash_hex()
-    );
+    out!("verified {} {} version {} body_sha256 {}", doc.doc_type, doc.doc_id, doc.header.version, doc.body_hash_hex());
     for s in &doc.signers {
-        println!("signer {} {} key {}", s.party, s.role, s.key_id);
+        out!("signer {} {} key {}", s.party, s.role, s.key_id);
     }
     Ok(())
 }
@@ -231,7 +226,10 @@ pub async fn key(store: &dyn Store, ledger: &LedgerId, cmd: KeyCmd) -> anyhow::R
             };
             store.ensure_ledger(ledger).await?;
             let stored = registry.register(&key).await?;
-            println!(
+            if format_or(Format::Table) == Format::Json {
+                return show(&offtake_wire::SigningKey::from(stored), Format::Json);
+            }
+            out!(
                 "registered key {} for {} {} valid from {}",
                 stored.key_id,
                 stored.party,
@@ -243,11 +241,14 @@ pub async fn key(store: &dyn Store, ledger: &LedgerId, cmd: KeyCmd) -> anyhow::R
             let reason: Revocation = reason.parse()?;
             let at = parse_time("--at", at.as_deref())?;
             let key = registry.revoke(&key_id, at, reason).await?;
-            println!("revoked key {} ({}) at {}", key.key_id, reason.as_str(), rfc3339(at));
+            if format_or(Format::Table) == Format::Json {
+                return show(&offtake_wire::SigningKey::from(key), Format::Json);
+            }
+            out!("revoked key {} ({}) at {}", key.key_id, reason.as_str(), rfc3339(at));
         }
         KeyCmd::List => {
             for key in registry.list().await? {
-                println!("{}", serde_json::to_string(&key)?);
+                show_line(&offtake_wire::SigningKey::from(key), Format::Json)?;
             }
         }
     }

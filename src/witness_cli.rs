@@ -16,6 +16,8 @@ use offtake_audit_export::{LedgerKey, Loc};
 use offtake_ledger::LedgerId;
 use serde::Deserialize;
 
+use crate::output::out;
+
 #[derive(Subcommand, Debug)]
 pub enum WitnessCmd {
     /// Create a witness key (32-byte seed, mode 0600) and print its verifier
@@ -73,16 +75,16 @@ pub async fn witness(cmd: WitnessCmd, ledger: &str) -> anyhow::Result<()> {
         WitnessCmd::Keygen { key, name } => {
             let signer = LedgerKey::generate(&key)?.note_signer(&name)?;
             eprintln!("witness key written to {} (mode 0600)", key.display());
-            println!("{}", signer.verifier_key());
+            out!("{}", signer.verifier_key());
         }
         WitnessCmd::PublicKey { key, name } => {
-            println!("{}", LedgerKey::load(&key)?.note_signer(&name)?.verifier_key())
+            out!("{}", LedgerKey::load(&key)?.note_signer(&name)?.verifier_key())
         }
         WitnessCmd::Run(args) => {
             let witness = Witness::new(&args, &LedgerId::new(ledger)?)?;
             loop {
                 let state = witness.round(&args.state).await?;
-                println!("cosigned {} at tree size {} (root {})", state.origin, state.size, state.root);
+                out!("cosigned {} at tree size {} (root {})", state.origin, state.size, state.root);
                 if !args.watch {
                     return Ok(());
                 }

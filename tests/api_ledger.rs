@@ -35,10 +35,10 @@ async fn ledger_story(s: &TestServer) {
         .await;
     let funded = funded.assert_status(201).clone();
     assert_eq!(funded["seq"], 1);
-    assert_eq!(funded["legs"][0]["amount"], "100000.00", "amounts are strings at the currency's scale");
+    assert_eq!(funded["legs"][0]["amount"]["amount"], "100000.00", "amounts are strings at the currency's scale");
     assert_eq!(funded["effective_date"], "2026-01-02");
     let after_funding = s.get("/v1/accounts/cash:lender:l1/balance", &admin).await;
-    assert_eq!(after_funding.assert_status(200)["posted"], "100000.00");
+    assert_eq!(after_funding.assert_status(200)["posted"]["amount"], "100000.00");
     let instant = after_funding.body["as_of_seq"].as_i64().unwrap();
     assert_eq!(instant, 1);
 
@@ -53,15 +53,15 @@ async fn ledger_story(s: &TestServer) {
     let hold_seq = hold.assert_status(201)["seq"].as_i64().unwrap();
     assert_eq!(hold.body["entry_type"], "pending");
     let cash = s.get("/v1/accounts/cash:lender:l1/balance", &admin).await;
-    assert_eq!(cash.body["available"], "20000.00");
-    assert_eq!(cash.body["pending_out"], "80000.00");
+    assert_eq!(cash.body["available"]["amount"], "20000.00");
+    assert_eq!(cash.body["pending_out"]["amount"], "80000.00");
 
     let posted = s.post(&format!("/v1/entries/{hold_seq}/post"), &admin, &json!({ "amount": "50000.00" })).await;
     assert_eq!(posted.assert_status(201)["entry_type"], "post");
     assert_eq!(posted.body["ref_seq"], hold_seq);
     let cash = s.get("/v1/accounts/cash:lender:l1/balance", &admin).await;
-    assert_eq!(cash.body["posted"], "50000.00");
-    assert_eq!(cash.body["available"], "50000.00");
+    assert_eq!(cash.body["posted"]["amount"], "50000.00");
+    assert_eq!(cash.body["available"]["amount"], "50000.00");
     // A hold resolves once.
     s.post(&format!("/v1/entries/{hold_seq}/void"), &admin, &json!({}))
         .await
@@ -102,14 +102,14 @@ async fn ledger_story(s: &TestServer) {
 
     // Balance as of an earlier entry, and as of an instant.
     let then = s.get("/v1/accounts/facility:f1:principal/balance?as_of_seq=1", &admin).await;
-    assert_eq!(then.assert_status(200)["posted"], "0.00");
+    assert_eq!(then.assert_status(200)["posted"]["amount"], "0.00");
     let at = funded["recorded_at"].as_str().unwrap();
     assert!(at.ends_with('Z'), "UTC times need no escaping: {at}");
     let at = s.get(&format!("/v1/accounts/cash:lender:l1/balance?as_of={at}"), &admin).await;
-    assert_eq!(at.assert_status(200)["posted"], "100000.00");
+    assert_eq!(at.assert_status(200)["posted"]["amount"], "100000.00");
     assert_eq!(at.body["as_of_seq"], 1);
     let now = s.get("/v1/accounts/facility:f1:principal/balance", &admin).await;
-    assert_eq!(now.assert_status(200)["posted"], "50000.00");
+    assert_eq!(now.assert_status(200)["posted"]["amount"], "50000.00");
 
     // Entries of an account, a page at a time.
     let mut seqs = Vec::new();

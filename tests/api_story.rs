@@ -190,8 +190,8 @@ async fn financing_story(s: &TestServer) {
 
     // Availability with its breakdown, for the facility's parties only.
     let avail = s.get("/v1/facilities/f1/availability", &maker.api).await;
-    assert_eq!(avail.assert_status(200)["available_minor"], 16_000_000, "{}", avail.text);
-    assert_eq!(avail.body["available"], "160000.00", "amounts also travel as decimal strings");
+    assert_eq!(avail.assert_status(200)["available"]["amount_minor"], 16_000_000, "{}", avail.text);
+    assert_eq!(avail.body["available"]["amount"], "160000.00", "amounts also travel as decimal strings");
     s.get("/v1/facilities/f1/availability", &other_lender.api).await.assert_problem(404, "not_found");
     s.get("/v1/facilities/f1", &other_brand.api).await.assert_problem(404, "not_found");
     assert_eq!(s.get("/v1/facilities", &other_lender.api).await.body["items"], json!([]));
@@ -212,7 +212,7 @@ async fn financing_story(s: &TestServer) {
     let adv = s.post("/v1/advances", &maker.api, &req).await;
     let adv_id = adv.assert_status(201)["id"].as_str().unwrap().to_owned();
     let request_hash = adv.body["request_hash"].as_str().unwrap().to_owned();
-    assert_eq!(adv.body["amount"], "80000.00");
+    assert_eq!(adv.body["amount"]["amount"], "80000.00");
     s.get(&format!("/v1/advances/{adv_id}"), &lender.api).await.assert_status(200);
     s.get(&format!("/v1/advances/{adv_id}"), &other_lender.api).await.assert_problem(404, "not_found");
     s.get(&format!("/v1/advances/{adv_id}"), &brand.api).await.assert_problem(404, "not_found");
@@ -260,9 +260,9 @@ async fn financing_story(s: &TestServer) {
     let notice = envelope(DocType::PaymentNotice, &notice, &[&brand.signer]);
     s.post("/v1/payments", &other_brand.api, &notice).await.assert_problem(403, "forbidden");
     let queued = s.post("/v1/payments", &brand.api, &notice).await;
-    assert_eq!(queued.assert_status(201)["state"]["state"], "queued", "{}", queued.text);
+    assert_eq!(queued.assert_status(201)["status"], "queued", "{}", queued.text);
     let again = s.post("/v1/payments", &brand.api, &notice).await;
-    assert_eq!(again.assert_status(201)["notice"], queued.body["notice"], "a replayed notice is the same payment");
+    assert_eq!(again.assert_status(201), &queued.body, "a replayed notice is the same payment");
     s.get("/v1/payments/bank-0001", &other_brand.api).await.assert_problem(404, "not_found");
     s.get("/v1/payments/bank-0001", &other_lender.api).await.assert_problem(404, "not_found");
     s.send(Method::POST, "/v1/settlement-runs", Some(&brand.api), Some("run-x"), None)
@@ -271,9 +271,24 @@ async fn financing_story(s: &TestServer) {
     let run = s.send(Method::POST, "/v1/settlement-runs", Some(&s.admin_key), Some("run-1"), None).await;
     assert_eq!(run.assert_status(201)["applied"], 1, "{}", run.text);
     let applied = s.get("/v1/payments/bank-0001", &maker.api).await;
-    assert_eq!(applied.assert_status(200)["state"]["state"], "applied", "{}", applied.text);
+    assert_eq!(applied.assert_status(200)["status"], "applied", "{}", applied.text);
     assert_eq!(s.get("/v1/payments", &lender.api).await.body["items"].as_array().unwrap().len(), 1);
     assert_eq!(s.get("/v1/payments", &other_brand.api).await.body["items"], json!([]));
+
+    // List filters: documented in the OpenAPI document, enforced here.
+    let count = |a: &api_support::Answer| a.assert_status(200)["items"].as_array().map(Vec::len);
+    assert_eq!(count(&s.get("/v1/payments?status=applied&facility=f1", &lender.api).await), Some(1));
+    assert_eq!(count(&s.get("/v1/payments?status=queued", &lender.api).await), Some(0));
+    assert_eq!(count(&s.get("/v1/advances?status=funded&facility=f1", &maker.api).await), Some(1));
+    assert_eq!(count(&s.get("/v1/advances?requested_to=2000-01-01", &maker.api).await), Some(0));
+    let paid = count(&s.get("/v1/invoices?status=paid&brand=brand-acme", &brand.api).await);
+    let open = count(&s.get("/v1/invoices?status=open&brand=brand-acme&due_from=2000-01-01", &brand.api).await);
+    assert_eq!(paid.zip(open).map(|(p, o)| p + o), Some(1), "the one invoice is either paid or open");
+    assert_eq!(count(&s.get("/v1/facilities?status=open&maker=maker-m", &lender.api).await), Some(1));
+    assert_eq!(count(&s.get("/v1/commitments?status=cancelled", &brand.api).await), Some(0));
+    s.get("/v1/invoices?status=unpaid", &brand.api).await.assert_problem(400, "invalid_query");
+    s.get("/v1/payments?value_from=05/04/2026", &brand.api).await.assert_problem(400, "invalid_query");
+    s.get("/v1/advances?colour=red", &maker.api).await.assert_problem(400, "invalid_query");
     let remitted = s.post("/v1/facilities/f1/remittances", &s.admin_key, &json!({ "reference": "remit-1" })).await;
     remitted.assert_status(201);
     s.get("/v1/facilities/f1/statement", &maker.api).await.assert_status(200);

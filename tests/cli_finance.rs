@@ -105,9 +105,9 @@ fn a_program_from_the_command_line() {
     fails_with(d, &["commitment", "submit", "po.env.json", "--now", "2026-01-05T00:00:00Z"], "missing_signature");
     ok(d, &["sign", "--key", "loom.key", "po.env.json", "--out", "po.env.json"]);
     let c = json(d, &["commitment", "submit", "po.env.json", "--now", "2026-01-05T00:00:00Z"]);
-    assert_eq!(c["memo_booked_minor"], 20_000_000);
+    assert_eq!(c["memo_booked"]["amount_minor"], 20_000_000);
     let a = json(d, &["availability", "f1", "--as-of", "2026-01-05"]);
-    assert_eq!(a["available_minor"], 16_000_000);
+    assert_eq!(a["available"]["amount_minor"], 16_000_000);
 
     write(
         d,
@@ -144,12 +144,12 @@ fn a_program_from_the_command_line() {
     );
     ok(d, &["sign", "--key", "bank.key", "apr.json", "--out", "apr.env.json"]);
     let funded = json(d, &["advance", "decide", "apr.env.json", "--now", "2026-01-05T09:00:00Z"]);
-    assert_eq!((funded["status"].as_str(), funded["fee_minor"].as_i64()), (Some("funded"), Some(80_000)));
+    assert_eq!((funded["status"].as_str(), funded["fee"]["amount_minor"].as_i64()), (Some("funded"), Some(80_000)));
 
     let acc = json(d, &["accrue", "--through", "2026-04-04", "--facility", "f1"]);
-    assert_eq!(acc["interest_total_minor"], 240_000);
+    assert_eq!(acc["interest_total"]["amount_minor"], 240_000);
     let inv = json(d, &["deliver", "po-1", "t1", "--on", "2026-03-15"]);
-    assert_eq!(inv["amount_minor"], 20_000_000);
+    assert_eq!(inv["amount"]["amount_minor"], 20_000_000);
     let paid = json(
         d,
         &[
@@ -167,11 +167,16 @@ fn a_program_from_the_command_line() {
             "--settle",
         ],
     );
-    let debt: Vec<(String, i64)> = paid["state"]["breakdown"]["debt"]
+    let debt: Vec<(String, i64)> = paid["waterfall"]["debt"]
         .as_array()
         .expect("debt")
         .iter()
-        .map(|p| (p["part"].as_str().unwrap_or_default().to_owned(), p["amount_minor"].as_i64().unwrap_or_default()))
+        .map(|p| {
+            (
+                p["part"].as_str().unwrap_or_default().to_owned(),
+                p["amount"]["amount_minor"].as_i64().unwrap_or_default(),
+            )
+        })
         .collect();
     assert_eq!(debt, vec![("fees".into(), 80_000), ("interest".into(), 240_000), ("principal".into(), 4_680_000)]);
     // The same bank reference again is a no-op; with other content, a conflict.
@@ -246,7 +251,7 @@ fn a_program_from_the_command_line() {
     let st = json(d, &["statement", "remittance", "f1"]);
     assert_eq!(st["lines"].as_array().map(Vec::len), Some(2));
     let remitted = json(d, &["remit", "f1", "--reference", "r1", "--on", "2026-04-11"]);
-    assert_eq!(remitted["amount_minor"], st["payable_minor"]);
+    assert_eq!(remitted["amount"]["amount_minor"], st["payable"]["amount_minor"]);
     let bal = ok(d, &["balance", "facility:f1:principal"]);
     let posted = bal.lines().find_map(|l| l.trim().strip_prefix("posted")).map(str::trim);
     assert_eq!(posted, Some("0.00"), "{bal}");

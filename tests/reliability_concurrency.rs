@@ -36,7 +36,7 @@ fn minor(v: &Value) -> i64 {
 
 async fn available(h: &Harness, facility: &str) -> i64 {
     let a = h.get(&format!("/v1/facilities/{facility}/availability"), &h.admin).await;
-    minor(&a.ok()["available_minor"])
+    minor(&a.ok()["available"]["amount_minor"])
 }
 
 /// Posts many requests at once from separate tasks.
@@ -160,7 +160,7 @@ async fn one_document_many_times_books_once(h: &mut Harness) {
     }
     let fees = h.get("/v1/accounts/facility:f1:fees/balance", &h.admin).await;
     // Two advances funded in all (the story's and this one): two fees.
-    assert_eq!(fees.ok()["posted"], "810.00", "one fee per funded advance: {}", fees.text);
+    assert_eq!(fees.ok()["posted"]["amount"], "810.00", "one fee per funded advance: {}", fees.text);
     h.get("/v1/chain/verify", &h.admin).await.ok();
 }
 
@@ -267,7 +267,7 @@ async fn no_payment_is_applied_twice(h: &mut Harness) {
     let inv = h.get(&format!("/v1/invoices/{invoice}"), &h.admin).await;
     let payments = inv.ok()["payments"].as_array().unwrap().clone();
     let refs: std::collections::BTreeSet<&str> = payments.iter().map(|p| p["reference"].as_str().unwrap()).collect();
-    let paid: i64 = payments.iter().map(|p| p["amount_minor"].as_i64().unwrap()).sum();
+    let paid: i64 = payments.iter().map(|p| p["amount"]["amount_minor"].as_i64().unwrap()).sum();
     println!(
         "{}: 10 payments + 1 notification ×8 at once, 4 settlement runs at once: {applied} applied, invoice paid {paid}",
         h.backend()

@@ -466,9 +466,9 @@ async fn crash_run(url: &str, backend: &str) -> String {
     for e in &entries {
         let mut per_entry: BTreeMap<(String, String), i64> = BTreeMap::new();
         for leg in e["legs"].as_array().unwrap() {
-            let minor = parse_minor(leg["amount"].as_str().unwrap());
+            let minor = parse_minor(leg["amount"]["amount"].as_str().unwrap());
             let signed = if leg["side"] == "debit" { minor } else { -minor };
-            let k = (leg["currency"].as_str().unwrap().to_owned(), leg["layer"].as_str().unwrap().to_owned());
+            let k = (leg["amount"]["currency"].as_str().unwrap().to_owned(), leg["layer"].as_str().unwrap().to_owned());
             *per_entry.entry(k.clone()).or_default() += signed;
             *totals.entry(k).or_default() += signed;
         }
@@ -495,7 +495,7 @@ async fn crash_run(url: &str, backend: &str) -> String {
     }
     for code in USD.iter().chain(JPY) {
         let b = get_json(&client, &format!("{}/v1/accounts/{code}/balance", server.base), &admin).await;
-        let posted = parse_minor(b["posted"].as_str().unwrap());
+        let posted = parse_minor(b["posted"]["amount"].as_str().unwrap());
         assert_eq!(posted, expected.get(*code).copied().unwrap_or(0), "posted balance of {code}");
     }
     let open_holds =
@@ -542,7 +542,7 @@ async fn crash_run(url: &str, backend: &str) -> String {
         on_invoice
             .entry(p["reference"].as_str().unwrap().to_owned())
             .or_default()
-            .push(p["amount_minor"].as_i64().unwrap());
+            .push(p["amount"]["amount_minor"].as_i64().unwrap());
     }
     let mut payments = 0;
     for r in &j.requests {
@@ -551,7 +551,7 @@ async fn crash_run(url: &str, backend: &str) -> String {
             let got = on_invoice.remove(external_ref).unwrap_or_default();
             assert_eq!(got, vec![*minor], "payment {external_ref} applied to the invoice exactly once");
             let p = get_json(&client, &format!("{}/v1/payments/{external_ref}", server.base), &admin).await;
-            assert_eq!(p["state"]["state"], "applied", "payment {external_ref}: {p}");
+            assert_eq!(p["status"], "applied", "payment {external_ref}: {p}");
         }
     }
     assert!(on_invoice.is_empty(), "payments nobody made: {on_invoice:?}");

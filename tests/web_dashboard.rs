@@ -257,7 +257,7 @@ async fn maker_draws_and_lender_approves_in_a_real_browser() {
     b.goto(&format!("{}/", s.base)).await;
     b.find("#api-key").await;
     let (_, avail) = api.get(&format!("/v1/facilities/{FACILITY}/availability"), &p.maker.api).await;
-    let available = avail["available_minor"].as_i64().unwrap();
+    let available = avail["available"]["amount_minor"].as_i64().unwrap();
     b.sign_in(&p.maker.api, "maker").await;
     let shown = b
         .js("return document.querySelector('#available-' + arguments[0] + ' .money').dataset.amount", json!([FACILITY]))
@@ -285,7 +285,7 @@ async fn maker_draws_and_lender_approves_in_a_real_browser() {
     let (status, adv) = api.get(&format!("/v1/advances/{advance_id}"), &p.maker.api).await;
     assert_eq!(status, 200, "{adv}");
     assert_eq!(adv["status"], "pending");
-    assert_eq!(adv["amount_minor"], 12_000_000);
+    assert_eq!(adv["amount"]["amount_minor"], 12_000_000);
     let row_status = b.text(&format!("[data-advance-status=\"{advance_id}\"]")).await;
     assert_eq!(row_status, "pending approval");
     let pending = b
@@ -329,7 +329,7 @@ async fn maker_draws_and_lender_approves_in_a_real_browser() {
     let shown = b
         .js("return document.querySelector('#available-' + arguments[0] + ' .money').dataset.amount", json!([FACILITY]))
         .await;
-    assert_eq!(shown, usd(avail["available_minor"].as_i64().unwrap()));
+    assert_eq!(shown, usd(avail["available"]["amount_minor"].as_i64().unwrap()));
     let outstanding = b
         .js(
             "return document.querySelector('#outstanding-' + arguments[0] + ' .money').dataset.amount",

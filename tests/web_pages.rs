@@ -39,7 +39,7 @@ async fn each_role_sees_its_own_figures_and_nothing_of_the_other_program() {
 
     // Maker: the availability the API reports, with its breakdown.
     let (_, avail) = http.get(&format!("/v1/facilities/{FACILITY}/availability"), &p.maker.api).await;
-    assert_eq!(avail["available_minor"], 22_400_000, "{avail}");
+    assert_eq!(avail["available"]["amount_minor"], 22_400_000, "{avail}");
     let maker = page(p.maker.api.clone()).await;
     assert!(maker.contains(r#"data-role="maker""#));
     assert_eq!(amount_of(&maker, &format!("available-{FACILITY}")).as_deref(), Some("224000.00"));
@@ -87,7 +87,7 @@ async fn each_role_sees_its_own_figures_and_nothing_of_the_other_program() {
     let maker = page(p.maker.api.clone()).await;
     assert!(maker.contains(r#"data-advance-status="adv-web-1"><span class="badge badge-funded">funded"#));
     let (_, avail) = http.get(&format!("/v1/facilities/{FACILITY}/availability"), &p.maker.api).await;
-    let available = avail["available_minor"].as_i64().unwrap();
+    let available = avail["available"]["amount_minor"].as_i64().unwrap();
     assert_eq!(amount_of(&maker, &format!("available-{FACILITY}")), Some(usd(available)));
     assert_eq!(amount_of(&maker, &format!("outstanding-{FACILITY}")).as_deref(), Some("25000.00"));
     assert!(maker.contains(r#"data-amount="250.00""#), "the 1 % fee is due");

@@ -279,6 +279,14 @@ fn signing_status(code: &str) -> StatusCode {
     }
 }
 
+/// A stored object the wire cannot show is the server's fault, never the
+/// caller's: `500 internal`, with the reason in the log.
+impl From<offtake_wire::WireError> for ApiError {
+    fn from(e: offtake_wire::WireError) -> Self {
+        ApiError::Internal(format!("[{}] {e}", e.code()))
+    }
+}
+
 impl From<FinanceError> for ApiError {
     fn from(e: FinanceError) -> Self {
         match e {

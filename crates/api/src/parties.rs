@@ -6,11 +6,10 @@
 //! are admin keys. API keys are records of kind `api_key` holding the
 //! SHA-256 of the key, never the key: it is shown once, when issued.
 
-use offtake_finance::{Finance, PartyRole};
+use offtake_finance::Finance;
 use offtake_ledger::{LedgerError, LedgerId, RecordStore};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use utoipa::ToSchema;
 
 use crate::error::ApiError;
 
@@ -24,65 +23,7 @@ const KEY_SECRET_BYTES: usize = 32;
 /// Every API key starts with this, so leaked keys are easy to scan for.
 pub const KEY_PREFIX: &str = "otk_";
 
-/// What a party is in the program.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum PartyKind {
-    /// The servicer running offtake; its keys are admin keys.
-    Operator,
-    Brand,
-    Maker,
-    Lender,
-    Auditor,
-}
-
-/// What a key may do. A key's role is its party's: an operator's key is
-/// `admin`, a brand's key `brand`, and so on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Everything, including the raw ledger, parties and keys.
-    Admin,
-    /// Its own commitments, invoices and payments.
-    Brand,
-    /// Its own facilities, advances, commitments and statements.
-    Maker,
-    /// Its own facilities and what they finance.
-    Lender,
-    /// Reads everything, writes nothing.
-    Auditor,
-}
-
-impl PartyKind {
-    pub fn role(self) -> Role {
-        match self {
-            PartyKind::Operator => Role::Admin,
-            PartyKind::Brand => Role::Brand,
-            PartyKind::Maker => Role::Maker,
-            PartyKind::Lender => Role::Lender,
-            PartyKind::Auditor => Role::Auditor,
-        }
-    }
-
-    fn finance_role(self) -> Option<PartyRole> {
-        match self {
-            PartyKind::Operator => None,
-            PartyKind::Brand => Some(PartyRole::Brand),
-            PartyKind::Maker => Some(PartyRole::Maker),
-            PartyKind::Lender => Some(PartyRole::Lender),
-            PartyKind::Auditor => Some(PartyRole::Auditor),
-        }
-    }
-
-    fn of_finance(role: PartyRole) -> PartyKind {
-        match role {
-            PartyRole::Brand => PartyKind::Brand,
-            PartyRole::Maker => PartyKind::Maker,
-            PartyRole::Lender => PartyKind::Lender,
-            PartyRole::Auditor => PartyKind::Auditor,
-        }
-    }
-}
+pub use offtake_wire::{Party, PartyKind, Role};
 
 /// A party id: 1-48 characters of `a-z 0-9 _ - .`, starting with a letter
 /// or digit (the finance domain puts party ids into account codes).
@@ -118,15 +59,6 @@ impl<'de> Deserialize<'de> for PartyId {
     }
 }
 
-/// A party, as the API shows it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct PartyView {
-    #[schema(example = "brand-acme")]
-    pub id: String,
-    pub kind: PartyKind,
-    pub name: String,
-}
-
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 struct Operator {
     id: String,
@@ -143,6 +75,18 @@ pub struct ApiKeyRecord {
     pub key_sha256: String,
     pub created_at_us: i64,
     pub revoked_at_us: Option<i64>,
+}
+
+impl From<ApiKeyRecord> for offtake_wire::ApiKey {
+    fn from(r: ApiKeyRecord) -> Self {
+        offtake_wire::ApiKey {
+            key_id: r.key_id,
+            party_id: r.party_id.as_str().to_owned(),
+            role: r.role,
+            created_at: offtake_wire::instant_of_us(r.created_at_us),
+            revoked_at: r.revoked_at_us.map(offtake_wire::instant_of_us),
+        }
+    }
 }
 
 /// A freshly issued key: the only time its secret exists outside the
@@ -185,31 +129,31 @@ pub fn key_id_of(token: &str) -> Option<&str> {
 }
 
 /// A party of any kind by id, if it exists.
-pub async fn find_party(store: &dyn RecordStore, ledger: &LedgerId, id: &str) -> Result<Option<PartyView>, ApiError> {
+pub async fn find_party(store: &dyn RecordStore, ledger: &LedgerId, id: &str) -> Result<Option<Party>, ApiError> {
     if PartyId::new(id).is_err() {
         return Ok(None);
     }
     if let Some(r) = store.get_record(ledger, offtake_finance::kind::PARTY, id).await? {
         let p: offtake_finance::Party = r.decode()?;
-        return Ok(Some(PartyView { id: p.id, kind: PartyKind::of_finance(p.role), name: p.name }));
+        return Ok(Some(Party { id: p.id, kind: PartyKind::from(p.role), name: p.name }));
     }
     if let Some(r) = store.get_record(ledger, OPERATOR_KIND, id).await? {
         let o: Operator = r.decode()?;
-        return Ok(Some(PartyView { id: o.id, kind: PartyKind::Operator, name: o.name }));
+        return Ok(Some(Party { id: o.id, kind: PartyKind::Operator, name: o.name }));
     }
     Ok(None)
 }
 
 /// Every party, operators included, ordered by id.
-pub async fn all_parties(store: &dyn RecordStore, ledger: &LedgerId) -> Result<Vec<PartyView>, ApiError> {
+pub async fn all_parties(store: &dyn RecordStore, ledger: &LedgerId) -> Result<Vec<Party>, ApiError> {
     let mut out = Vec::new();
     for r in store.all_records(ledger, offtake_finance::kind::PARTY).await? {
         let p: offtake_finance::Party = r.decode()?;
-        out.push(PartyView { id: p.id, kind: PartyKind::of_finance(p.role), name: p.name });
+        out.push(Party { id: p.id, kind: PartyKind::from(p.role), name: p.name });
     }
     for r in store.all_records(ledger, OPERATOR_KIND).await? {
         let o: Operator = r.decode()?;
-        out.push(PartyView { id: o.id, kind: PartyKind::Operator, name: o.name });
+        out.push(Party { id: o.id, kind: PartyKind::Operator, name: o.name });
     }
     out.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(out)
@@ -217,19 +161,14 @@ pub async fn all_parties(store: &dyn RecordStore, ledger: &LedgerId) -> Result<V
 
 /// Registers a party. The same party again is a no-op; the same id with
 /// another kind or name is `409 already_exists`.
-pub async fn register_party(
-    finance: &Finance,
-    id: &PartyId,
-    kind: PartyKind,
-    name: &str,
-) -> Result<PartyView, ApiError> {
+pub async fn register_party(finance: &Finance, id: &PartyId, kind: PartyKind, name: &str) -> Result<Party, ApiError> {
     let store = finance.store().as_ref();
     let ledger = finance.ledger();
     let exists = || ApiError::Conflict {
         code: "already_exists",
         detail: format!("party {:?} already exists with other attributes", id.as_str()),
     };
-    let view = PartyView { id: id.as_str().to_owned(), kind, name: name.to_owned() };
+    let view = Party { id: id.as_str().to_owned(), kind, name: name.to_owned() };
     // One id, one party, whatever its kind.
     if let Some(existing) = find_party(store, ledger, id.as_str()).await? {
         return if existing == view { Ok(existing) } else { Err(exists()) };
@@ -237,7 +176,7 @@ pub async fn register_party(
     match kind.finance_role() {
         Some(role) => {
             let p = finance.register_party(id.as_str(), role, name).await?;
-            Ok(PartyView { id: p.id, kind, name: p.name })
+            Ok(Party { id: p.id, kind, name: p.name })
         }
         None => {
             if name.trim().is_empty() || name.len() > 200 {
@@ -261,7 +200,7 @@ pub async fn register_party(
 pub async fn issue_key(
     store: &dyn RecordStore,
     ledger: &LedgerId,
-    party: &PartyView,
+    party: &Party,
     role: Role,
 ) -> Result<IssuedKey, ApiError> {
     if role != party.kind.role() {

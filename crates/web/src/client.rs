@@ -9,8 +9,6 @@ use axum::Router;
 use serde::de::DeserializeOwned;
 use tower::ServiceExt;
 
-use crate::model::Page;
-
 /// Largest API answer the pages read (a list of 1000 items is far below).
 pub const MAX_API_BODY_BYTES: usize = 16 * 1024 * 1024;
 /// Items per page when a view reads a whole list.
@@ -18,6 +16,15 @@ const PAGE_LIMIT: u32 = 1000;
 /// Pages read at most per list: a view never loads more than this many
 /// thousands of objects.
 const MAX_PAGES: usize = 50;
+
+/// The envelope every list answers (`offtake_wire`'s named `…Page` types
+/// all have this shape); generic so one loop reads every list.
+#[derive(serde::Deserialize)]
+struct Page<T> {
+    items: Vec<T>,
+    #[serde(default)]
+    next_cursor: Option<String>,
+}
 
 /// An API answer the pages cannot use: its status and problem body.
 #[derive(Debug)]

@@ -11,12 +11,12 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::views::{AccountPage, AccountView, BalanceView, EntryPage, EntryView};
 use super::{created, PageQuery};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
+use offtake_wire as wire;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -59,7 +59,7 @@ pub struct CreateAccount {
 /// Create an account (admin). Creating the same account again answers it;
 /// the same code with other attributes is `409 account_exists`.
 #[utoipa::path(post, path = "/accounts", tag = "ledger", request_body = CreateAccount,
-    responses((status = 201, description = "Created", body = AccountView)))]
+    responses((status = 201, description = "Created", body = wire::Account)))]
 async fn create_account(
     State(state): State<AppState>,
     principal: Principal,
@@ -74,20 +74,20 @@ async fn create_account(
         non_negative: body.non_negative,
     };
     let account = state.store().create_account(state.ledger(), &spec).await?;
-    Ok(created(&format!("/v1/accounts/{}", account.code), AccountView::from(account)))
+    Ok(created(&format!("/v1/accounts/{}", account.code), wire::Account::from(account)))
 }
 
 /// List accounts by number (admin, auditor).
 #[utoipa::path(get, path = "/accounts", tag = "ledger", params(PageQuery),
-    responses((status = 200, body = AccountPage)))]
+    responses((status = 200, body = wire::AccountPage)))]
 async fn list_accounts(
     State(state): State<AppState>,
     principal: Principal,
     ApiQuery(q): ApiQuery<PageQuery>,
-) -> Result<Json<AccountPage>, ApiError> {
+) -> Result<Json<wire::AccountPage>, ApiError> {
     principal.require_ledger_reader()?;
     let page = state.store().list_accounts(state.ledger(), q.cursor()?, q.limit()?).await?;
-    Ok(Json(AccountPage::from_page(page, AccountView::from)))
+    Ok(Json(wire::AccountPage::from_page(page, wire::Account::from)))
 }
 
 /// Parses an account code from a path; a malformed one cannot exist (404).
@@ -105,12 +105,12 @@ fn unknown_is_404(e: LedgerError) -> ApiError {
 /// One account (admin, auditor).
 #[utoipa::path(get, path = "/accounts/{code}", tag = "ledger",
     params(("code" = String, Path, description = "Account code")),
-    responses((status = 200, body = AccountView)))]
+    responses((status = 200, body = wire::Account)))]
 async fn get_account(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(code): ApiPath<String>,
-) -> Result<Json<AccountView>, ApiError> {
+) -> Result<Json<wire::Account>, ApiError> {
     principal.require_ledger_reader()?;
     let account = state.store().account(state.ledger(), &path_code(&code)?).await.map_err(unknown_is_404)?;
     Ok(Json(account.into()))
@@ -151,13 +151,13 @@ impl AsOfQuery {
 /// Balance of an account, now or as of an entry or an instant (admin, auditor).
 #[utoipa::path(get, path = "/accounts/{code}/balance", tag = "ledger",
     params(("code" = String, Path, description = "Account code"), AsOfQuery),
-    responses((status = 200, body = BalanceView)))]
+    responses((status = 200, body = wire::Balance)))]
 async fn get_balance(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(code): ApiPath<String>,
     ApiQuery(q): ApiQuery<AsOfQuery>,
-) -> Result<Json<BalanceView>, ApiError> {
+) -> Result<Json<wire::Balance>, ApiError> {
     principal.require_ledger_reader()?;
     let balance =
         state.store().balance(state.ledger(), &path_code(&code)?, q.as_of()?).await.map_err(unknown_is_404)?;
@@ -167,18 +167,18 @@ async fn get_balance(
 /// Entries touching an account, oldest first (admin, auditor).
 #[utoipa::path(get, path = "/accounts/{code}/entries", tag = "ledger",
     params(("code" = String, Path, description = "Account code"), PageQuery),
-    responses((status = 200, body = EntryPage)))]
+    responses((status = 200, body = wire::EntryPage)))]
 async fn account_entries(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(code): ApiPath<String>,
     ApiQuery(q): ApiQuery<PageQuery>,
-) -> Result<Json<EntryPage>, ApiError> {
+) -> Result<Json<wire::EntryPage>, ApiError> {
     principal.require_ledger_reader()?;
     let page = state
         .store()
         .account_entries(state.ledger(), &path_code(&code)?, q.cursor()?, q.limit()?)
         .await
         .map_err(unknown_is_404)?;
-    Ok(Json(EntryPage::from_page(page, EntryView::from)))
+    Ok(Json(wire::EntryPage::from_page(page, wire::Entry::from)))
 }

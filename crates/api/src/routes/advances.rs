@@ -12,12 +12,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::commitments::{verified_by_caller, EnvelopeInput};
-use super::views::{page_of, AdvanceDoc, AdvancePage};
-use super::{created, PageQuery};
+use super::views::page_of;
+use super::{created, in_range, list_query, query_day};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
+use offtake_wire as wire;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -38,7 +39,7 @@ async fn visible(state: &AppState, principal: &Principal, a: &Advance) -> Result
 /// Request an advance: a signed `advance_request` (the maker or admin).
 /// Drawing more than is available is `422 insufficient_availability`.
 #[utoipa::path(post, path = "/advances", tag = "advances", request_body = EnvelopeInput,
-    responses((status = 201, description = "Requested (a hold on the lender's cash)", body = AdvanceDoc)))]
+    responses((status = 201, description = "Requested (a hold on the lender's cash)", body = wire::Advance)))]
 async fn request_advance(
     State(state): State<AppState>,
     principal: Principal,
@@ -47,26 +48,54 @@ async fn request_advance(
     let envelope = Envelope::from(body);
     let doc = verified_by_caller(&state, &principal, &envelope).await?;
     let advance = state.finance().request_advance(&doc, time::OffsetDateTime::now_utc()).await?;
-    Ok(created(&format!("/v1/advances/{}", advance.id), AdvanceDoc::of(&advance)?))
+    Ok(created(&format!("/v1/advances/{}", advance.id), wire::Advance::from(advance)))
 }
 
-/// List the advances the caller may see.
-#[utoipa::path(get, path = "/advances", tag = "advances", params(PageQuery),
-    responses((status = 200, body = AdvancePage)))]
+list_query! {
+    /// Filters of `GET /v1/advances` (all optional, combined with AND).
+    AdvanceQuery {
+        /// Only advances in this status.
+        status: Option<wire::AdvanceStatus>,
+        /// Only draws on this facility.
+        #[param(pattern = "^[a-z0-9][a-z0-9_.-]{0,63}$")]
+        facility: Option<String>,
+        /// Only this maker's advances.
+        #[param(pattern = "^[a-z0-9][a-z0-9_.-]{0,63}$")]
+        maker: Option<String>,
+        /// Requested on or after this day.
+        #[param(format = Date, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+        requested_from: Option<String>,
+        /// Requested on or before this day.
+        #[param(format = Date, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+        requested_to: Option<String>,
+    }
+}
+
+/// List the advances the caller may see, by id.
+#[utoipa::path(get, path = "/advances", tag = "advances", params(AdvanceQuery),
+    responses((status = 200, body = wire::AdvancePage)))]
 async fn list_advances(
     State(state): State<AppState>,
     principal: Principal,
-    ApiQuery(q): ApiQuery<PageQuery>,
-) -> Result<Json<AdvancePage>, ApiError> {
+    ApiQuery(q): ApiQuery<AdvanceQuery>,
+) -> Result<Json<wire::AdvancePage>, ApiError> {
+    let from = query_day("requested_from", q.requested_from.as_deref())?;
+    let to = query_day("requested_to", q.requested_to.as_deref())?;
+    let wanted = |a: &Advance| {
+        q.status.is_none_or(|s| s == wire::AdvanceStatus::from(a.status))
+            && q.facility.as_ref().is_none_or(|f| *f == a.facility)
+            && q.maker.as_ref().is_none_or(|m| *m == a.maker)
+            && in_range(a.requested_on, from, to)
+    };
     let mut mine = Vec::new();
-    for a in state.finance().advances().await? {
+    for a in state.finance().advances().await?.into_iter().filter(|a| wanted(a)) {
         if visible(&state, &principal, &a).await? {
             mine.push(a);
         }
     }
     mine.sort_by(|a, b| a.id.cmp(&b.id));
-    let (items, next_cursor) = page_of(mine, &q, |a| a.id.clone())?;
-    Ok(Json(AdvancePage { items: items.iter().map(AdvanceDoc::of).collect::<Result<_, _>>()?, next_cursor }))
+    let (items, next_cursor) = page_of(mine, &q.page(), |a| a.id.clone())?;
+    Ok(Json(wire::AdvancePage::new(items.into_iter().map(wire::Advance::from).collect(), next_cursor)))
 }
 
 async fn visible_advance(state: &AppState, principal: &Principal, id: &str) -> Result<Advance, ApiError> {
@@ -89,13 +118,13 @@ async fn visible_advance(state: &AppState, principal: &Principal, id: &str) -> R
 /// One advance.
 #[utoipa::path(get, path = "/advances/{id}", tag = "advances",
     params(("id" = String, Path, description = "Advance id")),
-    responses((status = 200, body = AdvanceDoc)))]
+    responses((status = 200, body = wire::Advance)))]
 async fn get_advance(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<String>,
-) -> Result<Json<AdvanceDoc>, ApiError> {
-    Ok(Json(AdvanceDoc::of(&visible_advance(&state, &principal, &id).await?)?))
+) -> Result<Json<wire::Advance>, ApiError> {
+    Ok(Json(visible_advance(&state, &principal, &id).await?.into()))
 }
 
 async fn decide(
@@ -122,14 +151,14 @@ async fn decide(
         ));
     }
     let decided = state.finance().decide_advance(&doc).await?;
-    Ok(created(&format!("/v1/advances/{}", decided.id), AdvanceDoc::of(&decided)?))
+    Ok(created(&format!("/v1/advances/{}", decided.id), wire::Advance::from(decided)))
 }
 
 /// Approve (and fund) an advance: a signed `advance_approval` with
 /// `decision: approve` (the facility's lender or admin).
 #[utoipa::path(post, path = "/advances/{id}/approve", tag = "advances",
     params(("id" = String, Path, description = "Advance id")), request_body = EnvelopeInput,
-    responses((status = 201, description = "Funded", body = AdvanceDoc)))]
+    responses((status = 201, description = "Funded", body = wire::Advance)))]
 async fn approve_advance(
     State(state): State<AppState>,
     principal: Principal,
@@ -143,7 +172,7 @@ async fn approve_advance(
 /// `decision: reject` (the facility's lender or admin).
 #[utoipa::path(post, path = "/advances/{id}/reject", tag = "advances",
     params(("id" = String, Path, description = "Advance id")), request_body = EnvelopeInput,
-    responses((status = 201, description = "Rejected", body = AdvanceDoc)))]
+    responses((status = 201, description = "Rejected", body = wire::Advance)))]
 async fn reject_advance(
     State(state): State<AppState>,
     principal: Principal,

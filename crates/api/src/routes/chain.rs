@@ -3,39 +3,30 @@
 
 use axum::extract::State;
 use axum::Json;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::views::ChainHeadView;
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::state::AppState;
+use offtake_wire as wire;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(head)).routes(routes!(verify))
 }
 
 /// The chain head: last entry's sequence number and hash.
-#[utoipa::path(get, path = "/chain/head", tag = "ledger", responses((status = 200, body = ChainHeadView)))]
-async fn head(State(state): State<AppState>, principal: Principal) -> Result<Json<ChainHeadView>, ApiError> {
+#[utoipa::path(get, path = "/chain/head", tag = "ledger", responses((status = 200, body = wire::ChainHead)))]
+async fn head(State(state): State<AppState>, principal: Principal) -> Result<Json<wire::ChainHead>, ApiError> {
     principal.require_ledger_reader()?;
     Ok(Json(state.store().head(state.ledger()).await?.into()))
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ChainReportView {
-    /// Entries checked.
-    pub entries: i64,
-    pub head: ChainHeadView,
-}
-
 /// Recompute every hash, link and running total of the ledger. A broken
 /// chain answers `500 chain_broken`.
-#[utoipa::path(get, path = "/chain/verify", tag = "ledger", responses((status = 200, body = ChainReportView)))]
-async fn verify(State(state): State<AppState>, principal: Principal) -> Result<Json<ChainReportView>, ApiError> {
+#[utoipa::path(get, path = "/chain/verify", tag = "ledger", responses((status = 200, body = wire::ChainReport)))]
+async fn verify(State(state): State<AppState>, principal: Principal) -> Result<Json<wire::ChainReport>, ApiError> {
     principal.require_ledger_reader()?;
     let report = offtake_ledger::verify_chain(state.store(), state.ledger()).await?;
-    Ok(Json(ChainReportView { entries: report.entries, head: report.head.into() }))
+    Ok(Json(report.into()))
 }

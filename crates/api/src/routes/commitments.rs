@@ -13,12 +13,13 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::views::{page_of, CommitmentDoc, CommitmentPage, InvoiceDoc};
-use super::{created, parse_day, today, PageQuery};
+use super::views::page_of;
+use super::{created, list_query, parse_day, today};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
+use offtake_wire as wire;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -77,7 +78,7 @@ fn visible(principal: &Principal, c: &Commitment) -> bool {
 
 /// Submit a signed commitment, or a new version of one (brand, maker or admin).
 #[utoipa::path(post, path = "/commitments", tag = "commitments", request_body = EnvelopeInput,
-    responses((status = 201, description = "Accepted", body = CommitmentDoc)))]
+    responses((status = 201, description = "Accepted", body = wire::Commitment)))]
 async fn submit_commitment(
     State(state): State<AppState>,
     principal: Principal,
@@ -86,22 +87,41 @@ async fn submit_commitment(
     let envelope = Envelope::from(body);
     let doc = verified_by_caller(&state, &principal, &envelope).await?;
     let c = state.finance().submit_commitment(&doc).await?;
-    Ok(created(&format!("/v1/commitments/{}", c.doc_id), CommitmentDoc::of(&c)?))
+    Ok(created(&format!("/v1/commitments/{}", c.doc_id), wire::Commitment::from(c)))
 }
 
-/// List the commitments the caller is party to.
-#[utoipa::path(get, path = "/commitments", tag = "commitments", params(PageQuery),
-    responses((status = 200, body = CommitmentPage)))]
+list_query! {
+    /// Filters of `GET /v1/commitments` (all optional, combined with AND).
+    CommitmentQuery {
+        /// Only commitments in this status.
+        status: Option<wire::CommitmentStatus>,
+        /// Only this brand's commitments.
+        #[param(pattern = "^[a-z0-9][a-z0-9_.-]{0,63}$")]
+        brand: Option<String>,
+        /// Only commitments to this maker.
+        #[param(pattern = "^[a-z0-9][a-z0-9_.-]{0,63}$")]
+        maker: Option<String>,
+    }
+}
+
+/// List the commitments the caller is party to, by document id.
+#[utoipa::path(get, path = "/commitments", tag = "commitments", params(CommitmentQuery),
+    responses((status = 200, body = wire::CommitmentPage)))]
 async fn list_commitments(
     State(state): State<AppState>,
     principal: Principal,
-    ApiQuery(q): ApiQuery<PageQuery>,
-) -> Result<Json<CommitmentPage>, ApiError> {
+    ApiQuery(q): ApiQuery<CommitmentQuery>,
+) -> Result<Json<wire::CommitmentPage>, ApiError> {
+    let wanted = |c: &Commitment| {
+        q.status.is_none_or(|s| s == wire::CommitmentStatus::from(c.status))
+            && q.brand.as_ref().is_none_or(|b| *b == c.brand)
+            && q.maker.as_ref().is_none_or(|m| *m == c.maker)
+    };
     let mut all: Vec<Commitment> =
-        state.finance().commitments().await?.into_iter().filter(|c| visible(&principal, c)).collect();
+        state.finance().commitments().await?.into_iter().filter(|c| visible(&principal, c) && wanted(c)).collect();
     all.sort_by(|a, b| a.doc_id.cmp(&b.doc_id));
-    let (items, next_cursor) = page_of(all, &q, |c| c.doc_id.clone())?;
-    Ok(Json(CommitmentPage { items: items.iter().map(CommitmentDoc::of).collect::<Result<_, _>>()?, next_cursor }))
+    let (items, next_cursor) = page_of(all, &q.page(), |c| c.doc_id.clone())?;
+    Ok(Json(wire::CommitmentPage::new(items.into_iter().map(wire::Commitment::from).collect(), next_cursor)))
 }
 
 pub(crate) async fn visible_commitment(
@@ -124,30 +144,27 @@ pub(crate) async fn visible_commitment(
 /// One commitment (its latest version).
 #[utoipa::path(get, path = "/commitments/{doc_id}", tag = "commitments",
     params(("doc_id" = String, Path, description = "Document id")),
-    responses((status = 200, body = CommitmentDoc)))]
+    responses((status = 200, body = wire::Commitment)))]
 async fn get_commitment(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(doc_id): ApiPath<String>,
-) -> Result<Json<CommitmentDoc>, ApiError> {
-    Ok(Json(CommitmentDoc::of(&visible_commitment(&state, &principal, &doc_id).await?)?))
+) -> Result<Json<wire::Commitment>, ApiError> {
+    Ok(Json(visible_commitment(&state, &principal, &doc_id).await?.into()))
 }
 
 /// Every version of a commitment, oldest first.
 #[utoipa::path(get, path = "/commitments/{doc_id}/versions", tag = "commitments",
     params(("doc_id" = String, Path, description = "Document id")),
-    responses((status = 200, body = CommitmentPage)))]
+    responses((status = 200, body = wire::CommitmentPage)))]
 async fn commitment_versions(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(doc_id): ApiPath<String>,
-) -> Result<Json<CommitmentPage>, ApiError> {
+) -> Result<Json<wire::CommitmentPage>, ApiError> {
     visible_commitment(&state, &principal, &doc_id).await?;
     let versions = state.finance().commitment_versions(&doc_id).await?;
-    Ok(Json(CommitmentPage {
-        items: versions.iter().map(CommitmentDoc::of).collect::<Result<_, _>>()?,
-        next_cursor: None,
-    }))
+    Ok(Json(wire::CommitmentPage::new(versions.into_iter().map(wire::Commitment::from).collect(), None)))
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -161,7 +178,7 @@ pub struct Delivery {
 #[utoipa::path(post, path = "/commitments/{doc_id}/tranches/{tranche}/deliver", tag = "commitments",
     params(("doc_id" = String, Path, description = "Document id"), ("tranche" = String, Path, description = "Tranche id")),
     request_body = Delivery,
-    responses((status = 201, description = "The invoice", body = InvoiceDoc)))]
+    responses((status = 201, description = "The invoice", body = wire::Invoice)))]
 async fn deliver_tranche(
     State(state): State<AppState>,
     principal: Principal,
@@ -177,5 +194,5 @@ async fn deliver_tranche(
         None => today(),
     };
     let invoice = state.finance().deliver(&doc_id, &tranche, on).await?;
-    Ok(created(&format!("/v1/invoices/{}", invoice.id), InvoiceDoc::of(&invoice)?))
+    Ok(created(&format!("/v1/invoices/{}", invoice.id), wire::Invoice::from(invoice)))
 }

@@ -15,13 +15,13 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::views::{EntryPage, EntryView};
 use super::{created, PageQuery};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::idempotency::IdempotencyKey;
 use crate::state::AppState;
+use offtake_wire as wire;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -47,7 +47,7 @@ pub(crate) async fn commit_and_show(state: &AppState, command: Command) -> Resul
     let entry = load_entry(state, committed.seq)
         .await?
         .ok_or_else(|| ApiError::Internal(format!("entry {} committed but not found", committed.seq)))?;
-    Ok(created(&format!("/v1/entries/{}", entry.seq), EntryView::from(entry)))
+    Ok(created(&format!("/v1/entries/{}", entry.seq), wire::Entry::from(entry)))
 }
 
 /// The descriptive fields every appended entry carries.
@@ -100,7 +100,7 @@ pub struct CreateEntry {
     #[schema(format = Date, pattern = "^(19[0-9]{2}|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}$")]
     pub effective_date: Option<String>,
     /// A JSON object; integers within ±2^53, otherwise strings.
-    #[schema(value_type = Option<Object>)]
+    #[schema(schema_with = offtake_wire::ledger::metadata_schema)]
     pub metadata: Option<serde_json::Value>,
 }
 
@@ -117,7 +117,7 @@ async fn leg(state: &AppState, input: &LegInput) -> Result<NewLeg, ApiError> {
 
 /// Append a multi-leg entry (admin).
 #[utoipa::path(post, path = "/entries", tag = "ledger", request_body = CreateEntry,
-    responses((status = 201, description = "Created", body = EntryView)))]
+    responses((status = 201, description = "Created", body = wire::Entry)))]
 async fn create_entry(
     State(state): State<AppState>,
     principal: Principal,
@@ -139,29 +139,29 @@ async fn create_entry(
 
 /// List the ledger's entries in sequence order (admin, auditor).
 #[utoipa::path(get, path = "/entries", tag = "ledger", params(PageQuery),
-    responses((status = 200, body = EntryPage)))]
+    responses((status = 200, body = wire::EntryPage)))]
 async fn list_entries(
     State(state): State<AppState>,
     principal: Principal,
     ApiQuery(q): ApiQuery<PageQuery>,
-) -> Result<Json<EntryPage>, ApiError> {
+) -> Result<Json<wire::EntryPage>, ApiError> {
     principal.require_ledger_reader()?;
     let after = offtake_ledger::store::parse_cursor(q.cursor()?)?;
     let limit = q.limit()?;
     let rows = state.store().entries(state.ledger(), after, limit.saturating_add(1)).await?;
     let page = offtake_ledger::Page::from_overfetch(rows, limit, |e| e.seq.to_string());
-    Ok(Json(EntryPage::from_page(page, EntryView::from)))
+    Ok(Json(wire::EntryPage::from_page(page, wire::Entry::from)))
 }
 
 /// One entry (admin, auditor).
 #[utoipa::path(get, path = "/entries/{seq}", tag = "ledger",
     params(("seq" = i64, Path, description = "Entry sequence number")),
-    responses((status = 200, body = EntryView)))]
+    responses((status = 200, body = wire::Entry)))]
 async fn get_entry(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(seq): ApiPath<i64>,
-) -> Result<Json<EntryView>, ApiError> {
+) -> Result<Json<wire::Entry>, ApiError> {
     principal.require_ledger_reader()?;
     let entry = load_entry(&state, seq).await?.ok_or_else(|| ApiError::not_found(format!("entry {seq}")))?;
     Ok(Json(entry.into()))
@@ -178,7 +178,7 @@ pub struct EntryAction {
     pub kind: Option<String>,
     #[schema(format = Date, pattern = "^(19[0-9]{2}|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}$")]
     pub effective_date: Option<String>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(schema_with = offtake_wire::ledger::metadata_schema)]
     pub metadata: Option<serde_json::Value>,
 }
 
@@ -210,7 +210,7 @@ fn optional_json<T: DeserializeOwned + Default>(headers: &HeaderMap, bytes: &Byt
 #[utoipa::path(post, path = "/entries/{seq}/post", tag = "ledger",
     params(("seq" = i64, Path, description = "The pending entry")),
     request_body(content = Option<EntryAction>, description = "Optional"),
-    responses((status = 201, description = "The post entry", body = EntryView)))]
+    responses((status = 201, description = "The post entry", body = wire::Entry)))]
 async fn post_pending(
     State(state): State<AppState>,
     principal: Principal,
@@ -238,7 +238,7 @@ async fn post_pending(
 #[utoipa::path(post, path = "/entries/{seq}/void", tag = "ledger",
     params(("seq" = i64, Path, description = "The pending entry")),
     request_body(content = Option<EntryAction>, description = "Optional; `amount` is refused"),
-    responses((status = 201, description = "The void entry", body = EntryView)))]
+    responses((status = 201, description = "The void entry", body = wire::Entry)))]
 async fn void_pending(
     State(state): State<AppState>,
     principal: Principal,
@@ -265,7 +265,7 @@ async fn void_pending(
 #[utoipa::path(post, path = "/entries/{seq}/reverse", tag = "ledger",
     params(("seq" = i64, Path, description = "The entry to reverse")),
     request_body(content = Option<EntryAction>, description = "Optional; `amount` is refused"),
-    responses((status = 201, description = "The reversal entry", body = EntryView)))]
+    responses((status = 201, description = "The reversal entry", body = wire::Entry)))]
 async fn reverse_entry(
     State(state): State<AppState>,
     principal: Principal,

@@ -12,12 +12,13 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::views::{page_of, AccrualDoc, AvailabilityDoc, FacilityDoc, FacilityPage};
-use super::{created, parse_day, parse_query_day, today, PageQuery};
+use super::views::page_of;
+use super::{created, list_query, parse_day, parse_query_day, today};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
+use offtake_wire as wire;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -72,7 +73,7 @@ fn visible(principal: &Principal, f: &Facility) -> bool {
 /// Open a facility (its lender or admin). Opening the same facility again
 /// answers it.
 #[utoipa::path(post, path = "/facilities", tag = "facilities", request_body = OpenFacility,
-    responses((status = 201, description = "Opened", body = FacilityDoc)))]
+    responses((status = 201, description = "Opened", body = wire::Facility)))]
 async fn open_facility(
     State(state): State<AppState>,
     principal: Principal,
@@ -101,25 +102,41 @@ async fn open_facility(
         None => today(),
     };
     let f = state.finance().open_facility(&b.id, &b.lender, &b.maker, terms, opened_on).await?;
-    Ok(created(&format!("/v1/facilities/{}", f.id), FacilityDoc::in_currency(&f, Some(f.terms.currency))?))
+    Ok(created(&format!("/v1/facilities/{}", f.id), wire::Facility::from(f)))
 }
 
-/// List the facilities the caller is party to.
-#[utoipa::path(get, path = "/facilities", tag = "facilities", params(PageQuery),
-    responses((status = 200, body = FacilityPage)))]
+list_query! {
+    /// Filters of `GET /v1/facilities` (all optional, combined with AND).
+    FacilityQuery {
+        /// Only facilities in this status.
+        status: Option<wire::FacilityStatus>,
+        /// Only this lender's facilities.
+        #[param(pattern = "^[a-z0-9][a-z0-9_.-]{0,63}$")]
+        lender: Option<String>,
+        /// Only facilities for this maker.
+        #[param(pattern = "^[a-z0-9][a-z0-9_.-]{0,63}$")]
+        maker: Option<String>,
+    }
+}
+
+/// List the facilities the caller is party to, by id.
+#[utoipa::path(get, path = "/facilities", tag = "facilities", params(FacilityQuery),
+    responses((status = 200, body = wire::FacilityPage)))]
 async fn list_facilities(
     State(state): State<AppState>,
     principal: Principal,
-    ApiQuery(q): ApiQuery<PageQuery>,
-) -> Result<Json<FacilityPage>, ApiError> {
+    ApiQuery(q): ApiQuery<FacilityQuery>,
+) -> Result<Json<wire::FacilityPage>, ApiError> {
+    let wanted = |f: &Facility| {
+        q.status.is_none_or(|s| s == wire::FacilityStatus::from(f.status))
+            && q.lender.as_ref().is_none_or(|l| *l == f.lender)
+            && q.maker.as_ref().is_none_or(|m| *m == f.maker)
+    };
     let mut all: Vec<Facility> =
-        state.finance().facilities().await?.into_iter().filter(|f| visible(&principal, f)).collect();
+        state.finance().facilities().await?.into_iter().filter(|f| visible(&principal, f) && wanted(f)).collect();
     all.sort_by(|a, b| a.id.cmp(&b.id));
-    let (items, next_cursor) = page_of(all, &q, |f| f.id.clone())?;
-    Ok(Json(FacilityPage {
-        items: items.iter().map(|f| FacilityDoc::in_currency(f, Some(f.terms.currency))).collect::<Result<_, _>>()?,
-        next_cursor,
-    }))
+    let (items, next_cursor) = page_of(all, &q.page(), |f| f.id.clone())?;
+    Ok(Json(wire::FacilityPage::new(items.into_iter().map(wire::Facility::from).collect(), next_cursor)))
 }
 
 pub(crate) async fn visible_facility(state: &AppState, principal: &Principal, id: &str) -> Result<Facility, ApiError> {
@@ -138,14 +155,13 @@ pub(crate) async fn visible_facility(state: &AppState, principal: &Principal, id
 /// One facility.
 #[utoipa::path(get, path = "/facilities/{id}", tag = "facilities",
     params(("id" = String, Path, description = "Facility id")),
-    responses((status = 200, body = FacilityDoc)))]
+    responses((status = 200, body = wire::Facility)))]
 async fn get_facility(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<String>,
-) -> Result<Json<FacilityDoc>, ApiError> {
-    let f = visible_facility(&state, &principal, &id).await?;
-    Ok(Json(FacilityDoc::in_currency(&f, Some(f.terms.currency))?))
+) -> Result<Json<wire::Facility>, ApiError> {
+    Ok(Json(visible_facility(&state, &principal, &id).await?.into()))
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -160,20 +176,20 @@ pub struct AsOfDate {
 /// Availability to draw, with the borrowing base broken down by tranche and brand.
 #[utoipa::path(get, path = "/facilities/{id}/availability", tag = "facilities",
     params(("id" = String, Path, description = "Facility id"), AsOfDate),
-    responses((status = 200, body = AvailabilityDoc)))]
+    responses((status = 200, body = wire::Availability)))]
 async fn availability(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<AsOfDate>,
-) -> Result<Json<AvailabilityDoc>, ApiError> {
+) -> Result<Json<wire::Availability>, ApiError> {
     let f = visible_facility(&state, &principal, &id).await?;
     let as_of = match q.as_of.as_deref() {
         Some(d) => parse_query_day("as_of", d)?,
         None => today(),
     };
-    let currency = Some(f.terms.currency);
-    Ok(Json(AvailabilityDoc::in_currency(&state.finance().availability(&f.id, as_of).await?, currency)?))
+    let availability = state.finance().availability(&f.id, as_of).await?;
+    Ok(Json(wire::Availability::of(availability, f.terms.currency)))
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -188,7 +204,7 @@ pub struct Accrue {
 /// Running it again books only what is missing.
 #[utoipa::path(post, path = "/facilities/{id}/accruals", tag = "facilities",
     params(("id" = String, Path, description = "Facility id")), request_body = Accrue,
-    responses((status = 201, description = "What was booked", body = AccrualDoc)))]
+    responses((status = 201, description = "What was booked", body = wire::AccrualReport)))]
 async fn accrue(
     State(state): State<AppState>,
     principal: Principal,
@@ -202,7 +218,7 @@ async fn accrue(
         None => today(),
     };
     let report = state.finance().accrue(&f.id, through).await?;
-    Ok(created(&format!("/v1/facilities/{}", f.id), AccrualDoc::in_currency(&report, Some(f.terms.currency))?))
+    Ok(created(&format!("/v1/facilities/{}", f.id), wire::AccrualReport::of(report, f.terms.currency)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

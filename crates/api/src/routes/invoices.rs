@@ -7,12 +7,13 @@ use offtake_finance::Invoice;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::views::{page_of, InvoiceDoc, InvoicePage};
-use super::PageQuery;
+use super::views::page_of;
+use super::{in_range, list_query, query_day};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::extract::{ApiPath, ApiQuery};
 use crate::state::AppState;
+use offtake_wire as wire;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_invoices)).routes(routes!(get_invoice))
@@ -26,34 +27,62 @@ async fn visible(state: &AppState, principal: &Principal, i: &Invoice) -> Result
     Ok(principal.can_see([lender.as_str()]))
 }
 
-/// List the invoices the caller may see.
-#[utoipa::path(get, path = "/invoices", tag = "invoices", params(PageQuery),
-    responses((status = 200, body = InvoicePage)))]
+list_query! {
+    /// Filters of `GET /v1/invoices` (all optional, combined with AND).
+    InvoiceQuery {
+        /// Only invoices in this status.
+        status: Option<wire::InvoiceStatus>,
+        /// Only invoices to this brand.
+        #[param(pattern = "^[a-z0-9][a-z0-9_.-]{0,63}$")]
+        brand: Option<String>,
+        /// Only invoices collected through this facility.
+        #[param(pattern = "^[a-z0-9][a-z0-9_.-]{0,63}$")]
+        facility: Option<String>,
+        /// Due on or after this day.
+        #[param(format = Date, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+        due_from: Option<String>,
+        /// Due on or before this day.
+        #[param(format = Date, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+        due_to: Option<String>,
+    }
+}
+
+/// List the invoices the caller may see, by id.
+#[utoipa::path(get, path = "/invoices", tag = "invoices", params(InvoiceQuery),
+    responses((status = 200, body = wire::InvoicePage)))]
 async fn list_invoices(
     State(state): State<AppState>,
     principal: Principal,
-    ApiQuery(q): ApiQuery<PageQuery>,
-) -> Result<Json<InvoicePage>, ApiError> {
+    ApiQuery(q): ApiQuery<InvoiceQuery>,
+) -> Result<Json<wire::InvoicePage>, ApiError> {
+    let from = query_day("due_from", q.due_from.as_deref())?;
+    let to = query_day("due_to", q.due_to.as_deref())?;
+    let wanted = |i: &Invoice| {
+        q.status.is_none_or(|s| s == wire::InvoiceStatus::from(i.status))
+            && q.brand.as_ref().is_none_or(|b| *b == i.brand)
+            && q.facility.as_ref().is_none_or(|f| *f == i.facility)
+            && in_range(i.due_on, from, to)
+    };
     let mut mine = Vec::new();
-    for i in state.finance().invoices().await? {
+    for i in state.finance().invoices().await?.into_iter().filter(|i| wanted(i)) {
         if visible(&state, &principal, &i).await? {
             mine.push(i);
         }
     }
     mine.sort_by(|a, b| a.id.cmp(&b.id));
-    let (items, next_cursor) = page_of(mine, &q, |i| i.id.clone())?;
-    Ok(Json(InvoicePage { items: items.iter().map(InvoiceDoc::of).collect::<Result<_, _>>()?, next_cursor }))
+    let (items, next_cursor) = page_of(mine, &q.page(), |i| i.id.clone())?;
+    Ok(Json(wire::InvoicePage::new(items.into_iter().map(wire::Invoice::from).collect(), next_cursor)))
 }
 
 /// One invoice.
 #[utoipa::path(get, path = "/invoices/{id}", tag = "invoices",
     params(("id" = String, Path, description = "Invoice id")),
-    responses((status = 200, body = InvoiceDoc)))]
+    responses((status = 200, body = wire::Invoice)))]
 async fn get_invoice(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<String>,
-) -> Result<Json<InvoiceDoc>, ApiError> {
+) -> Result<Json<wire::Invoice>, ApiError> {
     let not_found = || ApiError::not_found(format!("invoice {id:?}"));
     let invoice = match state.finance().invoice(&id).await {
         Ok(i) => i,
@@ -66,5 +95,5 @@ async fn get_invoice(
     if !visible(&state, &principal, &invoice).await? {
         return Err(not_found());
     }
-    Ok(Json(InvoiceDoc::of(&invoice)?))
+    Ok(Json(invoice.into()))
 }

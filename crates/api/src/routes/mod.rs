@@ -96,6 +96,50 @@ impl PageQuery {
     }
 }
 
+/// Declares a list's query: its filters plus `cursor` and `limit` (one
+/// struct, because `deny_unknown_fields` cannot see through a flatten).
+/// An unknown filter or a bad value is `400 invalid_query`.
+macro_rules! list_query {
+    ($(#[$meta:meta])* $name:ident { $( $(#[$fmeta:meta])* $field:ident : $ty:ty ),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+        #[into_params(parameter_in = Query)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            $( $(#[$fmeta])* pub $field: $ty, )*
+            /// Opaque: the `next_cursor` of the previous page; absent (or
+            /// empty) for the first page.
+            #[param(pattern = "^[!#-\\[\\]-~]{0,200}$")]
+            pub cursor: Option<String>,
+            /// Items per page, 1 to 1000 (default 100); outside that range
+            /// the request is refused (`400 invalid_query`).
+            #[param(minimum = 1, maximum = 1000)]
+            pub limit: Option<u32>,
+        }
+
+        impl $name {
+            pub fn page(&self) -> $crate::routes::PageQuery {
+                $crate::routes::PageQuery { cursor: self.cursor.clone(), limit: self.limit }
+            }
+        }
+    };
+}
+pub(crate) use list_query;
+
+/// A `YYYY-MM-DD` query parameter (`400 invalid_query` otherwise).
+pub fn query_day(name: &str, text: Option<&str>) -> Result<Option<time::Date>, crate::error::ApiError> {
+    text.map(|d| {
+        offtake_ledger::row::parse_date(d)
+            .map_err(|_| crate::error::ApiError::InvalidQuery(format!("{name}: {d:?} is not YYYY-MM-DD")))
+    })
+    .transpose()
+}
+
+/// Whether `day` is within the inclusive range `[from, to]` (open ends).
+pub fn in_range(day: time::Date, from: Option<time::Date>, to: Option<time::Date>) -> bool {
+    from.is_none_or(|f| day >= f) && to.is_none_or(|t| day <= t)
+}
+
 /// `201 Created` with a `Location` and a JSON body.
 pub fn created<T: Serialize>(location: &str, body: T) -> Response {
     let mut response = (StatusCode::CREATED, Json(body)).into_response();

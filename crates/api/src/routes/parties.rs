@@ -13,9 +13,10 @@ use super::{created, PageQuery};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::parties::{self, PartyId, PartyKind, PartyView};
-use crate::routes::views::{page_of, page_type};
+use crate::parties::{self, Party, PartyId, PartyKind};
+use crate::routes::views::page_of;
 use crate::state::AppState;
+use offtake_wire::PartyPage;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(create_party, list_parties)).routes(routes!(get_party))
@@ -32,12 +33,10 @@ pub struct CreateParty {
     pub name: String,
 }
 
-page_type!(PartyPage, PartyView);
-
 /// Register a party (admin). The same party again answers it; the same id
 /// with another kind or name is `409 already_exists`.
 #[utoipa::path(post, path = "/parties", tag = "parties", request_body = CreateParty,
-    responses((status = 201, description = "Created", body = PartyView)))]
+    responses((status = 201, description = "Created", body = Party)))]
 async fn create_party(
     State(state): State<AppState>,
     principal: Principal,
@@ -60,18 +59,18 @@ async fn list_parties(
     let all = parties::all_parties(state.store(), state.ledger()).await?;
     let visible = all.into_iter().filter(|p| principal.can_see([p.id.as_str()])).collect();
     let (items, next_cursor) = page_of(visible, &q, |p| p.id.clone())?;
-    Ok(Json(PartyPage { items, next_cursor }))
+    Ok(Json(PartyPage::new(items, next_cursor)))
 }
 
 /// One party (another party's is `404`).
 #[utoipa::path(get, path = "/parties/{id}", tag = "parties",
     params(("id" = String, Path, description = "Party id")),
-    responses((status = 200, body = PartyView)))]
+    responses((status = 200, body = Party)))]
 async fn get_party(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<String>,
-) -> Result<Json<PartyView>, ApiError> {
+) -> Result<Json<Party>, ApiError> {
     let not_found = || ApiError::not_found(format!("party {id:?}"));
     if !principal.can_see([id.as_str()]) {
         return Err(not_found());

@@ -15,12 +15,13 @@ use utoipa_axum::routes;
 
 use super::commitments::{verified_by_caller, EnvelopeInput};
 use super::facilities::visible_facility;
-use super::views::{page_of, PaymentDoc, PaymentPage, RemittanceDoc, RunReportDoc, StatementDoc};
-use super::{created, parse_day, today, PageQuery};
+use super::views::page_of;
+use super::{created, in_range, list_query, parse_day, query_day, today};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
+use offtake_wire as wire;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -49,7 +50,7 @@ async fn visible(state: &AppState, principal: &Principal, n: &NoticeRecord) -> R
 /// replayed bank notification (same `external_ref`, same payment) answers
 /// the queued notice and books nothing twice.
 #[utoipa::path(post, path = "/payments", tag = "payments", request_body = EnvelopeInput,
-    responses((status = 201, description = "Queued", body = PaymentDoc)))]
+    responses((status = 201, description = "Queued", body = wire::Payment)))]
 async fn submit_payment(
     State(state): State<AppState>,
     principal: Principal,
@@ -58,43 +59,65 @@ async fn submit_payment(
     let envelope = Envelope::from(body);
     verified_by_caller(&state, &principal, &envelope).await?;
     let record = settlement(&state).enqueue_envelope(&envelope, time::OffsetDateTime::now_utc()).await?;
-    Ok(created(
-        &format!("/v1/payments/{}", record.notice.external_ref),
-        PaymentDoc::in_currency(&record, Some(record.notice.currency))?,
-    ))
+    Ok(created(&format!("/v1/payments/{}", record.notice.external_ref), wire::Payment::from(record)))
 }
 
-/// List the payments the caller may see.
-#[utoipa::path(get, path = "/payments", tag = "payments", params(PageQuery),
-    responses((status = 200, body = PaymentPage)))]
+list_query! {
+    /// Filters of `GET /v1/payments` (all optional, combined with AND).
+    PaymentQuery {
+        /// Only payments in this state.
+        status: Option<wire::PaymentStatus>,
+        /// Only this brand's payments.
+        #[param(pattern = "^[a-z0-9][a-z0-9_.-]{0,63}$")]
+        brand: Option<String>,
+        /// Only payments to this facility.
+        #[param(pattern = "^[a-z0-9][a-z0-9_.-]{0,63}$")]
+        facility: Option<String>,
+        /// Value date on or after this day.
+        #[param(format = Date, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+        value_from: Option<String>,
+        /// Value date on or before this day.
+        #[param(format = Date, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+        value_to: Option<String>,
+    }
+}
+
+/// List the payments the caller may see, by external reference.
+#[utoipa::path(get, path = "/payments", tag = "payments", params(PaymentQuery),
+    responses((status = 200, body = wire::PaymentPage)))]
 async fn list_payments(
     State(state): State<AppState>,
     principal: Principal,
-    ApiQuery(q): ApiQuery<PageQuery>,
-) -> Result<Json<PaymentPage>, ApiError> {
+    ApiQuery(q): ApiQuery<PaymentQuery>,
+) -> Result<Json<wire::PaymentPage>, ApiError> {
+    let from = query_day("value_from", q.value_from.as_deref())?;
+    let to = query_day("value_to", q.value_to.as_deref())?;
+    let wanted = |n: &NoticeRecord| {
+        q.status.is_none_or(|s| s == wire::Payment::status_of(&n.state))
+            && q.brand.as_ref().is_none_or(|b| *b == n.notice.brand)
+            && q.facility.as_ref().is_none_or(|f| *f == n.notice.facility)
+            && in_range(n.notice.value_date, from, to)
+    };
     let mut mine = Vec::new();
-    for n in settlement(&state).notices().await? {
+    for n in settlement(&state).notices().await?.into_iter().filter(|n| wanted(n)) {
         if visible(&state, &principal, &n).await? {
             mine.push(n);
         }
     }
     mine.sort_by(|a, b| a.notice.external_ref.cmp(&b.notice.external_ref));
-    let (items, next_cursor) = page_of(mine, &q, |n| n.notice.external_ref.clone())?;
-    Ok(Json(PaymentPage {
-        items: items.iter().map(|n| PaymentDoc::in_currency(n, Some(n.notice.currency))).collect::<Result<_, _>>()?,
-        next_cursor,
-    }))
+    let (items, next_cursor) = page_of(mine, &q.page(), |n| n.notice.external_ref.clone())?;
+    Ok(Json(wire::PaymentPage::new(items.into_iter().map(wire::Payment::from).collect(), next_cursor)))
 }
 
 /// One payment, by its external reference.
 #[utoipa::path(get, path = "/payments/{external_ref}", tag = "payments",
     params(("external_ref" = String, Path, description = "The bank's reference")),
-    responses((status = 200, body = PaymentDoc)))]
+    responses((status = 200, body = wire::Payment)))]
 async fn get_payment(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(external_ref): ApiPath<String>,
-) -> Result<Json<PaymentDoc>, ApiError> {
+) -> Result<Json<wire::Payment>, ApiError> {
     let not_found = || ApiError::not_found(format!("payment {external_ref:?}"));
     if offtake_ledger::record::check_record_key("external_ref", &external_ref).is_err() {
         return Err(not_found());
@@ -107,17 +130,17 @@ async fn get_payment(
     if !visible(&state, &principal, &record).await? {
         return Err(not_found());
     }
-    Ok(Json(PaymentDoc::in_currency(&record, Some(record.notice.currency))?))
+    Ok(Json(record.into()))
 }
 
 /// Run settlement once over the queue (admin): every queued payment is
 /// applied through the waterfall exactly once.
 #[utoipa::path(post, path = "/settlement-runs", tag = "payments",
-    responses((status = 201, description = "What the run did", body = RunReportDoc)))]
+    responses((status = 201, description = "What the run did", body = wire::RunReport)))]
 async fn settlement_run(State(state): State<AppState>, principal: Principal) -> Result<Response, ApiError> {
     principal.require_admin()?;
     let report = settlement(&state).settle_once(&format!("api:{}", principal.key_id)).await?;
-    Ok(created("/v1/payments", RunReportDoc::of(&report)?))
+    Ok(created("/v1/payments", wire::RunReport::from(report)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -133,7 +156,7 @@ pub struct Remit {
 /// Pay the maker what the waterfall left it on a facility (admin).
 #[utoipa::path(post, path = "/facilities/{id}/remittances", tag = "payments",
     params(("id" = String, Path, description = "Facility id")), request_body = Remit,
-    responses((status = 201, description = "Paid (or nothing owed)", body = RemittanceDoc)))]
+    responses((status = 201, description = "Paid (or nothing owed)", body = wire::Remittance)))]
 async fn remit(
     State(state): State<AppState>,
     principal: Principal,
@@ -147,19 +170,19 @@ async fn remit(
         None => today(),
     };
     let r = settlement(&state).remit(&body.reference, &f.id, on).await?;
-    Ok(created(&format!("/v1/facilities/{}/statement", f.id), RemittanceDoc::in_currency(&r, Some(f.terms.currency))?))
+    Ok(created(&format!("/v1/facilities/{}/statement", f.id), wire::Remittance::of(r, f.terms.currency)))
 }
 
 /// The maker's remittance statement for a facility (its maker and lender).
 #[utoipa::path(get, path = "/facilities/{id}/statement", tag = "payments",
     params(("id" = String, Path, description = "Facility id")),
-    responses((status = 200, body = StatementDoc)))]
+    responses((status = 200, body = wire::RemittanceStatement)))]
 async fn statement(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<String>,
-) -> Result<Json<StatementDoc>, ApiError> {
+) -> Result<Json<wire::RemittanceStatement>, ApiError> {
     let f = visible_facility(&state, &principal, &id).await?;
     let statement = settlement(&state).remittance_statement(&f.id).await?;
-    Ok(Json(StatementDoc::in_currency(&statement, Some(f.terms.currency))?))
+    Ok(Json(wire::RemittanceStatement::try_from(statement)?))
 }

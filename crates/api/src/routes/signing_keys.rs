@@ -12,16 +12,20 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::views::{page_of, SigningKeyDoc, SigningKeyPage};
+use super::views::page_of;
 use super::{created, parse_instant, PageQuery};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::parties::{self, PartyKind};
 use crate::state::AppState;
+use offtake_wire::{SigningKey, SigningKeyPage};
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(register_key, list_keys)).routes(routes!(get_key)).routes(routes!(revoke_key))
+    OpenApiRouter::new()
+        .routes(routes!(register_signing_key, list_signing_keys))
+        .routes(routes!(get_signing_key))
+        .routes(routes!(revoke_signing_key))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -51,8 +55,8 @@ fn may_manage(principal: &Principal, party: &str) -> bool {
 
 /// Register a public signing key for a party (the party itself or admin).
 #[utoipa::path(post, path = "/signing-keys", tag = "signing", request_body = RegisterSigningKey,
-    responses((status = 201, description = "Registered (or already registered)", body = SigningKeyDoc)))]
-async fn register_key(
+    responses((status = 201, description = "Registered (or already registered)", body = SigningKey)))]
+async fn register_signing_key(
     State(state): State<AppState>,
     principal: Principal,
     ApiJson(body): ApiJson<RegisterSigningKey>,
@@ -78,13 +82,13 @@ async fn register_key(
     };
     let key = RegisteredKey::new(&party.id, role, &body.public_key_hex, valid_from)?;
     let stored = state.finance().keys().register(&key).await?;
-    Ok(created(&format!("/v1/signing-keys/{}", stored.key_id), SigningKeyDoc::of(&stored)?))
+    Ok(created(&format!("/v1/signing-keys/{}", stored.key_id), SigningKey::from(stored)))
 }
 
 /// List signing keys: every key for admins and auditors, one's own otherwise.
 #[utoipa::path(get, path = "/signing-keys", tag = "signing", params(PageQuery),
     responses((status = 200, body = SigningKeyPage)))]
-async fn list_keys(
+async fn list_signing_keys(
     State(state): State<AppState>,
     principal: Principal,
     ApiQuery(q): ApiQuery<PageQuery>,
@@ -92,8 +96,7 @@ async fn list_keys(
     let keys = state.finance().keys().list().await?;
     let visible: Vec<RegisteredKey> = keys.into_iter().filter(|k| principal.can_see([k.party.as_str()])).collect();
     let (items, next_cursor) = page_of(visible, &q, |k| k.key_id.clone())?;
-    let items = items.iter().map(SigningKeyDoc::of).collect::<Result<_, _>>()?;
-    Ok(Json(SigningKeyPage { items, next_cursor }))
+    Ok(Json(SigningKeyPage::new(items.into_iter().map(SigningKey::from).collect(), next_cursor)))
 }
 
 async fn visible_key(state: &AppState, principal: &Principal, key_id: &str) -> Result<RegisteredKey, ApiError> {
@@ -109,25 +112,25 @@ async fn visible_key(state: &AppState, principal: &Principal, key_id: &str) -> R
 /// One signing key.
 #[utoipa::path(get, path = "/signing-keys/{key_id}", tag = "signing",
     params(("key_id" = String, Path, description = "Key id")),
-    responses((status = 200, body = SigningKeyDoc)))]
-async fn get_key(
+    responses((status = 200, body = SigningKey)))]
+async fn get_signing_key(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(key_id): ApiPath<String>,
-) -> Result<Json<SigningKeyDoc>, ApiError> {
-    Ok(Json(SigningKeyDoc::of(&visible_key(&state, &principal, &key_id).await?)?))
+) -> Result<Json<SigningKey>, ApiError> {
+    Ok(Json(visible_key(&state, &principal, &key_id).await?.into()))
 }
 
 /// Revoke a signing key (its party or admin).
 #[utoipa::path(post, path = "/signing-keys/{key_id}/revoke", tag = "signing",
     params(("key_id" = String, Path, description = "Key id")), request_body = RevokeSigningKey,
-    responses((status = 200, body = SigningKeyDoc)))]
-async fn revoke_key(
+    responses((status = 200, body = SigningKey)))]
+async fn revoke_signing_key(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(key_id): ApiPath<String>,
     ApiJson(body): ApiJson<RevokeSigningKey>,
-) -> Result<Json<SigningKeyDoc>, ApiError> {
+) -> Result<Json<SigningKey>, ApiError> {
     let key = visible_key(&state, &principal, &key_id).await?;
     if !may_manage(&principal, &key.party) {
         return Err(ApiError::not_found(format!("signing key {key_id:?}")));
@@ -137,5 +140,5 @@ async fn revoke_key(
         Some(text) => parse_instant("at", text)?,
         None => OffsetDateTime::now_utc(),
     };
-    Ok(Json(SigningKeyDoc::of(&state.finance().keys().revoke(&key_id, at, reason).await?)?))
+    Ok(Json(state.finance().keys().revoke(&key_id, at, reason).await?.into()))
 }

@@ -9,13 +9,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::facilities::AsOfDate;
-use super::views::PartyStatementDoc;
 use super::{parse_query_day, today};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::extract::{ApiPath, ApiQuery};
 use crate::parties::{self, PartyKind};
 use crate::state::AppState;
+use offtake_wire as wire;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(party_statement))
@@ -24,13 +24,13 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// A maker's, lender's or brand's statement, as of a day.
 #[utoipa::path(get, path = "/parties/{id}/statement", tag = "parties",
     params(("id" = String, Path, description = "Party id"), AsOfDate),
-    responses((status = 200, body = PartyStatementDoc)))]
+    responses((status = 200, body = wire::PartyStatement)))]
 async fn party_statement(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<AsOfDate>,
-) -> Result<Json<PartyStatementDoc>, ApiError> {
+) -> Result<Json<wire::PartyStatement>, ApiError> {
     let not_found = || ApiError::not_found(format!("statement of party {id:?}"));
     if !principal.can_see([id.as_str()]) {
         return Err(not_found());
@@ -42,9 +42,12 @@ async fn party_statement(
     };
     let fin = state.finance();
     let doc = match party.kind {
-        PartyKind::Maker => PartyStatementDoc::of(&fin.maker_statement(&party.id, as_of).await?)?,
-        PartyKind::Lender => PartyStatementDoc::of(&fin.lender_statement(&party.id, as_of).await?)?,
-        PartyKind::Brand => PartyStatementDoc::of(&fin.brand_statement(&party.id).await?)?,
+        PartyKind::Maker => wire::PartyStatement::Maker(fin.maker_statement(&party.id, as_of).await?.try_into()?),
+        PartyKind::Lender => wire::PartyStatement::Lender(fin.lender_statement(&party.id, as_of).await?.try_into()?),
+        PartyKind::Brand => {
+            let statement = fin.brand_statement(&party.id).await?;
+            wire::PartyStatement::Brand(wire::BrandStatement::of(statement, &fin.invoices().await?)?)
+        }
         PartyKind::Operator | PartyKind::Auditor => return Err(not_found()),
     };
     Ok(Json(doc))

@@ -10,12 +10,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::entries::{command, commit_and_show};
-use super::views::EntryView;
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::idempotency::IdempotencyKey;
 use crate::state::AppState;
+use offtake_wire as wire;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(create_transfer))
@@ -42,13 +42,13 @@ pub struct CreateTransfer {
     /// `YYYY-MM-DD` (default: today, UTC).
     #[schema(format = Date, pattern = "^(19[0-9]{2}|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}$")]
     pub effective_date: Option<String>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(schema_with = offtake_wire::ledger::metadata_schema)]
     pub metadata: Option<serde_json::Value>,
 }
 
 /// Move an amount between two accounts of one currency (admin).
 #[utoipa::path(post, path = "/transfers", tag = "ledger", request_body = CreateTransfer,
-    responses((status = 201, description = "The entry", body = EntryView)))]
+    responses((status = 201, description = "The entry", body = wire::Entry)))]
 async fn create_transfer(
     State(state): State<AppState>,
     principal: Principal,

@@ -36,12 +36,12 @@ fn commitments_html(commitments: &[Commitment]) -> String {
     }
     let mut out = String::new();
     for c in commitments {
-        let total: i64 = c.tranches.iter().map(|t| t.value_minor).sum();
+        let total: i64 = c.tranches.iter().map(|t| t.value.amount_minor).sum();
         let delivered: i64 = c
             .tranches
             .iter()
-            .filter(|t| t.status != "scheduled" && t.status != "cancelled")
-            .map(|t| t.value_minor)
+            .filter(|t| t.status.as_str() != "scheduled" && t.status.as_str() != "cancelled")
+            .map(|t| t.value.amount_minor)
             .sum();
         let rows = c
             .tranches
@@ -51,9 +51,9 @@ fn commitments_html(commitments: &[Commitment]) -> String {
                     esc(&t.id),
                     esc(&t.quantity),
                     format!("{} {}", esc(&t.unit_price), esc(&c.currency)),
-                    money(t.value_minor, &c.currency),
+                    money(t.value.amount_minor, &c.currency),
                     format!("{} to {}", day(t.delivery_start), day(t.delivery_end)),
-                    badge(&t.status),
+                    badge(t.status.as_str()),
                     t.invoice_id.as_deref().map(esc).unwrap_or_default(),
                 ]
             })
@@ -84,23 +84,23 @@ fn commitments_html(commitments: &[Commitment]) -> String {
 
 fn invoices_html(invoices: &[Invoice], today: Date) -> String {
     let mut sorted: Vec<&Invoice> = invoices.iter().collect();
-    sorted.sort_by_key(|i| (i.status != "open", i.due_on, i.id.clone()));
+    sorted.sort_by_key(|i| (i.status.as_str() != "open", i.due_on, i.id.clone()));
     let mut due: BTreeMap<&str, i64> = BTreeMap::new();
-    for i in invoices.iter().filter(|i| i.status == "open") {
-        *due.entry(i.currency.as_str()).or_default() += i.open_minor();
+    for i in invoices.iter().filter(|i| i.status.as_str() == "open") {
+        *due.entry(i.amount.currency.as_str()).or_default() += i.open.amount_minor;
     }
     let rows = sorted
         .iter()
         .map(|i| {
-            let status = if i.status == "open" && i.due_on < today { "overdue" } else { i.status.as_str() };
+            let status = if i.status.as_str() == "open" && i.due_on < today { "overdue" } else { i.status.as_str() };
             vec![
                 esc(&i.id),
-                format!("{} / {}", esc(&i.commitment), esc(i.tranche.as_deref().unwrap_or(&i.kind))),
+                format!("{} / {}", esc(&i.commitment), esc(i.tranche.as_deref().unwrap_or(i.kind.as_str()))),
                 esc(&i.maker),
                 day(i.issued_on),
                 day(i.due_on),
-                money(i.amount_minor, &i.currency),
-                money(i.open_minor(), &i.currency),
+                money(i.amount.amount_minor, &i.amount.currency),
+                money(i.open.amount_minor, &i.amount.currency),
                 badge(status),
             ]
         })
@@ -132,29 +132,30 @@ fn payments_html(payments: &[Payment], ledger: Option<&BrandStatement>) -> Strin
     let mut credit: BTreeMap<&str, i64> = BTreeMap::new();
     if let Some(l) = ledger {
         // The ledger's own balance of what is owed back to the brand.
-        credit.extend(l.credit.iter().map(|(c, m)| (c.as_str(), *m)));
+        credit.extend(l.credit.iter().map(|m| (m.currency.as_str(), m.amount_minor)));
     }
     for p in payments.iter().filter(|_| ledger.is_none()) {
-        let Some(b) = p.state.breakdown.as_ref() else { continue };
-        let e = credit.entry(p.notice.currency.as_str()).or_default();
-        *e += b.overpayment_minor;
-        if p.notice.source == "brand_credit" {
-            *e -= p.notice.amount_minor - b.overpayment_minor;
+        let Some(b) = p.waterfall.as_ref() else { continue };
+        let e = credit.entry(p.amount.currency.as_str()).or_default();
+        *e += b.overpayment.amount_minor;
+        if p.source.as_str() == "brand_credit" {
+            *e -= p.amount.amount_minor - b.overpayment.amount_minor;
         }
     }
     let rows = payments
         .iter()
         .map(|p| {
-            let ccy = p.notice.currency.as_str();
-            let (applied, over) = p.state.breakdown.as_ref().map_or((0, 0), |b| (b.applied_minor, b.overpayment_minor));
-            let source = if p.notice.source == "brand_credit" { "from credit" } else { "cash" };
+            let ccy = p.amount.currency.as_str();
+            let (applied, over) =
+                p.waterfall.as_ref().map_or((0, 0), |b| (b.applied.amount_minor, b.overpayment.amount_minor));
+            let source = if p.source.as_str() == "brand_credit" { "from credit" } else { "cash" };
             vec![
-                esc(&p.notice.external_ref),
-                esc(&p.notice.facility),
-                day(p.notice.value_date),
-                money(p.notice.amount_minor, ccy),
+                esc(&p.external_ref),
+                esc(&p.facility),
+                day(p.value_date),
+                money(p.amount.amount_minor, ccy),
                 esc(source),
-                badge(&p.state.state),
+                badge(p.status.as_str()),
                 money(applied, ccy),
                 money(over, ccy),
             ]

@@ -11,7 +11,9 @@ use super::maker::advances_table;
 use super::{availability, contents, facility_chart, note, party_statement, payments, section, Viewer, MAX_CHARTS};
 use crate::client::{Client, WebError};
 use crate::html::{badge, esc, figures, money, pct_bps, share, Table};
-use crate::model::{day, Advance, Availability, ExposureLine, Facility, Invoice, LenderStatement, Payment};
+use crate::model::{
+    day, paid, Advance, Availability, DebtPart, ExposureLine, Facility, Invoice, LenderStatement, Payment,
+};
 
 const DASH: &str = "\u{2014}";
 
@@ -73,18 +75,18 @@ fn per_maker(facilities: &[Facility], avail: &[Availability], ledger: Option<&Le
             let name = format!("{} ({})", f.maker, f.id);
             let owed: Option<&ExposureLine> = ledger.and_then(|l| l.per_maker.iter().find(|e| e.name == name));
             let charges = owed.map_or(DASH.to_owned(), |e| {
-                money(e.exposure_minor - e.detail.get("principal").copied().unwrap_or(0), ccy)
+                money(e.exposure.amount_minor - e.detail.get("principal").map_or(0, |m| m.amount_minor), ccy)
             });
-            let total = owed.map_or(DASH.to_owned(), |e| money(e.exposure_minor, ccy));
+            let total = owed.map_or(DASH.to_owned(), |e| money(e.exposure.amount_minor, ccy));
             vec![
                 esc(&f.maker),
                 esc(&f.id),
-                money(a.limit_minor, ccy),
-                money(a.base_minor, ccy),
-                money(a.outstanding_minor, ccy),
-                money(a.pending_minor, ccy),
-                money(a.available_minor, ccy),
-                share(a.outstanding_minor + a.pending_minor, a.capacity_minor),
+                money(a.limit.amount_minor, ccy),
+                money(a.base.amount_minor, ccy),
+                money(a.drawn.amount_minor, ccy),
+                money(a.pending.amount_minor, ccy),
+                money(a.available.amount_minor, ccy),
+                share(a.drawn.amount_minor + a.pending.amount_minor, a.capacity.amount_minor),
                 charges,
                 total,
             ]
@@ -123,13 +125,13 @@ fn per_brand(
     for (f, a) in facilities.iter().zip(avail) {
         for b in &a.brands {
             let e = by_brand.entry((b.brand.clone(), f.terms.currency.clone())).or_default();
-            e.0 += b.eligible_minor;
-            e.1 += b.counted_minor;
+            e.0 += b.eligible.amount_minor;
+            e.1 += b.counted.amount_minor;
         }
     }
-    for i in invoices.iter().filter(|i| i.status == "open") {
+    for i in invoices.iter().filter(|i| i.status.as_str() == "open") {
         if facilities.iter().any(|f| f.id == i.facility) {
-            by_brand.entry((i.brand.clone(), i.currency.clone())).or_default().2 += i.open_minor();
+            by_brand.entry((i.brand.clone(), i.amount.currency.clone())).or_default().2 += i.open.amount_minor;
         }
     }
     let counted_total: BTreeMap<String, i64> = by_brand.iter().fold(BTreeMap::new(), |mut m, ((_, c), v)| {
@@ -145,10 +147,11 @@ fn per_brand(
         .iter()
         .map(|((brand, ccy), (eligible, counted, open))| {
             let line = ledger.and_then(|l| l.per_brand.iter().find(|e| &e.name == brand && &e.currency == ccy));
-            let open = line.map_or(*open, |e| e.detail.get("open_invoices").copied().unwrap_or(0));
-            let undelivered = line
-                .map_or(DASH.to_owned(), |e| money(e.detail.get("undelivered_commitments").copied().unwrap_or(0), ccy));
-            let exposure = line.map_or(DASH.to_owned(), |e| money(e.exposure_minor, ccy));
+            let open = line.map_or(*open, |e| e.detail.get("open_invoices").map_or(0, |m| m.amount_minor));
+            let undelivered = line.map_or(DASH.to_owned(), |e| {
+                money(e.detail.get("undelivered_commitments").map_or(0, |m| m.amount_minor), ccy)
+            });
+            let exposure = line.map_or(DASH.to_owned(), |e| money(e.exposure.amount_minor, ccy));
             vec![
                 esc(brand),
                 money(*eligible, ccy),
@@ -180,7 +183,7 @@ fn per_brand(
 }
 
 fn approvals(facilities: &[Facility], advances: &[Advance]) -> String {
-    let pending: Vec<&Advance> = advances.iter().filter(|a| a.status == "pending").collect();
+    let pending: Vec<&Advance> = advances.iter().filter(|a| a.status.as_str() == "pending").collect();
     let rows: Vec<Vec<String>> = pending
         .iter()
         .map(|a| {
@@ -196,7 +199,7 @@ fn approvals(facilities: &[Facility], advances: &[Advance]) -> String {
                 esc(&a.id),
                 esc(&a.maker),
                 esc(&a.facility),
-                money(a.amount_minor, &a.currency),
+                money(a.amount.amount_minor, &a.amount.currency),
                 day(a.requested_on),
                 esc(a.expires_at.get(..10).unwrap_or(&a.expires_at)),
                 format!(
@@ -240,14 +243,14 @@ fn concentration(facilities: &[Facility], avail: &[Availability]) -> String {
             .brands
             .iter()
             .map(|b| {
-                let status = if b.excess_minor > 0 { "over cap" } else { "within" };
+                let status = if b.excess.amount_minor > 0 { "over cap" } else { "within" };
                 vec![
                     esc(&b.brand),
-                    money(b.eligible_minor, ccy),
-                    share(b.eligible_minor, a.eligible_minor),
+                    money(b.eligible.amount_minor, ccy),
+                    share(b.eligible.amount_minor, a.eligible.amount_minor),
                     pct_bps(f.terms.concentration_bps),
-                    money(b.cap_minor, ccy),
-                    money(b.excess_minor, ccy),
+                    money(b.cap.amount_minor, ccy),
+                    money(b.excess.amount_minor, ccy),
                     badge(status),
                 ]
             })
@@ -259,8 +262,8 @@ fn concentration(facilities: &[Facility], avail: &[Availability]) -> String {
                     "Facility {} ({}): limit {} used {}; brand shares of eligible value",
                     f.id,
                     f.maker,
-                    crate::html::grouped(a.limit_minor, crate::html::scale_of(ccy)),
-                    share(a.outstanding_minor + a.pending_minor, a.limit_minor)
+                    crate::html::grouped(a.limit.amount_minor, crate::html::scale_of(ccy)),
+                    share(a.drawn.amount_minor + a.pending.amount_minor, a.limit.amount_minor)
                 ),
                 headers: &["Brand", "Eligible", "Share", "Limit", "Cap", "Excluded", "Status"],
                 numeric: &[1, 2, 3, 4, 5],
@@ -278,15 +281,19 @@ fn income_booked(ledger: &LenderStatement) -> String {
     let items: Vec<(String, String, String)> = ledger
         .income
         .iter()
-        .filter_map(|(key, minor)| {
-            let (kind, ccy) = key.split_once(':')?;
+        .map(|line| {
+            let (kind, ccy) = (line.kind.as_str(), line.amount.currency.as_str());
             let label = match kind {
                 "interest" => "Interest booked",
                 "fees" => "Fees booked",
                 "penalty" => "Penalties booked",
                 other => other,
             };
-            Some((format!("{label} ({ccy})"), money(*minor, ccy), format!("income-{kind}-{}", ccy.to_lowercase())))
+            (
+                format!("{label} ({ccy})"),
+                money(line.amount.amount_minor, ccy),
+                format!("income-{kind}-{}", ccy.to_lowercase()),
+            )
         })
         .collect();
     let items: Vec<(&str, String, &str)> =
@@ -299,18 +306,21 @@ fn income(facilities: &[Facility], advances: &[Advance], payments: &[Payment]) -
         .iter()
         .map(|f| {
             let ccy = f.terms.currency.as_str();
-            let fees: i64 =
-                advances.iter().filter(|a| a.facility == f.id && a.status == "funded").map(|a| a.fee_minor).sum();
+            let fees: i64 = advances
+                .iter()
+                .filter(|a| a.facility == f.id && a.status.as_str() == "funded")
+                .map(|a| a.fee.amount_minor)
+                .sum();
             let collected: i64 = payments
                 .iter()
-                .filter(|p| p.notice.facility == f.id)
-                .map(|p| p.paid("interest") + p.paid("fees") + p.paid("penalty"))
+                .filter(|p| p.facility == f.id)
+                .map(|p| paid(p, DebtPart::Interest) + paid(p, DebtPart::Fees) + paid(p, DebtPart::Penalty))
                 .sum();
             vec![
                 esc(&f.id),
-                money(f.interest_booked_minor, ccy),
+                money(f.interest_booked.amount_minor, ccy),
                 money(fees, ccy),
-                money(f.default_interest_booked_minor, ccy),
+                money(f.default_interest_booked.amount_minor, ccy),
                 money(collected, ccy),
                 f.accrued_through.map_or("\u{2014}".to_owned(), day),
             ]

@@ -11,7 +11,7 @@ use super::{
 };
 use crate::client::{Client, WebError};
 use crate::html::{badge, esc, figures, money, pct_bps, plain, Table};
-use crate::model::{day, Advance, Availability, Facility, MakerFacilityLine, MakerStatement, Payment};
+use crate::model::{day, paid, Advance, Availability, DebtPart, Facility, MakerFacilityLine, MakerStatement, Payment};
 
 pub async fn render(client: &Client, viewer: &Viewer, today: Date) -> Result<String, WebError> {
     let facilities: Vec<Facility> = client.list("/v1/facilities").await?;
@@ -92,31 +92,31 @@ pub fn availability_block(f: &Facility, a: &Availability) -> String {
     let mut out = format!(
         r#"<article class="facility" id="facility-{fid}" aria-labelledby="facility-{fid}-h"><h3 id="facility-{fid}-h">Facility {fid} <span class="sub">from {} &middot; {}</span></h3>"#,
         esc(&f.lender),
-        badge(&f.status)
+        badge(f.status.as_str())
     );
     out.push_str(&figures(
         &format!("Availability of facility {}", f.id),
         &[
-            ("Available to draw", money(a.available_minor, ccy), &format!("available-{}", f.id)),
-            ("Borrowing base", money(a.base_minor, ccy), &format!("base-{}", f.id)),
-            ("Limit", money(a.limit_minor, ccy), ""),
-            ("Drawn (principal outstanding)", money(a.outstanding_minor, ccy), &format!("outstanding-{}", f.id)),
-            ("Pending draws", money(a.pending_minor, ccy), &format!("pending-{}", f.id)),
+            ("Available to draw", money(a.available.amount_minor, ccy), &format!("available-{}", f.id)),
+            ("Borrowing base", money(a.base.amount_minor, ccy), &format!("base-{}", f.id)),
+            ("Limit", money(a.limit.amount_minor, ccy), ""),
+            ("Drawn (principal outstanding)", money(a.drawn.amount_minor, ccy), &format!("outstanding-{}", f.id)),
+            ("Pending draws", money(a.pending.amount_minor, ccy), &format!("pending-{}", f.id)),
         ],
     ));
     let _ = write!(
         out,
         r#"<p class="calc">Eligible collateral {} &rarr; {} after brand caps &times; advance rate {} = base {}. The lesser of limit and base, {}, less {} drawn and {} pending = <strong>{}</strong> available.</p>"#,
-        money(a.eligible_minor, ccy),
-        money(a.counted_minor, ccy),
+        money(a.eligible.amount_minor, ccy),
+        money(a.counted.amount_minor, ccy),
         pct_bps(a.advance_rate_bps),
-        money(a.base_minor, ccy),
-        money(a.capacity_minor, ccy),
-        money(a.outstanding_minor, ccy),
-        money(a.pending_minor, ccy),
-        money(a.available_minor, ccy),
+        money(a.base.amount_minor, ccy),
+        money(a.capacity.amount_minor, ccy),
+        money(a.drawn.amount_minor, ccy),
+        money(a.pending.amount_minor, ccy),
+        money(a.available.amount_minor, ccy),
     );
-    if a.available_minor < 0 {
+    if a.available.amount_minor < 0 {
         out.push_str(&note("Collateral has fallen below what is drawn: no further draw until it recovers."));
     }
     let rows = a
@@ -127,9 +127,9 @@ pub fn availability_block(f: &Facility, a: &Availability) -> String {
                 format!("{} / {}", esc(&t.commitment), esc(&t.tranche)),
                 esc(&t.brand),
                 day(t.delivery_start),
-                money(t.value_minor, ccy),
-                esc(&eligibility_text(&t.eligibility, a, f.terms.eligibility_days)),
-                money(t.eligible_minor, ccy),
+                money(t.value.amount_minor, ccy),
+                esc(&eligibility_text(t.eligibility.as_str(), a, f.terms.eligibility_days)),
+                money(t.eligible.amount_minor, ccy),
             ]
         })
         .collect();
@@ -155,10 +155,10 @@ pub fn availability_block(f: &Facility, a: &Availability) -> String {
         .map(|b| {
             vec![
                 esc(&b.brand),
-                money(b.eligible_minor, ccy),
-                money(b.cap_minor, ccy),
-                money(b.excess_minor, ccy),
-                money(b.counted_minor, ccy),
+                money(b.eligible.amount_minor, ccy),
+                money(b.cap.amount_minor, ccy),
+                money(b.excess.amount_minor, ccy),
+                money(b.counted.amount_minor, ccy),
             ]
         })
         .collect();
@@ -182,7 +182,7 @@ pub fn availability_block(f: &Facility, a: &Availability) -> String {
 
 fn draw_form(viewer: &Viewer, facilities: &[Facility], today: &[Availability]) -> String {
     let open: Vec<(&Facility, &Availability)> =
-        facilities.iter().zip(today).filter(|(f, _)| f.status == "open").collect();
+        facilities.iter().zip(today).filter(|(f, _)| f.status.as_str() == "open").collect();
     if open.is_empty() {
         return note("You have no open facility to draw on.");
     }
@@ -193,7 +193,7 @@ fn draw_form(viewer: &Viewer, facilities: &[Facility], today: &[Availability]) -
             r#"<option value="{id}" data-currency="{ccy}" data-available="{avail}">{id} ({avail} {ccy} available)</option>"#,
             id = esc(&f.id),
             ccy = esc(&f.terms.currency),
-            avail = esc(&plain(a.available_minor, &f.terms.currency)),
+            avail = esc(&plain(a.available.amount_minor, &f.terms.currency)),
         );
     }
     format!(
@@ -220,16 +220,16 @@ pub fn advances_table(id: &str, caption: &str, advances: &[Advance]) -> String {
     let rows = sorted
         .iter()
         .map(|a| {
-            let status = if a.status == "pending" { "pending approval" } else { a.status.as_str() };
+            let status = if a.status.as_str() == "pending" { "pending approval" } else { a.status.as_str() };
             vec![
                 esc(&a.id),
                 esc(&a.facility),
                 esc(&a.maker),
                 day(a.requested_on),
-                money(a.amount_minor, &a.currency),
+                money(a.amount.amount_minor, &a.amount.currency),
                 format!(r#"<span data-advance-status="{}">{}</span>"#, esc(&a.id), badge(status)),
                 a.funded_on.map(day).unwrap_or_default(),
-                if a.fee_minor > 0 { money(a.fee_minor, &a.currency) } else { String::new() },
+                if a.fee.amount_minor > 0 { money(a.fee.amount_minor, &a.amount.currency) } else { String::new() },
             ]
         })
         .collect();
@@ -247,14 +247,17 @@ pub fn advances_table(id: &str, caption: &str, advances: &[Advance]) -> String {
 /// Booked, paid and due by part of the debt, for one facility.
 pub fn charges_table(f: &Facility, advances: &[Advance], payments: &[Payment]) -> String {
     let ccy = f.terms.currency.as_str();
-    let fees_booked: i64 =
-        advances.iter().filter(|a| a.facility == f.id && a.status == "funded").map(|a| a.fee_minor).sum();
-    let paid =
-        |part: &str| -> i64 { payments.iter().filter(|p| p.notice.facility == f.id).map(|p| p.paid(part)).sum() };
+    let fees_booked: i64 = advances
+        .iter()
+        .filter(|a| a.facility == f.id && a.status.as_str() == "funded")
+        .map(|a| a.fee.amount_minor)
+        .sum();
+    let paid_on =
+        |part: DebtPart| -> i64 { payments.iter().filter(|p| p.facility == f.id).map(|p| paid(p, part)).sum() };
     let parts = [
-        ("Interest", f.interest_booked_minor, paid("interest")),
-        ("Fees", fees_booked, paid("fees")),
-        ("Default interest and late charges", f.default_interest_booked_minor, paid("penalty")),
+        ("Interest", f.interest_booked.amount_minor, paid_on(DebtPart::Interest)),
+        ("Fees", fees_booked, paid_on(DebtPart::Fees)),
+        ("Default interest and late charges", f.default_interest_booked.amount_minor, paid_on(DebtPart::Penalty)),
     ];
     let rows = parts
         .iter()
@@ -278,7 +281,7 @@ fn terms_line(f: &Facility) -> String {
     format!(
         "{} {}, fee {} per draw; interest {}",
         pct_bps(f.terms.rate_bps),
-        f.terms.day_count.to_uppercase().replace("ACT", "ACT/").replace("_F", "F"),
+        f.terms.day_count.as_str().to_uppercase().replace("ACT", "ACT/").replace("_F", "F"),
         pct_bps(f.terms.fee_bps),
         through
     )
@@ -289,10 +292,10 @@ fn terms_line(f: &Facility) -> String {
 fn dues_table(f: &Facility, line: &MakerFacilityLine) -> String {
     let ccy = line.currency.as_str();
     let parts = [
-        ("Interest", line.interest_due_minor),
-        ("Fees", line.fees_due_minor),
-        ("Default interest and late charges", line.penalty_due_minor),
-        ("Total", line.interest_due_minor + line.fees_due_minor + line.penalty_due_minor),
+        ("Interest", line.interest_due.amount_minor),
+        ("Fees", line.fees_due.amount_minor),
+        ("Default interest and late charges", line.penalty_due.amount_minor),
+        ("Total", line.interest_due.amount_minor + line.fees_due.amount_minor + line.penalty_due.amount_minor),
     ];
     let rows = parts.iter().map(|(label, minor)| vec![esc(label), money(*minor, ccy)]).collect();
     let mut out = Table {
@@ -307,7 +310,7 @@ fn dues_table(f: &Facility, line: &MakerFacilityLine) -> String {
     let rows = line
         .next_due
         .iter()
-        .map(|d| vec![esc(&d.invoice), esc(&d.brand), day(d.due_on), money(d.open_minor, ccy)])
+        .map(|d| vec![esc(&d.invoice), esc(&d.brand), day(d.due_on), money(d.open.amount_minor, ccy)])
         .collect();
     out.push_str(
         &Table {
@@ -332,9 +335,9 @@ async fn remittances(client: &Client, f: &Facility) -> Result<String, WebError> 
     out.push_str(&figures(
         &format!("Remittances on facility {}", f.id),
         &[
-            ("Left to you by payments", money(s.remainder_total_minor, ccy), ""),
-            ("Remitted", money(s.remitted_minor, ccy), ""),
-            ("Payable to you", money(s.payable_minor, ccy), &format!("payable-{}", f.id)),
+            ("Left to you by payments", money(s.remainder_total.amount_minor, ccy), ""),
+            ("Remitted", money(s.remitted.amount_minor, ccy), ""),
+            ("Payable to you", money(s.payable.amount_minor, ccy), &format!("payable-{}", f.id)),
         ],
     ));
     let rows = s
@@ -344,9 +347,9 @@ async fn remittances(client: &Client, f: &Facility) -> Result<String, WebError> 
             vec![
                 esc(&l.external_ref),
                 day(l.value_date),
-                money(l.applied_minor, ccy),
-                money(l.debt_paid_minor, ccy),
-                money(l.remainder_minor, ccy),
+                money(l.applied.amount_minor, ccy),
+                money(l.debt_paid.amount_minor, ccy),
+                money(l.remainder.amount_minor, ccy),
             ]
         })
         .collect();
@@ -361,7 +364,8 @@ async fn remittances(client: &Client, f: &Facility) -> Result<String, WebError> 
         }
         .render(),
     );
-    let rows = s.remittances.iter().map(|r| vec![esc(&r.reference), day(r.on), money(r.amount_minor, ccy)]).collect();
+    let rows =
+        s.remittances.iter().map(|r| vec![esc(&r.reference), day(r.on), money(r.amount.amount_minor, ccy)]).collect();
     out.push_str(
         &Table {
             id: &format!("remittances-{}", f.id),

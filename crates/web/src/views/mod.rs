@@ -51,7 +51,7 @@ pub async fn whoami(client: &Client, token: &str) -> Result<Viewer, WebError> {
     let key = keys.into_iter().find(|k| k.key_id == key_id).ok_or_else(unauthenticated)?;
     let party: Option<Party> = client.get_opt(&format!("/v1/parties/{}", encode(&key.party_id))).await?;
     let name = party.map_or_else(|| key.party_id.clone(), |p| p.name);
-    Ok(Viewer { party: key.party_id, role: key.role, name })
+    Ok(Viewer { party: key.party_id, role: key.role.as_str().to_owned(), name })
 }
 
 /// The dashboard for the viewer's role.
@@ -144,7 +144,7 @@ pub async fn facility_chart(
     for date in sample_dates(start, end, today, CHART_STEPS) {
         let a = availability(client, &facility.id, Some(date)).await?;
         let drawn = (date <= today).then(|| drawn_on(facility, advances, payments, date));
-        points.push(Point { date, base_minor: a.base_minor, drawn_minor: drawn });
+        points.push(Point { date, base_minor: a.base.amount_minor, drawn_minor: drawn });
     }
     let id = format!("chart-{}", facility.id);
     let title = format!("Borrowing base and drawn principal, facility {}", facility.id);
@@ -152,7 +152,7 @@ pub async fn facility_chart(
         id: &id,
         title: &title,
         currency: &facility.terms.currency,
-        limit_minor: facility.terms.limit_minor,
+        limit_minor: facility.terms.limit.amount_minor,
         today,
         points: &points,
     }
@@ -163,14 +163,14 @@ pub async fn facility_chart(
 pub fn drawn_on(facility: &Facility, advances: &[Advance], payments: &[Payment], date: Date) -> i64 {
     let funded: i64 = advances
         .iter()
-        .filter(|a| a.facility == facility.id && a.status == "funded")
+        .filter(|a| a.facility == facility.id && a.status.as_str() == "funded")
         .filter(|a| a.funded_on.is_some_and(|d| d <= date))
-        .map(|a| a.amount_minor)
+        .map(|a| a.amount.amount_minor)
         .sum();
     let repaid: i64 = payments
         .iter()
-        .filter(|p| p.notice.facility == facility.id && p.notice.value_date <= date)
-        .map(|p| p.paid("principal"))
+        .filter(|p| p.facility == facility.id && p.value_date <= date)
+        .map(|p| crate::model::paid(p, crate::model::DebtPart::Principal))
         .sum();
     (funded - repaid).max(0)
 }

@@ -1,0 +1,298 @@
+//! Facilities, their terms, availability (the borrowing base step by step)
+//! and accrual runs.
+
+use offtake_finance::base::{BrandLine as DomainBrandLine, TrancheLine as DomainTrancheLine};
+use offtake_finance::{
+    AccrualReport as DomainAccrual, Availability as DomainAvailability, DayCount as DomainDayCount,
+    Eligibility as DomainEligibility, Facility as DomainFacility, FacilityStatus as DomainFacilityStatus,
+    FacilityTerms as DomainTerms, Rounding as DomainRounding,
+};
+use offtake_ledger::Currency;
+use serde::{Deserialize, Serialize};
+use time::Date;
+use utoipa::ToSchema;
+
+use crate::money::Money;
+
+wire_enum! {
+    /// How a year is counted when an annual rate becomes a daily one.
+    DayCount from DomainDayCount {
+        /// Actual days / 360.
+        Act360 = "act360" <= Act360,
+        /// Actual days / 365, also in leap years.
+        Act365F = "act365_f" <= Act365F,
+    }
+}
+
+wire_enum! {
+    /// How exact amounts are rounded to the minor unit.
+    Rounding from DomainRounding {
+        HalfEven = "half_even" <= HalfEven,
+        HalfUp = "half_up" <= HalfUp,
+    }
+}
+
+wire_enum! {
+    FacilityStatus from DomainFacilityStatus {
+        Open = "open" <= Open,
+        Closed = "closed" <= Closed,
+    }
+}
+
+wire_enum! {
+    /// Why a tranche does or does not count in the borrowing base.
+    Eligibility from DomainEligibility {
+        Eligible = "eligible" <= Eligible,
+        /// Delivery starts later than `as_of + eligibility_days`.
+        TooFarOut = "too_far_out" <= TooFarOut,
+        Delivered = "delivered" <= Delivered,
+        Cancelled = "cancelled" <= Cancelled,
+        CommitmentCancelled = "commitment_cancelled" <= CommitmentCancelled,
+    }
+}
+
+/// What the lender signed up to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FacilityTerms {
+    #[schema(example = "USD", pattern = "^[A-Z]{3}$")]
+    pub currency: String,
+    /// Most the maker may owe in principal, whatever the collateral.
+    pub limit: Money,
+    /// Share of eligible collateral that may be advanced.
+    #[schema(example = 8000)]
+    pub advance_rate_bps: u32,
+    /// A tranche counts once its delivery window starts within this many days.
+    #[schema(example = 180)]
+    pub eligibility_days: u32,
+    /// Largest share of eligible value one brand may contribute.
+    #[schema(example = 6000)]
+    pub concentration_bps: u32,
+    /// Annual interest rate on outstanding principal.
+    #[schema(example = 1200)]
+    pub rate_bps: u32,
+    pub day_count: DayCount,
+    /// Fee on each funded advance.
+    #[schema(example = 100)]
+    pub fee_bps: u32,
+    /// Extra annual rate while an invoice is overdue past the grace days.
+    pub default_margin_bps: u32,
+    /// One-time late charge on an overdue invoice's open amount.
+    pub late_fee_bps: u32,
+    pub grace_days: u32,
+    pub rounding: Rounding,
+}
+
+impl From<DomainTerms> for FacilityTerms {
+    fn from(t: DomainTerms) -> Self {
+        FacilityTerms {
+            currency: t.currency.code().to_owned(),
+            limit: Money::new(t.limit_minor.get(), t.currency),
+            advance_rate_bps: t.advance_rate_bps,
+            eligibility_days: t.eligibility_days,
+            concentration_bps: t.concentration_bps,
+            rate_bps: t.rate_bps,
+            day_count: t.day_count.into(),
+            fee_bps: t.fee_bps,
+            default_margin_bps: t.default_margin_bps,
+            late_fee_bps: t.late_fee_bps,
+            grace_days: t.grace_days,
+            rounding: t.rounding.into(),
+        }
+    }
+}
+
+/// A lender's facility for a maker.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Facility {
+    #[schema(example = "f1")]
+    pub id: String,
+    #[schema(example = "lender-north")]
+    pub lender: String,
+    #[schema(example = "maker-loom")]
+    pub maker: String,
+    pub terms: FacilityTerms,
+    pub opened_on: Date,
+    pub status: FacilityStatus,
+    /// Last day whose interest is booked; absent before the first accrual.
+    #[serde(default)]
+    pub accrued_through: Option<Date>,
+    /// Interest booked so far.
+    pub interest_booked: Money,
+    /// Default interest booked so far (a penalty).
+    pub default_interest_booked: Money,
+}
+
+impl From<DomainFacility> for Facility {
+    fn from(f: DomainFacility) -> Self {
+        let c = f.terms.currency;
+        Facility {
+            id: f.id,
+            lender: f.lender,
+            maker: f.maker,
+            opened_on: f.opened_on,
+            status: f.status.into(),
+            accrued_through: f.accrued_through,
+            interest_booked: Money::new(f.interest_booked_minor, c),
+            default_interest_booked: Money::new(f.default_interest_booked_minor, c),
+            terms: f.terms.into(),
+        }
+    }
+}
+
+/// One tranche's part in the borrowing base.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TrancheLine {
+    pub commitment: String,
+    pub brand: String,
+    pub tranche: String,
+    pub delivery_start: Date,
+    pub value: Money,
+    pub eligibility: Eligibility,
+    /// Value counted before the concentration cap (zero unless eligible).
+    pub eligible: Money,
+}
+
+impl TrancheLine {
+    fn of(l: DomainTrancheLine, c: Currency) -> Self {
+        TrancheLine {
+            commitment: l.commitment,
+            brand: l.brand,
+            tranche: l.tranche,
+            delivery_start: l.delivery_start,
+            value: Money::new(l.value_minor, c),
+            eligibility: l.eligibility.into(),
+            eligible: Money::new(l.eligible_minor, c),
+        }
+    }
+}
+
+/// One brand's part in the borrowing base, after the concentration cap.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct BrandLine {
+    pub brand: String,
+    pub eligible: Money,
+    /// Most this brand may contribute: total eligible × concentration.
+    pub cap: Money,
+    /// Value above the cap, excluded.
+    pub excess: Money,
+    pub counted: Money,
+}
+
+impl BrandLine {
+    fn of(l: DomainBrandLine, c: Currency) -> Self {
+        BrandLine {
+            brand: l.brand,
+            eligible: Money::new(l.eligible_minor, c),
+            cap: Money::new(l.cap_minor, c),
+            excess: Money::new(l.excess_minor, c),
+            counted: Money::new(l.counted_minor, c),
+        }
+    }
+}
+
+/// The borrowing base and what may be drawn, every step shown.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Availability {
+    pub as_of: Date,
+    pub tranches: Vec<TrancheLine>,
+    pub brands: Vec<BrandLine>,
+    pub eligible: Money,
+    pub counted: Money,
+    pub advance_rate_bps: u32,
+    /// counted × advance rate, rounded down.
+    pub base: Money,
+    pub limit: Money,
+    /// min(limit, base).
+    pub capacity: Money,
+    /// Principal drawn and not repaid.
+    pub drawn: Money,
+    /// Requested advances still on hold.
+    pub pending: Money,
+    /// capacity − drawn − pending; negative when collateral fell below
+    /// what is drawn (no draw until it recovers).
+    pub available: Money,
+}
+
+impl Availability {
+    /// The facility's currency is not in the domain object: pass it.
+    pub fn of(a: DomainAvailability, currency: Currency) -> Self {
+        let m = |minor| Money::new(minor, currency);
+        Availability {
+            as_of: a.as_of,
+            eligible: m(a.eligible_minor),
+            counted: m(a.counted_minor),
+            advance_rate_bps: a.advance_rate_bps,
+            base: m(a.base_minor),
+            limit: m(a.limit_minor),
+            capacity: m(a.capacity_minor),
+            drawn: m(a.outstanding_minor),
+            pending: m(a.pending_minor),
+            available: m(a.available_minor),
+            tranches: a.tranches.into_iter().map(|l| TrancheLine::of(l, currency)).collect(),
+            brands: a.brands.into_iter().map(|l| BrandLine::of(l, currency)).collect(),
+        }
+    }
+}
+
+/// What an accrual run booked for one facility.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AccrualReport {
+    pub facility: String,
+    /// Accrued through this day, inclusive.
+    pub through: Date,
+    pub days_booked: u64,
+    /// Interest booked by this run.
+    pub interest: Money,
+    /// Default interest (penalty) booked by this run.
+    pub default_interest: Money,
+    /// Late fees booked by this run.
+    pub late_fees: Money,
+    /// Interest booked on the facility so far.
+    pub interest_total: Money,
+}
+
+impl AccrualReport {
+    pub fn of(r: DomainAccrual, currency: Currency) -> Self {
+        let m = |minor| Money::new(minor, currency);
+        AccrualReport {
+            days_booked: u64::try_from(r.days_booked).unwrap_or(u64::MAX),
+            interest: m(r.interest_minor),
+            default_interest: m(r.default_interest_minor),
+            late_fees: m(r.late_fees_minor),
+            interest_total: m(r.interest_total_minor),
+            facility: r.facility,
+            through: r.through,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn facility_amounts_are_money_and_dates_are_iso() {
+        let usd = Currency::from_code("USD").unwrap();
+        let f = DomainFacility {
+            id: "f1".into(),
+            lender: "l1".into(),
+            maker: "m1".into(),
+            terms: DomainTerms::example(usd, 50_000_000),
+            opened_on: time::macros::date!(2026 - 01 - 01),
+            status: DomainFacilityStatus::Open,
+            accrued_through: None,
+            interest_booked_minor: 240_000,
+            default_interest_booked_minor: 0,
+        };
+        let json = serde_json::to_value(Facility::from(f)).unwrap();
+        assert_eq!(json["opened_on"], "2026-01-01");
+        assert_eq!(
+            json["terms"]["limit"],
+            serde_json::json!({"amount": "500000.00", "amount_minor": 50_000_000, "currency": "USD"})
+        );
+        assert_eq!(json["terms"]["day_count"], "act360");
+        assert_eq!(json["interest_booked"]["amount"], "2400.00");
+        let back: Facility = serde_json::from_value(json).unwrap();
+        assert_eq!(back.terms.rounding, Rounding::HalfEven);
+    }
+}
