@@ -305,11 +305,11 @@ async fn namespaces_are_per_party(h: &Harness) {
         "amount": "5.00", "currency": "USD", "value_date": now.date().to_string(), "external_ref": "bank-a-1" });
     let env = envelope_json(DocType::PaymentNotice, &notice, &[h.signer("other_brand")]);
     let p = h.post("/v1/payments", &key(h, "other_brand"), &env).await;
-    assert_eq!(p.ok()["notice"]["external_ref"], "bank-a-1~brand-b", "{}", p.text);
+    assert_eq!(p.ok()["external_ref"], "bank-a-1~brand-b", "{}", p.text);
     let again = h.post("/v1/payments", &key(h, "other_brand"), &env).await;
-    assert_eq!(again.ok()["notice"]["external_ref"], "bank-a-1~brand-b", "a replay answers the same notice");
+    assert_eq!(again.ok()["external_ref"], "bank-a-1~brand-b", "a replay answers the same notice");
     let mine = h.get("/v1/payments/bank-a-1", &key(h, "brand")).await;
-    assert_eq!(mine.ok()["notice"]["brand"], "brand-a", "{}", mine.text);
+    assert_eq!(mine.ok()["brand"], "brand-a", "{}", mine.text);
     h.get("/v1/payments/bank-a-1", &key(h, "other_brand")).await.assert_problem(404, "not_found");
 
     // A facility for a maker someone else finances: refused without
