@@ -332,8 +332,11 @@ pub async fn facility(fin: &Finance, cmd: FacilityCmd) -> anyhow::Result<()> {
 }
 
 pub async fn availability(fin: &Finance, facility: &str, as_of: Option<&str>) -> anyhow::Result<()> {
+    // Validate the input before looking anything up: a bad date is the
+    // caller's error whatever the facility.
+    let as_of = parse_date(as_of)?;
     let currency = facility_currency(fin, facility).await?;
-    print_json(&wire::Availability::of(fin.availability(facility, parse_date(as_of)?).await?, currency))
+    print_json(&wire::Availability::of(fin.availability(facility, as_of).await?, currency))
 }
 
 pub async fn commitment(fin: &Finance, cmd: CommitmentCmd) -> anyhow::Result<()> {

@@ -14,8 +14,8 @@ mod output;
 mod serve_cli;
 mod signing_cli;
 mod store;
-mod witness_cli;
 mod table;
+mod witness_cli;
 
 use std::process::ExitCode;
 

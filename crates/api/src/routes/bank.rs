@@ -101,8 +101,38 @@ pub struct StatementLineDoc {
     pub decision: String,
     /// For a payment: the brand, facility, invoices and the rule that
     /// matched (with the fields it read); otherwise the reason.
-    #[schema(value_type = Object)]
-    pub detail: serde_json::Value,
+    pub detail: LineDetail,
+}
+
+/// Why a statement line got its decision.
+#[derive(Clone, Debug, Default, Serialize, ToSchema)]
+pub struct LineDetail {
+    /// The brand a matched credit pays for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub brand: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub facility: Option<String>,
+    /// Invoices a matched credit pays, with the minor units each gets.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allocations: Vec<AllocationDoc>,
+    /// The matching rule (`invoice_reference`, `commitment_reference`, `payer_mapping`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// The statement fields the rule read (`remittance.structured[0]`, `end_to_end_id`, …).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<String>,
+    /// In words: what matched, or why nothing did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// A return's end-to-end id (the payout it sends back).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_to_end_id: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct AllocationDoc {
+    pub invoice: String,
+    pub amount_minor: i64,
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -124,14 +154,40 @@ pub struct ImportReportDoc {
     pub statements: Vec<StatementDocB>,
 }
 
+/// A unit enum variant's serde name (`Rule::InvoiceReference` → `invoice_reference`).
+fn enum_name<T: Serialize>(value: &T) -> Result<String, ApiError> {
+    match serde_json::to_value(value).map_err(|e| ApiError::Internal(e.to_string()))? {
+        serde_json::Value::String(name) => Ok(name),
+        other => Ok(other.to_string()),
+    }
+}
+
 fn line_doc(l: &LineOutcome) -> Result<StatementLineDoc, ApiError> {
     let (decision, detail) = match &l.decision {
-        Decision::Payment(p) => ("payment", serde_json::to_value(p).map_err(|e| ApiError::Internal(e.to_string()))?),
-        Decision::Unmatched { reason } => ("unmatched", serde_json::json!({ "reason": reason })),
-        Decision::Outgoing => ("outgoing", serde_json::json!({})),
-        Decision::Return { end_to_end_id, reason } => {
-            ("return", serde_json::json!({ "end_to_end_id": end_to_end_id, "reason": reason }))
+        Decision::Payment(p) => (
+            "payment",
+            LineDetail {
+                brand: Some(p.brand.clone()),
+                facility: Some(p.facility.clone()),
+                allocations: p
+                    .allocations
+                    .iter()
+                    .map(|a| AllocationDoc { invoice: a.invoice.clone(), amount_minor: a.amount_minor })
+                    .collect(),
+                rule: Some(enum_name(&p.explanation.rule)?),
+                fields: p.explanation.fields.clone(),
+                reason: Some(p.explanation.detail.clone()),
+                end_to_end_id: None,
+            },
+        ),
+        Decision::Unmatched { reason } => {
+            ("unmatched", LineDetail { reason: Some(reason.clone()), ..Default::default() })
         }
+        Decision::Outgoing => ("outgoing", LineDetail::default()),
+        Decision::Return { end_to_end_id, reason } => (
+            "return",
+            LineDetail { end_to_end_id: end_to_end_id.clone(), reason: reason.clone(), ..Default::default() },
+        ),
     };
     Ok(StatementLineDoc {
         key: l.key.clone(),
@@ -250,7 +306,8 @@ async fn register_account(
 }
 
 /// The registered bank accounts (admin).
-#[utoipa::path(get, path = "/bank-accounts", tag = "bank", responses((status = 200, body = Vec<BankAccountInput>)))]
+#[utoipa::path(get, path = "/bank-accounts", tag = "bank", operation_id = "list_bank_accounts",
+    responses((status = 200, body = Vec<BankAccountInput>)))]
 async fn list_accounts(
     State(state): State<AppState>,
     principal: Principal,
