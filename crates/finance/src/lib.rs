@@ -7,18 +7,24 @@
 
 #![forbid(unsafe_code)]
 
+pub mod aging;
 pub mod base;
 pub mod chart;
 pub mod error;
 pub mod interest;
+pub mod lifecycle;
 pub mod model;
 pub mod rate;
+pub mod reserves;
 pub mod service;
 pub mod terms;
 
-pub use base::{availability, Availability, Eligibility};
+pub use aging::{AgingBuckets, AgingReport, InvoiceState};
+pub use base::{availability, borrowing_base, Availability, BaseInput, Eligibility};
 pub use error::FinanceError;
+pub use lifecycle::{TrancheState, TrancheView};
 pub use model::*;
 pub use rate::{DayCount, Rounding};
+pub use reserves::{Reserve, ReserveAmount, ReserveLine};
 pub use service::{invoice_id, AccrualReport, DocSigner, Finance, SignedDocument};
-pub use terms::FacilityTerms;
+pub use terms::{CollateralTerms, FacilityTerms};

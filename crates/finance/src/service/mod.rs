@@ -12,7 +12,9 @@
 
 mod accrual;
 mod advances;
+mod collateral;
 mod commitments;
+mod deliveries;
 mod documents;
 mod facilities;
 mod invoices;
@@ -32,6 +34,7 @@ use time::Date;
 use crate::error::FinanceError;
 
 pub use accrual::AccrualReport;
+pub use deliveries::delivery_invoice_id;
 pub use documents::{DocSigner, SignedDocument};
 pub use invoices::invoice_id;
 pub use statements::{BrandStatement, LenderStatement, MakerStatement};
