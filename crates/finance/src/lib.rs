@@ -26,5 +26,7 @@ pub use lifecycle::{TrancheState, TrancheView};
 pub use model::*;
 pub use rate::{DayCount, Rounding};
 pub use reserves::{Reserve, ReserveAmount, ReserveLine};
-pub use service::{invoice_id, AccrualReport, DocSigner, Finance, SignedDocument};
+pub use service::{
+    delivery_invoice_id, invoice_id, not_after_today, AccrualReport, DocSigner, Finance, Reaccrual, SignedDocument,
+};
 pub use terms::{CollateralTerms, FacilityTerms};

@@ -19,6 +19,7 @@ mod documents;
 mod facilities;
 mod invoices;
 mod parties;
+mod reaccrual;
 mod signed;
 mod statements;
 
@@ -37,6 +38,7 @@ pub use accrual::AccrualReport;
 pub use deliveries::delivery_invoice_id;
 pub use documents::{DocSigner, SignedDocument};
 pub use invoices::invoice_id;
+pub use reaccrual::{not_after_today, Reaccrual};
 pub use statements::{BrandStatement, LenderStatement, MakerStatement};
 
 /// How many times an operation re-reads and retries when the state it
