@@ -55,7 +55,7 @@ pub fn invoice_state(inv: &Invoice, as_of: Date, grace_days: u32, default_days: 
 }
 
 /// Open amounts by days past due.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct AgingBuckets {
     pub current_minor: i64,
     pub days_1_30_minor: i64,

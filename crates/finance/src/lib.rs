@@ -9,7 +9,9 @@
 
 pub mod aging;
 pub mod base;
+pub mod certificate;
 pub mod chart;
+pub mod covenants;
 pub mod error;
 pub mod interest;
 pub mod lifecycle;
@@ -21,6 +23,8 @@ pub mod terms;
 
 pub use aging::{AgingBuckets, AgingReport, InvoiceState};
 pub use base::{availability, borrowing_base, Availability, BaseInput, Eligibility};
+pub use certificate::{Certificate, DiffLine};
+pub use covenants::{CovenantResult, CovenantState, CovenantTerms};
 pub use error::FinanceError;
 pub use lifecycle::{TrancheState, TrancheView};
 pub use model::*;

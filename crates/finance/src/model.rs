@@ -71,6 +71,8 @@ pub struct Facility {
     /// Every reserve setting, oldest first (the history is the record).
     #[serde(default)]
     pub reserves: Vec<crate::reserves::Reserve>,
+    #[serde(default)]
+    pub covenants: crate::covenants::CovenantTerms,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

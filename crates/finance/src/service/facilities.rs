@@ -92,6 +92,7 @@ impl Finance {
             default_interest_booked_minor: 0,
             collateral,
             reserves: Vec::new(),
+            covenants: crate::covenants::CovenantTerms::default(),
         };
         if let Some(existing) = self.load::<Facility>(kind::FACILITY, id).await? {
             return if same_opening(&existing.value, &facility) {
