@@ -342,16 +342,24 @@ pub async fn advance(fin: &Finance, cmd: AdvanceCmd) -> anyhow::Result<()> {
     }
 }
 
+/// Accrual through a day that is not after today (UTC): `future_date`.
 pub async fn accrue(fin: &Finance, through: &str, facility: Option<&str>) -> anyhow::Result<()> {
     let through = parse_date(Some(through))?;
+    let today = OffsetDateTime::now_utc().date();
     match facility {
-        Some(f) => print_json(&fin.accrue(f, through).await?),
-        None => print_json(&fin.accrue_all(through).await?),
+        Some(f) => print_json(&fin.accrue_until(f, through, today).await?),
+        None => print_json(&fin.accrue_all_until(through, today).await?),
     }
 }
 
-pub async fn deliver(fin: &Finance, commitment: &str, tranche: &str, on: Option<&str>) -> anyhow::Result<()> {
-    print_json(&fin.deliver(commitment, tranche, parse_date(on)?).await?)
+pub async fn deliver(
+    fin: &Finance,
+    commitment: &str,
+    tranche: &str,
+    on: Option<&str>,
+    quantity: Option<&str>,
+) -> anyhow::Result<()> {
+    print_json(&fin.deliver_part(commitment, tranche, parse_date(on)?, quantity).await?)
 }
 
 pub async fn invoices(fin: &Finance) -> anyhow::Result<()> {

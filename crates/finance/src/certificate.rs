@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use offtake_ledger::{AmountMinor, Currency};
 use serde::{Deserialize, Serialize};
 use time::Date;
 
@@ -166,7 +167,8 @@ fn line(step: &str, item: String, from_minor: i64, to_minor: i64, why: String) -
 /// on each day), concentration, the base, each reserve, the limit, drawn
 /// and pending, and the availability itself. The lines of the last five
 /// steps add up: Δavailable = Δcapacity − Δdrawn − Δpending.
-pub fn diff(from: &Availability, to: &Availability) -> Vec<DiffLine> {
+pub fn diff(from: &Availability, to: &Availability, currency: Currency) -> Vec<DiffLine> {
+    let m = |minor: i64| AmountMinor::new(minor).format(currency);
     let mut out = Vec::new();
     let tranche_key = |t: &crate::base::TrancheLine| format!("{}/{}", t.commitment, t.tranche);
     let before: BTreeMap<String, _> = from.tranches.iter().map(|t| (tranche_key(t), t)).collect();
@@ -226,11 +228,11 @@ pub fn diff(from: &Availability, to: &Availability) -> Vec<DiffLine> {
         to.base_minor,
         format!(
             "counted commitments {} → {} at {} bps, receivables {} → {} at {} bps",
-            from.counted_commitments_minor,
-            to.counted_commitments_minor,
+            m(from.counted_commitments_minor),
+            m(to.counted_commitments_minor),
             to.advance_rate_bps,
-            from.counted_receivables_minor,
-            to.counted_receivables_minor,
+            m(from.counted_receivables_minor),
+            m(to.counted_receivables_minor),
             to.receivable_advance_rate_bps
         ),
     ));

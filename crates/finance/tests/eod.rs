@@ -113,8 +113,7 @@ async fn covenant_history_and_certificate(ts: TestStore) {
     assert_eq!((c.base_minor, c.drawn_minor, c.available_minor), (8_000_000, 5_000_000, 3_000_000));
     assert_eq!(c.overdue_invoices, vec!["po-program--t1".to_owned()]);
     // The certificate is a document of schemas/bbc.schema.json.
-    let schema: serde_json::Value =
-        serde_json::from_str(include_str!("../../../schemas/bbc.schema.json")).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(include_str!("../../../schemas/bbc.schema.json")).unwrap();
     let validator = jsonschema::draft202012::options().build(&schema).unwrap();
     let body = serde_json::to_value(&c).unwrap();
     let errors: Vec<String> = validator.iter_errors(&body).map(|e| format!("{}: {e}", e.instance_path())).collect();

@@ -188,9 +188,10 @@ impl Finance {
 
     /// Why availability moved between two days, line by line.
     pub async fn bbc_diff(&self, facility: &str, from: Date, to: Date) -> Result<Vec<DiffLine>, FinanceError> {
+        let currency = self.facility(facility).await?.terms.currency;
         let before = self.availability(facility, from).await?;
         let after = self.availability(facility, to).await?;
-        Ok(diff(&before, &after))
+        Ok(diff(&before, &after, currency))
     }
 
     /// Covenant states of every closed day in `from..=to`, oldest first.
