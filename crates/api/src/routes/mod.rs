@@ -13,6 +13,7 @@ use crate::state::AppState;
 pub mod accounts;
 pub mod advances;
 pub mod chain;
+pub mod collateral;
 pub mod commitments;
 pub mod entries;
 pub mod exports;
@@ -44,6 +45,7 @@ pub fn v1() -> OpenApiRouter<AppState> {
         .merge(payments::router())
         .merge(exports::router())
         .merge(statements::router())
+        .merge(collateral::router())
 }
 
 /// Cursor pagination, the same on every list.
