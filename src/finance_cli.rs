@@ -370,15 +370,18 @@ pub async fn advance(fin: &Finance, cmd: AdvanceCmd) -> anyhow::Result<()> {
     }
 }
 
+/// Accrual through a day that is not after today (UTC): `future_date`.
 pub async fn accrue(fin: &Finance, through: &str, facility: Option<&str>) -> anyhow::Result<()> {
     let through = parse_date(Some(through))?;
+    let today = OffsetDateTime::now_utc().date();
     match facility {
-        Some(f) => {
-            print_json(&wire::AccrualReport::of(fin.accrue(f, through).await?, facility_currency(fin, f).await?))
-        }
+        Some(f) => print_json(&wire::AccrualReport::of(
+            fin.accrue_until(f, through, today).await?,
+            facility_currency(fin, f).await?,
+        )),
         None => {
             let mut reports = Vec::new();
-            for r in fin.accrue_all(through).await? {
+            for r in fin.accrue_all_until(through, today).await? {
                 let currency = facility_currency(fin, &r.facility).await?;
                 reports.push(wire::AccrualReport::of(r, currency));
             }
@@ -387,8 +390,14 @@ pub async fn accrue(fin: &Finance, through: &str, facility: Option<&str>) -> any
     }
 }
 
-pub async fn deliver(fin: &Finance, commitment: &str, tranche: &str, on: Option<&str>) -> anyhow::Result<()> {
-    print_json(&wire::Invoice::from(fin.deliver(commitment, tranche, parse_date(on)?).await?))
+pub async fn deliver(
+    fin: &Finance,
+    commitment: &str,
+    tranche: &str,
+    on: Option<&str>,
+    quantity: Option<&str>,
+) -> anyhow::Result<()> {
+    print_json(&wire::Invoice::from(fin.deliver_part(commitment, tranche, parse_date(on)?, quantity).await?))
 }
 
 pub async fn invoices(fin: &Finance) -> anyhow::Result<()> {

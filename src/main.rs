@@ -7,6 +7,7 @@
 
 mod audit_cli;
 mod bank_cli;
+mod collateral_cli;
 mod demo;
 mod finance_cli;
 mod ledger_cli;
@@ -115,15 +116,41 @@ enum Cmd {
         #[arg(long)]
         facility: Option<String>,
     },
-    /// Mark a tranche delivered and invoice the brand.
+    /// Mark a tranche delivered (all of it, or `--quantity` of it) and
+    /// invoice the brand.
     Deliver {
         commitment: String,
         tranche: String,
         #[arg(long)]
         on: Option<String>,
+        #[arg(long)]
+        quantity: Option<String>,
     },
     /// Invoices (JSON).
     Invoices,
+    /// End of day through a date: accrual, aging, eligibility, covenants
+    /// and the day's certificate for every facility (catches up).
+    Eod(collateral_cli::EodArgs),
+    /// Borrowing-base certificates: show one day, diff two days.
+    #[command(subcommand)]
+    Bbc(collateral_cli::BbcCmd),
+    /// Aging of a facility's invoices on a day (JSON).
+    Aging {
+        facility: String,
+        #[arg(long)]
+        as_of: Option<String>,
+    },
+    /// Named reserves on a facility.
+    #[command(subcommand)]
+    Reserve(collateral_cli::ReserveCmd),
+    /// Covenant history of a facility over closed days.
+    Covenants {
+        facility: String,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+    },
     /// Queue a payment notice (signed envelope or bank fields).
     Pay(Box<finance_cli::PayArgs>),
     /// Apply queued payments through the waterfall.
@@ -272,6 +299,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         | Cmd::Accrue { .. }
         | Cmd::Deliver { .. }
         | Cmd::Invoices
+        | Cmd::Eod(_)
+        | Cmd::Bbc(_)
+        | Cmd::Aging { .. }
+        | Cmd::Reserve(_)
+        | Cmd::Covenants { .. }
         | Cmd::Pay(_)
         | Cmd::Settle(_)
         | Cmd::Statement(_)
@@ -307,10 +339,17 @@ async fn finance_command(cmd: &Cmd, database_url: &str, ledger: &LedgerId) -> an
         Cmd::Accrue { through, facility } => {
             finance_cli::accrue(&finance().await?, through, facility.as_deref()).await?
         }
-        Cmd::Deliver { commitment, tranche, on } => {
-            finance_cli::deliver(&finance().await?, commitment, tranche, on.as_deref()).await?
+        Cmd::Deliver { commitment, tranche, on, quantity } => {
+            finance_cli::deliver(&finance().await?, commitment, tranche, on.as_deref(), quantity.as_deref()).await?
         }
         Cmd::Invoices => finance_cli::invoices(&finance().await?).await?,
+        Cmd::Eod(args) => collateral_cli::eod(&finance().await?, clone_cmd(args)).await?,
+        Cmd::Bbc(c) => collateral_cli::bbc(&finance().await?, clone_cmd(c)).await?,
+        Cmd::Aging { facility, as_of } => collateral_cli::aging(&finance().await?, facility, as_of.as_deref()).await?,
+        Cmd::Reserve(c) => collateral_cli::reserve(&finance().await?, clone_cmd(c)).await?,
+        Cmd::Covenants { facility, from, to } => {
+            collateral_cli::covenants(&finance().await?, facility, from, to).await?
+        }
         Cmd::Pay(args) => {
             let s = offtake_settlement::Settlement::new(finance().await?);
             finance_cli::pay(&s, clone_cmd(args.as_ref())).await?

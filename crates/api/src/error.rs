@@ -259,6 +259,8 @@ pub fn finance_status(e: &FinanceError) -> StatusCode {
         Invalid { .. }
         | WrongRole { .. }
         | InsufficientAvailability { .. }
+        | Overadvanced { .. }
+        | FutureDate { .. }
         | CurrencyMismatch { .. }
         | SignerMismatch(_)
         | AmountOverflow => StatusCode::UNPROCESSABLE_ENTITY,

@@ -16,6 +16,10 @@ pub enum FinanceError {
     WrongRole { party: String, expected: &'static str, actual: String },
     #[error("insufficient availability: requested {requested}, available {available} {currency}")]
     InsufficientAvailability { requested: String, available: String, currency: &'static str },
+    #[error("facility {facility:?} is overadvanced by {shortfall} {currency}: no new draw until collateral or repayments cover it")]
+    Overadvanced { facility: String, shortfall: String, currency: &'static str },
+    #[error("{field} {date} is after today ({today}): it has not happened yet")]
+    FutureDate { field: &'static str, date: String, today: String },
     #[error("currency mismatch: expected {expected}, got {got}")]
     CurrencyMismatch { expected: String, got: String },
     #[error("{what} is {state}, cannot {action}")]
@@ -41,6 +45,8 @@ impl FinanceError {
             AlreadyExists { .. } => "already_exists",
             WrongRole { .. } => "wrong_role",
             InsufficientAvailability { .. } => "insufficient_availability",
+            Overadvanced { .. } => "overadvanced",
+            FutureDate { .. } => "future_date",
             CurrencyMismatch { .. } => "currency_mismatch",
             InvalidState { .. } => "invalid_state",
             SignerMismatch(_) => "signer_mismatch",

@@ -7,18 +7,30 @@
 
 #![forbid(unsafe_code)]
 
+pub mod aging;
 pub mod base;
+pub mod certificate;
 pub mod chart;
+pub mod covenants;
 pub mod error;
 pub mod interest;
+pub mod lifecycle;
 pub mod model;
 pub mod rate;
+pub mod reserves;
 pub mod service;
 pub mod terms;
 
-pub use base::{availability, Availability, Eligibility};
+pub use aging::{AgingBuckets, AgingReport, InvoiceState};
+pub use base::{availability, borrowing_base, Availability, BaseInput, Eligibility};
+pub use certificate::{Certificate, DiffLine};
+pub use covenants::{CovenantResult, CovenantState, CovenantTerms};
 pub use error::FinanceError;
+pub use lifecycle::{TrancheState, TrancheView};
 pub use model::*;
 pub use rate::{DayCount, Rounding};
-pub use service::{invoice_id, AccrualReport, DocSigner, Finance, SignedDocument};
-pub use terms::FacilityTerms;
+pub use reserves::{Reserve, ReserveAmount, ReserveLine};
+pub use service::{
+    delivery_invoice_id, invoice_id, not_after_today, AccrualReport, DocSigner, Finance, Reaccrual, SignedDocument,
+};
+pub use terms::{CollateralTerms, FacilityTerms};

@@ -65,6 +65,14 @@ pub struct Facility {
     pub interest_booked_minor: i64,
     /// Default interest booked so far (rounded cumulative), as penalty.
     pub default_interest_booked_minor: i64,
+    /// Collateral rules over time (tranche grace, receivables, aging).
+    #[serde(default)]
+    pub collateral: crate::terms::CollateralTerms,
+    /// Every reserve setting, oldest first (the history is the record).
+    #[serde(default)]
+    pub reserves: Vec<crate::reserves::Reserve>,
+    #[serde(default)]
+    pub covenants: crate::covenants::CovenantTerms,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,16 +102,47 @@ pub struct Tranche {
     pub delivery_end: Date,
     pub status: TrancheStatus,
     pub invoice_id: Option<String>,
+    /// Every delivery against this tranche, oldest first (a tranche may be
+    /// delivered in parts; records written before parts existed have none
+    /// and count as delivered whole when their status says so).
+    #[serde(default)]
+    pub deliveries: Vec<Delivery>,
+}
+
+/// One delivery against a tranche, invoiced on its own.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// 1, 2, … within the tranche.
+    pub number: u32,
+    pub delivered_on: Date,
+    pub quantity: String,
+    /// quantity × unit price (the last delivery takes the rest, so the
+    /// parts always sum to the tranche's value).
+    pub value_minor: i64,
+    pub invoice: String,
 }
 
 impl Tranche {
+    /// Value delivered so far, whatever the date.
+    pub fn delivered_minor(&self) -> i64 {
+        if self.deliveries.is_empty() && matches!(self.status, TrancheStatus::Delivered | TrancheStatus::Invoiced) {
+            return self.value_minor;
+        }
+        self.deliveries.iter().map(|d| d.value_minor).sum()
+    }
+
     /// Value still to be delivered (counts in the memo book and, when
     /// eligible, in the borrowing base).
     pub fn undelivered_minor(&self) -> i64 {
         match self.status {
-            TrancheStatus::Scheduled => self.value_minor,
+            TrancheStatus::Scheduled => self.value_minor - self.delivered_minor(),
             _ => 0,
         }
+    }
+
+    /// Delivered in part or whole: an amendment must keep it as it is.
+    pub fn has_deliveries(&self) -> bool {
+        !self.deliveries.is_empty() || matches!(self.status, TrancheStatus::Delivered | TrancheStatus::Invoiced)
     }
 }
 
@@ -169,6 +208,10 @@ pub struct Advance {
     pub approval_hash: Option<String>,
     pub funded_on: Option<Date>,
     pub fee_minor: i64,
+    /// Day the hold was released (rejected or expired); records written
+    /// before this field count as released on the request day.
+    #[serde(default)]
+    pub released_on: Option<Date>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

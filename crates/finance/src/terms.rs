@@ -84,3 +84,57 @@ impl FacilityTerms {
         Ok(())
     }
 }
+
+/// Collateral rules that follow the calendar. A separate struct (stored on
+/// the facility with defaults) so facilities opened before these rules load
+/// with the defaults, and `FacilityTerms` literals elsewhere keep compiling.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CollateralTerms {
+    /// A tranche not fully delivered this many days after `delivery_end`
+    /// is missed (its open value stops counting).
+    pub delivery_grace_days: u32,
+    /// Advance rate on eligible receivables; `None` = the facility's rate.
+    pub receivable_advance_rate_bps: Option<u32>,
+    /// A receivable more than this many days past due is ineligible.
+    pub receivable_max_days_past_due: u32,
+    /// When more than this share of a brand's open receivable value is
+    /// aged, all of that brand's receivables are ineligible.
+    pub cross_age_bps: u32,
+    /// An invoice more than this many days past due is defaulted.
+    pub default_days_past_due: u32,
+}
+
+impl Default for CollateralTerms {
+    fn default() -> Self {
+        CollateralTerms {
+            delivery_grace_days: 15,
+            receivable_advance_rate_bps: None,
+            receivable_max_days_past_due: 60,
+            cross_age_bps: 5_000,
+            default_days_past_due: 90,
+        }
+    }
+}
+
+impl CollateralTerms {
+    pub fn receivable_rate_bps(&self, terms: &FacilityTerms) -> u32 {
+        self.receivable_advance_rate_bps.unwrap_or(terms.advance_rate_bps)
+    }
+
+    pub fn validate(&self) -> Result<(), FinanceError> {
+        if self.receivable_advance_rate_bps.is_some_and(|r| r > BPS_PER_UNIT) {
+            return Err(FinanceError::invalid("receivable_advance_rate_bps", "above 10000"));
+        }
+        if self.cross_age_bps > BPS_PER_UNIT {
+            return Err(FinanceError::invalid("cross_age_bps", "above 10000"));
+        }
+        if self.delivery_grace_days > 366 || self.receivable_max_days_past_due > 3_660 {
+            return Err(FinanceError::invalid("delivery_grace_days", "grace at most a year, aging at most 10 years"));
+        }
+        if self.default_days_past_due > 3_660 {
+            return Err(FinanceError::invalid("default_days_past_due", "at most 10 years"));
+        }
+        Ok(())
+    }
+}

@@ -78,8 +78,17 @@ async fn borrowing_base_with_brands_and_concentration(ts: TestStore) {
     assert_eq!(posted(&fin, "invoice:po-b--t1").await, 2_000_000);
     let c = fin.commitment("po-b").await.unwrap();
     assert_eq!(c.tranches[0].status, TrancheStatus::Invoiced);
+    // On 15 January the delivery (dated 3 February) had not happened yet.
     let a = fin.availability("f1", date!(2026 - 01 - 15)).await.unwrap();
-    assert_eq!(a.eligible_minor, 7_000_000);
+    assert_eq!(a.eligible_minor, 9_000_000);
+    // From 3 February the tranche is delivered and its invoice, not yet
+    // due, counts as a receivable instead: the same 20,000 from brand B.
+    let a = fin.availability("f1", date!(2026 - 02 - 03)).await.unwrap();
+    let line = a.tranches.iter().find(|l| l.commitment == "po-b" && l.tranche == "t1").unwrap();
+    assert_eq!((line.eligibility, line.open_minor), (Eligibility::Delivered, 0));
+    assert_eq!(a.receivables.len(), 1);
+    assert_eq!((a.receivables[0].eligibility, a.receivables[0].eligible_minor), (Eligibility::Eligible, 2_000_000));
+    assert_eq!((a.eligible_minor, a.counted_minor, a.base_minor), (9_000_000, 6_500_000, 5_200_000));
     // Delivering again returns the same invoice and books nothing.
     let head = fin.store().head(fin.ledger()).await.unwrap();
     assert_eq!(fin.deliver("po-b", "t1", date!(2026 - 02 - 03)).await.unwrap(), inv);
@@ -169,8 +178,11 @@ async fn amendment_below_drawn_makes_availability_negative(ts: TestStore) {
     // 50,000 × 80 % = 40,000 capacity against 70,000 drawn.
     let a = fin.availability("f1", date!(2026 - 01 - 10)).await.unwrap();
     assert_eq!(a.available_minor, -3_000_000);
+    // Drawn above capacity is an overadvance (30,000 short): draws are
+    // refused for that reason until collateral or repayments cover it.
+    assert_eq!((a.overadvanced, a.overadvance_minor), (true, 3_000_000));
     let req = request("d2", "f1", "maker-m", "0.01", "2026-01-10T10:00:00Z");
-    assert_eq!(code_of(fin.request_advance(&req, now("2026-01-10T10:00:00Z")).await), "insufficient_availability");
+    assert_eq!(code_of(fin.request_advance(&req, now("2026-01-10T10:00:00Z")).await), "overadvanced");
     // The shortfall: 10 % of the 50,000 dropped, invoiced to the brand.
     let inv = fin.invoice("po--shortfall-v2").await.unwrap();
     assert_eq!(inv.amount_minor, 500_000);
@@ -291,8 +303,9 @@ async fn statements_for_maker_lender_and_brand(ts: TestStore) {
     let m = fin.maker_statement("maker-m", date!(2026 - 04 - 04)).await.unwrap();
     let line = &m.facilities[0];
     assert_eq!((line.limit_minor, line.drawn_minor, line.pending_minor), (50_000_000, 8_000_000, 0));
-    // Base: only t2 (10,000) is left undelivered: 8,000 at 80 %.
-    assert_eq!((line.base_minor, line.available_minor), (800_000, 800_000 - 8_000_000));
+    // Base: t2 (10,000, in its window) and the invoice of t1 (200,000, not
+    // yet due, a receivable): 210,000 at 80 % = 168,000.
+    assert_eq!((line.base_minor, line.available_minor), (16_800_000, 16_800_000 - 8_000_000));
     assert_eq!((line.interest_due_minor, line.fees_due_minor, line.penalty_due_minor), (240_000, 80_000, 0));
     assert_eq!(line.next_due[0].due_on, date!(2026 - 04 - 14));
     assert_eq!(line.next_due[0].open_minor, 20_000_000);

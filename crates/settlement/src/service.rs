@@ -327,6 +327,7 @@ impl Settlement {
                     rec.state = match current.outcome {
                         PlannedOutcome::Applied { breakdown } => {
                             self.record_invoice_payments(&rec.notice, &breakdown).await?;
+                            self.reaccrue_if_back_valued(&rec.notice).await?;
                             NoticeState::Applied { seq: committed.seq, breakdown }
                         }
                         PlannedOutcome::Suspense { reason } => NoticeState::Suspense { seq: committed.seq, reason },
@@ -466,6 +467,21 @@ impl Settlement {
             action: Action::RecordIfUnchanged { legs: net.legs(), pending: false, unchanged: guard, since_seq },
         };
         Ok(Ok(Plan { command, outcome: PlannedOutcome::Applied { breakdown } }))
+    }
+
+    /// A payment valued on a day already accrued changed the principal of
+    /// those days: they are re-accrued and the difference booked as an
+    /// adjustment (issue 18, rule 7).
+    async fn reaccrue_if_back_valued(&self, n: &PaymentNotice) -> Result<(), SettlementError> {
+        let f = match self.fin.facility(&n.facility).await {
+            Ok(f) => f,
+            Err(FinanceError::NotFound { .. }) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        if f.accrued_through.is_some_and(|done| done >= n.value_date) {
+            self.fin.reaccrue(&f.id).await?;
+        }
+        Ok(())
     }
 
     /// The legs of a payment: cash (or credit) in, invoices down, the

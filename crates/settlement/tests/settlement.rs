@@ -244,7 +244,45 @@ async fn a_crashed_worker_never_double_applies(ts: TestStore) {
     assert_books_balance(fin(&s)).await;
 }
 
+/// Issue 18, rule 7. Interest is accrued through 14 April (100 days on
+/// 80,000: 2,666.67), then a 50,000.00 payment arrives valued 5 April:
+/// fees 800.00, interest 2,666.67, principal 46,533.33 → 33,466.67 left.
+/// Exact interest on the true path: 90 days on 80,000 = 2,400.00, plus 10
+/// days (5–14 April) on 33,466.67 at 11.1555567 a day = 111.555567: total
+/// 2,511.55557 → 2,511.56. The 155.11 booked too much was already paid, so
+/// it comes off principal from 15 April: 33,311.56.
+async fn back_valued_payment_reaccrues(ts: TestStore) {
+    let s = program(&ts).await;
+    let f = fin(&s);
+    let head = f.store().head(f.ledger()).await.unwrap();
+    let refused = f.accrue_until("f1", date!(2026 - 04 - 15), date!(2026 - 04 - 14)).await.unwrap_err();
+    assert_eq!(refused.code(), "future_date");
+    assert_eq!(f.store().head(f.ledger()).await.unwrap(), head);
+    let r = f.accrue_until("f1", date!(2026 - 04 - 14), date!(2026 - 04 - 14)).await.unwrap();
+    assert_eq!(r.interest_total_minor, 266_667);
+    let NoticeState::Applied { breakdown, .. } = pay(&s, notice("bank-bv", "50000.00", date!(2026 - 04 - 05))).await
+    else {
+        panic!("not applied")
+    };
+    let parts: Vec<(&str, i64)> = breakdown.debt.iter().map(|p| (p.part.as_str(), p.amount_minor)).collect();
+    assert_eq!(parts, vec![("fees", 80_000), ("interest", 266_667), ("principal", 4_653_333)]);
+    assert_eq!(posted(f, "income:lender-l:interest:usd").await, 251_156);
+    assert_eq!(posted(f, "facility:f1:interest").await, 0);
+    assert_eq!(posted(f, "facility:f1:principal").await, 3_331_156);
+    assert_eq!(f.facility("f1").await.unwrap().interest_booked_minor, 251_156);
+    // Re-accruing again books nothing.
+    let head = f.store().head(f.ledger()).await.unwrap();
+    assert_eq!(f.reaccrue("f1").await.unwrap().interest_adjustment_minor, 0);
+    assert_eq!(f.store().head(f.ledger()).await.unwrap(), head);
+    // 15 April accrues on 33,311.56: 11.1038533 a day; cumulative exact
+    // 2,522.65942 → 2,522.66.
+    f.accrue_until("f1", date!(2026 - 04 - 15), date!(2026 - 04 - 15)).await.unwrap();
+    assert_eq!(posted(f, "income:lender-l:interest:usd").await, 252_266);
+    assert_books_balance(f).await;
+}
+
 on_both_stores!(
+    back_valued_payment_reaccrues,
     design_payment_applies_fees_interest_principal,
     partial_multi_invoice_overpayment_and_credit,
     late_payment_pays_penalties_first,

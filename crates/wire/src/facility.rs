@@ -1,11 +1,16 @@
 //! Facilities, their terms, availability (the borrowing base step by step)
 //! and accrual runs.
 
-use offtake_finance::base::{BrandLine as DomainBrandLine, TrancheLine as DomainTrancheLine};
+use offtake_finance::base::{
+    BrandLine as DomainBrandLine, ReceivableLine as DomainReceivableLine, TrancheLine as DomainTrancheLine,
+};
 use offtake_finance::{
     AccrualReport as DomainAccrual, Availability as DomainAvailability, DayCount as DomainDayCount,
     Eligibility as DomainEligibility, Facility as DomainFacility, FacilityStatus as DomainFacilityStatus,
     FacilityTerms as DomainTerms, Rounding as DomainRounding,
+};
+use offtake_finance::{
+    InvoiceState as DomainInvoiceState, ReserveLine as DomainReserveLine, TrancheState as DomainTrancheState,
 };
 use offtake_ledger::Currency;
 use serde::{Deserialize, Serialize};
@@ -48,6 +53,33 @@ wire_enum! {
         Delivered = "delivered" <= Delivered,
         Cancelled = "cancelled" <= Cancelled,
         CommitmentCancelled = "commitment_cancelled" <= CommitmentCancelled,
+        /// The delivery window and its grace days passed with value open.
+        MissedDelivery = "missed_delivery" <= MissedDelivery,
+        /// A receivable more than the allowed days past due.
+        AgedReceivable = "aged_receivable" <= AgedReceivable,
+        /// Too much of the brand's receivable value is aged.
+        CrossAged = "cross_aged" <= CrossAged,
+    }
+}
+
+wire_enum! {
+    /// Where a tranche stands on the as-of date.
+    TrancheState from DomainTrancheState {
+        Scheduled = "scheduled" <= Scheduled,
+        InWindow = "in_window" <= InWindow,
+        Delivered = "delivered" <= Delivered,
+        Missed = "missed" <= Missed,
+        Cancelled = "cancelled" <= Cancelled,
+    }
+}
+
+wire_enum! {
+    /// Where an invoice stands on the as-of date.
+    InvoiceState from DomainInvoiceState {
+        Open = "open" <= Open,
+        Overdue = "overdue" <= Overdue,
+        Defaulted = "defaulted" <= Defaulted,
+        Paid = "paid" <= Paid,
     }
 }
 
@@ -146,7 +178,13 @@ pub struct TrancheLine {
     pub brand: String,
     pub tranche: String,
     pub delivery_start: Date,
+    pub delivery_end: Date,
     pub value: Money,
+    pub state: TrancheState,
+    /// Value delivered on or before the as-of date.
+    pub delivered: Money,
+    /// Value still to deliver.
+    pub open: Money,
     pub eligibility: Eligibility,
     /// Value counted before the concentration cap (zero unless eligible).
     pub eligible: Money,
@@ -159,11 +197,75 @@ impl TrancheLine {
             brand: l.brand,
             tranche: l.tranche,
             delivery_start: l.delivery_start,
+            delivery_end: l.delivery_end,
             value: Money::new(l.value_minor, c),
+            state: l.state.into(),
+            delivered: Money::new(l.delivered_minor, c),
+            open: Money::new(l.open_minor, c),
             eligibility: l.eligibility.into(),
             eligible: Money::new(l.eligible_minor, c),
         }
     }
+}
+
+/// One open invoice's part in the borrowing base.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ReceivableLine {
+    pub invoice: String,
+    pub brand: String,
+    pub commitment: String,
+    pub issued_on: Date,
+    pub due_on: Date,
+    pub open: Money,
+    pub days_past_due: i64,
+    pub state: InvoiceState,
+    pub eligibility: Eligibility,
+    pub eligible: Money,
+}
+
+impl ReceivableLine {
+    fn of(l: DomainReceivableLine, c: Currency) -> Self {
+        ReceivableLine {
+            invoice: l.invoice,
+            brand: l.brand,
+            commitment: l.commitment,
+            issued_on: l.issued_on,
+            due_on: l.due_on,
+            open: Money::new(l.open_minor, c),
+            days_past_due: l.days_past_due,
+            state: l.state.into(),
+            eligibility: l.eligibility.into(),
+            eligible: Money::new(l.eligible_minor, c),
+        }
+    }
+}
+
+/// A named reserve deducted after the base.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ReserveLine {
+    pub name: String,
+    pub effective_on: Date,
+    /// `fixed` amount or `percent` of the base, as set.
+    pub kind: String,
+    pub reserve: Money,
+}
+
+impl ReserveLine {
+    fn of(l: DomainReserveLine, c: Currency) -> Self {
+        let kind = match serde_json::to_value(&l.amount).ok().and_then(|v| v.get("kind").cloned()) {
+            Some(serde_json::Value::String(k)) => k,
+            _ => "fixed".to_owned(),
+        };
+        ReserveLine { name: l.name, effective_on: l.effective_on, kind, reserve: Money::new(l.reserve_minor, c) }
+    }
+}
+
+/// Value left out of the base, by reason code.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct IneligibleLine {
+    /// `missed_delivery`, `aged_receivable`, `cross_aged`, `too_far_out`, …
+    pub reason: String,
+    pub value: Money,
 }
 
 /// One brand's part in the borrowing base, after the concentration cap.
@@ -195,14 +297,25 @@ impl BrandLine {
 pub struct Availability {
     pub as_of: Date,
     pub tranches: Vec<TrancheLine>,
+    /// Open invoices (receivables) and how much of each counts.
+    pub receivables: Vec<ReceivableLine>,
     pub brands: Vec<BrandLine>,
+    /// Value left out, by reason.
+    pub ineligible: Vec<IneligibleLine>,
     pub eligible: Money,
     pub counted: Money,
     pub advance_rate_bps: u32,
-    /// counted × advance rate, rounded down.
+    /// Advance rate on receivables.
+    pub receivable_advance_rate_bps: u32,
+    /// Counted commitments × advance rate + counted receivables × receivable rate, rounded down.
     pub base: Money,
+    pub reserves: Vec<ReserveLine>,
+    /// Sum of the reserves.
+    pub reserves_total: Money,
+    /// base − reserves.
+    pub net_base: Money,
     pub limit: Money,
-    /// min(limit, base).
+    /// min(limit, net base).
     pub capacity: Money,
     /// Principal drawn and not repaid.
     pub drawn: Money,
@@ -211,6 +324,10 @@ pub struct Availability {
     /// capacity − drawn − pending; negative when collateral fell below
     /// what is drawn (no draw until it recovers).
     pub available: Money,
+    /// Drawn principal above capacity.
+    pub overadvance: Money,
+    /// Whether drawn principal exceeds capacity (new draws are refused).
+    pub overadvanced: bool,
 }
 
 impl Availability {
@@ -223,6 +340,14 @@ impl Availability {
             counted: m(a.counted_minor),
             advance_rate_bps: a.advance_rate_bps,
             base: m(a.base_minor),
+            receivable_advance_rate_bps: a.receivable_advance_rate_bps,
+            reserves_total: m(a.reserves_minor),
+            net_base: m(a.net_base_minor),
+            overadvance: m(a.overadvance_minor),
+            overadvanced: a.overadvanced,
+            ineligible: a.ineligible.into_iter().map(|(reason, v)| IneligibleLine { reason, value: m(v) }).collect(),
+            reserves: a.reserves.into_iter().map(|l| ReserveLine::of(l, currency)).collect(),
+            receivables: a.receivables.into_iter().map(|l| ReceivableLine::of(l, currency)).collect(),
             limit: m(a.limit_minor),
             capacity: m(a.capacity_minor),
             drawn: m(a.outstanding_minor),
@@ -283,6 +408,9 @@ mod tests {
             accrued_through: None,
             interest_booked_minor: 240_000,
             default_interest_booked_minor: 0,
+            collateral: Default::default(),
+            reserves: Vec::new(),
+            covenants: Default::default(),
         };
         let json = serde_json::to_value(Facility::from(f)).unwrap();
         assert_eq!(json["opened_on"], "2026-01-01");

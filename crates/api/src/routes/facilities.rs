@@ -217,7 +217,8 @@ async fn accrue(
         Some(d) => parse_day(d)?,
         None => today(),
     };
-    let report = state.finance().accrue(&f.id, through).await?;
+    // Never past today (UTC): `future_date`, nothing booked.
+    let report = state.finance().accrue_until(&f.id, through, today()).await?;
     Ok(created(&format!("/v1/facilities/{}", f.id), wire::AccrualReport::of(report, f.terms.currency)))
 }
 

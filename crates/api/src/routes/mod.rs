@@ -15,6 +15,7 @@ pub mod advances;
 pub mod bank;
 pub mod chain;
 pub mod checkpoints;
+pub mod collateral;
 pub mod commitments;
 pub mod entries;
 pub mod exports;
@@ -48,6 +49,7 @@ pub fn v1() -> OpenApiRouter<AppState> {
         .merge(exports::router())
         .merge(statements::router())
         .merge(bank::router())
+        .merge(collateral::router())
 }
 
 /// Cursor pagination, the same on every list.

@@ -159,7 +159,7 @@ impl Finance {
     }
 
     /// One day's charge (negative = a correction in the other direction).
-    fn charge(
+    pub(crate) fn charge(
         &self,
         f: &Facility,
         part: FacilityPart,

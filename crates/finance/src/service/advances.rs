@@ -65,11 +65,21 @@ impl Finance {
         let principal = chart::facility(&facility.id, FacilityPart::Principal, currency)?;
         let cash = chart::lender_cash(&facility.lender, currency)?;
         let backlog = chart::memo_backlog(&facility.maker, currency)?;
+        // Invoices and the payments that lower receivables move the maker's
+        // equity: a draw decided before either is retried.
+        let equity = chart::maker_equity(&facility.maker, currency)?;
         let as_of = now.date();
         let mut hold = None;
         for _ in 0..MAX_ATTEMPTS {
             let snap = self.snapshot(&facility, as_of).await?;
             let available = snap.availability.available_minor;
+            if snap.availability.overadvanced {
+                return Err(FinanceError::Overadvanced {
+                    facility: facility.id.clone(),
+                    shortfall: AmountMinor::new(snap.availability.overadvance_minor).format(currency),
+                    currency: currency.code(),
+                });
+            }
             if amount.get() > available {
                 return Err(refuse(available));
             }
@@ -82,7 +92,7 @@ impl Finance {
                 Action::RecordIfUnchanged {
                     legs: pair(&principal, &cash, amount.get()),
                     pending: true,
-                    unchanged: vec![principal.code.clone(), backlog.code.clone()],
+                    unchanged: vec![principal.code.clone(), backlog.code.clone(), equity.code.clone()],
                     since_seq: snap.at_seq,
                 },
             );
@@ -125,6 +135,7 @@ impl Finance {
             approval_hash: None,
             funded_on: None,
             fee_minor: 0,
+            released_on: None,
         };
         match self.save(kind::ADVANCE, &id, 0, &advance).await {
             Ok(_) => Ok(advance),
@@ -265,6 +276,7 @@ impl Finance {
         let mut next = adv;
         next.status = status;
         next.approval_hash = approval_hash;
+        next.released_on = Some(on);
         self.update_advance(next).await
     }
 

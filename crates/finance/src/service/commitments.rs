@@ -137,6 +137,7 @@ fn parse(doc: &SignedDocument) -> Result<Parsed, FinanceError> {
             delivery_end,
             status: if cancelled { TrancheStatus::Cancelled } else { TrancheStatus::Scheduled },
             invoice_id: None,
+            deliveries: Vec::new(),
         });
     }
     // A commitment's total must fit in minor units, so every sum of its
@@ -324,9 +325,10 @@ fn amend(cur: &Commitment, p: &Parsed, hash: &str) -> Result<(Commitment, i64), 
     }
     let new_by_id: HashMap<&str, &Tranche> = p.tranches.iter().map(|t| (t.id.as_str(), t)).collect();
     let mut tranches = Vec::new();
-    // Delivered tranches are history: they must stay as they were.
+    // Delivered tranches (in whole or part) are history: they must stay as
+    // they were.
     for t in &cur.tranches {
-        if matches!(t.status, TrancheStatus::Delivered | TrancheStatus::Invoiced) {
+        if t.has_deliveries() {
             match new_by_id.get(t.id.as_str()) {
                 Some(n) if n.value_minor == t.value_minor => tranches.push(t.clone()),
                 _ => {

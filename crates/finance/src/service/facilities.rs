@@ -3,11 +3,11 @@
 use offtake_ledger::{Action, AmountMinor, AsOf, Currency, LedgerError};
 use time::Date;
 
-use crate::base::{availability, Availability};
+use crate::base::Availability;
 use crate::chart::{self, FacilityPart};
 use crate::error::FinanceError;
-use crate::model::{kind, Commitment, Facility, FacilityStatus, PartyRole};
-use crate::terms::FacilityTerms;
+use crate::model::{kind, Facility, FacilityStatus, PartyRole};
+use crate::terms::{CollateralTerms, FacilityTerms};
 
 use super::{check_id, command, pair, Finance, Versioned};
 
@@ -60,8 +60,24 @@ impl Finance {
         terms: FacilityTerms,
         opened_on: Date,
     ) -> Result<Facility, FinanceError> {
+        self.open_facility_with(id, lender, maker, terms, CollateralTerms::default(), opened_on).await
+    }
+
+    /// [`Finance::open_facility`] with collateral rules other than the
+    /// defaults. They are fixed at opening, so any past date recomputes
+    /// under the rules that applied then.
+    pub async fn open_facility_with(
+        &self,
+        id: &str,
+        lender: &str,
+        maker: &str,
+        terms: FacilityTerms,
+        collateral: CollateralTerms,
+        opened_on: Date,
+    ) -> Result<Facility, FinanceError> {
         check_id("facility", id)?;
         terms.validate()?;
+        collateral.validate()?;
         self.party_as(lender, PartyRole::Lender).await?;
         self.party_as(maker, PartyRole::Maker).await?;
         let facility = Facility {
@@ -74,6 +90,9 @@ impl Finance {
             accrued_through: None,
             interest_booked_minor: 0,
             default_interest_booked_minor: 0,
+            collateral,
+            reserves: Vec::new(),
+            covenants: crate::covenants::CovenantTerms::default(),
         };
         if let Some(existing) = self.load::<Facility>(kind::FACILITY, id).await? {
             return if same_opening(&existing.value, &facility) {
@@ -145,30 +164,35 @@ impl Finance {
         }
     }
 
-    /// Availability of a facility on `as_of`, with the breakdown.
+    /// Availability of a facility at the end of `as_of`, with the
+    /// breakdown: what was true on that date (commitment versions in force,
+    /// deliveries, invoices, payments, draws and reserves dated on or
+    /// before it), so a past date recomputes to the same figures.
     pub async fn availability(&self, facility: &str, as_of: Date) -> Result<Availability, FinanceError> {
-        Ok(self.snapshot(&self.facility(facility).await?, as_of).await?.availability)
+        let f = self.facility(facility).await?;
+        let (outstanding_minor, pending_minor) = self.drawn_on(&f, as_of).await?;
+        let collateral = self.collateral_on(&f, as_of).await?;
+        Ok(collateral.base(&f, as_of, outstanding_minor, pending_minor))
     }
 
-    /// Availability computed at one ledger position: balances as of the
-    /// head read first, commitments read after it (so anything that
-    /// changed them since is visible to the draw's guard).
+    /// Availability computed at one ledger position, for a draw: balances
+    /// as of the head read first, collateral read after it (so anything
+    /// that changed it since is visible to the draw's guard).
     pub(crate) async fn snapshot(&self, facility: &Facility, as_of: Date) -> Result<Snapshot, FinanceError> {
         let at_seq = self.store.head(&self.ledger).await?.seq;
         let principal = chart::facility(&facility.id, FacilityPart::Principal, facility.terms.currency)?;
         let bal = self.store.balance(&self.ledger, &principal.code, AsOf::Seq(at_seq)).await?;
-        let commitments: Vec<Commitment> = self
-            .commitments()
-            .await?
-            .into_iter()
-            .filter(|c| c.maker == facility.maker && c.currency == facility.terms.currency)
-            .collect();
-        let availability =
-            availability(&facility.terms, &commitments, as_of, bal.posted_minor, bal.totals.pending_debit_minor);
+        let collateral = self.collateral_on(facility, as_of).await?;
+        let availability = collateral.base(facility, as_of, bal.posted_minor, bal.totals.pending_debit_minor);
         Ok(Snapshot { availability, at_seq })
     }
 }
 
 fn same_opening(a: &Facility, b: &Facility) -> bool {
-    a.id == b.id && a.lender == b.lender && a.maker == b.maker && a.terms == b.terms && a.opened_on == b.opened_on
+    a.id == b.id
+        && a.lender == b.lender
+        && a.maker == b.maker
+        && a.terms == b.terms
+        && a.opened_on == b.opened_on
+        && a.collateral == b.collateral
 }

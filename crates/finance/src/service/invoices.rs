@@ -6,7 +6,7 @@ use time::Date;
 
 use crate::chart;
 use crate::error::FinanceError;
-use crate::model::{kind, Commitment, Invoice, InvoiceKind, InvoiceStatus, TrancheStatus};
+use crate::model::{kind, Commitment, Invoice, InvoiceKind, InvoiceStatus};
 
 use super::commitments::hex_to_hash;
 use super::{command, pair, Finance, MAX_ATTEMPTS};
@@ -19,78 +19,6 @@ pub fn invoice_id(commitment: &str, tranche: &str) -> String {
 }
 
 impl Finance {
-    /// Marks a tranche delivered on `delivered_on` and invoices the brand.
-    /// Running it again for a delivered tranche finishes what is missing and
-    /// returns the invoice.
-    pub async fn deliver(&self, commitment: &str, tranche: &str, delivered_on: Date) -> Result<Invoice, FinanceError> {
-        for _ in 0..MAX_ATTEMPTS {
-            let cur = self.require::<Commitment>(kind::COMMITMENT, commitment).await?;
-            let c = cur.value;
-            let t = c
-                .tranches
-                .iter()
-                .find(|t| t.id == tranche)
-                .ok_or_else(|| FinanceError::not_found("tranche", format!("{commitment}/{tranche}")))?
-                .clone();
-            let invoice_id = invoice_id(commitment, tranche);
-            match t.status {
-                TrancheStatus::Invoiced => return self.invoice(&invoice_id).await,
-                TrancheStatus::Cancelled => {
-                    return Err(FinanceError::InvalidState {
-                        what: format!("tranche {tranche:?}"),
-                        state: "cancelled".into(),
-                        action: "deliver",
-                    })
-                }
-                TrancheStatus::Scheduled | TrancheStatus::Delivered => {}
-            }
-            // Step 1: the record first (the tranche leaves the base now).
-            let mut next = c.clone();
-            let mut version = cur.version;
-            if t.status == TrancheStatus::Scheduled {
-                for x in &mut next.tranches {
-                    if x.id == tranche {
-                        x.status = TrancheStatus::Delivered;
-                        x.invoice_id = Some(invoice_id.clone());
-                    }
-                }
-                next.memo_booked_minor -= t.value_minor;
-                version = match self.save(kind::COMMITMENT, commitment, cur.version, &next).await {
-                    Ok(v) => v,
-                    Err(FinanceError::Ledger(LedgerError::VersionConflict { .. })) => continue,
-                    Err(e) => return Err(e),
-                };
-            }
-            // Step 2: memo book out, invoice in (idempotent by key).
-            let obligation = chart::memo_obligation(&c.brand, c.currency)?;
-            let backlog = chart::memo_backlog(&c.maker, c.currency)?;
-            self.commit(command(
-                format!("delivery:{invoice_id}:memo"),
-                "delivery",
-                delivered_on,
-                serde_json::json!({ "commitment": commitment, "tranche": tranche }),
-                hex_to_hash(&c.body_hash),
-                Action::Record { legs: pair(&backlog, &obligation, t.value_minor), pending: false },
-            ))
-            .await?;
-            let invoice = self
-                .issue_invoice(&next, Some(tranche), &invoice_id, InvoiceKind::Delivery, t.value_minor, delivered_on)
-                .await?;
-            // Step 3: the tranche is invoiced.
-            for x in &mut next.tranches {
-                if x.id == tranche {
-                    x.status = TrancheStatus::Invoiced;
-                }
-            }
-            match self.save(kind::COMMITMENT, commitment, version, &next).await {
-                Ok(_) => return Ok(invoice),
-                Err(FinanceError::Ledger(LedgerError::VersionConflict { .. })) => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        Err(FinanceError::Contention { attempts: MAX_ATTEMPTS })
-    }
-
     /// Books an invoice to the brand (Dr invoice, Cr maker collateral
     /// equity) and records it. Idempotent by invoice id.
     pub(crate) async fn issue_invoice(

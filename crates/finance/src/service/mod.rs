@@ -12,11 +12,15 @@
 
 mod accrual;
 mod advances;
+mod collateral;
 mod commitments;
+mod deliveries;
 mod documents;
+mod eod;
 mod facilities;
 mod invoices;
 mod parties;
+mod reaccrual;
 mod signed;
 mod statements;
 
@@ -32,8 +36,11 @@ use time::Date;
 use crate::error::FinanceError;
 
 pub use accrual::AccrualReport;
+pub use deliveries::delivery_invoice_id;
 pub use documents::{DocSigner, SignedDocument};
+pub use eod::{eod_kind, EodDay, EodFacilityReport, EodReport};
 pub use invoices::invoice_id;
+pub use reaccrual::{not_after_today, Reaccrual};
 pub use statements::{BrandStatement, LenderStatement, MakerStatement};
 
 /// How many times an operation re-reads and retries when the state it

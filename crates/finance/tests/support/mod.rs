@@ -14,7 +14,12 @@ use time::Date;
 pub const USD: Currency = Currency::USD;
 
 pub async fn finance(store: Arc<dyn Store>) -> Finance {
-    let fin = Finance::open(store, LedgerId::new("program").unwrap()).await.unwrap();
+    finance_on(store, "program").await
+}
+
+/// The parties and the lender's capital on a ledger of its own.
+pub async fn finance_on(store: Arc<dyn Store>, ledger: &str) -> Finance {
+    let fin = Finance::open(store, LedgerId::new(ledger).unwrap()).await.unwrap();
     fin.register_party("brand-a", PartyRole::Brand, "Brand A").await.unwrap();
     fin.register_party("brand-b", PartyRole::Brand, "Brand B").await.unwrap();
     fin.register_party("maker-m", PartyRole::Maker, "Maker M").await.unwrap();
