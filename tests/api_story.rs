@@ -311,8 +311,15 @@ async fn financing_story(s: &TestServer) {
     s.get("/v1/exports/entries.csv", &brand.api).await.assert_problem(403, "forbidden");
 
     // Interest accrues (admin job); the auditor reads everything, writes nothing.
-    let through = (start + Duration::days(1)).to_string();
-    s.post("/v1/facilities/f1/accruals", &s.admin_key, &json!({ "through": through })).await.assert_status(201);
+    // Never past today: a future day is refused and books nothing; today is booked.
+    let future = (start + Duration::days(1)).to_string();
+    let head = s.get("/v1/chain/head", &s.admin_key).await.assert_status(200).clone();
+    s.post("/v1/facilities/f1/accruals", &s.admin_key, &json!({ "through": future }))
+        .await
+        .assert_problem(422, "future_date");
+    assert_eq!(s.get("/v1/chain/head", &s.admin_key).await.assert_status(200).clone(), head, "nothing booked");
+    let accrued = s.post("/v1/facilities/f1/accruals", &s.admin_key, &json!({ "through": today.to_string() })).await;
+    assert_eq!(accrued.assert_status(201)["through"], today.to_string());
     for path in
         ["/v1/commitments", "/v1/facilities", "/v1/advances", "/v1/invoices", "/v1/signing-keys", "/v1/chain/verify"]
     {
