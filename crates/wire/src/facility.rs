@@ -252,7 +252,7 @@ pub struct ReserveLine {
 
 impl ReserveLine {
     fn of(l: DomainReserveLine, c: Currency) -> Self {
-        let kind = match serde_json::to_value(&l.amount).ok().and_then(|v| v.get("kind").cloned()) {
+        let kind = match serde_json::to_value(l.amount).ok().and_then(|v| v.get("kind").cloned()) {
             Some(serde_json::Value::String(k)) => k,
             _ => "fixed".to_owned(),
         };
