@@ -1,6 +1,7 @@
 //! `offtake bank …`: statement import, the reconciliation queue, payout
 //! files, bank status reports and cash reconciliation (crates/bank).
 
+use crate::output::out;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -108,7 +109,7 @@ pub struct MatchingArgs {
 }
 
 fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    out!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
 
@@ -161,7 +162,7 @@ pub async fn run(cmd: BankCmd, database_url: &str, ledger: &LedgerId) -> anyhow:
             let id = batch.unwrap_or_else(|| format!("PB-{on}"));
             let b = bank.create_batch(&id, on).await?;
             std::fs::write(&path, &b.xml).with_context(|| format!("writing {}", path.display()))?;
-            println!(
+            out!(
                 "batch {} ({} payments) written to {}; sha256 {} recorded as ledger entry {}",
                 b.id,
                 b.payouts.len(),

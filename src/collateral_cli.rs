@@ -2,6 +2,7 @@
 //! 18). Every read takes a date and answers what was true then; the end of
 //! day closes days up to a date that may not be after today.
 
+use crate::output::out;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use offtake_finance::certificate::DiffLine;
@@ -85,7 +86,7 @@ pub async fn eod(fin: &Finance, args: EodArgs) -> anyhow::Result<()> {
     let report = fin.eod(through, today(), &mut progress).await?;
     for f in &report.facilities {
         let closed = f.closed_through.map_or("nothing".to_owned(), |d| d.to_string());
-        println!("{}: {} day(s) closed, closed through {closed}", f.facility, f.days_closed);
+        out!("{}: {} day(s) closed, closed through {closed}", f.facility, f.days_closed);
         print_covenants(&f.covenants);
     }
     Ok(())
@@ -94,7 +95,7 @@ pub async fn eod(fin: &Finance, args: EodArgs) -> anyhow::Result<()> {
 fn print_covenants(covenants: &[CovenantResult]) {
     for c in covenants {
         let since = c.since.map_or(String::new(), |d| format!(" since {d}"));
-        println!("  covenant {:<26} {:>12} limit {:>12}  {:?}{since}", c.name, c.value, c.limit, c.state);
+        out!("  covenant {:<26} {:>12} limit {:>12}  {:?}{since}", c.name, c.value, c.limit, c.state);
     }
 }
 
@@ -103,7 +104,7 @@ pub async fn bbc(fin: &Finance, cmd: BbcCmd) -> anyhow::Result<()> {
         BbcCmd::Show { facility, as_of, json } => {
             let c = fin.bbc(&facility, parse_date(as_of.as_deref())?).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&c)?);
+                out!("{}", serde_json::to_string_pretty(&c)?);
             } else {
                 print_certificate(&c)?;
             }
@@ -112,7 +113,7 @@ pub async fn bbc(fin: &Finance, cmd: BbcCmd) -> anyhow::Result<()> {
             let currency = fin.facility(&facility).await?.terms.currency;
             let lines = fin.bbc_diff(&facility, parse_date(Some(&from))?, parse_date(Some(&to))?).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&lines)?);
+                out!("{}", serde_json::to_string_pretty(&lines)?);
             } else {
                 print_diff(&lines, currency);
             }
@@ -125,23 +126,27 @@ pub async fn bbc(fin: &Finance, cmd: BbcCmd) -> anyhow::Result<()> {
 pub fn print_certificate(c: &Certificate) -> anyhow::Result<()> {
     let ccy = Currency::from_code(&c.currency)?;
     let m = |minor| money(minor, ccy);
-    println!(
+    out!(
         "Borrowing-base certificate — facility {} ({} → {}), {} {}",
-        c.facility, c.lender, c.maker, c.as_of, c.currency
+        c.facility,
+        c.lender,
+        c.maker,
+        c.as_of,
+        c.currency
     );
-    println!("  commitments in window      {:>16}", m(c.collateral.commitments_in_window_minor));
-    println!("  commitments scheduled      {:>16}", m(c.collateral.commitments_scheduled_minor));
+    out!("  commitments in window      {:>16}", m(c.collateral.commitments_in_window_minor));
+    out!("  commitments scheduled      {:>16}", m(c.collateral.commitments_scheduled_minor));
     let r = &c.collateral.receivables;
     for (bucket, v) in r.named() {
-        println!("  receivables {:<14} {:>16}", bucket, m(v));
+        out!("  receivables {:<14} {:>16}", bucket, m(v));
     }
     for (reason, v) in &c.ineligible {
-        println!("  ineligible: {:<15} {:>16}", reason, m(*v));
+        out!("  ineligible: {:<15} {:>16}", reason, m(*v));
     }
     for b in c.concentration.iter().filter(|b| b.excess_minor > 0) {
-        println!("  concentration {}: {} above the cap of {}", b.brand, m(b.excess_minor), m(b.cap_minor));
+        out!("  concentration {}: {} above the cap of {}", b.brand, m(b.excess_minor), m(b.cap_minor));
     }
-    println!(
+    out!(
         "  eligible {} counted {} at {} / {} bps → base {}",
         m(c.eligible_minor),
         m(c.counted_minor),
@@ -150,18 +155,18 @@ pub fn print_certificate(c: &Certificate) -> anyhow::Result<()> {
         m(c.base_minor)
     );
     for res in &c.reserves {
-        println!("  reserve {:<18} {:>16}", res.name, m(res.reserve_minor));
+        out!("  reserve {:<18} {:>16}", res.name, m(res.reserve_minor));
     }
-    println!("  net base {}; limit {}; capacity {}", m(c.net_base_minor), m(c.limit_minor), m(c.capacity_minor));
-    println!("  drawn {}; pending {}; available {}", m(c.drawn_minor), m(c.pending_minor), m(c.available_minor));
+    out!("  net base {}; limit {}; capacity {}", m(c.net_base_minor), m(c.limit_minor), m(c.capacity_minor));
+    out!("  drawn {}; pending {}; available {}", m(c.drawn_minor), m(c.pending_minor), m(c.available_minor));
     if c.overadvance_minor > 0 {
-        println!("  OVERADVANCED by {}: no new draw", m(c.overadvance_minor));
+        out!("  OVERADVANCED by {}: no new draw", m(c.overadvance_minor));
     }
     for i in &c.overdue_invoices {
-        println!("  ! overdue invoice {i}");
+        out!("  ! overdue invoice {i}");
     }
     for t in &c.missed_tranches {
-        println!("  ! missed tranche {t}");
+        out!("  ! missed tranche {t}");
     }
     print_covenants(&c.covenants);
     Ok(())
@@ -170,7 +175,7 @@ pub fn print_certificate(c: &Certificate) -> anyhow::Result<()> {
 pub fn print_diff(lines: &[DiffLine], ccy: Currency) {
     for l in lines {
         let sign = if l.change_minor >= 0 { "+" } else { "-" };
-        println!(
+        out!(
             "  {:<13} {:<40} {:>14} → {:>14}  {sign}{:>13}  {}",
             l.step,
             l.item,
@@ -184,14 +189,14 @@ pub fn print_diff(lines: &[DiffLine], ccy: Currency) {
 
 pub async fn aging(fin: &Finance, facility: &str, as_of: Option<&str>) -> anyhow::Result<()> {
     let report = fin.aging(facility, parse_date(as_of)?).await?;
-    println!("{}", serde_json::to_string_pretty(&report)?);
+    out!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
 }
 
 pub async fn covenants(fin: &Finance, facility: &str, from: &str, to: &str) -> anyhow::Result<()> {
     let history = fin.covenant_history(facility, parse_date(Some(from))?, parse_date(Some(to))?).await?;
     for (day, results) in history {
-        println!("{day}");
+        out!("{day}");
         print_covenants(&results);
     }
     Ok(())
@@ -212,6 +217,6 @@ pub async fn reserve(fin: &Finance, cmd: ReserveCmd) -> anyhow::Result<()> {
     };
     let effective_on = parse_date(from.as_deref()).context("--from")?;
     let f = fin.set_reserve(&facility, Reserve { name, effective_on, amount }).await?;
-    println!("{}", serde_json::to_string_pretty(&f.reserves)?);
+    out!("{}", serde_json::to_string_pretty(&f.reserves)?);
     Ok(())
 }
