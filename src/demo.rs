@@ -9,7 +9,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use offtake_audit_export::{export_bundle, verify_bundle, BundleOptions, LedgerKey, PeriodSpec};
 use offtake_finance::{Availability, Eligibility, FacilityTerms, Finance, PartyRole};
-use offtake_ledger::{verify_chain, AccountCode, AmountMinor, AsOf, Currency, LedgerId, Store};
+use offtake_ledger::{verify_history, AccountCode, AmountMinor, AsOf, Currency, LedgerId, Store};
 use offtake_settlement::{NoticeState, Settlement};
 use offtake_signing::{seal, sign, DocType, Envelope, RegisteredKey, Role, SigningKey};
 use serde_json::json;
@@ -382,8 +382,10 @@ pub async fn run(store: Arc<dyn Store>, where_: &str) -> anyhow::Result<()> {
     }
     anyhow::ensure!(posted_sum == 0, "the books do not balance: {posted_sum}");
     out!("   {accounts} accounts, debits − credits = {}", usd(posted_sum));
-    let chain = verify_chain(store.as_ref(), &ledger).await.context("verify chain")?;
+    let history = verify_history(store.as_ref(), &ledger).await.context("verify chain")?;
+    let chain = &history.entries;
     out!("   chain ok: {} entries, head hash {}", chain.entries, hex::encode(chain.head.hash));
+    out!("   record chain ok: {} record versions", history.records.versions);
 
     out!("\n13. Audit export: a signed bundle, verified offline");
     // Unique per run: process ids are reused, and the ledger key refuses to

@@ -192,10 +192,20 @@ pub struct ChainReport {
     /// Entries checked.
     pub entries: i64,
     pub head: ChainHead,
+    /// Domain record versions checked in the record chain (absent when
+    /// only the entries were verified).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_versions: Option<i64>,
 }
 
 impl From<DomainChainReport> for ChainReport {
     fn from(r: DomainChainReport) -> Self {
-        ChainReport { entries: r.entries, head: r.head.into() }
+        ChainReport { entries: r.entries, head: r.head.into(), record_versions: None }
+    }
+}
+
+impl From<offtake_ledger::HistoryReport> for ChainReport {
+    fn from(r: offtake_ledger::HistoryReport) -> Self {
+        ChainReport { record_versions: Some(r.records.versions), ..r.entries.into() }
     }
 }
