@@ -103,7 +103,7 @@ fn demo_tells_the_story_and_verifies() {
     let out = Command::new(env!("CARGO_BIN_EXE_offtake")).arg("demo").output().expect("run demo");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    // DESIGN.md's worked example, to the cent.
+    // The worked example of docs/financing.md, to the cent.
     for line in [
         "fees             800.00",
         "interest       2,400.00",

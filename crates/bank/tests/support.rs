@@ -1,4 +1,4 @@
-//! The program the bank tests run on: DESIGN.md's facility with the
+//! The program the bank tests run on: docs/financing.md's facility with the
 //! parties the fixture files name, registered bank accounts and payers.
 
 #![allow(dead_code)]

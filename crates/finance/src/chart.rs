@@ -1,4 +1,4 @@
-//! The chart of accounts (DESIGN.md §5), with the currency in the code of
+//! The chart of accounts (docs/postings.md), with the currency in the code of
 //! every party-level account so a lender or brand can work in several
 //! currencies (an account holds one currency).
 

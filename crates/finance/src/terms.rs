@@ -37,7 +37,7 @@ pub struct FacilityTerms {
 }
 
 impl FacilityTerms {
-    /// The worked example of DESIGN.md: 12 % ACT/360, fee 1 %.
+    /// The worked example of docs/financing.md: 12 % ACT/360, fee 1 %.
     pub fn example(currency: Currency, limit_minor: i64) -> Self {
         FacilityTerms {
             currency,

@@ -15,7 +15,7 @@ fn code_of<T: std::fmt::Debug>(r: Result<T, FinanceError>) -> &'static str {
     }
 }
 
-/// DESIGN.md's worked example, to the cent, in both day counts: 80,000.00
+/// The worked example of docs/financing.md, to the cent, in both day counts: 80,000.00
 /// funded on 5 January at 12 % with a 1 % fee; 90 days of interest.
 async fn worked_example_interest_and_fee(ts: TestStore) {
     let fin = finance(ts.store.clone()).await;

@@ -13,7 +13,7 @@ use support::*;
 use time::macros::date;
 use time::Date;
 
-/// DESIGN.md's program: a 200,000.00 commitment delivered on 15 March
+/// The program of docs/financing.md's worked example: a 200,000.00 commitment delivered on 15 March
 /// (invoice due 14 April), 80,000.00 funded on 5 January at 12 % ACT/360
 /// with a 1 % fee.
 async fn program(ts: &TestStore) -> Settlement {
