@@ -4,7 +4,8 @@
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET…]     (default 600 s, all targets)
 #
 # Targets (fuzz/fuzz_targets/): amount_parse, canonical_json,
-# envelope_verify, bundle_line, bundle_verify. Corpora grow in
+# envelope_verify, bundle_line, bundle_verify, date_parse,
+# record_chain_verify, checkpoint_note. Corpora grow in
 # fuzz/corpus/TARGET (git-ignored), seeded from fuzz/seeds/ and from a real
 # audit bundle exported from `offtake demo` (OFFTAKE_BIN names an existing
 # binary, else one is built); a crash leaves its input in
@@ -21,7 +22,7 @@ secs="${1:-600}"
 shift || true
 targets=("$@")
 if [ "${#targets[@]}" -eq 0 ]; then
-  targets=(amount_parse canonical_json envelope_verify bundle_line bundle_verify)
+  targets=(amount_parse canonical_json envelope_verify bundle_line bundle_verify date_parse record_chain_verify checkpoint_note)
 fi
 
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
