@@ -14,7 +14,7 @@ use offtake_bank::payouts::{Owed, PayoutBatch};
 use offtake_bank::reconcile::{ReconDay, ReconItem};
 use offtake_bank::status::StatusImport;
 use offtake_bank::{Bank, BankAccount, BankError, Decision, HandMatch, MatchConfig, PayerMapping, Purpose, QueueItem};
-use offtake_ledger::{AmountMinor, Currency};
+use offtake_ledger::Currency;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -57,19 +57,11 @@ fn api_error(e: BankError) -> ApiError {
     }
 }
 
-/// An amount three ways: decimal text, minor units, currency.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
-pub struct BankMoney {
-    #[schema(example = "50000.00")]
-    pub amount: String,
-    #[schema(example = 5000000)]
-    pub amount_minor: i64,
-    #[schema(example = "USD")]
-    pub currency: String,
-}
+/// Amounts are the wire's one money object.
+use offtake_wire::Money as BankMoney;
 
 fn money(minor: i64, currency: Currency) -> BankMoney {
-    BankMoney { amount: AmountMinor::new(minor).format(currency), amount_minor: minor, currency: currency.to_string() }
+    BankMoney::new(minor, currency)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -34,19 +34,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(eod_run))
 }
 
-/// An amount: decimal string, minor units and currency.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
-pub struct Amount {
-    #[schema(example = "123.45")]
-    pub amount: String,
-    #[schema(example = 12345)]
-    pub amount_minor: i64,
-    #[schema(example = "USD")]
-    pub currency: String,
-}
+/// Amounts are the wire's one money object.
+use offtake_wire::Money as Amount;
 
 fn amount(minor: i64, c: Currency) -> Amount {
-    Amount { amount: AmountMinor::new(minor).format(c), amount_minor: minor, currency: c.to_string() }
+    Amount::new(minor, c)
 }
 
 fn day_query(field: &str, text: Option<&str>) -> Result<Date, ApiError> {
