@@ -103,8 +103,17 @@ pub struct OpenFacility {
 
 #[derive(Subcommand, Debug, Clone)]
 pub enum FacilityCmd {
-    /// A lender opens a facility for a maker.
+    /// A lender opens a facility for a maker: an offer, not drawable until
+    /// the maker accepts it.
     Open(Box<OpenFacility>),
+    /// Submit the maker's signed facility_acceptance: the facility opens
+    /// for draws.
+    Accept {
+        /// DSSE envelope of a `facility_acceptance` signed by the maker.
+        envelope: PathBuf,
+        #[command(flatten)]
+        now: NowArg,
+    },
     /// A facility and its state (JSON).
     Show { id: String },
     /// All facilities (JSON).
@@ -318,6 +327,10 @@ pub async fn facility(fin: &Finance, cmd: FacilityCmd) -> anyhow::Result<()> {
             };
             let opened_on = parse_date(a.opened_on.as_deref())?;
             print_json(&wire::Facility::from(fin.open_facility(&a.id, &a.lender, &a.maker, terms, opened_on).await?))
+        }
+        FacilityCmd::Accept { envelope, now } => {
+            let f = fin.accept_facility_envelope(&read_envelope(&envelope)?, parse_now(&now)?).await?;
+            print_json(&wire::Facility::from(f))
         }
         FacilityCmd::Show { id } => print_json(&wire::Facility::from(fin.facility(&id).await?)),
         FacilityCmd::List => print_json(&wire_all::<_, wire::Facility>(fin.facilities().await?)),

@@ -10,6 +10,29 @@ use offtake_ledger::Currency;
 use serde_json::json;
 use time::macros::date;
 
+fn signed(doc_type: &str, body: serde_json::Value, signers: Vec<(&str, PartyRole)>) -> SignedDocument {
+    SignedDocument {
+        doc_type: doc_type.into(),
+        body_hash: offtake_ledger::hash::sha256(&serde_json::to_vec(&body).unwrap()),
+        body,
+        signers: signers
+            .into_iter()
+            .map(|(party, role)| DocSigner { key_id: format!("key-{party}"), party: party.into(), role })
+            .collect(),
+        envelope: serde_json::Value::Null,
+    }
+}
+
+/// maker-m's acceptance of f1 (lender-l's offer).
+fn acceptance() -> SignedDocument {
+    let body = json!({
+        "type": "facility_acceptance", "version": 1, "doc_id": "accept-f1", "issued_at": "2026-01-01T09:00:00Z",
+        "expires_at": "2027-01-01T00:00:00Z", "nonce": "n-api-collateral-accept", "facility": "f1",
+        "lender": "lender-l", "maker": "maker-m",
+    });
+    signed("facility_acceptance", body, vec![("maker-m", PartyRole::Maker)])
+}
+
 fn commitment() -> SignedDocument {
     let body = json!({
         "type": "commitment", "version": 1, "doc_id": "po", "issued_at": "2026-01-01T09:00:00Z",
@@ -21,14 +44,7 @@ fn commitment() -> SignedDocument {
             { "id": "t2", "quantity": "100", "unit_price": "1000.00", "delivery_start": "2026-02-01", "delivery_end": "2026-02-28" }
         ],
     });
-    let signer = |party: &str, role| DocSigner { key_id: format!("key-{party}"), party: party.into(), role };
-    SignedDocument {
-        doc_type: "commitment".into(),
-        body_hash: offtake_ledger::hash::sha256(&serde_json::to_vec(&body).unwrap()),
-        body,
-        signers: vec![signer("brand-a", PartyRole::Brand), signer("maker-m", PartyRole::Maker)],
-        envelope: serde_json::Value::Null,
-    }
+    signed("commitment", body, vec![("brand-a", PartyRole::Brand), ("maker-m", PartyRole::Maker)])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -42,6 +58,7 @@ async fn collateral_routes() {
     let mut terms = FacilityTerms::example(Currency::USD, 100_000_000);
     terms.concentration_bps = 10_000;
     fin.open_facility("f1", "lender-l", "maker-m", terms, date!(2026 - 01 - 01)).await.unwrap();
+    fin.accept_facility(&acceptance()).await.unwrap();
     fin.submit_commitment(&commitment()).await.unwrap();
     fin.deliver("po", "t1", date!(2026 - 01 - 02)).await.unwrap();
 

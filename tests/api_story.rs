@@ -142,7 +142,19 @@ async fn financing_story(s: &TestServer) {
         "rounding": "half_even", "opened_on": today.to_string(),
     });
     s.post("/v1/facilities", &other_lender.api, &terms).await.assert_problem(403, "forbidden");
-    s.post("/v1/facilities", &lender.api, &terms).await.assert_status(201);
+    let offered = s.post("/v1/facilities", &lender.api, &terms).await;
+    assert_eq!(offered.assert_status(201)["status"], "offered", "a facility is an offer until its maker accepts");
+    // The maker accepts it with a signed facility_acceptance.
+    let acceptance = json!({
+        "type": "facility_acceptance", "version": 1, "doc_id": "accept-f1",
+        "issued_at": rfc3339(now - Duration::hours(1)), "expires_at": rfc3339(now + Duration::days(7)),
+        "nonce": "nonce-accept-f1-000000", "facility": "f1", "lender": "lender-l", "maker": "maker-m",
+    });
+    let accept = envelope(DocType::FacilityAcceptance, &acceptance, &[&maker.signer]);
+    s.post("/v1/facilities/f1/acceptance", &other_lender.api, &accept).await.assert_problem(404, "not_found");
+    let opened = s.post("/v1/facilities/f1/acceptance", &maker.api, &accept).await;
+    assert_eq!(opened.assert_status(201)["status"], "open");
+    assert_eq!(opened.body["accepted_on"], (now - Duration::hours(1)).date().to_string());
 
     // Brand and maker sign a commitment; the brand submits it.
     let start = today + Duration::days(30);

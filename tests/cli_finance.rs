@@ -84,6 +84,19 @@ fn a_program_from_the_command_line() {
         ],
     );
     assert_eq!(f["terms"]["rate_bps"], 1200);
+    assert_eq!(f["status"], "offered");
+    // Loomworks accepts the facility (signed): only then can it be drawn.
+    write(
+        d,
+        "accept.json",
+        merge(
+            header("facility_acceptance", "accept-f1", "2026-01-02T12:00:00Z", "0009"),
+            serde_json::json!({"facility": "f1", "lender": "bank", "maker": "loom"}),
+        ),
+    );
+    ok(d, &["sign", "--key", "loom.key", "accept.json", "--out", "accept.env.json"]);
+    let accepted = json(d, &["facility", "accept", "accept.env.json", "--now", "2026-01-02T13:00:00Z"]);
+    assert_eq!((accepted["status"].as_str(), accepted["accepted_on"].as_str()), (Some("open"), Some("2026-01-02")));
     // A bad percentage and an unknown party are refused.
     let bad = offtake(
         d,

@@ -102,22 +102,22 @@ fn commitment_env(h: &Harness, body: &serde_json::Value, brand: &str, maker: &st
 async fn commitment_refusals_write_nothing(h: &Harness) {
     let brand = key(h, "brand");
     let other_brand = key(h, "other_brand");
-    // Another brand's commitment id: refused, nothing stored (it used to
-    // store both nonces and the document), and nothing said about it.
+    // Another brand's commitment id (finding 5): the id is this brand's
+    // own, stored apart (`po-1~brand-b`); nothing is said about brand-a's
+    // po-1, which is untouched. A replay answers the same commitment.
     let c = Harness::commitment("po-1", "brand-b", "maker-n", &[("t1", "10", "1.00")]);
-    let a = refused(
-        h,
-        "commitment on another brand's id",
-        409,
-        "invalid_state",
-        h.post("/v1/commitments", &other_brand, &commitment_env(h, &c, "other_brand", "other_maker")),
-    )
-    .await;
-    let po1 = h.get("/v1/commitments/po-1", &key(h, "admin")).await;
-    let po1_hash = po1.ok()["body_hash"].as_str().unwrap_or("no hash").to_owned();
+    let env = commitment_env(h, &c, "other_brand", "other_maker");
+    let before = h.get("/v1/commitments/po-1", &key(h, "admin")).await.ok().clone();
+    let mine = h.post("/v1/commitments", &other_brand, &env).await;
+    assert_eq!(mine.ok()["doc_id"], "po-1~brand-b", "{}", mine.text);
+    let po1_hash = before["body_hash"].as_str().unwrap_or("no hash").to_owned();
     for secret in ["brand-a", "maker-m", po1_hash.as_str()] {
-        assert!(!a.text.contains(secret), "the refusal names {secret:?}: {}", a.text);
+        assert!(!mine.text.contains(secret), "the answer names {secret:?}: {}", mine.text);
     }
+    let again = h.post("/v1/commitments", &other_brand, &env).await;
+    assert_eq!(again.ok()["doc_id"], "po-1~brand-b", "a replay answers the same commitment");
+    assert_eq!(h.get("/v1/commitments/po-1", &key(h, "admin")).await.ok(), &before, "brand-a's po-1 is untouched");
+    h.get("/v1/commitments/po-1~brand-b", &brand).await.assert_problem(404, "not_found");
     // An amendment that does not follow the current version (it used to
     // write three records).
     let mut amend = Harness::commitment("po-1", "brand-a", "maker-m", &[("t1", "1000", "200.00")]);
@@ -312,20 +312,26 @@ async fn namespaces_are_per_party(h: &Harness) {
     assert_eq!(mine.ok()["brand"], "brand-a", "{}", mine.text);
     h.get("/v1/payments/bank-a-1", &key(h, "other_brand")).await.assert_problem(404, "not_found");
 
-    // A facility for a maker someone else finances: refused without
-    // saying which facility or whose.
+    // A lender cannot take a maker's place (finding 5): its facility for a
+    // maker that lender-l finances is only an offer. It cannot be drawn,
+    // the maker's real facility is untouched, and the maker's acceptance
+    // of the offer is refused (one accepted facility per currency). Both
+    // refusals write nothing.
     let terms = Harness::facility_terms("f-squat", "lender-o", "maker-m", "1000.00");
-    let a = refused(
-        h,
-        "second facility for a maker",
-        409,
-        "invalid_state",
-        h.post("/v1/facilities", &key(h, "other_lender"), &terms),
-    )
-    .await;
+    let offer = h.post("/v1/facilities", &key(h, "other_lender"), &terms).await;
+    assert_eq!(offer.ok()["status"], "offered", "{}", offer.text);
     for secret in ["\"f1\"", "lender-l"] {
-        assert!(!a.text.contains(secret), "the refusal names {secret}: {}", a.text);
+        assert!(!offer.text.contains(secret), "the offer names {secret}: {}", offer.text);
     }
+    let draw = Harness::advance_request("adv-squat", "f-squat", "maker-m", "1.00");
+    let env = envelope_json(DocType::AdvanceRequest, &draw, &[h.signer("maker")]);
+    refused(h, "draw on an offer", 409, "facility_not_accepted", h.post("/v1/advances", &key(h, "maker"), &env)).await;
+    let accept = Harness::facility_acceptance("f-squat", "lender-o", "maker-m");
+    let env = envelope_json(DocType::FacilityAcceptance, &accept, &[h.signer("maker")]);
+    let path = "/v1/facilities/f-squat/acceptance";
+    refused(h, "second accepted facility", 409, "invalid_state", h.post(path, &key(h, "maker"), &env)).await;
+    let f1 = h.get("/v1/facilities/f1", &key(h, "maker")).await;
+    assert_eq!(f1.ok()["status"], "open", "{}", f1.text);
 }
 
 async fn refusals_write_nothing(h: &Harness) {
@@ -448,16 +454,37 @@ mod cli {
             ok(d, &[&open[..], &["--concentration-pct", "100", "--opened-on", "2026-01-02"]].concat());
         }
         let now = ["--now", "2026-01-05T00:00:00Z"];
+        // Drawing on an offer is refused; then each maker accepts its facility.
+        let early = doc(
+            "advance_request",
+            "adv-early",
+            "early",
+            json!({ "facility": "f1", "maker": "loom", "amount": "1.00", "currency": "USD" }),
+        );
+        let env = signed(d, "early", &early, &["loom"]);
+        refused(d, &[&["advance", "request", env.as_str()][..], &now].concat(), "facility_not_accepted").await;
+        for (f, lender, maker) in [("f1", "bank", "loom"), ("f2", "oak", "nord")] {
+            let body = json!({ "facility": f, "lender": lender, "maker": maker });
+            let env = signed(
+                d,
+                &format!("accept-{f}"),
+                &doc("facility_acceptance", &format!("accept-{f}"), f, body),
+                &[maker],
+            );
+            ok(d, &[&["facility", "accept", env.as_str()][..], &now].concat());
+        }
         let env = signed(d, "po", &commitment("po-1", "1", "acme", "loom"), &["acme", "loom"]);
         let po = ok(d, &[&["commitment", "submit", env.as_str()][..], &now].concat());
 
         // Commitments: brand only; another brand's id; a wrong prev_hash; a reused nonce.
         let env = signed(d, "lone", &commitment("po-2", "2", "acme", "loom"), &["acme"]);
         refused(d, &[&["commitment", "submit", env.as_str()][..], &now].concat(), "missing_signature").await;
+        // Another brand's id is that brand's own (stored as po-1~beta).
         let env = signed(d, "squat", &commitment("po-1", "3", "beta", "nord"), &["beta", "nord"]);
-        let said = refused(d, &[&["commitment", "submit", env.as_str()][..], &now].concat(), "invalid_state").await;
+        let said = ok(d, &[&["commitment", "submit", env.as_str()][..], &now].concat());
+        assert_eq!(said["doc_id"], "po-1~beta");
         let hash = po["body_hash"].as_str().unwrap_or("no hash");
-        assert!(!said.contains("acme") && !said.contains(hash), "the refusal tells about po-1: {said}");
+        assert!(!said.to_string().contains("acme") && !said.to_string().contains(hash), "it tells about po-1: {said}");
         let mut amend = commitment("po-1", "4", "acme", "loom");
         amend["version"] = json!(2);
         amend["prev_hash"] = json!("00".repeat(32));

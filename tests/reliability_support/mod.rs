@@ -443,6 +443,15 @@ impl Harness {
         })
     }
 
+    pub fn facility_acceptance(facility: &str, lender: &str, maker: &str) -> Value {
+        let now = OffsetDateTime::now_utc();
+        json!({
+            "type": "facility_acceptance", "version": 1, "doc_id": format!("accept-{facility}"),
+            "issued_at": rfc3339(now - Duration::minutes(1)), "expires_at": rfc3339(now + Duration::days(7)),
+            "nonce": fresh("nonce-accept-000000000"), "facility": facility, "lender": lender, "maker": maker,
+        })
+    }
+
     pub fn advance_request(doc_id: &str, facility: &str, maker: &str, amount: &str) -> Value {
         let now = OffsetDateTime::now_utc();
         json!({
@@ -510,6 +519,9 @@ impl Harness {
             .ok();
             let f = format!("f{n}");
             self.post("/v1/facilities", &lk, &Self::facility_terms(&f, &l, &m, "500000.00")).await.ok();
+            let accept = Self::facility_acceptance(&f, &l, &m);
+            let env = envelope(DocType::FacilityAcceptance, &accept, &[self.signer(maker)]);
+            self.post(&format!("/v1/facilities/{f}/acceptance"), &mk, &serde_json::to_value(env).unwrap()).await.ok();
             let po = format!("po-{n}");
             let c = Self::commitment(&po, &b, &m, &[("t1", "1000", "200.00"), ("t2", "1000", "200.00")]);
             let env = envelope(DocType::Commitment, &c, &[self.signer(brand), self.signer(maker)]);

@@ -249,11 +249,23 @@ pub async fn program(s: &Served) -> Program {
         )
         .await;
         http.post("/v1/facilities", &l.api, facility_terms(f, &l.id, &m.id, opened)).await;
+        http.post(&format!("/v1/facilities/{f}/acceptance"), &m.api, facility_acceptance(m, &l.id, f)).await;
     }
     commitment(&http, "po-acme-1", &brand, &maker, &[("t1", "1000", "200.00", 30), ("t2", "500", "300.00", 250)]).await;
     commitment(&http, "po-beta-1", &second_brand, &maker, &[("t1", "2000", "50.00", 60)]).await;
     commitment(&http, "po-other-9", &other_brand, &other_maker, &[("t1", "10", "999.00", 20)]).await;
     Program { maker, lender, brand, second_brand, other_maker, other_lender, other_brand, auditor }
+}
+
+/// The maker's signed acceptance of a facility, as the API takes it.
+pub fn facility_acceptance(maker: &Member, lender: &str, facility: &str) -> Value {
+    let now = OffsetDateTime::now_utc();
+    let body = json!({
+        "type": "facility_acceptance", "version": 1, "doc_id": format!("accept-{facility}"),
+        "issued_at": rfc3339(now - Duration::minutes(1)), "expires_at": rfc3339(now + Duration::days(7)),
+        "nonce": format!("nonce-accept-{facility}-0000"), "facility": facility, "maker": maker.id, "lender": lender,
+    });
+    envelope(DocType::FacilityAcceptance, &body, &[&maker.signer])
 }
 
 /// The maker's signed advance request, as the API takes it.

@@ -265,7 +265,7 @@ pub fn finance_status(e: &FinanceError) -> StatusCode {
         | SignerMismatch(_)
         | AmountOverflow => StatusCode::UNPROCESSABLE_ENTITY,
         NotFound { .. } => StatusCode::NOT_FOUND,
-        AlreadyExists { .. } | InvalidState { .. } | Contention { .. } => StatusCode::CONFLICT,
+        AlreadyExists { .. } | InvalidState { .. } | NotAccepted { .. } | Contention { .. } => StatusCode::CONFLICT,
         Document { code, .. } => signing_status(code),
     }
 }

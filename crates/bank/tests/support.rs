@@ -31,7 +31,7 @@ pub async fn program(ts: &TestStore) -> Bank {
         fin.register_party(id, role, name).await.unwrap();
     }
     fin.fund_lender("northbank", USD, AmountMinor::new(1_000_000_000), date!(2026 - 01 - 01), "seed").await.unwrap();
-    fin.open_facility("f1", "northbank", "loomworks", terms(50_000_000), date!(2026 - 01 - 01)).await.unwrap();
+    open_accepted(&fin, "f1", "northbank", "loomworks", terms(50_000_000), date!(2026 - 01 - 01)).await.unwrap();
     let acme = commitment(
         "po-acme-2026",
         "acme",

@@ -91,6 +91,16 @@ impl Program {
             let mut terms = FacilityTerms::example(USD, 100_000_000_000);
             terms.concentration_bps = 10_000;
             fin.open_facility(&id, LENDER, &maker, terms, OPENED_ON).await.map_err(fin_err)?;
+            let acceptance = signed(
+                "facility_acceptance",
+                serde_json::json!({
+                    "type": "facility_acceptance", "version": 1, "doc_id": format!("accept-{id}"),
+                    "issued_at": "2026-01-02T08:00:00Z", "expires_at": "2099-01-01T00:00:00Z",
+                    "nonce": format!("bench-acceptance-{f}"), "facility": id, "lender": LENDER, "maker": maker,
+                }),
+                vec![signer(&maker, PartyRole::Maker)],
+            )?;
+            fin.accept_facility(&acceptance).await.map_err(fin_err)?;
             let commitment = format!("po-{f}");
             let tranches: Vec<serde_json::Value> = (0..invoices_each)
                 .map(|t| {

@@ -66,7 +66,15 @@ pub fn income(lender: &str, part: FacilityPart, c: Currency) -> Result<NewAccoun
 
 /// An invoice owed by a brand (D): the collateral.
 pub fn invoice(invoice: &str, c: Currency) -> Result<NewAccount, LedgerError> {
-    spec(format!("invoice:{invoice}"), c, Side::Debit, Book::Main, true)
+    spec(format!("invoice:{}", invoice_code_part(invoice)), c, Side::Debit, Book::Main, true)
+}
+
+/// An invoice id as part of an account code. Ids of a brand's own
+/// commitment namespace (`po-1~brand-b--t1`) carry `~`, which account
+/// codes do not allow; `:` takes its place. No id holds a `:` (ids are
+/// a-z, 0-9, `-`, `_`, `.`), so two invoices never share an account.
+fn invoice_code_part(invoice: &str) -> String {
+    invoice.replace('~', ":")
 }
 
 /// The maker's residual claim on collateral (C).

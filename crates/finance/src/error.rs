@@ -18,6 +18,8 @@ pub enum FinanceError {
     InsufficientAvailability { requested: String, available: String, currency: &'static str },
     #[error("facility {facility:?} is overadvanced by {shortfall} {currency}: no new draw until collateral or repayments cover it")]
     Overadvanced { facility: String, shortfall: String, currency: &'static str },
+    #[error("facility {facility:?} is not accepted by its maker yet: it cannot be drawn before the maker signs a facility_acceptance")]
+    NotAccepted { facility: String },
     #[error("{field} {date} is after today ({today}): it has not happened yet")]
     FutureDate { field: &'static str, date: String, today: String },
     #[error("currency mismatch: expected {expected}, got {got}")]
@@ -46,6 +48,7 @@ impl FinanceError {
             WrongRole { .. } => "wrong_role",
             InsufficientAvailability { .. } => "insufficient_availability",
             Overadvanced { .. } => "overadvanced",
+            NotAccepted { .. } => "facility_not_accepted",
             FutureDate { .. } => "future_date",
             CurrencyMismatch { .. } => "currency_mismatch",
             InvalidState { .. } => "invalid_state",

@@ -15,6 +15,10 @@ pub mod kind {
     pub const INVOICE: &str = "invoice";
     /// Signed source documents by body hash (hex), for audit export.
     pub const DOCUMENT: &str = "document";
+    /// Which accepted facility finances a maker in a currency, id
+    /// `{maker}~{currency}`: written once, by the acceptance, so two
+    /// acceptances racing for one slot cannot both win.
+    pub const FACILITY_SLOT: &str = "facility_slot";
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,8 +51,22 @@ pub struct Party {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FacilityStatus {
+    /// Opened by the lender, not yet accepted by the maker: it cannot be
+    /// drawn, finances no delivery and does not stand in the way of another
+    /// lender's offer (docs/financing.md, "Consent").
+    Offered,
+    /// Accepted by the maker (or opened before acceptance existed).
     Open,
     Closed,
+}
+
+/// The maker's signed acceptance of a facility.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Acceptance {
+    /// The acceptance document's issue date.
+    pub accepted_on: Date,
+    /// Body hash (hex) of the maker-signed `facility_acceptance`.
+    pub doc_hash: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,6 +91,10 @@ pub struct Facility {
     pub reserves: Vec<crate::reserves::Reserve>,
     #[serde(default)]
     pub covenants: crate::covenants::CovenantTerms,
+    /// The maker's acceptance; `None` while offered, and for facilities
+    /// opened before acceptance existed (those are `open` as they were).
+    #[serde(default)]
+    pub acceptance: Option<Acceptance>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -29,7 +29,7 @@ fn receivable_rate_70() -> CollateralTerms {
 /// 18 March (15 grace days). t2: 50 × 100.00 = 5,000.00 from 1 April.
 async fn tranche_lifecycle_part_and_late_deliveries(ts: TestStore) {
     let fin = finance(ts.store.clone()).await;
-    fin.open_facility("f1", "lender-l", "maker-m", terms(100_000_000), date!(2026 - 01 - 01)).await.unwrap();
+    open_accepted(&fin, "f1", "lender-l", "maker-m", terms(100_000_000), date!(2026 - 01 - 01)).await.unwrap();
     let po = commitment(
         "po",
         "brand-a",
@@ -109,7 +109,8 @@ async fn refused_delivery_writes_nothing(ts: TestStore) {
 /// b-t2 10,000 due 1 May.
 async fn receivables_age_and_cross_age(ts: TestStore) {
     let fin = finance(ts.store.clone()).await;
-    fin.open_facility_with(
+    open_accepted_with(
+        &fin,
         "f1",
         "lender-l",
         "maker-m",
@@ -187,7 +188,9 @@ async fn concentration_over_commitments_and_receivables(ts: TestStore) {
     let fin = finance(ts.store.clone()).await;
     let mut t = terms(100_000_000);
     t.concentration_bps = 5_000;
-    fin.open_facility_with("f2", "lender-l", "maker-n", t, receivable_rate_70(), date!(2026 - 01 - 01)).await.unwrap();
+    open_accepted_with(&fin, "f2", "lender-l", "maker-n", t, receivable_rate_70(), date!(2026 - 01 - 01))
+        .await
+        .unwrap();
     let a = commitment(
         "n1",
         "brand-a",
@@ -211,7 +214,7 @@ async fn concentration_over_commitments_and_receivables(ts: TestStore) {
 /// 80,000; 70,000 drawn on 5 January.
 async fn reserves_and_overadvance(ts: TestStore) {
     let fin = finance(ts.store.clone()).await;
-    fin.open_facility("f1", "lender-l", "maker-m", terms(100_000_000), date!(2026 - 01 - 01)).await.unwrap();
+    open_accepted(&fin, "f1", "lender-l", "maker-m", terms(100_000_000), date!(2026 - 01 - 01)).await.unwrap();
     fin.submit_commitment(&commitment("po", "brand-a", "maker-m", &[("t1", "100", "1000.00", date!(2026 - 02 - 01))]))
         .await
         .unwrap();

@@ -20,7 +20,7 @@ async fn key(fin: &offtake_finance::Finance, party: &str, role: Role) -> Signing
 async fn signed_commitment_and_advance_end_to_end() {
     let ts = TestStore::sqlite().await;
     let fin = finance(ts.store.clone()).await;
-    fin.open_facility("f1", "lender-l", "maker-m", terms(50_000_000), date!(2026 - 01 - 01)).await.unwrap();
+    open_accepted(&fin, "f1", "lender-l", "maker-m", terms(50_000_000), date!(2026 - 01 - 01)).await.unwrap();
     let brand = key(&fin, "brand-a", Role::Brand).await;
     let maker = key(&fin, "maker-m", Role::Maker).await;
     let lender = key(&fin, "lender-l", Role::Lender).await;

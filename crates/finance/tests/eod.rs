@@ -16,7 +16,7 @@ use time::Date;
 /// here (one brand).
 async fn program(ts: &TestStore, ledger: &str) -> Finance {
     let fin = finance_on(ts.store.clone(), ledger).await;
-    fin.open_facility("f1", "lender-l", "maker-m", terms(100_000_000), date!(2026 - 01 - 01)).await.unwrap();
+    open_accepted(&fin, "f1", "lender-l", "maker-m", terms(100_000_000), date!(2026 - 01 - 01)).await.unwrap();
     let covenants = CovenantTerms { max_brand_concentration_bps: 10_000, ..CovenantTerms::default() };
     fin.set_covenants("f1", covenants).await.unwrap();
     let po = commitment(

@@ -25,7 +25,7 @@ async fn worked_example_interest_and_fee(ts: TestStore) {
     ] {
         let mut t = terms(50_000_000);
         t.day_count = day_count;
-        fin.open_facility(facility, "lender-l", maker, t, date!(2026 - 01 - 01)).await.unwrap();
+        open_accepted(&fin, facility, "lender-l", maker, t, date!(2026 - 01 - 01)).await.unwrap();
         let c =
             commitment(&format!("po-{maker}"), "brand-a", maker, &[("t1", "1000", "200.00", date!(2026 - 02 - 01))]);
         fin.submit_commitment(&c).await.unwrap();
@@ -50,7 +50,7 @@ async fn borrowing_base_with_brands_and_concentration(ts: TestStore) {
     let mut t = terms(100_000_000);
     t.concentration_bps = 5_000;
     t.eligibility_days = 90;
-    fin.open_facility("f1", "lender-l", "maker-m", t, date!(2026 - 01 - 01)).await.unwrap();
+    open_accepted(&fin, "f1", "lender-l", "maker-m", t, date!(2026 - 01 - 01)).await.unwrap();
     let d = date!(2026 - 02 - 01);
     fin.submit_commitment(&commitment("po-a", "brand-a", "maker-m", &[("t1", "700", "100.00", d)])).await.unwrap();
     fin.submit_commitment(&commitment(
@@ -100,7 +100,7 @@ async fn borrowing_base_with_brands_and_concentration(ts: TestStore) {
 
 async fn draw_above_availability_is_refused_and_writes_nothing(ts: TestStore) {
     let fin = finance(ts.store.clone()).await;
-    fin.open_facility("f1", "lender-l", "maker-m", terms(100_000_000), date!(2026 - 01 - 01)).await.unwrap();
+    open_accepted(&fin, "f1", "lender-l", "maker-m", terms(100_000_000), date!(2026 - 01 - 01)).await.unwrap();
     fin.submit_commitment(&commitment("po", "brand-a", "maker-m", &[("t1", "100", "1000.00", date!(2026 - 02 - 01))]))
         .await
         .unwrap();
@@ -127,7 +127,7 @@ async fn draw_above_availability_is_refused_and_writes_nothing(ts: TestStore) {
 
 async fn concurrent_draws_never_exceed_availability(ts: TestStore) {
     let fin = finance(ts.store.clone()).await;
-    fin.open_facility("f1", "lender-l", "maker-m", terms(100_000_000), date!(2026 - 01 - 01)).await.unwrap();
+    open_accepted(&fin, "f1", "lender-l", "maker-m", terms(100_000_000), date!(2026 - 01 - 01)).await.unwrap();
     fin.submit_commitment(&commitment("po", "brand-a", "maker-m", &[("t1", "80", "1000.00", date!(2026 - 02 - 01))]))
         .await
         .unwrap();
@@ -155,7 +155,7 @@ async fn concurrent_draws_never_exceed_availability(ts: TestStore) {
 
 async fn amendment_below_drawn_makes_availability_negative(ts: TestStore) {
     let fin = finance(ts.store.clone()).await;
-    fin.open_facility("f1", "lender-l", "maker-m", terms(100_000_000), date!(2026 - 01 - 01)).await.unwrap();
+    open_accepted(&fin, "f1", "lender-l", "maker-m", terms(100_000_000), date!(2026 - 01 - 01)).await.unwrap();
     let v1 = commitment(
         "po",
         "brand-a",
@@ -200,8 +200,8 @@ async fn amendment_below_drawn_makes_availability_negative(ts: TestStore) {
 
 async fn accrual_is_idempotent_and_catches_up_across_a_leap_year(ts: TestStore) {
     let fin = finance(ts.store.clone()).await;
-    fin.open_facility("daily", "lender-l", "maker-m", terms(100_000_000), date!(2027 - 12 - 01)).await.unwrap();
-    fin.open_facility("catchup", "lender-l", "maker-n", terms(100_000_000), date!(2027 - 12 - 01)).await.unwrap();
+    open_accepted(&fin, "daily", "lender-l", "maker-m", terms(100_000_000), date!(2027 - 12 - 01)).await.unwrap();
+    open_accepted(&fin, "catchup", "lender-l", "maker-n", terms(100_000_000), date!(2027 - 12 - 01)).await.unwrap();
     for (maker, facility) in [("maker-m", "daily"), ("maker-n", "catchup")] {
         let po = format!("po-{maker}");
         fin.submit_commitment(&commitment(&po, "brand-a", maker, &[("t1", "100", "1234.57", date!(2028 - 01 - 01))]))
@@ -231,7 +231,7 @@ async fn accrual_is_idempotent_and_catches_up_across_a_leap_year(ts: TestStore) 
 
 async fn rejection_and_expiry_release_the_hold(ts: TestStore) {
     let fin = finance(ts.store.clone()).await;
-    fin.open_facility("f1", "lender-l", "maker-m", terms(100_000_000), date!(2026 - 01 - 01)).await.unwrap();
+    open_accepted(&fin, "f1", "lender-l", "maker-m", terms(100_000_000), date!(2026 - 01 - 01)).await.unwrap();
     fin.submit_commitment(&commitment("po", "brand-a", "maker-m", &[("t1", "100", "1000.00", date!(2026 - 02 - 01))]))
         .await
         .unwrap();
@@ -260,7 +260,7 @@ async fn rejection_and_expiry_release_the_hold(ts: TestStore) {
 
 async fn nonces_and_resubmission(ts: TestStore) {
     let fin = finance(ts.store.clone()).await;
-    fin.open_facility("f1", "lender-l", "maker-m", terms(100_000_000), date!(2026 - 01 - 01)).await.unwrap();
+    open_accepted(&fin, "f1", "lender-l", "maker-m", terms(100_000_000), date!(2026 - 01 - 01)).await.unwrap();
     let c = commitment("po", "brand-a", "maker-m", &[("t1", "100", "1000.00", date!(2026 - 02 - 01))]);
     let first = fin.submit_commitment(&c).await.unwrap();
     let head = fin.store().head(fin.ledger()).await.unwrap();
@@ -286,7 +286,7 @@ async fn nonces_and_resubmission(ts: TestStore) {
 
 async fn statements_for_maker_lender_and_brand(ts: TestStore) {
     let fin = finance(ts.store.clone()).await;
-    fin.open_facility("f1", "lender-l", "maker-m", terms(50_000_000), date!(2026 - 01 - 01)).await.unwrap();
+    open_accepted(&fin, "f1", "lender-l", "maker-m", terms(50_000_000), date!(2026 - 01 - 01)).await.unwrap();
     let c = commitment(
         "po",
         "brand-a",

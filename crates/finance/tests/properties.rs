@@ -35,7 +35,7 @@ async fn run(events: Vec<Event>) {
     let fin = finance(ts.store.clone()).await;
     let mut t = terms(2_000_000_000);
     t.concentration_bps = 10_000;
-    fin.open_facility("f1", "lender-l", "maker-m", t, date!(2026 - 01 - 01)).await.unwrap();
+    open_accepted(&fin, "f1", "lender-l", "maker-m", t, date!(2026 - 01 - 01)).await.unwrap();
     let mut today = date!(2026 - 01 - 02);
     let mut n = 0;
     for e in events {

@@ -18,7 +18,7 @@ use time::Date;
 /// with a 1 % fee.
 async fn program(ts: &TestStore) -> Settlement {
     let fin = finance(ts.store.clone()).await;
-    fin.open_facility("f1", "lender-l", "maker-m", terms(50_000_000), date!(2026 - 01 - 01)).await.unwrap();
+    open_accepted(&fin, "f1", "lender-l", "maker-m", terms(50_000_000), date!(2026 - 01 - 01)).await.unwrap();
     let c = commitment(
         "po",
         "brand-a",

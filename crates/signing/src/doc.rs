@@ -32,11 +32,19 @@ pub enum DocType {
     AdvanceApproval,
     /// A brand's notice of a payment; signed by the brand.
     PaymentNotice,
+    /// A maker's acceptance of a facility a lender offered; signed by the
+    /// maker. Until it is accepted, a facility cannot be drawn.
+    FacilityAcceptance,
 }
 
 impl DocType {
-    pub const ALL: [DocType; 4] =
-        [DocType::Commitment, DocType::AdvanceRequest, DocType::AdvanceApproval, DocType::PaymentNotice];
+    pub const ALL: [DocType; 5] = [
+        DocType::Commitment,
+        DocType::AdvanceRequest,
+        DocType::AdvanceApproval,
+        DocType::PaymentNotice,
+        DocType::FacilityAcceptance,
+    ];
 
     /// The body's `type` field, also the schema file name (`schemas/<name>.schema.json`).
     pub fn as_str(self) -> &'static str {
@@ -45,6 +53,7 @@ impl DocType {
             DocType::AdvanceRequest => "advance_request",
             DocType::AdvanceApproval => "advance_approval",
             DocType::PaymentNotice => "payment_notice",
+            DocType::FacilityAcceptance => "facility_acceptance",
         }
     }
 
@@ -55,6 +64,7 @@ impl DocType {
             DocType::AdvanceRequest => "application/vnd.offtake.advance_request+json",
             DocType::AdvanceApproval => "application/vnd.offtake.advance_approval+json",
             DocType::PaymentNotice => "application/vnd.offtake.payment_notice+json",
+            DocType::FacilityAcceptance => "application/vnd.offtake.facility_acceptance+json",
         }
     }
 
@@ -75,6 +85,7 @@ impl DocType {
             DocType::AdvanceRequest => include_str!("../../../schemas/advance_request.schema.json"),
             DocType::AdvanceApproval => include_str!("../../../schemas/advance_approval.schema.json"),
             DocType::PaymentNotice => include_str!("../../../schemas/payment_notice.schema.json"),
+            DocType::FacilityAcceptance => include_str!("../../../schemas/facility_acceptance.schema.json"),
         }
     }
 
@@ -84,6 +95,7 @@ impl DocType {
             DocType::AdvanceRequest => 1,
             DocType::AdvanceApproval => 2,
             DocType::PaymentNotice => 3,
+            DocType::FacilityAcceptance => 4,
         }
     }
 }
@@ -108,8 +120,8 @@ pub struct DocHeader {
     pub prev_hash: Option<[u8; 32]>,
 }
 
-fn validators() -> &'static [jsonschema::Validator; 4] {
-    static VALIDATORS: OnceLock<[jsonschema::Validator; 4]> = OnceLock::new();
+fn validators() -> &'static [jsonschema::Validator; 5] {
+    static VALIDATORS: OnceLock<[jsonschema::Validator; 5]> = OnceLock::new();
     VALIDATORS.get_or_init(|| {
         DocType::ALL.map(|t| {
             let schema: Value = serde_json::from_str(t.schema_text())
@@ -226,6 +238,12 @@ fn check_rules(doc_type: DocType, body: &Value) -> Result<(), SigningError> {
         }
         DocType::PaymentNotice => {
             parse_date("value_date", str_field(body, "value_date")?)?;
+            Ok(())
+        }
+        DocType::FacilityAcceptance => {
+            if str_field(body, "lender")? == str_field(body, "maker")? {
+                return Err(SigningError::schema("lender and maker must be different parties"));
+            }
             Ok(())
         }
         DocType::AdvanceRequest | DocType::AdvanceApproval => Ok(()),

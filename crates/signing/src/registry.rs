@@ -185,6 +185,7 @@ pub fn required_signers(doc_type: DocType, body: &Value) -> Vec<(Role, String)> 
         DocType::AdvanceRequest => vec![(Role::Maker, party("maker"))],
         DocType::AdvanceApproval => vec![(Role::Lender, party("lender"))],
         DocType::PaymentNotice => vec![(Role::Brand, party("brand"))],
+        DocType::FacilityAcceptance => vec![(Role::Maker, party("maker"))],
     }
 }
 
@@ -509,5 +510,6 @@ mod tests {
         assert_eq!(required_signers(DocType::AdvanceRequest, &body), vec![(Role::Maker, "m".to_owned())]);
         assert_eq!(required_signers(DocType::AdvanceApproval, &body), vec![(Role::Lender, "l".to_owned())]);
         assert_eq!(required_signers(DocType::PaymentNotice, &body), vec![(Role::Brand, "b".to_owned())]);
+        assert_eq!(required_signers(DocType::FacilityAcceptance, &body), vec![(Role::Maker, "m".to_owned())]);
     }
 }

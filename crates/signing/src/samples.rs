@@ -75,6 +75,21 @@ pub fn advance_approval(
     )
 }
 
+/// `maker`'s acceptance of `facility`, opened for it by `lender`.
+pub fn facility_acceptance(
+    doc_id: &str,
+    facility: &str,
+    lender: &str,
+    maker: &str,
+    issued_at: OffsetDateTime,
+    nonce: &str,
+) -> Value {
+    merge(
+        header("facility_acceptance", doc_id, issued_at, nonce),
+        json!({"facility": facility, "lender": lender, "maker": maker}),
+    )
+}
+
 /// `brand`'s notice of a payment of `amount` USD into `facility`.
 pub fn payment_notice(
     doc_id: &str,

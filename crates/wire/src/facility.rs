@@ -38,7 +38,10 @@ wire_enum! {
 }
 
 wire_enum! {
+    /// `offered` until the maker signs a `facility_acceptance` (it cannot
+    /// be drawn before), then `open`.
     FacilityStatus from DomainFacilityStatus {
+        Offered = "offered" <= Offered,
         Open = "open" <= Open,
         Closed = "closed" <= Closed,
     }
@@ -152,6 +155,10 @@ pub struct Facility {
     pub interest_booked: Money,
     /// Default interest booked so far (a penalty).
     pub default_interest_booked: Money,
+    /// The day the maker accepted the facility (its signed
+    /// `facility_acceptance`); absent while offered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted_on: Option<Date>,
 }
 
 impl From<DomainFacility> for Facility {
@@ -166,6 +173,7 @@ impl From<DomainFacility> for Facility {
             accrued_through: f.accrued_through,
             interest_booked: Money::new(f.interest_booked_minor, c),
             default_interest_booked: Money::new(f.default_interest_booked_minor, c),
+            accepted_on: f.acceptance.map(|a| a.accepted_on),
             terms: f.terms.into(),
         }
     }
@@ -411,9 +419,14 @@ mod tests {
             collateral: Default::default(),
             reserves: Vec::new(),
             covenants: Default::default(),
+            acceptance: Some(offtake_finance::Acceptance {
+                accepted_on: time::macros::date!(2026 - 01 - 02),
+                doc_hash: "ab".repeat(32),
+            }),
         };
         let json = serde_json::to_value(Facility::from(f)).unwrap();
         assert_eq!(json["opened_on"], "2026-01-01");
+        assert_eq!(json["accepted_on"], "2026-01-02");
         assert_eq!(
             json["terms"]["limit"],
             serde_json::json!({"amount": "500000.00", "amount_minor": 50_000_000, "currency": "USD"})

@@ -7,11 +7,13 @@ use axum::response::Response;
 use axum::Json;
 use offtake_finance::{DayCount, Facility, FacilityTerms, Rounding};
 use offtake_ledger::{AmountMinor, Currency};
+use offtake_signing::Envelope;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::commitments::{verified_by_caller, EnvelopeInput};
 use super::views::page_of;
 use super::{created, list_query, parse_day, parse_query_day, today};
 use crate::auth::Principal;
@@ -24,6 +26,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(open_facility, list_facilities))
         .routes(routes!(get_facility))
+        .routes(routes!(accept_facility))
         .routes(routes!(availability))
         .routes(routes!(accrue))
         .routes(routes!(fund_lender))
@@ -162,6 +165,32 @@ async fn get_facility(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<wire::Facility>, ApiError> {
     Ok(Json(visible_facility(&state, &principal, &id).await?.into()))
+}
+
+/// Accept a facility: its maker's signed `facility_acceptance` (the maker
+/// or admin). A facility cannot be drawn before (`409
+/// facility_not_accepted`); the same document again answers the facility.
+#[utoipa::path(post, path = "/facilities/{id}/acceptance", tag = "facilities",
+    params(("id" = String, Path, description = "Facility id")), request_body = EnvelopeInput,
+    responses((status = 201, description = "Accepted: the facility is open", body = wire::Facility)))]
+async fn accept_facility(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<EnvelopeInput>,
+) -> Result<Response, ApiError> {
+    visible_facility(&state, &principal, &id).await?;
+    let envelope = Envelope::from(body);
+    let doc = verified_by_caller(&state, &principal, &envelope).await?;
+    if doc.str_field("facility")? != id {
+        // Checked before the domain sees it: the path names the facility.
+        return Err(ApiError::unprocessable(
+            "invalid_input",
+            format!("the document accepts another facility than {id:?}"),
+        ));
+    }
+    let f = state.finance().accept_facility(&doc).await?;
+    Ok(created(&format!("/v1/facilities/{}", f.id), wire::Facility::from(f)))
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 use crate::chart::{self, FacilityPart};
 use crate::error::FinanceError;
-use crate::model::{kind, Advance, AdvanceStatus, Facility, PartyRole};
+use crate::model::{kind, Advance, AdvanceStatus, Facility, FacilityStatus, PartyRole};
 use crate::rate::apply_bps;
 
 use super::commitments::hex_to_hash;
@@ -31,6 +31,9 @@ impl Finance {
             return Err(FinanceError::not_found("facility", facility_id));
         }
         doc.require_signer(&facility.maker, PartyRole::Maker)?;
+        if facility.status != FacilityStatus::Open {
+            return Err(FinanceError::NotAccepted { facility: facility.id.clone() });
+        }
         let currency = Currency::from_code(doc.str_field("currency")?)?;
         if currency != facility.terms.currency {
             return Err(FinanceError::CurrencyMismatch {

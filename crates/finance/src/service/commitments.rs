@@ -165,13 +165,17 @@ impl Finance {
     /// Submitting the same document again returns the current state.
     pub async fn submit_commitment(&self, doc: &SignedDocument) -> Result<Commitment, FinanceError> {
         doc.require_type("commitment")?;
-        let p = parse(doc)?;
+        let mut p = parse(doc)?;
         self.party_as(&p.brand, PartyRole::Brand).await?;
         self.party_as(&p.maker, PartyRole::Maker).await?;
         doc.require_signer(&p.brand, PartyRole::Brand)?;
         doc.require_signer(&p.maker, PartyRole::Maker)?;
         let hash = doc.body_hash_hex();
+        let signed_id = p.doc_id.clone();
         for _ in 0..MAX_ATTEMPTS {
+            // Inside the loop: a brand that lost a race for a new id to
+            // another brand moves to its own slot on the next attempt.
+            p.doc_id = self.commitment_slot(&signed_id, &p.brand).await?;
             let current = self.load::<Commitment>(kind::COMMITMENT, &p.doc_id).await?;
             if let Some(cur) = &current {
                 if cur.value.history.contains(&hash) {
@@ -180,14 +184,11 @@ impl Finance {
                     return Ok(cur.value.clone());
                 }
             }
-            // Decide first, write after: a refused commitment (an id
-            // another brand's commitment holds, an amendment that does not
-            // follow the current version, a reused nonce) writes nothing.
+            // Decide first, write after: a refused commitment (an
+            // amendment that does not follow the current version, a reused
+            // nonce) writes nothing.
             let (next, expected, shortfall_minor) = match &current {
                 None => (self.first_version(&p, &hash)?, 0, 0),
-                Some(cur) if cur.value.brand != p.brand => {
-                    return Err(id_unavailable(&p.doc_id));
-                }
                 Some(cur) => {
                     let (next, shortfall) = amend(&cur.value, &p, &hash)?;
                     (next, cur.version, shortfall)
@@ -209,6 +210,17 @@ impl Finance {
             return Ok(next);
         }
         Err(FinanceError::Contention { attempts: MAX_ATTEMPTS })
+    }
+
+    /// The record id a commitment's signed `doc_id` has for `brand`. A
+    /// brand's ids are its own: when another brand's commitment holds
+    /// `doc_id`, this brand's lives at `{doc_id}~{brand}` (a form no
+    /// doc_id can take), so no answer says that the other one exists.
+    async fn commitment_slot(&self, doc_id: &str, brand: &str) -> Result<String, FinanceError> {
+        match self.load::<Commitment>(kind::COMMITMENT, doc_id).await? {
+            Some(other) if other.value.brand != brand => Ok(format!("{doc_id}~{brand}")),
+            _ => Ok(doc_id.to_owned()),
+        }
     }
 
     fn first_version(&self, p: &Parsed, hash: &str) -> Result<Commitment, FinanceError> {
@@ -288,16 +300,6 @@ impl Finance {
             }
         }
         Ok(out)
-    }
-}
-
-/// A commitment id held by another brand's commitment. Says
-/// nothing about that commitment: not whose it is, nor its version or hash.
-fn id_unavailable(doc_id: &str) -> FinanceError {
-    FinanceError::InvalidState {
-        what: format!("commitment id {doc_id:?}"),
-        state: "unavailable".into(),
-        action: "use it: choose another doc_id",
     }
 }
 

@@ -1,6 +1,7 @@
 //! Facilities: opening, lender capital, availability.
 
 use offtake_ledger::{Action, AmountMinor, AsOf, Currency, LedgerError};
+use serde::{Deserialize, Serialize};
 use time::Date;
 
 use crate::base::Availability;
@@ -86,13 +87,14 @@ impl Finance {
             maker: maker.to_owned(),
             terms,
             opened_on,
-            status: FacilityStatus::Open,
+            status: FacilityStatus::Offered,
             accrued_through: None,
             interest_booked_minor: 0,
             default_interest_booked_minor: 0,
             collateral,
             reserves: Vec::new(),
             covenants: crate::covenants::CovenantTerms::default(),
+            acceptance: None,
         };
         if let Some(existing) = self.load::<Facility>(kind::FACILITY, id).await? {
             return if same_opening(&existing.value, &facility) {
@@ -101,14 +103,10 @@ impl Finance {
                 Err(FinanceError::AlreadyExists { kind: "facility", id: id.to_owned() })
             };
         }
-        if self.facility_for(maker, facility.terms.currency).await?.is_some() {
-            // Not which facility, nor whose: that is another lender's business.
-            return Err(FinanceError::InvalidState {
-                what: format!("maker {maker:?}"),
-                state: format!("already financed in {}", facility.terms.currency),
-                action: "open another facility in that currency",
-            });
-        }
+        // No check that the maker is financed already: an offer is only an
+        // offer. The maker's acceptance decides (accept_facility), so a
+        // lender neither learns about another lender's facility nor blocks
+        // it by opening one first.
         let c = facility.terms.currency;
         let mut specs = vec![
             chart::lender_cash(lender, c)?,
@@ -147,12 +145,20 @@ impl Finance {
         self.all(kind::FACILITY).await
     }
 
-    /// The open facility financing `maker` in `currency`, if any.
+    /// The open (accepted) facility financing `maker` in `currency`, if any.
     pub async fn facility_for(
         &self,
         maker: &str,
         currency: Currency,
     ) -> Result<Option<Versioned<Facility>>, FinanceError> {
+        if let Some(slot) = self.load::<FacilitySlot>(kind::FACILITY_SLOT, &slot_id(maker, currency)).await? {
+            let held = self.load::<Facility>(kind::FACILITY, &slot.value.facility).await?;
+            // A slot whose acceptance was interrupted before the facility
+            // was saved names a facility still offered: not financing yet.
+            return Ok(held.filter(|f| f.value.status == FacilityStatus::Open));
+        }
+        // Facilities opened before acceptance existed have no slot record:
+        // they are found by their status.
         let found = self
             .facilities()
             .await?
@@ -186,6 +192,16 @@ impl Finance {
         let availability = collateral.base(facility, as_of, bal.posted_minor, bal.totals.pending_debit_minor);
         Ok(Snapshot { availability, at_seq })
     }
+}
+
+/// The record that names a maker's accepted facility in one currency.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct FacilitySlot {
+    pub facility: String,
+}
+
+pub(crate) fn slot_id(maker: &str, currency: Currency) -> String {
+    format!("{maker}~{currency}")
 }
 
 fn same_opening(a: &Facility, b: &Facility) -> bool {

@@ -10,6 +10,7 @@
 //! that draws guard on, so a draw decided on older state is refused with
 //! `precondition_failed` and retried.
 
+mod acceptance;
 mod accrual;
 mod advances;
 mod collateral;

@@ -6,7 +6,7 @@ use offtake_signing::{Envelope, KeyRegistry, Role, SigningError, VerifiedDocumen
 use time::OffsetDateTime;
 
 use crate::error::FinanceError;
-use crate::model::{Advance, Commitment, PartyRole};
+use crate::model::{Advance, Commitment, Facility, PartyRole};
 
 use super::documents::{DocSigner, SignedDocument};
 use super::Finance;
@@ -77,6 +77,14 @@ impl Finance {
         now: OffsetDateTime,
     ) -> Result<Advance, FinanceError> {
         self.request_advance(&self.verify_envelope(envelope, now).await?, now).await
+    }
+
+    pub async fn accept_facility_envelope(
+        &self,
+        envelope: &Envelope,
+        now: OffsetDateTime,
+    ) -> Result<Facility, FinanceError> {
+        self.accept_facility(&self.verify_envelope(envelope, now).await?).await
     }
 
     pub async fn decide_advance_envelope(

@@ -4,7 +4,9 @@
 
 #![allow(dead_code)]
 
-use offtake_finance::{DocSigner, FacilityTerms, Finance, PartyRole, SignedDocument};
+use offtake_finance::{
+    CollateralTerms, DocSigner, Facility, FacilityTerms, Finance, FinanceError, PartyRole, SignedDocument,
+};
 use offtake_ledger::{AmountMinor, Currency, LedgerId, Store};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -110,6 +112,46 @@ pub fn approval(req: &SignedDocument, facility: &str, lender: &str, decision: &s
         }),
         vec![signer(lender, PartyRole::Lender)],
     )
+}
+
+/// `maker`'s signed acceptance of `facility`, offered by `lender`, issued on `on`.
+pub fn acceptance(facility: &str, lender: &str, maker: &str, on: Date) -> SignedDocument {
+    signed(
+        "facility_acceptance",
+        serde_json::json!({
+            "type": "facility_acceptance", "version": 1, "doc_id": format!("accept-{facility}"),
+            "issued_at": format!("{on}T00:00:00Z"), "expires_at": "2099-12-31T00:00:00Z", "nonce": nonce(),
+            "facility": facility, "lender": lender, "maker": maker,
+        }),
+        vec![signer(maker, PartyRole::Maker)],
+    )
+}
+
+/// Opens a facility and has its maker accept it on the opening day: what
+/// every program does before its first draw.
+pub async fn open_accepted(
+    fin: &Finance,
+    id: &str,
+    lender: &str,
+    maker: &str,
+    terms: FacilityTerms,
+    opened_on: Date,
+) -> Result<Facility, FinanceError> {
+    open_accepted_with(fin, id, lender, maker, terms, CollateralTerms::default(), opened_on).await
+}
+
+/// [`open_accepted`] with collateral rules other than the defaults.
+pub async fn open_accepted_with(
+    fin: &Finance,
+    id: &str,
+    lender: &str,
+    maker: &str,
+    terms: FacilityTerms,
+    collateral: CollateralTerms,
+    opened_on: Date,
+) -> Result<Facility, FinanceError> {
+    fin.open_facility_with(id, lender, maker, terms, collateral, opened_on).await?;
+    fin.accept_facility(&acceptance(id, lender, maker, opened_on)).await
 }
 
 pub fn now(text: &str) -> time::OffsetDateTime {
