@@ -172,6 +172,15 @@ pub async fn run(store: Arc<dyn Store>, where_: &str) -> anyhow::Result<()> {
         terms.fee_bps / 100,
         terms.eligibility_days
     );
+    let acceptance = story.document(
+        DocType::FacilityAcceptance,
+        "accept-f1",
+        "2026-01-02T15:00:00Z",
+        json!({"facility": "f1", "lender": "northbank", "maker": "loomworks"}),
+        &["loomworks"],
+    )?;
+    let f1 = fin.accept_facility_envelope(&acceptance, at("2026-01-02T15:00:00Z")?).await?;
+    out!("   Loomworks signs its acceptance: f1 is {:?} (an offer cannot be drawn)", f1.status);
 
     out!("\n3. Brands and Loomworks sign purchase commitments (both signatures required)");
     let now = at("2026-01-05T09:00:00Z")?;
@@ -365,7 +374,9 @@ pub async fn run(store: Arc<dyn Store>, where_: &str) -> anyhow::Result<()> {
         );
     }
 
-    out!("\n12. The books: every currency and book sums to zero, and the chain verifies");
+    over_time(&fin).await?;
+
+    out!("\n13. The books: every currency and book sums to zero, and the chain verifies");
     let (mut posted_sum, mut accounts) = (0i64, 0);
     let mut cursor: Option<String> = None;
     loop {
@@ -387,7 +398,7 @@ pub async fn run(store: Arc<dyn Store>, where_: &str) -> anyhow::Result<()> {
     out!("   chain ok: {} entries, head hash {}", chain.entries, hex::encode(chain.head.hash));
     out!("   record chain ok: {} record versions", history.records.versions);
 
-    out!("\n13. Audit export: a signed bundle, verified offline");
+    out!("\n14. Audit export: a signed bundle, verified offline");
     // Unique per run: process ids are reused, and the ledger key refuses to
     // overwrite an existing file.
     let nanos = OffsetDateTime::now_utc().unix_timestamp_nanos();
@@ -400,6 +411,56 @@ pub async fn run(store: Arc<dyn Store>, where_: &str) -> anyhow::Result<()> {
 
 /// Exports the ledger with its signed source documents and verifies the
 /// bundle as an auditor would (no database).
+/// Scene 12: the same program months later, every figure for its own
+/// date (docs/collateral.md): Globex's April tranche is never delivered
+/// and goes stale; Acme's June tranche is delivered but never paid, so
+/// its invoice ages and the days-past-due covenant moves from `met` to
+/// `near_breach` to `breached`; then the certificate of the last day.
+async fn over_time(fin: &Finance) -> anyhow::Result<()> {
+    out!("\n12. Months later: a tranche goes stale, a receivable ages, a covenant moves");
+    for day in [date!(2026 - 05 - 15), date!(2026 - 05 - 16)] {
+        let a = fin.availability("f1", day).await?;
+        let globex = a.tranches.iter().find(|t| t.brand == "globex").context("globex tranche")?;
+        out!(
+            "   {day}  po-globex-2026/t1 {:<10} ineligible {:>12}  available {:>12}",
+            globex.state.as_str(),
+            usd(a.ineligible.values().sum()),
+            usd(a.available_minor)
+        );
+    }
+    let invoice = fin.deliver("po-acme-2026", "t2", date!(2026 - 06 - 20)).await?;
+    out!("   Loomworks delivers Acme's t2 on 2026-06-20: invoice {} due {}, never paid", invoice.id, invoice.due_on);
+    for day in [date!(2026 - 08 - 01), date!(2026 - 09 - 15), date!(2026 - 10 - 01)] {
+        let aging = fin.aging("f1", day).await?;
+        let line = aging.invoices.iter().find(|l| l.invoice == invoice.id).context("aged invoice")?;
+        let bbc = fin.bbc("f1", day).await?;
+        let dpd = bbc.covenants.iter().find(|c| c.name == "max_days_past_due").context("covenant")?;
+        out!(
+            "   {day}  {} {:<9} {:>3} days past due; covenant max_days_past_due (60) {:?}",
+            line.invoice,
+            line.state.as_str(),
+            line.days_past_due,
+            dpd.state
+        );
+    }
+    let bbc = fin.bbc("f1", date!(2026 - 10 - 01)).await?;
+    out!("   borrowing-base certificate, 2026-10-01 (schemas/bbc.schema.json; `offtake bbc show`):");
+    for (reason, minor) in &bbc.ineligible {
+        out!("      ineligible {:<22} {:>12}", reason, usd(*minor));
+    }
+    out!(
+        "      base {}, limit {}, drawn {}, available {}",
+        usd(bbc.base_minor),
+        usd(bbc.limit_minor),
+        usd(bbc.drawn_minor),
+        usd(bbc.available_minor)
+    );
+    for c in &bbc.covenants {
+        out!("      covenant {:<26} {:?}", c.name, c.state);
+    }
+    Ok(())
+}
+
 async fn audit(fin: &Finance, dir: &Path) -> anyhow::Result<String> {
     std::fs::create_dir_all(dir)?;
     let docs = dir.join("documents");
