@@ -30,12 +30,21 @@ pub fn error_code_of(e: &(dyn std::error::Error + 'static)) -> Option<&'static s
 
 #[derive(Args, Debug, Clone)]
 pub struct PeriodArgs {
-    /// First day of the period (YYYY-MM-DD, UTC, by the time entries were recorded).
-    #[arg(long)]
+    /// First effective date of the period (YYYY-MM-DD): the export starts
+    /// at the first entry effective on or after it.
+    #[arg(long, conflicts_with_all = ["recorded_from", "recorded_to"])]
     pub from: Option<String>,
-    /// Last day of the period, inclusive.
-    #[arg(long)]
+    /// Last effective date of the period, inclusive: the export ends at the
+    /// last entry effective on or before it.
+    #[arg(long, conflicts_with_all = ["recorded_from", "recorded_to"])]
     pub to: Option<String>,
+    /// Select by the ledger clock instead: first day (YYYY-MM-DD, UTC) the
+    /// entries were recorded.
+    #[arg(long)]
+    pub recorded_from: Option<String>,
+    /// Last day (UTC) the entries were recorded, inclusive.
+    #[arg(long)]
+    pub recorded_to: Option<String>,
     /// Narrow the period to entries numbered at least this.
     #[arg(long)]
     pub from_seq: Option<i64>,
@@ -49,6 +58,8 @@ impl PeriodArgs {
         Ok(PeriodSpec {
             from: self.from.as_deref().map(parse_date).transpose()?,
             to: self.to.as_deref().map(parse_date).transpose()?,
+            recorded_from: self.recorded_from.as_deref().map(parse_date).transpose()?,
+            recorded_to: self.recorded_to.as_deref().map(parse_date).transpose()?,
             from_seq: self.from_seq,
             to_seq: self.to_seq,
         })

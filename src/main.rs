@@ -5,6 +5,7 @@
 
 #![forbid(unsafe_code)]
 
+mod api_key_cli;
 mod audit_cli;
 mod bank_cli;
 mod collateral_cli;
@@ -177,6 +178,10 @@ enum Cmd {
     /// Manage the registry of signing keys.
     #[command(subcommand)]
     Key(signing_cli::KeyCmd),
+    /// API keys, straight from the database (no API key needed): issue a
+    /// new admin key when the one `init` printed is lost.
+    #[command(subcommand)]
+    ApiKey(api_key_cli::ApiKeyCmd),
     /// Export the books: a signed audit bundle, CSV or Beancount.
     #[command(subcommand)]
     Export(audit_cli::ExportCmd),
@@ -272,6 +277,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let store = store::open(&cli.database_url).await?;
     let s = store.as_ref();
     match cli.command {
+        Cmd::ApiKey(cmd) => api_key_cli::run(s, &ledger, cmd).await?,
         Cmd::Init => {
             store.ensure_ledger(&ledger).await?;
             out!("initialised ledger {ledger} on {} ({})", store.backend(), store::redact(&cli.database_url));
@@ -385,6 +391,7 @@ fn error_code(e: &anyhow::Error) -> Option<&'static str> {
             .or_else(|| c.downcast_ref::<offtake_ledger::LedgerError>().map(offtake_ledger::LedgerError::code))
             .or_else(|| c.downcast_ref::<offtake_signing::SigningError>().map(offtake_signing::SigningError::code))
             .or_else(|| audit_cli::error_code_of(c))
+            .or_else(|| c.downcast_ref::<offtake_api::ApiError>().map(offtake_api::ApiError::code))
             .or_else(|| c.downcast_ref::<offtake_finance::FinanceError>().map(offtake_finance::FinanceError::code))
             .or_else(|| {
                 c.downcast_ref::<offtake_settlement::SettlementError>().map(offtake_settlement::SettlementError::code)

@@ -224,9 +224,42 @@ pub async fn issue_key(
     Ok(IssuedKey { record, key })
 }
 
+/// Issues a key for the party with this id: the party must exist
+/// (`unknown_party`) and the role must be its role (`role_mismatch`). The
+/// one rule behind `POST /v1/keys` and `offtake api-key issue`.
+pub async fn issue_key_for(
+    store: &dyn RecordStore,
+    ledger: &LedgerId,
+    party_id: &str,
+    role: Role,
+) -> Result<IssuedKey, ApiError> {
+    let party = find_party(store, ledger, party_id)
+        .await?
+        .ok_or_else(|| ApiError::unprocessable("unknown_party", format!("no party {party_id:?}")))?;
+    issue_key(store, ledger, &party, role).await
+}
+
+/// A page of API keys in key-id order, revoked ones included (`GET
+/// /v1/keys` filters them by caller; `offtake api-key list` shows all).
+pub async fn list_keys(
+    store: &dyn RecordStore,
+    ledger: &LedgerId,
+    cursor: Option<&str>,
+    limit: u32,
+) -> Result<(Vec<ApiKeyRecord>, Option<String>), ApiError> {
+    let page = store.list_records(ledger, API_KEY_KIND, cursor, limit).await?;
+    let items = page.items.iter().map(|r| r.decode()).collect::<Result<Vec<ApiKeyRecord>, _>>()?;
+    Ok((items, page.next_cursor))
+}
+
 /// Marks a key revoked (a new version of its record). Revoking twice keeps
-/// the first revocation time.
+/// the first revocation time. A malformed key id is `not_found`, like an
+/// unknown one. The one rule behind `DELETE /v1/keys/{id}` and `offtake
+/// api-key revoke`.
 pub async fn revoke_key(store: &dyn RecordStore, ledger: &LedgerId, key_id: &str) -> Result<ApiKeyRecord, ApiError> {
+    if offtake_ledger::record::check_record_key("key_id", key_id).is_err() {
+        return Err(ApiError::not_found(format!("api key {key_id:?}")));
+    }
     let stored = store
         .get_record(ledger, API_KEY_KIND, key_id)
         .await?
