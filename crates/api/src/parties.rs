@@ -297,7 +297,8 @@ const BOOTSTRAP_KIND: &str = "bootstrap";
 
 /// Creates the operator party and its first admin key, once per ledger.
 /// Returns the key the first time (to be printed once) and `None` ever
-/// after; losing it means issuing a new one with another admin key.
+/// after; a lost one is replaced with another admin key or, on the
+/// database, `offtake api-key issue --party operator --role admin`.
 pub async fn bootstrap_admin(store: &dyn RecordStore, ledger: &LedgerId) -> Result<Option<IssuedKey>, ApiError> {
     let marker = serde_json::json!({ "at_us": now_us() });
     if !store.insert_once(ledger, BOOTSTRAP_KIND, "admin_key", &marker).await? {
