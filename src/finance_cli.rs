@@ -22,33 +22,17 @@ use crate::output::Format;
 pub enum PartyCmd {
     /// Register a brand, maker, lender or auditor.
     Add {
+        /// Party id: 1-48 of a-z 0-9 _ -, starting with a letter or digit.
         id: String,
-        #[arg(long, value_enum)]
-        role: RoleArg,
+        /// brand, maker, lender or auditor (its signing keys' role too).
+        #[arg(long)]
+        role: PartyRole,
+        /// Display name (1-200 characters).
         #[arg(long)]
         name: String,
     },
     /// List parties (JSON).
     List,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug)]
-pub enum RoleArg {
-    Brand,
-    Maker,
-    Lender,
-    Auditor,
-}
-
-impl From<RoleArg> for PartyRole {
-    fn from(r: RoleArg) -> Self {
-        match r {
-            RoleArg::Brand => PartyRole::Brand,
-            RoleArg::Maker => PartyRole::Maker,
-            RoleArg::Lender => PartyRole::Lender,
-            RoleArg::Auditor => PartyRole::Auditor,
-        }
-    }
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -285,9 +269,7 @@ async fn facility_currency(fin: &Finance, facility: &str) -> anyhow::Result<Curr
 
 pub async fn party(fin: &Finance, cmd: PartyCmd) -> anyhow::Result<()> {
     match cmd {
-        PartyCmd::Add { id, role, name } => {
-            print_json(&wire::Party::from(fin.register_party(&id, role.into(), &name).await?))
-        }
+        PartyCmd::Add { id, role, name } => print_json(&wire::Party::from(fin.register_party(&id, role, &name).await?)),
         PartyCmd::List => print_json(&wire_all::<_, wire::Party>(fin.parties().await?)),
     }
 }

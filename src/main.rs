@@ -252,7 +252,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Cmd::Key(cmd) => {
             let store = signing_cli::open_store(&cli.database_url).await?;
-            return signing_cli::key(store.as_ref(), &LedgerId::new(&cli.ledger)?, cmd).await;
+            return signing_cli::key(store, &LedgerId::new(&cli.ledger)?, cmd).await;
         }
         _ => {}
     }

@@ -15,8 +15,8 @@ use crate::error::ApiError;
 
 pub const OPERATOR_KIND: &str = "operator";
 pub const API_KEY_KIND: &str = "api_key";
-/// Longest party id. Short because ledger idempotency keys embed it.
-pub const PARTY_ID_MAX_CHARS: usize = 48;
+/// Longest party id (the one rule: [`offtake_signing::check_party`]).
+pub use offtake_signing::PARTY_ID_MAX_CHARS;
 /// Random bytes in a key's public id and in its secret.
 const KEY_ID_BYTES: usize = 12;
 const KEY_SECRET_BYTES: usize = 32;
@@ -25,24 +25,19 @@ pub const KEY_PREFIX: &str = "otk_";
 
 pub use offtake_wire::{Party, PartyKind, Role};
 
-/// A party id: 1-48 characters of `a-z 0-9 _ - .`, starting with a letter
-/// or digit (the finance domain puts party ids into account codes).
+/// A party id, by the one rule of [`offtake_signing::check_party`].
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
 pub struct PartyId(String);
 
 impl PartyId {
     pub fn new(text: &str) -> Result<Self, ApiError> {
-        let ok = !text.is_empty()
-            && text.len() <= PARTY_ID_MAX_CHARS
-            && text.as_bytes()[0].is_ascii_alphanumeric()
-            && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-' | b'.'));
-        if ok {
+        if offtake_signing::check_party(text).is_ok() {
             Ok(PartyId(text.to_owned()))
         } else {
             Err(ApiError::unprocessable(
                 "invalid_party_id",
-                format!("a party id is 1 to {PARTY_ID_MAX_CHARS} characters of a-z, 0-9, '_', '-' and '.'"),
+                format!("a party id is 1 to {PARTY_ID_MAX_CHARS} characters of a-z, 0-9, '_' and '-'"),
             ))
         }
     }
@@ -330,7 +325,7 @@ mod tests {
     #[test]
     fn party_ids_are_restricted() {
         assert!(PartyId::new("brand-acme_1").is_ok());
-        for bad in ["", "Brand", "a b", "a/b", "-a", &"a".repeat(49)] {
+        for bad in ["", "Brand", "a b", "a/b", "-a", "a.b", &"a".repeat(49)] {
             assert!(PartyId::new(bad).is_err(), "{bad:?}");
         }
     }
