@@ -49,35 +49,48 @@ pub enum RoundingArg {
 
 #[derive(Args, Debug, Clone)]
 pub struct OpenFacility {
+    /// Facility id (a-z, 0-9, '-', '_').
     pub id: String,
+    /// The lender party that finances it.
     #[arg(long)]
     pub lender: String,
+    /// The maker party it finances.
     #[arg(long)]
     pub maker: String,
+    /// ISO 4217 currency of the facility.
     #[arg(long, default_value = "USD")]
     pub currency: String,
     /// Most the maker may owe in principal (e.g. 300000.00).
     #[arg(long)]
     pub limit: String,
+    /// Share of eligible collateral that may be advanced, in percent.
     #[arg(long, default_value = "80")]
     pub advance_rate_pct: String,
+    /// A tranche counts once its delivery window starts within this many days.
     #[arg(long, default_value_t = 180)]
     pub eligibility_days: u32,
+    /// Most one brand may make up of the base, in percent.
     #[arg(long, default_value = "60")]
     pub concentration_pct: String,
     /// Annual interest rate.
     #[arg(long, default_value = "12")]
     pub rate_pct: String,
+    /// Day-count convention of interest.
     #[arg(long, value_enum, default_value = "act360")]
     pub day_count: DayCountArg,
+    /// Fee on each funded advance, in percent.
     #[arg(long, default_value = "1")]
     pub fee_pct: String,
+    /// Extra annual rate while an invoice is overdue past the grace days, in percent.
     #[arg(long, default_value = "4")]
     pub default_margin_pct: String,
+    /// One-time late charge on an invoice overdue past the grace days, in percent of its open amount.
     #[arg(long, default_value = "1")]
     pub late_fee_pct: String,
+    /// Days after an invoice's due date before default interest and the late charge apply.
     #[arg(long, default_value_t = 5)]
     pub grace_days: u32,
+    /// How interest is rounded to the currency's minor unit.
     #[arg(long, value_enum, default_value = "half-even")]
     pub rounding: RoundingArg,
     /// Opening day (YYYY-MM-DD); interest can accrue from it. Default: today.
@@ -95,13 +108,18 @@ pub enum FacilityCmd {
     List,
     /// A lender puts capital into the program (cash it can advance).
     Fund {
+        /// The lender party.
         lender: String,
+        /// Amount in the currency (e.g. 500000.00).
         #[arg(long)]
         amount: String,
+        /// ISO 4217 currency.
         #[arg(long, default_value = "USD")]
         currency: String,
+        /// The bank reference of the transfer (unique; a replay is a no-op).
         #[arg(long)]
         reference: String,
+        /// Value date, YYYY-MM-DD (default: today).
         #[arg(long)]
         on: Option<String>,
     },
@@ -112,6 +130,7 @@ pub enum CommitmentCmd {
     /// Submit a commitment envelope signed by its brand and maker (first
     /// version, amendment or cancellation).
     Submit {
+        /// Envelope file (signed by the brand and the maker).
         envelope: PathBuf,
         #[command(flatten)]
         now: NowArg,
@@ -128,12 +147,14 @@ pub enum CommitmentCmd {
 pub enum AdvanceCmd {
     /// Submit a maker-signed advance request: holds availability.
     Request {
+        /// Envelope file signed by the maker.
         envelope: PathBuf,
         #[command(flatten)]
         now: NowArg,
     },
     /// Submit a lender-signed approval or rejection.
     Decide {
+        /// Envelope file signed by the lender.
         envelope: PathBuf,
         #[command(flatten)]
         now: NowArg,
@@ -159,16 +180,22 @@ pub struct PayArgs {
     /// A brand-signed payment notice envelope; or give the fields below for
     /// a bank notification.
     pub envelope: Option<PathBuf>,
+    /// The bank reference (unique; the same notice again is a no-op).
     #[arg(long, required_unless_present = "envelope")]
     pub reference: Option<String>,
+    /// The brand that paid.
     #[arg(long, required_unless_present = "envelope")]
     pub brand: Option<String>,
+    /// The facility whose collection account received it.
     #[arg(long, required_unless_present = "envelope")]
     pub facility: Option<String>,
+    /// Amount received (e.g. 50000.00).
     #[arg(long, required_unless_present = "envelope", allow_hyphen_values = true)]
     pub amount: Option<String>,
+    /// ISO 4217 currency.
     #[arg(long, default_value = "USD")]
     pub currency: String,
+    /// Value date, YYYY-MM-DD.
     #[arg(long, required_unless_present = "envelope")]
     pub value_date: Option<String>,
     /// Apply to these invoices in order (default: oldest due first).
@@ -189,6 +216,7 @@ pub struct SettleArgs {
     /// Keep draining the queue until interrupted.
     #[arg(long)]
     pub watch: bool,
+    /// With --watch: pause between passes, in milliseconds.
     #[arg(long, default_value_t = 1_000)]
     pub interval_ms: u64,
     /// Name of this worker (several may run at once).
@@ -201,13 +229,17 @@ pub enum StatementCmd {
     /// A maker's facilities: limit, base, drawn, available, interest and
     /// fees due, next due dates.
     Maker {
+        /// The maker party.
         id: String,
+        /// YYYY-MM-DD (default: today).
         #[arg(long)]
         as_of: Option<String>,
     },
     /// A lender's exposure per maker and per brand, and income.
     Lender {
+        /// The lender party.
         id: String,
+        /// YYYY-MM-DD (default: today).
         #[arg(long)]
         as_of: Option<String>,
     },

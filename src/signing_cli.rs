@@ -66,6 +66,7 @@ pub enum KeyCmd {
     Register(RegisterArgs),
     /// Revoke a key from a point in time on.
     Revoke {
+        /// Key id (32 hex characters, as `key list` shows).
         key_id: String,
         /// compromised (signatures from --at on are void, earlier ones count
         /// only if accepted before) or superseded (earlier ones stay valid).
