@@ -76,7 +76,10 @@ pub enum BankCmd {
     },
     /// Import a pain.002 status report: accepted payouts are marked,
     /// rejected ones reversed in the ledger.
-    Status { file: PathBuf },
+    Status {
+        /// The pain.002 file.
+        file: PathBuf,
+    },
     /// Statement balances against the ledger's cash accounts, per day.
     Reconcile {
         /// Last statement day to reconcile (YYYY-MM-DD).

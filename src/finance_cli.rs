@@ -103,7 +103,10 @@ pub enum FacilityCmd {
     /// A lender opens a facility for a maker.
     Open(Box<OpenFacility>),
     /// A facility and its state (JSON).
-    Show { id: String },
+    Show {
+        /// Facility id.
+        id: String,
+    },
     /// All facilities (JSON).
     List,
     /// A lender puts capital into the program (cash it can advance).
@@ -136,9 +139,15 @@ pub enum CommitmentCmd {
         now: NowArg,
     },
     /// A commitment's current version (JSON).
-    Show { id: String },
+    Show {
+        /// Commitment id (its `doc_id`).
+        id: String,
+    },
     /// Every accepted version of a commitment (JSON).
-    Versions { id: String },
+    Versions {
+        /// Commitment id (its `doc_id`).
+        id: String,
+    },
     /// All commitments (JSON).
     List,
 }
@@ -244,9 +253,15 @@ pub enum StatementCmd {
         as_of: Option<String>,
     },
     /// A brand's commitments, deliveries, invoices, payments and credit.
-    Brand { id: String },
+    Brand {
+        /// The brand party.
+        id: String,
+    },
     /// What a facility's maker was paid from each payment, and payouts.
-    Remittance { facility: String },
+    Remittance {
+        /// Facility id.
+        facility: String,
+    },
     /// Payments held in suspense (matched nothing).
     Suspense,
 }
