@@ -5,8 +5,10 @@
 //! `? 1` after a command means it must fail with status 1). A change that
 //! breaks a tour fails `cargo test`.
 //!
-//! Blocks marked ```` ```console,ignore ```` need a running server and are
-//! run by `tests/readme_http.rs` instead.
+//! The HTTP tour (```` ```console,http ````) needs a shell and a running
+//! server: `tests/readme_http.rs` runs it. Blocks marked
+//! ```` ```console,ignore ```` (the witness tour, which needs a second
+//! process watching the API) are not run.
 
 use std::path::{Path, PathBuf};
 
