@@ -30,12 +30,21 @@ pub fn error_code_of(e: &(dyn std::error::Error + 'static)) -> Option<&'static s
 
 #[derive(Args, Debug, Clone)]
 pub struct PeriodArgs {
-    /// First day of the period (YYYY-MM-DD, UTC, by the time entries were recorded).
-    #[arg(long)]
+    /// First effective date of the period (YYYY-MM-DD): the export starts
+    /// at the first entry effective on or after it.
+    #[arg(long, conflicts_with_all = ["recorded_from", "recorded_to"])]
     pub from: Option<String>,
-    /// Last day of the period, inclusive.
-    #[arg(long)]
+    /// Last effective date of the period, inclusive: the export ends at the
+    /// last entry effective on or before it.
+    #[arg(long, conflicts_with_all = ["recorded_from", "recorded_to"])]
     pub to: Option<String>,
+    /// Select by the ledger clock instead: first day (YYYY-MM-DD, UTC) the
+    /// entries were recorded.
+    #[arg(long)]
+    pub recorded_from: Option<String>,
+    /// Last day (UTC) the entries were recorded, inclusive.
+    #[arg(long)]
+    pub recorded_to: Option<String>,
     /// Narrow the period to entries numbered at least this.
     #[arg(long)]
     pub from_seq: Option<i64>,
@@ -49,6 +58,8 @@ impl PeriodArgs {
         Ok(PeriodSpec {
             from: self.from.as_deref().map(parse_date).transpose()?,
             to: self.to.as_deref().map(parse_date).transpose()?,
+            recorded_from: self.recorded_from.as_deref().map(parse_date).transpose()?,
+            recorded_to: self.recorded_to.as_deref().map(parse_date).transpose()?,
             from_seq: self.from_seq,
             to_seq: self.to_seq,
         })
@@ -81,6 +92,7 @@ pub enum ExportCmd {
     Csv {
         #[command(flatten)]
         period: PeriodArgs,
+        /// Only accounts whose code starts with this (e.g. `facility:f1:`).
         #[arg(long)]
         scope_prefix: Option<String>,
         /// Output file, or `-` for standard output.
@@ -104,16 +116,19 @@ pub enum ExportCmd {
 pub enum AuditCmd {
     /// Create a ledger key (refuses to overwrite) and print its public key.
     Keygen {
+        /// Ledger key file to create (mode 0600; never overwritten).
         #[arg(long)]
         key: PathBuf,
     },
     /// Print the public key of a ledger key file.
     PublicKey {
+        /// Ledger key file.
         #[arg(long)]
         key: PathBuf,
     },
     /// Verify a bundle offline; reports the first problem and exits 1.
     Verify {
+        /// The bundle directory.
         bundle: PathBuf,
         /// The ledger public key (hex) you expect, from a trusted channel.
         #[arg(long)]
@@ -127,16 +142,19 @@ pub enum AuditCmd {
     /// Sign a checkpoint of the whole ledger as a C2SP signed note and
     /// publish it, for witnesses to fetch and cosign (prints the note).
     PublishCheckpoint {
+        /// Ledger key file that signs the checkpoint.
         #[arg(long)]
         key: PathBuf,
     },
     /// Verify a checkpoint note offline: the ledger's signature and, with
     /// `--min-witnesses`, that many trusted witness cosignatures.
     VerifyNote {
+        /// The checkpoint note file.
         note: PathBuf,
         /// The ledger public key (hex), from a trusted channel.
         #[arg(long)]
         ledger_public_key: String,
+        /// How many distinct trusted witnesses must have cosigned it (0: none).
         #[arg(long, default_value_t = 0)]
         min_witnesses: usize,
         /// A witness verifier key you trust (`offtake witness public-key`); repeat.
@@ -145,34 +163,43 @@ pub enum AuditCmd {
     },
     /// Sign a checkpoint (tree size and Merkle root) of the ledger.
     Checkpoint {
+        /// Ledger key file that signs the checkpoint.
         #[arg(long)]
         key: PathBuf,
         /// Entries covered (default: all).
         #[arg(long)]
         tree_size: Option<u64>,
+        /// Where to write the signed checkpoint.
         #[arg(long)]
         out: PathBuf,
     },
     /// Prove that entry SEQ is in the tree of --tree-size entries.
     ProveInclusion {
+        /// The entry number to prove.
         #[arg(long)]
         seq: i64,
+        /// Tree size the proof is for (default: all entries).
         #[arg(long)]
         tree_size: Option<u64>,
+        /// Where to write the proof.
         #[arg(long)]
         out: PathBuf,
     },
     /// Prove that the tree of --old-size entries is a prefix of --new-size.
     ProveConsistency {
+        /// Size of the older tree.
         #[arg(long)]
         old_size: u64,
+        /// Size of the newer tree (default: all entries).
         #[arg(long)]
         new_size: Option<u64>,
+        /// Where to write the proof.
         #[arg(long)]
         out: PathBuf,
     },
     /// Verify a proof offline, against signed checkpoints (files or bundle directories).
     VerifyProof {
+        /// The proof file (`prove-inclusion` or `prove-consistency`).
         proof: PathBuf,
         /// Signed checkpoint or bundle of the (new) tree.
         #[arg(long)]
@@ -180,6 +207,7 @@ pub enum AuditCmd {
         /// Signed checkpoint or bundle of the old tree (consistency proofs).
         #[arg(long)]
         old_checkpoint: Option<PathBuf>,
+        /// The ledger public key (hex) you expect, from a trusted channel.
         #[arg(long)]
         ledger_public_key: Option<String>,
     },

@@ -21,16 +21,20 @@ pub enum BankCmd {
     Account(AccountCmd),
     /// Map a payer's bank account or name to a brand (used by matching).
     Payer {
+        /// The brand the payer pays for.
         #[arg(long)]
         brand: String,
+        /// The payer's bank account (IBAN or number) as statements show it.
         #[arg(long)]
         account: Option<String>,
+        /// The payer's name as statements show it.
         #[arg(long)]
         name: Option<String>,
     },
     /// Import a statement (camt.053, camt.054, MT940, BAI2). Matched credits
     /// are queued for settlement and settled; the rest wait in the queue.
     Import {
+        /// Statement file (format detected from its content).
         file: PathBuf,
         /// Say what the import would do; write nothing.
         #[arg(long)]
@@ -44,8 +48,10 @@ pub enum BankCmd {
     Match {
         /// The line's key, as `bank queue` shows it.
         line: String,
+        /// The brand that paid.
         #[arg(long)]
         brand: String,
+        /// The facility whose invoices it pays.
         #[arg(long)]
         facility: String,
         /// Invoices it pays, in order (none: the brand's open invoices).
@@ -58,6 +64,7 @@ pub enum BankCmd {
     /// Write the payouts owed (funded advances, maker remittances) as a
     /// pain.001.001.09 file; without --out, list what is owed.
     Payouts {
+        /// Write the pain.001 file here (without it: list what is owed).
         #[arg(long)]
         out: Option<PathBuf>,
         /// Batch id (the file's MsgId); default `PB-` and the date.
@@ -69,9 +76,13 @@ pub enum BankCmd {
     },
     /// Import a pain.002 status report: accepted payouts are marked,
     /// rejected ones reversed in the ledger.
-    Status { file: PathBuf },
+    Status {
+        /// The pain.002 file.
+        file: PathBuf,
+    },
     /// Statement balances against the ledger's cash accounts, per day.
     Reconcile {
+        /// Last statement day to reconcile (YYYY-MM-DD).
         #[arg(long)]
         through: String,
     },
@@ -82,10 +93,13 @@ pub enum AccountCmd {
     Add {
         /// IBAN or account number.
         account: String,
+        /// ISO 4217 currency of the account.
         #[arg(long)]
         currency: String,
+        /// Account holder's name.
         #[arg(long)]
         holder: String,
+        /// The bank's BIC.
         #[arg(long)]
         bic: Option<String>,
         /// A facility's collection account.

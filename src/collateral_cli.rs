@@ -24,6 +24,7 @@ pub struct EodArgs {
 pub enum BbcCmd {
     /// A facility's borrowing-base certificate for a day.
     Show {
+        /// Facility id.
         facility: String,
         /// YYYY-MM-DD (default: today).
         #[arg(long)]
@@ -34,11 +35,15 @@ pub enum BbcCmd {
     },
     /// Why availability moved between two days, line by line.
     Diff {
+        /// Facility id.
         facility: String,
+        /// First day (YYYY-MM-DD).
         #[arg(long)]
         from: String,
+        /// Second day (YYYY-MM-DD).
         #[arg(long)]
         to: String,
+        /// Print the diff as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -48,10 +53,14 @@ pub enum BbcCmd {
 pub enum ReserveCmd {
     /// Set a named reserve: a fixed `--amount` or a `--pct` of the base.
     Set {
+        /// Facility id.
         facility: String,
+        /// Reserve name (a-z, 0-9, '-', '_').
         name: String,
+        /// A fixed amount in the facility's currency (e.g. 5000.00).
         #[arg(long, conflicts_with = "pct")]
         amount: Option<String>,
+        /// A percentage of the borrowing base (e.g. 5).
         #[arg(long)]
         pct: Option<String>,
         /// First day it applies (default: today).
@@ -60,8 +69,11 @@ pub enum ReserveCmd {
     },
     /// Lift a named reserve from a day on.
     Lift {
+        /// Facility id.
         facility: String,
+        /// Reserve name.
         name: String,
+        /// First day it no longer applies (default: today).
         #[arg(long)]
         from: Option<String>,
     },

@@ -22,33 +22,17 @@ use crate::output::Format;
 pub enum PartyCmd {
     /// Register a brand, maker, lender or auditor.
     Add {
+        /// Party id: 1-48 of a-z 0-9 _ -, starting with a letter or digit.
         id: String,
-        #[arg(long, value_enum)]
-        role: RoleArg,
+        /// brand, maker, lender or auditor (its signing keys' role too).
+        #[arg(long)]
+        role: PartyRole,
+        /// Display name (1-200 characters).
         #[arg(long)]
         name: String,
     },
     /// List parties (JSON).
     List,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug)]
-pub enum RoleArg {
-    Brand,
-    Maker,
-    Lender,
-    Auditor,
-}
-
-impl From<RoleArg> for PartyRole {
-    fn from(r: RoleArg) -> Self {
-        match r {
-            RoleArg::Brand => PartyRole::Brand,
-            RoleArg::Maker => PartyRole::Maker,
-            RoleArg::Lender => PartyRole::Lender,
-            RoleArg::Auditor => PartyRole::Auditor,
-        }
-    }
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -65,35 +49,48 @@ pub enum RoundingArg {
 
 #[derive(Args, Debug, Clone)]
 pub struct OpenFacility {
+    /// Facility id (a-z, 0-9, '-', '_').
     pub id: String,
+    /// The lender party that finances it.
     #[arg(long)]
     pub lender: String,
+    /// The maker party it finances.
     #[arg(long)]
     pub maker: String,
+    /// ISO 4217 currency of the facility.
     #[arg(long, default_value = "USD")]
     pub currency: String,
     /// Most the maker may owe in principal (e.g. 300000.00).
     #[arg(long)]
     pub limit: String,
+    /// Share of eligible collateral that may be advanced, in percent.
     #[arg(long, default_value = "80")]
     pub advance_rate_pct: String,
+    /// A tranche counts once its delivery window starts within this many days.
     #[arg(long, default_value_t = 180)]
     pub eligibility_days: u32,
+    /// Most one brand may make up of the base, in percent.
     #[arg(long, default_value = "60")]
     pub concentration_pct: String,
     /// Annual interest rate.
     #[arg(long, default_value = "12")]
     pub rate_pct: String,
+    /// Day-count convention of interest.
     #[arg(long, value_enum, default_value = "act360")]
     pub day_count: DayCountArg,
+    /// Fee on each funded advance, in percent.
     #[arg(long, default_value = "1")]
     pub fee_pct: String,
+    /// Extra annual rate while an invoice is overdue past the grace days, in percent.
     #[arg(long, default_value = "4")]
     pub default_margin_pct: String,
+    /// One-time late charge on an invoice overdue past the grace days, in percent of its open amount.
     #[arg(long, default_value = "1")]
     pub late_fee_pct: String,
+    /// Days after an invoice's due date before default interest and the late charge apply.
     #[arg(long, default_value_t = 5)]
     pub grace_days: u32,
+    /// How interest is rounded to the currency's minor unit.
     #[arg(long, value_enum, default_value = "half-even")]
     pub rounding: RoundingArg,
     /// Opening day (YYYY-MM-DD); interest can accrue from it. Default: today.
@@ -115,18 +112,26 @@ pub enum FacilityCmd {
         now: NowArg,
     },
     /// A facility and its state (JSON).
-    Show { id: String },
+    Show {
+        /// Facility id.
+        id: String,
+    },
     /// All facilities (JSON).
     List,
     /// A lender puts capital into the program (cash it can advance).
     Fund {
+        /// The lender party.
         lender: String,
+        /// Amount in the currency (e.g. 500000.00).
         #[arg(long)]
         amount: String,
+        /// ISO 4217 currency.
         #[arg(long, default_value = "USD")]
         currency: String,
+        /// The bank reference of the transfer (unique; a replay is a no-op).
         #[arg(long)]
         reference: String,
+        /// Value date, YYYY-MM-DD (default: today).
         #[arg(long)]
         on: Option<String>,
     },
@@ -137,14 +142,21 @@ pub enum CommitmentCmd {
     /// Submit a commitment envelope signed by its brand and maker (first
     /// version, amendment or cancellation).
     Submit {
+        /// Envelope file (signed by the brand and the maker).
         envelope: PathBuf,
         #[command(flatten)]
         now: NowArg,
     },
     /// A commitment's current version (JSON).
-    Show { id: String },
+    Show {
+        /// Commitment id (its `doc_id`).
+        id: String,
+    },
     /// Every accepted version of a commitment (JSON).
-    Versions { id: String },
+    Versions {
+        /// Commitment id (its `doc_id`).
+        id: String,
+    },
     /// All commitments (JSON).
     List,
 }
@@ -153,12 +165,14 @@ pub enum CommitmentCmd {
 pub enum AdvanceCmd {
     /// Submit a maker-signed advance request: holds availability.
     Request {
+        /// Envelope file signed by the maker.
         envelope: PathBuf,
         #[command(flatten)]
         now: NowArg,
     },
     /// Submit a lender-signed approval or rejection.
     Decide {
+        /// Envelope file signed by the lender.
         envelope: PathBuf,
         #[command(flatten)]
         now: NowArg,
@@ -184,16 +198,22 @@ pub struct PayArgs {
     /// A brand-signed payment notice envelope; or give the fields below for
     /// a bank notification.
     pub envelope: Option<PathBuf>,
+    /// The bank reference (unique; the same notice again is a no-op).
     #[arg(long, required_unless_present = "envelope")]
     pub reference: Option<String>,
+    /// The brand that paid.
     #[arg(long, required_unless_present = "envelope")]
     pub brand: Option<String>,
+    /// The facility whose collection account received it.
     #[arg(long, required_unless_present = "envelope")]
     pub facility: Option<String>,
+    /// Amount received (e.g. 50000.00).
     #[arg(long, required_unless_present = "envelope", allow_hyphen_values = true)]
     pub amount: Option<String>,
+    /// ISO 4217 currency.
     #[arg(long, default_value = "USD")]
     pub currency: String,
+    /// Value date, YYYY-MM-DD.
     #[arg(long, required_unless_present = "envelope")]
     pub value_date: Option<String>,
     /// Apply to these invoices in order (default: oldest due first).
@@ -214,6 +234,7 @@ pub struct SettleArgs {
     /// Keep draining the queue until interrupted.
     #[arg(long)]
     pub watch: bool,
+    /// With --watch: pause between passes, in milliseconds.
     #[arg(long, default_value_t = 1_000)]
     pub interval_ms: u64,
     /// Name of this worker (several may run at once).
@@ -226,20 +247,30 @@ pub enum StatementCmd {
     /// A maker's facilities: limit, base, drawn, available, interest and
     /// fees due, next due dates.
     Maker {
+        /// The maker party.
         id: String,
+        /// YYYY-MM-DD (default: today).
         #[arg(long)]
         as_of: Option<String>,
     },
     /// A lender's exposure per maker and per brand, and income.
     Lender {
+        /// The lender party.
         id: String,
+        /// YYYY-MM-DD (default: today).
         #[arg(long)]
         as_of: Option<String>,
     },
     /// A brand's commitments, deliveries, invoices, payments and credit.
-    Brand { id: String },
+    Brand {
+        /// The brand party.
+        id: String,
+    },
     /// What a facility's maker was paid from each payment, and payouts.
-    Remittance { facility: String },
+    Remittance {
+        /// Facility id.
+        facility: String,
+    },
     /// Payments held in suspense (matched nothing).
     Suspense,
 }
@@ -294,9 +325,7 @@ async fn facility_currency(fin: &Finance, facility: &str) -> anyhow::Result<Curr
 
 pub async fn party(fin: &Finance, cmd: PartyCmd) -> anyhow::Result<()> {
     match cmd {
-        PartyCmd::Add { id, role, name } => {
-            print_json(&wire::Party::from(fin.register_party(&id, role.into(), &name).await?))
-        }
+        PartyCmd::Add { id, role, name } => print_json(&wire::Party::from(fin.register_party(&id, role, &name).await?)),
         PartyCmd::List => print_json(&wire_all::<_, wire::Party>(fin.parties().await?)),
     }
 }

@@ -18,8 +18,10 @@ pub enum AccountCmd {
     Create(AccountCreateArgs),
     /// List accounts, a page at a time.
     List {
+        /// Continue after this cursor (printed to stderr with the previous page).
         #[arg(long)]
         cursor: Option<String>,
+        /// Entries per page (1 to 1,000).
         #[arg(long, default_value_t = 100)]
         limit: u32,
     },

@@ -5,6 +5,7 @@
 
 #![forbid(unsafe_code)]
 
+mod api_key_cli;
 mod audit_cli;
 mod bank_cli;
 mod collateral_cli;
@@ -55,7 +56,9 @@ enum Cmd {
     Transfer(TransferArgs),
     /// Post a pending entry, in full or for a smaller amount.
     Post {
+        /// Entry number of the pending entry.
         seq: i64,
+        /// Post only this much of the hold (default: all of it).
         #[arg(long)]
         amount: Option<String>,
         #[command(flatten)]
@@ -63,27 +66,34 @@ enum Cmd {
     },
     /// Void a pending entry.
     Void {
+        /// Entry number of the pending entry.
         seq: i64,
         #[command(flatten)]
         entry: EntryOptions,
     },
     /// Reverse a posted entry (a linked correction; nothing is edited).
     Reverse {
+        /// Entry number of the posted entry.
         seq: i64,
         #[command(flatten)]
         entry: EntryOptions,
     },
     /// Balance of an account, now or `--as-of` an entry number or RFC 3339 time.
     Balance {
+        /// Account code.
         account: String,
+        /// An entry number or an RFC 3339 time (default: now).
         #[arg(long)]
         as_of: Option<String>,
     },
     /// Entries touching an account, oldest first (JSON lines).
     Entries {
+        /// Account code.
         account: String,
+        /// Continue after this cursor (printed to stderr with the previous page).
         #[arg(long)]
         cursor: Option<String>,
+        /// Entries per page (1 to 1,000).
         #[arg(long, default_value_t = 100)]
         limit: u32,
     },
@@ -97,6 +107,7 @@ enum Cmd {
     Facility(finance_cli::FacilityCmd),
     /// Borrowing base and availability of a facility, with the breakdown.
     Availability {
+        /// Facility id.
         facility: String,
         /// YYYY-MM-DD (default: today).
         #[arg(long)]
@@ -111,18 +122,24 @@ enum Cmd {
     /// Book daily interest (and default interest, late fees) through a day;
     /// idempotent, catches up missed days.
     Accrue {
+        /// Last day to book, YYYY-MM-DD (not after today).
         #[arg(long)]
         through: String,
+        /// Only this facility (default: all).
         #[arg(long)]
         facility: Option<String>,
     },
     /// Mark a tranche delivered (all of it, or `--quantity` of it) and
     /// invoice the brand.
     Deliver {
+        /// Commitment id.
         commitment: String,
+        /// Tranche id.
         tranche: String,
+        /// Delivery day, YYYY-MM-DD (default: today).
         #[arg(long)]
         on: Option<String>,
+        /// Units delivered (default: all that are open).
         #[arg(long)]
         quantity: Option<String>,
     },
@@ -136,7 +153,9 @@ enum Cmd {
     Bbc(collateral_cli::BbcCmd),
     /// Aging of a facility's invoices on a day (JSON).
     Aging {
+        /// Facility id.
         facility: String,
+        /// YYYY-MM-DD (default: today).
         #[arg(long)]
         as_of: Option<String>,
     },
@@ -145,9 +164,12 @@ enum Cmd {
     Reserve(collateral_cli::ReserveCmd),
     /// Covenant history of a facility over closed days.
     Covenants {
+        /// Facility id.
         facility: String,
+        /// First day, YYYY-MM-DD.
         #[arg(long)]
         from: String,
+        /// Last day, YYYY-MM-DD.
         #[arg(long)]
         to: String,
     },
@@ -160,9 +182,12 @@ enum Cmd {
     Statement(finance_cli::StatementCmd),
     /// Pay a facility's maker what it is owed after the waterfall.
     Remit {
+        /// Facility id.
         facility: String,
+        /// The payout's reference (unique; a replay is a no-op).
         #[arg(long)]
         reference: String,
+        /// Payment day, YYYY-MM-DD (default: today).
         #[arg(long)]
         on: Option<String>,
     },
@@ -177,6 +202,10 @@ enum Cmd {
     /// Manage the registry of signing keys.
     #[command(subcommand)]
     Key(signing_cli::KeyCmd),
+    /// API keys, straight from the database (no API key needed): issue a
+    /// new admin key when the one `init` printed is lost.
+    #[command(subcommand)]
+    ApiKey(api_key_cli::ApiKeyCmd),
     /// Export the books: a signed audit bundle, CSV or Beancount.
     #[command(subcommand)]
     Export(audit_cli::ExportCmd),
@@ -247,7 +276,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Cmd::Key(cmd) => {
             let store = signing_cli::open_store(&cli.database_url).await?;
-            return signing_cli::key(store.as_ref(), &LedgerId::new(&cli.ledger)?, cmd).await;
+            return signing_cli::key(store, &LedgerId::new(&cli.ledger)?, cmd).await;
         }
         _ => {}
     }
@@ -272,6 +301,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let store = store::open(&cli.database_url).await?;
     let s = store.as_ref();
     match cli.command {
+        Cmd::ApiKey(cmd) => api_key_cli::run(s, &ledger, cmd).await?,
         Cmd::Init => {
             store.ensure_ledger(&ledger).await?;
             out!("initialised ledger {ledger} on {} ({})", store.backend(), store::redact(&cli.database_url));
@@ -385,9 +415,40 @@ fn error_code(e: &anyhow::Error) -> Option<&'static str> {
             .or_else(|| c.downcast_ref::<offtake_ledger::LedgerError>().map(offtake_ledger::LedgerError::code))
             .or_else(|| c.downcast_ref::<offtake_signing::SigningError>().map(offtake_signing::SigningError::code))
             .or_else(|| audit_cli::error_code_of(c))
+            .or_else(|| c.downcast_ref::<offtake_api::ApiError>().map(offtake_api::ApiError::code))
             .or_else(|| c.downcast_ref::<offtake_finance::FinanceError>().map(offtake_finance::FinanceError::code))
             .or_else(|| {
                 c.downcast_ref::<offtake_settlement::SettlementError>().map(offtake_settlement::SettlementError::code)
             })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every argument of `cmd` and its subcommands without help text, as
+    /// `offtake sub --flag`.
+    fn undocumented(cmd: &clap::Command, path: &str, out: &mut Vec<String>) {
+        for arg in cmd.get_arguments() {
+            let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+            if !builtin && arg.get_help().is_none() && arg.get_long_help().is_none() {
+                let name = arg.get_long().map(|l| format!("--{l}")).unwrap_or_else(|| arg.get_id().to_string());
+                out.push(format!("{path} {name}"));
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            undocumented(sub, &format!("{path} {}", sub.get_name()), out);
+        }
+    }
+
+    /// `offtake … --help` explains every flag and argument.
+    #[test]
+    fn every_flag_and_argument_has_help_text() {
+        let cmd = super::Cli::command();
+        cmd.clone().debug_assert();
+        let mut missing = Vec::new();
+        undocumented(&cmd, "offtake", &mut missing);
+        assert!(missing.is_empty(), "{} arguments have no help text:\n{}", missing.len(), missing.join("\n"));
+    }
 }

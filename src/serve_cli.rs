@@ -95,7 +95,7 @@ pub async fn bootstrap_admin_key(store: &dyn Store, ledger: &LedgerId) -> anyhow
             out!("admin API key (shown once, store it now): {}", issued.key);
             out!("  use it as: Authorization: Bearer <key>  (party {})", issued.record.party_id.as_str());
         }
-        None => out!("admin API key already issued (issue more with POST /v1/keys)"),
+        None => out!("admin API key already issued (issue more with `offtake api-key issue` or POST /v1/keys)"),
     }
     Ok(())
 }

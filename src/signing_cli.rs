@@ -13,9 +13,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use offtake_ledger::{LedgerId, Store};
-use offtake_signing::{
-    doc_type_of, seal, sign, Envelope, KeyRegistry, PublicKeyFile, RegisteredKey, Revocation, Role, SigningKey,
-};
+use offtake_signing::{doc_type_of, seal, sign, Envelope, KeyRegistry, PublicKeyFile, Revocation, Role, SigningKey};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -29,7 +27,7 @@ pub struct KeygenArgs {
     pub party: String,
     /// Role: brand, maker, lender or auditor.
     #[arg(long)]
-    pub role: String,
+    pub role: Role,
     /// Private key file to create (mode 0600; never overwritten). The public
     /// key goes to the same path plus `.pub`. Default: PARTY-ROLE.key.
     #[arg(long)]
@@ -68,6 +66,7 @@ pub enum KeyCmd {
     Register(RegisterArgs),
     /// Revoke a key from a point in time on.
     Revoke {
+        /// Key id (32 hex characters, as `key list` shows).
         key_id: String,
         /// compromised (signatures from --at on are void, earlier ones count
         /// only if accepted before) or superseded (earlier ones stay valid).
@@ -89,10 +88,12 @@ pub struct RegisterArgs {
     /// Public key as 64 hex characters (with --party and --role).
     #[arg(long, requires_all = ["party", "role"])]
     pub public_key: Option<String>,
+    /// The party the key signs for (with --public-key).
     #[arg(long)]
     pub party: Option<String>,
+    /// The key's role (with --public-key); it must be the party's.
     #[arg(long)]
-    pub role: Option<String>,
+    pub role: Option<Role>,
     /// RFC 3339 time from which the key may sign; default now.
     #[arg(long)]
     pub valid_from: Option<String>,
@@ -140,7 +141,7 @@ fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
 }
 
 pub fn keygen(args: KeygenArgs) -> anyhow::Result<()> {
-    let role: Role = args.role.parse()?;
+    let role = args.role;
     let key = SigningKey::generate(&args.party, role)?;
     let out = args.out.unwrap_or_else(|| PathBuf::from(format!("{}-{}.key", key.party(), role)));
     let mut public_path = out.clone().into_os_string();
@@ -209,23 +210,23 @@ pub async fn verify(store: &dyn Store, ledger: &LedgerId, args: VerifyArgs) -> a
     Ok(())
 }
 
-pub async fn key(store: &dyn Store, ledger: &LedgerId, cmd: KeyCmd) -> anyhow::Result<()> {
-    let registry = KeyRegistry::new(store, ledger.clone());
+pub async fn key(store: Arc<dyn Store>, ledger: &LedgerId, cmd: KeyCmd) -> anyhow::Result<()> {
+    let registry = KeyRegistry::new(store.as_ref(), ledger.clone());
     match cmd {
         KeyCmd::Register(args) => {
             let valid_from = parse_time("--valid-from", args.valid_from.as_deref())?;
-            let key = match (&args.public_file, &args.public_key, &args.party, &args.role) {
+            let (party, role, hex) = match (args.public_file, args.public_key, args.party, args.role) {
                 (Some(path), ..) => {
-                    let file = PublicKeyFile::parse(&read_input(path)?)?;
-                    RegisteredKey::new(&file.party, file.role, &file.public_key, valid_from)?
+                    let file = PublicKeyFile::parse(&read_input(&path)?)?;
+                    (file.party, file.role, file.public_key)
                 }
-                (None, Some(hex), Some(party), Some(role)) => {
-                    RegisteredKey::new(party, role.parse()?, hex, valid_from)?
-                }
+                (None, Some(hex), Some(party), Some(role)) => (party, role, hex),
                 _ => bail!("give --public-file, or --public-key with --party and --role"),
             };
-            store.ensure_ledger(ledger).await?;
-            let stored = registry.register(&key).await?;
+            // The API's rule (`POST /v1/signing-keys`): the party exists and
+            // the key's role is its role.
+            let finance = offtake_finance::Finance::open(store.clone(), ledger.clone()).await?;
+            let stored = finance.register_signing_key(&party, Some(role), &hex, valid_from).await?;
             if format_or(Format::Table) == Format::Json {
                 return show(&offtake_wire::SigningKey::from(stored), Format::Json);
             }

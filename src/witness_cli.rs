@@ -23,6 +23,7 @@ pub enum WitnessCmd {
     /// Create a witness key (32-byte seed, mode 0600) and print its verifier
     /// key, which verifiers pin with `--witness-key`.
     Keygen {
+        /// Witness key file to create (mode 0600; never overwritten).
         #[arg(long)]
         key: PathBuf,
         /// The witness's key name (no spaces or '+'), e.g. `lender.example/witness`.
@@ -31,8 +32,10 @@ pub enum WitnessCmd {
     },
     /// Print the verifier key of a witness key file.
     PublicKey {
+        /// Witness key file.
         #[arg(long)]
         key: PathBuf,
+        /// The witness's key name, as given to `witness keygen`.
         #[arg(long)]
         name: String,
     },

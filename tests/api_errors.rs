@@ -122,6 +122,10 @@ async fn malformed_and_mistyped_bodies_are_problems() {
         s.get(&format!("{list}?cursor=a%20b"), &admin).await.assert_problem(400, "invalid_query");
     }
     s.get("/v1/exports/entries.csv?to_seq=-1", &admin).await.assert_problem(400, "invalid_query");
+    // A period is on one clock: effective dates or recorded dates, not both.
+    s.get("/v1/exports/entries.csv?from=2026-01-01&recorded_to=2026-01-31", &admin)
+        .await
+        .assert_problem(400, "invalid_query");
     s.get("/v1/accounts/cash:a/balance?as_of_seq=1&as_of=2026-01-01T00:00:00Z", &admin)
         .await
         .assert_problem(422, "invalid_input");

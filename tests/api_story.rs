@@ -321,6 +321,20 @@ async fn financing_story(s: &TestServer) {
     let bean = s.client.get(s.url("/v1/exports/ledger.beancount")).bearer_auth(&auditor).send().await.unwrap();
     assert_eq!(bean.status(), 200);
     s.get("/v1/exports/entries.csv", &brand.api).await.assert_problem(403, "forbidden");
+    // `from`/`to` select by effective date, `recorded_from`/`recorded_to` by
+    // the ledger clock: nothing was recorded in 1999, everything is
+    // effective after it.
+    let rows = |query: &'static str| {
+        let req = s.client.get(s.url(&format!("/v1/exports/entries.csv?{query}"))).bearer_auth(&auditor);
+        async move {
+            let text = req.send().await.unwrap().text().await.unwrap();
+            text.lines().filter(|l| !l.starts_with("seq,") && !l.starts_with("TOTAL")).count()
+        }
+    };
+    let all = rows("").await;
+    assert_eq!(rows("from=1999-01-01").await, all);
+    assert_eq!(rows("recorded_to=1999-12-31").await, 0);
+    assert_eq!(rows("to=1999-12-31").await, 0);
 
     // Interest accrues (admin job); the auditor reads everything, writes nothing.
     // Never past today: a future day is refused and books nothing; today is booked.

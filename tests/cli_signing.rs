@@ -55,8 +55,9 @@ impl Scene {
         assert!(stderr.contains(&format!("error[{code}]")), "{args:?}: expected {code}, got {stderr}");
     }
 
-    /// keygen + register; returns the key id.
+    /// party add + keygen + register; returns the key id.
     fn party(&self, party: &str, role: &str) -> String {
+        self.ok(&["party", "add", party, "--role", role, "--name", party]);
         let out = self.ok(&["keygen", "--party", party, "--role", role, "--out", &format!("{party}.key")]);
         self.ok(&["key", "register", "--public-file", &format!("{party}.key.pub"), "--valid-from", KEYS_VALID_FROM]);
         out.lines().find_map(|l| l.strip_prefix("key_id ")).expect("key id printed").to_owned()
@@ -110,7 +111,11 @@ fn keygen_writes_the_private_key_to_a_0600_file_and_never_prints_it() {
     assert!(!again.status.success());
     assert_eq!(std::fs::read(&key_file).expect("read"), before);
     s.fails_with(&["keygen", "--party", "Globex!", "--role", "brand", "--out", "x.key"], "invalid_key");
-    s.fails_with(&["keygen", "--party", "globex", "--role", "banker", "--out", "y.key"], "invalid_key");
+    // An unknown role is refused by argument parsing (status 2), before any file is written.
+    let banker = s.run(&["keygen", "--party", "globex", "--role", "banker", "--out", "y.key"]);
+    assert_eq!(banker.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&banker.stderr).contains("unknown role \"banker\""));
+    assert!(!s.path("y.key").exists());
 }
 
 #[test]
@@ -247,6 +252,7 @@ fn key_registry_commands() {
     s.ok(&["key", "register", "--public-file", "northbank.key.pub", "--valid-from", KEYS_VALID_FROM]);
     // The same public key for another party is refused.
     let public = s.read_json("northbank.key.pub")["public_key"].as_str().expect("hex").to_owned();
+    s.ok(&["party", "add", "other", "--role", "lender", "--name", "Other"]);
     s.fails_with(
         &[
             "key",
@@ -262,7 +268,16 @@ fn key_registry_commands() {
         ],
         "key_exists",
     );
-    s.fails_with(&["key", "register", "--public-key", "abcd", "--party", "x", "--role", "lender"], "invalid_key");
+    s.fails_with(
+        &["key", "register", "--public-key", "abcd", "--party", "northbank", "--role", "lender"],
+        "invalid_key",
+    );
+    // The API's checks (`POST /v1/signing-keys`), from the same function:
+    // the party must exist and the key's role must be its role.
+    s.ok(&["keygen", "--party", "ghost", "--role", "brand", "--out", "ghost.key"]);
+    s.fails_with(&["key", "register", "--public-file", "ghost.key.pub"], "not_found");
+    s.ok(&["keygen", "--party", "northbank", "--role", "brand", "--out", "nb-brand.key"]);
+    s.fails_with(&["key", "register", "--public-file", "nb-brand.key.pub"], "wrong_role");
     let list = s.ok(&["key", "list"]);
     let lines: Vec<Value> = list.lines().map(|l| serde_json::from_str(l).expect("json line")).collect();
     assert_eq!(lines.len(), 1);

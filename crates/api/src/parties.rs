@@ -15,8 +15,8 @@ use crate::error::ApiError;
 
 pub const OPERATOR_KIND: &str = "operator";
 pub const API_KEY_KIND: &str = "api_key";
-/// Longest party id. Short because ledger idempotency keys embed it.
-pub const PARTY_ID_MAX_CHARS: usize = 48;
+/// Longest party id (the one rule: [`offtake_signing::check_party`]).
+pub use offtake_signing::PARTY_ID_MAX_CHARS;
 /// Random bytes in a key's public id and in its secret.
 const KEY_ID_BYTES: usize = 12;
 const KEY_SECRET_BYTES: usize = 32;
@@ -25,24 +25,19 @@ pub const KEY_PREFIX: &str = "otk_";
 
 pub use offtake_wire::{Party, PartyKind, Role};
 
-/// A party id: 1-48 characters of `a-z 0-9 _ - .`, starting with a letter
-/// or digit (the finance domain puts party ids into account codes).
+/// A party id, by the one rule of [`offtake_signing::check_party`].
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
 pub struct PartyId(String);
 
 impl PartyId {
     pub fn new(text: &str) -> Result<Self, ApiError> {
-        let ok = !text.is_empty()
-            && text.len() <= PARTY_ID_MAX_CHARS
-            && text.as_bytes()[0].is_ascii_alphanumeric()
-            && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-' | b'.'));
-        if ok {
+        if offtake_signing::check_party(text).is_ok() {
             Ok(PartyId(text.to_owned()))
         } else {
             Err(ApiError::unprocessable(
                 "invalid_party_id",
-                format!("a party id is 1 to {PARTY_ID_MAX_CHARS} characters of a-z, 0-9, '_', '-' and '.'"),
+                format!("a party id is 1 to {PARTY_ID_MAX_CHARS} characters of a-z, 0-9, '_' and '-'"),
             ))
         }
     }
@@ -224,9 +219,42 @@ pub async fn issue_key(
     Ok(IssuedKey { record, key })
 }
 
+/// Issues a key for the party with this id: the party must exist
+/// (`unknown_party`) and the role must be its role (`role_mismatch`). The
+/// one rule behind `POST /v1/keys` and `offtake api-key issue`.
+pub async fn issue_key_for(
+    store: &dyn RecordStore,
+    ledger: &LedgerId,
+    party_id: &str,
+    role: Role,
+) -> Result<IssuedKey, ApiError> {
+    let party = find_party(store, ledger, party_id)
+        .await?
+        .ok_or_else(|| ApiError::unprocessable("unknown_party", format!("no party {party_id:?}")))?;
+    issue_key(store, ledger, &party, role).await
+}
+
+/// A page of API keys in key-id order, revoked ones included (`GET
+/// /v1/keys` filters them by caller; `offtake api-key list` shows all).
+pub async fn list_keys(
+    store: &dyn RecordStore,
+    ledger: &LedgerId,
+    cursor: Option<&str>,
+    limit: u32,
+) -> Result<(Vec<ApiKeyRecord>, Option<String>), ApiError> {
+    let page = store.list_records(ledger, API_KEY_KIND, cursor, limit).await?;
+    let items = page.items.iter().map(|r| r.decode()).collect::<Result<Vec<ApiKeyRecord>, _>>()?;
+    Ok((items, page.next_cursor))
+}
+
 /// Marks a key revoked (a new version of its record). Revoking twice keeps
-/// the first revocation time.
+/// the first revocation time. A malformed key id is `not_found`, like an
+/// unknown one. The one rule behind `DELETE /v1/keys/{id}` and `offtake
+/// api-key revoke`.
 pub async fn revoke_key(store: &dyn RecordStore, ledger: &LedgerId, key_id: &str) -> Result<ApiKeyRecord, ApiError> {
+    if offtake_ledger::record::check_record_key("key_id", key_id).is_err() {
+        return Err(ApiError::not_found(format!("api key {key_id:?}")));
+    }
     let stored = store
         .get_record(ledger, API_KEY_KIND, key_id)
         .await?
@@ -264,7 +292,8 @@ const BOOTSTRAP_KIND: &str = "bootstrap";
 
 /// Creates the operator party and its first admin key, once per ledger.
 /// Returns the key the first time (to be printed once) and `None` ever
-/// after; losing it means issuing a new one with another admin key.
+/// after; a lost one is replaced with another admin key or, on the
+/// database, `offtake api-key issue --party operator --role admin`.
 pub async fn bootstrap_admin(store: &dyn RecordStore, ledger: &LedgerId) -> Result<Option<IssuedKey>, ApiError> {
     let marker = serde_json::json!({ "at_us": now_us() });
     if !store.insert_once(ledger, BOOTSTRAP_KIND, "admin_key", &marker).await? {
@@ -296,7 +325,7 @@ mod tests {
     #[test]
     fn party_ids_are_restricted() {
         assert!(PartyId::new("brand-acme_1").is_ok());
-        for bad in ["", "Brand", "a b", "a/b", "-a", &"a".repeat(49)] {
+        for bad in ["", "Brand", "a b", "a/b", "-a", "a.b", &"a".repeat(49)] {
             assert!(PartyId::new(bad).is_err(), "{bad:?}");
         }
     }

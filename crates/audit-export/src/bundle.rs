@@ -422,9 +422,9 @@ async fn write_bundle(
             .map_err(|e| AuditError::invalid("clock", e.to_string()))?,
         public_key: key.public_key_hex(),
         period: Period {
-            basis: "recorded_at".into(),
-            from: opts.period.from.map(offtake_ledger::row::format_date),
-            to: opts.period.to.map(offtake_ledger::row::format_date),
+            basis: opts.period.basis().into(),
+            from: opts.period.dates().0.map(offtake_ledger::row::format_date),
+            to: opts.period.dates().1.map(offtake_ledger::row::format_date),
             first_seq: range.first,
             last_seq: range.last,
         },

@@ -62,8 +62,11 @@ pub struct Manifest {
     pub verifiable: String,
 }
 
-/// The period is a contiguous range of the chain: entries recorded (ledger
-/// clock, UTC) from `from` 00:00 to the end of `to`.
+/// The period is a contiguous range of the chain, `first_seq..=last_seq`.
+/// `basis` says what chose it: `effective_date` (from the first entry
+/// effective on or after `from` through the last effective on or before
+/// `to`), `recorded_at` (entries recorded, ledger clock UTC, from `from`
+/// 00:00 to the end of `to`) or `seq` (entry numbers only, no dates).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Period {

@@ -10,14 +10,50 @@ use crate::error::AuditError;
 /// Entries fetched per store call (the store's own maximum).
 pub const PAGE_ENTRIES: u32 = offtake_ledger::store::MAX_PAGE_LIMIT;
 
-/// A period, in dates (inclusive, UTC), on the ledger's recorded-at clock,
-/// optionally narrowed to a range of entry numbers (inclusive).
+/// A period: dates (inclusive) on one of two clocks, optionally narrowed
+/// to a range of entry numbers (inclusive).
+///
+/// * `from`/`to` select by **effective date** (the day the books say the
+///   entry happened, which may be before it was recorded): the period is
+///   the stretch of the chain from the first entry effective on or after
+///   `from` through the last entry effective on or before `to`.
+/// * `recorded_from`/`recorded_to` select by the ledger clock (UTC day
+///   the entry was recorded).
+///
+/// An export is always a contiguous piece of the chain (that is what makes
+/// a bundle verifiable), so a back-dated or post-dated entry recorded inside
+/// the stretch is part of it; the manifest's `period.basis` names the clock.
+/// Giving dates of both clocks is refused.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PeriodSpec {
     pub from: Option<Date>,
     pub to: Option<Date>,
+    pub recorded_from: Option<Date>,
+    pub recorded_to: Option<Date>,
     pub from_seq: Option<i64>,
     pub to_seq: Option<i64>,
+}
+
+impl PeriodSpec {
+    /// What selected the period, as the manifest states it:
+    /// `effective_date`, `recorded_at`, or `seq` (entry numbers only).
+    pub fn basis(&self) -> &'static str {
+        if self.from.is_some() || self.to.is_some() {
+            "effective_date"
+        } else if self.recorded_from.is_some() || self.recorded_to.is_some() {
+            "recorded_at"
+        } else {
+            "seq"
+        }
+    }
+
+    /// The dates of the chosen clock, for the manifest.
+    pub fn dates(&self) -> (Option<Date>, Option<Date>) {
+        match self.basis() {
+            "effective_date" => (self.from, self.to),
+            _ => (self.recorded_from, self.recorded_to),
+        }
+    }
 }
 
 /// The period resolved against the chain: entries `first..=last` (empty
@@ -76,26 +112,70 @@ pub async fn resolve_period(
     ledger: &LedgerId,
     period: PeriodSpec,
 ) -> Result<SeqRange, AuditError> {
-    if let (Some(f), Some(t)) = (period.from, period.to) {
+    let effective = period.from.is_some() || period.to.is_some();
+    if effective && (period.recorded_from.is_some() || period.recorded_to.is_some()) {
+        return Err(AuditError::invalid(
+            "period",
+            "select by effective date (--from/--to) or by recorded date (--recorded-from/--recorded-to), not both",
+        ));
+    }
+    let (from, to) = period.dates();
+    if let (Some(f), Some(t)) = (from, to) {
         if f > t {
-            return Err(AuditError::invalid("period", format!("--from {f} is after --to {t}")));
+            return Err(AuditError::invalid("period", format!("{f} is after {t}")));
         }
     }
     let head = store.head(ledger).await?;
-    let first = match period.from {
-        None => 1,
-        Some(d) => first_recorded_at_or_after(store, ledger, head.seq, midnight_us(d)).await?,
-    };
-    let last = match period.to {
-        None => head.seq,
-        Some(d) => match d.next_day() {
-            Some(next) => first_recorded_at_or_after(store, ledger, head.seq, midnight_us(next)).await? - 1,
-            None => head.seq,
-        },
+    let (first, last) = if effective {
+        effective_span(store, ledger, head.seq, from, to).await?
+    } else {
+        recorded_span(store, ledger, head.seq, from, to).await?
     };
     let first = first.max(period.from_seq.unwrap_or(1)).clamp(1, head.seq + 1);
     let last = last.min(period.to_seq.unwrap_or(i64::MAX)).min(head.seq);
     Ok(SeqRange { first, last: last.max(first - 1), head })
+}
+
+/// Entries recorded from `from` 00:00 UTC to the end of `to`: recorded-at
+/// is monotonic along the chain, so two binary searches.
+async fn recorded_span(
+    store: &dyn LedgerStore,
+    ledger: &LedgerId,
+    head: i64,
+    from: Option<Date>,
+    to: Option<Date>,
+) -> Result<(i64, i64), AuditError> {
+    let first = match from {
+        None => 1,
+        Some(d) => first_recorded_at_or_after(store, ledger, head, midnight_us(d)).await?,
+    };
+    let last = match to.and_then(Date::next_day) {
+        None => head,
+        Some(next) => first_recorded_at_or_after(store, ledger, head, midnight_us(next)).await? - 1,
+    };
+    Ok((first, last))
+}
+
+/// From the first to the last entry effective within `from..=to`: effective
+/// dates are not monotonic along the chain (entries may be back-dated), so
+/// this reads the chain once. `(head + 1, head)` when none is.
+async fn effective_span(
+    store: &dyn LedgerStore,
+    ledger: &LedgerId,
+    head: i64,
+    from: Option<Date>,
+    to: Option<Date>,
+) -> Result<(i64, i64), AuditError> {
+    let mut span: Option<(i64, i64)> = None;
+    for_each_entry(store, ledger, 1, head, |e| {
+        let inside = from.is_none_or(|f| e.effective_date >= f) && to.is_none_or(|t| e.effective_date <= t);
+        if inside {
+            span = Some(span.map_or((e.seq, e.seq), |(first, _)| (first, e.seq)));
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(span.unwrap_or((head + 1, head)))
 }
 
 /// Calls `f` on every entry of `first..=last`, in order, one page in memory

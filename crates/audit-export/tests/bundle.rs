@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use offtake_audit_export::format::{Manifest, ENTRIES_FILE};
 use offtake_audit_export::{export_bundle, verify_bundle, AuditError, BundleOptions, PeriodSpec};
-use support::{fixture, Fixture};
+use support::{dated_transfer, fixture, Fixture};
 
 fn options(f: &Fixture, out: &str) -> BundleOptions {
     BundleOptions {
@@ -303,7 +303,7 @@ async fn without_documents_the_references_are_counted_as_missing() {
 }
 
 #[tokio::test]
-async fn date_periods_select_entries_by_recorded_day() {
+async fn recorded_date_periods_select_entries_by_recorded_day() {
     use offtake_ledger::LedgerStore;
     let f = fixture(0).await;
     let first = f.store.entries(&f.ledger, 0, 1).await.expect("entries").remove(0);
@@ -311,19 +311,57 @@ async fn date_periods_select_entries_by_recorded_day() {
     let day = |us: i64| time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1_000).expect("time").date();
     let (d0, d1) = (day(first.recorded_at_us), day(last.recorded_at_us));
     let cases = [
-        (PeriodSpec { from: Some(d0), to: Some(d1), ..PeriodSpec::default() }, 15),
-        (PeriodSpec { from: d1.next_day(), ..PeriodSpec::default() }, 0),
-        (PeriodSpec { to: d0.previous_day(), ..PeriodSpec::default() }, 0),
-        (PeriodSpec { from: Some(d0), from_seq: Some(3), to_seq: Some(9), ..PeriodSpec::default() }, 7),
+        (PeriodSpec { recorded_from: Some(d0), recorded_to: Some(d1), ..PeriodSpec::default() }, 15),
+        (PeriodSpec { recorded_from: d1.next_day(), ..PeriodSpec::default() }, 0),
+        (PeriodSpec { recorded_to: d0.previous_day(), ..PeriodSpec::default() }, 0),
+        (PeriodSpec { recorded_from: Some(d0), from_seq: Some(3), to_seq: Some(9), ..PeriodSpec::default() }, 7),
     ];
     for (i, (period, want)) in cases.into_iter().enumerate() {
         let mut opts = options(&f, &format!("p{i}"));
         opts.period = period;
         let (dir, manifest) = export(&f, &opts).await;
         assert_eq!(manifest.counts.entries, want, "case {i}: {period:?}");
+        assert_eq!(manifest.period.basis, "recorded_at");
         verify(&f, &dir).expect("verifies");
     }
     let mut bad = options(&f, "bad");
-    bad.period = PeriodSpec { from: d1.next_day(), to: Some(d0), ..PeriodSpec::default() };
+    bad.period = PeriodSpec { recorded_from: d1.next_day(), recorded_to: Some(d0), ..PeriodSpec::default() };
     assert_eq!(export_bundle(&f.store, &f.key, &bad).await.unwrap_err().code(), "invalid_input");
+}
+
+#[tokio::test]
+async fn effective_date_periods_span_the_chain_from_the_first_to_the_last_entry_effective_in_them() {
+    use time::macros::date;
+    // Entries 1..=15 are effective 2026-01-05; then one effective in
+    // February, one back-dated to January, one in March.
+    let f = fixture(0).await;
+    assert_eq!(dated_transfer(&f, "feb", date!(2026 - 02 - 10)).await, 16);
+    assert_eq!(dated_transfer(&f, "jan-late", date!(2026 - 01 - 20)).await, 17);
+    assert_eq!(dated_transfer(&f, "mar", date!(2026 - 03 - 01)).await, 18);
+    let period = |from, to| PeriodSpec { from, to, ..PeriodSpec::default() };
+    let cases = [
+        (period(Some(date!(2026 - 02 - 01)), Some(date!(2026 - 02 - 28))), (16, 16)),
+        (period(Some(date!(2026 - 01 - 06)), Some(date!(2026 - 02 - 28))), (16, 17)),
+        // Entry 16 (February) was recorded inside January's stretch of the
+        // chain: a bundle is contiguous, so it is part of it.
+        (period(None, Some(date!(2026 - 01 - 31))), (1, 17)),
+        (period(Some(date!(2026 - 03 - 01)), None), (18, 18)),
+        (period(Some(date!(2026 - 04 - 01)), None), (19, 18)),
+    ];
+    for (i, (period, (first, last))) in cases.into_iter().enumerate() {
+        let mut opts = options(&f, &format!("e{i}"));
+        opts.period = period;
+        let (dir, manifest) = export(&f, &opts).await;
+        assert_eq!((manifest.period.first_seq, manifest.period.last_seq), (first, last), "case {i}: {period:?}");
+        assert_eq!(manifest.period.basis, "effective_date");
+        assert_eq!(manifest.period.from, period.from.map(|d| d.to_string()));
+        verify(&f, &dir).expect("verifies");
+    }
+    let mut both = options(&f, "both");
+    both.period = PeriodSpec {
+        from: Some(date!(2026 - 01 - 01)),
+        recorded_from: Some(date!(2026 - 01 - 01)),
+        ..PeriodSpec::default()
+    };
+    assert_eq!(export_bundle(&f.store, &f.key, &both).await.unwrap_err().code(), "invalid_input");
 }

@@ -21,25 +21,9 @@ pub mod kind {
     pub const FACILITY_SLOT: &str = "facility_slot";
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PartyRole {
-    Brand,
-    Maker,
-    Lender,
-    Auditor,
-}
-
-impl PartyRole {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PartyRole::Brand => "brand",
-            PartyRole::Maker => "maker",
-            PartyRole::Lender => "lender",
-            PartyRole::Auditor => "auditor",
-        }
-    }
-}
+/// A party's role is its signing keys' role: one type, defined where
+/// keys are (`offtake-signing`, the lowest crate that needs it).
+pub use offtake_signing::Role as PartyRole;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Party {

@@ -142,17 +142,26 @@ impl PublicKeyFile {
     }
 }
 
-/// Checks a party id: the same rule as ids in documents (`^[a-z0-9][a-z0-9_-]{0,63}$`).
+/// Longest party id. Short because ledger idempotency keys and account
+/// codes embed it.
+pub const PARTY_ID_MAX_CHARS: usize = 48;
+
+/// Checks a party id: 1 to [`PARTY_ID_MAX_CHARS`] of `a-z 0-9 _ -`,
+/// starting with a letter or digit, so that documents can name the party
+/// (their ids are `^[a-z0-9][a-z0-9_-]{0,63}$`). The one party-id rule of
+/// the signing registry, the finance domain, the API and the CLI.
 pub fn check_party(party: &str) -> Result<(), SigningError> {
     let bytes = party.as_bytes();
     let ok = !bytes.is_empty()
-        && bytes.len() <= 64
+        && bytes.len() <= PARTY_ID_MAX_CHARS
         && (bytes[0].is_ascii_lowercase() || bytes[0].is_ascii_digit())
         && bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_' || *b == b'-');
     if ok {
         Ok(())
     } else {
-        Err(SigningError::InvalidKey(format!("party {party:?} must be 1-64 of a-z 0-9 _ -, starting with a-z or 0-9")))
+        Err(SigningError::InvalidKey(format!(
+            "party {party:?} must be 1-{PARTY_ID_MAX_CHARS} of a-z 0-9 _ -, starting with a-z or 0-9"
+        )))
     }
 }
 

@@ -31,7 +31,7 @@ pub use canonical::{body_hash, canonical_json};
 pub use doc::{doc_type_of, validate, DocHeader, DocType};
 pub use envelope::{pae, seal, sign, Envelope, EnvelopeSignature, MAX_PAYLOAD_BYTES, MAX_SIGNATURES};
 pub use error::SigningError;
-pub use key::{key_id_of, PublicKeyFile, Role, SigningKey};
+pub use key::{check_party, key_id_of, PublicKeyFile, Role, SigningKey, PARTY_ID_MAX_CHARS};
 pub use registry::{
     require_roles, required_signers, KeyRegistry, RegisteredKey, Revocation, Signer, VerifiedDocument, KEY_RECORD_KIND,
     MAX_CLOCK_SKEW, NONCE_RECORD_KIND,

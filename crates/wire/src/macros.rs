@@ -8,7 +8,7 @@ macro_rules! wire_enum {
     (
         $(#[$meta:meta])*
         $name:ident from $domain:ident {
-            $( $(#[$vmeta:meta])* $variant:ident = $text:literal <= $dvariant:ident ),+ $(,)?
+            $( $(#[$vmeta:meta])* $variant:ident = $text:tt <= $dvariant:ident ),+ $(,)?
         }
     ) => {
         $(#[$meta])*

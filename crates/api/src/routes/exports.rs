@@ -28,12 +28,21 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct Period {
-    /// First effective date (`YYYY-MM-DD`), inclusive.
+    /// First effective date (`YYYY-MM-DD`), inclusive: the export starts at
+    /// the first entry effective on or after it.
     #[param(format = Date, pattern = "^(19[0-9]{2}|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}$")]
     pub from: Option<String>,
-    /// Last effective date, inclusive.
+    /// Last effective date, inclusive: the export ends at the last entry
+    /// effective on or before it.
     #[param(format = Date, pattern = "^(19[0-9]{2}|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}$")]
     pub to: Option<String>,
+    /// Select by the ledger clock instead: first UTC day entries were
+    /// recorded, inclusive (not with `from`/`to`).
+    #[param(format = Date, pattern = "^(19[0-9]{2}|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}$")]
+    pub recorded_from: Option<String>,
+    /// Last UTC day entries were recorded, inclusive.
+    #[param(format = Date, pattern = "^(19[0-9]{2}|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}$")]
+    pub recorded_to: Option<String>,
     /// First entry, inclusive.
     #[param(minimum = 0)]
     pub from_seq: Option<i64>,
@@ -52,7 +61,19 @@ impl Period {
             return Err(ApiError::InvalidQuery("from_seq and to_seq are entry numbers, 0 or more".into()));
         }
         let day = |d: &Option<String>| d.as_deref().map(parse_day).transpose();
-        Ok(PeriodSpec { from: day(&self.from)?, to: day(&self.to)?, from_seq: self.from_seq, to_seq: self.to_seq })
+        if (self.from.is_some() || self.to.is_some()) && (self.recorded_from.is_some() || self.recorded_to.is_some()) {
+            return Err(ApiError::InvalidQuery(
+                "select by effective date (from, to) or by recorded date (recorded_from, recorded_to), not both".into(),
+            ));
+        }
+        Ok(PeriodSpec {
+            from: day(&self.from)?,
+            to: day(&self.to)?,
+            recorded_from: day(&self.recorded_from)?,
+            recorded_to: day(&self.recorded_to)?,
+            from_seq: self.from_seq,
+            to_seq: self.to_seq,
+        })
     }
 }
 

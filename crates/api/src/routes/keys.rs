@@ -16,7 +16,7 @@ use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::idempotency::ReplayBody;
-use crate::parties::{self, ApiKeyRecord, Role, API_KEY_KIND};
+use crate::parties::{self, Role};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -41,10 +41,7 @@ async fn issue_api_key(
     ApiJson(body): ApiJson<IssueKey>,
 ) -> Result<Response, ApiError> {
     principal.require_admin()?;
-    let party = parties::find_party(state.store(), state.ledger(), &body.party_id)
-        .await?
-        .ok_or_else(|| ApiError::unprocessable("unknown_party", format!("no party {:?}", body.party_id)))?;
-    let issued = parties::issue_key(state.store(), state.ledger(), &party, body.role).await?;
+    let issued = parties::issue_key_for(state.store(), state.ledger(), &body.party_id, body.role).await?;
     let info = ApiKey::from(issued.record);
     let location = format!("/v1/keys/{}", info.key_id);
     let replay = IssuedApiKey { key_info: info.clone(), key: None };
@@ -62,15 +59,9 @@ async fn list_api_keys(
     principal: Principal,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<Json<ApiKeyPage>, ApiError> {
-    let page = state.store().list_records(state.ledger(), API_KEY_KIND, q.cursor()?, q.limit()?).await?;
-    let mut items = Vec::with_capacity(page.items.len());
-    for r in &page.items {
-        let record: ApiKeyRecord = r.decode()?;
-        if principal.can_see([record.party_id.as_str()]) {
-            items.push(ApiKey::from(record));
-        }
-    }
-    Ok(Json(ApiKeyPage { items, next_cursor: page.next_cursor }))
+    let (records, next_cursor) = parties::list_keys(state.store(), state.ledger(), q.cursor()?, q.limit()?).await?;
+    let items = records.into_iter().filter(|r| principal.can_see([r.party_id.as_str()])).map(ApiKey::from).collect();
+    Ok(Json(ApiKeyPage { items, next_cursor }))
 }
 
 /// Revoke a key (admin). Requests with it are `401` from now on.
@@ -83,8 +74,5 @@ async fn revoke_api_key(
     ApiPath(key_id): ApiPath<String>,
 ) -> Result<Json<ApiKey>, ApiError> {
     principal.require_admin()?;
-    if offtake_ledger::record::check_record_key("key_id", &key_id).is_err() {
-        return Err(ApiError::not_found(format!("api key {key_id:?}")));
-    }
     Ok(Json(parties::revoke_key(state.store(), state.ledger(), &key_id).await?.into()))
 }

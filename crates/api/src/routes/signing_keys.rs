@@ -5,7 +5,7 @@
 use axum::extract::State;
 use axum::response::Response;
 use axum::Json;
-use offtake_signing::{RegisteredKey, Revocation, Role as SigningRole};
+use offtake_signing::{RegisteredKey, Revocation};
 use serde::Deserialize;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -67,21 +67,14 @@ async fn register_signing_key(
     let party = parties::find_party(state.store(), state.ledger(), &body.party_id)
         .await?
         .ok_or_else(|| ApiError::unprocessable("unknown_party", format!("no party {:?}", body.party_id)))?;
-    let role = match party.kind {
-        PartyKind::Brand => SigningRole::Brand,
-        PartyKind::Maker => SigningRole::Maker,
-        PartyKind::Lender => SigningRole::Lender,
-        PartyKind::Auditor => SigningRole::Auditor,
-        PartyKind::Operator => {
-            return Err(ApiError::unprocessable("wrong_role", "operators do not sign documents"));
-        }
-    };
+    if party.kind == PartyKind::Operator {
+        return Err(ApiError::unprocessable("wrong_role", "operators do not sign documents"));
+    }
     let valid_from = match body.valid_from.as_deref() {
         Some(text) => parse_instant("valid_from", text)?,
         None => OffsetDateTime::now_utc(),
     };
-    let key = RegisteredKey::new(&party.id, role, &body.public_key_hex, valid_from)?;
-    let stored = state.finance().keys().register(&key).await?;
+    let stored = state.finance().register_signing_key(&party.id, None, &body.public_key_hex, valid_from).await?;
     Ok(created(&format!("/v1/signing-keys/{}", stored.key_id), SigningKey::from(stored)))
 }
 

@@ -359,3 +359,16 @@ pub async fn fixture(extra: usize) -> Fixture {
     }
     Fixture { dir, store, ledger, key, docs_dir, doc_keys }
 }
+
+/// Appends a small EUR transfer effective on `on` (recorded now): for
+/// periods selected by effective date, which need entries whose
+/// effective dates are out of step with the chain.
+pub async fn dated_transfer(f: &Fixture, key: &str, on: time::Date) -> i64 {
+    let eur = Currency::EUR;
+    let legs = vec![
+        leg("cash:lender:l1_eur", Side::Debit, eur, "1.00"),
+        leg("equity:lender:l1_eur", Side::Credit, eur, "1.00"),
+    ];
+    let c = Command { effective_date: on, ..cmd(key, "funding", Action::Record { legs, pending: false }, None) };
+    commit(&f.store, &f.ledger, c).await
+}

@@ -1,15 +1,18 @@
 //! Parties: the brands, makers, lenders and auditors of a program.
 
+use offtake_signing::RegisteredKey;
+use time::OffsetDateTime;
+
 use crate::error::FinanceError;
 use crate::model::{kind, Party, PartyRole};
 
-use super::{check_id, Finance};
+use super::Finance;
 
 impl Finance {
     /// Registers a party; registering the same party again is a no-op, the
     /// same id with another role or name is `already_exists`.
     pub async fn register_party(&self, id: &str, role: PartyRole, name: &str) -> Result<Party, FinanceError> {
-        check_id("party", id)?;
+        offtake_signing::check_party(id).map_err(|e| FinanceError::invalid("party", e.to_string()))?;
         if name.trim().is_empty() || name.len() > 200 {
             return Err(FinanceError::invalid("name", "1-200 characters"));
         }
@@ -55,5 +58,25 @@ impl Finance {
             });
         }
         Ok(party)
+    }
+
+    /// Registers a signing key for a party: the party must exist
+    /// (`not_found`) and a role the caller states (a public key file names
+    /// one) must be the party's (`wrong_role`); the key signs in the
+    /// party's role. Registering the same key again is a no-op. The one
+    /// rule behind `POST /v1/signing-keys` and `offtake key register`.
+    pub async fn register_signing_key(
+        &self,
+        party_id: &str,
+        stated_role: Option<PartyRole>,
+        public_key_hex: &str,
+        valid_from: OffsetDateTime,
+    ) -> Result<RegisteredKey, FinanceError> {
+        let party = match stated_role {
+            Some(role) => self.party_as(party_id, role).await?,
+            None => self.party(party_id).await?,
+        };
+        let key = RegisteredKey::new(&party.id, party.role, public_key_hex, valid_from)?;
+        Ok(self.keys().register(&key).await?)
     }
 }

@@ -2,11 +2,11 @@
 //! (signing crate), then hand the verified document to the domain.
 
 use offtake_ledger::RecordStore;
-use offtake_signing::{Envelope, KeyRegistry, Role, SigningError, VerifiedDocument};
+use offtake_signing::{Envelope, KeyRegistry, SigningError, VerifiedDocument};
 use time::OffsetDateTime;
 
 use crate::error::FinanceError;
-use crate::model::{Advance, Commitment, Facility, PartyRole};
+use crate::model::{Advance, Commitment, Facility};
 
 use super::documents::{DocSigner, SignedDocument};
 use super::Finance;
@@ -20,15 +20,6 @@ impl From<SigningError> for FinanceError {
     }
 }
 
-fn role(r: Role) -> PartyRole {
-    match r {
-        Role::Brand => PartyRole::Brand,
-        Role::Maker => PartyRole::Maker,
-        Role::Lender => PartyRole::Lender,
-        Role::Auditor => PartyRole::Auditor,
-    }
-}
-
 impl SignedDocument {
     pub fn from_verified(v: VerifiedDocument, envelope: &Envelope) -> Result<Self, FinanceError> {
         Ok(SignedDocument {
@@ -38,7 +29,7 @@ impl SignedDocument {
             signers: v
                 .signers
                 .into_iter()
-                .map(|s| DocSigner { key_id: s.key_id, party: s.party, role: role(s.role) })
+                .map(|s| DocSigner { key_id: s.key_id, party: s.party, role: s.role })
                 .collect(),
             envelope: serde_json::to_value(envelope).map_err(|e| FinanceError::invalid("envelope", e.to_string()))?,
         })
