@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use offtake_committer::GroupCommitStore;
 use offtake_ledger::LedgerStore;
 use offtake_store_postgres::PostgresStore;
 use offtake_store_sqlite::SqliteStore;
@@ -85,15 +84,6 @@ impl Backend {
         match (&self.sqlite, &self.postgres) {
             (Some(s), _) => Some(s.clone()),
             (_, Some(p)) => Some(p.clone()),
-            _ => None,
-        }
-    }
-
-    /// The store behind a group committer, as a server would hold it.
-    pub fn group_commit_store(&self, max_batch: usize, max_wait_us: u64) -> Option<GroupCommitStore> {
-        match (&self.sqlite, &self.postgres) {
-            (Some(s), _) => Some(GroupCommitStore::new(s.clone(), max_batch, max_wait_us)),
-            (_, Some(p)) => Some(GroupCommitStore::new(p.clone(), max_batch, max_wait_us)),
             _ => None,
         }
     }

@@ -712,3 +712,58 @@ pub async fn record_versions_are_chained_in_write_order(fx: Fixture) {
     let report = verify_history(fx.store.as_ref(), &fx.ledger).await.unwrap();
     assert_eq!(report.records.head.hash, chained[7].hash);
 }
+
+/// A record that writes down `seq` of the entry it is attached to.
+fn attachment(id: &str) -> offtake_ledger::commit::Attachment {
+    offtake_ledger::commit::Attachment {
+        kind: "attached".to_owned(),
+        id: id.to_owned(),
+        body: Arc::new(|entry: &offtake_ledger::EntryRecord| Ok(serde_json::json!({ "seq": entry.seq }))),
+    }
+}
+
+/// Records attached to commands are written, in the entries' transaction,
+/// for exactly the commands that append an entry (not refused, not
+/// replayed), and each appended command answers the entry it wrote.
+pub async fn attached_records_commit_with_their_entries(fx: Fixture) {
+    funded(&fx, 1_000).await;
+    let batch = vec![
+        transfer("a1", "cash:a", "cash:b", USD, 400),
+        transfer("a2", "cash:a", "cash:b", USD, 700), // refused: 600 left
+        transfer("fund", "equity", "cash:a", USD, 1_000), // replay of the funding
+        transfer("a3", "cash:a", "cash:b", USD, 100),
+    ];
+    let attachments = vec![Some(attachment("r1")), Some(attachment("r2")), Some(attachment("r3")), None];
+    let outcomes = fx.store.commit_batch_attached(&fx.ledger, &batch, &attachments).await.unwrap();
+    let first = outcomes[0].as_ref().unwrap();
+    let entry = first.entry.as_ref().expect("the entry written");
+    assert_eq!((entry.seq, entry.hash), (first.committed.seq, first.committed.hash));
+    assert_eq!(fx.store.entry(&fx.ledger, entry.seq).await.unwrap(), *entry, "answered as stored");
+    assert_eq!(outcomes[1].as_ref().unwrap_err().code(), "insufficient_funds");
+    let replay = outcomes[2].as_ref().unwrap();
+    assert!(replay.committed.replayed && replay.entry.is_none());
+    assert!(outcomes[3].as_ref().unwrap().entry.is_some());
+
+    let r1 = fx.store.get_record(&fx.ledger, "attached", "r1").await.unwrap().expect("r1 written");
+    assert_eq!((r1.version, r1.body.clone()), (1, serde_json::json!({ "seq": entry.seq })));
+    for absent in ["r2", "r3"] {
+        assert!(fx.store.get_record(&fx.ledger, "attached", absent).await.unwrap().is_none(), "{absent}");
+    }
+    let report = verify_history(fx.store.as_ref(), &fx.ledger).await.unwrap();
+    assert_eq!((report.entries.entries, report.records.versions), (3, 1), "both chains verify");
+}
+
+/// A record that already exists fails its whole batch: no entry, no record.
+pub async fn an_attached_record_conflict_writes_nothing(fx: Fixture) {
+    funded(&fx, 1_000).await;
+    fx.store.put_record(&fx.ledger, "attached", "taken", 0, &serde_json::json!({})).await.unwrap();
+    let before = (fx.footprint().await, fx.store.record_head(&fx.ledger).await.unwrap());
+    let batch = vec![transfer("c1", "cash:a", "cash:b", USD, 10), transfer("c2", "cash:a", "cash:b", USD, 20)];
+    let attachments = vec![Some(attachment("fresh")), Some(attachment("taken"))];
+    let err = fx.store.commit_batch_attached(&fx.ledger, &batch, &attachments).await.unwrap_err();
+    assert_eq!(err.code(), "version_conflict");
+    assert_eq!((fx.footprint().await, fx.store.record_head(&fx.ledger).await.unwrap()), before);
+    assert!(fx.store.get_record(&fx.ledger, "attached", "fresh").await.unwrap().is_none());
+    let short = fx.store.commit_batch_attached(&fx.ledger, &batch, &[None]).await.unwrap_err();
+    assert_eq!(short.code(), "invalid_input");
+}

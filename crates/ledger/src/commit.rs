@@ -7,6 +7,7 @@
 //! No IO happens in this module: it only sequences the store's calls.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 
@@ -57,13 +58,87 @@ pub async fn commit_batch<T: BatchTx + ?Sized>(
     commands: &[Command],
     now_us: i64,
 ) -> Result<Vec<Result<Committed, LedgerError>>, LedgerError> {
+    Ok(write_batch(tx, ledger, commands, now_us).await?.outcomes)
+}
+
+/// [`commit_batch`], answering each appended command with the entry it
+/// wrote, so that callers need not read it back.
+pub async fn commit_batch_appending<T: BatchTx + ?Sized>(
+    tx: &mut T,
+    ledger: &LedgerId,
+    commands: &[Command],
+    now_us: i64,
+) -> Result<Vec<Result<Appended, LedgerError>>, LedgerError> {
+    let planned = write_batch(tx, ledger, commands, now_us).await?;
+    let mut by_seq: HashMap<i64, EntryRecord> = planned.entries.into_iter().map(|e| (e.seq, e)).collect();
+    Ok(planned
+        .outcomes
+        .into_iter()
+        .map(|outcome| {
+            outcome.map(|committed| {
+                let entry = if committed.replayed { None } else { by_seq.remove(&committed.seq) };
+                Appended { committed, entry }
+            })
+        })
+        .collect())
+}
+
+async fn write_batch<T: BatchTx + ?Sized>(
+    tx: &mut T,
+    ledger: &LedgerId,
+    commands: &[Command],
+    now_us: i64,
+) -> Result<plan::Plan, LedgerError> {
     let ctx = load_context(tx, ledger, commands, now_us).await?;
     let planned = plan::plan(ctx, commands)?;
     if !planned.entries.is_empty() {
         tx.insert_entries(ledger, &planned.entries).await?;
         tx.move_head(ledger, &planned.head).await?;
     }
-    Ok(planned.outcomes)
+    Ok(planned)
+}
+
+/// The outcome of one accepted command of a batch, with the entry it wrote.
+#[derive(Clone, Debug)]
+pub struct Appended {
+    pub committed: Committed,
+    /// The entry as written; `None` for an idempotent replay (the entry is
+    /// an older one: read it by `committed.seq` if needed).
+    pub entry: Option<EntryRecord>,
+}
+
+/// One attachment slot per command, or the batch is refused as a whole.
+pub fn check_attachments(commands: &[Command], attachments: &[Option<Attachment>]) -> Result<(), LedgerError> {
+    if commands.len() == attachments.len() {
+        Ok(())
+    } else {
+        Err(LedgerError::InvalidInput {
+            field: "attachments",
+            reason: format!("{} attachments for {} commands", attachments.len(), commands.len()),
+        })
+    }
+}
+
+/// Builds a record's body from the entry its command appended (an error
+/// fails the whole batch: nothing is written).
+pub type AttachmentBody = Arc<dyn Fn(&EntryRecord) -> Result<serde_json::Value, LedgerError> + Send + Sync>;
+
+/// A record (version 1 of `(kind, id)`) written in the same transaction as
+/// the entry its command appends, and only if that command appends one (not
+/// when it is refused or replayed). Why: a caller's own bookkeeping about a
+/// write (the HTTP API's idempotency record) must commit or vanish with the
+/// write itself, without a second durable transaction.
+#[derive(Clone)]
+pub struct Attachment {
+    pub kind: String,
+    pub id: String,
+    pub body: AttachmentBody,
+}
+
+impl std::fmt::Debug for Attachment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Attachment").field("kind", &self.kind).field("id", &self.id).finish_non_exhaustive()
+    }
 }
 
 /// Locks the head and loads everything `plan::plan` will read.

@@ -194,6 +194,45 @@ pub async fn put_record<T: RecordTx + ?Sized>(
     Ok(version)
 }
 
+/// Writes the records attached to the commands of a batch that appended an
+/// entry (see [`crate::commit::Attachment`]), inside the batch's
+/// transaction: one head lock, one version 1 per record, one head move. A
+/// record that already exists fails the whole batch (`version_conflict`):
+/// the caller's transaction must then roll back, entries included.
+pub async fn put_attached<T: RecordTx + ?Sized>(
+    tx: &mut T,
+    ledger: &LedgerId,
+    appended: &[Result<crate::commit::Appended, LedgerError>],
+    attachments: &[Option<crate::commit::Attachment>],
+    now_us: i64,
+) -> Result<(), LedgerError> {
+    let mut records = Vec::new();
+    for (outcome, attachment) in appended.iter().zip(attachments) {
+        let (Ok(crate::commit::Appended { entry: Some(entry), .. }), Some(a)) = (outcome, attachment) else {
+            continue;
+        };
+        let body = (a.body)(entry)?;
+        check_record_key("kind", &a.kind)?;
+        check_record_key("id", &a.id)?;
+        check_record_body(&body)?;
+        check_body_numbers(&body)?;
+        records.push(StoredRecord { kind: a.kind.clone(), id: a.id.clone(), version: 1, body, recorded_at_us: now_us });
+    }
+    if records.is_empty() {
+        return Ok(());
+    }
+    let mut head = tx.lock_head(ledger).await?.ok_or_else(|| LedgerError::UnknownLedger(ledger.as_str().to_owned()))?;
+    for record in records {
+        let (kind, id) = (record.kind.clone(), record.id.clone());
+        let version = link(ledger, head, record)?;
+        if !tx.insert_version(ledger, &version).await? {
+            return Err(LedgerError::VersionConflict { kind, id, expected: 0, current: 1 });
+        }
+        head = RecordHead { seq: version.seq, hash: version.hash };
+    }
+    tx.save_head(ledger, &head).await
+}
+
 /// Chains, once and in order, the versions a ledger holds from before the
 /// record chain existed, and creates its head. Only a ledger without a
 /// record head has such versions: once the head exists, a version outside

@@ -16,6 +16,7 @@ mod records;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use offtake_ledger::commit::{Appended, Attachment};
 use offtake_ledger::hash::genesis_hash;
 use offtake_ledger::record_chain::record_genesis_hash;
 use offtake_ledger::store::{parse_cursor, MAX_PAGE_LIMIT};
@@ -148,6 +149,46 @@ impl LedgerStore for PostgresStore {
             offtake_ledger::commit::commit_batch(&mut commit::PgBatch(&mut tx), ledger, commands, now_us()).await?;
         tx.commit().await.map_err(db)?;
         Ok(outcomes)
+    }
+
+    async fn commit_batch_attached(
+        &self,
+        ledger: &LedgerId,
+        commands: &[Command],
+        attachments: &[Option<Attachment>],
+    ) -> Result<Vec<Result<Appended, LedgerError>>, LedgerError> {
+        offtake_ledger::commit::check_attachments(commands, attachments)?;
+        if commands.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let now = now_us();
+        let written = async {
+            let appended =
+                offtake_ledger::commit::commit_batch_appending(&mut commit::PgBatch(&mut tx), ledger, commands, now)
+                    .await?;
+            offtake_ledger::record_chain::put_attached(
+                &mut records::PgRecordTx(&mut tx),
+                ledger,
+                &appended,
+                attachments,
+                now,
+            )
+            .await?;
+            Ok::<_, LedgerError>(appended)
+        }
+        .await;
+        match written {
+            Ok(appended) => {
+                tx.commit().await.map_err(db)?;
+                Ok(appended)
+            }
+            Err(e) => {
+                // Roll back now, releasing both heads' locks at once.
+                tx.rollback().await.map_err(db)?;
+                Err(e)
+            }
+        }
     }
 
     async fn balance(&self, ledger: &LedgerId, account: &AccountCode, as_of: AsOf) -> Result<Balance, LedgerError> {

@@ -18,6 +18,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use offtake_ledger::commit::{Appended, Attachment};
 use offtake_ledger::hash::genesis_hash;
 use offtake_ledger::record_chain::record_genesis_hash;
 use offtake_ledger::store::{parse_cursor, MAX_PAGE_LIMIT};
@@ -170,6 +171,51 @@ impl LedgerStore for SqliteStore {
             offtake_ledger::commit::commit_batch(&mut commit::SqliteBatch(&mut tx), ledger, commands, now_us()).await?;
         tx.commit().await.map_err(db)?;
         Ok(outcomes)
+    }
+
+    async fn commit_batch_attached(
+        &self,
+        ledger: &LedgerId,
+        commands: &[Command],
+        attachments: &[Option<Attachment>],
+    ) -> Result<Vec<Result<Appended, LedgerError>>, LedgerError> {
+        offtake_ledger::commit::check_attachments(commands, attachments)?;
+        if commands.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut writer = self.writer.lock().await;
+        let mut tx = writer.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let now = now_us();
+        let written = async {
+            let appended = offtake_ledger::commit::commit_batch_appending(
+                &mut commit::SqliteBatch(&mut tx),
+                ledger,
+                commands,
+                now,
+            )
+            .await?;
+            offtake_ledger::record_chain::put_attached(
+                &mut records::SqliteRecordTx(&mut tx),
+                ledger,
+                &appended,
+                attachments,
+                now,
+            )
+            .await?;
+            Ok::<_, LedgerError>(appended)
+        }
+        .await;
+        match written {
+            Ok(appended) => {
+                tx.commit().await.map_err(db)?;
+                Ok(appended)
+            }
+            Err(e) => {
+                // Roll back now, releasing both heads' locks at once.
+                tx.rollback().await.map_err(db)?;
+                Err(e)
+            }
+        }
     }
 
     async fn balance(&self, ledger: &LedgerId, account: &AccountCode, as_of: AsOf) -> Result<Balance, LedgerError> {
