@@ -141,7 +141,7 @@ impl Backend {
     /// SQLite needs nothing (its store names its indexes).
     pub async fn analyze(&self) -> Result<(), BenchError> {
         if let Some(p) = &self.postgres {
-            sqlx::query("ANALYZE ledgers, accounts, entries, legs").execute(p.pool()).await?;
+            sqlx::query("ANALYZE ledgers, accounts, entries, legs, records, record_heads").execute(p.pool()).await?;
         }
         Ok(())
     }

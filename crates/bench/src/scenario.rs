@@ -37,16 +37,19 @@ pub enum Scenario {
     Http,
     /// Payment notices through the settlement waterfall.
     Settlement,
+    /// Transfers over `ledgers` ledgers at once, one committer each.
+    ParallelLedgers,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 6] = [
+    pub const ALL: [Scenario; 7] = [
         Scenario::Transfers,
         Scenario::Hot,
         Scenario::TwoPhase,
         Scenario::BalanceAtScale,
         Scenario::Http,
         Scenario::Settlement,
+        Scenario::ParallelLedgers,
     ];
 
     pub fn name(self) -> &'static str {
@@ -57,6 +60,7 @@ impl Scenario {
             Scenario::BalanceAtScale => "balance-at-scale",
             Scenario::Http => "http",
             Scenario::Settlement => "settlement",
+            Scenario::ParallelLedgers => "parallel-ledgers",
         }
     }
 
@@ -96,6 +100,8 @@ pub struct ScenarioConfig {
     /// Check invariants after each write run (money sums to zero, nothing
     /// overdrawn, every acknowledged entry present).
     pub check: bool,
+    /// Ledgers of the `parallel-ledgers` scenario.
+    pub ledgers: usize,
 }
 
 impl Default for ScenarioConfig {
@@ -116,6 +122,7 @@ impl Default for ScenarioConfig {
             settlement_duration: Duration::from_secs(900),
             invoices_per_facility: 20,
             check: true,
+            ledgers: 8,
         }
     }
 }
@@ -176,6 +183,7 @@ pub async fn run(
             }
             (Scenario::BalanceAtScale, _) => balance_at_scale(backend, cfg, emit).await?,
             (Scenario::Settlement, _) => crate::settlement::settlement(backend, cfg, emit).await?,
+            (Scenario::ParallelLedgers, _) => crate::parallel::parallel_ledgers(backend, cfg, emit).await?,
             _ => return Err(BenchError::InvalidConfig(format!("scenario {} cannot run here", s.name()))),
         }
     }
@@ -314,7 +322,7 @@ pub fn transfers_op(bl: &BenchLedger, committer: &GroupCommitter, run_id: String
     })
 }
 
-fn run_id(bl: &BenchLedger, label: &str, concurrency: usize) -> String {
+pub(crate) fn run_id(bl: &BenchLedger, label: &str, concurrency: usize) -> String {
     // Unique per run so that keys never collide across runs on one ledger.
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     format!("{}:{label}:c{concurrency}:{nanos}", bl.ledger)
