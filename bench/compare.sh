@@ -9,12 +9,13 @@
 #      transfer, FLOOR_BATCH per transaction, one head row) on offtake's own
 #      tables in a database `offtake_floor`, ANALYZEd after loading;
 #   3. offtake-bench on PostgreSQL: the core (`transfers`, CONCURRENCY
-#      clients), the HTTP API (`http`: POST /v1/transfers) and 8 ledgers
-#      written in parallel (`parallel-ledgers`), in a fresh schema of
+#      clients), the HTTP API (`http`: POST /v1/transfers), 8 ledgers
+#      written in parallel (`parallel-ledgers`) and payment notices through
+#      the waterfall (`settlement`), in a fresh schema of
 #      OFFTAKE_BENCH_POSTGRES_URL;
 #   4. offtake-bench on SQLite: core and HTTP (SQLITE=0 skips);
 #   5. prints the ratios: core/TPC-B, HTTP/TPC-B, HTTP/core, core/floor,
-#      parallel/TPC-B (and SQLite HTTP/core).
+#      parallel/TPC-B, settlement/TPC-B (and SQLite HTTP/core).
 #
 # Durable settings only: the script refuses to run if the server has
 # fsync=off or synchronous_commit=off (offtake-bench checks again).
@@ -101,9 +102,9 @@ if [ -z "$BIN" ]; then
 fi
 JSON=$(mktemp)
 trap 'rm -f "$JSON"' EXIT
-"$BIN" --backend postgres --scenario transfers,http,parallel-ledgers --concurrency "$CONCURRENCY" \
+"$BIN" --backend postgres --scenario transfers,http,parallel-ledgers,settlement --concurrency "$CONCURRENCY" \
        --accounts "$ACCOUNTS" --ledgers "$LEDGERS" --duration-s "$DURATION_S" --postgres-url "$OFFTAKE_URL" \
-       --json "$JSON"
+       --settlement-duration-s "$DURATION_S" --json "$JSON"
 if [ "$SQLITE" = 1 ]; then
     echo "## offtake on SQLite: core and HTTP"
     "$BIN" --backend sqlite --scenario transfers,http --concurrency "$CONCURRENCY" --accounts "$ACCOUNTS" \
@@ -115,6 +116,7 @@ pick() { jq -r --arg b "$1" --arg s "$2" --arg v "${3:-}" \
 CORE=$(pick postgres transfers uniform)
 HTTP=$(pick postgres http)
 PARALLEL=$(pick postgres parallel-ledgers)
+SETTLE=$(pick postgres settlement)
 CORE_SRV=$(jq -r 'select(.backend == "postgres" and .scenario == "transfers" and .variant == "uniform") | .server_cpu_us_per_op // 0' "$JSON" | tail -1)
 [ -n "$CORE" ] && [ -n "$HTTP" ] && [ -n "$PARALLEL" ] || { echo "could not read the offtake results" >&2; exit 1; }
 LITE_CORE=$(pick sqlite transfers uniform)
@@ -122,7 +124,7 @@ LITE_HTTP=$(pick sqlite http)
 
 echo "## result (one run, same server; ratios are what to compare across runs)"
 awk -v c="$CONCURRENCY" -v t="$TPS" -v f="$FLOOR" -v core="$CORE" -v http="$HTTP" -v par="$PARALLEL" \
-    -v nl="$LEDGERS" -v lc="${LITE_CORE:-0}" -v lh="${LITE_HTTP:-0}" \
+    -v nl="$LEDGERS" -v se="${SETTLE:-0}" -v lc="${LITE_CORE:-0}" -v lh="${LITE_HTTP:-0}" \
     -v n="${TXNS:-0}" -v st=$((SERVER_T1 - SERVER_T0)) -v os="${CORE_SRV:-0}" 'BEGIN {
     printf "pgbench TPC-B tps                     %10.0f\n", t
     printf "insert-only floor entries/s           %10.0f\n", f
@@ -134,6 +136,8 @@ awk -v c="$CONCURRENCY" -v t="$TPS" -v f="$FLOOR" -v core="$CORE" -v http="$HTTP
     printf "ratio HTTP / core                     %10.2f   (target >= 0.70)\n", http / core
     printf "ratio core / floor                    %10.2f   (target >= 0.70)\n", core / f
     printf "ratio %d ledgers / TPC-B               %10.2f   (target >= 10)\n", nl, par / t
+    printf "settlement notices/s (c%-3s)           %10.0f\n", c, se
+    printf "ratio settlement / TPC-B              %10.2f   (target >= 0.5)\n", se / t
     if (lc > 0) {
         printf "SQLite core transfers/s               %10.0f\n", lc
         printf "SQLite HTTP transfers/s               %10.0f\n", lh

@@ -106,7 +106,12 @@ impl IdempotencyKey {
             };
             serde_json::to_value(&stored).map_err(|e| LedgerError::Storage(format!("idempotency record: {e}")))
         };
-        Attachment { kind: RECORD_KIND.to_owned(), id: record_id(&self.party_id, &self.key), body: Arc::new(body) }
+        Attachment {
+            kind: RECORD_KIND.to_owned(),
+            id: record_id(&self.party_id, &self.key),
+            expected_version: 0,
+            body: Arc::new(body),
+        }
     }
 
     /// A derived key for the n-th of several entries one request appends.

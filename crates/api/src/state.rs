@@ -100,7 +100,7 @@ impl AppState {
     /// (the request's idempotency record) in the same transaction; answers
     /// the entry as written, so nothing is read back.
     pub async fn commit_attached(&self, command: Command, attachment: Attachment) -> Result<Appended, LedgerError> {
-        self.store().commit_attached(self.ledger(), command, Some(attachment)).await
+        self.store().commit_attached(self.ledger(), command, vec![attachment]).await
     }
 
     /// Counters of the group committer of this server's ledger.

@@ -53,7 +53,7 @@ type Reply = oneshot::Sender<Result<Appended, LedgerError>>;
 
 struct Job {
     command: Command,
-    attachment: Option<Attachment>,
+    attachments: Vec<Attachment>,
     reply: Reply,
 }
 
@@ -139,7 +139,7 @@ impl GroupCommitter {
     /// outcome. A `storage` error saying the outcome is unknown means the
     /// same: retry with the same key.
     pub async fn submit(&self, command: Command) -> Result<Committed, LedgerError> {
-        self.submit_attached(command, None).await.map(|appended| appended.committed)
+        self.submit_attached(command, Vec::new()).await.map(|appended| appended.committed)
     }
 
     /// [`GroupCommitter::submit`] with a record written in the same
@@ -148,11 +148,11 @@ impl GroupCommitter {
     pub async fn submit_attached(
         &self,
         command: Command,
-        attachment: Option<Attachment>,
+        attachments: Vec<Attachment>,
     ) -> Result<Appended, LedgerError> {
         let (reply, answer) = oneshot::channel();
         self.queue
-            .send(Job { command, attachment, reply })
+            .send(Job { command, attachments, reply })
             .await
             .map_err(|_| LedgerError::Storage("group committer has stopped; nothing was queued".into()))?;
         answer.await.map_err(|_| {
@@ -172,7 +172,7 @@ impl GroupCommitter {
 /// What one transaction carries, slot by slot.
 struct Batch {
     commands: Vec<Command>,
-    attachments: Vec<Option<Attachment>>,
+    attachments: Vec<Vec<Attachment>>,
     replies: Vec<Reply>,
 }
 
@@ -226,7 +226,7 @@ impl Worker {
         let Some(first) = self.rx.recv().await else { return false };
         let mut take = |job: Job| {
             batch.commands.push(job.command);
-            batch.attachments.push(job.attachment);
+            batch.attachments.push(job.attachments);
             batch.replies.push(job.reply);
         };
         take(first);
@@ -286,8 +286,8 @@ impl Committers {
         &self,
         ledger: &LedgerId,
         command: Command,
-        attachment: Option<Attachment>,
+        attachments: Vec<Attachment>,
     ) -> Result<Appended, LedgerError> {
-        self.for_ledger(ledger).submit_attached(command, attachment).await
+        self.for_ledger(ledger).submit_attached(command, attachments).await
     }
 }

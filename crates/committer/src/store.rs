@@ -102,7 +102,7 @@ impl LedgerStore for GroupCommitStore {
         &self,
         ledger: &LedgerId,
         commands: &[Command],
-        attachments: &[Option<Attachment>],
+        attachments: &[Vec<Attachment>],
     ) -> Result<Vec<Result<Appended, LedgerError>>, LedgerError> {
         self.inner.commit_batch_attached(ledger, commands, attachments).await
     }
@@ -118,9 +118,9 @@ impl LedgerStore for GroupCommitStore {
         &self,
         ledger: &LedgerId,
         command: Command,
-        attachment: Option<Attachment>,
+        attachments: Vec<Attachment>,
     ) -> Result<Appended, LedgerError> {
-        self.committers.submit_attached(ledger, command, attachment).await
+        self.committers.submit_attached(ledger, command, attachments).await
     }
 }
 

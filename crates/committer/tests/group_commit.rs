@@ -220,7 +220,7 @@ impl LedgerStore for FailOnce {
         &self,
         ledger: &LedgerId,
         commands: &[Command],
-        attachments: &[Option<Attachment>],
+        attachments: &[Vec<Attachment>],
     ) -> Result<Vec<Result<Appended, LedgerError>>, LedgerError> {
         if self.fail_next.swap(false, Ordering::SeqCst) {
             return Err(LedgerError::Storage("disk on fire".into()));

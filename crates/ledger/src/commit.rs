@@ -108,14 +108,71 @@ pub struct Appended {
 }
 
 /// One attachment slot per command, or the batch is refused as a whole.
-pub fn check_attachments(commands: &[Command], attachments: &[Option<Attachment>]) -> Result<(), LedgerError> {
+pub fn check_attachments(commands: &[Command], attachments: &[Vec<Attachment>]) -> Result<(), LedgerError> {
     if commands.len() == attachments.len() {
         Ok(())
     } else {
         Err(LedgerError::InvalidInput {
             field: "attachments",
-            reason: format!("{} attachments for {} commands", attachments.len(), commands.len()),
+            reason: format!("{} attachment slots for {} commands", attachments.len(), commands.len()),
         })
+    }
+}
+
+/// A batch with attachments as a store commits it: when an attached record
+/// turns out to have moved past its expected version (found under the
+/// record head's lock, after planning), the store rolls back, answers that
+/// command `version_conflict` and commits the others without it — one
+/// caller's stale record never fails another's entry.
+pub struct AttachedBatch {
+    /// Original slot of each command still in the batch.
+    live: Vec<usize>,
+    pub commands: Vec<Command>,
+    pub attachments: Vec<Vec<Attachment>>,
+    answers: Vec<Option<Result<Appended, LedgerError>>>,
+}
+
+impl AttachedBatch {
+    pub fn new(commands: &[Command], attachments: &[Vec<Attachment>]) -> Result<Self, LedgerError> {
+        check_attachments(commands, attachments)?;
+        Ok(AttachedBatch {
+            live: (0..commands.len()).collect(),
+            commands: commands.to_vec(),
+            attachments: attachments.to_vec(),
+            answers: vec![None; commands.len()],
+        })
+    }
+
+    /// Takes the commands at `stale` (indices into the current batch) out,
+    /// answering each with its conflict.
+    pub fn drop_stale(&mut self, stale: Vec<(usize, LedgerError)>) {
+        let mut out: HashMap<usize, LedgerError> = stale.into_iter().collect();
+        let mut keep = 0;
+        for i in 0..self.live.len() {
+            match out.remove(&i) {
+                Some(e) => self.answers[self.live[i]] = Some(Err(e)),
+                None => {
+                    self.live.swap(keep, i);
+                    self.commands.swap(keep, i);
+                    self.attachments.swap(keep, i);
+                    keep += 1;
+                }
+            }
+        }
+        self.live.truncate(keep);
+        self.commands.truncate(keep);
+        self.attachments.truncate(keep);
+    }
+
+    /// Every slot's answer: the committed batch's outcomes in their slots.
+    pub fn finish(mut self, appended: Vec<Result<Appended, LedgerError>>) -> Vec<Result<Appended, LedgerError>> {
+        for (slot, outcome) in self.live.iter().zip(appended) {
+            self.answers[*slot] = Some(outcome);
+        }
+        self.answers
+            .into_iter()
+            .map(|a| a.unwrap_or_else(|| Err(LedgerError::Storage("no outcome for a command".into()))))
+            .collect()
     }
 }
 
@@ -123,21 +180,28 @@ pub fn check_attachments(commands: &[Command], attachments: &[Option<Attachment>
 /// fails the whole batch: nothing is written).
 pub type AttachmentBody = Arc<dyn Fn(&EntryRecord) -> Result<serde_json::Value, LedgerError> + Send + Sync>;
 
-/// A record (version 1 of `(kind, id)`) written in the same transaction as
-/// the entry its command appends, and only if that command appends one (not
-/// when it is refused or replayed). Why: a caller's own bookkeeping about a
-/// write (the HTTP API's idempotency record) must commit or vanish with the
-/// write itself, without a second durable transaction.
+/// A record version (`expected_version + 1` of `(kind, id)`) written in the
+/// same transaction as the entry its command appends, and only if that
+/// command appends one (not when it is refused or replayed). Why: a
+/// caller's bookkeeping about a write (the HTTP API's idempotency record,
+/// a payment notice's final state, the invoices it paid) must commit or
+/// vanish with the write itself, without more durable transactions.
 #[derive(Clone)]
 pub struct Attachment {
     pub kind: String,
     pub id: String,
+    /// The version the caller read (0: the record must not exist yet).
+    pub expected_version: i64,
     pub body: AttachmentBody,
 }
 
 impl std::fmt::Debug for Attachment {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Attachment").field("kind", &self.kind).field("id", &self.id).finish_non_exhaustive()
+        f.debug_struct("Attachment")
+            .field("kind", &self.kind)
+            .field("id", &self.id)
+            .field("expected_version", &self.expected_version)
+            .finish_non_exhaustive()
     }
 }
 

@@ -196,41 +196,72 @@ pub async fn put_record<T: RecordTx + ?Sized>(
 
 /// Writes the records attached to the commands of a batch that appended an
 /// entry (see [`crate::commit::Attachment`]), inside the batch's
-/// transaction: one head lock, one version 1 per record, one head move. A
-/// record that already exists fails the whole batch (`version_conflict`):
-/// the caller's transaction must then roll back, entries included.
+/// transaction, after its entries: every record's version is checked under
+/// the record head's lock first; if any moved past what its caller
+/// expected, nothing is written and the stale commands are returned (the
+/// store rolls back and commits the batch without them, see
+/// [`crate::commit::AttachedBatch`]). Otherwise one version per record and
+/// one head move; returns no stale command.
 pub async fn put_attached<T: RecordTx + ?Sized>(
     tx: &mut T,
     ledger: &LedgerId,
     appended: &[Result<crate::commit::Appended, LedgerError>],
-    attachments: &[Option<crate::commit::Attachment>],
+    attachments: &[Vec<crate::commit::Attachment>],
     now_us: i64,
-) -> Result<(), LedgerError> {
+) -> Result<Vec<(usize, LedgerError)>, LedgerError> {
     let mut records = Vec::new();
-    for (outcome, attachment) in appended.iter().zip(attachments) {
-        let (Ok(crate::commit::Appended { entry: Some(entry), .. }), Some(a)) = (outcome, attachment) else {
-            continue;
-        };
-        let body = (a.body)(entry)?;
-        check_record_key("kind", &a.kind)?;
-        check_record_key("id", &a.id)?;
-        check_record_body(&body)?;
-        check_body_numbers(&body)?;
-        records.push(StoredRecord { kind: a.kind.clone(), id: a.id.clone(), version: 1, body, recorded_at_us: now_us });
+    for (slot, (outcome, attached)) in appended.iter().zip(attachments).enumerate() {
+        let Ok(crate::commit::Appended { entry: Some(entry), .. }) = outcome else { continue };
+        for a in attached {
+            let body = (a.body)(entry)?;
+            check_record_key("kind", &a.kind)?;
+            check_record_key("id", &a.id)?;
+            check_record_body(&body)?;
+            check_body_numbers(&body)?;
+            let record = StoredRecord {
+                kind: a.kind.clone(),
+                id: a.id.clone(),
+                version: a.expected_version + 1,
+                body,
+                recorded_at_us: now_us,
+            };
+            records.push((slot, record));
+        }
     }
     if records.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let mut head = tx.lock_head(ledger).await?.ok_or_else(|| LedgerError::UnknownLedger(ledger.as_str().to_owned()))?;
-    for record in records {
-        let (kind, id) = (record.kind.clone(), record.id.clone());
+    let mut stale = Vec::new();
+    for (slot, record) in &records {
+        let current = match tx.lock_for_write(ledger, &record.kind, &record.id).await? {
+            Some((_, current)) => current,
+            None => return Err(LedgerError::UnknownLedger(ledger.as_str().to_owned())),
+        };
+        if current != record.version - 1 && !stale.iter().any(|(s, _)| s == slot) {
+            let e = LedgerError::VersionConflict {
+                kind: record.kind.clone(),
+                id: record.id.clone(),
+                expected: record.version - 1,
+                current,
+            };
+            stale.push((*slot, e));
+        }
+    }
+    if !stale.is_empty() {
+        return Ok(stale);
+    }
+    for (_, record) in records {
+        let (kind, id, expected) = (record.kind.clone(), record.id.clone(), record.version - 1);
         let version = link(ledger, head, record)?;
         if !tx.insert_version(ledger, &version).await? {
-            return Err(LedgerError::VersionConflict { kind, id, expected: 0, current: 1 });
+            // Two attachments of one batch naming the same version.
+            return Err(LedgerError::VersionConflict { kind, id, expected, current: expected + 1 });
         }
         head = RecordHead { seq: version.seq, hash: version.hash };
     }
-    tx.save_head(ledger, &head).await
+    tx.save_head(ledger, &head).await?;
+    Ok(Vec::new())
 }
 
 /// Chains, once and in order, the versions a ledger holds from before the

@@ -16,7 +16,7 @@ mod records;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use offtake_ledger::commit::{Appended, Attachment};
+use offtake_ledger::commit::{Appended, AttachedBatch, Attachment};
 use offtake_ledger::hash::genesis_hash;
 use offtake_ledger::record_chain::record_genesis_hash;
 use offtake_ledger::store::{parse_cursor, MAX_PAGE_LIMIT};
@@ -155,40 +155,49 @@ impl LedgerStore for PostgresStore {
         &self,
         ledger: &LedgerId,
         commands: &[Command],
-        attachments: &[Option<Attachment>],
+        attachments: &[Vec<Attachment>],
     ) -> Result<Vec<Result<Appended, LedgerError>>, LedgerError> {
-        offtake_ledger::commit::check_attachments(commands, attachments)?;
-        if commands.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut tx = self.pool.begin().await.map_err(db)?;
-        let now = now_us();
-        let written = async {
-            let appended =
-                offtake_ledger::commit::commit_batch_appending(&mut commit::PgBatch(&mut tx), ledger, commands, now)
-                    .await?;
-            offtake_ledger::record_chain::put_attached(
-                &mut records::PgRecordTx(&mut tx),
-                ledger,
-                &appended,
-                attachments,
-                now,
-            )
-            .await?;
-            Ok::<_, LedgerError>(appended)
-        }
-        .await;
-        match written {
-            Ok(appended) => {
-                tx.commit().await.map_err(db)?;
-                Ok(appended)
+        let mut batch = AttachedBatch::new(commands, attachments)?;
+        // Each round either commits or takes at least one stale command out.
+        while !batch.commands.is_empty() {
+            let mut tx = self.pool.begin().await.map_err(db)?;
+            let now = now_us();
+            let written = async {
+                let appended = offtake_ledger::commit::commit_batch_appending(
+                    &mut commit::PgBatch(&mut tx),
+                    ledger,
+                    &batch.commands,
+                    now,
+                )
+                .await?;
+                let stale = offtake_ledger::record_chain::put_attached(
+                    &mut records::PgRecordTx(&mut tx),
+                    ledger,
+                    &appended,
+                    &batch.attachments,
+                    now,
+                )
+                .await?;
+                Ok::<_, LedgerError>((appended, stale))
             }
-            Err(e) => {
-                // Roll back now, releasing both heads' locks at once.
-                tx.rollback().await.map_err(db)?;
-                Err(e)
+            .await;
+            match written {
+                Ok((appended, stale)) if stale.is_empty() => {
+                    tx.commit().await.map_err(db)?;
+                    return Ok(batch.finish(appended));
+                }
+                Ok((_, stale)) => {
+                    tx.rollback().await.map_err(db)?;
+                    batch.drop_stale(stale);
+                }
+                Err(e) => {
+                    // Roll back now, releasing both heads' locks at once.
+                    tx.rollback().await.map_err(db)?;
+                    return Err(e);
+                }
             }
         }
+        Ok(batch.finish(Vec::new()))
     }
 
     async fn balance(&self, ledger: &LedgerId, account: &AccountCode, as_of: AsOf) -> Result<Balance, LedgerError> {
