@@ -781,6 +781,13 @@ pub async fn an_attached_record_conflict_writes_nothing(fx: Fixture) {
     let again = fx.store.commit_attached(&fx.ledger, batch[0].clone(), vec![retry]).await.unwrap();
     assert_eq!(fx.store.get_record(&fx.ledger, "attached", "taken").await.unwrap().unwrap().version, 2);
     assert_eq!(again.entry.unwrap().seq, second.seq + 1);
+    // Two commands of one batch writing the same record: the later is stale.
+    let pair = vec![transfer("d1", "cash:a", "cash:b", USD, 1), transfer("d2", "cash:a", "cash:b", USD, 2)];
+    let outcomes =
+        fx.store.commit_batch_attached(&fx.ledger, &pair, &[vec![attachment("dup")], vec![attachment("dup")]]).await;
+    let outcomes = outcomes.unwrap();
+    assert!(outcomes[0].is_ok());
+    assert_eq!(outcomes[1].as_ref().unwrap_err().code(), "version_conflict");
     let short = fx.store.commit_batch_attached(&fx.ledger, &batch, &[vec![]]).await.unwrap_err();
     assert_eq!(short.code(), "invalid_input");
 }

@@ -141,6 +141,34 @@ pub trait RecordTx: Send {
     /// Inserts a new version; `false` if that version already exists.
     async fn insert_version(&mut self, ledger: &LedgerId, version: &ChainedRecord) -> Result<bool, LedgerError>;
 
+    /// The latest version of each `(kind, id)` (absent: none), the head
+    /// already locked. One statement where the store can (attached records
+    /// of a whole batch).
+    async fn current_versions(
+        &mut self,
+        ledger: &LedgerId,
+        keys: &[(String, String)],
+    ) -> Result<std::collections::HashMap<(String, String), i64>, LedgerError> {
+        let mut out = std::collections::HashMap::new();
+        for (kind, id) in keys {
+            if let Some((_, current)) = self.lock_for_write(ledger, kind, id).await? {
+                out.insert((kind.clone(), id.clone()), current);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Inserts versions in order; `false` if one already exists (the
+    /// caller then rolls back). One statement where the store can.
+    async fn insert_versions(&mut self, ledger: &LedgerId, versions: &[ChainedRecord]) -> Result<bool, LedgerError> {
+        for v in versions {
+            if !self.insert_version(ledger, v).await? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
     /// Stores the record head (creating its row if needed).
     async fn save_head(&mut self, ledger: &LedgerId, head: &RecordHead) -> Result<(), LedgerError>;
 
@@ -232,18 +260,22 @@ pub async fn put_attached<T: RecordTx + ?Sized>(
         return Ok(Vec::new());
     }
     let mut head = tx.lock_head(ledger).await?.ok_or_else(|| LedgerError::UnknownLedger(ledger.as_str().to_owned()))?;
-    let mut stale = Vec::new();
+    let keys: Vec<(String, String)> = records.iter().map(|(_, r)| (r.kind.clone(), r.id.clone())).collect();
+    let current = tx.current_versions(ledger, &keys).await?;
+    let mut stale: Vec<(usize, LedgerError)> = Vec::new();
+    // A record two commands of the batch both write: the later one read a
+    // version the earlier one replaces, so it is stale too.
+    let mut written: std::collections::HashMap<(String, String), i64> = std::collections::HashMap::new();
     for (slot, record) in &records {
-        let current = match tx.lock_for_write(ledger, &record.kind, &record.id).await? {
-            Some((_, current)) => current,
-            None => return Err(LedgerError::UnknownLedger(ledger.as_str().to_owned())),
-        };
-        if current != record.version - 1 && !stale.iter().any(|(s, _)| s == slot) {
+        let key = (record.kind.clone(), record.id.clone());
+        let now = written.get(&key).or_else(|| current.get(&key)).copied().unwrap_or(0);
+        written.insert(key, record.version);
+        if now != record.version - 1 && !stale.iter().any(|(s, _)| s == slot) {
             let e = LedgerError::VersionConflict {
                 kind: record.kind.clone(),
                 id: record.id.clone(),
                 expected: record.version - 1,
-                current,
+                current: now,
             };
             stale.push((*slot, e));
         }
@@ -251,14 +283,14 @@ pub async fn put_attached<T: RecordTx + ?Sized>(
     if !stale.is_empty() {
         return Ok(stale);
     }
+    let mut versions = Vec::with_capacity(records.len());
     for (_, record) in records {
-        let (kind, id, expected) = (record.kind.clone(), record.id.clone(), record.version - 1);
         let version = link(ledger, head, record)?;
-        if !tx.insert_version(ledger, &version).await? {
-            // Two attachments of one batch naming the same version.
-            return Err(LedgerError::VersionConflict { kind, id, expected, current: expected + 1 });
-        }
         head = RecordHead { seq: version.seq, hash: version.hash };
+        versions.push(version);
+    }
+    if !tx.insert_versions(ledger, &versions).await? {
+        return Err(LedgerError::Storage("an attached record version appeared under the record head's lock".into()));
     }
     tx.save_head(ledger, &head).await?;
     Ok(Vec::new())
