@@ -1,18 +1,29 @@
 #!/usr/bin/env bash
-# offtake vs pgbench, in one run on the same PostgreSQL server.
+# offtake against PostgreSQL's own floors, in ONE run on the same server, so
+# that every figure is a ratio to something measured minutes apart under the
+# same neighbours' load:
 #
-#   1. pgbench TPC-B (scale 10, 8 clients, 2 threads, DURATION_S seconds) in its
-#      own database `offtake_pgbench` (dropped and recreated);
-#   2. the offtake `transfers` scenario (uniform, 10,000 accounts, 64 clients,
-#      the same duration) in a fresh schema of OFFTAKE_BENCH_POSTGRES_URL;
-#   3. prints offtake transfers/s ÷ pgbench TPC-B tps.
+#   1. pgbench TPC-B (scale 10, 8 clients, 2 threads, DURATION_S seconds) in
+#      its own database `offtake_pgbench` (dropped and recreated);
+#   2. the insert-only floor: bench/floor.sql (an entry and two legs per
+#      transfer, FLOOR_BATCH per transaction, one head row) on offtake's own
+#      tables in a database `offtake_floor`, ANALYZEd after loading;
+#   3. offtake-bench on PostgreSQL: the core (`transfers`, CONCURRENCY
+#      clients), the HTTP API (`http`: POST /v1/transfers), 8 ledgers
+#      written in parallel (`parallel-ledgers`) and payment notices through
+#      the waterfall (`settlement`), in a fresh schema of
+#      OFFTAKE_BENCH_POSTGRES_URL;
+#   4. offtake-bench on SQLite: core and HTTP (SQLITE=0 skips);
+#   5. prints the ratios: core/TPC-B, HTTP/TPC-B, HTTP/core, core/floor,
+#      parallel/TPC-B, settlement/TPC-B (and SQLite HTTP/core).
 #
 # Durable settings only: the script refuses to run if the server has
 # fsync=off or synchronous_commit=off (offtake-bench checks again).
 #
 # Env: PG_BASE_URL (default postgres://postgres@127.0.0.1:5432),
 #      OFFTAKE_BENCH_POSTGRES_URL (default $PG_BASE_URL/test),
-#      DURATION_S (default 30), CONCURRENCY (default 64), ACCOUNTS (default 10000).
+#      DURATION_S (default 30), CONCURRENCY (default 64), ACCOUNTS (default 10000),
+#      FLOOR_BATCH (default 64), LEDGERS (default 8), SQLITE (default 1).
 set -euo pipefail
 
 PG_BASE_URL=${PG_BASE_URL:-postgres://postgres@127.0.0.1:5432}
@@ -20,6 +31,9 @@ OFFTAKE_URL=${OFFTAKE_BENCH_POSTGRES_URL:-$PG_BASE_URL/test}
 DURATION_S=${DURATION_S:-30}
 CONCURRENCY=${CONCURRENCY:-64}
 ACCOUNTS=${ACCOUNTS:-10000}
+FLOOR_BATCH=${FLOOR_BATCH:-64}
+LEDGERS=${LEDGERS:-8}
+SQLITE=${SQLITE:-1}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 
 PGBENCH=$(command -v pgbench || ls /usr/lib/postgresql/*/bin/pgbench 2>/dev/null | sort -V | tail -1 || true)
@@ -66,7 +80,21 @@ TXNS=$(echo "$PGBENCH_OUT" | sed -n 's/^number of transactions actually processe
 [ -n "$TPS" ] || { echo "could not read pgbench tps:" >&2; echo "$PGBENCH_OUT" >&2; exit 1; }
 psql -XAtq "$PG_BASE_URL/postgres" -c "DROP DATABASE IF EXISTS offtake_pgbench"
 
-echo "## offtake transfers: $ACCOUNTS accounts, concurrency $CONCURRENCY, $DURATION_S s"
+echo "## insert-only floor: bench/floor.sql, $FLOOR_BATCH entries per transaction, -c 8 -j 2 -T $DURATION_S"
+psql -XAtq "$PG_BASE_URL/postgres" -c "DROP DATABASE IF EXISTS offtake_floor" -c "CREATE DATABASE offtake_floor"
+psql -XAtq -v ON_ERROR_STOP=1 "$PG_BASE_URL/offtake_floor" -f "$ROOT/migrations/postgres/0001_ledger.sql" >/dev/null
+psql -XAtq -v ON_ERROR_STOP=1 "$PG_BASE_URL/offtake_floor" \
+     -c "INSERT INTO ledgers (ledger_id, created_at_us, head_hash) VALUES ('floor', 0, sha256('floor'))" \
+     -c "ANALYZE"
+FLOOR_OUT=$("$PGBENCH" -n -c 8 -j 2 -T "$DURATION_S" -D batch="$FLOOR_BATCH" -f "$ROOT/bench/floor.sql" \
+            "$PG_BASE_URL/offtake_floor" 2>&1)
+echo "$FLOOR_OUT" | grep -E "latency average|tps =" || true
+FLOOR_TPS=$(echo "$FLOOR_OUT" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | tail -1)
+[ -n "$FLOOR_TPS" ] || { echo "could not read the floor's tps:" >&2; echo "$FLOOR_OUT" >&2; exit 1; }
+FLOOR=$(awk -v t="$FLOOR_TPS" -v b="$FLOOR_BATCH" 'BEGIN { printf "%.1f", t * b }')
+psql -XAtq "$PG_BASE_URL/postgres" -c "DROP DATABASE IF EXISTS offtake_floor"
+
+echo "## offtake on PostgreSQL: core, HTTP, $LEDGERS parallel ledgers; $ACCOUNTS accounts, concurrency $CONCURRENCY, $DURATION_S s"
 BIN=${OFFTAKE_BENCH_BIN:-}
 if [ -z "$BIN" ]; then
     (cd "$ROOT" && cargo build --release -q -p offtake-bench)
@@ -74,21 +102,50 @@ if [ -z "$BIN" ]; then
 fi
 JSON=$(mktemp)
 trap 'rm -f "$JSON"' EXIT
-"$BIN" --backend postgres --scenario transfers --concurrency "$CONCURRENCY" --accounts "$ACCOUNTS" \
-       --duration-s "$DURATION_S" --postgres-url "$OFFTAKE_URL" --json "$JSON"
-OFFTAKE=$(sed -n 's/.*"throughput_per_s":\([0-9.e+]*\).*/\1/p' "$JSON" | tail -1)
-OFFTAKE_SRV=$(sed -n 's/.*"server_cpu_us_per_op":\([0-9.e+]*\).*/\1/p' "$JSON" | tail -1)
-[ -n "$OFFTAKE" ] || { echo "could not read the offtake result" >&2; exit 1; }
+"$BIN" --backend postgres --scenario transfers,http,parallel-ledgers,settlement --concurrency "$CONCURRENCY" \
+       --accounts "$ACCOUNTS" --ledgers "$LEDGERS" --duration-s "$DURATION_S" --postgres-url "$OFFTAKE_URL" \
+       --settlement-duration-s "$DURATION_S" --json "$JSON"
+if [ "$SQLITE" = 1 ]; then
+    echo "## offtake on SQLite: core and HTTP"
+    "$BIN" --backend sqlite --scenario transfers,http --concurrency "$CONCURRENCY" --accounts "$ACCOUNTS" \
+           --duration-s "$DURATION_S" --json "$JSON"
+fi
+# throughput of one report line: backend, scenario (variant if several)
+pick() { jq -r --arg b "$1" --arg s "$2" --arg v "${3:-}" \
+    'select(.backend == $b and .scenario == $s and ($v == "" or .variant == $v)) | .throughput_per_s' "$JSON" | tail -1; }
+CORE=$(pick postgres transfers uniform)
+HTTP=$(pick postgres http)
+PARALLEL=$(pick postgres parallel-ledgers)
+SETTLE=$(pick postgres settlement)
+CORE_SRV=$(jq -r 'select(.backend == "postgres" and .scenario == "transfers" and .variant == "uniform") | .server_cpu_us_per_op // 0' "$JSON" | tail -1)
+[ -n "$CORE" ] && [ -n "$HTTP" ] && [ -n "$PARALLEL" ] || { echo "could not read the offtake results" >&2; exit 1; }
+LITE_CORE=$(pick sqlite transfers uniform)
+LITE_HTTP=$(pick sqlite http)
 
-echo "## result"
-awk -v c="$CONCURRENCY" -v o="$OFFTAKE" -v t="$TPS" -v n="${TXNS:-0}" -v st=$((SERVER_T1 - SERVER_T0)) -v os="${OFFTAKE_SRV:-0}" 'BEGIN {
-    printf "pgbench TPC-B tps            %10.0f\n", t
-    printf "offtake transfers/s (c%-3s)   %10.0f\n", c, o
-    printf "ratio offtake / pgbench      %10.2f   (target >= 10)\n", o / t
+echo "## result (one run, same server; ratios are what to compare across runs)"
+awk -v c="$CONCURRENCY" -v t="$TPS" -v f="$FLOOR" -v core="$CORE" -v http="$HTTP" -v par="$PARALLEL" \
+    -v nl="$LEDGERS" -v se="${SETTLE:-0}" -v lc="${LITE_CORE:-0}" -v lh="${LITE_HTTP:-0}" \
+    -v n="${TXNS:-0}" -v st=$((SERVER_T1 - SERVER_T0)) -v os="${CORE_SRV:-0}" 'BEGIN {
+    printf "pgbench TPC-B tps                     %10.0f\n", t
+    printf "insert-only floor entries/s           %10.0f\n", f
+    printf "core transfers/s (c%-3s)               %10.0f\n", c, core
+    printf "HTTP transfers/s (c%-3s)               %10.0f\n", c, http
+    printf "%d ledgers in parallel transfers/s     %10.0f\n", nl, par
+    printf "ratio core / TPC-B                    %10.2f\n", core / t
+    printf "ratio HTTP / TPC-B                    %10.2f   (target >= 2)\n", http / t
+    printf "ratio HTTP / core                     %10.2f   (target >= 0.70)\n", http / core
+    printf "ratio core / floor                    %10.2f   (target >= 0.70)\n", core / f
+    printf "ratio %d ledgers / TPC-B               %10.2f   (target >= 10)\n", nl, par / t
+    printf "settlement notices/s (c%-3s)           %10.0f\n", c, se
+    printf "ratio settlement / TPC-B              %10.2f   (target >= 0.5)\n", se / t
+    if (lc > 0) {
+        printf "SQLite core transfers/s               %10.0f\n", lc
+        printf "SQLite HTTP transfers/s               %10.0f\n", lh
+        printf "ratio SQLite HTTP / core              %10.2f   (target >= 0.70)\n", lh / lc
+    }
     if (n > 0 && os > 0) {
         ps = st * 10000 / n
-        printf "server CPU per TPC-B txn     %10.0f us\n", ps
-        printf "server CPU per transfer      %10.0f us\n", os
-        printf "CPU-normalised ratio         %10.2f   (server CPU per pgbench txn / per offtake transfer)\n", ps / os
+        printf "server CPU per TPC-B txn              %10.0f us\n", ps
+        printf "server CPU per core transfer          %10.0f us\n", os
     }
 }'

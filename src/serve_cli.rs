@@ -37,6 +37,14 @@ pub struct ServeArgs {
     /// closed on accept (0: no limit).
     #[arg(long, default_value_t = offtake_api::config::DEFAULT_MAX_CONNECTIONS_PER_IP)]
     pub max_connections_per_ip: u32,
+    /// Most entries one ledger transaction carries (every write of the
+    /// server goes through one group committer per ledger).
+    #[arg(long, default_value_t = offtake_api::config::DEFAULT_COMMIT_MAX_BATCH)]
+    pub commit_max_batch: usize,
+    /// How long a non-full batch may wait for more entries, in
+    /// microseconds (0: commit at once; batches still grow under load).
+    #[arg(long, default_value_t = 0)]
+    pub commit_max_wait_us: u64,
 }
 
 pub async fn serve(store: Arc<dyn Store>, ledger: LedgerId, args: ServeArgs) -> anyhow::Result<()> {
@@ -47,6 +55,8 @@ pub async fn serve(store: Arc<dyn Store>, ledger: LedgerId, args: ServeArgs) -> 
         rate_limit: RateLimit { per_s: args.rate_limit_per_s, burst: args.rate_limit_burst },
         header_read_timeout_ms: args.header_read_timeout_ms,
         max_connections_per_ip: args.max_connections_per_ip,
+        commit_max_batch: args.commit_max_batch,
+        commit_max_wait_us: args.commit_max_wait_us,
     };
     let state = AppState::new(store, ledger, config).await?;
     let listener =

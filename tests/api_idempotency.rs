@@ -114,3 +114,62 @@ async fn concurrent_duplicates_write_once() {
     assert!(created.iter().all(|seq| *seq == json!(head.0 + 1)), "every success is the one entry: {created:?}");
     assert_eq!(s.head().await.0, head.0 + 1, "exactly one entry was written");
 }
+
+/// What a request could have written: the entry chain's head, the record
+/// chain's head and the number of record versions.
+async fn footprint(s: &api_support::TestServer) -> ((i64, String), offtake_ledger::RecordHead, i64) {
+    (s.head().await, s.store.record_head(&s.ledger).await.unwrap(), s.store.record_rows(&s.ledger).await.unwrap())
+}
+
+/// A ledger write commits its idempotency record with its entry (one
+/// transaction through the group committer): the record is there as soon
+/// as the entry is; a replay answers the same bytes and writes nothing; the
+/// same key with another body is refused and writes nothing — also for the
+/// post/void/reverse actions.
+async fn ledger_writes_commit_their_record_with_the_entry(s: api_support::TestServer) {
+    s.account("cash:a", "USD", "debit", false).await;
+    s.account("cash:b", "USD", "debit", false).await;
+    let admin = s.admin_key.clone();
+    let before = footprint(&s).await;
+    let key = fresh_key();
+    let body = json!({ "from": "cash:a", "to": "cash:b", "amount": "3.00", "pending": true });
+    let first = s.send(Method::POST, "/v1/transfers", Some(&admin), Some(&key), Some(&body)).await;
+    let seq = first.assert_status(201)["seq"].as_i64().unwrap();
+    let written = footprint(&s).await;
+    assert_eq!(written.0 .0, before.0 .0 + 1, "one entry");
+    assert_eq!(written.2, before.2 + 1, "and its idempotency record, in the same commit");
+
+    let replay = s.send(Method::POST, "/v1/transfers", Some(&admin), Some(&key), Some(&body)).await;
+    assert_eq!((replay.status, &replay.text), (first.status, &first.text));
+    assert_eq!(replay.headers.get("location").unwrap(), &format!("/v1/entries/{seq}"));
+    assert_eq!(replay.headers.get("idempotent-replayed").unwrap(), "true");
+    let other = json!({ "from": "cash:a", "to": "cash:b", "amount": "3.01", "pending": true });
+    s.send(Method::POST, "/v1/transfers", Some(&admin), Some(&key), Some(&other))
+        .await
+        .assert_problem(409, "idempotency_conflict");
+    assert_eq!(footprint(&s).await, written, "neither the replay nor the conflict wrote anything");
+
+    let post_key = fresh_key();
+    let post = s.send(Method::POST, &format!("/v1/entries/{seq}/post"), Some(&admin), Some(&post_key), None).await;
+    assert_eq!(post.assert_status(201)["ref_seq"], seq);
+    let posted = footprint(&s).await;
+    assert_eq!((posted.0 .0, posted.2), (written.0 .0 + 1, written.2 + 1));
+    let again = s.send(Method::POST, &format!("/v1/entries/{seq}/post"), Some(&admin), Some(&post_key), None).await;
+    assert_eq!((again.status, &again.text), (post.status, &post.text));
+    let partial = json!({ "amount": "1.00" });
+    s.send(Method::POST, &format!("/v1/entries/{seq}/post"), Some(&admin), Some(&post_key), Some(&partial))
+        .await
+        .assert_problem(409, "idempotency_conflict");
+    assert_eq!(footprint(&s).await, posted);
+}
+
+#[tokio::test]
+async fn ledger_writes_commit_their_record_with_the_entry_sqlite() {
+    ledger_writes_commit_their_record_with_the_entry(sqlite().await).await;
+}
+
+#[tokio::test]
+async fn ledger_writes_commit_their_record_with_the_entry_postgres() {
+    let Some(s) = api_support::postgres().await else { return };
+    ledger_writes_commit_their_record_with_the_entry(s).await;
+}

@@ -21,6 +21,9 @@ pub const DEFAULT_RATE_LIMIT_PER_S: u32 = 200;
 /// Default requests a key may send at once after being idle.
 pub const DEFAULT_RATE_LIMIT_BURST: u32 = 400;
 
+/// Default most entries one group-commit transaction carries.
+pub const DEFAULT_COMMIT_MAX_BATCH: usize = offtake_committer::DEFAULT_MAX_BATCH;
+
 #[derive(Clone, Debug)]
 pub struct ApiConfig {
     /// Largest request body accepted; larger is `413 payload_too_large`.
@@ -36,6 +39,11 @@ pub struct ApiConfig {
     pub header_read_timeout_ms: u64,
     /// Connections one client address may hold at once (0: no limit).
     pub max_connections_per_ip: u32,
+    /// Most entries one ledger transaction carries: every write of the
+    /// server goes through one group committer per ledger.
+    pub commit_max_batch: usize,
+    /// How long a non-full batch may wait for more entries (0: never).
+    pub commit_max_wait_us: u64,
 }
 
 impl Default for ApiConfig {
@@ -46,6 +54,8 @@ impl Default for ApiConfig {
             rate_limit: RateLimit { per_s: DEFAULT_RATE_LIMIT_PER_S, burst: DEFAULT_RATE_LIMIT_BURST },
             header_read_timeout_ms: DEFAULT_HEADER_READ_TIMEOUT_MS,
             max_connections_per_ip: DEFAULT_MAX_CONNECTIONS_PER_IP,
+            commit_max_batch: DEFAULT_COMMIT_MAX_BATCH,
+            commit_max_wait_us: 0,
         }
     }
 }

@@ -14,6 +14,14 @@
 //! * an error response is not stored: the request wrote nothing, so a
 //!   retry runs it again.
 //!
+//! Where the record is written: a request that appends one ledger entry
+//! (`/v1/transfers`, `/v1/entries` and the post/void/reverse actions)
+//! hands it to the group committer with the entry
+//! ([`IdempotencyKey::record_with_entry`]), so both commit in one database
+//! transaction or neither does, and the response is built from the entry
+//! the commit returns. Every other POST is stored here, after its handler,
+//! in a transaction of its own.
+//!
 //! The in-flight guard is per process; across processes the ledger's own
 //! idempotency (the same key reaches it, scoped by party, see
 //! [`IdempotencyKey::ledger_key`]) and the records' optimistic versions keep
@@ -21,13 +29,15 @@
 
 use axum::body::{to_bytes, Body, Bytes};
 use std::collections::HashSet;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use offtake_ledger::commit::Attachment;
+use offtake_ledger::{EntryRecord, LedgerError};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -50,6 +60,21 @@ const MAX_STORED_RESPONSE_BYTES: usize = 1024 * 1024;
 pub struct IdempotencyKey {
     pub party_id: String,
     pub key: String,
+    /// SHA-256 of method, path and query, and body (hex).
+    pub fingerprint: String,
+}
+
+/// Put on a response by a handler that already stored its idempotency
+/// record in the transaction of its entry: the middleware stores nothing.
+#[derive(Clone, Copy, Debug)]
+pub struct StoredWithEntry;
+
+/// The first response to a request that appends an entry, derived from that
+/// entry: its status, `Location` and JSON body text.
+pub struct EntryResponse {
+    pub status: StatusCode,
+    pub location: String,
+    pub body: String,
 }
 
 impl IdempotencyKey {
@@ -57,6 +82,36 @@ impl IdempotencyKey {
     /// scoped by party so two parties' keys never collide.
     pub fn ledger_key(&self) -> String {
         format!("api:{}:{}", self.party_id, self.key)
+    }
+
+    /// This request's idempotency record, to commit with the entry it
+    /// appends: `respond` derives the response from the entry (the same
+    /// function answers the request, so the stored and the first response
+    /// are the same bytes).
+    pub fn record_with_entry(
+        &self,
+        respond: impl Fn(&EntryRecord) -> Result<EntryResponse, LedgerError> + Send + Sync + 'static,
+    ) -> Attachment {
+        let (party_id, key, fingerprint) = (self.party_id.clone(), self.key.clone(), self.fingerprint.clone());
+        let body = move |entry: &EntryRecord| {
+            let response = respond(entry)?;
+            let stored = StoredResponse {
+                party_id: party_id.clone(),
+                key: key.clone(),
+                fingerprint: fingerprint.clone(),
+                status: response.status.as_u16(),
+                body: response.body,
+                location: Some(response.location),
+                recorded_at_us: now_us(),
+            };
+            serde_json::to_value(&stored).map_err(|e| LedgerError::Storage(format!("idempotency record: {e}")))
+        };
+        Attachment {
+            kind: RECORD_KIND.to_owned(),
+            id: record_id(&self.party_id, &self.key),
+            expected_version: 0,
+            body: Arc::new(body),
+        }
     }
 
     /// A derived key for the n-th of several entries one request appends.
@@ -175,9 +230,13 @@ async fn run(state: AppState, req: Request, next: Next) -> Result<Response, Resp
         return Err(ApiError::IdempotencyInFlight.into_response());
     };
 
-    parts.extensions.insert(IdempotencyKey { party_id: party_id.clone(), key: key.clone() });
+    parts.extensions.insert(IdempotencyKey {
+        party_id: party_id.clone(),
+        key: key.clone(),
+        fingerprint: fingerprint.clone(),
+    });
     let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
-    if !response.status().is_success() {
+    if !response.status().is_success() || response.extensions().get::<StoredWithEntry>().is_some() {
         return Ok(response);
     }
     let (parts, body) = response.into_parts();

@@ -5,7 +5,9 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
+use offtake_committer::{GroupCommitStore, StatsSnapshot};
 use offtake_finance::Finance;
+use offtake_ledger::commit::{Appended, Attachment};
 use offtake_ledger::{Command, Committed, LedgerError, LedgerId, Store};
 
 use crate::config::ApiConfig;
@@ -17,7 +19,9 @@ pub struct AppState {
 }
 
 struct Inner {
+    /// `committer`, as the store every handler and service uses.
     store: Arc<dyn Store>,
+    committer: Arc<GroupCommitStore>,
     ledger: LedgerId,
     finance: Finance,
     /// One settlement service per server, so its caches live as long.
@@ -29,16 +33,29 @@ struct Inner {
 }
 
 impl AppState {
-    /// The state of a server over `ledger` (created if needed).
+    /// The state of a server over `ledger` (created if needed). Every
+    /// write of the server — the ledger endpoints, the finance and
+    /// settlement services — goes through one group committer per ledger
+    /// over `store`: concurrent requests share database transactions.
     pub async fn new(store: Arc<dyn Store>, ledger: LedgerId, config: ApiConfig) -> Result<Self, LedgerError> {
+        let committer = Arc::new(GroupCommitStore::over(store, config.commit_max_batch, config.commit_max_wait_us));
+        let store: Arc<dyn Store> = committer.clone();
         let finance = Finance::open(store.clone(), ledger.clone()).await.map_err(|e| match e {
             offtake_finance::FinanceError::Ledger(inner) => inner,
             other => LedgerError::Storage(other.to_string()),
         })?;
         let settlement = offtake_settlement::Settlement::new(finance.clone());
         let rate_limiter = RateLimiter::new(config.rate_limit);
-        let inner =
-            Inner { store, ledger, finance, settlement, config, rate_limiter, in_flight: Mutex::new(HashSet::new()) };
+        let inner = Inner {
+            store,
+            committer,
+            ledger,
+            finance,
+            settlement,
+            config,
+            rate_limiter,
+            in_flight: Mutex::new(HashSet::new()),
+        };
         Ok(AppState { inner: Arc::new(inner) })
     }
 
@@ -73,14 +90,22 @@ impl AppState {
         &self.inner.config
     }
 
-    /// Appends one entry (the raw ledger endpoints; the finance and
-    /// settlement services commit through the same store). Group commit —
-    /// many concurrent requests sharing one database transaction — belongs
-    /// below this: hand [`AppState::new`] a `Store` whose `commit` feeds a
-    /// group committer, and every write of the API, domain ones included,
-    /// shares transactions without a change here.
+    /// Appends one entry through the ledger's group committer (the finance
+    /// and settlement services commit through the same store).
     pub async fn commit(&self, command: Command) -> Result<Committed, LedgerError> {
         self.store().commit(self.ledger(), command).await
+    }
+
+    /// Appends one entry through the group committer with `attachment`
+    /// (the request's idempotency record) in the same transaction; answers
+    /// the entry as written, so nothing is read back.
+    pub async fn commit_attached(&self, command: Command, attachment: Attachment) -> Result<Appended, LedgerError> {
+        self.store().commit_attached(self.ledger(), command, vec![attachment]).await
+    }
+
+    /// Counters of the group committer of this server's ledger.
+    pub fn commit_stats(&self) -> StatsSnapshot {
+        self.inner.committer.stats(self.ledger())
     }
 
     /// Claims an idempotency slot; `None` when a request holding it is

@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use offtake_committer::GroupCommitStore;
 use offtake_ledger::LedgerStore;
 use offtake_store_postgres::PostgresStore;
 use offtake_store_sqlite::SqliteStore;
@@ -89,15 +88,6 @@ impl Backend {
         }
     }
 
-    /// The store behind a group committer, as a server would hold it.
-    pub fn group_commit_store(&self, max_batch: usize, max_wait_us: u64) -> Option<GroupCommitStore> {
-        match (&self.sqlite, &self.postgres) {
-            (Some(s), _) => Some(GroupCommitStore::new(s.clone(), max_batch, max_wait_us)),
-            (_, Some(p)) => Some(GroupCommitStore::new(p.clone(), max_batch, max_wait_us)),
-            _ => None,
-        }
-    }
-
     /// Where the data lives (file or schema), for the report.
     pub fn location(&self) -> String {
         match &self.place {
@@ -151,7 +141,7 @@ impl Backend {
     /// SQLite needs nothing (its store names its indexes).
     pub async fn analyze(&self) -> Result<(), BenchError> {
         if let Some(p) = &self.postgres {
-            sqlx::query("ANALYZE ledgers, accounts, entries, legs").execute(p.pool()).await?;
+            sqlx::query("ANALYZE ledgers, accounts, entries, legs, records, record_heads").execute(p.pool()).await?;
         }
         Ok(())
     }

@@ -17,6 +17,7 @@
 
 pub mod backend;
 pub mod error;
+pub mod parallel;
 pub mod report;
 pub mod rng;
 pub mod scenario;

@@ -22,7 +22,7 @@ struct Args {
     #[arg(long, default_value = "both")]
     backend: String,
     /// Comma-separated: transfers, hot, two-phase, balance-at-scale, http,
-    /// settlement, or `all`.
+    /// settlement, parallel-ledgers, or `all`.
     #[arg(long, default_value = "all")]
     scenario: String,
     /// Seconds per measured run.
@@ -74,6 +74,10 @@ struct Args {
     /// Skip the invariant check after write runs.
     #[arg(long)]
     no_check: bool,
+    /// Ledgers of the parallel-ledgers scenario (clients and --accounts are
+    /// split among them).
+    #[arg(long, default_value_t = 8)]
+    ledgers: usize,
     /// Tokio worker threads (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
@@ -141,6 +145,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         max_batch: args.max_batch,
         max_wait_us: args.max_wait_us,
         check: !args.no_check,
+        ledgers: args.ledgers.max(1),
         notices: args.notices.max(1),
         invoices_per_facility: args.invoices_per_facility.max(1),
         settlement_duration: Duration::from_secs(args.settlement_duration_s.max(1)),

@@ -37,16 +37,19 @@ pub enum Scenario {
     Http,
     /// Payment notices through the settlement waterfall.
     Settlement,
+    /// Transfers over `ledgers` ledgers at once, one committer each.
+    ParallelLedgers,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 6] = [
+    pub const ALL: [Scenario; 7] = [
         Scenario::Transfers,
         Scenario::Hot,
         Scenario::TwoPhase,
         Scenario::BalanceAtScale,
         Scenario::Http,
         Scenario::Settlement,
+        Scenario::ParallelLedgers,
     ];
 
     pub fn name(self) -> &'static str {
@@ -57,6 +60,7 @@ impl Scenario {
             Scenario::BalanceAtScale => "balance-at-scale",
             Scenario::Http => "http",
             Scenario::Settlement => "settlement",
+            Scenario::ParallelLedgers => "parallel-ledgers",
         }
     }
 
@@ -96,6 +100,8 @@ pub struct ScenarioConfig {
     /// Check invariants after each write run (money sums to zero, nothing
     /// overdrawn, every acknowledged entry present).
     pub check: bool,
+    /// Ledgers of the `parallel-ledgers` scenario.
+    pub ledgers: usize,
 }
 
 impl Default for ScenarioConfig {
@@ -116,6 +122,7 @@ impl Default for ScenarioConfig {
             settlement_duration: Duration::from_secs(900),
             invoices_per_facility: 20,
             check: true,
+            ledgers: 8,
         }
     }
 }
@@ -176,6 +183,7 @@ pub async fn run(
             }
             (Scenario::BalanceAtScale, _) => balance_at_scale(backend, cfg, emit).await?,
             (Scenario::Settlement, _) => crate::settlement::settlement(backend, cfg, emit).await?,
+            (Scenario::ParallelLedgers, _) => crate::parallel::parallel_ledgers(backend, cfg, emit).await?,
             _ => return Err(BenchError::InvalidConfig(format!("scenario {} cannot run here", s.name()))),
         }
     }
@@ -314,7 +322,7 @@ pub fn transfers_op(bl: &BenchLedger, committer: &GroupCommitter, run_id: String
     })
 }
 
-fn run_id(bl: &BenchLedger, label: &str, concurrency: usize) -> String {
+pub(crate) fn run_id(bl: &BenchLedger, label: &str, concurrency: usize) -> String {
     // Unique per run so that keys never collide across runs on one ledger.
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     format!("{}:{label}:c{concurrency}:{nanos}", bl.ledger)
@@ -533,24 +541,20 @@ async fn balance_at_scale(
     Ok(())
 }
 
-/// The HTTP API (`offtake-api`) on `127.0.0.1:0` over a [`GroupCommitStore`]
-/// of the backend, with an admin key.
+/// The HTTP API (`offtake-api`) on `127.0.0.1:0` over the backend's store
+/// (the API puts its own group committer in front), with an admin key.
 pub struct HttpServer {
     base: String,
     key: String,
     client: reqwest::Client,
-    store: Arc<offtake_committer::GroupCommitStore>,
+    state: offtake_api::AppState,
     stop: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 impl HttpServer {
     pub async fn start(backend: &Backend, bl: &BenchLedger, cfg: &ScenarioConfig) -> Result<HttpServer, BenchError> {
-        let store = Arc::new(
-            backend
-                .group_commit_store(cfg.max_batch, cfg.max_wait_us)
-                .ok_or_else(|| BenchError::InvalidConfig("backend without a store".into()))?,
-        );
+        let store = backend.full_store().ok_or_else(|| BenchError::InvalidConfig("backend without a store".into()))?;
         let state =
             // Limiting off: this measures what the server can do, not the
             // per-key budget (`offtake serve` limits by default).
@@ -561,6 +565,8 @@ impl HttpServer {
                 offtake_api::ApiConfig {
                     rate_limit: offtake_api::RateLimit::OFF,
                     max_connections_per_ip: 0,
+                    commit_max_batch: cfg.max_batch,
+                    commit_max_wait_us: cfg.max_wait_us,
                     ..offtake_api::ApiConfig::default()
                 },
             )
@@ -572,14 +578,14 @@ impl HttpServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base = format!("http://{}", listener.local_addr()?);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(offtake_api::serve(listener, state, async move {
+        let task = tokio::spawn(offtake_api::serve(listener, state.clone(), async move {
             let _ = stopped.await;
         }));
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
             .map_err(|e| BenchError::Http(e.to_string()))?;
-        Ok(HttpServer { base, key: admin.key, client, store, stop, task })
+        Ok(HttpServer { base, key: admin.key, client, state, stop, task })
     }
 
     pub async fn stop(self) {
@@ -597,7 +603,7 @@ async fn http_transfers(
     cfg: &ScenarioConfig,
 ) -> Result<Report, BenchError> {
     reset_peak_rss();
-    let before = server.store.stats(&bl.ledger);
+    let before = server.state.commit_stats();
     let codes = bl.codes.clone();
     let url = Arc::new(format!("{}/v1/transfers", server.base));
     let auth = Arc::new(format!("Bearer {}", server.key));
@@ -635,7 +641,7 @@ async fn http_transfers(
     if let Some(e) = &d.first_error {
         tracing::warn!(error = %e, errors = d.errors, "HTTP transfers failed during the run");
     }
-    let after = server.store.stats(&bl.ledger);
+    let after = server.state.commit_stats();
     let head = bl.store.head(&bl.ledger).await?;
     let label = RunLabel {
         scenario: "http",

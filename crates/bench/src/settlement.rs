@@ -225,6 +225,11 @@ pub async fn settlement(
     emit: &mut dyn FnMut(&Report),
 ) -> Result<(), BenchError> {
     let store = backend.full_store().ok_or_else(|| BenchError::InvalidConfig("backend without a store".into()))?;
+    // Behind a group committer, as `offtake serve` holds it: concurrent
+    // workers' payment entries (with their invoice and notice records)
+    // share transactions.
+    let store: Arc<dyn Store> =
+        Arc::new(offtake_committer::GroupCommitStore::over(store, cfg.max_batch, cfg.max_wait_us));
     let facilities = cfg.concurrency.iter().copied().max().unwrap_or(1).max(1);
     let program = Program::build(store, facilities, cfg.invoices_per_facility).await?;
     backend.analyze().await?;

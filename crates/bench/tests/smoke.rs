@@ -17,6 +17,7 @@ fn tiny() -> ScenarioConfig {
         samples: 5,
         max_batch: 8,
         invoices_per_facility: 3,
+        ledgers: 2,
         ..ScenarioConfig::default()
     }
 }
@@ -30,6 +31,7 @@ async fn run_all(backend: &Backend) -> Vec<Report> {
         Scenario::Http,
         Scenario::BalanceAtScale,
         Scenario::Settlement,
+        Scenario::ParallelLedgers,
     ];
     let mut reports = Vec::new();
     scenario::run(backend, &scenarios, &cfg, &mut |r| reports.push(r.clone())).await.expect("scenarios run");
@@ -54,6 +56,11 @@ fn check(reports: &[Report], backend: &str) {
             assert_eq!(r.ops, 6 * r.concurrency as u64, "{r:?}");
             assert!(r.mean_batch.is_some_and(|b| b >= 1.0));
         }
+    }
+    let parallel = of("parallel-ledgers", "2 ledgers");
+    assert_eq!(parallel.iter().map(|r| r.concurrency).collect::<Vec<_>>(), vec![1, 4]);
+    for r in parallel {
+        assert_eq!(r.ops, 6 * r.concurrency as u64, "every client's transfers acknowledged: {r:?}");
     }
     let http = of("http", "transfers");
     assert_eq!(http.len(), 2, "HTTP measured at each concurrency");

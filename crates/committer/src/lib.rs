@@ -34,6 +34,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use offtake_ledger::commit::{Appended, Attachment};
 use offtake_ledger::plan::MAX_BATCH_COMMANDS;
 use offtake_ledger::{Command, Committed, LedgerError, LedgerId, LedgerStore};
 use tokio::sync::{mpsc, oneshot};
@@ -48,10 +49,11 @@ pub const MAX_WAIT_US_LIMIT: u64 = 100_000;
 /// entries, small enough that one transaction stays in the milliseconds.
 pub const DEFAULT_MAX_BATCH: usize = 1_024;
 
-type Reply = oneshot::Sender<Result<Committed, LedgerError>>;
+type Reply = oneshot::Sender<Result<Appended, LedgerError>>;
 
 struct Job {
     command: Command,
+    attachments: Vec<Attachment>,
     reply: Reply,
 }
 
@@ -137,9 +139,20 @@ impl GroupCommitter {
     /// outcome. A `storage` error saying the outcome is unknown means the
     /// same: retry with the same key.
     pub async fn submit(&self, command: Command) -> Result<Committed, LedgerError> {
+        self.submit_attached(command, Vec::new()).await.map(|appended| appended.committed)
+    }
+
+    /// [`GroupCommitter::submit`] with a record written in the same
+    /// transaction if the command appends an entry (see
+    /// `offtake_ledger::commit::Attachment`); answers the entry written.
+    pub async fn submit_attached(
+        &self,
+        command: Command,
+        attachments: Vec<Attachment>,
+    ) -> Result<Appended, LedgerError> {
         let (reply, answer) = oneshot::channel();
         self.queue
-            .send(Job { command, reply })
+            .send(Job { command, attachments, reply })
             .await
             .map_err(|_| LedgerError::Storage("group committer has stopped; nothing was queued".into()))?;
         answer.await.map_err(|_| {
@@ -156,6 +169,13 @@ impl GroupCommitter {
     }
 }
 
+/// What one transaction carries, slot by slot.
+struct Batch {
+    commands: Vec<Command>,
+    attachments: Vec<Vec<Attachment>>,
+    replies: Vec<Reply>,
+}
+
 struct Worker {
     store: Arc<dyn LedgerStore>,
     ledger: LedgerId,
@@ -167,13 +187,17 @@ struct Worker {
 
 impl Worker {
     async fn run(mut self) {
-        let mut commands: Vec<Command> = Vec::with_capacity(self.max_batch);
-        let mut replies: Vec<Reply> = Vec::with_capacity(self.max_batch);
-        while self.fill(&mut commands, &mut replies).await {
+        let mut batch = Batch {
+            commands: Vec::with_capacity(self.max_batch),
+            attachments: Vec::with_capacity(self.max_batch),
+            replies: Vec::with_capacity(self.max_batch),
+        };
+        while self.fill(&mut batch).await {
+            let Batch { commands, attachments, replies } = &mut batch;
             debug_assert_eq!(commands.len(), replies.len());
             self.stats.batches.fetch_add(1, Ordering::Relaxed);
             self.stats.commands.fetch_add(commands.len() as u64, Ordering::Relaxed);
-            match self.store.commit_batch(&self.ledger, &commands).await {
+            match self.store.commit_batch_attached(&self.ledger, commands, attachments).await {
                 Ok(outcomes) => {
                     assert_eq!(outcomes.len(), replies.len(), "commit_batch returns one outcome per command");
                     for (reply, outcome) in replies.drain(..).zip(outcomes) {
@@ -190,18 +214,20 @@ impl Worker {
                 }
             }
             commands.clear();
+            attachments.clear();
         }
     }
 
     /// Waits for at least one job, then takes what is queued up to
     /// `max_batch` (lingering up to `max_wait` if asked). False when every
     /// sender is gone and the queue is empty.
-    async fn fill(&mut self, commands: &mut Vec<Command>, replies: &mut Vec<Reply>) -> bool {
-        debug_assert!(commands.is_empty() && replies.is_empty());
+    async fn fill(&mut self, batch: &mut Batch) -> bool {
+        debug_assert!(batch.commands.is_empty() && batch.replies.is_empty());
         let Some(first) = self.rx.recv().await else { return false };
         let mut take = |job: Job| {
-            commands.push(job.command);
-            replies.push(job.reply);
+            batch.commands.push(job.command);
+            batch.attachments.push(job.attachments);
+            batch.replies.push(job.reply);
         };
         take(first);
         let mut taken = 1;
@@ -253,5 +279,15 @@ impl Committers {
     /// Commits `command` on `ledger` through its committer.
     pub async fn submit(&self, ledger: &LedgerId, command: Command) -> Result<Committed, LedgerError> {
         self.for_ledger(ledger).submit(command).await
+    }
+
+    /// [`GroupCommitter::submit_attached`] on `ledger`'s committer.
+    pub async fn submit_attached(
+        &self,
+        ledger: &LedgerId,
+        command: Command,
+        attachments: Vec<Attachment>,
+    ) -> Result<Appended, LedgerError> {
+        self.for_ledger(ledger).submit_attached(command, attachments).await
     }
 }

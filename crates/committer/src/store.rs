@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use offtake_ledger::commit::{Appended, Attachment};
 use offtake_ledger::record::StoredRecord;
 use offtake_ledger::{
     Account, AccountCode, AsOf, Balance, ChainHead, ChainedRecord, Command, Committed, EntryRecord, LedgerError,
@@ -25,6 +26,11 @@ impl GroupCommitStore {
     /// Starts no task yet: each ledger's committer starts on its first
     /// commit (inside the caller's tokio runtime).
     pub fn new<S: Store + 'static>(inner: Arc<S>, max_batch: usize, max_wait_us: u64) -> Self {
+        Self::over(inner, max_batch, max_wait_us)
+    }
+
+    /// [`GroupCommitStore::new`] over a store known only by its trait.
+    pub fn over(inner: Arc<dyn Store>, max_batch: usize, max_wait_us: u64) -> Self {
         let ledger_store: Arc<dyn LedgerStore> = inner.clone();
         GroupCommitStore { inner, committers: Committers::new(ledger_store, max_batch, max_wait_us) }
     }
@@ -92,10 +98,29 @@ impl LedgerStore for GroupCommitStore {
         self.inner.head(ledger).await
     }
 
+    async fn commit_batch_attached(
+        &self,
+        ledger: &LedgerId,
+        commands: &[Command],
+        attachments: &[Vec<Attachment>],
+    ) -> Result<Vec<Result<Appended, LedgerError>>, LedgerError> {
+        self.inner.commit_batch_attached(ledger, commands, attachments).await
+    }
+
     /// Group-committed: shares a transaction with concurrent commits to the
     /// same ledger; answered after that transaction committed.
     async fn commit(&self, ledger: &LedgerId, command: Command) -> Result<Committed, LedgerError> {
         self.committers.submit(ledger, command).await
+    }
+
+    /// Group-committed, the attached record in the same transaction.
+    async fn commit_attached(
+        &self,
+        ledger: &LedgerId,
+        command: Command,
+        attachments: Vec<Attachment>,
+    ) -> Result<Appended, LedgerError> {
+        self.committers.submit_attached(ledger, command, attachments).await
     }
 }
 

@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use offtake_committer::GroupCommitter;
 use offtake_conformance::fixture::{code_of, transfer};
 use offtake_conformance::postgres_env;
+use offtake_ledger::commit::{Appended, Attachment};
 use offtake_ledger::{
     verify_chain, Account, AccountCode, AsOf, Balance, Book, ChainHead, Command, Committed, Currency, EntryRecord,
     LedgerError, LedgerId, LedgerStore, NewAccount, Page, Side,
@@ -214,6 +215,17 @@ impl LedgerStore for FailOnce {
             return Err(LedgerError::Storage("disk on fire".into()));
         }
         self.inner.commit_batch(ledger, commands).await
+    }
+    async fn commit_batch_attached(
+        &self,
+        ledger: &LedgerId,
+        commands: &[Command],
+        attachments: &[Vec<Attachment>],
+    ) -> Result<Vec<Result<Appended, LedgerError>>, LedgerError> {
+        if self.fail_next.swap(false, Ordering::SeqCst) {
+            return Err(LedgerError::Storage("disk on fire".into()));
+        }
+        self.inner.commit_batch_attached(ledger, commands, attachments).await
     }
     async fn balance(&self, ledger: &LedgerId, account: &AccountCode, as_of: AsOf) -> Result<Balance, LedgerError> {
         self.inner.balance(ledger, account, as_of).await

@@ -712,3 +712,82 @@ pub async fn record_versions_are_chained_in_write_order(fx: Fixture) {
     let report = verify_history(fx.store.as_ref(), &fx.ledger).await.unwrap();
     assert_eq!(report.records.head.hash, chained[7].hash);
 }
+
+/// A record that writes down `seq` of the entry it is attached to.
+fn attachment(id: &str) -> offtake_ledger::commit::Attachment {
+    offtake_ledger::commit::Attachment {
+        kind: "attached".to_owned(),
+        id: id.to_owned(),
+        expected_version: 0,
+        body: Arc::new(|entry: &offtake_ledger::EntryRecord| Ok(serde_json::json!({ "seq": entry.seq }))),
+    }
+}
+
+/// Records attached to commands are written, in the entries' transaction,
+/// for exactly the commands that append an entry (not refused, not
+/// replayed), and each appended command answers the entry it wrote.
+pub async fn attached_records_commit_with_their_entries(fx: Fixture) {
+    funded(&fx, 1_000).await;
+    let batch = vec![
+        transfer("a1", "cash:a", "cash:b", USD, 400),
+        transfer("a2", "cash:a", "cash:b", USD, 700), // refused: 600 left
+        transfer("fund", "equity", "cash:a", USD, 1_000), // replay of the funding
+        transfer("a3", "cash:a", "cash:b", USD, 100),
+    ];
+    let attachments = vec![vec![attachment("r1")], vec![attachment("r2")], vec![attachment("r3")], vec![]];
+    let outcomes = fx.store.commit_batch_attached(&fx.ledger, &batch, &attachments).await.unwrap();
+    let first = outcomes[0].as_ref().unwrap();
+    let entry = first.entry.as_ref().expect("the entry written");
+    assert_eq!((entry.seq, entry.hash), (first.committed.seq, first.committed.hash));
+    assert_eq!(fx.store.entry(&fx.ledger, entry.seq).await.unwrap(), *entry, "answered as stored");
+    assert_eq!(outcomes[1].as_ref().unwrap_err().code(), "insufficient_funds");
+    let replay = outcomes[2].as_ref().unwrap();
+    assert!(replay.committed.replayed && replay.entry.is_none());
+    assert!(outcomes[3].as_ref().unwrap().entry.is_some());
+
+    let r1 = fx.store.get_record(&fx.ledger, "attached", "r1").await.unwrap().expect("r1 written");
+    assert_eq!((r1.version, r1.body.clone()), (1, serde_json::json!({ "seq": entry.seq })));
+    for absent in ["r2", "r3"] {
+        assert!(fx.store.get_record(&fx.ledger, "attached", absent).await.unwrap().is_none(), "{absent}");
+    }
+    let report = verify_history(fx.store.as_ref(), &fx.ledger).await.unwrap();
+    assert_eq!((report.entries.entries, report.records.versions), (3, 1), "both chains verify");
+}
+
+/// A command whose attached record moved past its expected version is
+/// answered `version_conflict` and writes nothing, entry included; the
+/// other commands of its batch commit.
+pub async fn an_attached_record_conflict_writes_nothing(fx: Fixture) {
+    funded(&fx, 1_000).await;
+    fx.store.put_record(&fx.ledger, "attached", "taken", 0, &serde_json::json!({})).await.unwrap();
+    let before = (fx.footprint().await, fx.store.record_head(&fx.ledger).await.unwrap());
+    let batch = vec![transfer("c1", "cash:a", "cash:b", USD, 10), transfer("c2", "cash:a", "cash:b", USD, 20)];
+    let attachments = vec![vec![attachment("taken")], vec![attachment("fresh"), attachment("fresh-2")]];
+    let outcomes = fx.store.commit_batch_attached(&fx.ledger, &batch, &attachments).await.unwrap();
+    assert_eq!(outcomes[0].as_ref().unwrap_err().code(), "version_conflict");
+    let second = outcomes[1].as_ref().unwrap().entry.as_ref().expect("the other command commits").clone();
+    assert_eq!(second.seq, before.0 .0 + 1, "the refused command took no seq");
+    assert_eq!(fx.footprint().await.0, before.0 .0 + 1, "one entry");
+    let fresh = fx.store.get_record(&fx.ledger, "attached", "fresh").await.unwrap().expect("its records");
+    assert_eq!(fresh.body, serde_json::json!({ "seq": second.seq }));
+    assert!(fx.store.get_record(&fx.ledger, "attached", "fresh-2").await.unwrap().is_some());
+    assert_eq!(fx.store.get_record(&fx.ledger, "attached", "taken").await.unwrap().unwrap().version, 1);
+    assert_eq!(fx.store.record_head(&fx.ledger).await.unwrap().seq, before.1.seq + 2);
+    let report = verify_history(fx.store.as_ref(), &fx.ledger).await.unwrap();
+    assert_eq!(report.records.versions, 3);
+    // The refused command retried with the version it should have read.
+    let mut retry = attachment("taken");
+    retry.expected_version = 1;
+    let again = fx.store.commit_attached(&fx.ledger, batch[0].clone(), vec![retry]).await.unwrap();
+    assert_eq!(fx.store.get_record(&fx.ledger, "attached", "taken").await.unwrap().unwrap().version, 2);
+    assert_eq!(again.entry.unwrap().seq, second.seq + 1);
+    // Two commands of one batch writing the same record: the later is stale.
+    let pair = vec![transfer("d1", "cash:a", "cash:b", USD, 1), transfer("d2", "cash:a", "cash:b", USD, 2)];
+    let outcomes =
+        fx.store.commit_batch_attached(&fx.ledger, &pair, &[vec![attachment("dup")], vec![attachment("dup")]]).await;
+    let outcomes = outcomes.unwrap();
+    assert!(outcomes[0].is_ok());
+    assert_eq!(outcomes[1].as_ref().unwrap_err().code(), "version_conflict");
+    let short = fx.store.commit_batch_attached(&fx.ledger, &batch, &[vec![]]).await.unwrap_err();
+    assert_eq!(short.code(), "invalid_input");
+}

@@ -59,6 +59,8 @@ macro_rules! conformance_suite {
             records_written_before_the_chain_are_chained_once_on_open,
             reopening_does_not_chain_a_forged_version,
             record_versions_are_chained_in_write_order,
+            attached_records_commit_with_their_entries,
+            an_attached_record_conflict_writes_nothing,
         );
     };
     (@cases $setup:path; $($case:ident),* $(,)?) => {

@@ -7,6 +7,7 @@
 //! No IO happens in this module: it only sequences the store's calls.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 
@@ -57,13 +58,151 @@ pub async fn commit_batch<T: BatchTx + ?Sized>(
     commands: &[Command],
     now_us: i64,
 ) -> Result<Vec<Result<Committed, LedgerError>>, LedgerError> {
+    Ok(write_batch(tx, ledger, commands, now_us).await?.outcomes)
+}
+
+/// [`commit_batch`], answering each appended command with the entry it
+/// wrote, so that callers need not read it back.
+pub async fn commit_batch_appending<T: BatchTx + ?Sized>(
+    tx: &mut T,
+    ledger: &LedgerId,
+    commands: &[Command],
+    now_us: i64,
+) -> Result<Vec<Result<Appended, LedgerError>>, LedgerError> {
+    let planned = write_batch(tx, ledger, commands, now_us).await?;
+    let mut by_seq: HashMap<i64, EntryRecord> = planned.entries.into_iter().map(|e| (e.seq, e)).collect();
+    Ok(planned
+        .outcomes
+        .into_iter()
+        .map(|outcome| {
+            outcome.map(|committed| {
+                let entry = if committed.replayed { None } else { by_seq.remove(&committed.seq) };
+                Appended { committed, entry }
+            })
+        })
+        .collect())
+}
+
+async fn write_batch<T: BatchTx + ?Sized>(
+    tx: &mut T,
+    ledger: &LedgerId,
+    commands: &[Command],
+    now_us: i64,
+) -> Result<plan::Plan, LedgerError> {
     let ctx = load_context(tx, ledger, commands, now_us).await?;
     let planned = plan::plan(ctx, commands)?;
     if !planned.entries.is_empty() {
         tx.insert_entries(ledger, &planned.entries).await?;
         tx.move_head(ledger, &planned.head).await?;
     }
-    Ok(planned.outcomes)
+    Ok(planned)
+}
+
+/// The outcome of one accepted command of a batch, with the entry it wrote.
+#[derive(Clone, Debug)]
+pub struct Appended {
+    pub committed: Committed,
+    /// The entry as written; `None` for an idempotent replay (the entry is
+    /// an older one: read it by `committed.seq` if needed).
+    pub entry: Option<EntryRecord>,
+}
+
+/// One attachment slot per command, or the batch is refused as a whole.
+pub fn check_attachments(commands: &[Command], attachments: &[Vec<Attachment>]) -> Result<(), LedgerError> {
+    if commands.len() == attachments.len() {
+        Ok(())
+    } else {
+        Err(LedgerError::InvalidInput {
+            field: "attachments",
+            reason: format!("{} attachment slots for {} commands", attachments.len(), commands.len()),
+        })
+    }
+}
+
+/// A batch with attachments as a store commits it: when an attached record
+/// turns out to have moved past its expected version (found under the
+/// record head's lock, after planning), the store rolls back, answers that
+/// command `version_conflict` and commits the others without it — one
+/// caller's stale record never fails another's entry.
+pub struct AttachedBatch {
+    /// Original slot of each command still in the batch.
+    live: Vec<usize>,
+    pub commands: Vec<Command>,
+    pub attachments: Vec<Vec<Attachment>>,
+    answers: Vec<Option<Result<Appended, LedgerError>>>,
+}
+
+impl AttachedBatch {
+    pub fn new(commands: &[Command], attachments: &[Vec<Attachment>]) -> Result<Self, LedgerError> {
+        check_attachments(commands, attachments)?;
+        Ok(AttachedBatch {
+            live: (0..commands.len()).collect(),
+            commands: commands.to_vec(),
+            attachments: attachments.to_vec(),
+            answers: vec![None; commands.len()],
+        })
+    }
+
+    /// Takes the commands at `stale` (indices into the current batch) out,
+    /// answering each with its conflict.
+    pub fn drop_stale(&mut self, stale: Vec<(usize, LedgerError)>) {
+        let mut out: HashMap<usize, LedgerError> = stale.into_iter().collect();
+        let mut keep = 0;
+        for i in 0..self.live.len() {
+            match out.remove(&i) {
+                Some(e) => self.answers[self.live[i]] = Some(Err(e)),
+                None => {
+                    self.live.swap(keep, i);
+                    self.commands.swap(keep, i);
+                    self.attachments.swap(keep, i);
+                    keep += 1;
+                }
+            }
+        }
+        self.live.truncate(keep);
+        self.commands.truncate(keep);
+        self.attachments.truncate(keep);
+    }
+
+    /// Every slot's answer: the committed batch's outcomes in their slots.
+    pub fn finish(mut self, appended: Vec<Result<Appended, LedgerError>>) -> Vec<Result<Appended, LedgerError>> {
+        for (slot, outcome) in self.live.iter().zip(appended) {
+            self.answers[*slot] = Some(outcome);
+        }
+        self.answers
+            .into_iter()
+            .map(|a| a.unwrap_or_else(|| Err(LedgerError::Storage("no outcome for a command".into()))))
+            .collect()
+    }
+}
+
+/// Builds a record's body from the entry its command appended (an error
+/// fails the whole batch: nothing is written).
+pub type AttachmentBody = Arc<dyn Fn(&EntryRecord) -> Result<serde_json::Value, LedgerError> + Send + Sync>;
+
+/// A record version (`expected_version + 1` of `(kind, id)`) written in the
+/// same transaction as the entry its command appends, and only if that
+/// command appends one (not when it is refused or replayed). Why: a
+/// caller's bookkeeping about a write (the HTTP API's idempotency record,
+/// a payment notice's final state, the invoices it paid) must commit or
+/// vanish with the write itself, without more durable transactions.
+#[derive(Clone)]
+pub struct Attachment {
+    pub kind: String,
+    pub id: String,
+    /// The version the caller read (0: the record must not exist yet).
+    pub expected_version: i64,
+    pub body: AttachmentBody,
+}
+
+impl std::fmt::Debug for Attachment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Attachment")
+            .field("kind", &self.kind)
+            .field("id", &self.id)
+            .field("expected_version", &self.expected_version)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Locks the head and loads everything `plan::plan` will read.

@@ -141,6 +141,34 @@ pub trait RecordTx: Send {
     /// Inserts a new version; `false` if that version already exists.
     async fn insert_version(&mut self, ledger: &LedgerId, version: &ChainedRecord) -> Result<bool, LedgerError>;
 
+    /// The latest version of each `(kind, id)` (absent: none), the head
+    /// already locked. One statement where the store can (attached records
+    /// of a whole batch).
+    async fn current_versions(
+        &mut self,
+        ledger: &LedgerId,
+        keys: &[(String, String)],
+    ) -> Result<std::collections::HashMap<(String, String), i64>, LedgerError> {
+        let mut out = std::collections::HashMap::new();
+        for (kind, id) in keys {
+            if let Some((_, current)) = self.lock_for_write(ledger, kind, id).await? {
+                out.insert((kind.clone(), id.clone()), current);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Inserts versions in order; `false` if one already exists (the
+    /// caller then rolls back). One statement where the store can.
+    async fn insert_versions(&mut self, ledger: &LedgerId, versions: &[ChainedRecord]) -> Result<bool, LedgerError> {
+        for v in versions {
+            if !self.insert_version(ledger, v).await? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
     /// Stores the record head (creating its row if needed).
     async fn save_head(&mut self, ledger: &LedgerId, head: &RecordHead) -> Result<(), LedgerError>;
 
@@ -192,6 +220,80 @@ pub async fn put_record<T: RecordTx + ?Sized>(
     }
     tx.save_head(ledger, &RecordHead { seq: version.seq, hash: version.hash }).await?;
     Ok(version)
+}
+
+/// Writes the records attached to the commands of a batch that appended an
+/// entry (see [`crate::commit::Attachment`]), inside the batch's
+/// transaction, after its entries: every record's version is checked under
+/// the record head's lock first; if any moved past what its caller
+/// expected, nothing is written and the stale commands are returned (the
+/// store rolls back and commits the batch without them, see
+/// [`crate::commit::AttachedBatch`]). Otherwise one version per record and
+/// one head move; returns no stale command.
+pub async fn put_attached<T: RecordTx + ?Sized>(
+    tx: &mut T,
+    ledger: &LedgerId,
+    appended: &[Result<crate::commit::Appended, LedgerError>],
+    attachments: &[Vec<crate::commit::Attachment>],
+    now_us: i64,
+) -> Result<Vec<(usize, LedgerError)>, LedgerError> {
+    let mut records = Vec::new();
+    for (slot, (outcome, attached)) in appended.iter().zip(attachments).enumerate() {
+        let Ok(crate::commit::Appended { entry: Some(entry), .. }) = outcome else { continue };
+        for a in attached {
+            let body = (a.body)(entry)?;
+            check_record_key("kind", &a.kind)?;
+            check_record_key("id", &a.id)?;
+            check_record_body(&body)?;
+            check_body_numbers(&body)?;
+            let record = StoredRecord {
+                kind: a.kind.clone(),
+                id: a.id.clone(),
+                version: a.expected_version + 1,
+                body,
+                recorded_at_us: now_us,
+            };
+            records.push((slot, record));
+        }
+    }
+    if records.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut head = tx.lock_head(ledger).await?.ok_or_else(|| LedgerError::UnknownLedger(ledger.as_str().to_owned()))?;
+    let keys: Vec<(String, String)> = records.iter().map(|(_, r)| (r.kind.clone(), r.id.clone())).collect();
+    let current = tx.current_versions(ledger, &keys).await?;
+    let mut stale: Vec<(usize, LedgerError)> = Vec::new();
+    // A record two commands of the batch both write: the later one read a
+    // version the earlier one replaces, so it is stale too.
+    let mut written: std::collections::HashMap<(String, String), i64> = std::collections::HashMap::new();
+    for (slot, record) in &records {
+        let key = (record.kind.clone(), record.id.clone());
+        let now = written.get(&key).or_else(|| current.get(&key)).copied().unwrap_or(0);
+        written.insert(key, record.version);
+        if now != record.version - 1 && !stale.iter().any(|(s, _)| s == slot) {
+            let e = LedgerError::VersionConflict {
+                kind: record.kind.clone(),
+                id: record.id.clone(),
+                expected: record.version - 1,
+                current: now,
+            };
+            stale.push((*slot, e));
+        }
+    }
+    if !stale.is_empty() {
+        return Ok(stale);
+    }
+    let mut versions = Vec::with_capacity(records.len());
+    for (_, record) in records {
+        let version = link(ledger, head, record)?;
+        head = RecordHead { seq: version.seq, hash: version.hash };
+        versions.push(version);
+    }
+    if !tx.insert_versions(ledger, &versions).await? {
+        return Err(LedgerError::Storage("an attached record version appeared under the record head's lock".into()));
+    }
+    tx.save_head(ledger, &head).await?;
+    Ok(Vec::new())
 }
 
 /// Chains, once and in order, the versions a ledger holds from before the

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 
 use crate::account::{Account, AccountCode, LedgerId, NewAccount};
 use crate::balance::{AsOf, Balance};
+use crate::commit::{Appended, Attachment};
 use crate::entry::{ChainHead, Command, Committed, EntryRecord};
 use crate::error::LedgerError;
 
@@ -96,6 +97,34 @@ pub trait LedgerStore: Send + Sync {
 
     /// The chain head.
     async fn head(&self, ledger: &LedgerId) -> Result<ChainHead, LedgerError>;
+
+    /// [`LedgerStore::commit_batch`], and in the same transaction the
+    /// records attached to the commands that append an entry (one slot per
+    /// command, `attachments.len() == commands.len()`); each accepted
+    /// command is answered with the entry it wrote. A command whose
+    /// attached record moved past its expected version is answered
+    /// `version_conflict` and writes nothing; the others commit. The outer
+    /// error means nothing was written, entries nor records.
+    async fn commit_batch_attached(
+        &self,
+        ledger: &LedgerId,
+        commands: &[Command],
+        attachments: &[Vec<Attachment>],
+    ) -> Result<Vec<Result<Appended, LedgerError>>, LedgerError>;
+
+    /// One command with its attachments; see
+    /// [`LedgerStore::commit_batch_attached`].
+    async fn commit_attached(
+        &self,
+        ledger: &LedgerId,
+        command: Command,
+        attachments: Vec<Attachment>,
+    ) -> Result<Appended, LedgerError> {
+        let mut outcomes = self
+            .commit_batch_attached(ledger, std::slice::from_ref(&command), std::slice::from_ref(&attachments))
+            .await?;
+        outcomes.pop().unwrap_or(Err(LedgerError::Storage("empty outcome".into())))
+    }
 
     /// Commits one command.
     async fn commit(&self, ledger: &LedgerId, command: Command) -> Result<Committed, LedgerError> {

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use offtake_finance::chart::{self, FacilityPart};
 use offtake_finance::{Facility, Finance, FinanceError, Invoice, InvoicePayment, InvoiceStatus, PartyRole};
+use offtake_ledger::commit::Attachment;
 use offtake_ledger::{
     AccountCode, Action, AmountMinor, AsOf, Command, LedgerError, NewAccount, NewLeg, Side, StoredRecord,
 };
@@ -322,20 +323,31 @@ impl Settlement {
                     Box::new(fresh)
                 }
             };
-            match self.fin.store().commit(self.fin.ledger(), current.command.clone()).await {
-                Ok(committed) => {
-                    rec.state = match current.outcome {
-                        PlannedOutcome::Applied { breakdown } => {
-                            self.record_invoice_payments(&rec.notice, &breakdown).await?;
-                            self.reaccrue_if_back_valued(&rec.notice).await?;
-                            NoticeState::Applied { seq: committed.seq, breakdown }
-                        }
-                        PlannedOutcome::Suspense { reason } => NoticeState::Suspense { seq: committed.seq, reason },
+            let attachments = self.attachments(&rec, version, &current.outcome).await?;
+            let attached = !attachments.is_empty();
+            match self.fin.store().commit_attached(self.fin.ledger(), current.command.clone(), attachments).await {
+                Ok(appended) => {
+                    let seq = appended.committed.seq;
+                    let state = match current.outcome {
+                        PlannedOutcome::Applied { breakdown } => NoticeState::Applied { seq, breakdown },
+                        PlannedOutcome::Suspense { reason } => NoticeState::Suspense { seq, reason },
                     };
+                    if attached && appended.entry.is_some() {
+                        // Entry, invoice payments and final state: one commit.
+                        return Ok(Some(state));
+                    }
+                    // Committed before (a replay), or back-valued: the
+                    // remaining steps one by one, each idempotent.
+                    if let NoticeState::Applied { breakdown, .. } = &state {
+                        self.record_invoice_payments(&rec.notice, breakdown).await?;
+                        self.reaccrue_if_back_valued(&rec.notice).await?;
+                    }
+                    rec.state = state;
                     return self.finish(rec, version).await;
                 }
-                // Not committed: what it decided on has changed. Re-plan.
-                Err(LedgerError::PreconditionFailed { .. }) => continue,
+                // Not committed: what it decided on has changed (balances, an
+                // invoice, or the notice itself, taken over). Re-plan.
+                Err(LedgerError::PreconditionFailed { .. } | LedgerError::VersionConflict { .. }) => continue,
                 Err(LedgerError::InsufficientFunds { account, .. }) if rec.notice.source == Source::BrandCredit => {
                     rec.state = NoticeState::Rejected {
                         code: "insufficient_funds".into(),
@@ -347,6 +359,56 @@ impl Settlement {
             }
         }
         Err(FinanceError::Contention { attempts: MAX_PLANS }.into())
+    }
+
+    /// What commits with a notice's entry: the invoices it pays (their next
+    /// versions) and the notice's final state, which takes the entry's
+    /// seq. Empty for a back-valued payment: its re-accrual must run
+    /// before the notice is final (a crash in between re-runs it), so that
+    /// one keeps the step-by-step path.
+    async fn attachments(
+        &self,
+        rec: &NoticeRecord,
+        version: i64,
+        outcome: &PlannedOutcome,
+    ) -> Result<Vec<Attachment>, SettlementError> {
+        if let PlannedOutcome::Applied { .. } = outcome {
+            match self.fin.facility(&rec.notice.facility).await {
+                Ok(f) if f.accrued_through.is_some_and(|done| done >= rec.notice.value_date) => return Ok(Vec::new()),
+                Ok(_) | Err(FinanceError::NotFound { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let mut attachments = Vec::new();
+        if let PlannedOutcome::Applied { breakdown } = outcome {
+            for inv in &breakdown.invoices {
+                let payment = InvoicePayment {
+                    value_date: rec.notice.value_date,
+                    amount_minor: inv.amount_minor,
+                    reference: rec.notice.external_ref.clone(),
+                };
+                attachments.extend(self.fin.invoice_payment_attachment(&inv.invoice, &payment).await?);
+            }
+        }
+        let id = rec.notice.external_ref.clone();
+        let (rec, outcome) = (rec.clone(), outcome.clone());
+        let body = move |entry: &offtake_ledger::EntryRecord| {
+            let mut rec = rec.clone();
+            rec.state = match &outcome {
+                PlannedOutcome::Applied { breakdown } => {
+                    NoticeState::Applied { seq: entry.seq, breakdown: breakdown.clone() }
+                }
+                PlannedOutcome::Suspense { reason } => NoticeState::Suspense { seq: entry.seq, reason: reason.clone() },
+            };
+            serde_json::to_value(&rec).map_err(|e| LedgerError::Storage(format!("notice record: {e}")))
+        };
+        attachments.push(Attachment {
+            kind: NOTICE_KIND.to_owned(),
+            id,
+            expected_version: version,
+            body: Arc::new(body),
+        });
+        Ok(attachments)
     }
 
     async fn finish(&self, rec: NoticeRecord, version: i64) -> Result<Option<NoticeState>, SettlementError> {

@@ -281,7 +281,32 @@ async fn back_valued_payment_reaccrues(ts: TestStore) {
     assert_books_balance(f).await;
 }
 
+/// After it is queued, a notice costs two durable transactions: the claim
+/// (with its plan), then one commit holding the payment's entry, the
+/// invoices' payments and the notice's final state (the same commit time on
+/// all three records).
+async fn a_notice_commits_with_its_entry_and_invoices(ts: TestStore) {
+    let s = program(&ts).await;
+    fin(&s).deliver("po", "t2", date!(2026 - 03 - 01)).await.unwrap();
+    let NoticeState::Applied { seq, breakdown } = pay(&s, notice("p1", "260000.00", date!(2026 - 03 - 16))).await
+    else {
+        panic!("not applied")
+    };
+    let (store, ledger) = (fin(&s).store(), fin(&s).ledger());
+    let versions = store.record_history(ledger, "payment_notice", "p1").await.unwrap();
+    assert_eq!(versions.len(), 3, "queued, claimed, final: {versions:?}");
+    let last = versions.last().unwrap();
+    assert_eq!(store.entry(ledger, seq).await.unwrap().idempotency_key, "payment:p1");
+    assert_eq!(breakdown.invoices.len(), 2);
+    for inv in &breakdown.invoices {
+        let record = store.get_record(ledger, "invoice", &inv.invoice).await.unwrap().unwrap();
+        assert_eq!(record.recorded_at_us, last.recorded_at_us, "{} paid in the notice's commit", inv.invoice);
+    }
+    assert_books_balance(fin(&s)).await;
+}
+
 on_both_stores!(
+    a_notice_commits_with_its_entry_and_invoices,
     back_valued_payment_reaccrues,
     design_payment_applies_fees_interest_principal,
     partial_multi_invoice_overpayment_and_credit,

@@ -50,11 +50,12 @@ pub(crate) async fn create(
     spec: &NewAccount,
     now_us: i64,
 ) -> Result<Account, LedgerError> {
-    let locked: Option<i64> = sqlx::query_scalar("SELECT account_count FROM ledgers WHERE ledger_id = $1 FOR UPDATE")
-        .bind(ledger.as_str())
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db)?;
+    let locked: Option<i64> =
+        sqlx::query_scalar("SELECT account_count FROM ledgers WHERE ledger_id = $1 FOR NO KEY UPDATE")
+            .bind(ledger.as_str())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?;
     if locked.is_none() {
         return Err(LedgerError::UnknownLedger(ledger.as_str().to_owned()));
     }

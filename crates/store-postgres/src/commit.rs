@@ -1,10 +1,12 @@
 //! PostgreSQL's primitives of the write path (the steps themselves are
 //! `offtake_ledger::commit`): one transaction per batch, serialised per
-//! ledger by the row lock on its chain head (`SELECT … FOR UPDATE`).
+//! ledger by the row lock on its chain head (`SELECT … FOR NO KEY UPDATE`).
 //!
-//! Lock order: every write transaction takes exactly one lock, the ledger's
-//! head row, before it reads anything it will decide on. One lock per
-//! transaction cannot deadlock, and account rows need no locks of their own
+//! Lock order: every write transaction takes the ledger's head row before
+//! it reads anything it will decide on; a batch with attached records then
+//! takes the record head (record writers never take the entry head, and
+//! their foreign-key checks do not conflict with `NO KEY UPDATE`). One
+//! order of locks cannot deadlock, and account rows need no locks of their own
 //! because they are never updated. Ledgers (tenants) proceed in parallel;
 //! within a ledger, throughput comes from batching many entries into one
 //! transaction (group commit), not from concurrent transactions.

@@ -126,9 +126,14 @@ pub(crate) async fn seq_at_time(conn: &mut PgConnection, ledger: &LedgerId, at_u
 }
 
 /// The chain head; `lock` takes the row lock that serialises appends.
+/// `FOR NO KEY UPDATE`, not `FOR UPDATE`: writers of a ledger still queue on
+/// it, but the foreign-key checks of rows referring to the ledger (records,
+/// record heads: `FOR KEY SHARE`) do not. With `FOR UPDATE`, a record
+/// writer holding its record head would wait here for an entry batch that
+/// waits for that record head (attached records): a deadlock.
 pub(crate) async fn head(conn: &mut PgConnection, ledger: &LedgerId, lock: bool) -> Result<ChainHead, LedgerError> {
     let sql = if lock {
-        "SELECT head_seq, head_hash, head_recorded_at_us FROM ledgers WHERE ledger_id = $1 FOR UPDATE"
+        "SELECT head_seq, head_hash, head_recorded_at_us FROM ledgers WHERE ledger_id = $1 FOR NO KEY UPDATE"
     } else {
         "SELECT head_seq, head_hash, head_recorded_at_us FROM ledgers WHERE ledger_id = $1"
     };

@@ -3,6 +3,8 @@
 //! of one ledger queue on the row lock of its record head (never on the
 //! entry chain's); the steps are `offtake_ledger::record_chain`.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use offtake_ledger::record::check_record_key;
 use offtake_ledger::record_chain::{self, genesis_head, ChainedRecord, RecordChain, RecordHead, RecordTx};
@@ -204,6 +206,59 @@ impl RecordTx for PgRecordTx<'_> {
         .await
         .map_err(db)?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn current_versions(
+        &mut self,
+        ledger: &LedgerId,
+        keys: &[(String, String)],
+    ) -> Result<HashMap<(String, String), i64>, LedgerError> {
+        let (kinds, ids): (Vec<&str>, Vec<&str>) = keys.iter().map(|(k, i)| (k.as_str(), i.as_str())).unzip();
+        let rows = sqlx::query(
+            "SELECT r.kind, r.id, MAX(r.version)::bigint AS current              FROM UNNEST($2::text[], $3::text[]) AS k (kind, id)              JOIN records r ON r.ledger_id = $1 AND r.kind = k.kind AND r.id = k.id              GROUP BY r.kind, r.id",
+        )
+        .bind(ledger.as_str())
+        .bind(kinds)
+        .bind(ids)
+        .fetch_all(&mut *self.0)
+        .await
+        .map_err(db)?;
+        rows.iter().map(|r| Ok(((r.text("kind")?, r.text("id")?), r.int("current")?))).collect()
+    }
+
+    /// One `UNNEST` insert for the whole set.
+    async fn insert_versions(&mut self, ledger: &LedgerId, versions: &[ChainedRecord]) -> Result<bool, LedgerError> {
+        let n = versions.len();
+        let (mut kind, mut id, mut version, mut body) =
+            (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        let (mut at, mut seq, mut prev, mut hash) =
+            (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        for v in versions {
+            kind.push(v.record.kind.as_str());
+            id.push(v.record.id.as_str());
+            version.push(v.record.version);
+            body.push(serde_json::to_string(&v.record.body).map_err(|e| LedgerError::Storage(e.to_string()))?);
+            at.push(v.record.recorded_at_us);
+            seq.push(v.seq);
+            prev.push(v.prev_hash.to_vec());
+            hash.push(v.hash.to_vec());
+        }
+        let done = sqlx::query(
+            "INSERT INTO records (ledger_id, kind, id, version, body, recorded_at_us, chain_seq, prev_hash, hash)              SELECT $1, u.kind, u.id, u.version, u.body::jsonb, u.at, u.seq, u.prev, u.hash              FROM UNNEST($2::text[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::bigint[],                          $8::bytea[], $9::bytea[]) AS u (kind, id, version, body, at, seq, prev, hash)              ON CONFLICT DO NOTHING",
+        )
+        .bind(ledger.as_str())
+        .bind(kind)
+        .bind(id)
+        .bind(version)
+        .bind(body)
+        .bind(at)
+        .bind(seq)
+        .bind(prev)
+        .bind(hash)
+        .execute(&mut *self.0)
+        .await
+        .map_err(db)?;
+        Ok(done.rows_affected() == n as u64)
     }
 
     async fn save_head(&mut self, ledger: &LedgerId, head: &RecordHead) -> Result<(), LedgerError> {

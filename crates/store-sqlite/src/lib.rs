@@ -18,6 +18,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use offtake_ledger::commit::{Appended, AttachedBatch, Attachment};
 use offtake_ledger::hash::genesis_hash;
 use offtake_ledger::record_chain::record_genesis_hash;
 use offtake_ledger::store::{parse_cursor, MAX_PAGE_LIMIT};
@@ -170,6 +171,56 @@ impl LedgerStore for SqliteStore {
             offtake_ledger::commit::commit_batch(&mut commit::SqliteBatch(&mut tx), ledger, commands, now_us()).await?;
         tx.commit().await.map_err(db)?;
         Ok(outcomes)
+    }
+
+    async fn commit_batch_attached(
+        &self,
+        ledger: &LedgerId,
+        commands: &[Command],
+        attachments: &[Vec<Attachment>],
+    ) -> Result<Vec<Result<Appended, LedgerError>>, LedgerError> {
+        let mut batch = AttachedBatch::new(commands, attachments)?;
+        let mut writer = self.writer.lock().await;
+        // Each round either commits or takes at least one stale command out.
+        while !batch.commands.is_empty() {
+            let mut tx = writer.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+            let now = now_us();
+            let written = async {
+                let appended = offtake_ledger::commit::commit_batch_appending(
+                    &mut commit::SqliteBatch(&mut tx),
+                    ledger,
+                    &batch.commands,
+                    now,
+                )
+                .await?;
+                let stale = offtake_ledger::record_chain::put_attached(
+                    &mut records::SqliteRecordTx(&mut tx),
+                    ledger,
+                    &appended,
+                    &batch.attachments,
+                    now,
+                )
+                .await?;
+                Ok::<_, LedgerError>((appended, stale))
+            }
+            .await;
+            match written {
+                Ok((appended, stale)) if stale.is_empty() => {
+                    tx.commit().await.map_err(db)?;
+                    return Ok(batch.finish(appended));
+                }
+                Ok((_, stale)) => {
+                    tx.rollback().await.map_err(db)?;
+                    batch.drop_stale(stale);
+                }
+                Err(e) => {
+                    // Roll back now, releasing both heads' locks at once.
+                    tx.rollback().await.map_err(db)?;
+                    return Err(e);
+                }
+            }
+        }
+        Ok(batch.finish(Vec::new()))
     }
 
     async fn balance(&self, ledger: &LedgerId, account: &AccountCode, as_of: AsOf) -> Result<Balance, LedgerError> {

@@ -5,7 +5,8 @@
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use offtake_ledger::date::parse_date;
 use offtake_ledger::{AccountCode, Action, AmountMinor, Command, Currency, EntryRecord, LedgerError, NewLeg, Side};
@@ -19,7 +20,7 @@ use super::{created, PageQuery};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::idempotency::IdempotencyKey;
+use crate::idempotency::{EntryResponse, IdempotencyKey, StoredWithEntry};
 use crate::state::AppState;
 use offtake_wire as wire;
 
@@ -41,13 +42,48 @@ pub(crate) async fn load_entry(state: &AppState, seq: i64) -> Result<Option<Entr
     }
 }
 
-/// Answers `201` with the entry a command appended.
-pub(crate) async fn commit_and_show(state: &AppState, command: Command) -> Result<Response, ApiError> {
-    let committed = state.commit(command).await?;
-    let entry = load_entry(state, committed.seq)
-        .await?
-        .ok_or_else(|| ApiError::Internal(format!("entry {} committed but not found", committed.seq)))?;
-    Ok(created(&format!("/v1/entries/{}", entry.seq), wire::Entry::from(entry)))
+/// Answers `201` with the entry a command appended. The request's
+/// idempotency record commits with the entry (one transaction, shared with
+/// concurrent requests by the group committer) and the answer is built from
+/// the entry the commit returns: nothing is read back. Only a command the
+/// ledger itself replays (its key committed by another process since this
+/// request looked for a stored response) reads its older entry.
+pub(crate) async fn commit_and_show(
+    state: &AppState,
+    key: &IdempotencyKey,
+    command: Command,
+) -> Result<Response, ApiError> {
+    let appended = state.commit_attached(command, key.record_with_entry(entry_response)).await?;
+    match appended.entry {
+        Some(entry) => {
+            let first = entry_response(&entry)?;
+            let mut response = (
+                first.status,
+                [(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("application/json"))],
+                first.body,
+            )
+                .into_response();
+            if let Ok(location) = axum::http::HeaderValue::from_str(&first.location) {
+                response.headers_mut().insert(axum::http::header::LOCATION, location);
+            }
+            response.extensions_mut().insert(StoredWithEntry);
+            Ok(response)
+        }
+        None => {
+            let seq = appended.committed.seq;
+            let entry = load_entry(state, seq)
+                .await?
+                .ok_or_else(|| ApiError::Internal(format!("entry {seq} committed but not found")))?;
+            Ok(created(&format!("/v1/entries/{seq}"), wire::Entry::from(entry)))
+        }
+    }
+}
+
+/// The `201` an appended entry answers: its wire form at its location.
+fn entry_response(entry: &EntryRecord) -> Result<EntryResponse, LedgerError> {
+    let body = serde_json::to_string(&wire::Entry::from(entry.clone()))
+        .map_err(|e| LedgerError::Storage(format!("encoding entry {}: {e}", entry.seq)))?;
+    Ok(EntryResponse { status: StatusCode::CREATED, location: format!("/v1/entries/{}", entry.seq), body })
 }
 
 /// The descriptive fields every appended entry carries.
@@ -134,7 +170,7 @@ async fn create_entry(
     }
     let action = Action::Record { legs, pending: body.pending };
     let cmd = command(key.ledger_key(), body.kind, body.effective_date, body.metadata, action)?;
-    commit_and_show(&state, cmd).await
+    commit_and_show(&state, &key, cmd).await
 }
 
 /// List the ledger's entries in sequence order (admin, auditor).
@@ -231,7 +267,7 @@ async fn post_pending(
     };
     let action = Action::PostPending { pending_seq: seq, amount_minor };
     let cmd = command(key.ledger_key(), body.kind, body.effective_date, body.metadata, action)?;
-    commit_and_show(&state, cmd).await
+    commit_and_show(&state, &key, cmd).await
 }
 
 /// Void a pending entry, releasing its holds (admin).
@@ -258,7 +294,7 @@ async fn void_pending(
         body.metadata,
         Action::VoidPending { pending_seq: seq },
     )?;
-    commit_and_show(&state, cmd).await
+    commit_and_show(&state, &key, cmd).await
 }
 
 /// Reverse an entry's posted legs: a linked correction, nothing is edited (admin).
@@ -280,7 +316,7 @@ async fn reverse_entry(
     load_entry(&state, seq).await?.ok_or_else(|| ApiError::not_found(format!("entry {seq}")))?;
     let cmd =
         command(key.ledger_key(), body.kind, body.effective_date, body.metadata, Action::Reverse { entry_seq: seq })?;
-    commit_and_show(&state, cmd).await
+    commit_and_show(&state, &key, cmd).await
 }
 
 fn refuse_amount(body: &EntryAction) -> Result<(), ApiError> {

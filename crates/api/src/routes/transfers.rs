@@ -77,5 +77,5 @@ async fn create_transfer(
     ];
     let action = Action::Record { legs, pending: body.pending };
     let cmd = command(key.ledger_key(), body.kind, body.effective_date, body.metadata, action)?;
-    commit_and_show(&state, cmd).await
+    commit_and_show(&state, &key, cmd).await
 }

@@ -1,6 +1,9 @@
 //! Deliveries and invoices: a delivered tranche leaves the borrowing base
 //! and the memo book, and becomes an invoice owed by the brand.
 
+use std::sync::Arc;
+
+use offtake_ledger::commit::Attachment;
 use offtake_ledger::{Action, LedgerError};
 use time::Date;
 
@@ -105,15 +108,8 @@ impl Finance {
         for _ in 0..MAX_ATTEMPTS {
             let cur = self.invoice_versioned(id).await?;
             let mut inv = cur.value;
-            if inv.payments.iter().any(|p| p.reference == payment.reference) {
+            if !apply_payment(&mut inv, &payment)? {
                 return Ok(inv);
-            }
-            if payment.amount_minor <= 0 || payment.amount_minor > inv.open_minor() {
-                return Err(FinanceError::invalid("amount", "a payment must be positive and at most the open amount"));
-            }
-            inv.payments.push(payment.clone());
-            if inv.open_minor() == 0 {
-                inv.status = InvoiceStatus::Paid;
             }
             match self.save(kind::INVOICE, id, cur.version, &inv).await {
                 Ok(_) => return Ok(inv),
@@ -124,7 +120,48 @@ impl Finance {
         Err(FinanceError::Contention { attempts: MAX_ATTEMPTS })
     }
 
+    /// [`Finance::record_invoice_payment`] as the next version of the
+    /// invoice, to be written with the entry that books the payment
+    /// (`offtake_ledger::commit::Attachment`): one transaction for both.
+    /// `None` when the invoice already holds this payment. The version is
+    /// the one read here; if the invoice changes before the commit, the
+    /// commit answers `version_conflict` and books nothing.
+    pub async fn invoice_payment_attachment(
+        &self,
+        id: &str,
+        payment: &crate::model::InvoicePayment,
+    ) -> Result<Option<Attachment>, FinanceError> {
+        let cur = self.invoice_versioned(id).await?;
+        let mut inv = cur.value;
+        if !apply_payment(&mut inv, payment)? {
+            return Ok(None);
+        }
+        let body = serde_json::to_value(&inv).map_err(|e| FinanceError::invalid("record", e.to_string()))?;
+        Ok(Some(Attachment {
+            kind: kind::INVOICE.to_owned(),
+            id: id.to_owned(),
+            expected_version: cur.version,
+            body: Arc::new(move |_| Ok(body.clone())),
+        }))
+    }
+
     pub async fn invoices(&self) -> Result<Vec<Invoice>, FinanceError> {
         self.all(kind::INVOICE).await
     }
+}
+
+/// Adds `payment` to the invoice (paid when nothing stays open); false when
+/// the invoice already holds a payment with its reference.
+fn apply_payment(inv: &mut Invoice, payment: &crate::model::InvoicePayment) -> Result<bool, FinanceError> {
+    if inv.payments.iter().any(|p| p.reference == payment.reference) {
+        return Ok(false);
+    }
+    if payment.amount_minor <= 0 || payment.amount_minor > inv.open_minor() {
+        return Err(FinanceError::invalid("amount", "a payment must be positive and at most the open amount"));
+    }
+    inv.payments.push(payment.clone());
+    if inv.open_minor() == 0 {
+        inv.status = InvoiceStatus::Paid;
+    }
+    Ok(true)
 }
