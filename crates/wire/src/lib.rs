@@ -24,6 +24,7 @@ mod macros;
 pub mod advance;
 pub mod commitment;
 pub mod error;
+pub mod event;
 pub mod facility;
 pub mod invoice;
 pub mod ledger;
@@ -37,6 +38,10 @@ pub mod statement;
 pub use advance::{Advance, AdvanceStatus};
 pub use commitment::{Commitment, CommitmentStatus, Tranche, TrancheStatus};
 pub use error::WireError;
+pub use event::{
+    AvailabilityChanged, CovenantChanged, CovenantState, Event, EventPage, EventPayload, InvoiceOverdue,
+    TrancheDelivered, TrancheMissed, EVENT_TYPES,
+};
 pub use facility::{
     AccrualReport, Availability, BrandLine, DayCount, Eligibility, Facility, FacilityStatus, FacilityTerms, Rounding,
     TrancheLine,
