@@ -100,7 +100,7 @@ pub enum EventPayload {
     /// The lender countersigned the request.
     #[serde(rename = "advance.approved")]
     AdvanceApproved(Advance),
-    /// The advance was funded (today, together with its approval).
+    /// The advance was funded (in the same change as its approval).
     #[serde(rename = "advance.funded")]
     AdvanceFunded(Advance),
     /// The lender rejected the request; the hold was released.

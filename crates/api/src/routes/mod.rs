@@ -18,6 +18,7 @@ pub mod checkpoints;
 pub mod collateral;
 pub mod commitments;
 pub mod entries;
+pub mod events;
 pub mod exports;
 pub mod facilities;
 pub mod health;
@@ -50,6 +51,7 @@ pub fn v1() -> OpenApiRouter<AppState> {
         .merge(statements::router())
         .merge(bank::router())
         .merge(collateral::router())
+        .merge(events::router())
 }
 
 /// Cursor pagination, the same on every list.
