@@ -9,6 +9,7 @@ mod audit_cli;
 mod bank_cli;
 mod collateral_cli;
 mod demo;
+mod events_cli;
 mod finance_cli;
 mod ledger_cli;
 mod output;
@@ -191,6 +192,9 @@ enum Cmd {
     /// status reports, cash reconciliation (docs/bank.md).
     #[command(subcommand)]
     Bank(bank_cli::BankCmd),
+    /// The ledger's events: what changed, in order (README, "Events").
+    #[command(subcommand)]
+    Events(events_cli::EventsCmd),
     /// Serve the HTTP API (see README, "HTTP API").
     Serve(serve_cli::ServeArgs),
     /// Run the whole story on a fresh embedded database and print it.
@@ -317,6 +321,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         | Cmd::Audit(_)
         | Cmd::Witness(_)
         | Cmd::Bank(_) => unreachable!("handled above"),
+        Cmd::Events(cmd) => events_cli::run(s, &ledger, cmd).await?,
         Cmd::Serve(args) => serve_cli::serve(store.clone(), ledger, args).await?,
     }
     Ok(())
@@ -389,5 +394,6 @@ fn error_code(e: &anyhow::Error) -> Option<&'static str> {
             .or_else(|| {
                 c.downcast_ref::<offtake_settlement::SettlementError>().map(offtake_settlement::SettlementError::code)
             })
+            .or_else(|| c.downcast_ref::<offtake_events::EventError>().map(offtake_events::EventError::code))
     })
 }
