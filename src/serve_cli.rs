@@ -47,6 +47,7 @@ pub async fn serve(store: Arc<dyn Store>, ledger: LedgerId, args: ServeArgs) -> 
         rate_limit: RateLimit { per_s: args.rate_limit_per_s, burst: args.rate_limit_burst },
         header_read_timeout_ms: args.header_read_timeout_ms,
         max_connections_per_ip: args.max_connections_per_ip,
+        webhooks: Some(offtake_api::RetryPolicy::default()),
     };
     let state = AppState::new(store, ledger, config).await?;
     let listener =

@@ -36,6 +36,8 @@ pub struct ApiConfig {
     pub header_read_timeout_ms: u64,
     /// Connections one client address may hold at once (0: no limit).
     pub max_connections_per_ip: u32,
+    /// Webhook delivery (`None`: no dispatcher runs in this server).
+    pub webhooks: Option<offtake_webhooks::RetryPolicy>,
 }
 
 impl Default for ApiConfig {
@@ -46,6 +48,7 @@ impl Default for ApiConfig {
             rate_limit: RateLimit { per_s: DEFAULT_RATE_LIMIT_PER_S, burst: DEFAULT_RATE_LIMIT_BURST },
             header_read_timeout_ms: DEFAULT_HEADER_READ_TIMEOUT_MS,
             max_connections_per_ip: DEFAULT_MAX_CONNECTIONS_PER_IP,
+            webhooks: Some(offtake_webhooks::RetryPolicy::default()),
         }
     }
 }

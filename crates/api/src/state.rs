@@ -26,6 +26,8 @@ struct Inner {
     rate_limiter: RateLimiter,
     /// Idempotency slots (party + key) whose first request is running.
     in_flight: Mutex<HashSet<String>>,
+    /// Recent webhook delivery attempts (the dispatcher writes them).
+    webhook_log: Arc<offtake_webhooks::AttemptLog>,
 }
 
 impl AppState {
@@ -37,8 +39,16 @@ impl AppState {
         })?;
         let settlement = offtake_settlement::Settlement::new(finance.clone());
         let rate_limiter = RateLimiter::new(config.rate_limit);
-        let inner =
-            Inner { store, ledger, finance, settlement, config, rate_limiter, in_flight: Mutex::new(HashSet::new()) };
+        let inner = Inner {
+            store,
+            ledger,
+            finance,
+            settlement,
+            config,
+            rate_limiter,
+            in_flight: Mutex::new(HashSet::new()),
+            webhook_log: Arc::default(),
+        };
         Ok(AppState { inner: Arc::new(inner) })
     }
 
@@ -71,6 +81,11 @@ impl AppState {
 
     pub fn config(&self) -> &ApiConfig {
         &self.inner.config
+    }
+
+    /// Recent webhook delivery attempts.
+    pub fn webhook_log(&self) -> &Arc<offtake_webhooks::AttemptLog> {
+        &self.inner.webhook_log
     }
 
     /// Appends one entry (the raw ledger endpoints; the finance and

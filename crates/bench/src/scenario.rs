@@ -561,6 +561,7 @@ impl HttpServer {
                 offtake_api::ApiConfig {
                     rate_limit: offtake_api::RateLimit::OFF,
                     max_connections_per_ip: 0,
+                    webhooks: None,
                     ..offtake_api::ApiConfig::default()
                 },
             )

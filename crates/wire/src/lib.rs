@@ -34,6 +34,7 @@ pub mod party;
 pub mod payment;
 pub mod signing;
 pub mod statement;
+pub mod webhook;
 
 pub use advance::{Advance, AdvanceStatus};
 pub use commitment::{Commitment, CommitmentStatus, Tranche, TrancheStatus};
@@ -59,4 +60,7 @@ pub use signing::{Revocation, SigningKey, SigningRole};
 pub use statement::{
     BrandCommitmentLine, BrandStatement, BrandTotals, DueLine, ExposureLine, IncomeLine, LenderStatement,
     MakerFacilityLine, MakerStatement, PartyStatement,
+};
+pub use webhook::{
+    FailedDelivery, NewWebhookEndpoint, WebhookAttempt, WebhookAttemptList, WebhookEndpoint, WebhookEndpointList,
 };

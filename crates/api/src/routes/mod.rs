@@ -30,6 +30,7 @@ pub mod signing_keys;
 pub mod statements;
 pub mod transfers;
 pub mod views;
+pub mod webhooks;
 
 /// Every `/v1` resource.
 pub fn v1() -> OpenApiRouter<AppState> {
@@ -52,6 +53,7 @@ pub fn v1() -> OpenApiRouter<AppState> {
         .merge(bank::router())
         .merge(collateral::router())
         .merge(events::router())
+        .merge(webhooks::router())
 }
 
 /// Cursor pagination, the same on every list.
