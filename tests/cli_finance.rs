@@ -289,4 +289,16 @@ fn events_from_the_command_line(d: &Path) {
     assert!(!acme.iter().any(|e| e["type"].as_str().unwrap().starts_with("advance.")), "a brand sees no advance");
     fails_with(d, &["events", "list", "--types", "advance.nope"], "unknown_event_type");
     fails_with(d, &["events", "list", "--after", "nope"], "invalid_cursor");
+
+    // Webhook endpoints: registered with a secret shown once, listed, replayed.
+    let added =
+        json(d, &["webhook", "add", "--party", "acme", "--url", "http://127.0.0.1:9/hook", "--types", "invoice.paid"]);
+    assert!(added["secret"].as_str().unwrap().starts_with("whsec_"));
+    let id = added["id"].as_str().unwrap();
+    let listed = ok(d, &["webhook", "list"]);
+    assert!(listed.contains(id) && !listed.contains("whsec_"), "listed without its secret: {listed}");
+    assert_eq!(json(d, &["webhook", "replay", id])["replaying"], serde_json::json!([]));
+    fails_with(d, &["webhook", "add", "--party", "nobody", "--url", "http://127.0.0.1:9/"], "not_found");
+    fails_with(d, &["webhook", "add", "--party", "acme", "--url", "ftp://x/"], "invalid_input");
+    fails_with(d, &["webhook", "replay", "whk_nope"], "not_found");
 }
