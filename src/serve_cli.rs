@@ -37,6 +37,10 @@ pub struct ServeArgs {
     /// closed on accept (0: no limit).
     #[arg(long, default_value_t = offtake_api::config::DEFAULT_MAX_CONNECTIONS_PER_IP)]
     pub max_connections_per_ip: u32,
+    /// Also publish every event to NATS JetStream at this URL (README,
+    /// "Events": subject `offtake.{ledger}.events.{type}`).
+    #[arg(long, env = "OFFTAKE_NATS_URL")]
+    pub nats_url: Option<String>,
 }
 
 pub async fn serve(store: Arc<dyn Store>, ledger: LedgerId, args: ServeArgs) -> anyhow::Result<()> {
@@ -49,7 +53,15 @@ pub async fn serve(store: Arc<dyn Store>, ledger: LedgerId, args: ServeArgs) -> 
         max_connections_per_ip: args.max_connections_per_ip,
         webhooks: Some(offtake_api::RetryPolicy::default()),
     };
-    let state = AppState::new(store, ledger, config).await?;
+    let state = AppState::new(store.clone(), ledger.clone(), config).await?;
+    // The broker sink runs beside the server and stops with it.
+    let _sink = match &args.nats_url {
+        Some(url) => {
+            let sink = offtake_broker::NatsSink::connect(url, store, ledger).await.context("connecting to NATS")?;
+            Some(AbortOnDrop(tokio::spawn(sink.run(std::time::Duration::from_millis(500)))))
+        }
+        None => None,
+    };
     let listener =
         tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
     let addr = listener.local_addr()?;
@@ -61,6 +73,15 @@ pub async fn serve(store: Arc<dyn Store>, ledger: LedgerId, args: ServeArgs) -> 
     offtake_api::serve(listener, state, shutdown_signal()).await?;
     tracing::info!("stopped: requests in flight finished");
     Ok(())
+}
+
+/// Stops a background task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
