@@ -136,7 +136,7 @@ impl Dispatcher {
             return Ok(true);
         }
         let from = Position::parse(&self.ledger, &state.cursor)?;
-        let wants = |parties: &[String]| ep.sees_all || parties.iter().any(|p| *p == ep.party);
+        let wants = |parties: &[String]| ep.sees_all || parties.contains(&ep.party);
         let types = (!ep.types.is_empty()).then(|| ep.types.clone());
         let filter = Filter { types: types.as_deref(), visible: &wants };
         let r = read(store, &self.ledger, from, &filter, 1).await?;

@@ -51,7 +51,7 @@ pub struct Failed {
 impl EndpointRecord {
     /// Whether this endpoint receives an event with these parties and type.
     pub fn wants(&self, parties: &[String], type_name: &str) -> bool {
-        (self.sees_all || parties.iter().any(|p| *p == self.party))
+        (self.sees_all || parties.contains(&self.party))
             && (self.types.is_empty() || self.types.iter().any(|t| t == type_name))
     }
 }
