@@ -406,7 +406,54 @@ pub async fn run(store: Arc<dyn Store>, where_: &str) -> anyhow::Result<()> {
     let verified = audit(&fin, &dir).await?;
     out!("   {}", dir.display());
     out!("   bundle ok: {verified}");
+
+    out!("\n14. Events: what the story told each party, in ledger order (offtake events list, GET /v1/events)");
+    print_events(store.as_ref(), &ledger).await?;
     Ok(())
+}
+
+/// Every event of the story, one line each, and how many each party sees.
+async fn print_events(store: &dyn Store, ledger: &LedgerId) -> anyhow::Result<()> {
+    let everyone = |_: &[String]| true;
+    let filter = offtake_events::Filter { types: None, visible: &everyone };
+    let events = offtake_events::read(store, ledger, offtake_events::Position::START, &filter, 10_000).await?.events;
+    let mut seen: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for e in &events {
+        out!("   {:>4}  {:<22} {:<28} → {}", e.seq, e.payload.type_name(), subject(&e.payload), e.parties.join(", "));
+        for p in &e.parties {
+            *seen.entry(p.as_str()).or_default() += 1;
+        }
+    }
+    let counts: Vec<String> = seen.iter().map(|(p, n)| format!("{p} {n}")).collect();
+    out!("   {} events; each party sees only its own: {}", events.len(), counts.join(", "));
+    Ok(())
+}
+
+/// What an event is about, in a few words.
+fn subject(p: &offtake_wire::EventPayload) -> String {
+    use offtake_wire::EventPayload as P;
+    match p {
+        P::AdvanceRequested(a)
+        | P::AdvanceApproved(a)
+        | P::AdvanceFunded(a)
+        | P::AdvanceRejected(a)
+        | P::AdvanceExpired(a) => {
+            format!("{} {}", a.id, a.amount.amount)
+        }
+        P::CommitmentSubmitted(c) | P::CommitmentAmended(c) | P::CommitmentCancelled(c) => {
+            format!("{} v{}", c.doc_id, c.doc_version)
+        }
+        P::TrancheDelivered(t) => format!("{}/{} #{}", t.commitment, t.tranche.id, t.delivery_number),
+        P::TrancheMissed(t) => format!("{}/{} on {}", t.commitment, t.tranche, t.on),
+        P::InvoiceIssued(i) | P::InvoicePaid(i) => format!("{} {}", i.id, i.amount.amount),
+        P::InvoiceOverdue(i) => format!("{} on {}", i.invoice, i.on),
+        P::PaymentReceived(x) | P::PaymentApplied(x) | P::PaymentSuspense(x) | P::PaymentRejected(x) => {
+            format!("{} {}", x.external_ref, x.amount.amount)
+        }
+        P::RemittanceSent(r) => format!("{} {}", r.reference, r.amount.amount),
+        P::AvailabilityChanged(a) => format!("{} {} on {}", a.facility, a.available.amount, a.on),
+        P::CovenantChanged(c) => format!("{} {} on {}", c.covenant, c.state, c.on),
+    }
 }
 
 /// Exports the ledger with its signed source documents and verifies the

@@ -10,6 +10,7 @@ mod audit_cli;
 mod bank_cli;
 mod collateral_cli;
 mod demo;
+mod events_cli;
 mod finance_cli;
 mod ledger_cli;
 mod output;
@@ -17,6 +18,7 @@ mod serve_cli;
 mod signing_cli;
 mod store;
 mod table;
+mod webhook_cli;
 mod witness_cli;
 
 use std::process::ExitCode;
@@ -220,6 +222,13 @@ enum Cmd {
     /// status reports, cash reconciliation (docs/bank.md).
     #[command(subcommand)]
     Bank(bank_cli::BankCmd),
+    /// The ledger's events: what changed, in order (README, "Events").
+    #[command(subcommand)]
+    Events(events_cli::EventsCmd),
+    /// Webhook endpoints: where a party's events are posted, signed
+    /// (README, "Events"); `offtake serve` delivers.
+    #[command(subcommand)]
+    Webhook(webhook_cli::WebhookCmd),
     /// Serve the HTTP API (see README, "HTTP API").
     Serve(serve_cli::ServeArgs),
     /// Run the whole story on a fresh embedded database and print it.
@@ -347,6 +356,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         | Cmd::Audit(_)
         | Cmd::Witness(_)
         | Cmd::Bank(_) => unreachable!("handled above"),
+        Cmd::Events(cmd) => events_cli::run(s, &ledger, cmd).await?,
+        Cmd::Webhook(cmd) => webhook_cli::run(s, &ledger, cmd).await?,
         Cmd::Serve(args) => serve_cli::serve(store.clone(), ledger, args).await?,
     }
     Ok(())
@@ -420,6 +431,8 @@ fn error_code(e: &anyhow::Error) -> Option<&'static str> {
             .or_else(|| {
                 c.downcast_ref::<offtake_settlement::SettlementError>().map(offtake_settlement::SettlementError::code)
             })
+            .or_else(|| c.downcast_ref::<offtake_events::EventError>().map(offtake_events::EventError::code))
+            .or_else(|| c.downcast_ref::<offtake_webhooks::WebhookError>().map(offtake_webhooks::WebhookError::code))
     })
 }
 

@@ -45,6 +45,10 @@ pub struct ServeArgs {
     /// microseconds (0: commit at once; batches still grow under load).
     #[arg(long, default_value_t = 0)]
     pub commit_max_wait_us: u64,
+    /// Also publish every event to NATS JetStream at this URL (README,
+    /// "Events": subject `offtake.{ledger}.events.{type}`).
+    #[arg(long, env = "OFFTAKE_NATS_URL")]
+    pub nats_url: Option<String>,
 }
 
 pub async fn serve(store: Arc<dyn Store>, ledger: LedgerId, args: ServeArgs) -> anyhow::Result<()> {
@@ -57,8 +61,17 @@ pub async fn serve(store: Arc<dyn Store>, ledger: LedgerId, args: ServeArgs) -> 
         max_connections_per_ip: args.max_connections_per_ip,
         commit_max_batch: args.commit_max_batch,
         commit_max_wait_us: args.commit_max_wait_us,
+        webhooks: Some(offtake_api::RetryPolicy::default()),
     };
-    let state = AppState::new(store, ledger, config).await?;
+    let state = AppState::new(store.clone(), ledger.clone(), config).await?;
+    // The broker sink runs beside the server and stops with it.
+    let _sink = match &args.nats_url {
+        Some(url) => {
+            let sink = offtake_broker::NatsSink::connect(url, store, ledger).await.context("connecting to NATS")?;
+            Some(AbortOnDrop(tokio::spawn(sink.run(std::time::Duration::from_millis(500)))))
+        }
+        None => None,
+    };
     let listener =
         tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
     let addr = listener.local_addr()?;
@@ -70,6 +83,15 @@ pub async fn serve(store: Arc<dyn Store>, ledger: LedgerId, args: ServeArgs) -> 
     offtake_api::serve(listener, state, shutdown_signal()).await?;
     tracing::info!("stopped: requests in flight finished");
     Ok(())
+}
+
+/// Stops a background task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

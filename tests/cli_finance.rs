@@ -269,4 +269,49 @@ fn a_program_from_the_command_line() {
     let posted = bal.lines().find_map(|l| l.trim().strip_prefix("posted")).map(str::trim);
     assert_eq!(posted, Some("0.00"), "{bal}");
     ok(d, &["verify-chain"]);
+    events_from_the_command_line(d);
+}
+
+/// `offtake events list`: the program's events, one JSON object a line,
+/// paged with the cursor printed on stderr, filtered by type and by party.
+fn events_from_the_command_line(d: &Path) {
+    let lines = |text: String| -> Vec<serde_json::Value> {
+        text.lines().map(|l| serde_json::from_str(l).expect("one event a line")).collect()
+    };
+    let all = lines(ok(d, &["events", "list", "--limit", "1000"]));
+    let types: Vec<&str> = all.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    for t in [
+        "commitment.submitted",
+        "advance.requested",
+        "advance.funded",
+        "invoice.issued",
+        "payment.applied",
+        "remittance.sent",
+    ] {
+        assert!(types.contains(&t), "{t} in {types:?}");
+    }
+    let first = offtake(d, &["events", "list", "--limit", "2"]);
+    let cursor = String::from_utf8_lossy(&first.stderr).trim().strip_prefix("next: --after ").unwrap().to_owned();
+    let rest = lines(ok(d, &["events", "list", "--limit", "1000", "--after", &cursor]));
+    assert_eq!(rest, all[2..].to_vec(), "the cursor resumes where the page ended");
+    let funded = lines(ok(d, &["events", "list", "--types", "advance.funded"]));
+    assert_eq!(funded.len(), 1);
+    let acme = lines(ok(d, &["events", "list", "--limit", "1000", "--party", "acme"]));
+    assert!(!acme.is_empty() && acme.len() < all.len());
+    assert!(acme.iter().all(|e| e["parties"].as_array().unwrap().iter().any(|p| p == "acme")));
+    assert!(!acme.iter().any(|e| e["type"].as_str().unwrap().starts_with("advance.")), "a brand sees no advance");
+    fails_with(d, &["events", "list", "--types", "advance.nope"], "unknown_event_type");
+    fails_with(d, &["events", "list", "--after", "nope"], "invalid_cursor");
+
+    // Webhook endpoints: registered with a secret shown once, listed, replayed.
+    let added =
+        json(d, &["webhook", "add", "--party", "acme", "--url", "http://127.0.0.1:9/hook", "--types", "invoice.paid"]);
+    assert!(added["secret"].as_str().unwrap().starts_with("whsec_"));
+    let id = added["id"].as_str().unwrap();
+    let listed = ok(d, &["webhook", "list"]);
+    assert!(listed.contains(id) && !listed.contains("whsec_"), "listed without its secret: {listed}");
+    assert_eq!(json(d, &["webhook", "replay", id])["replaying"], serde_json::json!([]));
+    fails_with(d, &["webhook", "add", "--party", "nobody", "--url", "http://127.0.0.1:9/"], "not_found");
+    fails_with(d, &["webhook", "add", "--party", "acme", "--url", "ftp://x/"], "invalid_input");
+    fails_with(d, &["webhook", "replay", "whk_nope"], "not_found");
 }

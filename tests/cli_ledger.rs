@@ -114,6 +114,8 @@ fn demo_tells_the_story_and_verifies() {
         "settlement worker: 1 applied",
         "chain ok",
         "bundle ok",
+        "advance.funded         adv-0001 80000.00            → loomworks, northbank",
+        "each party sees only its own: acme 8, globex 1, loomworks 13, northbank 10",
     ] {
         assert!(stdout.contains(line), "missing {line:?} in\n{stdout}");
     }

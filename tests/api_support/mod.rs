@@ -73,8 +73,13 @@ pub async fn sqlite_with(config: ApiConfig) -> TestServer {
 /// notice) when no server answers — except under CI=true, which panics.
 /// The schema is dropped when the server is.
 pub async fn postgres() -> Option<TestServer> {
+    postgres_with(ApiConfig::default()).await
+}
+
+/// [`postgres`] with a configuration of its own.
+pub async fn postgres_with(config: ApiConfig) -> Option<TestServer> {
     let ts = offtake_testkit::TestStore::postgres().await?;
-    let mut server = start(ts.store.clone(), ApiConfig::default(), None).await;
+    let mut server = start(ts.store.clone(), config, None).await;
     server._pg = Some(ts);
     Some(server)
 }

@@ -44,6 +44,8 @@ pub struct ApiConfig {
     pub commit_max_batch: usize,
     /// How long a non-full batch may wait for more entries (0: never).
     pub commit_max_wait_us: u64,
+    /// Webhook delivery (`None`: no dispatcher runs in this server).
+    pub webhooks: Option<offtake_webhooks::RetryPolicy>,
 }
 
 impl Default for ApiConfig {
@@ -56,6 +58,7 @@ impl Default for ApiConfig {
             max_connections_per_ip: DEFAULT_MAX_CONNECTIONS_PER_IP,
             commit_max_batch: DEFAULT_COMMIT_MAX_BATCH,
             commit_max_wait_us: 0,
+            webhooks: Some(offtake_webhooks::RetryPolicy::default()),
         }
     }
 }

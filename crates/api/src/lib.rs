@@ -38,6 +38,7 @@ pub mod state;
 pub use auth::{bootstrap_admin, IssuedKey, Principal, Role};
 pub use config::ApiConfig;
 pub use error::{ApiError, Problem};
+pub use offtake_webhooks::RetryPolicy;
 pub use rate_limit::RateLimit;
 pub use server::{app, serve};
 pub use state::AppState;

@@ -37,6 +37,7 @@ use crate::error::{Problem, PROBLEM_JSON};
         (name = "invoices", description = "Invoices to brands"),
         (name = "payments", description = "Brand payments, settlement runs, remittances and statements"),
         (name = "exports", description = "The books as CSV or Beancount"),
+        (name = "events", description = "What changed, in ledger order: a page to poll and a Server-Sent Events stream"),
     )
 )]
 pub struct ApiDoc;

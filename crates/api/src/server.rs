@@ -151,5 +151,15 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let limits = ConnectionLimits::of(state.config());
+    // Webhook deliveries run beside the server and stop with it.
+    let _dispatcher = state.config().webhooks.map(|policy| {
+        offtake_webhooks::Dispatcher::new(
+            state.store_arc(),
+            state.ledger().clone(),
+            policy,
+            state.webhook_log().clone(),
+        )
+        .spawn()
+    });
     serve_connections(listener, app(state), limits, shutdown).await
 }

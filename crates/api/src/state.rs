@@ -30,6 +30,8 @@ struct Inner {
     rate_limiter: RateLimiter,
     /// Idempotency slots (party + key) whose first request is running.
     in_flight: Mutex<HashSet<String>>,
+    /// Recent webhook delivery attempts (the dispatcher writes them).
+    webhook_log: Arc<offtake_webhooks::AttemptLog>,
 }
 
 impl AppState {
@@ -55,6 +57,7 @@ impl AppState {
             config,
             rate_limiter,
             in_flight: Mutex::new(HashSet::new()),
+            webhook_log: Arc::default(),
         };
         Ok(AppState { inner: Arc::new(inner) })
     }
@@ -88,6 +91,11 @@ impl AppState {
 
     pub fn config(&self) -> &ApiConfig {
         &self.inner.config
+    }
+
+    /// Recent webhook delivery attempts.
+    pub fn webhook_log(&self) -> &Arc<offtake_webhooks::AttemptLog> {
+        &self.inner.webhook_log
     }
 
     /// Appends one entry through the ledger's group committer (the finance

@@ -567,6 +567,7 @@ impl HttpServer {
                     max_connections_per_ip: 0,
                     commit_max_batch: cfg.max_batch,
                     commit_max_wait_us: cfg.max_wait_us,
+                    webhooks: None,
                     ..offtake_api::ApiConfig::default()
                 },
             )

@@ -49,7 +49,8 @@ pub struct Tranche {
 }
 
 impl Tranche {
-    fn of(t: DomainTranche, c: Currency) -> Self {
+    /// A tranche of a commitment in currency `c`.
+    pub fn of(t: DomainTranche, c: Currency) -> Self {
         Tranche {
             id: t.id,
             quantity: t.quantity,

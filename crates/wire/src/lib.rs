@@ -24,6 +24,7 @@ mod macros;
 pub mod advance;
 pub mod commitment;
 pub mod error;
+pub mod event;
 pub mod facility;
 pub mod invoice;
 pub mod ledger;
@@ -33,10 +34,15 @@ pub mod party;
 pub mod payment;
 pub mod signing;
 pub mod statement;
+pub mod webhook;
 
 pub use advance::{Advance, AdvanceStatus};
 pub use commitment::{Commitment, CommitmentStatus, Tranche, TrancheStatus};
 pub use error::WireError;
+pub use event::{
+    AvailabilityChanged, CovenantChanged, CovenantState, Event, EventPage, EventPayload, InvoiceOverdue,
+    TrancheDelivered, TrancheMissed, EVENT_TYPES,
+};
 pub use facility::{
     AccrualReport, Availability, BrandLine, DayCount, Eligibility, Facility, FacilityStatus, FacilityTerms, Rounding,
     TrancheLine,
@@ -54,4 +60,7 @@ pub use signing::{Revocation, SigningKey, SigningRole};
 pub use statement::{
     BrandCommitmentLine, BrandStatement, BrandTotals, DueLine, ExposureLine, IncomeLine, LenderStatement,
     MakerFacilityLine, MakerStatement, PartyStatement,
+};
+pub use webhook::{
+    FailedDelivery, NewWebhookEndpoint, WebhookAttempt, WebhookAttemptList, WebhookEndpoint, WebhookEndpointList,
 };

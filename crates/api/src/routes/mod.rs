@@ -18,6 +18,7 @@ pub mod checkpoints;
 pub mod collateral;
 pub mod commitments;
 pub mod entries;
+pub mod events;
 pub mod exports;
 pub mod facilities;
 pub mod health;
@@ -29,6 +30,7 @@ pub mod signing_keys;
 pub mod statements;
 pub mod transfers;
 pub mod views;
+pub mod webhooks;
 
 /// Every `/v1` resource.
 pub fn v1() -> OpenApiRouter<AppState> {
@@ -50,6 +52,8 @@ pub fn v1() -> OpenApiRouter<AppState> {
         .merge(statements::router())
         .merge(bank::router())
         .merge(collateral::router())
+        .merge(events::router())
+        .merge(webhooks::router())
 }
 
 /// Cursor pagination, the same on every list.
