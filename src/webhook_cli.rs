@@ -25,7 +25,10 @@ pub enum WebhookCmd {
     /// Every endpoint, one JSON object a line.
     List,
     /// Deliver an endpoint's failed events again.
-    Replay { id: String },
+    Replay {
+        /// The endpoint's id (as `offtake webhook add` printed it).
+        id: String,
+    },
 }
 
 pub async fn run(store: &dyn Store, ledger: &LedgerId, cmd: WebhookCmd) -> anyhow::Result<()> {

@@ -82,6 +82,12 @@ async fn programs(s: &TestServer) -> (Finance, Vec<(&'static str, String)>) {
         let terms = FacilityTerms::example(usd, 100_000_000);
         fin.open_facility(f, lender, maker, terms, date!(2026 - 01 - 01)).await.unwrap();
         fin.submit_commitment(&commitment(po, brand, maker)).await.unwrap();
+
+        let accept = json!({
+            "type": "facility_acceptance", "version": 1, "doc_id": format!("accept-{f}"), "issued_at": "2026-01-01T09:00:00Z",
+            "expires_at": "2027-01-01T00:00:00Z", "nonce": format!("n-accept-{f}"), "facility": f, "lender": lender, "maker": maker,
+        });
+        fin.accept_facility(&signed("facility_acceptance", accept, &[(maker, PartyRole::Maker)])).await.unwrap();
         fin.deliver(po, "t1", date!(2026 - 01 - 02)).await.unwrap();
         let req = request(&format!("adv-{f}"), f, maker);
         fin.request_advance(&req, offtake_finance_now()).await.unwrap();

@@ -78,6 +78,12 @@ async fn programs(fin: &Finance) {
         fin.open_facility(f, lender, maker, FacilityTerms::example(usd, 100_000_000), date!(2026 - 01 - 01))
             .await
             .unwrap();
+
+        let accept = json!({
+            "type": "facility_acceptance", "version": 1, "doc_id": format!("accept-{f}"), "issued_at": "2026-01-01T09:00:00Z",
+            "expires_at": "2027-01-01T00:00:00Z", "nonce": format!("n-accept-{f}"), "facility": f, "lender": lender, "maker": maker,
+        });
+        fin.accept_facility(&signed("facility_acceptance", accept, &[(maker, PartyRole::Maker)])).await.unwrap();
         let body = json!({
             "type": "commitment", "version": 1, "doc_id": po, "issued_at": "2026-01-01T09:00:00Z",
             "expires_at": "2027-01-01T00:00:00Z", "nonce": format!("n-{po}"), "prev_hash": null,

@@ -115,7 +115,7 @@ fn demo_tells_the_story_and_verifies() {
         "chain ok",
         "bundle ok",
         "advance.funded         adv-0001 80000.00            → loomworks, northbank",
-        "each party sees only its own: acme 8, globex 1, loomworks 13, northbank 10",
+        "each party sees only its own: acme 10, globex 1, loomworks 15, northbank 11",
     ] {
         assert!(stdout.contains(line), "missing {line:?} in\n{stdout}");
     }

@@ -34,7 +34,7 @@ async fn the_sink_publishes_every_event_in_order(ts: TestStore) {
     let nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
     let ledger = format!("nats{}{}", ts.store.backend(), nanos % 1_000_000_000_000);
     let fin = finance_on(ts.store.clone(), &ledger).await;
-    fin.open_facility("f1", "lender-l", "maker-m", terms(100_000_000), date!(2026 - 01 - 01)).await.unwrap();
+    open_accepted(&fin, "f1", "lender-l", "maker-m", terms(100_000_000), date!(2026 - 01 - 01)).await.unwrap();
     fin.submit_commitment(&commitment("po", "brand-a", "maker-m", &[("t1", "100", "1000.00", date!(2026 - 01 - 01))]))
         .await
         .unwrap();

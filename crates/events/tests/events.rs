@@ -76,10 +76,10 @@ async fn every_change_emits_its_events_and_nothing_else(ts: TestStore) {
     let mut s = Steps { fin: &fin, at: Position::START, seen: Vec::new() };
     assert_eq!(s.took().await, Vec::<&str>::new(), "parties and capital are not events");
 
-    fin.open_facility("f1", "lender-l", "maker-m", terms(100_000_000), date!(2026 - 01 - 01)).await.unwrap();
+    open_accepted(&fin, "f1", "lender-l", "maker-m", terms(100_000_000), date!(2026 - 01 - 01)).await.unwrap();
     let covenants = CovenantTerms { max_brand_concentration_bps: 10_000, max_days_past_due: 10, ..Default::default() };
     fin.set_covenants("f1", covenants).await.unwrap();
-    fin.open_facility("f2", "lender-k", "maker-n", terms(100_000_000), date!(2026 - 01 - 01)).await.unwrap();
+    open_accepted(&fin, "f2", "lender-k", "maker-n", terms(100_000_000), date!(2026 - 01 - 01)).await.unwrap();
     assert_eq!(s.took().await, Vec::<&str>::new(), "facilities are not events");
 
     let po = commitment(

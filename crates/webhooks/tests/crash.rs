@@ -72,7 +72,7 @@ async fn deliveries_survive_crashes(ts: TestStore) {
     let fin = finance(ts.store.clone()).await;
     let (url, got) = receiver().await;
     offtake_webhooks::register(ts.store.as_ref(), fin.ledger(), ("operator", true), &url, &[]).await.unwrap();
-    fin.open_facility("f1", "lender-l", "maker-m", terms(100_000_000), date!(2026 - 01 - 01)).await.unwrap();
+    open_accepted(&fin, "f1", "lender-l", "maker-m", terms(100_000_000), date!(2026 - 01 - 01)).await.unwrap();
     for i in 0..6 {
         let po = format!("po{i}");
         let c = commitment(&po, "brand-a", "maker-m", &[("t1", "10", "1000.00", date!(2026 - 01 - 01))]);
