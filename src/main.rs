@@ -22,9 +22,10 @@ mod webhook_cli;
 mod witness_cli;
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use offtake_ledger::{Action, LedgerId};
+use offtake_ledger::{Action, LedgerId, Store};
 
 use crate::ledger_cli::{AccountCmd, EntryOptions, TransferArgs};
 use crate::output::out;
@@ -263,159 +264,136 @@ async fn main() -> ExitCode {
     }
 }
 
+/// Where a command acts: the database and the ledger as given on the
+/// command line. Each command opens only what it needs (verifying a bundle
+/// or a proof is offline; signing never touches the database).
+struct Target {
+    database_url: String,
+    ledger: String,
+}
+
+impl Target {
+    fn ledger_id(&self) -> anyhow::Result<LedgerId> {
+        Ok(LedgerId::new(&self.ledger)?)
+    }
+
+    async fn store(&self) -> anyhow::Result<Arc<dyn Store>> {
+        store::open(&self.database_url).await
+    }
+
+    async fn finance(&self) -> anyhow::Result<offtake_finance::Finance> {
+        Ok(offtake_finance::Finance::open(self.store().await?, self.ledger_id()?).await?)
+    }
+
+    async fn settlement(&self) -> anyhow::Result<offtake_settlement::Settlement> {
+        Ok(offtake_settlement::Settlement::new(self.finance().await?))
+    }
+}
+
+/// One arm per command, grouped as the help lists them; each hands its
+/// arguments to the module that owns the command.
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    if let Cmd::Demo { demo_database_url } = &cli.command {
-        let url = match demo_database_url {
-            Some(u) => u.clone(),
-            None => {
-                let nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
-                let path = std::env::temp_dir().join(format!("offtake-demo-{}-{nanos}.db", std::process::id()));
-                format!("sqlite:{}", path.display())
-            }
-        };
-        let store = store::open(&url).await?;
-        return demo::run(store, &store::redact(&url)).await;
-    }
+    let at = Target { database_url: cli.database_url, ledger: cli.ledger };
     match cli.command {
-        Cmd::Keygen(args) => return signing_cli::keygen(args),
-        Cmd::Sign(args) => return signing_cli::sign_file(args),
-        Cmd::Verify(args) => {
-            let store = signing_cli::open_store(&cli.database_url).await?;
-            return signing_cli::verify(store.as_ref(), &LedgerId::new(&cli.ledger)?, args).await;
+        // The ledger.
+        Cmd::Init => init(&at).await,
+        Cmd::Account(cmd) => ledger_cli::account(at.store().await?.as_ref(), &at.ledger_id()?, cmd).await,
+        Cmd::Transfer(args) => ledger_cli::transfer(at.store().await?.as_ref(), &at.ledger_id()?, args).await,
+        Cmd::Post { seq, amount, entry } => {
+            ledger_cli::post(at.store().await?.as_ref(), &at.ledger_id()?, seq, amount, &entry).await
         }
-        Cmd::Key(cmd) => {
-            let store = signing_cli::open_store(&cli.database_url).await?;
-            return signing_cli::key(store, &LedgerId::new(&cli.ledger)?, cmd).await;
-        }
-        _ => {}
-    }
-    // Audit commands open the database only when they need it: verifying
-    // a bundle or a proof is offline.
-    if let Cmd::Export(cmd) = cli.command {
-        return audit_cli::export(cmd, &cli.database_url, &cli.ledger).await;
-    }
-    if let Cmd::Audit(cmd) = cli.command {
-        return audit_cli::audit(cmd, &cli.database_url, &cli.ledger).await;
-    }
-    if let Cmd::Witness(cmd) = cli.command {
-        return witness_cli::witness(cmd, &cli.ledger).await;
-    }
-    let ledger = LedgerId::new(&cli.ledger)?;
-    if let Cmd::Bank(cmd) = cli.command {
-        return bank_cli::run(cmd, &cli.database_url, &ledger).await;
-    }
-    if let Some(done) = finance_command(&cli.command, &cli.database_url, &ledger).await? {
-        return Ok(done);
-    }
-    let store = store::open(&cli.database_url).await?;
-    let s = store.as_ref();
-    match cli.command {
-        Cmd::ApiKey(cmd) => api_key_cli::run(s, &ledger, cmd).await?,
-        Cmd::Init => {
-            store.ensure_ledger(&ledger).await?;
-            out!("initialised ledger {ledger} on {} ({})", store.backend(), store::redact(&cli.database_url));
-            serve_cli::bootstrap_admin_key(s, &ledger).await?;
-        }
-        Cmd::Account(cmd) => ledger_cli::account(s, &ledger, cmd).await?,
-        Cmd::Transfer(args) => ledger_cli::transfer(s, &ledger, args).await?,
-        Cmd::Post { seq, amount, entry } => ledger_cli::post(s, &ledger, seq, amount, &entry).await?,
         Cmd::Void { seq, entry } => {
-            ledger_cli::simple(s, &ledger, Action::VoidPending { pending_seq: seq }, &entry).await?
+            let action = Action::VoidPending { pending_seq: seq };
+            ledger_cli::simple(at.store().await?.as_ref(), &at.ledger_id()?, action, &entry).await
         }
         Cmd::Reverse { seq, entry } => {
-            ledger_cli::simple(s, &ledger, Action::Reverse { entry_seq: seq }, &entry).await?
+            let action = Action::Reverse { entry_seq: seq };
+            ledger_cli::simple(at.store().await?.as_ref(), &at.ledger_id()?, action, &entry).await
         }
-        Cmd::Balance { account, as_of } => ledger_cli::balance(s, &ledger, &account, as_of.as_deref()).await?,
+        Cmd::Balance { account, as_of } => {
+            ledger_cli::balance(at.store().await?.as_ref(), &at.ledger_id()?, &account, as_of.as_deref()).await
+        }
         Cmd::Entries { account, cursor, limit } => {
-            ledger_cli::entries(s, &ledger, &account, cursor.as_deref(), limit).await?
+            let store = at.store().await?;
+            ledger_cli::entries(store.as_ref(), &at.ledger_id()?, &account, cursor.as_deref(), limit).await
         }
-        Cmd::VerifyChain => ledger_cli::verify(store.clone(), &ledger).await?,
-        Cmd::Party(_)
-        | Cmd::Facility(_)
-        | Cmd::Availability { .. }
-        | Cmd::Commitment(_)
-        | Cmd::Advance(_)
-        | Cmd::Accrue { .. }
-        | Cmd::Deliver { .. }
-        | Cmd::Invoices
-        | Cmd::Eod(_)
-        | Cmd::Bbc(_)
-        | Cmd::Aging { .. }
-        | Cmd::Reserve(_)
-        | Cmd::Covenants { .. }
-        | Cmd::Pay(_)
-        | Cmd::Settle(_)
-        | Cmd::Statement(_)
-        | Cmd::Remit { .. } => unreachable!("handled by finance_command"),
-        Cmd::Demo { .. }
-        | Cmd::Keygen(_)
-        | Cmd::Sign(_)
-        | Cmd::Verify(_)
-        | Cmd::Key(_)
-        | Cmd::Export(_)
-        | Cmd::Audit(_)
-        | Cmd::Witness(_)
-        | Cmd::Bank(_) => unreachable!("handled above"),
-        Cmd::Events(cmd) => events_cli::run(s, &ledger, cmd).await?,
-        Cmd::Webhook(cmd) => webhook_cli::run(s, &ledger, cmd).await?,
-        Cmd::Serve(args) => serve_cli::serve(store.clone(), ledger, args).await?,
-    }
-    Ok(())
-}
-
-/// Runs the financing and settlement commands (`None` for the others).
-async fn finance_command(cmd: &Cmd, database_url: &str, ledger: &LedgerId) -> anyhow::Result<Option<()>> {
-    let finance = || async {
-        let store = store::open(database_url).await?;
-        anyhow::Ok(offtake_finance::Finance::open(store, ledger.clone()).await?)
-    };
-    match cmd {
-        Cmd::Party(c) => finance_cli::party(&finance().await?, clone_cmd(c)).await?,
-        Cmd::Facility(c) => finance_cli::facility(&finance().await?, clone_cmd(c)).await?,
+        Cmd::VerifyChain => ledger_cli::verify(at.store().await?, &at.ledger_id()?).await,
+        // Signing keys and documents.
+        Cmd::Keygen(args) => signing_cli::keygen(args),
+        Cmd::Sign(args) => signing_cli::sign_file(args),
+        Cmd::Verify(args) => {
+            let store = signing_cli::open_store(&at.database_url).await?;
+            signing_cli::verify(store.as_ref(), &at.ledger_id()?, args).await
+        }
+        Cmd::Key(cmd) => {
+            signing_cli::key(signing_cli::open_store(&at.database_url).await?, &at.ledger_id()?, cmd).await
+        }
+        // Financing and settlement.
+        Cmd::Party(cmd) => finance_cli::party(&at.finance().await?, cmd).await,
+        Cmd::Facility(cmd) => finance_cli::facility(&at.finance().await?, cmd).await,
         Cmd::Availability { facility, as_of } => {
-            finance_cli::availability(&finance().await?, facility, as_of.as_deref()).await?
+            finance_cli::availability(&at.finance().await?, &facility, as_of.as_deref()).await
         }
-        Cmd::Commitment(c) => finance_cli::commitment(&finance().await?, clone_cmd(c)).await?,
-        Cmd::Advance(c) => finance_cli::advance(&finance().await?, clone_cmd(c)).await?,
+        Cmd::Commitment(cmd) => finance_cli::commitment(&at.finance().await?, cmd).await,
+        Cmd::Advance(cmd) => finance_cli::advance(&at.finance().await?, cmd).await,
         Cmd::Accrue { through, facility } => {
-            finance_cli::accrue(&finance().await?, through, facility.as_deref()).await?
+            finance_cli::accrue(&at.finance().await?, &through, facility.as_deref()).await
         }
         Cmd::Deliver { commitment, tranche, on, quantity } => {
-            finance_cli::deliver(&finance().await?, commitment, tranche, on.as_deref(), quantity.as_deref()).await?
+            let fin = at.finance().await?;
+            finance_cli::deliver(&fin, &commitment, &tranche, on.as_deref(), quantity.as_deref()).await
         }
-        Cmd::Invoices => finance_cli::invoices(&finance().await?).await?,
-        Cmd::Eod(args) => collateral_cli::eod(&finance().await?, clone_cmd(args)).await?,
-        Cmd::Bbc(c) => collateral_cli::bbc(&finance().await?, clone_cmd(c)).await?,
-        Cmd::Aging { facility, as_of } => collateral_cli::aging(&finance().await?, facility, as_of.as_deref()).await?,
-        Cmd::Reserve(c) => collateral_cli::reserve(&finance().await?, clone_cmd(c)).await?,
-        Cmd::Covenants { facility, from, to } => {
-            collateral_cli::covenants(&finance().await?, facility, from, to).await?
-        }
-        Cmd::Pay(args) => {
-            let s = offtake_settlement::Settlement::new(finance().await?);
-            finance_cli::pay(&s, clone_cmd(args.as_ref())).await?
-        }
-        Cmd::Settle(args) => {
-            let s = offtake_settlement::Settlement::new(finance().await?);
-            finance_cli::settle(&s, clone_cmd(args)).await?
-        }
-        Cmd::Statement(c) => {
-            let s = offtake_settlement::Settlement::new(finance().await?);
-            finance_cli::statement(&s, clone_cmd(c)).await?
-        }
+        Cmd::Invoices => finance_cli::invoices(&at.finance().await?).await,
+        Cmd::Pay(args) => finance_cli::pay(&at.settlement().await?, *args).await,
+        Cmd::Settle(args) => finance_cli::settle(&at.settlement().await?, args).await,
+        Cmd::Statement(cmd) => finance_cli::statement(&at.settlement().await?, cmd).await,
         Cmd::Remit { facility, reference, on } => {
-            let s = offtake_settlement::Settlement::new(finance().await?);
-            finance_cli::remit(&s, facility, reference, on.as_deref()).await?
+            finance_cli::remit(&at.settlement().await?, &facility, &reference, on.as_deref()).await
         }
-        _ => return Ok(None),
+        // Collateral over time.
+        Cmd::Eod(args) => collateral_cli::eod(&at.finance().await?, args).await,
+        Cmd::Bbc(cmd) => collateral_cli::bbc(&at.finance().await?, cmd).await,
+        Cmd::Aging { facility, as_of } => {
+            collateral_cli::aging(&at.finance().await?, &facility, as_of.as_deref()).await
+        }
+        Cmd::Reserve(cmd) => collateral_cli::reserve(&at.finance().await?, cmd).await,
+        Cmd::Covenants { facility, from, to } => {
+            collateral_cli::covenants(&at.finance().await?, &facility, &from, &to).await
+        }
+        // Bank files, audit, events, the server.
+        Cmd::Bank(cmd) => bank_cli::run(cmd, &at.database_url, &at.ledger_id()?).await,
+        Cmd::Export(cmd) => audit_cli::export(cmd, &at.database_url, &at.ledger).await,
+        Cmd::Audit(cmd) => audit_cli::audit(cmd, &at.database_url, &at.ledger).await,
+        Cmd::Witness(cmd) => witness_cli::witness(cmd, &at.ledger).await,
+        Cmd::ApiKey(cmd) => api_key_cli::run(at.store().await?.as_ref(), &at.ledger_id()?, cmd).await,
+        Cmd::Events(cmd) => events_cli::run(at.store().await?.as_ref(), &at.ledger_id()?, cmd).await,
+        Cmd::Webhook(cmd) => webhook_cli::run(at.store().await?.as_ref(), &at.ledger_id()?, cmd).await,
+        Cmd::Serve(args) => serve_cli::serve(at.store().await?, at.ledger_id()?, args).await,
+        Cmd::Demo { demo_database_url } => demo_command(demo_database_url).await,
     }
-    Ok(Some(()))
 }
 
-/// Subcommand arguments are small; cloning keeps `finance_command` free to
-/// borrow the whole command.
-fn clone_cmd<T: Clone>(c: &T) -> T {
-    c.clone()
+/// `offtake init`: the database, the ledger, and the first admin key.
+async fn init(at: &Target) -> anyhow::Result<()> {
+    let store = at.store().await?;
+    let ledger = at.ledger_id()?;
+    store.ensure_ledger(&ledger).await?;
+    out!("initialised ledger {ledger} on {} ({})", store.backend(), store::redact(&at.database_url));
+    serve_cli::bootstrap_admin_key(store.as_ref(), &ledger).await
+}
+
+/// `offtake demo`: a fresh embedded database unless one is given.
+async fn demo_command(demo_database_url: Option<String>) -> anyhow::Result<()> {
+    let url = match demo_database_url {
+        Some(u) => u,
+        None => {
+            let nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
+            let path = std::env::temp_dir().join(format!("offtake-demo-{}-{nanos}.db", std::process::id()));
+            format!("sqlite:{}", path.display())
+        }
+    };
+    let store = store::open(&url).await?;
+    demo::run(store, &store::redact(&url)).await
 }
 
 /// The stable code of the first library error in the chain.
