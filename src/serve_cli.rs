@@ -49,6 +49,11 @@ pub struct ServeArgs {
     /// "Events": subject `offtake.{ledger}.events.{type}`).
     #[arg(long, env = "OFFTAKE_NATS_URL")]
     pub nats_url: Option<String>,
+    /// Let webhook endpoints be private, loopback or link-local addresses
+    /// (by default only public addresses, so that no party can make the
+    /// server call internal services).
+    #[arg(long)]
+    pub webhook_allow_private: bool,
 }
 
 pub async fn serve(store: Arc<dyn Store>, ledger: LedgerId, args: ServeArgs) -> anyhow::Result<()> {
@@ -61,7 +66,14 @@ pub async fn serve(store: Arc<dyn Store>, ledger: LedgerId, args: ServeArgs) -> 
         max_connections_per_ip: args.max_connections_per_ip,
         commit_max_batch: args.commit_max_batch,
         commit_max_wait_us: args.commit_max_wait_us,
-        webhooks: Some(offtake_api::RetryPolicy::default()),
+        webhooks: Some(offtake_api::RetryPolicy {
+            reach: if args.webhook_allow_private {
+                offtake_webhooks::Reach::Any
+            } else {
+                offtake_webhooks::Reach::Public
+            },
+            ..offtake_api::RetryPolicy::default()
+        }),
     };
     let state = AppState::new(store.clone(), ledger.clone(), config).await?;
     // The broker sink runs beside the server and stops with it.

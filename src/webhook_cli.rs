@@ -21,6 +21,10 @@ pub enum WebhookCmd {
         /// Comma-separated event types (default: all).
         #[arg(long)]
         types: Option<String>,
+        /// Allow a private, loopback or link-local address (the server
+        /// must also run with `--webhook-allow-private`).
+        #[arg(long)]
+        allow_private: bool,
     },
     /// Every endpoint, one JSON object a line.
     List,
@@ -34,12 +38,13 @@ pub enum WebhookCmd {
 pub async fn run(store: &dyn Store, ledger: &LedgerId, cmd: WebhookCmd) -> anyhow::Result<()> {
     let everyone = |_: &str| true;
     match cmd {
-        WebhookCmd::Add { party, url, types } => {
+        WebhookCmd::Add { party, url, types, allow_private } => {
             if store.get_record(ledger, offtake_finance::kind::PARTY, &party).await?.is_none() {
                 anyhow::bail!(offtake_finance::FinanceError::NotFound { kind: "party", id: party });
             }
             let types: Vec<String> = types.map(|t| t.split(',').map(str::to_owned).collect()).unwrap_or_default();
-            let new = offtake_webhooks::register(store, ledger, (&party, false), &url, &types).await?;
+            let reach = if allow_private { offtake_webhooks::Reach::Any } else { offtake_webhooks::Reach::Public };
+            let new = offtake_webhooks::register(store, ledger, (&party, false), &url, &types, reach).await?;
             show(&new, Format::Json)?;
         }
         WebhookCmd::List => {

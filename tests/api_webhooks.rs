@@ -16,11 +16,19 @@ use api_support::TestServer;
 use offtake_api::{ApiConfig, RetryPolicy};
 use offtake_finance::{DocSigner, FacilityTerms, Finance, PartyRole, SignedDocument};
 use offtake_ledger::{AmountMinor, Currency};
+use offtake_webhooks::Reach;
 use serde_json::{json, Value};
 use time::macros::date;
 
 fn config() -> ApiConfig {
-    let policy = RetryPolicy { base_ms: 50, max_delay_ms: 200, window_ms: 1_500, timeout_ms: 5_000, poll_ms: 50 };
+    let policy = RetryPolicy {
+        base_ms: 50,
+        max_delay_ms: 200,
+        window_ms: 1_500,
+        timeout_ms: 5_000,
+        poll_ms: 50,
+        reach: Reach::Any,
+    };
     ApiConfig { webhooks: Some(policy), ..ApiConfig::default() }
 }
 

@@ -304,8 +304,20 @@ fn events_from_the_command_line(d: &Path) {
     fails_with(d, &["events", "list", "--after", "nope"], "invalid_cursor");
 
     // Webhook endpoints: registered with a secret shown once, listed, replayed.
-    let added =
-        json(d, &["webhook", "add", "--party", "acme", "--url", "http://127.0.0.1:9/hook", "--types", "invoice.paid"]);
+    let added = json(
+        d,
+        &[
+            "webhook",
+            "add",
+            "--party",
+            "acme",
+            "--url",
+            "http://127.0.0.1:9/hook",
+            "--types",
+            "invoice.paid",
+            "--allow-private",
+        ],
+    );
     assert!(added["secret"].as_str().unwrap().starts_with("whsec_"));
     let id = added["id"].as_str().unwrap();
     let listed = ok(d, &["webhook", "list"]);
@@ -313,5 +325,11 @@ fn events_from_the_command_line(d: &Path) {
     assert_eq!(json(d, &["webhook", "replay", id])["replaying"], serde_json::json!([]));
     fails_with(d, &["webhook", "add", "--party", "nobody", "--url", "http://127.0.0.1:9/"], "not_found");
     fails_with(d, &["webhook", "add", "--party", "acme", "--url", "ftp://x/"], "invalid_input");
+    // An internal address is refused unless explicitly allowed (SSRF).
+    for internal in
+        ["http://127.0.0.1:9/hook", "http://169.254.169.254/latest", "http://localhost/x", "http://[fd00::1]/"]
+    {
+        fails_with(d, &["webhook", "add", "--party", "acme", "--url", internal], "invalid_input");
+    }
     fails_with(d, &["webhook", "replay", "whk_nope"], "not_found");
 }

@@ -69,9 +69,12 @@ enum Outcome {
 
 impl Dispatcher {
     pub fn new(store: Arc<dyn Store>, ledger: LedgerId, policy: RetryPolicy, log: Arc<AttemptLog>) -> Self {
+        // Names resolve through a filter that drops what `reach` excludes;
+        // IP literals skip resolution and are checked before each post.
         let client = reqwest::Client::builder()
             .timeout(Duration::from_millis(policy.timeout_ms))
             .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(Arc::new(crate::network::FilteringResolver(policy.reach)))
             .build()
             .unwrap_or_default();
         Dispatcher { store, ledger, policy, client, log }
@@ -219,6 +222,8 @@ impl Dispatcher {
 
     async fn post(&self, ep: &EndpointRecord, msg_id: &str, body: &[u8]) -> Result<u16, String> {
         let ts = time::OffsetDateTime::now_utc().unix_timestamp();
+        let url = reqwest::Url::parse(&ep.url).map_err(|_| "invalid url".to_owned())?;
+        self.policy.reach.check_host(&url).map_err(|_| "address not allowed".to_owned())?;
         let headers = crate::sign::headers(&ep.secret, msg_id, ts, body).map_err(|e| e.to_string())?;
         let mut req = self.client.post(&ep.url).header("content-type", "application/json").body(body.to_vec());
         for (name, value) in headers {

@@ -11,6 +11,7 @@ use offtake_wire as wire;
 use serde::{Deserialize, Serialize};
 
 use crate::error::WebhookError;
+use crate::network::Reach;
 
 pub const ENDPOINT_KIND: &str = "webhook_endpoint";
 pub const STATE_KIND: &str = "webhook_state";
@@ -66,15 +67,16 @@ fn random_id() -> Result<String, WebhookError> {
     Ok(format!("whk_{}", b.iter().map(|x| format!("{x:02x}")).collect::<String>()))
 }
 
-fn check_url(url: &str) -> Result<(), WebhookError> {
+fn check_url(url: &str, reach: Reach) -> Result<(), WebhookError> {
     let parsed = reqwest::Url::parse(url).ok().filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
-    if url.len() > MAX_URL_CHARS || parsed.is_none() {
-        return Err(WebhookError::Invalid { field: "url", reason: "an absolute http:// or https:// URL".into() });
+    match parsed {
+        Some(u) if url.len() <= MAX_URL_CHARS => reach.check_host(&u),
+        _ => Err(WebhookError::Invalid { field: "url", reason: "an absolute http:// or https:// URL".into() }),
     }
-    Ok(())
 }
 
-/// Registers an endpoint; answers it with its secret (shown once). New
+/// Registers an endpoint for an address `reach` allows; answers it with
+/// its secret (shown once). New
 /// endpoints start after the ledger's current last event: they receive
 /// what happens from now on (`replay` is for what failed).
 pub async fn register(
@@ -83,8 +85,9 @@ pub async fn register(
     (party, sees_all): (&str, bool),
     url: &str,
     types: &[String],
+    reach: Reach,
 ) -> Result<wire::NewWebhookEndpoint, WebhookError> {
-    check_url(url)?;
+    check_url(url, reach)?;
     let types = parse_types(&types.join(","))?;
     let record = EndpointRecord {
         id: random_id()?,

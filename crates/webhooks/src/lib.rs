@@ -12,10 +12,12 @@
 pub mod dispatch;
 pub mod endpoint;
 pub mod error;
+pub mod network;
 pub mod policy;
 pub mod sign;
 
 pub use dispatch::{AttemptLog, Dispatcher, DispatcherHandle};
 pub use endpoint::{get, list, register, replay, EndpointRecord, ENDPOINT_KIND, STATE_KIND};
 pub use error::WebhookError;
+pub use network::Reach;
 pub use policy::RetryPolicy;

@@ -16,6 +16,9 @@ pub struct RetryPolicy {
     pub timeout_ms: u64,
     /// How often an endpoint with nothing to send looks for new events.
     pub poll_ms: u64,
+    /// Which addresses endpoints may be registered for and delivered to
+    /// (public ones only, by default: see `network`).
+    pub reach: crate::network::Reach,
 }
 
 impl Default for RetryPolicy {
@@ -26,6 +29,7 @@ impl Default for RetryPolicy {
             window_ms: 24 * 3_600_000 + 60_000,
             timeout_ms: 10_000,
             poll_ms: 500,
+            reach: crate::network::Reach::Public,
         }
     }
 }

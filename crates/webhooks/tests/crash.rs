@@ -65,13 +65,29 @@ async fn receiver() -> (String, Arc<Mutex<Vec<String>>>) {
 }
 
 fn policy() -> RetryPolicy {
-    RetryPolicy { base_ms: 20, max_delay_ms: 100, window_ms: 60_000, timeout_ms: 2_000, poll_ms: 20 }
+    RetryPolicy {
+        base_ms: 20,
+        max_delay_ms: 100,
+        window_ms: 60_000,
+        timeout_ms: 2_000,
+        poll_ms: 20,
+        reach: offtake_webhooks::Reach::Any,
+    }
 }
 
 async fn deliveries_survive_crashes(ts: TestStore) {
     let fin = finance(ts.store.clone()).await;
     let (url, got) = receiver().await;
-    offtake_webhooks::register(ts.store.as_ref(), fin.ledger(), ("operator", true), &url, &[]).await.unwrap();
+    offtake_webhooks::register(
+        ts.store.as_ref(),
+        fin.ledger(),
+        ("operator", true),
+        &url,
+        &[],
+        offtake_webhooks::Reach::Any,
+    )
+    .await
+    .unwrap();
     open_accepted(&fin, "f1", "lender-l", "maker-m", terms(100_000_000), date!(2026 - 01 - 01)).await.unwrap();
     for i in 0..6 {
         let po = format!("po{i}");

@@ -78,9 +78,11 @@ async fn register_endpoint(
         }
         _ => (principal.party_id.as_str().to_owned(), principal.is_admin()),
     };
-    let new = offtake_webhooks::register(state.store(), state.ledger(), (&owner.0, owner.1), &body.url, &body.types)
-        .await
-        .map_err(api_error)?;
+    let reach = state.config().webhooks.map(|p| p.reach).unwrap_or_default();
+    let new =
+        offtake_webhooks::register(state.store(), state.ledger(), (&owner.0, owner.1), &body.url, &body.types, reach)
+            .await
+            .map_err(api_error)?;
     let location = format!("/v1/webhook-endpoints/{}", new.endpoint.id);
     let replay = serde_json::to_value(&new.endpoint).map_err(|e| ApiError::Internal(e.to_string()))?;
     let mut response = created(&location, new);
