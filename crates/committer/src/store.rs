@@ -15,8 +15,8 @@ use offtake_ledger::{
 use crate::Committers;
 
 /// Wraps a store: `commit` is group-committed (one queue per ledger);
-/// `commit_batch` (already a batch) and every read and record call go
-/// straight to the inner store.
+/// `commit_batch` (already a batch) and every read and record call go to
+/// the inner store, writes in a task of their own (see [`detached`]).
 pub struct GroupCommitStore {
     inner: Arc<dyn Store>,
     committers: Committers,
@@ -41,6 +41,20 @@ impl GroupCommitStore {
     }
 }
 
+/// Runs a write to its end in a task of its own, whatever happens to the
+/// caller. A caller cancelled half-way (a request timeout, a client gone)
+/// would otherwise drop a database transaction mid-flight, and sqlx 0.8
+/// can then hand a connection still inside that transaction back to the
+/// pool (launchbadge/sqlx#3932): its row locks (a chain head) stay held
+/// while it idles, and every later writer of the ledger waits on them.
+async fn detached<T, F>(write: F) -> Result<T, LedgerError>
+where
+    F: std::future::Future<Output = Result<T, LedgerError>> + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::spawn(write).await.map_err(|e| LedgerError::Storage(format!("write task failed: {e}")))?
+}
+
 #[async_trait]
 impl LedgerStore for GroupCommitStore {
     fn backend(&self) -> &'static str {
@@ -52,7 +66,8 @@ impl LedgerStore for GroupCommitStore {
     }
 
     async fn create_account(&self, ledger: &LedgerId, spec: &NewAccount) -> Result<Account, LedgerError> {
-        self.inner.create_account(ledger, spec).await
+        let (inner, ledger, spec) = (self.inner.clone(), ledger.clone(), spec.clone());
+        detached(async move { inner.create_account(&ledger, &spec).await }).await
     }
 
     async fn accounts_by_code(&self, ledger: &LedgerId, codes: &[AccountCode]) -> Result<Vec<Account>, LedgerError> {
@@ -73,7 +88,8 @@ impl LedgerStore for GroupCommitStore {
         ledger: &LedgerId,
         commands: &[Command],
     ) -> Result<Vec<Result<Committed, LedgerError>>, LedgerError> {
-        self.inner.commit_batch(ledger, commands).await
+        let (inner, ledger, commands) = (self.inner.clone(), ledger.clone(), commands.to_vec());
+        detached(async move { inner.commit_batch(&ledger, &commands).await }).await
     }
 
     async fn balance(&self, ledger: &LedgerId, account: &AccountCode, as_of: AsOf) -> Result<Balance, LedgerError> {
@@ -104,7 +120,9 @@ impl LedgerStore for GroupCommitStore {
         commands: &[Command],
         attachments: &[Vec<Attachment>],
     ) -> Result<Vec<Result<Appended, LedgerError>>, LedgerError> {
-        self.inner.commit_batch_attached(ledger, commands, attachments).await
+        let (inner, ledger) = (self.inner.clone(), ledger.clone());
+        let (commands, attachments) = (commands.to_vec(), attachments.to_vec());
+        detached(async move { inner.commit_batch_attached(&ledger, &commands, &attachments).await }).await
     }
 
     /// Group-committed: shares a transaction with concurrent commits to the
@@ -138,7 +156,9 @@ impl RecordStore for GroupCommitStore {
         expected_version: i64,
         body: &serde_json::Value,
     ) -> Result<StoredRecord, LedgerError> {
-        self.inner.put_record(ledger, kind, id, expected_version, body).await
+        let (inner, ledger, kind, id, body) =
+            (self.inner.clone(), ledger.clone(), kind.to_owned(), id.to_owned(), body.clone());
+        detached(async move { inner.put_record(&ledger, &kind, &id, expected_version, &body).await }).await
     }
 
     async fn list_records(
@@ -166,7 +186,9 @@ impl RecordStore for GroupCommitStore {
         id: &str,
         body: &serde_json::Value,
     ) -> Result<bool, LedgerError> {
-        self.inner.insert_once(ledger, kind, id, body).await
+        let (inner, ledger, kind, id, body) =
+            (self.inner.clone(), ledger.clone(), kind.to_owned(), id.to_owned(), body.clone());
+        detached(async move { inner.insert_once(&ledger, &kind, &id, &body).await }).await
     }
 }
 
