@@ -446,7 +446,8 @@ fn subject(p: &offtake_wire::EventPayload) -> String {
         P::TrancheDelivered(t) => format!("{}/{} #{}", t.commitment, t.tranche.id, t.delivery_number),
         P::TrancheMissed(t) => format!("{}/{} on {}", t.commitment, t.tranche, t.on),
         P::InvoiceIssued(i) | P::InvoicePaid(i) => format!("{} {}", i.id, i.amount.amount),
-        P::InvoiceOverdue(i) => format!("{} on {}", i.invoice, i.on),
+        P::InvoiceOverdue(i) | P::InvoiceDefaulted(i) => format!("{} on {}", i.invoice, i.on),
+        P::PaymentMatched(m) => format!("{} {} by {:?}", m.reference, m.amount.amount, m.rule),
         P::PaymentReceived(x) | P::PaymentApplied(x) | P::PaymentSuspense(x) | P::PaymentRejected(x) => {
             format!("{} {}", x.external_ref, x.amount.amount)
         }

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use offtake_bank::LineRecord;
 use offtake_finance::service::EodDay;
 use offtake_finance::{
     kind, Advance, AdvanceStatus, Commitment, CommitmentStatus, CovenantResult, Invoice, InvoiceStatus,
@@ -24,6 +25,7 @@ pub const SOURCE_KINDS: &[&str] = &[
     offtake_settlement::notice::NOTICE_KIND,
     offtake_settlement::notice::REMITTANCE_KIND,
     offtake_finance::service::eod_kind::DAY,
+    offtake_bank::import::LINE_KIND,
 ];
 
 /// Who a facility belongs to (never changes once opened).
@@ -76,6 +78,7 @@ pub fn derive(change: Change<'_>, ctx: &Context) -> Result<Vec<wire::Event>, Eve
         k if k == offtake_settlement::notice::NOTICE_KIND => payment(change, ctx)?,
         k if k == offtake_settlement::notice::REMITTANCE_KIND => remittance(change, ctx)?,
         k if k == offtake_finance::service::eod_kind::DAY => eod_day(change, ctx)?,
+        k if k == offtake_bank::import::LINE_KIND => bank_line(change, ctx)?,
         _ => Vec::new(),
     };
     let occurred_at = wire::instant_of_us(change.record.recorded_at_us);
@@ -203,6 +206,19 @@ fn payment(change: Change<'_>, ctx: &Context) -> Result<Vec<Draft>, EventError> 
     Ok(out.into_iter().map(|p| (p, parties.clone())).collect())
 }
 
+/// A statement line whose version records a match (at import, or by hand
+/// from the queue) that the version before did not.
+fn bank_line(change: Change<'_>, ctx: &Context) -> Result<Vec<Draft>, EventError> {
+    let (line, prev) = decode_pair::<LineRecord>(change)?;
+    let Some(m) = wire::PaymentMatched::of(&line) else { return Ok(Vec::new()) };
+    if prev.as_ref().and_then(wire::PaymentMatched::of).is_some() {
+        return Ok(Vec::new());
+    }
+    let parties: Vec<String> =
+        [Some(m.brand.clone()), ctx.lender(&m.facility), ctx.maker(&m.facility)].into_iter().flatten().collect();
+    Ok(vec![(P::PaymentMatched(m), parties)])
+}
+
 fn remittance(change: Change<'_>, ctx: &Context) -> Result<Vec<Draft>, EventError> {
     let (r, prev) = decode_pair::<Remittance>(change)?;
     // A remittance of nothing sent nothing; a later version changes nothing.
@@ -227,14 +243,22 @@ fn eod_day(change: Change<'_>, ctx: &Context) -> Result<Vec<Draft>, EventError> 
     let lender_maker = vec![c.lender.clone(), c.maker.clone()];
     let before = prev.as_ref().map(|p| &p.certificate);
     let mut out: Vec<Draft> = Vec::new();
-    for inv in c.overdue_invoices.iter().filter(|i| before.is_none_or(|b| !b.overdue_invoices.contains(i))) {
+    let delinquent = |inv: &String| {
         let brand = ctx.invoice_brands.get(inv).cloned().unwrap_or_default();
         let mut parties = lender_maker.clone();
         if !brand.is_empty() {
             parties.push(brand.clone());
         }
-        let payload = wire::InvoiceOverdue { facility: day.facility.clone(), invoice: inv.clone(), brand, on: day.day };
+        (wire::InvoiceOverdue { facility: day.facility.clone(), invoice: inv.clone(), brand, on: day.day }, parties)
+    };
+    for inv in c.overdue_invoices.iter().filter(|i| before.is_none_or(|b| !b.overdue_invoices.contains(i))) {
+        let (payload, parties) = delinquent(inv);
         out.push((P::InvoiceOverdue(payload), parties));
+    }
+    let was_defaulted = |i: &String| prev.as_ref().is_some_and(|p| p.defaulted_invoices.contains(i));
+    for inv in day.defaulted_invoices.iter().filter(|i| !was_defaulted(i)) {
+        let (payload, parties) = delinquent(inv);
+        out.push((P::InvoiceDefaulted(payload), parties));
     }
     for t in c.missed_tranches.iter().filter(|t| before.is_none_or(|b| !b.missed_tranches.contains(t))) {
         let (commitment, tranche) = t.split_once('/').unwrap_or((t.as_str(), ""));

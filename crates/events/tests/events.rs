@@ -156,6 +156,9 @@ async fn every_change_emits_its_events_and_nothing_else(ts: TestStore) {
     settle.remit("remit-2", "f1", date!(2026 - 02 - 02)).await.unwrap();
     assert_eq!(s.took().await, Vec::<&str>::new(), "a repeated or empty remittance sends nothing");
 
+    let bank = offtake_bank::Bank::new(settle.clone(), offtake_bank::MatchConfig::default());
+    bank_matches(&bank, &mut s).await;
+
     // End of day: t2's invoice (due 4 March) goes unpaid, t3 is never
     // delivered, and days past due breach the covenant.
     fin.eod(date!(2026 - 04 - 30), date!(2026 - 04 - 30), &mut |_, _| {}).await.unwrap();
@@ -168,6 +171,26 @@ async fn every_change_emits_its_events_and_nothing_else(ts: TestStore) {
     fin.eod(date!(2026 - 04 - 30), date!(2026 - 04 - 30), &mut |_, _| {}).await.unwrap();
     assert_eq!(s.took().await, Vec::<&str>::new(), "a second end of day emits nothing");
 
+    // t2's invoice, due 4 March, is 90 days past due on 2 June and
+    // defaulted (more than 90) on 3 June; px's shortfall invoice, due
+    // 1 February, on 3 May: one event each, dated that day.
+    fin.eod(date!(2026 - 06 - 10), date!(2026 - 06 - 10), &mut |_, _| {}).await.unwrap();
+    let took = s.took().await;
+    assert!(!took.contains(&"invoice.overdue"), "already overdue: {took:?}");
+    let defaulted: Vec<_> = s
+        .seen
+        .iter()
+        .filter_map(|e| match &e.payload {
+            P::InvoiceDefaulted(d) => Some((d.invoice.as_str(), d.brand.as_str(), d.facility.as_str(), d.on)),
+            _ => None,
+        })
+        .collect();
+    let expected = [
+        ("po--t2", "brand-a", "f1", date!(2026 - 06 - 03)),
+        ("px--shortfall-v3", "brand-b", "f2", date!(2026 - 05 - 03)),
+    ];
+    assert_eq!(defaulted, expected, "{took:?}");
+
     let seen: BTreeSet<&str> = s.seen.iter().map(|e| e.payload.type_name()).collect();
     assert_eq!(seen, EVENT_TYPES.iter().copied().collect::<BTreeSet<_>>(), "every type occurs");
     assert!(s.seen.len() > 30, "{} events", s.seen.len());
@@ -175,6 +198,69 @@ async fn every_change_emits_its_events_and_nothing_else(ts: TestStore) {
     assert_parties(&fin, &s.seen);
     assert_each_party_sees_exactly_its_own(&fin, &s.seen).await;
     assert_paging_and_resuming(&fin, &s.seen).await;
+}
+
+/// A camt.053 for f1's collection account: one credit naming t2's
+/// invoice, one with only free text.
+const STATEMENT: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08">
+  <BkToCstmrStmt>
+    <GrpHdr><MsgId>EV-1</MsgId><CreDtTm>2026-02-03T23:00:00Z</CreDtTm></GrpHdr>
+    <Stmt>
+      <Id>EV-COLL-20260203</Id>
+      <CreDtTm>2026-02-03T23:00:00Z</CreDtTm>
+      <Acct><Id><Othr><Id>700999</Id></Othr></Id><Ccy>USD</Ccy></Acct>
+      <Ntry>
+        <Amt Ccy="USD">10.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>
+        <BookgDt><Dt>2026-02-03</Dt></BookgDt><ValDt><Dt>2026-02-03</Dt></ValDt>
+        <AcctSvcrRef>EV0001</AcctSvcrRef>
+        <NtryDtls><TxDtls><RmtInf><Ustrd>INVOICE po--t2</Ustrd></RmtInf></TxDtls></NtryDtls>
+      </Ntry>
+      <Ntry>
+        <Amt Ccy="USD">20.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>
+        <BookgDt><Dt>2026-02-03</Dt></BookgDt><ValDt><Dt>2026-02-03</Dt></ValDt>
+        <AcctSvcrRef>EV0002</AcctSvcrRef>
+        <NtryDtls><TxDtls><RmtInf><Ustrd>SAMPLES FEBRUARY</Ustrd></RmtInf></TxDtls></NtryDtls>
+      </Ntry>
+    </Stmt>
+  </BkToCstmrStmt>
+</Document>"#;
+
+/// A credit matched at import and one matched by hand each yield
+/// `payment.matched` (after the payment's `payment.received`); a credit
+/// left in the queue, the statement and a dry run yield nothing.
+async fn bank_matches(bank: &offtake_bank::Bank, s: &mut Steps<'_>) {
+    use offtake_bank::{BankAccount, HandMatch, Purpose};
+    let account = BankAccount {
+        account: "700999".into(),
+        currency: offtake_ledger::Currency::USD,
+        holder: "F1 COLLECTION".into(),
+        bic: None,
+        purpose: Purpose::Collection { facility: "f1".into() },
+    };
+    bank.register_account(account).await.unwrap();
+    bank.import(STATEMENT.as_bytes(), true).await.unwrap();
+    assert_eq!(s.took().await, Vec::<&str>::new(), "a dry run emits nothing");
+    let report = bank.import(STATEMENT.as_bytes(), false).await.unwrap();
+    assert_eq!((report.matched, report.queued), (1, 1));
+    assert_eq!(s.took().await, ["payment.matched", "payment.received"]);
+    let queued = bank.queue().await.unwrap();
+    let by_hand = HandMatch { brand: "brand-a".into(), facility: "f1".into(), invoices: vec![], by: "ops".into() };
+    bank.match_by_hand(&queued[0].key, by_hand).await.unwrap();
+    assert_eq!(s.took().await, ["payment.matched", "payment.received"]);
+    let matched: Vec<&offtake_wire::PaymentMatched> = s
+        .seen
+        .iter()
+        .filter_map(|e| match &e.payload {
+            P::PaymentMatched(m) => Some(m),
+            _ => None,
+        })
+        .collect();
+    let summary: Vec<_> = matched.iter().map(|m| (m.reference.as_str(), m.rule, m.matched_by.as_deref())).collect();
+    use offtake_wire::MatchRule::{InvoiceReference, Manual};
+    assert_eq!(summary, [("EV0001", InvoiceReference, None), ("EV0002", Manual, Some("ops"))]);
+    assert_eq!(matched[0].invoices.len(), 1);
+    assert_eq!((matched[0].invoices[0].invoice.as_str(), matched[0].amount.amount_minor), ("po--t2", 1_000));
 }
 
 fn assert_ids_and_order(events: &[Event]) {
@@ -198,7 +284,8 @@ fn expected_parties(e: &Event, facilities: &BTreeMap<&str, (&str, &str)>) -> BTr
         P::CommitmentSubmitted(c) | P::CommitmentAmended(c) | P::CommitmentCancelled(c) => set(&[&c.brand, &c.maker]),
         P::TrancheDelivered(t) => set(&[&t.brand, &t.maker]),
         P::InvoiceIssued(i) | P::InvoicePaid(i) => set(&[&i.brand, &i.maker, f(&i.facility).0]),
-        P::InvoiceOverdue(i) => set(&[&i.brand, f(&i.facility).0, f(&i.facility).1]),
+        P::InvoiceOverdue(i) | P::InvoiceDefaulted(i) => set(&[&i.brand, f(&i.facility).0, f(&i.facility).1]),
+        P::PaymentMatched(m) => set(&[&m.brand, f(&m.facility).0, f(&m.facility).1]),
         P::PaymentReceived(p) | P::PaymentApplied(p) | P::PaymentSuspense(p) | P::PaymentRejected(p) => {
             set(&[&p.brand, f(&p.facility).0, f(&p.facility).1])
         }

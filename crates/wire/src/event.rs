@@ -8,7 +8,7 @@ use time::{Date, OffsetDateTime};
 use utoipa::ToSchema;
 
 use crate::money::Money;
-use crate::{Advance, Commitment, Invoice, Payment, Remittance, Tranche};
+use crate::{Advance, Commitment, Invoice, Payment, PaymentMatched, Remittance, Tranche};
 
 /// A tranche delivered (in whole or in part): the commitment's parties and
 /// the tranche as it stands after the delivery.
@@ -40,7 +40,8 @@ pub struct TrancheMissed {
 }
 
 /// An invoice past its due date and grace days with money still open, as
-/// the end of day of `on` found it.
+/// the end of day of `on` found it (`invoice.overdue`); the same object
+/// says an invoice went past `default_days_past_due` (`invoice.defaulted`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct InvoiceOverdue {
     pub facility: String,
@@ -124,11 +125,18 @@ pub enum EventPayload {
     InvoiceIssued(Invoice),
     #[serde(rename = "invoice.overdue")]
     InvoiceOverdue(InvoiceOverdue),
+    /// More than `default_days_past_due` past due with money still open.
+    #[serde(rename = "invoice.defaulted")]
+    InvoiceDefaulted(InvoiceOverdue),
     #[serde(rename = "invoice.paid")]
     InvoicePaid(Invoice),
     /// A payment notice was queued.
     #[serde(rename = "payment.received")]
     PaymentReceived(Payment),
+    /// A bank statement credit was matched to a brand's invoices (by a
+    /// rule at import, or by hand) and queued as a payment.
+    #[serde(rename = "payment.matched")]
+    PaymentMatched(PaymentMatched),
     /// The waterfall applied it.
     #[serde(rename = "payment.applied")]
     PaymentApplied(Payment),
@@ -160,8 +168,10 @@ pub const EVENT_TYPES: &[&str] = &[
     "tranche.missed",
     "invoice.issued",
     "invoice.overdue",
+    "invoice.defaulted",
     "invoice.paid",
     "payment.received",
+    "payment.matched",
     "payment.applied",
     "payment.suspense",
     "payment.rejected",
@@ -187,8 +197,10 @@ impl EventPayload {
             TrancheMissed(_) => "tranche.missed",
             InvoiceIssued(_) => "invoice.issued",
             InvoiceOverdue(_) => "invoice.overdue",
+            InvoiceDefaulted(_) => "invoice.defaulted",
             InvoicePaid(_) => "invoice.paid",
             PaymentReceived(_) => "payment.received",
+            PaymentMatched(_) => "payment.matched",
             PaymentApplied(_) => "payment.applied",
             PaymentSuspense(_) => "payment.suspense",
             PaymentRejected(_) => "payment.rejected",

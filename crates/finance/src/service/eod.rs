@@ -13,6 +13,7 @@ use time::Date;
 
 use offtake_ledger::LedgerError;
 
+use crate::aging::InvoiceState;
 use crate::certificate::{certificate, diff, Certificate, DiffLine};
 use crate::covenants::{evaluate, with_since, CovenantResult, CovenantTerms};
 use crate::error::FinanceError;
@@ -41,6 +42,12 @@ pub struct EodDay {
     pub day: Date,
     pub interest_total_minor: i64,
     pub certificate: Certificate,
+    /// Invoices defaulted at the end of the day (more than
+    /// `default_days_past_due` past due, money still open): what the
+    /// `invoice.defaulted` event compares with the day before. Absent in
+    /// closings written before it was kept.
+    #[serde(default)]
+    pub defaulted_invoices: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -129,11 +136,20 @@ impl Finance {
         }
         let accrual = self.accrue(facility, day).await?;
         let certificate = self.bbc(facility, day).await?;
+        let defaulted_invoices = self
+            .aging(facility, day)
+            .await?
+            .invoices
+            .into_iter()
+            .filter(|l| l.state == InvoiceState::Defaulted)
+            .map(|l| l.invoice)
+            .collect();
         let closed = EodDay {
             facility: facility.to_owned(),
             day,
             interest_total_minor: accrual.interest_total_minor,
             certificate,
+            defaulted_invoices,
         };
         match self.save(eod_kind::DAY, &day_id(facility, day), 0, &closed).await {
             Ok(_) => Ok(closed),
