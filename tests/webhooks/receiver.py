@@ -6,6 +6,8 @@ usage: receiver.py DIR
   DIR/secret-P the secret (whsec_...) of the endpoint at path /P, read at each request
   DIR/fail     if present: a number N; the next N verified deliveries to /ok answer 500
   DIR/down     while present, deliveries to /down answer 503
+  DIR/delay_ms if present: wait this long before answering (so a server
+               killed meanwhile leaves the delivery in flight)
   DIR/log      one JSON line per request: path, webhook-id, verified, status
 Prints the port it listens on, then serves until killed.
 """
@@ -13,6 +15,7 @@ Prints the port it listens on, then serves until killed.
 import json
 import os
 import sys
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from standardwebhooks.webhooks import Webhook
@@ -46,6 +49,9 @@ class Handler(BaseHTTPRequestHandler):
             status = 500
         if verified and self.path == "/down" and read("down") is not None:
             status = 503
+        delay_ms = read("delay_ms")
+        if delay_ms:
+            time.sleep(int(delay_ms) / 1000)
         event = json.loads(body) if verified else {}
         line = {"path": self.path, "id": headers.get("webhook-id"), "verified": verified,
                 "status": status, "event_id": event.get("id"), "type": event.get("type")}
