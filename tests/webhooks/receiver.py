@@ -2,7 +2,8 @@
 delivery with the Standard Webhooks reference implementation (the
 `standardwebhooks` package from PyPI), not with offtake's code.
 
-usage: receiver.py DIR
+usage: receiver.py DIR [CERT KEY]
+  CERT KEY     PEM files: serve HTTPS with this certificate and key
   DIR/secret-P the secret (whsec_...) of the endpoint at path /P, read at each request
   DIR/fail     if present: a number N; the next N verified deliveries to /ok answer 500
   DIR/down     while present, deliveries to /down answer 503
@@ -14,6 +15,7 @@ Prints the port it listens on, then serves until killed.
 
 import json
 import os
+import ssl
 import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -66,5 +68,9 @@ class Handler(BaseHTTPRequestHandler):
 
 
 server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+if len(sys.argv) == 4:
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(sys.argv[2], sys.argv[3])
+    server.socket = tls.wrap_socket(server.socket, server_side=True)
 print(server.server_address[1], flush=True)
 server.serve_forever()

@@ -231,10 +231,27 @@ impl Dispatcher {
         }
         match req.send().await {
             Ok(r) => Ok(r.status().as_u16()),
-            Err(e) if e.is_timeout() => Err("timeout".into()),
-            Err(e) if e.is_connect() => Err("connection refused or unreachable".into()),
-            Err(_) => Err("request failed".into()),
+            Err(e) => Err(describe(&e)),
         }
+    }
+}
+
+/// What an endpoint's owner is told about a failed attempt: the kind of
+/// failure and its root cause (`connect: invalid peer certificate:
+/// UnknownIssuer`), so a TLS or DNS problem on their side can be fixed.
+fn describe(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        return "timeout".into();
+    }
+    let mut cause: &dyn std::error::Error = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    let text: String = cause.to_string().chars().take(200).collect();
+    if e.is_connect() {
+        format!("connect: {text}")
+    } else {
+        format!("request failed: {text}")
     }
 }
 
