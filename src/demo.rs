@@ -419,7 +419,7 @@ async fn print_events(store: &dyn Store, ledger: &LedgerId) -> anyhow::Result<()
     let events = offtake_events::read(store, ledger, offtake_events::Position::START, &filter, 10_000).await?.events;
     let mut seen: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
     for e in &events {
-        out!("   {:>4}  {:<22} {:<28} → {}", e.seq, e.payload.type_name(), subject(&e.payload), e.parties.join(", "));
+        out!("   {:>4}  {:<22} {:<28} → {}", e.seq, e.payload.type_name(), e.payload.subject(), e.parties.join(", "));
         for p in &e.parties {
             *seen.entry(p.as_str()).or_default() += 1;
         }
@@ -427,34 +427,6 @@ async fn print_events(store: &dyn Store, ledger: &LedgerId) -> anyhow::Result<()
     let counts: Vec<String> = seen.iter().map(|(p, n)| format!("{p} {n}")).collect();
     out!("   {} events; each party sees only its own: {}", events.len(), counts.join(", "));
     Ok(())
-}
-
-/// What an event is about, in a few words.
-fn subject(p: &offtake_wire::EventPayload) -> String {
-    use offtake_wire::EventPayload as P;
-    match p {
-        P::AdvanceRequested(a)
-        | P::AdvanceApproved(a)
-        | P::AdvanceFunded(a)
-        | P::AdvanceRejected(a)
-        | P::AdvanceExpired(a) => {
-            format!("{} {}", a.id, a.amount.amount)
-        }
-        P::CommitmentSubmitted(c) | P::CommitmentAmended(c) | P::CommitmentCancelled(c) => {
-            format!("{} v{}", c.doc_id, c.doc_version)
-        }
-        P::TrancheDelivered(t) => format!("{}/{} #{}", t.commitment, t.tranche.id, t.delivery_number),
-        P::TrancheMissed(t) => format!("{}/{} on {}", t.commitment, t.tranche, t.on),
-        P::InvoiceIssued(i) | P::InvoicePaid(i) => format!("{} {}", i.id, i.amount.amount),
-        P::InvoiceOverdue(i) | P::InvoiceDefaulted(i) => format!("{} on {}", i.invoice, i.on),
-        P::PaymentMatched(m) => format!("{} {} by {:?}", m.reference, m.amount.amount, m.rule),
-        P::PaymentReceived(x) | P::PaymentApplied(x) | P::PaymentSuspense(x) | P::PaymentRejected(x) => {
-            format!("{} {}", x.external_ref, x.amount.amount)
-        }
-        P::RemittanceSent(r) => format!("{} {}", r.reference, r.amount.amount),
-        P::AvailabilityChanged(a) => format!("{} {} on {}", a.facility, a.available.amount, a.on),
-        P::CovenantChanged(c) => format!("{} {} on {}", c.covenant, c.state, c.on),
-    }
 }
 
 /// Exports the ledger with its signed source documents and verifies the

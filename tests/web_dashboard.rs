@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::{json, Value};
-use web_support::{program, usd, Http, Served, FACILITY, OTHER_FACILITY};
+use web_support::{advance_request, program, usd, Http, Served, FACILITY, OTHER_FACILITY};
 
 /// How long a page may take to show what the test waits for.
 const WAIT: Duration = Duration::from_secs(60);
@@ -320,7 +320,24 @@ async fn maker_draws_and_lender_approves_in_a_real_browser() {
     let (_, adv) = api.get(&format!("/v1/advances/{advance_id}"), &p.lender.api).await;
     assert_eq!(adv["status"], "funded", "{adv}");
     assert!(b.page_text().await.contains("Nothing waits for your approval."));
+    let feed = b.text("#activity").await;
+    assert!(feed.contains("advance.funded") && feed.contains(&advance_id), "the feed shows the funding: {feed}");
     b.screenshot("lender.png").await;
+
+    // The live feed: a draw the maker requests elsewhere (through the API)
+    // appears on the open page without a reload, newest first.
+    let reloads = b.js("window.offtakeMark = 1; return window.offtakeMark", json!([])).await;
+    assert_eq!(reloads, 1);
+    api.post("/v1/advances", &p.maker.api, advance_request(&p.maker, FACILITY, "adv-live-1", "1.00")).await;
+    b.wait_js(
+        "the live feed",
+        "const li = document.querySelector('#activity li'); return li && li.textContent.includes('advance.requested') && li.textContent.includes('adv-live-1')",
+        json!([]),
+    )
+    .await;
+    assert_eq!(b.js("return window.offtakeMark", json!([])).await, 1, "no page reload");
+    b.js("document.querySelector('#activity').scrollIntoView()", json!([])).await;
+    b.screenshot("lender-live-feed.png").await;
 
     // Back as the maker: the draw is funded and availability matches the API.
     b.sign_in(&p.maker.api, "maker").await;

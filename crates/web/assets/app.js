@@ -60,6 +60,7 @@
   // ---- Sign-in and loading ----------------------------------------------
 
   function showSignIn(message) {
+    document.dispatchEvent(new CustomEvent('offtake:signed-out'));
     $('#app').hidden = true;
     $('#app').textContent = '';
     $('#session').hidden = true;
@@ -100,6 +101,7 @@
     document.title = (title ? title.textContent : 'Dashboard') + ' – offtake';
     wire(app);
     if (focusTitle && title) title.focus();
+    document.dispatchEvent(new CustomEvent('offtake:dashboard'));
     return true;
   }
 

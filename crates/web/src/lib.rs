@@ -43,6 +43,7 @@ pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; 
 
 const INDEX_HTML: &str = include_str!("../assets/index.html");
 const APP_JS: &str = include_str!("../assets/app.js");
+const FEED_JS: &str = include_str!("../assets/feed.js");
 const APP_CSS: &str = include_str!("../assets/app.css");
 const FAVICON_SVG: &str = include_str!("../assets/favicon.svg");
 
@@ -61,6 +62,7 @@ pub fn router(api: Router) -> Router {
         .route("/app/assets/{name}", get(asset))
         .route("/app/dashboard", get(dashboard))
         .route("/app/chain-verify", get(chain_verify))
+        .route("/app/feed", get(feed))
         .route("/app/checkpoint", post(checkpoint))
         .with_state(Web { api })
 }
@@ -82,6 +84,7 @@ async fn index() -> Response {
 async fn asset(Path(name): Path<String>) -> Response {
     let (content_type, body) = match name.as_str() {
         "app.js" => ("text/javascript; charset=utf-8", APP_JS),
+        "feed.js" => ("text/javascript; charset=utf-8", FEED_JS),
         "app.css" => ("text/css; charset=utf-8", APP_CSS),
         "favicon.svg" => ("image/svg+xml", FAVICON_SVG),
         _ => return WebError::new(StatusCode::NOT_FOUND, "not_found", "no such asset").into_response(),
@@ -128,6 +131,16 @@ async fn dashboard(State(web): State<Web>, headers: HeaderMap) -> Response {
             let (client, token) = caller(&web, &headers)?;
             let viewer = views::whoami(&client, &token).await?;
             views::dashboard(&client, &viewer, today()).await
+        }
+        .await,
+    )
+}
+
+async fn feed(State(web): State<Web>, headers: HeaderMap) -> Response {
+    fragment(
+        async {
+            let (client, _) = caller(&web, &headers)?;
+            views::feed::panel(&client).await
         }
         .await,
     )
@@ -208,7 +221,7 @@ mod tests {
     #[tokio::test]
     async fn fragments_need_a_key() {
         let app = router(Router::new());
-        for path in ["/app/dashboard", "/app/chain-verify"] {
+        for path in ["/app/dashboard", "/app/chain-verify", "/app/feed"] {
             let (status, headers, body) = get(&app, path, None).await;
             assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}");
             assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");

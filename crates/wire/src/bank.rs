@@ -23,6 +23,18 @@ pub enum MatchRule {
     Manual,
 }
 
+impl MatchRule {
+    /// As `rule` spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MatchRule::InvoiceReference => "invoice_reference",
+            MatchRule::CommitmentReference => "commitment_reference",
+            MatchRule::PayerMapping => "payer_mapping",
+            MatchRule::Manual => "manual",
+        }
+    }
+}
+
 impl From<Rule> for MatchRule {
     fn from(r: Rule) -> Self {
         match r {

@@ -181,6 +181,34 @@ pub const EVENT_TYPES: &[&str] = &[
 ];
 
 impl EventPayload {
+    /// What an event is about, in a few words.
+    pub fn subject(&self) -> String {
+        use EventPayload as P;
+        match self {
+            P::AdvanceRequested(a)
+            | P::AdvanceApproved(a)
+            | P::AdvanceFunded(a)
+            | P::AdvanceRejected(a)
+            | P::AdvanceExpired(a) => {
+                format!("{} {}", a.id, a.amount.amount)
+            }
+            P::CommitmentSubmitted(c) | P::CommitmentAmended(c) | P::CommitmentCancelled(c) => {
+                format!("{} v{}", c.doc_id, c.doc_version)
+            }
+            P::TrancheDelivered(t) => format!("{}/{} #{}", t.commitment, t.tranche.id, t.delivery_number),
+            P::TrancheMissed(t) => format!("{}/{} on {}", t.commitment, t.tranche, t.on),
+            P::InvoiceIssued(i) | P::InvoicePaid(i) => format!("{} {}", i.id, i.amount.amount),
+            P::InvoiceOverdue(i) | P::InvoiceDefaulted(i) => format!("{} on {}", i.invoice, i.on),
+            P::PaymentMatched(m) => format!("{} {} ({})", m.reference, m.amount.amount, m.rule.as_str()),
+            P::PaymentReceived(x) | P::PaymentApplied(x) | P::PaymentSuspense(x) | P::PaymentRejected(x) => {
+                format!("{} {}", x.external_ref, x.amount.amount)
+            }
+            P::RemittanceSent(r) => format!("{} {}", r.reference, r.amount.amount),
+            P::AvailabilityChanged(a) => format!("{} {} on {}", a.facility, a.available.amount, a.on),
+            P::CovenantChanged(c) => format!("{} {} on {}", c.covenant, c.state, c.on),
+        }
+    }
+
     /// The event's type, as `type` spells it.
     pub fn type_name(&self) -> &'static str {
         use EventPayload::*;

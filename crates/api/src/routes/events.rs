@@ -38,8 +38,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EventQuery {
-    /// Opaque: a `next_cursor`, or an event id to resume after; absent for
-    /// the ledger's first event.
+    /// Opaque: a `next_cursor`, or an event id to resume after; `now` for
+    /// the ledger's current end (only what happens from now on); absent
+    /// for the ledger's first event.
     #[param(pattern = "^[!#-\\[\\]-~]{0,200}$")]
     pub after: Option<String>,
     /// Comma-separated event types (e.g. `advance.funded,invoice.paid`);
@@ -56,8 +57,9 @@ pub struct EventQuery {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct StreamQuery {
-    /// Opaque: a `next_cursor`, or an event id to resume after. The
-    /// `Last-Event-ID` header, when sent, wins.
+    /// Opaque: a `next_cursor`, or an event id to resume after; `now` for
+    /// the ledger's current end. The `Last-Event-ID` header, when sent,
+    /// wins.
     #[param(pattern = "^[!#-\\[\\]-~]{0,200}$")]
     pub after: Option<String>,
     /// Comma-separated event types; absent for all.
@@ -72,9 +74,16 @@ fn query_error(e: EventError) -> ApiError {
     }
 }
 
-fn position(state: &AppState, after: Option<&str>) -> Result<Position, ApiError> {
+/// `after=now`: the ledger's current end.
+const NOW: &str = "now";
+
+async fn position(state: &AppState, after: Option<&str>) -> Result<Position, ApiError> {
     match after {
         None | Some("") => Ok(Position::START),
+        Some(NOW) => {
+            let head = state.store().record_head(state.ledger()).await.map_err(ApiError::Ledger)?;
+            Ok(Position { seq: head.seq, after_n: None })
+        }
         Some(text) => Position::parse(state.ledger(), text).map_err(query_error),
     }
 }
@@ -97,7 +106,7 @@ async fn list_events(
     ApiQuery(q): ApiQuery<EventQuery>,
 ) -> Result<Json<wire::EventPage>, ApiError> {
     let limit = crate::routes::PageQuery { cursor: None, limit: q.limit }.limit()?;
-    let from = position(&state, q.after.as_deref())?;
+    let from = position(&state, q.after.as_deref()).await?;
     let types = types(q.types.as_deref())?;
     let visible = visible_to(&principal);
     let filter = Filter { types: types.as_deref(), visible: &visible };
@@ -121,7 +130,7 @@ async fn stream_events(
     ApiQuery(q): ApiQuery<StreamQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
     let last_id = headers.get("last-event-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let from = position(&state, last_id.as_deref().or(q.after.as_deref()))?;
+    let from = position(&state, last_id.as_deref().or(q.after.as_deref())).await?;
     let types = types(q.types.as_deref())?;
     let events = stream::unfold((state, principal, types, from), |(state, principal, types, at)| async move {
         let mut at = at;

@@ -37,6 +37,7 @@ pub async fn render(client: &Client, viewer: &Viewer, today: Date) -> Result<Str
         ("income", "Income"),
         ("chart", "Over time"),
         ("all-advances", "Advances"),
+        ("activity", "Activity"),
     ]);
     if facilities.is_empty() {
         out.push_str(&note("No facilities yet."));
@@ -63,6 +64,7 @@ pub async fn render(client: &Client, viewer: &Viewer, today: Date) -> Result<Str
         "Advances",
         &advances_table("advances-table", "Advances on your facilities", &advances),
     ));
+    out.push_str(&section("activity", "Activity (live)", &super::feed::panel(client).await?));
     Ok(out)
 }
 
