@@ -7,6 +7,7 @@
 //! SHA-256 of the key, never the key: it is shown once, when issued.
 
 use offtake_finance::Finance;
+use offtake_ledger::date::now_us;
 use offtake_ledger::{LedgerError, LedgerId, RecordStore};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -91,11 +92,6 @@ pub struct IssuedKey {
     pub record: ApiKeyRecord,
     /// `otk_<key id>_<secret>`.
     pub key: String,
-}
-
-pub fn now_us() -> i64 {
-    let nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
-    i64::try_from(nanos / 1_000).unwrap_or(i64::MAX)
 }
 
 fn random_hex(bytes: usize) -> Result<String, ApiError> {

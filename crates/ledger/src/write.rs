@@ -17,12 +17,10 @@ use async_trait::async_trait;
 
 use crate::account::LedgerId;
 use crate::commit::{self, Appended, AttachedBatch, Attachment, BatchTx};
+use crate::date::Clock;
 use crate::entry::{Command, Committed};
 use crate::error::LedgerError;
 use crate::record_chain::{self, ChainedRecord, RecordTx};
-
-/// Microseconds since the Unix epoch, read when a write has begun.
-pub type Clock = fn() -> i64;
 
 /// One begun write transaction of a store.
 #[async_trait]

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use offtake_finance::chart::{self, FacilityPart};
 use offtake_finance::{Facility, Finance, FinanceError, Invoice, InvoicePayment, InvoiceStatus, PartyRole};
 use offtake_ledger::commit::Attachment;
+use offtake_ledger::date::{self, Clock};
 use offtake_ledger::{
     AccountCode, Action, AmountMinor, AsOf, Command, LedgerError, NewAccount, NewLeg, Side, StoredRecord,
 };
@@ -32,6 +33,9 @@ pub struct Settlement {
     /// never deleted, so a code seen once needs no more round trips: a
     /// payment would otherwise re-create ten accounts per notice.
     known_accounts: Arc<Mutex<HashSet<AccountCode>>>,
+    /// When notices are received and claimed, and when leases run out: the
+    /// wall clock unless a test steps it ([`Settlement::with_clock`]).
+    clock: Clock,
 }
 
 /// What one worker pass did.
@@ -42,10 +46,6 @@ pub struct RunReport {
     pub rejected: usize,
     /// Claimed by another worker (or lost a race to one).
     pub skipped: usize,
-}
-
-fn now_us() -> i64 {
-    i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
 }
 
 fn conflict(e: &SettlementError) -> bool {
@@ -89,7 +89,17 @@ impl Net {
 
 impl Settlement {
     pub fn new(fin: Finance) -> Self {
-        Settlement { fin, known_accounts: Arc::default() }
+        Settlement { fin, known_accounts: Arc::default(), clock: date::now_us }
+    }
+
+    /// The same service reading time from `clock` (microseconds since the
+    /// Unix epoch), e.g. to test lease expiry without waiting.
+    pub fn with_clock(self, clock: Clock) -> Self {
+        Settlement { clock, ..self }
+    }
+
+    fn now_us(&self) -> i64 {
+        (self.clock)()
     }
 
     pub fn finance(&self) -> &Finance {
@@ -103,7 +113,7 @@ impl Settlement {
         check_notice(&notice)?;
         let store = self.fin.store();
         let ledger = self.fin.ledger();
-        let record = NoticeRecord { notice: notice.clone(), state: NoticeState::Queued, received_at_us: now_us() };
+        let record = NoticeRecord { notice: notice.clone(), state: NoticeState::Queued, received_at_us: self.now_us() };
         let body = serde_json::to_value(&record).map_err(|e| SettlementError::invalid("notice", e.to_string()))?;
         if store.insert_once(ledger, NOTICE_KIND, &notice.external_ref, &body).await? {
             return Ok(record);
@@ -241,7 +251,7 @@ impl Settlement {
         let Ok(plan) = self.plan(&rec.notice).await? else { return Ok(None) };
         rec.state = NoticeState::Processing {
             worker: worker.to_owned(),
-            claimed_at_us: now_us(),
+            claimed_at_us: self.now_us(),
             plan: Some(Box::new(plan.clone())),
         };
         self.save(&rec, version).await?;
@@ -265,7 +275,7 @@ impl Settlement {
         rec: NoticeRecord,
         worker: &str,
     ) -> Result<Option<NoticeState>, SettlementError> {
-        let now = now_us();
+        let now = self.now_us();
         let plan = match &rec.state {
             NoticeState::Queued => None,
             NoticeState::Processing { worker: w, claimed_at_us, plan } => {

@@ -16,7 +16,8 @@ use sqlx::PgConnection;
 
 use crate::commit::PgWriter;
 use crate::error::db;
-use crate::{now_us, PostgresStore};
+use crate::PostgresStore;
+use offtake_ledger::date::now_us;
 
 /// `body` as JSON text, so one decoder serves both stores.
 const COLUMNS: &str = "kind, id, version, body::text AS body, recorded_at_us";

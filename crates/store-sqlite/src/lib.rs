@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use offtake_ledger::commit::{Appended, Attachment};
+use offtake_ledger::date::now_us;
 use offtake_ledger::hash::genesis_hash;
 use offtake_ledger::record_chain::record_genesis_hash;
 use offtake_ledger::store::{parse_cursor, MAX_PAGE_LIMIT};
@@ -101,12 +102,6 @@ impl SqliteStore {
     async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Sqlite>, LedgerError> {
         self.pool.acquire().await.map_err(db)
     }
-}
-
-/// Microseconds since the Unix epoch, UTC.
-pub(crate) fn now_us() -> i64 {
-    let now = time::OffsetDateTime::now_utc();
-    i64::try_from(now.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
 }
 
 #[async_trait]

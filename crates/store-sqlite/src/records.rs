@@ -13,7 +13,8 @@ use sqlx::SqliteConnection;
 
 use crate::commit::SqliteWriter;
 use crate::error::db;
-use crate::{now_us, SqliteStore};
+use crate::SqliteStore;
+use offtake_ledger::date::now_us;
 
 const COLUMNS: &str = "kind, id, version, body, recorded_at_us";
 
