@@ -4,11 +4,11 @@
 //!
 //! Holding the database is holding the books, so these commands need no
 //! API key. They call the same functions as `POST /v1/keys`, `GET
-//! /v1/keys` and `DELETE /v1/keys/{id}` (`offtake_api::parties`): the
+//! /v1/keys` and `DELETE /v1/keys/{id}` (`offtake_api::api_keys`): the
 //! party must exist and the role must be its role, in one place.
 
 use clap::Subcommand;
-use offtake_api::parties;
+use offtake_api::api_keys;
 use offtake_ledger::{LedgerId, Store};
 use offtake_wire::{ApiKey, IssuedApiKey, Role};
 
@@ -48,7 +48,7 @@ fn parse_role(text: &str) -> Result<Role, String> {
 pub async fn run(store: &dyn Store, ledger: &LedgerId, cmd: ApiKeyCmd) -> anyhow::Result<()> {
     match cmd {
         ApiKeyCmd::Issue { party, role } => {
-            let issued = parties::issue_key_for(store, ledger, &party, role).await?;
+            let issued = api_keys::issue_key_for(store, ledger, &party, role).await?;
             let view = IssuedApiKey { key_info: ApiKey::from(issued.record), key: Some(issued.key) };
             show(&view, Format::Json)?;
         }
@@ -56,7 +56,7 @@ pub async fn run(store: &dyn Store, ledger: &LedgerId, cmd: ApiKeyCmd) -> anyhow
             let mut cursor: Option<String> = None;
             loop {
                 let limit = offtake_ledger::store::MAX_PAGE_LIMIT;
-                let (records, next) = parties::list_keys(store, ledger, cursor.as_deref(), limit).await?;
+                let (records, next) = api_keys::list_keys(store, ledger, cursor.as_deref(), limit).await?;
                 for r in records {
                     show_line(&ApiKey::from(r), Format::Json)?;
                 }
@@ -67,7 +67,7 @@ pub async fn run(store: &dyn Store, ledger: &LedgerId, cmd: ApiKeyCmd) -> anyhow
             }
         }
         ApiKeyCmd::Revoke { key_id } => {
-            let record = parties::revoke_key(store, ledger, &key_id).await?;
+            let record = api_keys::revoke_key(store, ledger, &key_id).await?;
             show(&ApiKey::from(record), Format::Json)?;
         }
     }

@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use offtake_finance::certificate::DiffLine;
 use offtake_finance::{Certificate, CovenantResult, Finance, Reserve, ReserveAmount};
 use offtake_ledger::{AmountMinor, Currency};
-use time::{Date, OffsetDateTime};
+use time::Date;
 
 use crate::finance_cli::{parse_date, pct_to_bps};
 
@@ -80,9 +80,7 @@ pub enum ReserveCmd {
 }
 
 /// Today (UTC): the only place the clock is read for these commands.
-fn today() -> Date {
-    OffsetDateTime::now_utc().date()
-}
+use offtake_ledger::date::today;
 
 fn money(minor: i64, c: Currency) -> String {
     AmountMinor::new(minor).format(c)

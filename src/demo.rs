@@ -93,7 +93,7 @@ impl Story {
 }
 
 fn at(text: &str) -> anyhow::Result<OffsetDateTime> {
-    Ok(OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)?)
+    offtake_ledger::date::parse_rfc3339(text).with_context(|| format!("{text:?} is not an RFC 3339 time"))
 }
 
 fn print_availability(a: &Availability) {
@@ -401,7 +401,7 @@ pub async fn run(store: Arc<dyn Store>, where_: &str) -> anyhow::Result<()> {
     out!("\n14. Audit export: a signed bundle, verified offline");
     // Unique per run: process ids are reused, and the ledger key refuses to
     // overwrite an existing file.
-    let nanos = OffsetDateTime::now_utc().unix_timestamp_nanos();
+    let nanos = offtake_ledger::date::now().unix_timestamp_nanos();
     let dir = std::env::temp_dir().join(format!("offtake-demo-audit-{}-{nanos}", std::process::id()));
     let verified = audit(&fin, &dir).await?;
     out!("   {}", dir.display());

@@ -276,17 +276,13 @@ pub enum StatementCmd {
 }
 
 pub fn parse_date(text: Option<&str>) -> anyhow::Result<Date> {
-    match text {
-        None => Ok(OffsetDateTime::now_utc().date()),
-        Some(t) => Ok(offtake_ledger::date::parse_date(t)?),
-    }
+    Ok(offtake_ledger::date::date_or_today(text)?)
 }
 
 fn parse_now(now: &NowArg) -> anyhow::Result<OffsetDateTime> {
     match &now.now {
-        None => Ok(OffsetDateTime::now_utc()),
-        Some(t) => OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
-            .with_context(|| format!("{t:?} is not an RFC 3339 time")),
+        None => Ok(offtake_ledger::date::now()),
+        Some(t) => offtake_ledger::date::parse_rfc3339(t).with_context(|| format!("{t:?} is not an RFC 3339 time")),
     }
 }
 
@@ -415,7 +411,7 @@ pub async fn advance(fin: &Finance, cmd: AdvanceCmd) -> anyhow::Result<()> {
 /// Accrual through a day that is not after today (UTC): `future_date`.
 pub async fn accrue(fin: &Finance, through: &str, facility: Option<&str>) -> anyhow::Result<()> {
     let through = parse_date(Some(through))?;
-    let today = OffsetDateTime::now_utc().date();
+    let today = offtake_ledger::date::today();
     match facility {
         Some(f) => print_json(&wire::AccrualReport::of(
             fin.accrue_until(f, through, today).await?,

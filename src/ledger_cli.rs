@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use offtake_ledger::row::parse_date;
 use offtake_ledger::{
     verify_history, AccountCode, Action, AmountMinor, AsOf, Book, Command, Committed, Currency, LedgerId, LedgerStore,
     NewAccount, NewLeg, Side, Store,
@@ -133,10 +132,7 @@ pub async fn account(store: &dyn LedgerStore, ledger: &LedgerId, cmd: AccountCmd
 }
 
 fn command(opts: &EntryOptions, action: Action) -> anyhow::Result<Command> {
-    let effective_date = match &opts.date {
-        Some(d) => parse_date(d)?,
-        None => time::OffsetDateTime::now_utc().date(),
-    };
+    let effective_date = offtake_ledger::date::date_or_today(opts.date.as_deref())?;
     let metadata: serde_json::Value = serde_json::from_str(&opts.metadata).context("--metadata is not valid JSON")?;
     let idempotency_key = match &opts.key {
         Some(k) => k.clone(),
@@ -152,7 +148,7 @@ fn command(opts: &EntryOptions, action: Action) -> anyhow::Result<Command> {
 /// A fresh key: time and process id are unique enough for one operator's
 /// CLI retries; API clients choose their own keys.
 fn generated_key() -> String {
-    let nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
+    let nanos = offtake_ledger::date::now().unix_timestamp_nanos();
     format!("cli-{nanos:x}-{:x}", std::process::id())
 }
 
@@ -228,10 +224,9 @@ pub fn parse_as_of(text: Option<&str>) -> anyhow::Result<AsOf> {
     if let Ok(seq) = text.parse::<i64>() {
         return Ok(AsOf::Seq(seq));
     }
-    let at = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+    let at = offtake_ledger::date::parse_rfc3339(text)
         .with_context(|| format!("--as-of {text:?} is neither an entry number nor an RFC 3339 time"))?;
-    let us = i64::try_from(at.unix_timestamp_nanos() / 1_000).context("--as-of out of range")?;
-    Ok(AsOf::RecordedAtUs(us))
+    Ok(AsOf::RecordedAtUs(offtake_ledger::date::unix_us(at)))
 }
 
 pub async fn balance(

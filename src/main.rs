@@ -387,7 +387,7 @@ async fn demo_command(demo_database_url: Option<String>) -> anyhow::Result<()> {
     let url = match demo_database_url {
         Some(u) => u,
         None => {
-            let nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
+            let nanos = offtake_ledger::date::now().unix_timestamp_nanos();
             let path = std::env::temp_dir().join(format!("offtake-demo-{}-{nanos}.db", std::process::id()));
             format!("sqlite:{}", path.display())
         }

@@ -14,7 +14,6 @@ use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use offtake_ledger::{LedgerId, Store};
 use offtake_signing::{doc_type_of, seal, sign, Envelope, KeyRegistry, PublicKeyFile, Revocation, Role, SigningKey};
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 /// Largest document, envelope or key file read (bytes).
@@ -118,14 +117,12 @@ fn read_input(path: &Path) -> anyhow::Result<String> {
 
 fn parse_time(field: &str, text: Option<&str>) -> anyhow::Result<OffsetDateTime> {
     match text {
-        None => Ok(OffsetDateTime::now_utc()),
-        Some(t) => OffsetDateTime::parse(t, &Rfc3339).with_context(|| format!("{field} must be an RFC 3339 time")),
+        None => Ok(offtake_ledger::date::now()),
+        Some(t) => offtake_ledger::date::parse_rfc3339(t).with_context(|| format!("{field} must be an RFC 3339 time")),
     }
 }
 
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
-}
+use offtake_ledger::date::format_rfc3339 as rfc3339;
 
 /// Writes a new file that only its owner can read. Never replaces a file.
 fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {

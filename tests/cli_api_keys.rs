@@ -1,6 +1,6 @@
 //! `offtake api-key issue | list | revoke`: API keys from the database,
 //! the recovery path for a lost admin key. The keys it issues authenticate
-//! exactly like the API's (`offtake_api::parties::authenticate`), its
+//! exactly like the API's (`offtake_api::api_keys::authenticate`), its
 //! refusals are the API's codes and write nothing.
 
 use std::path::Path;
@@ -49,7 +49,7 @@ fn refused(dir: &Path, args: &[&str], code: &str) {
 async fn authenticates(dir: &Path, key: &str) -> bool {
     let store = SqliteStore::open(&dir.join("keys.db")).await.expect("open");
     let ledger = LedgerId::new("program").expect("ledger");
-    offtake_api::parties::authenticate(&store, &ledger, key).await.expect("authenticate").is_some()
+    offtake_api::api_keys::authenticate(&store, &ledger, key).await.expect("authenticate").is_some()
 }
 
 #[tokio::test]

@@ -18,9 +18,10 @@ use axum::http::{header, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use crate::api_keys::authenticate;
+pub use crate::api_keys::{bootstrap_admin, IssuedKey};
 use crate::error::ApiError;
-use crate::parties::authenticate;
-pub use crate::parties::{bootstrap_admin, IssuedKey, PartyId, Role};
+pub use crate::parties::{PartyId, Role};
 use crate::state::AppState;
 
 /// Who is calling: the party and role of the presented API key.

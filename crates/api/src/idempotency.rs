@@ -43,8 +43,8 @@ use sha2::{Digest, Sha256};
 
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::parties::now_us;
 use crate::state::AppState;
+use offtake_ledger::date::now_us;
 
 pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");

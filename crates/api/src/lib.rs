@@ -22,6 +22,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod api_keys;
 pub mod auth;
 pub mod config;
 pub mod connections;

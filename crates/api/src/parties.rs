@@ -1,4 +1,4 @@
-//! Parties and API keys.
+//! Parties (their API keys: [`crate::api_keys`]).
 //!
 //! Brands, makers, lenders and auditors are the finance domain's parties
 //! (record kind `party`, [`offtake_finance::Party`]); the API adds
@@ -9,19 +9,12 @@
 use offtake_finance::Finance;
 use offtake_ledger::{LedgerError, LedgerId, RecordStore};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
 
 pub const OPERATOR_KIND: &str = "operator";
-pub const API_KEY_KIND: &str = "api_key";
 /// Longest party id (the one rule: [`offtake_signing::check_party`]).
 pub use offtake_signing::PARTY_ID_MAX_CHARS;
-/// Random bytes in a key's public id and in its secret.
-const KEY_ID_BYTES: usize = 12;
-const KEY_SECRET_BYTES: usize = 32;
-/// Every API key starts with this, so leaked keys are easy to scan for.
-pub const KEY_PREFIX: &str = "otk_";
 
 pub use offtake_wire::{Party, PartyKind, Role};
 
@@ -55,72 +48,9 @@ impl<'de> Deserialize<'de> for PartyId {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-struct Operator {
-    id: String,
-    name: String,
-}
-
-/// An API key as stored (the secret's hash, never the secret).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ApiKeyRecord {
-    pub key_id: String,
-    pub party_id: PartyId,
-    pub role: Role,
-    /// Lower-case hex SHA-256 of the whole key string.
-    pub key_sha256: String,
-    pub created_at_us: i64,
-    pub revoked_at_us: Option<i64>,
-}
-
-impl From<ApiKeyRecord> for offtake_wire::ApiKey {
-    fn from(r: ApiKeyRecord) -> Self {
-        offtake_wire::ApiKey {
-            key_id: r.key_id,
-            party_id: r.party_id.as_str().to_owned(),
-            role: r.role,
-            created_at: offtake_wire::instant_of_us(r.created_at_us),
-            revoked_at: r.revoked_at_us.map(offtake_wire::instant_of_us),
-        }
-    }
-}
-
-/// A freshly issued key: the only time its secret exists outside the
-/// client.
-#[derive(Clone, Debug)]
-pub struct IssuedKey {
-    pub record: ApiKeyRecord,
-    /// `otk_<key id>_<secret>`.
-    pub key: String,
-}
-
-pub fn now_us() -> i64 {
-    let nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
-    i64::try_from(nanos / 1_000).unwrap_or(i64::MAX)
-}
-
-fn random_hex(bytes: usize) -> Result<String, ApiError> {
-    let mut buf = vec![0u8; bytes];
-    getrandom::fill(&mut buf).map_err(|e| ApiError::Internal(format!("no randomness: {e}")))?;
-    Ok(hex::encode(buf))
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
-
-/// Equality that takes the same time wherever the inputs differ (`subtle`,
-/// which also keeps the optimiser from short-circuiting the comparison).
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    use subtle::ConstantTimeEq;
-    a.ct_eq(b).into()
-}
-
-/// Splits `otk_<key id>_<secret>` into its key id; `None` if malformed.
-pub fn key_id_of(token: &str) -> Option<&str> {
-    let rest = token.strip_prefix(KEY_PREFIX)?;
-    let (id, secret) = rest.split_once('_')?;
-    let hex_of = |s: &str, n: usize| s.len() == n * 2 && s.bytes().all(|b| b.is_ascii_hexdigit());
-    (hex_of(id, KEY_ID_BYTES) && hex_of(secret, KEY_SECRET_BYTES)).then_some(id)
+pub(crate) struct Operator {
+    pub(crate) id: String,
+    pub(crate) name: String,
 }
 
 /// A party of any kind by id, if it exists.
@@ -191,136 +121,9 @@ pub async fn register_party(finance: &Finance, id: &PartyId, kind: PartyKind, na
     }
 }
 
-/// Issues a new key for a party. The key's role must be the party's role.
-pub async fn issue_key(
-    store: &dyn RecordStore,
-    ledger: &LedgerId,
-    party: &Party,
-    role: Role,
-) -> Result<IssuedKey, ApiError> {
-    if role != party.kind.role() {
-        return Err(ApiError::unprocessable(
-            "role_mismatch",
-            format!("a {:?} party's keys have role {:?}, not {:?}", party.kind, party.kind.role(), role),
-        ));
-    }
-    let key_id = random_hex(KEY_ID_BYTES)?;
-    let key = format!("{KEY_PREFIX}{key_id}_{}", random_hex(KEY_SECRET_BYTES)?);
-    let record = ApiKeyRecord {
-        key_id: key_id.clone(),
-        party_id: PartyId::new(&party.id)?,
-        role,
-        key_sha256: sha256_hex(key.as_bytes()),
-        created_at_us: now_us(),
-        revoked_at_us: None,
-    };
-    let body = serde_json::to_value(&record).map_err(|e| ApiError::Internal(e.to_string()))?;
-    store.put_record(ledger, API_KEY_KIND, &key_id, 0, &body).await?;
-    Ok(IssuedKey { record, key })
-}
-
-/// Issues a key for the party with this id: the party must exist
-/// (`unknown_party`) and the role must be its role (`role_mismatch`). The
-/// one rule behind `POST /v1/keys` and `offtake api-key issue`.
-pub async fn issue_key_for(
-    store: &dyn RecordStore,
-    ledger: &LedgerId,
-    party_id: &str,
-    role: Role,
-) -> Result<IssuedKey, ApiError> {
-    let party = find_party(store, ledger, party_id)
-        .await?
-        .ok_or_else(|| ApiError::unprocessable("unknown_party", format!("no party {party_id:?}")))?;
-    issue_key(store, ledger, &party, role).await
-}
-
-/// A page of API keys in key-id order, revoked ones included (`GET
-/// /v1/keys` filters them by caller; `offtake api-key list` shows all).
-pub async fn list_keys(
-    store: &dyn RecordStore,
-    ledger: &LedgerId,
-    cursor: Option<&str>,
-    limit: u32,
-) -> Result<(Vec<ApiKeyRecord>, Option<String>), ApiError> {
-    let page = store.list_records(ledger, API_KEY_KIND, cursor, limit).await?;
-    let items = page.items.iter().map(|r| r.decode()).collect::<Result<Vec<ApiKeyRecord>, _>>()?;
-    Ok((items, page.next_cursor))
-}
-
-/// Marks a key revoked (a new version of its record). Revoking twice keeps
-/// the first revocation time. A malformed key id is `not_found`, like an
-/// unknown one. The one rule behind `DELETE /v1/keys/{id}` and `offtake
-/// api-key revoke`.
-pub async fn revoke_key(store: &dyn RecordStore, ledger: &LedgerId, key_id: &str) -> Result<ApiKeyRecord, ApiError> {
-    if offtake_ledger::record::check_record_key("key_id", key_id).is_err() {
-        return Err(ApiError::not_found(format!("api key {key_id:?}")));
-    }
-    let stored = store
-        .get_record(ledger, API_KEY_KIND, key_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("api key {key_id:?}")))?;
-    let mut record: ApiKeyRecord = stored.decode()?;
-    if record.revoked_at_us.is_some() {
-        return Ok(record);
-    }
-    record.revoked_at_us = Some(now_us());
-    let body = serde_json::to_value(&record).map_err(|e| ApiError::Internal(e.to_string()))?;
-    store.put_record(ledger, API_KEY_KIND, key_id, stored.version, &body).await?;
-    Ok(record)
-}
-
-/// Looks a presented key up: `Some` only for a well-formed, known,
-/// unrevoked key whose hash matches.
-pub async fn authenticate(
-    store: &dyn RecordStore,
-    ledger: &LedgerId,
-    token: &str,
-) -> Result<Option<ApiKeyRecord>, ApiError> {
-    let Some(key_id) = key_id_of(token) else { return Ok(None) };
-    let Some(stored) = store.get_record(ledger, API_KEY_KIND, key_id).await? else { return Ok(None) };
-    let record: ApiKeyRecord = stored.decode()?;
-    let presented = sha256_hex(token.as_bytes());
-    if !constant_time_eq(presented.as_bytes(), record.key_sha256.as_bytes()) || record.revoked_at_us.is_some() {
-        return Ok(None);
-    }
-    Ok(Some(record))
-}
-
-/// Id of the operator party created by [`bootstrap_admin`].
-pub const OPERATOR_PARTY_ID: &str = "operator";
-const BOOTSTRAP_KIND: &str = "bootstrap";
-
-/// Creates the operator party and its first admin key, once per ledger.
-/// Returns the key the first time (to be printed once) and `None` ever
-/// after; a lost one is replaced with another admin key or, on the
-/// database, `offtake api-key issue --party operator --role admin`.
-pub async fn bootstrap_admin(store: &dyn RecordStore, ledger: &LedgerId) -> Result<Option<IssuedKey>, ApiError> {
-    let marker = serde_json::json!({ "at_us": now_us() });
-    if !store.insert_once(ledger, BOOTSTRAP_KIND, "admin_key", &marker).await? {
-        return Ok(None);
-    }
-    let operator = Operator { id: OPERATOR_PARTY_ID.to_owned(), name: "Operator".to_owned() };
-    let body = serde_json::to_value(&operator).map_err(|e| ApiError::Internal(e.to_string()))?;
-    store.insert_once(ledger, OPERATOR_KIND, OPERATOR_PARTY_ID, &body).await?;
-    let party = find_party(store, ledger, OPERATOR_PARTY_ID)
-        .await?
-        .filter(|p| p.kind == PartyKind::Operator)
-        .ok_or_else(|| ApiError::Internal("the operator party id is taken by another party".into()))?;
-    issue_key(store, ledger, &party, Role::Admin).await.map(Some)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn key_ids_parse_only_from_well_formed_keys() {
-        let good = format!("otk_{}_{}", "a".repeat(24), "b".repeat(64));
-        assert_eq!(key_id_of(&good), Some("a".repeat(24).as_str()));
-        for bad in ["", "otk_", "otk_zz_zz", &good[1..], &format!("{good}0"), &good.replace("otk_", "ot_")] {
-            assert_eq!(key_id_of(bad), None, "{bad}");
-        }
-    }
 
     #[test]
     fn party_ids_are_restricted() {

@@ -183,7 +183,7 @@ pub async fn export_beancount<W: Write>(
     })
     .await?;
 
-    let today = time::OffsetDateTime::now_utc().date();
+    let today = offtake_ledger::date::today();
     let open_date = min_date.unwrap_or(today);
     let assert_date = max_date.unwrap_or(open_date).next_day().unwrap_or(today);
     let open_str = offtake_ledger::row::format_date(open_date);

@@ -411,15 +411,10 @@ async fn write_bundle(
     let after = ChainPoint { seq: range.last.max(range.first - 1), hash: hex::encode(last_hash) };
     assert_eq!(tree.size(), u64::try_from(after.seq).unwrap_or(0), "one leaf per entry up to the period end");
 
-    let now = time::OffsetDateTime::now_utc();
     let manifest = Manifest {
         format: BUNDLE_FORMAT.into(),
         ledger: ledger.as_str().to_owned(),
-        created_at: now
-            .replace_nanosecond(0)
-            .unwrap_or(now)
-            .format(&time::format_description::well_known::Rfc3339)
-            .map_err(|e| AuditError::invalid("clock", e.to_string()))?,
+        created_at: offtake_ledger::date::rfc3339_us(offtake_ledger::date::now_us()),
         public_key: key.public_key_hex(),
         period: Period {
             basis: opts.period.basis().into(),

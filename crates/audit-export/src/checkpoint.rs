@@ -76,11 +76,7 @@ pub struct ConsistencyProof {
 }
 
 fn now_rfc3339() -> Result<String, AuditError> {
-    let now = time::OffsetDateTime::now_utc();
-    now.replace_nanosecond(0)
-        .unwrap_or(now)
-        .format(&time::format_description::well_known::Rfc3339)
-        .map_err(|e| AuditError::invalid("clock", e.to_string()))
+    Ok(offtake_ledger::date::rfc3339_us(offtake_ledger::date::now_us()))
 }
 
 async fn resolve_size(store: &dyn LedgerStore, ledger: &LedgerId, size: Option<u64>) -> Result<u64, AuditError> {

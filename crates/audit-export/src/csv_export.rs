@@ -37,7 +37,7 @@ pub struct CsvSummary {
 fn recorded_at(us: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1_000)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .map(offtake_ledger::date::format_rfc3339)
         .unwrap_or_else(|| us.to_string())
 }
 

@@ -9,6 +9,7 @@
 //! (each idempotent), the statement record last.
 
 use offtake_finance::InvoiceStatus;
+use offtake_ledger::date::now_us;
 use offtake_settlement::{Allocation as NoticeAllocation, PaymentNotice, Source};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -16,7 +17,7 @@ use sha2::{Digest, Sha256};
 use crate::error::BankError;
 use crate::matching::{consume, decide, Decision, OpenInvoice, PaymentMatch};
 use crate::registry::record_id;
-use crate::service::{now_us, Bank};
+use crate::service::Bank;
 use crate::statement::{Balance, Format, Line, Statement};
 
 pub const STATEMENT_KIND: &str = "bank_statement";

@@ -40,7 +40,3 @@ impl Bank {
         self.finance().ledger()
     }
 }
-
-pub(crate) fn now_us() -> i64 {
-    i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
-}

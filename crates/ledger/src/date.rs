@@ -1,5 +1,12 @@
-//! Calendar dates at the edges: the one parser for `YYYY-MM-DD` input and
-//! checked day arithmetic.
+//! Dates and times at the edges, in one place: the one parser for
+//! `YYYY-MM-DD` input, checked day arithmetic, RFC 3339 text, and the wall
+//! clock (`now`, `now_us`, `today`, "the date given, else today").
+//!
+//! The clock is read here and nowhere else, so a caller that needs another
+//! time source has one function to replace. Code that decides by time
+//! takes the time as a parameter (finance takes `now`, the write path a
+//! clock function); only the edges (API handlers, CLI, store timestamps)
+//! read it.
 //!
 //! Every date a caller sends (API query strings and bodies, signed
 //! documents, CLI flags) goes through [`parse_date`], which accepts only
@@ -10,7 +17,8 @@
 //! through [`add_days`] (an error) or [`add_days_saturating`] (a horizon),
 //! never through `Date + Duration`, which panics on overflow.
 
-use time::{Date, Duration};
+use time::format_description::well_known::Rfc3339;
+use time::{Date, Duration, OffsetDateTime};
 
 use crate::error::LedgerError;
 
@@ -67,6 +75,55 @@ pub fn check_in_range(date: Date) -> Result<Date, LedgerError> {
 pub fn format_date(d: Date) -> String {
     // The format has no fallible component for the dates `time` represents.
     d.format(DATE_FORMAT).unwrap_or_else(|_| d.to_string())
+}
+
+/// A time source: microseconds since the Unix epoch ([`now_us`], or a
+/// fixed or stepping clock in tests).
+pub type Clock = fn() -> i64;
+
+/// Now, UTC, from the wall clock.
+pub fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+/// Now as microseconds since the Unix epoch: the stores' `recorded_at_us`.
+pub fn now_us() -> i64 {
+    unix_us(now())
+}
+
+/// Today's date, UTC.
+pub fn today() -> Date {
+    now().date()
+}
+
+/// The date given (parsed by [`parse_date`]), else today: every optional
+/// `as_of`/`date` input.
+pub fn date_or_today(text: Option<&str>) -> Result<Date, LedgerError> {
+    text.map_or_else(|| Ok(today()), parse_date)
+}
+
+/// Microseconds since the Unix epoch (saturating far outside the years a
+/// ledger holds).
+pub fn unix_us(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000).unwrap_or(if t.unix_timestamp() < 0 { i64::MIN } else { i64::MAX })
+}
+
+/// RFC 3339 text of an instant (`2026-01-05T09:30:00Z`).
+pub fn format_rfc3339(t: OffsetDateTime) -> String {
+    // Fails only for years RFC 3339 cannot write; show those some way.
+    t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
+}
+
+/// RFC 3339 text of a microsecond timestamp, whole seconds (empty when it
+/// is no instant `time` represents).
+pub fn rfc3339_us(us: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(us.div_euclid(1_000_000)).map(format_rfc3339).unwrap_or_default()
+}
+
+/// Parses an RFC 3339 instant; `None` when the text is not one (each edge
+/// answers that in its own way: 422, 400, a CLI message).
+pub fn parse_rfc3339(text: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(text, &Rfc3339).ok()
 }
 
 /// `date + days`, or `date_out_of_range` when the result is not a date.
@@ -162,6 +219,16 @@ mod tests {
         assert_eq!(add_days_saturating(date!(9999 - 12 - 31), 365), Date::MAX);
         assert_eq!(add_days_saturating(date!(2026 - 01 - 05), i64::MAX), Date::MAX);
         assert_eq!(add_days_saturating(date!(2026 - 01 - 05), i64::MIN), Date::MIN);
+    }
+
+    #[test]
+    fn times_round_trip_through_rfc3339() {
+        let t = parse_rfc3339("2026-01-05T09:30:00Z").unwrap();
+        assert_eq!(format_rfc3339(t), "2026-01-05T09:30:00Z");
+        assert_eq!(rfc3339_us(unix_us(t) + 999_999), "2026-01-05T09:30:00Z");
+        assert_eq!(parse_rfc3339("2026-01-05"), None);
+        assert_eq!(date_or_today(Some("2026-01-05")).unwrap(), date!(2026 - 01 - 05));
+        assert_eq!(date_or_today(Some("2026-13-05")).unwrap_err().code(), "invalid_input");
     }
 
     #[test]

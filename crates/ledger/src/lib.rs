@@ -24,6 +24,7 @@ pub mod record_chain;
 pub mod row;
 pub mod store;
 pub mod verify;
+pub mod write;
 
 pub use account::{Account, AccountCode, Book, LedgerId, NewAccount, Side};
 pub use balance::{AsOf, Balance, BalanceTotals};

@@ -244,6 +244,24 @@ async fn a_crashed_worker_never_double_applies(ts: TestStore) {
     assert_books_balance(fin(&s)).await;
 }
 
+/// A claim holds a notice for `LEASE_US` by the service's clock: other
+/// workers skip it until then, and take it over after.
+async fn a_lease_runs_out_by_the_service_clock(ts: TestStore) {
+    fn after_the_lease() -> i64 {
+        offtake_ledger::date::now_us() + offtake_settlement::service::LEASE_US + 1
+    }
+    let s = program(&ts).await;
+    s.enqueue(notice("leased", "1000.00", date!(2026 - 03 - 16))).await.unwrap();
+    s.claim_and_plan("leased", "a").await.unwrap().unwrap();
+    let held = s.settle_once("b").await.unwrap();
+    assert_eq!((held.applied, held.skipped), (0, 1));
+    let later = s.clone().with_clock(after_the_lease);
+    let taken = later.settle_once("c").await.unwrap();
+    assert_eq!((taken.applied, taken.skipped), (1, 0));
+    assert!(matches!(s.notice("leased").await.unwrap().state, NoticeState::Applied { .. }));
+    assert_books_balance(fin(&s)).await;
+}
+
 /// Issue 18, rule 7. Interest is accrued through 14 April (100 days on
 /// 80,000: 2,666.67), then a 50,000.00 payment arrives valued 5 April:
 /// fees 800.00, interest 2,666.67, principal 46,533.33 → 33,466.67 left.
@@ -316,4 +334,5 @@ on_both_stores!(
     replayed_notification_applies_once,
     racing_workers_apply_each_notice_once,
     a_crashed_worker_never_double_applies,
+    a_lease_runs_out_by_the_service_clock,
 );

@@ -10,7 +10,6 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime};
 
 use crate::error::SigningError;
@@ -167,7 +166,8 @@ fn str_field<'a>(body: &'a Value, field: &str) -> Result<&'a str, SigningError> 
 }
 
 pub(crate) fn parse_timestamp(field: &str, text: &str) -> Result<OffsetDateTime, SigningError> {
-    OffsetDateTime::parse(text, &Rfc3339).map_err(|e| SigningError::schema(format!("{field} {text:?}: {e}")))
+    offtake_ledger::date::parse_rfc3339(text)
+        .ok_or_else(|| SigningError::schema(format!("{field} {text:?}: not an RFC 3339 time")))
 }
 
 /// Dates in documents follow the one input rule (`offtake_ledger::date`).

@@ -32,7 +32,6 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
 use offtake_ledger::{LedgerError, LedgerId, RecordStore};
@@ -480,9 +479,7 @@ fn replayed(key_id: &str, nonce: &str) -> SigningError {
 }
 
 /// RFC 3339 text of a timestamp (for messages and records).
-pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
-}
+pub(crate) use offtake_ledger::date::format_rfc3339 as rfc3339;
 
 #[cfg(test)]
 mod tests {

@@ -16,12 +16,48 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use offtake_ledger::commit::BatchTx;
 use offtake_ledger::plan::{KeyUse, RefState};
+use offtake_ledger::record_chain::RecordTx;
 use offtake_ledger::row::{format_date, metadata_text};
+use offtake_ledger::write::{WriteTx, Writer};
 use offtake_ledger::{Account, AccountCode, BalanceTotals, ChainHead, EntryRecord, LedgerError, LedgerId};
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 
 use crate::error::db;
+use crate::records::PgRecordTx;
 use crate::{accounts, entries};
+
+/// Write transactions, each on a connection of the pool; the head rows'
+/// locks serialise the writers of one ledger.
+pub(crate) struct PgWriter<'p>(pub(crate) &'p PgPool);
+
+#[async_trait]
+impl Writer for PgWriter<'_> {
+    async fn begin(&mut self) -> Result<Box<dyn WriteTx + '_>, LedgerError> {
+        Ok(Box::new(PgWrite(self.0.begin().await.map_err(db)?)))
+    }
+}
+
+/// One begun write transaction.
+struct PgWrite(Transaction<'static, Postgres>);
+
+#[async_trait]
+impl WriteTx for PgWrite {
+    fn entries(&mut self) -> Box<dyn BatchTx + '_> {
+        Box::new(PgBatch(&mut self.0))
+    }
+
+    fn records(&mut self) -> Box<dyn RecordTx + '_> {
+        Box::new(PgRecordTx(&mut self.0))
+    }
+
+    async fn commit(self: Box<Self>) -> Result<(), LedgerError> {
+        self.0.commit().await.map_err(db)
+    }
+
+    async fn rollback(self: Box<Self>) -> Result<(), LedgerError> {
+        self.0.rollback().await.map_err(db)
+    }
+}
 
 /// The write transaction's connection; `lock_head` takes the row lock.
 pub(crate) struct PgBatch<'c>(pub(crate) &'c mut PgConnection);

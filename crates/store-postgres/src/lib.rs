@@ -16,10 +16,12 @@ mod records;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use offtake_ledger::commit::{Appended, AttachedBatch, Attachment};
+use offtake_ledger::commit::{Appended, Attachment};
+use offtake_ledger::date::now_us;
 use offtake_ledger::hash::genesis_hash;
 use offtake_ledger::record_chain::record_genesis_hash;
 use offtake_ledger::store::{parse_cursor, MAX_PAGE_LIMIT};
+use offtake_ledger::write;
 use offtake_ledger::{
     Account, AccountCode, AsOf, Balance, ChainHead, Command, Committed, EntryRecord, LedgerError, LedgerId,
     LedgerStore, NewAccount, Page,
@@ -27,6 +29,7 @@ use offtake_ledger::{
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
+use crate::commit::PgWriter;
 use crate::error::db;
 
 /// Connections in the pool. Writers of one ledger queue on its head lock;
@@ -86,11 +89,6 @@ impl PostgresStore {
     }
 }
 
-pub(crate) fn now_us() -> i64 {
-    let now = time::OffsetDateTime::now_utc();
-    i64::try_from(now.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
-}
-
 #[async_trait]
 impl LedgerStore for PostgresStore {
     fn backend(&self) -> &'static str {
@@ -141,14 +139,7 @@ impl LedgerStore for PostgresStore {
         ledger: &LedgerId,
         commands: &[Command],
     ) -> Result<Vec<Result<Committed, LedgerError>>, LedgerError> {
-        if commands.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut tx = self.pool.begin().await.map_err(db)?;
-        let outcomes =
-            offtake_ledger::commit::commit_batch(&mut commit::PgBatch(&mut tx), ledger, commands, now_us()).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(outcomes)
+        write::commit_batch(&mut PgWriter(&self.pool), ledger, commands, now_us).await
     }
 
     async fn commit_batch_attached(
@@ -157,47 +148,7 @@ impl LedgerStore for PostgresStore {
         commands: &[Command],
         attachments: &[Vec<Attachment>],
     ) -> Result<Vec<Result<Appended, LedgerError>>, LedgerError> {
-        let mut batch = AttachedBatch::new(commands, attachments)?;
-        // Each round either commits or takes at least one stale command out.
-        while !batch.commands.is_empty() {
-            let mut tx = self.pool.begin().await.map_err(db)?;
-            let now = now_us();
-            let written = async {
-                let appended = offtake_ledger::commit::commit_batch_appending(
-                    &mut commit::PgBatch(&mut tx),
-                    ledger,
-                    &batch.commands,
-                    now,
-                )
-                .await?;
-                let stale = offtake_ledger::record_chain::put_attached(
-                    &mut records::PgRecordTx(&mut tx),
-                    ledger,
-                    &appended,
-                    &batch.attachments,
-                    now,
-                )
-                .await?;
-                Ok::<_, LedgerError>((appended, stale))
-            }
-            .await;
-            match written {
-                Ok((appended, stale)) if stale.is_empty() => {
-                    tx.commit().await.map_err(db)?;
-                    return Ok(batch.finish(appended));
-                }
-                Ok((_, stale)) => {
-                    tx.rollback().await.map_err(db)?;
-                    batch.drop_stale(stale);
-                }
-                Err(e) => {
-                    // Roll back now, releasing both heads' locks at once.
-                    tx.rollback().await.map_err(db)?;
-                    return Err(e);
-                }
-            }
-        }
-        Ok(batch.finish(Vec::new()))
+        write::commit_batch_attached(&mut PgWriter(&self.pool), ledger, commands, attachments, now_us).await
     }
 
     async fn balance(&self, ledger: &LedgerId, account: &AccountCode, as_of: AsOf) -> Result<Balance, LedgerError> {

@@ -7,14 +7,17 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use offtake_ledger::record::check_record_key;
-use offtake_ledger::record_chain::{self, genesis_head, ChainedRecord, RecordChain, RecordHead, RecordTx};
+use offtake_ledger::record_chain::{genesis_head, ChainedRecord, RecordChain, RecordHead, RecordTx};
+use offtake_ledger::write;
 use offtake_ledger::{LedgerError, LedgerId, Page, RecordStore, StoredRecord};
 use offtake_store_sql::decode;
 use offtake_store_sql::SqlRow;
-use sqlx::{Acquire, PgConnection};
+use sqlx::PgConnection;
 
+use crate::commit::PgWriter;
 use crate::error::db;
-use crate::{now_us, PostgresStore};
+use crate::PostgresStore;
+use offtake_ledger::date::now_us;
 
 /// `body` as JSON text, so one decoder serves both stores.
 const COLUMNS: &str = "kind, id, version, body::text AS body, recorded_at_us";
@@ -49,23 +52,8 @@ impl RecordStore for PostgresStore {
         expected_version: i64,
         body: &serde_json::Value,
     ) -> Result<StoredRecord, LedgerError> {
-        let mut tx = self.pool().begin().await.map_err(db)?;
-        let written =
-            record_chain::put_record(&mut PgRecordTx(&mut tx), ledger, (kind, id), expected_version, body, now_us())
-                .await;
-        match written {
-            Ok(version) => {
-                tx.commit().await.map_err(db)?;
-                Ok(version.record)
-            }
-            Err(e) => {
-                // Roll back now: a dropped transaction only rolls back when
-                // its connection is next used, and would hold the record
-                // head's lock until then.
-                tx.rollback().await.map_err(db)?;
-                Err(e)
-            }
-        }
+        let mut writer = PgWriter(self.pool());
+        Ok(write::put_record(&mut writer, ledger, (kind, id), expected_version, body, now_us).await?.record)
     }
 
     async fn list_records(
@@ -307,18 +295,15 @@ impl RecordTx for PgRecordTx<'_> {
 /// Chains, once, the record versions written before the record chain
 /// existed (ledgers without a record head), and gives them a record head (run on connect).
 pub(crate) async fn chain_unlinked(pool: &sqlx::PgPool) -> Result<(), LedgerError> {
-    let mut conn = pool.acquire().await.map_err(db)?;
     let ledgers: Vec<String> = sqlx::query_scalar(
         "SELECT ledger_id FROM ledgers l WHERE NOT EXISTS (SELECT 1 FROM record_heads h WHERE h.ledger_id = l.ledger_id)",
     )
-    .fetch_all(&mut *conn)
+    .fetch_all(pool)
     .await
     .map_err(db)?;
     for id in ledgers {
         let ledger = LedgerId::new(&id).map_err(|_| LedgerError::Storage(format!("corrupt ledger id {id:?}")))?;
-        let mut tx = conn.begin().await.map_err(db)?;
-        let linked = record_chain::chain_unlinked(&mut PgRecordTx(&mut tx), &ledger).await?;
-        tx.commit().await.map_err(db)?;
+        let linked = write::chain_unlinked(&mut PgWriter(pool), &ledger).await?;
         tracing::info!(ledger = %id, linked, "record chain: chained versions written before it existed");
     }
     Ok(())

@@ -11,13 +11,49 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use offtake_ledger::commit::BatchTx;
 use offtake_ledger::plan::{KeyUse, RefState};
+use offtake_ledger::record_chain::RecordTx;
 use offtake_ledger::row::{format_date, metadata_text};
+use offtake_ledger::write::{WriteTx, Writer};
 use offtake_ledger::{Account, AccountCode, BalanceTotals, ChainHead, EntryRecord, LedgerError, LedgerId};
 use offtake_store_sql::decode;
-use sqlx::{Row, SqliteConnection};
+use sqlx::{Connection, Row, Sqlite, SqliteConnection, Transaction};
 
 use crate::error::db;
+use crate::records::SqliteRecordTx;
 use crate::{accounts, entries};
+
+/// Write transactions on the process's one writer connection (its mutex
+/// already held by the caller), each begun with `BEGIN IMMEDIATE`.
+pub(crate) struct SqliteWriter<'c>(pub(crate) &'c mut SqliteConnection);
+
+#[async_trait]
+impl Writer for SqliteWriter<'_> {
+    async fn begin(&mut self) -> Result<Box<dyn WriteTx + '_>, LedgerError> {
+        Ok(Box::new(SqliteWrite(self.0.begin_with("BEGIN IMMEDIATE").await.map_err(db)?)))
+    }
+}
+
+/// One begun write transaction.
+struct SqliteWrite<'c>(Transaction<'c, Sqlite>);
+
+#[async_trait]
+impl WriteTx for SqliteWrite<'_> {
+    fn entries(&mut self) -> Box<dyn BatchTx + '_> {
+        Box::new(SqliteBatch(&mut self.0))
+    }
+
+    fn records(&mut self) -> Box<dyn RecordTx + '_> {
+        Box::new(SqliteRecordTx(&mut self.0))
+    }
+
+    async fn commit(self: Box<Self>) -> Result<(), LedgerError> {
+        self.0.commit().await.map_err(db)
+    }
+
+    async fn rollback(self: Box<Self>) -> Result<(), LedgerError> {
+        self.0.rollback().await.map_err(db)
+    }
+}
 
 /// Rows per multi-row INSERT (13 parameters a row, under SQLite's limit).
 const INSERT_CHUNK_ROWS: usize = 1_000;

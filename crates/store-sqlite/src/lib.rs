@@ -18,10 +18,12 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use offtake_ledger::commit::{Appended, AttachedBatch, Attachment};
+use offtake_ledger::commit::{Appended, Attachment};
+use offtake_ledger::date::now_us;
 use offtake_ledger::hash::genesis_hash;
 use offtake_ledger::record_chain::record_genesis_hash;
 use offtake_ledger::store::{parse_cursor, MAX_PAGE_LIMIT};
+use offtake_ledger::write;
 use offtake_ledger::{
     Account, AccountCode, AsOf, Balance, ChainHead, Command, Committed, EntryRecord, LedgerError, LedgerId,
     LedgerStore, NewAccount, Page,
@@ -30,6 +32,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{ConnectOptions, Connection, SqliteConnection, SqlitePool};
 use tokio::sync::Mutex;
 
+use crate::commit::SqliteWriter;
 use crate::error::db;
 
 /// How long a writer waits for another process's write lock.
@@ -101,12 +104,6 @@ impl SqliteStore {
     }
 }
 
-/// Microseconds since the Unix epoch, UTC.
-pub(crate) fn now_us() -> i64 {
-    let now = time::OffsetDateTime::now_utc();
-    i64::try_from(now.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
-}
-
 #[async_trait]
 impl LedgerStore for SqliteStore {
     fn backend(&self) -> &'static str {
@@ -166,11 +163,7 @@ impl LedgerStore for SqliteStore {
             return Ok(Vec::new());
         }
         let mut writer = self.writer.lock().await;
-        let mut tx = writer.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
-        let outcomes =
-            offtake_ledger::commit::commit_batch(&mut commit::SqliteBatch(&mut tx), ledger, commands, now_us()).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(outcomes)
+        write::commit_batch(&mut SqliteWriter(&mut writer), ledger, commands, now_us).await
     }
 
     async fn commit_batch_attached(
@@ -179,48 +172,8 @@ impl LedgerStore for SqliteStore {
         commands: &[Command],
         attachments: &[Vec<Attachment>],
     ) -> Result<Vec<Result<Appended, LedgerError>>, LedgerError> {
-        let mut batch = AttachedBatch::new(commands, attachments)?;
         let mut writer = self.writer.lock().await;
-        // Each round either commits or takes at least one stale command out.
-        while !batch.commands.is_empty() {
-            let mut tx = writer.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
-            let now = now_us();
-            let written = async {
-                let appended = offtake_ledger::commit::commit_batch_appending(
-                    &mut commit::SqliteBatch(&mut tx),
-                    ledger,
-                    &batch.commands,
-                    now,
-                )
-                .await?;
-                let stale = offtake_ledger::record_chain::put_attached(
-                    &mut records::SqliteRecordTx(&mut tx),
-                    ledger,
-                    &appended,
-                    &batch.attachments,
-                    now,
-                )
-                .await?;
-                Ok::<_, LedgerError>((appended, stale))
-            }
-            .await;
-            match written {
-                Ok((appended, stale)) if stale.is_empty() => {
-                    tx.commit().await.map_err(db)?;
-                    return Ok(batch.finish(appended));
-                }
-                Ok((_, stale)) => {
-                    tx.rollback().await.map_err(db)?;
-                    batch.drop_stale(stale);
-                }
-                Err(e) => {
-                    // Roll back now, releasing both heads' locks at once.
-                    tx.rollback().await.map_err(db)?;
-                    return Err(e);
-                }
-            }
-        }
-        Ok(batch.finish(Vec::new()))
+        write::commit_batch_attached(&mut SqliteWriter(&mut writer), ledger, commands, attachments, now_us).await
     }
 
     async fn balance(&self, ledger: &LedgerId, account: &AccountCode, as_of: AsOf) -> Result<Balance, LedgerError> {

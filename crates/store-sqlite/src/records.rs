@@ -4,14 +4,17 @@
 
 use async_trait::async_trait;
 use offtake_ledger::record::check_record_key;
-use offtake_ledger::record_chain::{self, genesis_head, ChainedRecord, RecordChain, RecordHead, RecordTx};
+use offtake_ledger::record_chain::{genesis_head, ChainedRecord, RecordChain, RecordHead, RecordTx};
+use offtake_ledger::write;
 use offtake_ledger::{LedgerError, LedgerId, Page, RecordStore, StoredRecord};
 use offtake_store_sql::decode;
 use offtake_store_sql::SqlRow;
-use sqlx::{Connection, SqliteConnection};
+use sqlx::SqliteConnection;
 
+use crate::commit::SqliteWriter;
 use crate::error::db;
-use crate::{now_us, SqliteStore};
+use crate::SqliteStore;
+use offtake_ledger::date::now_us;
 
 const COLUMNS: &str = "kind, id, version, body, recorded_at_us";
 
@@ -45,26 +48,10 @@ impl RecordStore for SqliteStore {
         body: &serde_json::Value,
     ) -> Result<StoredRecord, LedgerError> {
         let mut writer = self.writer.lock().await;
-        let mut tx = writer.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
-        let written = record_chain::put_record(
-            &mut SqliteRecordTx(&mut tx),
-            ledger,
-            (kind, id),
-            expected_version,
-            body,
-            now_us(),
-        )
-        .await;
-        match written {
-            Ok(version) => {
-                tx.commit().await.map_err(db)?;
-                Ok(version.record)
-            }
-            Err(e) => {
-                tx.rollback().await.map_err(db)?;
-                Err(e)
-            }
-        }
+        let version =
+            write::put_record(&mut SqliteWriter(&mut writer), ledger, (kind, id), expected_version, body, now_us)
+                .await?;
+        Ok(version.record)
     }
 
     async fn list_records(
@@ -258,9 +245,7 @@ pub(crate) async fn chain_unlinked(conn: &mut SqliteConnection) -> Result<(), Le
     .map_err(db)?;
     for id in ledgers {
         let ledger = LedgerId::new(&id).map_err(|_| LedgerError::Storage(format!("corrupt ledger id {id:?}")))?;
-        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
-        let linked = record_chain::chain_unlinked(&mut SqliteRecordTx(&mut tx), &ledger).await?;
-        tx.commit().await.map_err(db)?;
+        let linked = write::chain_unlinked(&mut SqliteWriter(&mut *conn), &ledger).await?;
         tracing::info!(ledger = %id, linked, "record chain: chained versions written before it existed");
     }
     Ok(())

@@ -121,9 +121,7 @@ fn fragment(result: Result<String, WebError>) -> Response {
     }
 }
 
-fn today() -> time::Date {
-    time::OffsetDateTime::now_utc().date()
-}
+use offtake_ledger::date::today;
 
 async fn dashboard(State(web): State<Web>, headers: HeaderMap) -> Response {
     fragment(

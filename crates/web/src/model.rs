@@ -9,24 +9,11 @@ pub use offtake_wire::{
 };
 use time::Date;
 
-/// Parses `YYYY-MM-DD`.
+pub use offtake_ledger::date::{format_date as day, rfc3339_us};
+
+/// Parses `YYYY-MM-DD` (the one parser, [`offtake_ledger::date::parse_date`]).
 pub fn parse_day(text: &str) -> Option<Date> {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    Date::parse(text, &format).ok()
-}
-
-/// `YYYY-MM-DD`.
-pub fn day(d: Date) -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    d.format(&format).unwrap_or_default()
-}
-
-/// RFC 3339 (UTC, seconds) of a microsecond timestamp.
-pub fn rfc3339_us(us: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(us.div_euclid(1_000_000))
-        .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-        .unwrap_or_default()
+    offtake_ledger::date::parse_date(text).ok()
 }
 
 /// What the waterfall of a payment paid on one part of the debt.

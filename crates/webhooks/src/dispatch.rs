@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use offtake_events::{read, Filter, Position};
+use offtake_ledger::date::now_us;
 use offtake_ledger::{LedgerError, LedgerId, Store};
 use offtake_wire as wire;
 use tokio::task::JoinSet;
@@ -221,7 +222,7 @@ impl Dispatcher {
     }
 
     async fn post(&self, ep: &EndpointRecord, msg_id: &str, body: &[u8]) -> Result<u16, String> {
-        let ts = time::OffsetDateTime::now_utc().unix_timestamp();
+        let ts = offtake_ledger::date::now().unix_timestamp();
         let url = reqwest::Url::parse(&ep.url).map_err(|_| "invalid url".to_owned())?;
         self.policy.reach.check_host(&url).map_err(|_| "address not allowed".to_owned())?;
         let headers = crate::sign::headers(&ep.secret, msg_id, ts, body).map_err(|e| e.to_string())?;
@@ -253,8 +254,4 @@ fn describe(e: &reqwest::Error) -> String {
     } else {
         format!("request failed: {text}")
     }
-}
-
-fn now_us() -> i64 {
-    i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
 }

@@ -6,6 +6,7 @@
 //! (delivered or given up) — not on every attempt.
 
 use offtake_events::{parse_types, Position};
+use offtake_ledger::date::now_us;
 use offtake_ledger::{LedgerError, LedgerId, Store};
 use offtake_wire as wire;
 use serde::{Deserialize, Serialize};
@@ -55,10 +56,6 @@ impl EndpointRecord {
         (self.sees_all || parties.contains(&self.party))
             && (self.types.is_empty() || self.types.iter().any(|t| t == type_name))
     }
-}
-
-fn now_us() -> i64 {
-    i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
 }
 
 fn random_id() -> Result<String, WebhookError> {

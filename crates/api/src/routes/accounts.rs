@@ -135,11 +135,9 @@ impl AsOfQuery {
             (Some(seq), None) if seq >= 0 => Ok(AsOf::Seq(seq)),
             (Some(_), None) => Err(ApiError::InvalidQuery("as_of_seq must be 0 or more".into())),
             (None, Some(text)) => {
-                let at = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-                    .map_err(|_| ApiError::InvalidQuery(format!("as_of {text:?} is not an RFC 3339 time")))?;
-                let us = i64::try_from(at.unix_timestamp_nanos() / 1_000)
-                    .map_err(|_| ApiError::InvalidQuery("as_of out of range".into()))?;
-                Ok(AsOf::RecordedAtUs(us))
+                let at = offtake_ledger::date::parse_rfc3339(text)
+                    .ok_or_else(|| ApiError::InvalidQuery(format!("as_of {text:?} is not an RFC 3339 time")))?;
+                Ok(AsOf::RecordedAtUs(offtake_ledger::date::unix_us(at)))
             }
             // Each is well-formed alone; together they are a contradiction
             // the document cannot express, so it is 422, not a malformed 400.

@@ -47,7 +47,7 @@ async fn request_advance(
 ) -> Result<Response, ApiError> {
     let envelope = Envelope::from(body);
     let doc = verified_by_caller(&state, &principal, &envelope).await?;
-    let advance = state.finance().request_advance(&doc, time::OffsetDateTime::now_utc()).await?;
+    let advance = state.finance().request_advance(&doc, offtake_ledger::date::now()).await?;
     Ok(created(&format!("/v1/advances/{}", advance.id), wire::Advance::from(advance)))
 }
 

@@ -20,7 +20,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{created, parse_day, today};
+use super::created;
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
@@ -471,10 +471,7 @@ async fn create_payouts(
     ApiJson(body): ApiJson<PayoutsInput>,
 ) -> Result<Response, ApiError> {
     principal.require_admin()?;
-    let on = match body.on.as_deref() {
-        Some(d) => parse_day(d)?,
-        None => today(),
-    };
+    let on = offtake_ledger::date::date_or_today(body.on.as_deref())?;
     let b = bank(&state, 0).create_batch(&body.batch, on).await.map_err(api_error)?;
     Ok(created(&format!("/v1/payouts/{}", b.id), batch_doc(b)))
 }
@@ -617,10 +614,7 @@ async fn reconciliation(
     ApiQuery(q): ApiQuery<ThroughQuery>,
 ) -> Result<Json<Vec<ReconDayDoc>>, ApiError> {
     principal.require_admin()?;
-    let through = match q.through.as_deref() {
-        Some(d) => parse_day(d)?,
-        None => today(),
-    };
+    let through = offtake_ledger::date::date_or_today(q.through.as_deref())?;
     let b = bank(&state, 0);
     let accounts = b.accounts().await.map_err(api_error)?;
     let days = b.reconcile(through).await.map_err(api_error)?;

@@ -559,10 +559,7 @@ async fn set_reserve(
         (false, None, Some(bps)) => ReserveAmount::Percent { bps },
         _ => return Err(ApiError::unprocessable("invalid_input", "give one of amount, pct_bps or lift")),
     };
-    let effective_on = match b.effective_on.as_deref() {
-        Some(d) => parse_day(d)?,
-        None => today(),
-    };
+    let effective_on = offtake_ledger::date::date_or_today(b.effective_on.as_deref())?;
     let next = state.finance().set_reserve(&f.id, Reserve { name: b.name, effective_on, amount: amount_spec }).await?;
     let reserves = next
         .reserves
@@ -621,10 +618,7 @@ async fn eod_run(
     ApiJson(b): ApiJson<EodRun>,
 ) -> Result<Response, ApiError> {
     principal.require_admin()?;
-    let through = match b.through.as_deref() {
-        Some(d) => parse_day(d)?,
-        None => today(),
-    };
+    let through = offtake_ledger::date::date_or_today(b.through.as_deref())?;
     let report = state.finance().eod(through, today(), &mut |_, _| {}).await?;
     let facilities = report
         .facilities

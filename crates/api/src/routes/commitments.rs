@@ -14,7 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::views::page_of;
-use super::{created, list_query, parse_day, today};
+use super::{created, list_query};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
@@ -65,7 +65,7 @@ pub(crate) async fn verified_by_caller(
     principal: &Principal,
     envelope: &Envelope,
 ) -> Result<SignedDocument, ApiError> {
-    let doc = state.finance().verify_envelope(envelope, time::OffsetDateTime::now_utc()).await?;
+    let doc = state.finance().verify_envelope(envelope, offtake_ledger::date::now()).await?;
     if !principal.is_admin() && !doc.signers.iter().any(|s| s.party == principal.party_id.as_str()) {
         return Err(ApiError::forbidden("submit documents you signed"));
     }
@@ -189,10 +189,7 @@ async fn deliver_tranche(
     if !principal.is_admin() && principal.party_id.as_str() != c.maker {
         return Err(ApiError::forbidden("the maker records its deliveries"));
     }
-    let on = match body.delivered_on.as_deref() {
-        Some(d) => parse_day(d)?,
-        None => today(),
-    };
+    let on = offtake_ledger::date::date_or_today(body.delivered_on.as_deref())?;
     let invoice = state.finance().deliver(&doc_id, &tranche, on).await?;
     Ok(created(&format!("/v1/invoices/{}", invoice.id), wire::Invoice::from(invoice)))
 }

@@ -8,7 +8,6 @@ use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use offtake_ledger::date::parse_date;
 use offtake_ledger::{AccountCode, Action, AmountMinor, Command, Currency, EntryRecord, LedgerError, NewLeg, Side};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -94,10 +93,7 @@ pub(crate) fn command(
     metadata: Option<serde_json::Value>,
     action: Action,
 ) -> Result<Command, ApiError> {
-    let effective_date = match effective_date {
-        Some(text) => parse_date(&text)?,
-        None => time::OffsetDateTime::now_utc().date(),
-    };
+    let effective_date = offtake_ledger::date::date_or_today(effective_date.as_deref())?;
     Ok(Command {
         idempotency_key: key,
         kind: kind.unwrap_or_else(|| "transfer".to_owned()),

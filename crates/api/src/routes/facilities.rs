@@ -15,7 +15,7 @@ use utoipa_axum::routes;
 
 use super::commitments::{verified_by_caller, EnvelopeInput};
 use super::views::page_of;
-use super::{created, list_query, parse_day, parse_query_day, today};
+use super::{created, list_query, query_day_or_today, today};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
@@ -100,10 +100,7 @@ async fn open_facility(
         grace_days: b.grace_days,
         rounding: b.rounding,
     };
-    let opened_on = match b.opened_on.as_deref() {
-        Some(d) => parse_day(d)?,
-        None => today(),
-    };
+    let opened_on = offtake_ledger::date::date_or_today(b.opened_on.as_deref())?;
     let f = state.finance().open_facility(&b.id, &b.lender, &b.maker, terms, opened_on).await?;
     Ok(created(&format!("/v1/facilities/{}", f.id), wire::Facility::from(f)))
 }
@@ -213,10 +210,7 @@ async fn availability(
     ApiQuery(q): ApiQuery<AsOfDate>,
 ) -> Result<Json<wire::Availability>, ApiError> {
     let f = visible_facility(&state, &principal, &id).await?;
-    let as_of = match q.as_of.as_deref() {
-        Some(d) => parse_query_day("as_of", d)?,
-        None => today(),
-    };
+    let as_of = query_day_or_today("as_of", q.as_of.as_deref())?;
     let availability = state.finance().availability(&f.id, as_of).await?;
     Ok(Json(wire::Availability::of(availability, f.terms.currency)))
 }
@@ -242,10 +236,7 @@ async fn accrue(
 ) -> Result<Response, ApiError> {
     principal.require_admin()?;
     let f = visible_facility(&state, &principal, &id).await?;
-    let through = match body.through.as_deref() {
-        Some(d) => parse_day(d)?,
-        None => today(),
-    };
+    let through = offtake_ledger::date::date_or_today(body.through.as_deref())?;
     // Never past today (UTC): `future_date`, nothing booked.
     let report = state.finance().accrue_until(&f.id, through, today()).await?;
     Ok(created(&format!("/v1/facilities/{}", f.id), wire::AccrualReport::of(report, f.terms.currency)))
@@ -287,10 +278,7 @@ async fn fund_lender(
     }
     let currency = Currency::from_code(&b.currency)?;
     let amount = AmountMinor::parse(&b.amount, currency)?;
-    let on = match b.on.as_deref() {
-        Some(d) => parse_day(d)?,
-        None => today(),
-    };
+    let on = offtake_ledger::date::date_or_today(b.on.as_deref())?;
     let seq = state.finance().fund_lender(&id, currency, amount, on, &b.reference).await?;
     Ok(created(&format!("/v1/entries/{seq}"), Funded { seq }))
 }

@@ -12,11 +12,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{created, PageQuery};
+use crate::api_keys;
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::idempotency::ReplayBody;
-use crate::parties::{self, Role};
+use crate::parties::Role;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -41,7 +42,7 @@ async fn issue_api_key(
     ApiJson(body): ApiJson<IssueKey>,
 ) -> Result<Response, ApiError> {
     principal.require_admin()?;
-    let issued = parties::issue_key_for(state.store(), state.ledger(), &body.party_id, body.role).await?;
+    let issued = api_keys::issue_key_for(state.store(), state.ledger(), &body.party_id, body.role).await?;
     let info = ApiKey::from(issued.record);
     let location = format!("/v1/keys/{}", info.key_id);
     let replay = IssuedApiKey { key_info: info.clone(), key: None };
@@ -59,7 +60,7 @@ async fn list_api_keys(
     principal: Principal,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<Json<ApiKeyPage>, ApiError> {
-    let (records, next_cursor) = parties::list_keys(state.store(), state.ledger(), q.cursor()?, q.limit()?).await?;
+    let (records, next_cursor) = api_keys::list_keys(state.store(), state.ledger(), q.cursor()?, q.limit()?).await?;
     let items = records.into_iter().filter(|r| principal.can_see([r.party_id.as_str()])).map(ApiKey::from).collect();
     Ok(Json(ApiKeyPage { items, next_cursor }))
 }
@@ -74,5 +75,5 @@ async fn revoke_api_key(
     ApiPath(key_id): ApiPath<String>,
 ) -> Result<Json<ApiKey>, ApiError> {
     principal.require_admin()?;
-    Ok(Json(parties::revoke_key(state.store(), state.ledger(), &key_id).await?.into()))
+    Ok(Json(api_keys::revoke_key(state.store(), state.ledger(), &key_id).await?.into()))
 }

@@ -157,7 +157,7 @@ pub fn created<T: Serialize>(location: &str, body: T) -> Response {
 
 /// Parses an RFC 3339 instant from a request body.
 pub fn parse_instant(field: &'static str, text: &str) -> Result<time::OffsetDateTime, crate::error::ApiError> {
-    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).map_err(|_| {
+    offtake_ledger::date::parse_rfc3339(text).ok_or_else(|| {
         crate::error::ApiError::unprocessable("invalid_input", format!("{field}: {text:?} is not an RFC 3339 time"))
     })
 }
@@ -185,7 +185,9 @@ pub fn parse_query_day(name: &str, text: &str) -> Result<time::Date, crate::erro
     }
 }
 
-/// Today (UTC).
-pub fn today() -> time::Date {
-    time::OffsetDateTime::now_utc().date()
+/// A query's optional date ([`parse_query_day`]), else today.
+pub fn query_day_or_today(name: &str, text: Option<&str>) -> Result<time::Date, crate::error::ApiError> {
+    text.map_or_else(|| Ok(today()), |d| parse_query_day(name, d))
 }
+
+pub use offtake_ledger::date::today;

@@ -16,7 +16,7 @@ use utoipa_axum::routes;
 use super::commitments::{verified_by_caller, EnvelopeInput};
 use super::facilities::visible_facility;
 use super::views::page_of;
-use super::{created, in_range, list_query, parse_day, query_day, today};
+use super::{created, in_range, list_query, query_day};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
@@ -58,7 +58,7 @@ async fn submit_payment(
 ) -> Result<Response, ApiError> {
     let envelope = Envelope::from(body);
     verified_by_caller(&state, &principal, &envelope).await?;
-    let record = settlement(&state).enqueue_envelope(&envelope, time::OffsetDateTime::now_utc()).await?;
+    let record = settlement(&state).enqueue_envelope(&envelope, offtake_ledger::date::now()).await?;
     Ok(created(&format!("/v1/payments/{}", record.notice.external_ref), wire::Payment::from(record)))
 }
 
@@ -165,10 +165,7 @@ async fn remit(
 ) -> Result<Response, ApiError> {
     principal.require_admin()?;
     let f = visible_facility(&state, &principal, &id).await?;
-    let on = match body.on.as_deref() {
-        Some(d) => parse_day(d)?,
-        None => today(),
-    };
+    let on = offtake_ledger::date::date_or_today(body.on.as_deref())?;
     let r = settlement(&state).remit(&body.reference, &f.id, on).await?;
     Ok(created(&format!("/v1/facilities/{}/statement", f.id), wire::Remittance::of(r, f.terms.currency)))
 }

@@ -7,7 +7,6 @@ use axum::response::Response;
 use axum::Json;
 use offtake_signing::{RegisteredKey, Revocation};
 use serde::Deserialize;
-use time::OffsetDateTime;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -72,7 +71,7 @@ async fn register_signing_key(
     }
     let valid_from = match body.valid_from.as_deref() {
         Some(text) => parse_instant("valid_from", text)?,
-        None => OffsetDateTime::now_utc(),
+        None => offtake_ledger::date::now(),
     };
     let stored = state.finance().register_signing_key(&party.id, None, &body.public_key_hex, valid_from).await?;
     Ok(created(&format!("/v1/signing-keys/{}", stored.key_id), SigningKey::from(stored)))
@@ -131,7 +130,7 @@ async fn revoke_signing_key(
     let reason: Revocation = body.reason.parse()?;
     let at = match body.at.as_deref() {
         Some(text) => parse_instant("at", text)?,
-        None => OffsetDateTime::now_utc(),
+        None => offtake_ledger::date::now(),
     };
     Ok(Json(state.finance().keys().revoke(&key_id, at, reason).await?.into()))
 }

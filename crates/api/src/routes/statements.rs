@@ -9,7 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::facilities::AsOfDate;
-use super::{parse_query_day, today};
+use super::query_day_or_today;
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::extract::{ApiPath, ApiQuery};
@@ -36,10 +36,7 @@ async fn party_statement(
         return Err(not_found());
     }
     let party = parties::find_party(state.store(), state.ledger(), &id).await?.ok_or_else(not_found)?;
-    let as_of = match q.as_of.as_deref() {
-        Some(d) => parse_query_day("as_of", d)?,
-        None => today(),
-    };
+    let as_of = query_day_or_today("as_of", q.as_of.as_deref())?;
     let fin = state.finance();
     let doc = match party.kind {
         PartyKind::Maker => wire::PartyStatement::Maker(fin.maker_statement(&party.id, as_of).await?.try_into()?),

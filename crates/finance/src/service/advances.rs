@@ -305,8 +305,8 @@ impl Finance {
             if adv.status != AdvanceStatus::Pending {
                 continue;
             }
-            let at = OffsetDateTime::parse(&adv.expires_at, &time::format_description::well_known::Rfc3339)
-                .map_err(|e| FinanceError::invalid("expires_at", e.to_string()))?;
+            let at = offtake_ledger::date::parse_rfc3339(&adv.expires_at)
+                .ok_or_else(|| FinanceError::invalid("expires_at", "not an RFC 3339 timestamp"))?;
             if at < now {
                 expired.push(self.release(adv, AdvanceStatus::Expired, None, now.date()).await?);
             }

@@ -54,8 +54,8 @@ impl SignedDocument {
 
     pub fn timestamp(&self, field: &'static str) -> Result<OffsetDateTime, FinanceError> {
         let text = self.str_field(field)?;
-        OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-            .map_err(|e| FinanceError::invalid(field, format!("not an RFC 3339 timestamp: {e}")))
+        offtake_ledger::date::parse_rfc3339(text)
+            .ok_or_else(|| FinanceError::invalid(field, format!("{text:?} is not an RFC 3339 timestamp")))
     }
 
     /// Refuses unless `party` signed in `role`.

@@ -1,0 +1,215 @@
+//! Deciding what a notice books: the waterfall over the facility's debt
+//! on a ledger snapshot, the payment's legs, suspense, and re-accrual of a
+//! back-valued payment.
+
+use crate::error::SettlementError;
+use crate::notice::{PaymentNotice, Plan, PlannedOutcome, Source};
+use crate::waterfall::{split, Breakdown, InvoiceOpen, WaterfallInput};
+use offtake_finance::chart::{self, FacilityPart};
+use offtake_finance::{Facility, FinanceError, Invoice, InvoicePayment, InvoiceStatus, PartyRole};
+use offtake_ledger::{AccountCode, Action, AmountMinor, AsOf, Command, NewLeg, Side};
+
+use super::*;
+
+impl Settlement {
+    /// Decides what a notice books, on a ledger snapshot: `Err((code,
+    /// message))` refuses it without booking anything.
+    pub(super) async fn plan(&self, n: &PaymentNotice) -> Result<Result<Plan, (String, String)>, SettlementError> {
+        let facility = match self.fin.facility(&n.facility).await {
+            Ok(f) => Some(f),
+            Err(FinanceError::NotFound { .. }) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let brand_ok = matches!(self.fin.party(&n.brand).await, Ok(p) if p.role == PartyRole::Brand);
+        let Some(facility) = facility.filter(|_| brand_ok) else {
+            if n.source == Source::BrandCredit {
+                return Ok(Err(("not_found".into(), "unknown brand or facility".into())));
+            }
+            return self.suspense_plan(n, "unknown brand or facility").await.map(Ok);
+        };
+        if n.currency != facility.terms.currency {
+            return Ok(Err((
+                "currency_mismatch".into(),
+                format!("facility {} is in {}, the payment in {}", facility.id, facility.terms.currency, n.currency),
+            )));
+        }
+        // Interest up to the day before the value date is owed first.
+        if let Some(day_before) = n.value_date.previous_day() {
+            if day_before >= facility.opened_on {
+                self.fin.accrue(&facility.id, day_before).await?;
+            }
+        }
+        let mut targets: Vec<(Invoice, Option<i64>)> = Vec::new();
+        if n.allocations.is_empty() {
+            let mut open: Vec<Invoice> = self
+                .fin
+                .invoices()
+                .await?
+                .into_iter()
+                .filter(|i| i.brand == n.brand && i.facility == facility.id && i.status == InvoiceStatus::Open)
+                .collect();
+            open.sort_by(|a, b| (a.due_on, a.issued_on, &a.id).cmp(&(b.due_on, b.issued_on, &b.id)));
+            targets.extend(open.into_iter().map(|i| (i, None)));
+        } else {
+            // Named invoices are read by id: a notice costs the same whether
+            // the program has ten invoices or ten thousand.
+            for a in &n.allocations {
+                let named = match self.fin.invoice(&a.invoice).await {
+                    Ok(i) => Some(i),
+                    Err(FinanceError::NotFound { .. }) => None,
+                    Err(e) => return Err(e.into()),
+                };
+                match named.filter(|i| i.brand == n.brand && i.facility == facility.id) {
+                    Some(i) => targets.push((i, a.amount_minor)),
+                    None if n.source == Source::BrandCredit => {
+                        return Ok(Err(("not_found".into(), format!("unknown invoice {:?}", a.invoice))))
+                    }
+                    None => return self.suspense_plan(n, &format!("unknown invoice {:?}", a.invoice)).await.map(Ok),
+                }
+            }
+        }
+        let store = self.fin.store();
+        let ledger = self.fin.ledger();
+        let since_seq = store.head(ledger).await?.seq;
+        let c = facility.terms.currency;
+        let mut guard: Vec<AccountCode> = Vec::new();
+        let mut open = Vec::new();
+        for (inv, cap) in &targets {
+            let account = chart::invoice(&inv.id, c)?;
+            let bal = store.balance(ledger, &account.code, AsOf::Seq(since_seq)).await?;
+            guard.push(account.code.clone());
+            open.push(InvoiceOpen { invoice: inv.id.clone(), open_minor: bal.posted_minor, cap_minor: *cap });
+        }
+        let mut owed = Vec::new();
+        for part in FacilityPart::WATERFALL {
+            let account = chart::facility(&facility.id, part, c)?;
+            let bal = store.balance(ledger, &account.code, AsOf::Seq(since_seq)).await?;
+            guard.push(account.code.clone());
+            owed.push((part, bal.posted_minor));
+        }
+        let breakdown = split(&WaterfallInput { amount_minor: n.amount_minor, invoices: open, owed });
+        let net = self.payment_net(n, &facility, &breakdown)?;
+        self.fin_accounts(&net.accounts()).await?;
+        let command = Command {
+            idempotency_key: format!("payment:{}", n.external_ref),
+            kind: match n.source {
+                Source::Cash => "payment".into(),
+                Source::BrandCredit => "credit_applied".into(),
+            },
+            effective_date: n.value_date,
+            metadata: serde_json::json!({
+                "external_ref": n.external_ref,
+                "brand": n.brand,
+                "facility": facility.id,
+                "applied_minor": breakdown.applied_minor,
+                "debt_paid_minor": breakdown.debt_paid_minor,
+                "remainder_minor": breakdown.remainder_minor,
+                "overpayment_minor": breakdown.overpayment_minor,
+            }),
+            source_hash: n.source_hash.as_deref().and_then(hash32),
+            action: Action::RecordIfUnchanged { legs: net.legs(), pending: false, unchanged: guard, since_seq },
+        };
+        Ok(Ok(Plan { command, outcome: PlannedOutcome::Applied { breakdown } }))
+    }
+
+    /// A payment valued on a day already accrued changed the principal of
+    /// those days: they are re-accrued and the difference booked as an
+    /// adjustment (issue 18, rule 7).
+    pub(super) async fn reaccrue_if_back_valued(&self, n: &PaymentNotice) -> Result<(), SettlementError> {
+        let f = match self.fin.facility(&n.facility).await {
+            Ok(f) => f,
+            Err(FinanceError::NotFound { .. }) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        if f.accrued_through.is_some_and(|done| done >= n.value_date) {
+            self.fin.reaccrue(&f.id).await?;
+        }
+        Ok(())
+    }
+
+    /// The legs of a payment: cash (or credit) in, invoices down, the
+    /// maker's share through the waterfall to the lender, the rest payable
+    /// to the maker, any excess a credit to the brand.
+    pub(super) fn payment_net(&self, n: &PaymentNotice, f: &Facility, b: &Breakdown) -> Result<Net, SettlementError> {
+        let c = f.terms.currency;
+        let collection = chart::collection(&f.id, c)?;
+        let credit = chart::brand_credit(&n.brand, c)?;
+        let mut net = Net::default();
+        match n.source {
+            Source::Cash => {
+                net.debit(&collection, b.amount_minor);
+                net.credit(&credit, b.overpayment_minor);
+            }
+            // Only what was applied leaves the credit.
+            Source::BrandCredit => net.debit(&credit, b.applied_minor),
+        }
+        for inv in &b.invoices {
+            net.credit(&chart::invoice(&inv.invoice, c)?, inv.amount_minor);
+        }
+        net.debit(&chart::maker_equity(&f.maker, c)?, b.applied_minor);
+        for p in &b.debt {
+            net.credit(&chart::facility(&f.id, p.part, c)?, p.amount_minor);
+        }
+        net.debit(&chart::lender_cash(&f.lender, c)?, b.debt_paid_minor);
+        net.credit(&collection, b.debt_paid_minor);
+        net.credit(&chart::maker_payable(&f.maker, c)?, b.remainder_minor);
+        Ok(net)
+    }
+
+    pub(super) async fn suspense_plan(&self, n: &PaymentNotice, reason: &str) -> Result<Plan, SettlementError> {
+        let cash = chart::suspense_cash(n.currency)?;
+        let unapplied = chart::suspense_unapplied(n.currency)?;
+        self.fin_accounts(&[cash.clone(), unapplied.clone()]).await?;
+        let legs = vec![
+            NewLeg {
+                account: cash.code,
+                side: Side::Debit,
+                currency: n.currency,
+                amount_minor: AmountMinor::new(n.amount_minor),
+            },
+            NewLeg {
+                account: unapplied.code,
+                side: Side::Credit,
+                currency: n.currency,
+                amount_minor: AmountMinor::new(n.amount_minor),
+            },
+        ];
+        let command = Command {
+            idempotency_key: format!("payment:{}", n.external_ref),
+            kind: "payment_suspense".into(),
+            effective_date: n.value_date,
+            metadata: serde_json::json!({ "external_ref": n.external_ref, "brand": n.brand, "reason": reason }),
+            source_hash: n.source_hash.as_deref().and_then(hash32),
+            action: Action::Record { legs, pending: false },
+        };
+        Ok(Plan { command, outcome: PlannedOutcome::Suspense { reason: reason.to_owned() } })
+    }
+
+    pub(super) async fn record_invoice_payments(
+        &self,
+        n: &PaymentNotice,
+        b: &Breakdown,
+    ) -> Result<(), SettlementError> {
+        for inv in &b.invoices {
+            let payment = InvoicePayment {
+                value_date: n.value_date,
+                amount_minor: inv.amount_minor,
+                reference: n.external_ref.clone(),
+            };
+            self.fin.record_invoice_payment(&inv.invoice, payment).await?;
+        }
+        Ok(())
+    }
+}
+
+fn hash32(hex_text: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    if hex_text.len() != 64 {
+        return None;
+    }
+    for (i, chunk) in hex_text.as_bytes().chunks(2).enumerate() {
+        let s = std::str::from_utf8(chunk).ok()?;
+        out[i] = u8::from_str_radix(s, 16).ok()?;
+    }
+    Some(out)
+}

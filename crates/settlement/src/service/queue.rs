@@ -1,0 +1,372 @@
+//! The notice queue and its worker: enqueue (plain or signed), claims
+//! and leases, driving a notice to its final state, and what commits with
+//! its entry.
+
+use crate::error::SettlementError;
+use crate::notice::{NoticeRecord, NoticeState, PaymentNotice, Plan, PlannedOutcome, Source, NOTICE_KIND};
+use offtake_finance::{FinanceError, InvoicePayment, PartyRole};
+use offtake_ledger::commit::Attachment;
+use offtake_ledger::{AmountMinor, LedgerError, StoredRecord};
+use std::sync::Arc;
+use time::{Date, Duration};
+
+use super::*;
+
+impl Settlement {
+    /// Puts a notice in the queue. The same external reference again is a
+    /// no-op (the first notice's record is returned); the same reference
+    /// with different content is `duplicate_reference`.
+    pub async fn enqueue(&self, notice: PaymentNotice) -> Result<NoticeRecord, SettlementError> {
+        check_notice(&notice)?;
+        let store = self.fin.store();
+        let ledger = self.fin.ledger();
+        let record = NoticeRecord { notice: notice.clone(), state: NoticeState::Queued, received_at_us: self.now_us() };
+        let body = serde_json::to_value(&record).map_err(|e| SettlementError::invalid("notice", e.to_string()))?;
+        if store.insert_once(ledger, NOTICE_KIND, &notice.external_ref, &body).await? {
+            return Ok(record);
+        }
+        let existing = self.notice(&notice.external_ref).await?;
+        if existing.notice == notice {
+            Ok(existing)
+        } else {
+            Err(SettlementError::DuplicateReference(notice.external_ref))
+        }
+    }
+
+    /// A brand-signed payment notice envelope, verified and queued.
+    pub async fn enqueue_envelope(
+        &self,
+        envelope: &offtake_signing::Envelope,
+        now: time::OffsetDateTime,
+    ) -> Result<NoticeRecord, SettlementError> {
+        let doc = self.fin.verify_envelope(envelope, now).await?;
+        doc.require_type("payment_notice")?;
+        let brand = doc.str_field("brand")?.to_owned();
+        doc.require_signer(&brand, PartyRole::Brand)?;
+        let currency = offtake_ledger::Currency::from_code(doc.str_field("currency")?)?;
+        let amount = AmountMinor::parse(doc.str_field("amount")?, currency)?;
+        let value_date = offtake_ledger::date::parse_date(doc.str_field("value_date")?)
+            .map_err(|e| SettlementError::invalid("value_date", e.to_string()))?;
+        let allocations = match doc.body.get("invoice").and_then(|v| v.as_str()) {
+            Some(inv) => vec![crate::notice::Allocation { invoice: inv.to_owned(), amount_minor: None }],
+            None => Vec::new(),
+        };
+        let notice = PaymentNotice {
+            external_ref: doc.str_field("external_ref")?.to_owned(),
+            brand,
+            facility: doc.str_field("facility")?.to_owned(),
+            currency,
+            amount_minor: amount.get(),
+            value_date,
+            allocations,
+            source: Source::Cash,
+            source_hash: Some(doc.body_hash_hex()),
+        };
+        // Everything that can refuse the notice is checked before the
+        // document is admitted (its nonce consumed, the document stored): a
+        // refused notice writes nothing. `enqueue` still decides a race on
+        // the reference.
+        check_notice(&notice)?;
+        let mut notice = notice;
+        notice.external_ref = self.reference_of(&notice.brand, &notice.external_ref).await?;
+        if let Some(existing) =
+            self.fin.store().get_record(self.fin.ledger(), NOTICE_KIND, &notice.external_ref).await?
+        {
+            let existing: NoticeRecord = existing.decode()?;
+            if existing.notice != notice {
+                return Err(SettlementError::DuplicateReference(notice.external_ref));
+            }
+        }
+        self.fin.record_document(&doc).await?;
+        self.enqueue(notice).await
+    }
+
+    /// Where a brand's bank reference lives. References are the brand's
+    /// own, not the ledger's: when another brand's notice already holds
+    /// `reference`, this brand's lives at `{reference}~{brand}` (a form a
+    /// signed notice cannot name, its schema has no `~`), so one brand can
+    /// neither block another's genuine notice by taking its reference
+    /// first nor learn from a refusal that the reference exists.
+    pub async fn reference_of(&self, brand: &str, reference: &str) -> Result<String, SettlementError> {
+        let held = self.fin.store().get_record(self.fin.ledger(), NOTICE_KIND, reference).await?;
+        match held.map(|r| r.decode::<NoticeRecord>()).transpose()? {
+            Some(other) if other.notice.brand != brand => Ok(format!("{reference}~{brand}")),
+            _ => Ok(reference.to_owned()),
+        }
+    }
+
+    pub async fn notice(&self, external_ref: &str) -> Result<NoticeRecord, SettlementError> {
+        Ok(self.notice_versioned(external_ref).await?.1)
+    }
+
+    pub(super) async fn notice_versioned(&self, external_ref: &str) -> Result<(i64, NoticeRecord), SettlementError> {
+        let rec = self
+            .fin
+            .store()
+            .get_record(self.fin.ledger(), NOTICE_KIND, external_ref)
+            .await?
+            .ok_or_else(|| SettlementError::NotFound { kind: "payment notice", id: external_ref.to_owned() })?;
+        Ok((rec.version, rec.decode()?))
+    }
+
+    /// Every notice (latest state), ordered by reference.
+    pub async fn notices(&self) -> Result<Vec<NoticeRecord>, SettlementError> {
+        let recs: Vec<StoredRecord> = self.fin.store().all_records(self.fin.ledger(), NOTICE_KIND).await?;
+        recs.iter().map(|r| r.decode().map_err(SettlementError::from)).collect()
+    }
+
+    /// One worker pass over the queue: claims each open notice (queued, or
+    /// abandoned by a crashed worker) and applies it. Safe to run in several
+    /// copies at once: a claim is an optimistic write of the notice's next
+    /// version, so exactly one worker wins each notice.
+    pub async fn settle_once(&self, worker: &str) -> Result<RunReport, SettlementError> {
+        let mut report = RunReport::default();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self
+                .fin
+                .store()
+                .list_records(self.fin.ledger(), NOTICE_KIND, cursor.as_deref(), offtake_ledger::store::MAX_PAGE_LIMIT)
+                .await?;
+            for rec in &page.items {
+                let notice: NoticeRecord = rec.decode()?;
+                if notice.is_final() {
+                    continue;
+                }
+                match self.process(rec.version, notice, worker).await? {
+                    Some(NoticeState::Applied { .. }) => report.applied += 1,
+                    Some(NoticeState::Suspense { .. }) => report.suspense += 1,
+                    Some(NoticeState::Rejected { .. }) => report.rejected += 1,
+                    _ => report.skipped += 1,
+                }
+            }
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => return Ok(report),
+            }
+        }
+    }
+
+    /// Claims a notice and decides what it would book, without booking it:
+    /// a preview of the breakdown, and the first half of what a worker does
+    /// (the plan is saved with the claim, see [`NoticeState::Processing`]).
+    pub async fn claim_and_plan(&self, external_ref: &str, worker: &str) -> Result<Option<Plan>, SettlementError> {
+        let (version, mut rec) = self.notice_versioned(external_ref).await?;
+        if rec.is_final() {
+            return Ok(None);
+        }
+        let Ok(plan) = self.plan(&rec.notice).await? else { return Ok(None) };
+        rec.state = NoticeState::Processing {
+            worker: worker.to_owned(),
+            claimed_at_us: self.now_us(),
+            plan: Some(Box::new(plan.clone())),
+        };
+        self.save(&rec, version).await?;
+        Ok(Some(plan))
+    }
+
+    /// Claims and settles one notice now (e.g. right after `enqueue`).
+    pub async fn settle_notice(&self, external_ref: &str, worker: &str) -> Result<NoticeRecord, SettlementError> {
+        let (version, rec) = self.notice_versioned(external_ref).await?;
+        if !rec.is_final() {
+            self.process(version, rec, worker).await?;
+        }
+        self.notice(external_ref).await
+    }
+
+    /// Claims a notice and drives it to a final state. `None` when another
+    /// worker holds it.
+    pub(super) async fn process(
+        &self,
+        version: i64,
+        rec: NoticeRecord,
+        worker: &str,
+    ) -> Result<Option<NoticeState>, SettlementError> {
+        let now = self.now_us();
+        let plan = match &rec.state {
+            NoticeState::Queued => None,
+            NoticeState::Processing { worker: w, claimed_at_us, plan } => {
+                if w != worker && claimed_at_us + LEASE_US > now {
+                    return Ok(None);
+                }
+                plan.clone()
+            }
+            _ => return Ok(Some(rec.state)),
+        };
+        let mut version = version;
+        let mut rec = rec;
+        // A notice nobody has planned yet is planned first and claimed with
+        // its plan in one write (planning only reads, and books nothing but
+        // idempotent accruals): one durable transaction less per notice. A
+        // worker that loses the claim drops its plan.
+        let plan = match plan {
+            Some(p) => Some(p),
+            None => match self.plan(&rec.notice).await? {
+                Ok(p) => Some(Box::new(p)),
+                Err((code, message)) => {
+                    rec.state = NoticeState::Rejected { code, message };
+                    return self.finish(rec, version).await;
+                }
+            },
+        };
+        rec.state = NoticeState::Processing { worker: worker.to_owned(), claimed_at_us: now, plan: plan.clone() };
+        match self.save(&rec, version).await {
+            Ok(v) => version = v,
+            Err(e) if conflict(&e) => return Ok(None),
+            Err(e) => return Err(e),
+        }
+        let mut plan = plan;
+        for _ in 0..MAX_PLANS {
+            let current = match plan.take() {
+                Some(p) => p,
+                None => {
+                    let fresh = match self.plan(&rec.notice).await? {
+                        Ok(p) => p,
+                        Err((code, message)) => {
+                            rec.state = NoticeState::Rejected { code, message };
+                            return self.finish(rec, version).await;
+                        }
+                    };
+                    rec.state = NoticeState::Processing {
+                        worker: worker.to_owned(),
+                        claimed_at_us: now,
+                        plan: Some(Box::new(fresh.clone())),
+                    };
+                    match self.save(&rec, version).await {
+                        Ok(v) => version = v,
+                        Err(e) if conflict(&e) => return Ok(None),
+                        Err(e) => return Err(e),
+                    }
+                    Box::new(fresh)
+                }
+            };
+            let attachments = self.attachments(&rec, version, &current.outcome).await?;
+            let attached = !attachments.is_empty();
+            match self.fin.store().commit_attached(self.fin.ledger(), current.command.clone(), attachments).await {
+                Ok(appended) => {
+                    let seq = appended.committed.seq;
+                    let state = match current.outcome {
+                        PlannedOutcome::Applied { breakdown } => NoticeState::Applied { seq, breakdown },
+                        PlannedOutcome::Suspense { reason } => NoticeState::Suspense { seq, reason },
+                    };
+                    if attached && appended.entry.is_some() {
+                        // Entry, invoice payments and final state: one commit.
+                        return Ok(Some(state));
+                    }
+                    // Committed before (a replay), or back-valued: the
+                    // remaining steps one by one, each idempotent.
+                    if let NoticeState::Applied { breakdown, .. } = &state {
+                        self.record_invoice_payments(&rec.notice, breakdown).await?;
+                        self.reaccrue_if_back_valued(&rec.notice).await?;
+                    }
+                    rec.state = state;
+                    return self.finish(rec, version).await;
+                }
+                // Not committed: what it decided on has changed (balances, an
+                // invoice, or the notice itself, taken over). Re-plan.
+                Err(LedgerError::PreconditionFailed { .. } | LedgerError::VersionConflict { .. }) => continue,
+                Err(LedgerError::InsufficientFunds { account, .. }) if rec.notice.source == Source::BrandCredit => {
+                    rec.state = NoticeState::Rejected {
+                        code: "insufficient_funds".into(),
+                        message: format!("{account} does not hold enough credit"),
+                    };
+                    return self.finish(rec, version).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(FinanceError::Contention { attempts: MAX_PLANS }.into())
+    }
+
+    /// What commits with a notice's entry: the invoices it pays (their next
+    /// versions) and the notice's final state, which takes the entry's
+    /// seq. Empty for a back-valued payment: its re-accrual must run
+    /// before the notice is final (a crash in between re-runs it), so that
+    /// one keeps the step-by-step path.
+    pub(super) async fn attachments(
+        &self,
+        rec: &NoticeRecord,
+        version: i64,
+        outcome: &PlannedOutcome,
+    ) -> Result<Vec<Attachment>, SettlementError> {
+        if let PlannedOutcome::Applied { .. } = outcome {
+            match self.fin.facility(&rec.notice.facility).await {
+                Ok(f) if f.accrued_through.is_some_and(|done| done >= rec.notice.value_date) => return Ok(Vec::new()),
+                Ok(_) | Err(FinanceError::NotFound { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let mut attachments = Vec::new();
+        if let PlannedOutcome::Applied { breakdown } = outcome {
+            for inv in &breakdown.invoices {
+                let payment = InvoicePayment {
+                    value_date: rec.notice.value_date,
+                    amount_minor: inv.amount_minor,
+                    reference: rec.notice.external_ref.clone(),
+                };
+                attachments.extend(self.fin.invoice_payment_attachment(&inv.invoice, &payment).await?);
+            }
+        }
+        let id = rec.notice.external_ref.clone();
+        let (rec, outcome) = (rec.clone(), outcome.clone());
+        let body = move |entry: &offtake_ledger::EntryRecord| {
+            let mut rec = rec.clone();
+            rec.state = match &outcome {
+                PlannedOutcome::Applied { breakdown } => {
+                    NoticeState::Applied { seq: entry.seq, breakdown: breakdown.clone() }
+                }
+                PlannedOutcome::Suspense { reason } => NoticeState::Suspense { seq: entry.seq, reason: reason.clone() },
+            };
+            serde_json::to_value(&rec).map_err(|e| LedgerError::Storage(format!("notice record: {e}")))
+        };
+        attachments.push(Attachment {
+            kind: NOTICE_KIND.to_owned(),
+            id,
+            expected_version: version,
+            body: Arc::new(body),
+        });
+        Ok(attachments)
+    }
+
+    pub(super) async fn finish(&self, rec: NoticeRecord, version: i64) -> Result<Option<NoticeState>, SettlementError> {
+        let state = rec.state.clone();
+        match self.save(&rec, version).await {
+            Ok(_) => Ok(Some(state)),
+            // Another worker finished it first (after our lease ran out).
+            Err(e) if conflict(&e) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub(super) async fn save(&self, rec: &NoticeRecord, expected: i64) -> Result<i64, SettlementError> {
+        let body = serde_json::to_value(rec).map_err(|e| SettlementError::invalid("notice", e.to_string()))?;
+        let stored = self
+            .fin
+            .store()
+            .put_record(self.fin.ledger(), NOTICE_KIND, &rec.notice.external_ref, expected, &body)
+            .await?;
+        Ok(stored.version)
+    }
+
+    /// Money in suspense: notices that matched nothing.
+    pub async fn suspense_report(&self) -> Result<Vec<NoticeRecord>, SettlementError> {
+        Ok(self.notices().await?.into_iter().filter(|n| matches!(n.state, NoticeState::Suspense { .. })).collect())
+    }
+}
+
+fn check_notice(n: &PaymentNotice) -> Result<(), SettlementError> {
+    check_ref(&n.external_ref)?;
+    if n.amount_minor <= 0 {
+        return Err(SettlementError::invalid("amount", "must be positive"));
+    }
+    if n.allocations.len() > 100 {
+        return Err(SettlementError::invalid("allocations", "at most 100"));
+    }
+    if n.allocations.iter().any(|a| a.amount_minor.is_some_and(|v| v <= 0)) {
+        return Err(SettlementError::invalid("allocations", "amounts must be positive"));
+    }
+    if n.value_date < Date::MIN + Duration::days(1) {
+        return Err(SettlementError::invalid("value_date", "out of range"));
+    }
+    Ok(())
+}
