@@ -453,6 +453,7 @@ fn subject(p: &offtake_wire::EventPayload) -> String {
         P::RemittanceSent(r) => format!("{} {}", r.reference, r.amount.amount),
         P::AvailabilityChanged(a) => format!("{} {} on {}", a.facility, a.available.amount, a.on),
         P::CovenantChanged(c) => format!("{} {} on {}", c.covenant, c.state, c.on),
+        P::CertificateSigned(c) => format!("{} {} of {}", c.facility, c.act, c.as_of),
     }
 }
 

@@ -282,7 +282,7 @@ pub fn parse_date(text: Option<&str>) -> anyhow::Result<Date> {
     }
 }
 
-fn parse_now(now: &NowArg) -> anyhow::Result<OffsetDateTime> {
+pub fn parse_now(now: &NowArg) -> anyhow::Result<OffsetDateTime> {
     match &now.now {
         None => Ok(OffsetDateTime::now_utc()),
         Some(t) => OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
@@ -302,7 +302,7 @@ pub fn pct_to_bps(field: &str, text: &str) -> anyhow::Result<u32> {
         .with_context(|| format!("--{field}: out of range"))
 }
 
-fn read_envelope(path: &PathBuf) -> anyhow::Result<Envelope> {
+pub fn read_envelope(path: &PathBuf) -> anyhow::Result<Envelope> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     serde_json::from_slice(&bytes).with_context(|| format!("{} is not a DSSE envelope", path.display()))
 }

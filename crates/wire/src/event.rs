@@ -8,7 +8,7 @@ use time::{Date, OffsetDateTime};
 use utoipa::ToSchema;
 
 use crate::money::Money;
-use crate::{Advance, Commitment, Invoice, Payment, Remittance, Tranche};
+use crate::{Advance, CertificateSignature, Commitment, Invoice, Payment, Remittance, Tranche};
 
 /// A tranche delivered (in whole or in part): the commitment's parties and
 /// the tranche as it stands after the delivery.
@@ -144,6 +144,10 @@ pub enum EventPayload {
     AvailabilityChanged(AvailabilityChanged),
     #[serde(rename = "covenant.changed")]
     CovenantChanged(CovenantChanged),
+    /// The maker attested, or the lender reviewed, a day's borrowing-base
+    /// certificate.
+    #[serde(rename = "certificate.signed")]
+    CertificateSigned(CertificateSignature),
 }
 
 /// Every event type, as `type` spells it.
@@ -168,6 +172,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "remittance.sent",
     "availability.changed",
     "covenant.changed",
+    "certificate.signed",
 ];
 
 impl EventPayload {
@@ -195,6 +200,7 @@ impl EventPayload {
             RemittanceSent(_) => "remittance.sent",
             AvailabilityChanged(_) => "availability.changed",
             CovenantChanged(_) => "covenant.changed",
+            CertificateSigned(_) => "certificate.signed",
         }
     }
 }
