@@ -10,6 +10,7 @@ use offtake_finance::{
     Certificate, CertificateSignature, CovenantResult, Finance, Reserve, ReserveAmount, SignatureAct,
 };
 use offtake_ledger::{AmountMinor, Currency};
+use offtake_wire::certificate::CertificateDoc;
 use std::path::PathBuf;
 use time::{Date, OffsetDateTime};
 
@@ -33,8 +34,15 @@ pub enum BbcCmd {
         #[arg(long)]
         as_of: Option<String>,
         /// Print the certificate document (schemas/bbc.schema.json).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "format")]
         json: bool,
+        /// `text` (default), `json` (the document), or a printable `html`
+        /// or `pdf` page with the chart of the period (needs --out).
+        #[arg(long)]
+        format: Option<String>,
+        /// Where to write the html or pdf page.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Write the document that signs a day's certificate (a
     /// `certificate_signature` naming its hash), for `offtake sign`.
@@ -142,13 +150,31 @@ fn print_covenants(covenants: &[CovenantResult]) {
 
 pub async fn bbc(fin: &Finance, cmd: BbcCmd) -> anyhow::Result<()> {
     match cmd {
-        BbcCmd::Show { facility, as_of, json } => {
-            let (c, hash, signatures) = fin.signed_bbc(&facility, parse_date(as_of.as_deref())?).await?;
-            if json {
-                out!("{}", serde_json::to_string_pretty(&c)?);
-            } else {
-                print_certificate(&c)?;
-                print_signatures(&hash, &signatures);
+        BbcCmd::Show { facility, as_of, json, format, out } => {
+            let as_of = parse_date(as_of.as_deref())?;
+            let (c, hash, signatures) = fin.signed_bbc(&facility, as_of).await?;
+            match (json, format.as_deref().unwrap_or("text")) {
+                (true, _) | (false, "json") => out!("{}", serde_json::to_string_pretty(&c)?),
+                (false, "text") => {
+                    print_certificate(&c)?;
+                    print_signatures(&hash, &signatures);
+                }
+                (false, kind @ ("html" | "pdf")) => {
+                    let path = out.context("--format html|pdf writes a file: give --out FILE")?;
+                    let doc = CertificateDoc::of(&c, Currency::from_code(&c.currency)?, hash, signatures);
+                    let period = period(fin, &facility, as_of, &doc).await?;
+                    let bytes = match kind {
+                        "html" => offtake_web::certificate::page(&doc, &period).into_bytes(),
+                        _ => offtake_web::certificate_pdf::pdf(&doc, &period)?,
+                    };
+                    std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+                    out!(
+                        "certificate of {facility} for {as_of} ({kind}, chart of {} days) written to {}",
+                        period.len(),
+                        path.display()
+                    );
+                }
+                (false, other) => anyhow::bail!("--format {other:?}: text, json, html or pdf"),
             }
         }
         BbcCmd::Draft { facility, as_of, act, issued_at, out } => {
@@ -237,6 +263,28 @@ pub fn print_certificate(c: &Certificate) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The chart of the period ending on `as_of`: each point the certificate
+/// of its own day.
+async fn period(
+    fin: &Finance,
+    facility: &str,
+    as_of: Date,
+    doc: &CertificateDoc,
+) -> anyhow::Result<Vec<offtake_web::chart::Point>> {
+    let opened_on = fin.facility(facility).await?.opened_on;
+    let mut points = Vec::new();
+    for d in offtake_web::certificate::period_dates(opened_on, as_of) {
+        if d == as_of {
+            points.push(offtake_web::certificate::point(doc, d));
+            continue;
+        }
+        let c = fin.bbc(facility, d).await?;
+        let ccy = Currency::from_code(&c.currency)?;
+        points.push(offtake_web::certificate::point(&CertificateDoc::of(&c, ccy, String::new(), Vec::new()), d));
+    }
+    Ok(points)
+}
+
 /// The certificate's hash and who signed it when.
 fn print_signatures(hash: &str, signatures: &[CertificateSignature]) {
     out!("  certificate sha256 {hash}");
@@ -262,6 +310,7 @@ async fn draft(
     act: SignatureAct,
     issued_at: OffsetDateTime,
 ) -> anyhow::Result<serde_json::Value> {
+    offtake_finance::not_after_today("as_of", as_of, today())?;
     let f = fin.facility(facility).await?;
     let (_, hash, _) = fin.signed_bbc(facility, as_of).await?;
     let seed = format!("{facility}:{as_of}:{}:{hash}:{}", act.as_str(), rfc3339(issued_at));
