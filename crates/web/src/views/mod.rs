@@ -14,6 +14,7 @@ use crate::model::{day, Advance, ApiKey, Availability, Facility, Party, Payment,
 pub mod auditor;
 pub mod brand;
 pub mod certificate;
+pub mod collateral;
 pub mod lender;
 pub mod maker;
 
