@@ -11,7 +11,7 @@ use time::Date;
 
 use crate::client::{encode, Client, WebError};
 use crate::html::{badge, esc, money, Table};
-use crate::model::{day, Facility, MakerFacilityLine};
+use crate::model::{day, MakerFacilityLine};
 
 /// The certificate of `as_of` of a facility the caller may see.
 pub async fn certificate(client: &Client, facility: &str, as_of: Date) -> Result<CertificateDoc, WebError> {
@@ -71,17 +71,16 @@ pub fn flags(c: &CertificateDoc) -> String {
 }
 
 /// Per facility: receivables by days past due, covenant states and flags.
-pub fn delinquency(facilities: &[Facility], certificates: &[CertificateDoc]) -> String {
-    let rows = facilities
+pub fn delinquency(certificates: &[CertificateDoc]) -> String {
+    let rows = certificates
         .iter()
-        .zip(certificates)
-        .map(|(f, c)| {
+        .map(|c| {
             let r = &c.receivables;
             let ccy = c.currency.as_str();
             let covenants: Vec<String> =
                 c.covenants.iter().map(|k| format!("{} {}", esc(&k.name.replace('_', " ")), badge(&k.state))).collect();
             vec![
-                format!("{} ({})", esc(&f.id), esc(&f.maker)),
+                format!("{} ({})", esc(&c.facility), esc(&c.maker)),
                 money(r.current.amount_minor, ccy),
                 money(r.days_1_30.amount_minor, ccy),
                 money(r.days_31_60.amount_minor, ccy),
@@ -105,4 +104,50 @@ pub fn delinquency(facilities: &[Facility], certificates: &[CertificateDoc]) -> 
         out.push_str(&flags(c));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn usd(minor: i64) -> serde_json::Value {
+        json!({ "amount": format!("{}.{:02}", minor / 100, minor % 100), "amount_minor": minor, "currency": "USD" })
+    }
+
+    /// A certificate with an aged receivable, an overdue invoice, a missed
+    /// tranche and a covenant near breach.
+    fn certificate() -> CertificateDoc {
+        let buckets = json!({ "current": usd(0), "days_1_30": usd(0), "days_31_60": usd(0),
+            "days_61_90": usd(5_000_000), "days_over_90": usd(0) });
+        serde_json::from_value(json!({
+            "facility": "f1", "lender": "bank", "maker": "loom", "currency": "USD", "as_of": "2026-05-01",
+            "commitments_in_window": usd(0), "commitments_scheduled": usd(0), "receivables": buckets,
+            "ineligible": [], "concentration": [], "advance_rate_bps": 8000, "receivable_advance_rate_bps": 8000,
+            "eligible": usd(0), "counted": usd(0), "base": usd(0), "reserves": [], "reserves_total": usd(0),
+            "net_base": usd(0), "limit": usd(0), "capacity": usd(0), "drawn": usd(100), "pending": usd(0),
+            "available": usd(-100), "overadvance": usd(100), "overadvanced": true,
+            "covenants": [{ "name": "max_days_past_due", "value": 70, "limit": 60, "state": "near_breach", "since": "2026-04-30" }],
+            "overdue_invoices": ["po-1--t1"], "missed_tranches": ["po-1/t2"],
+            "certificate_hash": "0".repeat(64), "signatures": [],
+        }))
+        .expect("a certificate")
+    }
+
+    #[test]
+    fn overdue_invoices_missed_tranches_and_overadvance_are_flagged() {
+        let html = flags(&certificate());
+        assert!(html.contains(r#"data-flag="overdue">Overdue invoice <strong>po-1--t1</strong>"#), "{html}");
+        assert!(html.contains(r#"data-flag="missed">Missed tranche <strong>po-1/t2</strong>"#), "{html}");
+        assert!(html.contains(r#"data-flag="overadvanced""#), "{html}");
+    }
+
+    #[test]
+    fn delinquency_shows_buckets_covenants_and_flags_per_facility() {
+        let html = delinquency(&[certificate()]);
+        assert!(html.contains("f1 (loom)"), "{html}");
+        assert!(html.contains(r#"data-amount="50000.00""#), "the 61–90 bucket: {html}");
+        assert!(html.contains("max days past due") && html.contains("badge-near_breach"), "{html}");
+        assert!(html.contains("Overdue invoice"), "{html}");
+    }
 }

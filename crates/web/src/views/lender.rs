@@ -51,11 +51,7 @@ pub async fn render(client: &Client, viewer: &Viewer, today: Date) -> Result<Str
     for f in &facilities {
         certificates.push(collateral::certificate(client, &f.id, today).await?);
     }
-    out.push_str(&section(
-        "delinquency",
-        "Delinquency and covenants",
-        &collateral::delinquency(&facilities, &certificates),
-    ));
+    out.push_str(&section("delinquency", "Delinquency and covenants", &collateral::delinquency(&certificates)));
     out.push_str(&section("approvals", "Pending approvals", &approvals(&facilities, &advances)));
     out.push_str(&section("concentration", "Concentration against limits", &concentration(&facilities, &avail)));
     let mut income_html = ledger.as_ref().map(income_booked).unwrap_or_default();
