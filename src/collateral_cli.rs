@@ -6,11 +6,15 @@ use crate::output::out;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use offtake_finance::certificate::DiffLine;
-use offtake_finance::{Certificate, CovenantResult, Finance, Reserve, ReserveAmount};
+use offtake_finance::{
+    Certificate, CertificateSignature, CovenantResult, Finance, Reserve, ReserveAmount, SignatureAct,
+};
 use offtake_ledger::{AmountMinor, Currency};
-use time::Date;
+use offtake_wire::certificate::CertificateDoc;
+use std::path::PathBuf;
+use time::{Date, OffsetDateTime};
 
-use crate::finance_cli::{parse_date, pct_to_bps};
+use crate::finance_cli::{parse_date, parse_now, pct_to_bps, read_envelope, NowArg};
 
 /// `offtake eod --through DATE`.
 #[derive(Args, Debug, Clone)]
@@ -30,8 +34,41 @@ pub enum BbcCmd {
         #[arg(long)]
         as_of: Option<String>,
         /// Print the certificate document (schemas/bbc.schema.json).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "format")]
         json: bool,
+        /// `text` (default), `json` (the document), or a printable `html`
+        /// or `pdf` page with the chart of the period (needs --out).
+        #[arg(long)]
+        format: Option<String>,
+        /// Where to write the html or pdf page.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Write the document that signs a day's certificate (a
+    /// `certificate_signature` naming its hash), for `offtake sign`.
+    Draft {
+        /// Facility id.
+        facility: String,
+        /// The certificate's day, YYYY-MM-DD (not after today).
+        #[arg(long)]
+        as_of: String,
+        /// `attestation` (the maker signs) or `review` (the lender signs).
+        #[arg(long)]
+        act: String,
+        /// The document's issue time, RFC 3339 (default: now).
+        #[arg(long)]
+        issued_at: Option<String>,
+        /// Where to write the document (JSON).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Submit a signed `certificate_signature`: the maker's attestation,
+    /// then the lender's review.
+    Sign {
+        /// DSSE envelope of the signed document.
+        envelope: PathBuf,
+        #[command(flatten)]
+        now: NowArg,
     },
     /// Why availability moved between two days, line by line.
     Diff {
@@ -111,13 +148,55 @@ fn print_covenants(covenants: &[CovenantResult]) {
 
 pub async fn bbc(fin: &Finance, cmd: BbcCmd) -> anyhow::Result<()> {
     match cmd {
-        BbcCmd::Show { facility, as_of, json } => {
-            let c = fin.bbc(&facility, parse_date(as_of.as_deref())?).await?;
-            if json {
-                out!("{}", serde_json::to_string_pretty(&c)?);
-            } else {
-                print_certificate(&c)?;
+        BbcCmd::Show { facility, as_of, json, format, out } => {
+            let as_of = parse_date(as_of.as_deref())?;
+            let (c, hash, signatures) = fin.signed_bbc(&facility, as_of).await?;
+            match (json, format.as_deref().unwrap_or("text")) {
+                (true, _) | (false, "json") => out!("{}", serde_json::to_string_pretty(&c)?),
+                (false, "text") => {
+                    print_certificate(&c)?;
+                    print_signatures(&hash, &signatures);
+                }
+                (false, kind @ ("html" | "pdf")) => {
+                    let path = out.context("--format html|pdf writes a file: give --out FILE")?;
+                    let doc = CertificateDoc::of(&c, Currency::from_code(&c.currency)?, hash, signatures);
+                    let period = period(fin, &facility, as_of, &doc).await?;
+                    let bytes = match kind {
+                        "html" => offtake_web::certificate::page(&doc, &period).into_bytes(),
+                        _ => offtake_web::certificate_pdf::pdf(&doc, &period)?,
+                    };
+                    std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+                    out!(
+                        "certificate of {facility} for {as_of} ({kind}, chart of {} days) written to {}",
+                        period.len(),
+                        path.display()
+                    );
+                }
+                (false, other) => anyhow::bail!("--format {other:?}: text, json, html or pdf"),
             }
+        }
+        BbcCmd::Draft { facility, as_of, act, issued_at, out } => {
+            let as_of = parse_date(Some(&as_of))?;
+            let issued_at = parse_now(&NowArg { now: issued_at })?;
+            let body = draft(fin, &facility, as_of, SignatureAct::parse(&act)?, issued_at).await?;
+            std::fs::write(&out, serde_json::to_vec_pretty(&body)?)
+                .with_context(|| format!("writing {}", out.display()))?;
+            out!(
+                "{act} of {facility}'s certificate of {as_of} (sha256 {}); document written to {}",
+                body["certificate_hash"].as_str().unwrap_or_default(),
+                out.display()
+            );
+        }
+        BbcCmd::Sign { envelope, now } => {
+            let s = fin.sign_certificate_envelope(&read_envelope(&envelope)?, parse_now(&now)?, today()).await?;
+            out!(
+                "{} of {}'s certificate of {} by {}, signed at {}",
+                s.act.as_str(),
+                s.facility,
+                s.as_of,
+                s.signed_by,
+                rfc3339(s.signed_at)
+            );
         }
         BbcCmd::Diff { facility, from, to, json } => {
             let currency = fin.facility(&facility).await?.terms.currency;
@@ -180,6 +259,74 @@ pub fn print_certificate(c: &Certificate) -> anyhow::Result<()> {
     }
     print_covenants(&c.covenants);
     Ok(())
+}
+
+/// The chart of the period ending on `as_of`: each point the certificate
+/// of its own day.
+async fn period(
+    fin: &Finance,
+    facility: &str,
+    as_of: Date,
+    doc: &CertificateDoc,
+) -> anyhow::Result<Vec<offtake_web::chart::Point>> {
+    let opened_on = fin.facility(facility).await?.opened_on;
+    let mut points = Vec::new();
+    for d in offtake_web::certificate::period_dates(opened_on, as_of) {
+        if d == as_of {
+            points.push(offtake_web::certificate::point(doc, d));
+            continue;
+        }
+        let c = fin.bbc(facility, d).await?;
+        let ccy = Currency::from_code(&c.currency)?;
+        points.push(offtake_web::certificate::point(&CertificateDoc::of(&c, ccy, String::new(), Vec::new()), d));
+    }
+    Ok(points)
+}
+
+/// The certificate's hash and who signed it when.
+fn print_signatures(hash: &str, signatures: &[CertificateSignature]) {
+    out!("  certificate sha256 {hash}");
+    if signatures.is_empty() {
+        out!("  not signed yet (maker attestation, then lender review)");
+    }
+    for s in signatures {
+        out!("  {:<12} {} (key {}) at {}", s.act.as_str(), s.signed_by, s.key_id, rfc3339(s.signed_at));
+    }
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+/// The unsigned `certificate_signature` of `act` on the day's certificate,
+/// valid 30 days. Its nonce is derived from what it signs, so drafting the
+/// same signature twice gives the same document (accepted once).
+async fn draft(
+    fin: &Finance,
+    facility: &str,
+    as_of: Date,
+    act: SignatureAct,
+    issued_at: OffsetDateTime,
+) -> anyhow::Result<serde_json::Value> {
+    offtake_finance::not_after_today("as_of", as_of, today())?;
+    let f = fin.facility(facility).await?;
+    let (_, hash, _) = fin.signed_bbc(facility, as_of).await?;
+    let seed = format!("{facility}:{as_of}:{}:{hash}:{}", act.as_str(), rfc3339(issued_at));
+    let nonce = hex::encode(&offtake_ledger::hash::sha256(seed.as_bytes())[..16]);
+    Ok(serde_json::json!({
+        "type": "certificate_signature",
+        "version": 1,
+        "doc_id": format!("bbc-{facility}-{as_of}-{}", act.as_str()),
+        "issued_at": rfc3339(issued_at),
+        "expires_at": rfc3339(issued_at + time::Duration::days(30)),
+        "nonce": nonce,
+        "facility": facility,
+        "lender": f.lender,
+        "maker": f.maker,
+        "as_of": as_of.to_string(),
+        "certificate_hash": hash,
+        "act": act.as_str(),
+    }))
 }
 
 pub fn print_diff(lines: &[DiffLine], ccy: Currency) {

@@ -279,7 +279,7 @@ pub fn parse_date(text: Option<&str>) -> anyhow::Result<Date> {
     Ok(offtake_ledger::date::date_or_today(text)?)
 }
 
-fn parse_now(now: &NowArg) -> anyhow::Result<OffsetDateTime> {
+pub fn parse_now(now: &NowArg) -> anyhow::Result<OffsetDateTime> {
     match &now.now {
         None => Ok(offtake_ledger::date::now()),
         Some(t) => offtake_ledger::date::parse_rfc3339(t).with_context(|| format!("{t:?} is not an RFC 3339 time")),
@@ -298,7 +298,7 @@ pub fn pct_to_bps(field: &str, text: &str) -> anyhow::Result<u32> {
         .with_context(|| format!("--{field}: out of range"))
 }
 
-fn read_envelope(path: &PathBuf) -> anyhow::Result<Envelope> {
+pub fn read_envelope(path: &PathBuf) -> anyhow::Result<Envelope> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     serde_json::from_slice(&bytes).with_context(|| format!("{} is not a DSSE envelope", path.display()))
 }

@@ -334,7 +334,70 @@ async fn namespaces_are_per_party(h: &Harness) {
     assert_eq!(f1.ok()["status"], "open", "{}", f1.text);
 }
 
+/// A `certificate_signature` on f1's certificate of `as_of`.
+fn certificate_signature(as_of: &str, hash: &str, act: &str) -> serde_json::Value {
+    let now = time::OffsetDateTime::now_utc();
+    json!({ "type": "certificate_signature", "version": 1, "doc_id": format!("bbc-f1-{as_of}-{act}"),
+        "issued_at": reliability_support::rfc3339(now - time::Duration::minutes(1)),
+        "expires_at": reliability_support::rfc3339(now + time::Duration::days(7)),
+        "nonce": fresh("nonce-certificate-000"), "facility": "f1", "lender": "lender-l", "maker": "maker-m",
+        "as_of": as_of, "certificate_hash": hash, "act": act })
+}
+
+/// Signing the borrowing-base certificate over HTTP (issue 18, rule 10):
+/// every refusal writes nothing; then the maker attests, the lender
+/// reviews, and the certificate view shows who signed when.
+async fn certificate_signature_refusals_write_nothing(h: &Harness) {
+    let (maker, lender) = (key(h, "maker"), key(h, "lender"));
+    let today = time::OffsetDateTime::now_utc().date();
+    let view = format!("/v1/facilities/f1/certificate?as_of={today}");
+    let hash = h.get(&view, &lender).await.ok()["certificate_hash"].as_str().unwrap().to_owned();
+    let path = "/v1/facilities/f1/certificate/signatures";
+    let day = today.to_string();
+    let post = |body: &serde_json::Value, signer: &str, caller: &str| {
+        let env = envelope_json(DocType::CertificateSignature, body, &[h.signer(signer)]);
+        let caller = key(h, caller);
+        async move { h.post(path, &caller, &env).await }
+    };
+    let attest = certificate_signature(&day, &hash, "attestation");
+    let review = certificate_signature(&day, &hash, "review");
+    refused(h, "review before attestation", 409, "not_attested", post(&review, "lender", "lender")).await;
+    let wrong = certificate_signature(&day, &"0".repeat(64), "attestation");
+    refused(h, "wrong hash", 422, "certificate_mismatch", post(&wrong, "maker", "maker")).await;
+    let tomorrow = certificate_signature(&(today + time::Duration::days(1)).to_string(), &hash, "attestation");
+    refused(h, "future day", 422, "future_date", post(&tomorrow, "maker", "maker")).await;
+    refused(h, "attestation signed by the lender", 422, "missing_signature", post(&attest, "lender", "lender")).await;
+    let env = envelope_json(DocType::CertificateSignature, &attest, &[h.signer("maker")]);
+    let foreign = "/v1/facilities/f2/certificate/signatures";
+    refused(h, "another party's facility", 404, "not_found", h.post(foreign, &maker, &env)).await;
+    refused(h, "another party's caller", 404, "not_found", h.post(path, &key(h, "other_maker"), &env)).await;
+    let mut forged = envelope_json(DocType::CertificateSignature, &attest, &[h.signer("maker")]);
+    let other = envelope_json(DocType::CertificateSignature, &review, &[h.signer("maker")]);
+    forged["payload"] = other["payload"].clone();
+    refused(h, "forged signature", 422, "bad_signature", h.post(path, &maker, &forged)).await;
+
+    let a = h.post(path, &maker, &env).await;
+    assert_eq!((a.status.as_u16(), a.body["act"].as_str()), (201, Some("attestation")), "{}", a.text);
+    let again = certificate_signature(&day, &hash, "attestation");
+    refused(h, "second attestation", 409, "already_signed", post(&again, "maker", "maker")).await;
+    let mut replay = review.clone();
+    replay["nonce"] = attest["nonce"].clone();
+    let env2 = envelope_json(DocType::CertificateSignature, &replay, &[h.signer("lender"), h.signer("maker")]);
+    refused(h, "replayed nonce", 409, "replayed_nonce", h.post(path, &lender, &env2)).await;
+    let r = post(&review, "lender", "lender").await;
+    assert_eq!((r.status.as_u16(), r.body["signed_by"].as_str()), (201, Some("lender-l")), "{}", r.text);
+    let shown = h.get(&view, &maker).await;
+    let signed: Vec<(&str, &str)> = shown.ok()["signatures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["act"].as_str().unwrap(), s["signed_by"].as_str().unwrap()))
+        .collect();
+    assert_eq!(signed, [("attestation", "maker-m"), ("review", "lender-l")]);
+}
+
 async fn refusals_write_nothing(h: &Harness) {
+    certificate_signature_refusals_write_nothing(h).await;
     commitment_refusals_write_nothing(h).await;
     advance_refusals_write_nothing(h).await;
     payment_refusals_write_nothing(h).await;

@@ -429,6 +429,49 @@ async fn maker_draws_and_lender_approves_in_a_real_browser() {
     )
     .await;
 
+    fits_at_both_widths(&b, &p).await;
+
     b.close().await;
     println!("screenshots in {}", shots.display());
+}
+
+/// True when nothing on the page is wider than the viewport.
+const NO_HORIZONTAL_OVERFLOW: &str = "return document.documentElement.scrollWidth <= window.innerWidth";
+
+/// The elements that reach past the viewport's right edge (for the message).
+const WIDER_THAN_THE_VIEWPORT: &str = "return [...document.querySelectorAll('body *')].filter(e => !e.closest('.table-wrap') && e.getBoundingClientRect().right > window.innerWidth + 0.5).slice(0, 8).map(e => e.tagName + '#' + e.id + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))";
+
+/// The top of `#id` is inside the first screen (above the fold).
+const ABOVE_THE_FOLD: &str =
+    "const e = document.getElementById(arguments[0]); return !!e && e.getBoundingClientRect().top < window.innerHeight";
+
+/// At 1280 and at 390 px wide, the maker sees above the fold what it can
+/// draw, what it has drawn and what it owes in total with the next due
+/// date; the lender sees exposure and, per facility, delinquency (aging
+/// buckets), covenant states and flags; neither page scrolls sideways.
+async fn fits_at_both_widths(b: &Browser, p: &web_support::Program) {
+    for (width, height) in [(1280, 1400), (390, 844)] {
+        b.cmd(reqwest::Method::POST, "/window/rect", Some(json!({ "width": width, "height": height }))).await;
+        b.sign_in(&p.maker.api, "maker").await;
+        b.js("window.scrollTo(0, 0)", json!([])).await;
+        for id in [format!("available-{FACILITY}"), format!("outstanding-{FACILITY}"), format!("owed-{FACILITY}")] {
+            assert_eq!(b.js(ABOVE_THE_FOLD, json!([id])).await, true, "maker at {width} px: #{id} above the fold");
+        }
+        let next_due = b.text(&format!("#next-due-on-{FACILITY}")).await;
+        assert!(!next_due.is_empty(), "maker at {width} px: the next due date");
+        let wide = b.js(WIDER_THAN_THE_VIEWPORT, json!([])).await;
+        assert_eq!(b.js(NO_HORIZONTAL_OVERFLOW, json!([])).await, true, "maker page overflows at {width} px: {wide}");
+        b.screenshot(&format!("maker-{width}.png")).await;
+
+        b.sign_in(&p.lender.api, "lender").await;
+        b.js("window.scrollTo(0, 0)", json!([])).await;
+        b.find("#delinquency-table").await;
+        let text = b.text("#delinquency").await;
+        for column in ["Current", "1–30", "31–60", "61–90", "90+", "Covenants", FACILITY] {
+            assert!(text.contains(column), "lender at {width} px: delinquency lacks {column}: {text}");
+        }
+        let wide = b.js(WIDER_THAN_THE_VIEWPORT, json!([])).await;
+        assert_eq!(b.js(NO_HORIZONTAL_OVERFLOW, json!([])).await, true, "lender page overflows at {width} px: {wide}");
+        b.screenshot(&format!("lender-{width}.png")).await;
+    }
 }

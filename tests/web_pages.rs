@@ -257,3 +257,26 @@ async fn a_delivery_paid_through_the_waterfall_shows_on_every_page() {
     let other = page(p.other_lender.api.clone()).await;
     assert_absent(&other, "other-lender", &["bank-web-1", &invoice_id, "adv-flow"]);
 }
+
+/// The printable certificate at `/app/certificate`: the day's figures as
+/// the API's certificate states them, its hash, the chart of the period;
+/// another party's facility is the API's 404.
+#[tokio::test]
+async fn the_printable_certificate_shows_the_days_figures() {
+    let s = Served::start();
+    let p = program(&s).await;
+    let http = Http::new(&s.base);
+    let today = time::OffsetDateTime::now_utc().date();
+    let (_, cert) = http.get(&format!("/v1/facilities/{FACILITY}/certificate?as_of={today}"), &p.lender.api).await;
+    let path = format!("/app/certificate?facility={FACILITY}&as_of={today}");
+    let (status, html) = http.get_text(&path, &p.lender.api).await;
+    assert_eq!(status, 200, "{html}");
+    assert_eq!(amount_of(&html, "cert-base").as_deref(), cert["base"]["amount"].as_str());
+    assert_eq!(amount_of(&html, "cert-available").as_deref(), cert["available"]["amount"].as_str());
+    assert_eq!(amount_of(&html, "cert-drawn").as_deref(), cert["drawn"]["amount"].as_str());
+    assert!(html.contains(cert["certificate_hash"].as_str().unwrap()), "the certificate's hash");
+    assert!(html.contains("Not signed yet"), "no signature yet");
+    assert!(html.contains(r#"<svg class="chart" id="cert-chart-fac-alpha""#), "the chart of the period");
+    let (status, _) = http.get_text(&path, &p.other_lender.api).await;
+    assert_eq!(status, 404, "another lender's facility does not exist for it");
+}

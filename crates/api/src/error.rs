@@ -276,7 +276,7 @@ pub fn finance_status(e: &FinanceError) -> StatusCode {
 /// document the server understood and refuses.
 fn signing_status(code: &str) -> StatusCode {
     match code {
-        "replayed_nonce" | "key_exists" => StatusCode::CONFLICT,
+        "replayed_nonce" | "key_exists" | "not_attested" | "already_signed" => StatusCode::CONFLICT,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }

@@ -8,7 +8,8 @@ use std::collections::HashMap;
 use offtake_bank::LineRecord;
 use offtake_finance::service::EodDay;
 use offtake_finance::{
-    kind, Advance, AdvanceStatus, Commitment, CommitmentStatus, CovenantResult, Invoice, InvoiceStatus,
+    kind, Advance, AdvanceStatus, CertificateSignature, Commitment, CommitmentStatus, CovenantResult, Invoice,
+    InvoiceStatus,
 };
 use offtake_ledger::{Currency, LedgerId, StoredRecord};
 use offtake_settlement::{NoticeRecord, NoticeState, Remittance};
@@ -26,6 +27,7 @@ pub const SOURCE_KINDS: &[&str] = &[
     offtake_settlement::notice::REMITTANCE_KIND,
     offtake_finance::service::eod_kind::DAY,
     offtake_bank::import::LINE_KIND,
+    kind::CERTIFICATE_SIGNATURE,
 ];
 
 /// Who a facility belongs to (never changes once opened).
@@ -79,6 +81,7 @@ pub fn derive(change: Change<'_>, ctx: &Context) -> Result<Vec<wire::Event>, Eve
         k if k == offtake_settlement::notice::REMITTANCE_KIND => remittance(change, ctx)?,
         k if k == offtake_finance::service::eod_kind::DAY => eod_day(change, ctx)?,
         k if k == offtake_bank::import::LINE_KIND => bank_line(change, ctx)?,
+        kind::CERTIFICATE_SIGNATURE => certificate_signed(change, ctx)?,
         _ => Vec::new(),
     };
     let occurred_at = wire::instant_of_us(change.record.recorded_at_us);
@@ -228,6 +231,17 @@ fn remittance(change: Change<'_>, ctx: &Context) -> Result<Vec<Draft>, EventErro
     }
     let parties = vec![r.maker.clone(), f.lender.clone()];
     Ok(vec![(P::RemittanceSent(wire::Remittance::of(r, f.currency)), parties)])
+}
+
+/// A signature on a day's certificate: written once, so its first (and
+/// only) version is the event; the facility's lender and maker see it.
+fn certificate_signed(change: Change<'_>, ctx: &Context) -> Result<Vec<Draft>, EventError> {
+    if change.record.version != 1 {
+        return Ok(Vec::new());
+    }
+    let s = change.record.decode::<CertificateSignature>()?;
+    let parties: Vec<String> = [ctx.lender(&s.facility), ctx.maker(&s.facility)].into_iter().flatten().collect();
+    Ok(vec![(P::CertificateSigned(s.into()), parties)])
 }
 
 /// Time-driven events: what the end of day found that the day before had

@@ -171,6 +171,18 @@ async fn every_change_emits_its_events_and_nothing_else(ts: TestStore) {
     fin.eod(date!(2026 - 04 - 30), date!(2026 - 04 - 30), &mut |_, _| {}).await.unwrap();
     assert_eq!(s.took().await, Vec::<&str>::new(), "a second end of day emits nothing");
 
+    // The maker attests the day's certificate, the lender reviews it: one
+    // event each, seen by the facility's lender and maker only.
+    let hash = offtake_finance::certificate_hash(&fin.bbc("f1", date!(2026 - 04 - 30)).await.unwrap()).unwrap();
+    let attest = certificate_signature("f1", "lender-l", "maker-m", "2026-04-30", &hash, "attestation");
+    fin.sign_certificate(&attest, date!(2026 - 05 - 01)).await.unwrap();
+    assert_eq!(s.took().await, ["certificate.signed"]);
+    fin.sign_certificate(&attest, date!(2026 - 05 - 01)).await.unwrap();
+    assert_eq!(s.took().await, Vec::<&str>::new(), "the same signature again emits nothing");
+    let review = certificate_signature("f1", "lender-l", "maker-m", "2026-04-30", &hash, "review");
+    fin.sign_certificate(&review, date!(2026 - 05 - 01)).await.unwrap();
+    assert_eq!(s.took().await, ["certificate.signed"]);
+
     // t2's invoice, due 4 March, is 90 days past due on 2 June and
     // defaulted (more than 90) on 3 June; px's shortfall invoice, due
     // 1 February, on 3 May: one event each, dated that day.
@@ -293,6 +305,7 @@ fn expected_parties(e: &Event, facilities: &BTreeMap<&str, (&str, &str)>) -> BTr
         P::TrancheMissed(t) => set(&[f(&t.facility).0, f(&t.facility).1]),
         P::AvailabilityChanged(a) => set(&[f(&a.facility).0, f(&a.facility).1]),
         P::CovenantChanged(c) => set(&[f(&c.facility).0, f(&c.facility).1]),
+        P::CertificateSigned(c) => set(&[f(&c.facility).0, f(&c.facility).1]),
     }
 }
 

@@ -145,6 +145,14 @@ pub fn certificate(f: &Facility, a: &Availability, aging: &AgingReport, covenant
     }
 }
 
+/// Hex SHA-256 of the certificate's RFC 8785 canonical JSON (the document
+/// `offtake bbc show --json` prints): what a certificate signature names.
+pub fn certificate_hash(c: &Certificate) -> Result<String, crate::error::FinanceError> {
+    let value =
+        serde_json::to_value(c).map_err(|e| crate::error::FinanceError::invalid("certificate", e.to_string()))?;
+    Ok(hex::encode(offtake_signing::body_hash(&value)?))
+}
+
 /// One reason availability moved between two days.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DiffLine {

@@ -23,7 +23,7 @@ pub mod terms;
 
 pub use aging::{AgingBuckets, AgingReport, InvoiceState};
 pub use base::{availability, borrowing_base, Availability, BaseInput, Eligibility};
-pub use certificate::{Certificate, DiffLine};
+pub use certificate::{certificate_hash, Certificate, DiffLine};
 pub use covenants::{CovenantResult, CovenantState, CovenantTerms};
 pub use error::FinanceError;
 pub use lifecycle::{TrancheState, TrancheView};
@@ -31,6 +31,7 @@ pub use model::*;
 pub use rate::{DayCount, Rounding};
 pub use reserves::{Reserve, ReserveAmount, ReserveLine};
 pub use service::{
-    delivery_invoice_id, invoice_id, not_after_today, AccrualReport, DocSigner, Finance, Reaccrual, SignedDocument,
+    delivery_invoice_id, invoice_id, not_after_today, AccrualReport, CertificateSignature, DocSigner, Finance,
+    Reaccrual, SignatureAct, SignedDocument,
 };
 pub use terms::{CollateralTerms, FacilityTerms};

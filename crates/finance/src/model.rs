@@ -19,6 +19,9 @@ pub mod kind {
     /// `{maker}~{currency}`: written once, by the acceptance, so two
     /// acceptances racing for one slot cannot both win.
     pub const FACILITY_SLOT: &str = "facility_slot";
+    /// A signature on a facility's borrowing-base certificate of one day,
+    /// id `{facility}:{YYYY-MM-DD}:{attestation|review}`: written once.
+    pub const CERTIFICATE_SIGNATURE: &str = "certificate_signature";
 }
 
 /// A party's role is its signing keys' role: one type, defined where

@@ -34,15 +34,20 @@ pub enum DocType {
     /// A maker's acceptance of a facility a lender offered; signed by the
     /// maker. Until it is accepted, a facility cannot be drawn.
     FacilityAcceptance,
+    /// A signature on one day's borrowing-base certificate: the maker's
+    /// attestation or the lender's review (countersignature), naming the
+    /// certificate by its hash.
+    CertificateSignature,
 }
 
 impl DocType {
-    pub const ALL: [DocType; 5] = [
+    pub const ALL: [DocType; 6] = [
         DocType::Commitment,
         DocType::AdvanceRequest,
         DocType::AdvanceApproval,
         DocType::PaymentNotice,
         DocType::FacilityAcceptance,
+        DocType::CertificateSignature,
     ];
 
     /// The body's `type` field, also the schema file name (`schemas/<name>.schema.json`).
@@ -53,6 +58,7 @@ impl DocType {
             DocType::AdvanceApproval => "advance_approval",
             DocType::PaymentNotice => "payment_notice",
             DocType::FacilityAcceptance => "facility_acceptance",
+            DocType::CertificateSignature => "certificate_signature",
         }
     }
 
@@ -64,6 +70,7 @@ impl DocType {
             DocType::AdvanceApproval => "application/vnd.offtake.advance_approval+json",
             DocType::PaymentNotice => "application/vnd.offtake.payment_notice+json",
             DocType::FacilityAcceptance => "application/vnd.offtake.facility_acceptance+json",
+            DocType::CertificateSignature => "application/vnd.offtake.certificate_signature+json",
         }
     }
 
@@ -85,6 +92,7 @@ impl DocType {
             DocType::AdvanceApproval => include_str!("../../../schemas/advance_approval.schema.json"),
             DocType::PaymentNotice => include_str!("../../../schemas/payment_notice.schema.json"),
             DocType::FacilityAcceptance => include_str!("../../../schemas/facility_acceptance.schema.json"),
+            DocType::CertificateSignature => include_str!("../../../schemas/certificate_signature.schema.json"),
         }
     }
 
@@ -95,6 +103,7 @@ impl DocType {
             DocType::AdvanceApproval => 2,
             DocType::PaymentNotice => 3,
             DocType::FacilityAcceptance => 4,
+            DocType::CertificateSignature => 5,
         }
     }
 }
@@ -119,8 +128,8 @@ pub struct DocHeader {
     pub prev_hash: Option<[u8; 32]>,
 }
 
-fn validators() -> &'static [jsonschema::Validator; 5] {
-    static VALIDATORS: OnceLock<[jsonschema::Validator; 5]> = OnceLock::new();
+fn validators() -> &'static [jsonschema::Validator; 6] {
+    static VALIDATORS: OnceLock<[jsonschema::Validator; 6]> = OnceLock::new();
     VALIDATORS.get_or_init(|| {
         DocType::ALL.map(|t| {
             let schema: Value = serde_json::from_str(t.schema_text())
@@ -244,6 +253,13 @@ fn check_rules(doc_type: DocType, body: &Value) -> Result<(), SigningError> {
             if str_field(body, "lender")? == str_field(body, "maker")? {
                 return Err(SigningError::schema("lender and maker must be different parties"));
             }
+            Ok(())
+        }
+        DocType::CertificateSignature => {
+            if str_field(body, "lender")? == str_field(body, "maker")? {
+                return Err(SigningError::schema("lender and maker must be different parties"));
+            }
+            parse_date("as_of", str_field(body, "as_of")?)?;
             Ok(())
         }
         DocType::AdvanceRequest | DocType::AdvanceApproval => Ok(()),

@@ -185,6 +185,11 @@ pub fn required_signers(doc_type: DocType, body: &Value) -> Vec<(Role, String)> 
         DocType::AdvanceApproval => vec![(Role::Lender, party("lender"))],
         DocType::PaymentNotice => vec![(Role::Brand, party("brand"))],
         DocType::FacilityAcceptance => vec![(Role::Maker, party("maker"))],
+        // The maker attests the day's certificate; the lender reviews it.
+        DocType::CertificateSignature => match body.get("act").and_then(Value::as_str) {
+            Some("review") => vec![(Role::Lender, party("lender"))],
+            _ => vec![(Role::Maker, party("maker"))],
+        },
     }
 }
 
@@ -508,5 +513,10 @@ mod tests {
         assert_eq!(required_signers(DocType::AdvanceApproval, &body), vec![(Role::Lender, "l".to_owned())]);
         assert_eq!(required_signers(DocType::PaymentNotice, &body), vec![(Role::Brand, "b".to_owned())]);
         assert_eq!(required_signers(DocType::FacilityAcceptance, &body), vec![(Role::Maker, "m".to_owned())]);
+        let mut cert = body.clone();
+        cert["act"] = "attestation".into();
+        assert_eq!(required_signers(DocType::CertificateSignature, &cert), vec![(Role::Maker, "m".to_owned())]);
+        cert["act"] = "review".into();
+        assert_eq!(required_signers(DocType::CertificateSignature, &cert), vec![(Role::Lender, "l".to_owned())]);
     }
 }

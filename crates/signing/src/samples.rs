@@ -90,6 +90,28 @@ pub fn facility_acceptance(
     )
 }
 
+/// A signature on `facility`'s certificate of `as_of` whose canonical
+/// JSON hashes to `certificate_hash`: `act` is `attestation` (the maker
+/// signs) or `review` (the lender countersigns).
+#[allow(clippy::too_many_arguments)]
+pub fn certificate_signature(
+    doc_id: &str,
+    facility: &str,
+    lender: &str,
+    maker: &str,
+    as_of: &str,
+    certificate_hash: &str,
+    act: &str,
+    issued_at: OffsetDateTime,
+    nonce: &str,
+) -> Value {
+    merge(
+        header("certificate_signature", doc_id, issued_at, nonce),
+        json!({"facility": facility, "lender": lender, "maker": maker, "as_of": as_of,
+               "certificate_hash": certificate_hash, "act": act}),
+    )
+}
+
 /// `brand`'s notice of a payment of `amount` USD into `facility`.
 pub fn payment_notice(
     doc_id: &str,

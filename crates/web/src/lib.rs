@@ -25,6 +25,8 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 
+pub mod certificate;
+pub mod certificate_pdf;
 pub mod chart;
 pub mod client;
 pub mod html;
@@ -44,7 +46,7 @@ pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; 
 const INDEX_HTML: &str = include_str!("../assets/index.html");
 const APP_JS: &str = include_str!("../assets/app.js");
 const FEED_JS: &str = include_str!("../assets/feed.js");
-const APP_CSS: &str = include_str!("../assets/app.css");
+pub(crate) const APP_CSS: &str = include_str!("../assets/app.css");
 const FAVICON_SVG: &str = include_str!("../assets/favicon.svg");
 
 #[derive(Clone)]
@@ -61,6 +63,7 @@ pub fn router(api: Router) -> Router {
         .route("/app/", get(index))
         .route("/app/assets/{name}", get(asset))
         .route("/app/dashboard", get(dashboard))
+        .route("/app/certificate", get(certificate))
         .route("/app/chain-verify", get(chain_verify))
         .route("/app/feed", get(feed))
         .route("/app/checkpoint", post(checkpoint))
@@ -139,6 +142,30 @@ async fn feed(State(web): State<Web>, headers: HeaderMap) -> Response {
         async {
             let (client, _) = caller(&web, &headers)?;
             views::feed::panel(&client).await
+        }
+        .await,
+    )
+}
+
+#[derive(Deserialize)]
+struct CertificateQuery {
+    facility: String,
+    as_of: Option<String>,
+}
+
+/// A facility's borrowing-base certificate of a day, printable, with the
+/// chart of the period (each point that day's certificate).
+async fn certificate(State(web): State<Web>, headers: HeaderMap, Query(q): Query<CertificateQuery>) -> Response {
+    fragment(
+        async {
+            let (client, _) = caller(&web, &headers)?;
+            let as_of = match q.as_of.as_deref() {
+                None => today(),
+                Some(text) => model::parse_day(text).ok_or_else(|| {
+                    WebError::new(StatusCode::BAD_REQUEST, "invalid_query", "as_of: expected YYYY-MM-DD")
+                })?,
+            };
+            views::certificate::render(&client, &q.facility, as_of).await
         }
         .await,
     )

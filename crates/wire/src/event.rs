@@ -8,7 +8,7 @@ use time::{Date, OffsetDateTime};
 use utoipa::ToSchema;
 
 use crate::money::Money;
-use crate::{Advance, Commitment, Invoice, Payment, PaymentMatched, Remittance, Tranche};
+use crate::{Advance, CertificateSignature, Commitment, Invoice, Payment, PaymentMatched, Remittance, Tranche};
 
 /// A tranche delivered (in whole or in part): the commitment's parties and
 /// the tranche as it stands after the delivery.
@@ -152,6 +152,10 @@ pub enum EventPayload {
     AvailabilityChanged(AvailabilityChanged),
     #[serde(rename = "covenant.changed")]
     CovenantChanged(CovenantChanged),
+    /// The maker attested, or the lender reviewed, a day's borrowing-base
+    /// certificate.
+    #[serde(rename = "certificate.signed")]
+    CertificateSigned(CertificateSignature),
 }
 
 /// Every event type, as `type` spells it.
@@ -178,6 +182,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "remittance.sent",
     "availability.changed",
     "covenant.changed",
+    "certificate.signed",
 ];
 
 impl EventPayload {
@@ -206,6 +211,7 @@ impl EventPayload {
             P::RemittanceSent(r) => format!("{} {}", r.reference, r.amount.amount),
             P::AvailabilityChanged(a) => format!("{} {} on {}", a.facility, a.available.amount, a.on),
             P::CovenantChanged(c) => format!("{} {} on {}", c.covenant, c.state, c.on),
+            P::CertificateSigned(c) => format!("{} {} of {}", c.facility, c.act, c.as_of),
         }
     }
 
@@ -235,6 +241,7 @@ impl EventPayload {
             RemittanceSent(_) => "remittance.sent",
             AvailabilityChanged(_) => "availability.changed",
             CovenantChanged(_) => "covenant.changed",
+            CertificateSigned(_) => "certificate.signed",
         }
     }
 }

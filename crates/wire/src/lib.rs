@@ -23,6 +23,7 @@ mod macros;
 
 pub mod advance;
 pub mod bank;
+pub mod certificate;
 pub mod commitment;
 pub mod error;
 pub mod event;
@@ -39,6 +40,7 @@ pub mod webhook;
 
 pub use advance::{Advance, AdvanceStatus};
 pub use bank::{MatchRule, MatchedInvoice, PaymentMatched};
+pub use certificate::{CertificateSignature, SignatureAct};
 pub use commitment::{Commitment, CommitmentStatus, Tranche, TrancheStatus};
 pub use error::WireError;
 pub use event::{

@@ -8,14 +8,18 @@
 use axum::extract::State;
 use axum::response::Response;
 use axum::Json;
-use offtake_finance::{AgingBuckets, Availability, Certificate, CovenantResult, Facility, Reserve, ReserveAmount};
+use offtake_finance::{Availability, Facility, Reserve, ReserveAmount};
 use offtake_ledger::{AmountMinor, Currency};
+use offtake_signing::Envelope;
+use offtake_wire as wire;
 use serde::{Deserialize, Serialize};
 use time::Date;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+use wire::certificate::{buckets, covenant_docs, BucketsDoc, CertificateDoc, CovenantDoc};
 
+use super::commitments::{verified_by_caller, EnvelopeInput};
 use super::facilities::visible_facility;
 use super::{created, parse_day, today};
 use crate::auth::Principal;
@@ -26,6 +30,7 @@ use crate::state::AppState;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(certificate))
+        .routes(routes!(sign_certificate))
         .routes(routes!(certificate_diff))
         .routes(routes!(collateral))
         .routes(routes!(aging))
@@ -69,161 +74,6 @@ pub struct RangeQuery {
     pub to: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct BucketsDoc {
-    pub current: Amount,
-    pub days_1_30: Amount,
-    pub days_31_60: Amount,
-    pub days_61_90: Amount,
-    pub days_over_90: Amount,
-}
-
-fn buckets(b: &AgingBuckets, c: Currency) -> BucketsDoc {
-    BucketsDoc {
-        current: amount(b.current_minor, c),
-        days_1_30: amount(b.days_1_30_minor, c),
-        days_31_60: amount(b.days_31_60_minor, c),
-        days_61_90: amount(b.days_61_90_minor, c),
-        days_over_90: amount(b.days_over_90_minor, c),
-    }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ReasonAmount {
-    /// `too_far_out`, `missed_delivery`, `aged_receivable`, `cross_aged`, …
-    pub reason: String,
-    pub amount: Amount,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ConcentrationDoc {
-    pub brand: String,
-    pub eligible: Amount,
-    pub cap: Amount,
-    pub excess: Amount,
-    pub counted: Amount,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct NamedAmount {
-    pub name: String,
-    pub amount: Amount,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CovenantDoc {
-    /// `max_brand_concentration`, `no_overadvance`, `max_days_past_due`,
-    /// `max_missed_delivery_share`, `min_eligible_collateral`.
-    pub name: String,
-    /// Measured value (bps, days or minor units, as the name says).
-    pub value: i64,
-    pub limit: i64,
-    /// `met`, `near_breach` or `breached`.
-    pub state: String,
-    /// First day of the current state (`YYYY-MM-DD`), when not met.
-    #[schema(format = Date)]
-    pub since: Option<String>,
-}
-
-fn covenant_docs(results: &[CovenantResult]) -> Vec<CovenantDoc> {
-    results
-        .iter()
-        .map(|r| CovenantDoc {
-            name: r.name.clone(),
-            value: r.value,
-            limit: r.limit,
-            state: serde_json::to_value(r.state).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
-            since: r.since.map(|d| d.to_string()),
-        })
-        .collect()
-}
-
-/// A borrowing-base certificate (the document of `schemas/bbc.schema.json`,
-/// with amounts spelled out).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CertificateDoc {
-    pub facility: String,
-    pub lender: String,
-    pub maker: String,
-    pub currency: String,
-    #[schema(format = Date)]
-    pub as_of: String,
-    pub commitments_in_window: Amount,
-    pub commitments_scheduled: Amount,
-    pub receivables: BucketsDoc,
-    pub ineligible: Vec<ReasonAmount>,
-    pub concentration: Vec<ConcentrationDoc>,
-    pub advance_rate_bps: u32,
-    pub receivable_advance_rate_bps: u32,
-    pub eligible: Amount,
-    pub counted: Amount,
-    pub base: Amount,
-    pub reserves: Vec<NamedAmount>,
-    pub reserves_total: Amount,
-    pub net_base: Amount,
-    pub limit: Amount,
-    pub capacity: Amount,
-    pub drawn: Amount,
-    pub pending: Amount,
-    /// Negative when drawn exceeds capacity.
-    pub available: Amount,
-    pub overadvance: Amount,
-    pub overadvanced: bool,
-    pub covenants: Vec<CovenantDoc>,
-    pub overdue_invoices: Vec<String>,
-    pub missed_tranches: Vec<String>,
-}
-
-impl CertificateDoc {
-    fn of(c: &Certificate, ccy: Currency) -> Self {
-        let m = |minor| amount(minor, ccy);
-        CertificateDoc {
-            facility: c.facility.clone(),
-            lender: c.lender.clone(),
-            maker: c.maker.clone(),
-            currency: c.currency.clone(),
-            as_of: c.as_of.to_string(),
-            commitments_in_window: m(c.collateral.commitments_in_window_minor),
-            commitments_scheduled: m(c.collateral.commitments_scheduled_minor),
-            receivables: buckets(&c.collateral.receivables, ccy),
-            ineligible: c.ineligible.iter().map(|(r, v)| ReasonAmount { reason: r.clone(), amount: m(*v) }).collect(),
-            concentration: c
-                .concentration
-                .iter()
-                .map(|b| ConcentrationDoc {
-                    brand: b.brand.clone(),
-                    eligible: m(b.eligible_minor),
-                    cap: m(b.cap_minor),
-                    excess: m(b.excess_minor),
-                    counted: m(b.counted_minor),
-                })
-                .collect(),
-            advance_rate_bps: c.advance_rate_bps,
-            receivable_advance_rate_bps: c.receivable_advance_rate_bps,
-            eligible: m(c.eligible_minor),
-            counted: m(c.counted_minor),
-            base: m(c.base_minor),
-            reserves: c
-                .reserves
-                .iter()
-                .map(|r| NamedAmount { name: r.name.clone(), amount: m(r.reserve_minor) })
-                .collect(),
-            reserves_total: m(c.reserves_minor),
-            net_base: m(c.net_base_minor),
-            limit: m(c.limit_minor),
-            capacity: m(c.capacity_minor),
-            drawn: m(c.drawn_minor),
-            pending: m(c.pending_minor),
-            available: m(c.available_minor),
-            overadvance: m(c.overadvance_minor),
-            overadvanced: c.overadvance_minor > 0,
-            covenants: covenant_docs(&c.covenants),
-            overdue_invoices: c.overdue_invoices.clone(),
-            missed_tranches: c.missed_tranches.clone(),
-        }
-    }
-}
-
 /// A facility's borrowing-base certificate for a day (the one the end of
 /// day kept when the day is closed).
 #[utoipa::path(get, path = "/facilities/{id}/certificate", tag = "collateral",
@@ -237,8 +87,39 @@ async fn certificate(
 ) -> Result<Json<CertificateDoc>, ApiError> {
     let f = visible_facility(&state, &principal, &id).await?;
     let as_of = day_query("as_of", q.as_of.as_deref())?;
-    let c = state.finance().bbc(&f.id, as_of).await?;
-    Ok(Json(CertificateDoc::of(&c, f.terms.currency)))
+    let (c, hash, signatures) = state.finance().signed_bbc(&f.id, as_of).await?;
+    Ok(Json(CertificateDoc::of(&c, f.terms.currency, hash, signatures)))
+}
+
+/// Sign a day's certificate: the maker's `certificate_signature` with act
+/// `attestation`, then the lender's with act `review` (`409 not_attested`
+/// before the attestation). The document names the facility, the day (not
+/// after today) and the certificate's hash, which the certificate
+/// recomputed for that day must match (`422 certificate_mismatch`). A
+/// second, different signature of an act is `409 already_signed`; the
+/// same document again answers the signature as kept.
+#[utoipa::path(post, path = "/facilities/{id}/certificate/signatures", tag = "collateral",
+    params(("id" = String, Path, description = "Facility id")), request_body = EnvelopeInput,
+    responses((status = 201, description = "Signed", body = wire::CertificateSignature)))]
+async fn sign_certificate(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<EnvelopeInput>,
+) -> Result<Response, ApiError> {
+    let f = visible_facility(&state, &principal, &id).await?;
+    let envelope = Envelope::from(body);
+    let doc = verified_by_caller(&state, &principal, &envelope).await?;
+    if doc.str_field("facility")? != f.id {
+        // Checked before the domain sees it: the path names the facility.
+        return Err(ApiError::unprocessable(
+            "invalid_input",
+            format!("the document signs another facility's certificate than {id:?}"),
+        ));
+    }
+    let s = state.finance().sign_certificate(&doc, today()).await?;
+    let location = format!("/v1/facilities/{}/certificate?as_of={}", s.facility, s.as_of);
+    Ok(created(&location, wire::CertificateSignature::from(s)))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -13,6 +13,7 @@
 mod acceptance;
 mod accrual;
 mod advances;
+mod bbc_signing;
 mod collateral;
 mod commitments;
 mod deliveries;
@@ -37,6 +38,7 @@ use time::Date;
 use crate::error::FinanceError;
 
 pub use accrual::AccrualReport;
+pub use bbc_signing::{CertificateSignature, SignatureAct};
 pub use deliveries::delivery_invoice_id;
 pub use documents::{DocSigner, SignedDocument};
 pub use eod::{eod_kind, EodDay, EodFacilityReport, EodReport};

@@ -78,6 +78,16 @@ impl Finance {
         self.accept_facility(&self.verify_envelope(envelope, now).await?).await
     }
 
+    /// `now` is the verification time; `today` bounds the certificate's day.
+    pub async fn sign_certificate_envelope(
+        &self,
+        envelope: &Envelope,
+        now: OffsetDateTime,
+        today: time::Date,
+    ) -> Result<super::CertificateSignature, FinanceError> {
+        self.sign_certificate(&self.verify_envelope(envelope, now).await?, today).await
+    }
+
     pub async fn decide_advance_envelope(
         &self,
         envelope: &Envelope,

@@ -127,6 +127,26 @@ pub fn acceptance(facility: &str, lender: &str, maker: &str, on: Date) -> Signed
     )
 }
 
+/// A signature on `facility`'s certificate of `as_of` (`act`:
+/// attestation, signed by the maker; review, by the lender).
+pub fn certificate_signature(
+    facility: &str,
+    lender: &str,
+    maker: &str,
+    as_of: &str,
+    hash: &str,
+    act: &str,
+) -> SignedDocument {
+    let (party, role) = if act == "review" { (lender, PartyRole::Lender) } else { (maker, PartyRole::Maker) };
+    let body = serde_json::json!({
+        "type": "certificate_signature", "version": 1, "doc_id": format!("bbc-{facility}-{as_of}-{act}"),
+        "issued_at": "2026-05-01T09:00:00Z", "expires_at": "2099-12-31T00:00:00Z", "nonce": nonce(),
+        "facility": facility, "lender": lender, "maker": maker, "as_of": as_of,
+        "certificate_hash": hash, "act": act,
+    });
+    signed("certificate_signature", body, vec![signer(party, role)])
+}
+
 /// Opens a facility and has its maker accept it on the opening day: what
 /// every program does before its first draw.
 pub async fn open_accepted(

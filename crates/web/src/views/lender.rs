@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use time::Date;
 
+use super::collateral;
 use super::maker::advances_table;
 use super::{availability, contents, facility_chart, note, party_statement, payments, section, Viewer, MAX_CHARTS};
 use crate::client::{Client, WebError};
@@ -32,6 +33,7 @@ pub async fn render(client: &Client, viewer: &Viewer, today: Date) -> Result<Str
 
     let mut out = contents(&[
         ("exposure", "Exposure"),
+        ("delinquency", "Delinquency and covenants"),
         ("approvals", "Pending approvals"),
         ("concentration", "Concentration"),
         ("income", "Income"),
@@ -46,6 +48,11 @@ pub async fn render(client: &Client, viewer: &Viewer, today: Date) -> Result<Str
     let mut exposure = per_maker(&facilities, &avail, ledger.as_ref());
     exposure.push_str(&per_brand(&facilities, &avail, &invoices, ledger.as_ref()));
     out.push_str(&section("exposure", "Exposure", &exposure));
+    let mut certificates = Vec::new();
+    for f in &facilities {
+        certificates.push(collateral::certificate(client, &f.id, today).await?);
+    }
+    out.push_str(&section("delinquency", "Delinquency and covenants", &collateral::delinquency(&certificates)));
     out.push_str(&section("approvals", "Pending approvals", &approvals(&facilities, &advances)));
     out.push_str(&section("concentration", "Concentration against limits", &concentration(&facilities, &avail)));
     let mut income_html = ledger.as_ref().map(income_booked).unwrap_or_default();

@@ -6,6 +6,7 @@ use std::fmt::Write;
 
 use time::Date;
 
+use super::collateral;
 use super::{
     availability, contents, facility_chart, note, party_statement, payments, section, statement, Viewer, MAX_CHARTS,
 };
@@ -31,11 +32,18 @@ pub async fn render(client: &Client, viewer: &Viewer, today: Date) -> Result<Str
         out.push_str(&note("No facility finances you yet: ask your lender to open one."));
     }
 
+    let owed: Option<MakerStatement> =
+        if viewer.role == "maker" { party_statement(client, &viewer.party).await? } else { None };
     let mut avail_html = String::new();
     let mut today_avail = Vec::new();
     for f in &facilities {
         let a = availability(client, &f.id, None).await?;
-        avail_html.push_str(&availability_block(f, &a));
+        // Above the fold: what can be drawn, what is owed, what is flagged.
+        let line = owed.as_ref().and_then(|s| s.facilities.iter().find(|l| l.facility == f.id));
+        let owed_figures = line.map(collateral::owed_figures).unwrap_or_default();
+        let mut first_screen = line.map(collateral::owed_parts).unwrap_or_default();
+        first_screen.push_str(&collateral::flags(&collateral::certificate(client, &f.id, today).await?));
+        avail_html.push_str(&availability_block(f, &a, &owed_figures, &first_screen));
         today_avail.push(a);
     }
     out.push_str(&section("availability", "Availability today", &avail_html));
@@ -49,8 +57,6 @@ pub async fn render(client: &Client, viewer: &Viewer, today: Date) -> Result<Str
     out.push_str(&section("draw", "Request a draw", &draw_form(viewer, &facilities, &today_avail)));
     out.push_str(&section("advances", "Advances", &advances_table("advances-table", "Your advances", &advances)));
 
-    let owed: Option<MakerStatement> =
-        if viewer.role == "maker" { party_statement(client, &viewer.party).await? } else { None };
     let mut charges = String::new();
     for f in &facilities {
         match owed.as_ref().and_then(|s| s.facilities.iter().find(|l| l.facility == f.id)) {
@@ -86,7 +92,15 @@ fn eligibility_text(e: &str, a: &Availability, eligibility_days: u32) -> String 
 }
 
 /// Availability of one facility with every step of the borrowing base.
-pub fn availability_block(f: &Facility, a: &Availability) -> String {
+/// `owed` (figures: what is owed in total, the next due date) follows what
+/// is drawn; `first_screen` (the parts owed, the day's flags) comes right
+/// after the figures, above the breakdown.
+pub fn availability_block(
+    f: &Facility,
+    a: &Availability,
+    owed: &[(&'static str, String, String)],
+    first_screen: &str,
+) -> String {
     let ccy = f.terms.currency.as_str();
     let fid = esc(&f.id);
     let mut out = format!(
@@ -94,16 +108,20 @@ pub fn availability_block(f: &Facility, a: &Availability) -> String {
         esc(&f.lender),
         badge(f.status.as_str())
     );
-    out.push_str(&figures(
-        &format!("Availability of facility {}", f.id),
-        &[
-            ("Available to draw", money(a.available.amount_minor, ccy), &format!("available-{}", f.id)),
-            ("Borrowing base", money(a.base.amount_minor, ccy), &format!("base-{}", f.id)),
-            ("Limit", money(a.limit.amount_minor, ccy), ""),
-            ("Drawn (principal outstanding)", money(a.drawn.amount_minor, ccy), &format!("outstanding-{}", f.id)),
-            ("Pending draws", money(a.pending.amount_minor, ccy), &format!("pending-{}", f.id)),
-        ],
-    ));
+    let (available_id, outstanding_id) = (format!("available-{}", f.id), format!("outstanding-{}", f.id));
+    let (base_id, pending_id) = (format!("base-{}", f.id), format!("pending-{}", f.id));
+    let mut items: Vec<(&str, String, &str)> = vec![
+        ("Available to draw", money(a.available.amount_minor, ccy), &available_id),
+        ("Drawn (principal outstanding)", money(a.drawn.amount_minor, ccy), &outstanding_id),
+    ];
+    items.extend(owed.iter().map(|(term, value, id)| (*term, value.clone(), id.as_str())));
+    items.extend([
+        ("Borrowing base", money(a.base.amount_minor, ccy), base_id.as_str()),
+        ("Limit", money(a.limit.amount_minor, ccy), ""),
+        ("Pending draws", money(a.pending.amount_minor, ccy), pending_id.as_str()),
+    ]);
+    out.push_str(&figures(&format!("Availability of facility {}", f.id), &items));
+    out.push_str(first_screen);
     let _ = write!(
         out,
         r#"<p class="calc">Eligible collateral {} &rarr; {} after brand caps &times; advance rate {} = base {}. The lesser of limit and base, {}, less {} drawn and {} pending = <strong>{}</strong> available.</p>"#,

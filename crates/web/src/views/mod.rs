@@ -13,6 +13,8 @@ use crate::model::{day, Advance, ApiKey, Availability, Facility, Party, Payment,
 
 pub mod auditor;
 pub mod brand;
+pub mod certificate;
+pub mod collateral;
 pub mod feed;
 pub mod lender;
 pub mod maker;
