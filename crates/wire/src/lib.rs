@@ -22,6 +22,7 @@
 mod macros;
 
 pub mod advance;
+pub mod bank;
 pub mod commitment;
 pub mod error;
 pub mod event;
@@ -37,6 +38,7 @@ pub mod statement;
 pub mod webhook;
 
 pub use advance::{Advance, AdvanceStatus};
+pub use bank::{BankQueueItem, CashReconDay, CashReconItem};
 pub use commitment::{Commitment, CommitmentStatus, Tranche, TrancheStatus};
 pub use error::WireError;
 pub use event::{

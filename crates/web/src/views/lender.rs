@@ -30,14 +30,19 @@ pub async fn render(client: &Client, viewer: &Viewer, today: Date) -> Result<Str
         avail.push(availability(client, &f.id, None).await?);
     }
 
-    let mut out = contents(&[
+    let bank_panels = super::bank::panels(client, &invoices, today).await?;
+    let mut toc = vec![
         ("exposure", "Exposure"),
         ("approvals", "Pending approvals"),
         ("concentration", "Concentration"),
         ("income", "Income"),
         ("chart", "Over time"),
         ("all-advances", "Advances"),
-    ]);
+    ];
+    if !bank_panels.is_empty() {
+        toc.extend(super::bank::CONTENTS);
+    }
+    let mut out = contents(&toc);
     if facilities.is_empty() {
         out.push_str(&note("No facilities yet."));
     }
@@ -63,6 +68,7 @@ pub async fn render(client: &Client, viewer: &Viewer, today: Date) -> Result<Str
         "Advances",
         &advances_table("advances-table", "Advances on your facilities", &advances),
     ));
+    out.push_str(&bank_panels);
     Ok(out)
 }
 
