@@ -29,7 +29,15 @@ const BANK_ACCOUNT: &str = "700400500";
 
 /// A POST's status and problem code, whatever they are.
 async fn post_status(api: &Http, path: &str, key: &str, body: &Value) -> (u16, Value) {
-    let r = api.client.post(format!("{}{path}", api.base)).bearer_auth(key).json(body).send().await.expect("POST");
+    let r = api
+        .client
+        .post(format!("{}{path}", api.base))
+        .bearer_auth(key)
+        .header("Idempotency-Key", format!("bank-panel-{path}"))
+        .json(body)
+        .send()
+        .await
+        .expect("POST");
     let status = r.status().as_u16();
     let v: Value = r.json().await.unwrap_or(Value::Null);
     (status, v["code"].clone())

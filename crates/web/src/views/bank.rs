@@ -81,15 +81,17 @@ fn queue_panel(items: &[BankQueueItem], invoices: &[Invoice]) -> String {
         });
         let (brand, facility, invoice) = suggestion
             .map_or(("BRAND", "FACILITY", "INVOICE"), |i| (i.brand.as_str(), i.facility.as_str(), i.id.as_str()));
+        let cli =
+            format!("offtake bank match {} --brand {brand} --facility {facility} --invoice {invoice} --by YOU", q.key);
+        let path = format!("POST /v1/bank-queue/{}/match", encode(&q.key));
+        let body = format!(r#"{{"brand": "{brand}", "facility": "{facility}", "invoices": ["{invoice}"]}}"#);
         out.push_str(&format!(
-            "<li data-queue-key=\"{k}\"><strong>{r}</strong>: <code>offtake bank match {k} --brand {b} --facility {f} --invoice {i} --by YOU</code> \
-or <code>POST /v1/bank-queue/{ke}/match</code> with <code>{{\"brand\":\"{b}\",\"facility\":\"{f}\",\"invoices\":[\"{i}\"]}}</code></li>",
-            k = esc(&q.key),
-            ke = esc(&encode(&q.key)),
-            r = esc(&q.reference),
-            b = esc(brand),
-            f = esc(facility),
-            i = esc(invoice),
+            "<li data-queue-key=\"{}\"><strong>{}</strong>: <code>{}</code> or <code>{}</code> with <code>{}</code></li>",
+            esc(&q.key),
+            esc(&q.reference),
+            breakable(&cli),
+            breakable(&path),
+            breakable(&body),
         ));
     }
     out.push_str("</ul>");
@@ -117,6 +119,19 @@ or <code>POST /v1/bank-queue/{ke}/match</code> with <code>{{\"brand\":\"{b}\",\"
         }
         .render(),
     );
+    out
+}
+
+/// Escaped text that may wrap after `/`, `:` and `,` (long paths and
+/// keys on a phone's width).
+fn breakable(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        out.push_str(&esc(&c.to_string()));
+        if matches!(c, '/' | ':' | ',') {
+            out.push_str("<wbr>");
+        }
+    }
     out
 }
 
