@@ -12,11 +12,10 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use offtake_bank::import::{ImportReport, LineOutcome};
 use offtake_bank::payouts::{Owed, PayoutBatch};
-use offtake_bank::reconcile::{ReconDay, ReconItem};
 use offtake_bank::status::StatusImport;
-use offtake_bank::{Bank, BankAccount, BankError, Decision, HandMatch, MatchConfig, PayerMapping, Purpose, QueueItem};
+use offtake_bank::{Bank, BankAccount, BankError, Decision, HandMatch, MatchConfig, PayerMapping, Purpose};
 use offtake_ledger::Currency;
-use offtake_wire::{BankQueueItem, CashReconDay, CashReconItem};
+use offtake_wire::{BankQueueItem, CashReconDay};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -334,20 +333,6 @@ async fn map_payer(
     Ok(created("/v1/bank-payers", PayerInput { brand: m.brand, account: m.account, name: m.name }))
 }
 
-fn queue_doc(q: &QueueItem) -> BankQueueItem {
-    BankQueueItem {
-        key: q.key.clone(),
-        account: q.account.clone(),
-        statement: q.statement.clone(),
-        reference: q.line.reference.clone(),
-        reason: q.reason.clone(),
-        money: money(q.line.amount_minor, q.line.currency),
-        booking_date: q.line.booking_date.to_string(),
-        counterparty_name: q.line.counterparty_name.clone(),
-        remittance: q.line.remittance.structured.iter().chain(&q.line.remittance.unstructured).cloned().collect(),
-    }
-}
-
 /// The bank accounts a caller works: every one for an operator (`None`),
 /// a lender's own (its facilities' collection accounts, its disbursement
 /// account); anyone else is refused.
@@ -372,7 +357,7 @@ async fn queue(State(state): State<AppState>, principal: Principal) -> Result<Js
     let b = bank(&state, 0);
     let mine = worked_accounts(&b, &principal).await?;
     let items = b.queue().await.map_err(api_error)?;
-    Ok(Json(items.iter().filter(|q| works(&mine, &q.account)).map(queue_doc).collect()))
+    Ok(Json(items.iter().filter(|q| works(&mine, &q.account)).map(BankQueueItem::from).collect()))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -577,30 +562,6 @@ pub struct ThroughQuery {
     pub through: Option<String>,
 }
 
-fn recon_doc(d: &ReconDay, currency: Currency) -> CashReconDay {
-    let item = |i: &ReconItem| CashReconItem {
-        kind: i.kind.to_owned(),
-        amount_minor: i.amount_minor,
-        line: i.line.clone(),
-        entry_seq: i.entry_seq,
-        detail: i.detail.clone(),
-    };
-    CashReconDay {
-        account: d.account.clone(),
-        ledger_account: d.ledger_account.clone(),
-        statement: d.statement.clone(),
-        date: d.date.to_string(),
-        clean: d.is_clean(),
-        statement_opening: d.statement_opening_minor.map(|m| money(m, currency)),
-        ledger_opening: money(d.ledger_opening_minor, currency),
-        statement_closing: money(d.statement_closing_minor, currency),
-        ledger_closing: money(d.ledger_closing_minor, currency),
-        difference: money(d.difference_minor, currency),
-        items: d.items.iter().map(item).collect(),
-        unexplained_minor: d.unexplained_minor,
-    }
-}
-
 /// Statement balances against the ledger's cash accounts, per account and
 /// day, with the items that explain each difference: an operator sees
 /// every account, a lender its own.
@@ -624,7 +585,7 @@ async fn reconciliation(
             .filter(|d| works(&mine, &d.account))
             .map(|d| {
                 let c = accounts.iter().find(|a| a.account == d.account).map_or(Currency::USD, |a| a.currency);
-                recon_doc(d, c)
+                CashReconDay::new(d, c)
             })
             .collect(),
     ))
