@@ -164,7 +164,10 @@ pub async fn run(cmd: BankCmd, database_url: &str, ledger: &LedgerId) -> anyhow:
             print_json(&bank.map_payer(PayerMapping { brand, account, name }).await?)?
         }
         BankCmd::Import { file, dry_run, .. } => import(&bank, &read(&file)?, dry_run).await?,
-        BankCmd::Queue => print_json(&bank.queue().await?)?,
+        BankCmd::Queue => {
+            let items: Vec<offtake_wire::BankQueueItem> = bank.queue().await?.iter().map(Into::into).collect();
+            print_json(&items)?
+        }
         BankCmd::Match { line, brand, facility, invoices, by } => {
             let done = bank.match_by_hand(&line, HandMatch { brand, facility, invoices, by }).await?;
             print_json(&done)?;
@@ -193,6 +196,10 @@ pub async fn run(cmd: BankCmd, database_url: &str, ledger: &LedgerId) -> anyhow:
                     if d.is_clean() { "clean".to_owned() } else { format!("difference {}", d.difference_minor) };
                 eprintln!("{} {} ({}): {verdict}", d.date, d.account, d.ledger_account);
             }
+            let accounts = bank.accounts().await?;
+            let currency = |a: &str| accounts.iter().find(|x| x.account == a).map_or(Currency::USD, |x| x.currency);
+            let days: Vec<offtake_wire::CashReconDay> =
+                days.iter().map(|d| offtake_wire::CashReconDay::new(d, currency(&d.account))).collect();
             print_json(&days)?;
         }
     }

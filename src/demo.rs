@@ -280,25 +280,19 @@ pub async fn run(store: Arc<dyn Store>, where_: &str) -> anyhow::Result<()> {
     out!("   invoice {} to {}: {} due {}", invoice.id, invoice.brand, usd(invoice.amount_minor), invoice.due_on);
     print_availability(&fin.availability("f1", date!(2026 - 03 - 15)).await?);
 
-    out!("\n9. Acme pays 50,000.00 (value 2026-04-05); the bank sends the notice three times");
+    out!(
+        "\n9. Acme pays 50,000.00 (value 2026-04-05): North Bank's statement is imported, not typed; sent three times"
+    );
     let settlement = Settlement::new(fin.clone());
-    let pay_now = at("2026-04-05T12:00:00Z")?;
-    let notice = story.document(
-        DocType::PaymentNotice,
-        "pay-0001",
-        "2026-04-05T11:00:00Z",
-        json!({
-            "brand": "acme", "facility": "f1", "amount": "50000.00", "currency": "USD",
-            "value_date": "2026-04-05", "external_ref": "bank-20260405-0001", "invoice": invoice.id,
-        }),
-        &["acme"],
-    )?;
-    for _ in 0..3 {
-        settlement.enqueue_envelope(&notice, pay_now).await?;
+    let scene = crate::demo_bank::BankScene::open(&settlement).await?;
+    let mut owed_minor = 0;
+    for part in ["principal", "interest", "fees"] {
+        owed_minor += story.posted(&format!("facility:f1:{part}")).await?;
     }
+    scene.first_statement(&invoice.id, owed_minor).await?;
     let run = settlement.settle_once("demo-worker").await?;
     out!("   settlement worker: {} applied (the replays were no-ops)", run.applied);
-    let rec = settlement.notice("bank-20260405-0001").await?;
+    let rec = settlement.notice(&scene.first_notice()).await?;
     let NoticeState::Applied { seq, breakdown } = rec.state else { anyhow::bail!("payment not applied") };
     out!("   entry {seq}, waterfall:");
     for p in &breakdown.debt {
@@ -311,19 +305,10 @@ pub async fn run(store: Arc<dyn Store>, where_: &str) -> anyhow::Result<()> {
     story.show("income:northbank:interest:usd").await?;
     story.show("income:northbank:fees:usd").await?;
 
-    out!("\n10. Acme pays the rest of the invoice; Loomworks is paid its remainder");
-    let rest = story.document(
-        DocType::PaymentNotice,
-        "pay-0002",
-        "2026-04-10T11:00:00Z",
-        json!({
-            "brand": "acme", "facility": "f1", "amount": "150000.00", "currency": "USD",
-            "value_date": "2026-04-10", "external_ref": "bank-20260410-0007", "invoice": invoice.id,
-        }),
-        &["acme"],
-    )?;
-    settlement.enqueue_envelope(&rest, at("2026-04-10T12:00:00Z")?).await?;
+    out!("\n10. Acme pays the rest with a reference no rule knows; North Bank matches it by hand; Loomworks is paid");
+    let notice = scene.second_credit(&invoice.id).await?;
     settlement.settle_once("demo-worker").await?;
+    scene.second_statement(&notice).await?;
     let remit = settlement.remit("remit-0001", "f1", date!(2026 - 04 - 11)).await?;
     let statement = settlement.remittance_statement("f1").await?;
     for l in &statement.lines {
@@ -338,6 +323,8 @@ pub async fn run(store: Arc<dyn Store>, where_: &str) -> anyhow::Result<()> {
     }
     out!("   remitted {} to Loomworks; still payable {}", usd(remit.amount_minor), usd(statement.payable_minor));
     story.show("facility:f1:principal").await?;
+    scene.payout(date!(2026 - 04 - 11)).await?;
+    scene.reconcile(date!(2026 - 04 - 11)).await?;
 
     out!("\n11. Statements on 2026-04-11");
     let m = fin.maker_statement("loomworks", date!(2026 - 04 - 11)).await?;

@@ -10,6 +10,7 @@ mod audit_cli;
 mod bank_cli;
 mod collateral_cli;
 mod demo;
+mod demo_bank;
 mod events_cli;
 mod finance_cli;
 mod ledger_cli;

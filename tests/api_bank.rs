@@ -1,6 +1,8 @@
 //! The bank endpoints over HTTP: a statement refused for an unknown
 //! account, a dry run that writes nothing, an import, the queue and a
-//! hand match, payouts, reconciliation, and non-admin callers refused.
+//! hand match, payouts, reconciliation, and non-admin callers refused —
+//! but the lender of the account, which sees and works its own queue and
+//! reconciliation (another lender sees nothing, as if it did not exist).
 
 mod api_support;
 
@@ -20,7 +22,8 @@ async fn bank_endpoints() {
     let admin = s.admin_key.clone();
     let brand_key = s.party("acme", "brand").await;
     s.party("loomworks", "maker").await;
-    s.party("northbank", "lender").await;
+    let lender_key = s.party("northbank", "lender").await;
+    let other_lender_key = s.party("southbank", "lender").await;
     let fin = Finance::open(s.store.clone(), s.ledger.clone()).await.unwrap();
     let day = time::macros::date!(2026 - 01 - 01);
     fin.fund_lender("northbank", Currency::USD, AmountMinor::new(100_000_000), day, "seed").await.unwrap();
@@ -56,9 +59,19 @@ async fn bank_endpoints() {
     assert_eq!(items.len(), 4);
     let key = items[1]["key"].as_str().unwrap().to_owned();
     let m = json!({ "brand": "acme", "facility": "f1" });
+    // The lender of f1 sees the queue of f1's collection account; another
+    // lender sees nothing and its match answers like a missing line's.
+    assert_eq!(s.get("/v1/bank-queue", &lender_key).await.assert_status(200), &queue.assert_status(200).clone());
+    assert_eq!(s.get("/v1/bank-queue", &other_lender_key).await.assert_status(200), &json!([]));
+    s.post(&format!("/v1/bank-queue/{key}/match"), &other_lender_key, &m).await.assert_problem(404, "not_found");
+    s.get("/v1/bank-queue", &brand_key).await.assert_problem(403, "forbidden");
     s.post(&format!("/v1/bank-queue/{key}/match"), &admin, &m).await.assert_status(201);
     s.post(&format!("/v1/bank-queue/{key}/match"), &admin, &m).await.assert_problem(409, "invalid_state");
     s.post("/v1/bank-queue/nope/match", &admin, &m).await.assert_problem(404, "not_found");
+    // The lender matches the next one itself.
+    let next = items[2]["key"].as_str().unwrap().to_owned();
+    let by_lender = s.post(&format!("/v1/bank-queue/{next}/match"), &lender_key, &m).await;
+    assert!(by_lender.assert_status(201)["by"].as_str().unwrap().starts_with("api:"));
 
     assert_eq!(s.get("/v1/payouts", &admin).await.assert_status(200), &json!([]));
     s.post("/v1/payouts", &admin, &json!({ "batch": "PB-1", "on": "2026-04-11" }))
@@ -70,5 +83,11 @@ async fn bank_endpoints() {
     let days = rec.assert_status(200);
     assert_eq!(days[0]["statement_closing"]["amount"], "126234.56");
     assert_eq!(days[0]["unexplained_minor"], 0);
+    assert_eq!(days[0]["statement_opening"]["amount"], "0.00");
+    assert_eq!(days[0]["ledger_opening"]["amount"], "0.00");
+    let mine = s.get("/v1/cash-reconciliation?through=2026-04-30", &lender_key).await;
+    assert_eq!(mine.assert_status(200), days);
+    let theirs = s.get("/v1/cash-reconciliation?through=2026-04-30", &other_lender_key).await;
+    assert_eq!(theirs.assert_status(200), &json!([]));
     s.get("/v1/cash-reconciliation", &brand_key).await.assert_problem(403, "forbidden");
 }

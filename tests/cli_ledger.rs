@@ -116,7 +116,21 @@ fn demo_tells_the_story_and_verifies() {
         "bundle ok",
         "advance.funded         adv-0001 80000.00            → loomworks, northbank",
         "each party sees only its own: acme 10, globex 1, loomworks 15, northbank 11",
+        // The bank scenes: payments imported from North Bank's files, one
+        // matched automatically, one by hand; the payout file; clean cash.
+        "matched automatically: rule invoice_reference, fields remittance.structured[0]",
+        "imports 2 and 3: 4 lines already imported, 0 new",
+        "(camt.054.001.08 credit notification): 0 matched, 1 for the reconciliation queue",
+        "rule manual: matched by hand by ops@northbank",
+        "pain.001.001.09 batch PB-20260411 written to PB-20260411.xml",
+        "end-to-end id remit:f1:remit-0001: 116,744.67 to loomworks",
+        "2026-04-10  700200300  statement  116,744.67  ledger cash:collection:f1  116,744.67  clean",
     ] {
         assert!(stdout.contains(line), "missing {line:?} in\n{stdout}");
     }
+    let reconciled: Vec<&str> = stdout.lines().filter(|l| l.contains("ledger cash:collection:f1")).collect();
+    assert_eq!(reconciled.len(), 3, "{stdout}");
+    assert!(reconciled.iter().all(|l| l.ends_with("clean")), "{reconciled:?}");
+    let sha = stdout.lines().find_map(|l| l.trim().strip_prefix("sha256 ")).expect("the payout file's hash");
+    assert_eq!(sha.split_whitespace().next().map(str::len), Some(64), "{sha}");
 }

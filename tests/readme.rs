@@ -1,6 +1,7 @@
 //! README.md is executed: every ```` ```console ```` block runs here with
 //! `trycmd`, each in a fresh directory holding only the financing tour's
-//! documents (`examples/financing/`), and its output must match what the
+//! documents (`examples/financing/`) and the bank tour's statement
+//! (`examples/bank/`), and its output must match what the
 //! README shows (`[..]` stands for the rest of a line, `...` for lines;
 //! `? 1` after a command means it must fail with status 1). A change that
 //! breaks a tour fails `cargo test`.
@@ -69,11 +70,14 @@ fn only(readme: &str, block: &Block) -> String {
 
 fn copy_examples(to: &Path) {
     std::fs::create_dir_all(to).expect("case dir");
-    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/financing");
-    for entry in std::fs::read_dir(&examples).expect("examples/financing") {
-        let path = entry.expect("entry").path();
-        if path.extension().is_some_and(|e| e == "json") {
-            std::fs::copy(&path, to.join(path.file_name().expect("name"))).expect("copy example");
+    // The financing tour's documents and the bank tour's statement.
+    for (dir, ext) in [("examples/financing", "json"), ("examples/bank", "xml")] {
+        let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+        for entry in std::fs::read_dir(&examples).expect(dir) {
+            let path = entry.expect("entry").path();
+            if path.extension().is_some_and(|e| e == ext) {
+                std::fs::copy(&path, to.join(path.file_name().expect("name"))).expect("copy example");
+            }
         }
     }
 }

@@ -24,6 +24,42 @@ use web_support::{advance_request, program, usd, Http, Served, FACILITY, OTHER_F
 /// How long a page may take to show what the test waits for.
 const WAIT: Duration = Duration::from_secs(60);
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+/// The lender's collection account for FACILITY at its bank.
+const BANK_ACCOUNT: &str = "700400500";
+
+/// A POST's status and problem code, whatever they are.
+async fn post_status(api: &Http, path: &str, key: &str, body: &Value) -> (u16, Value) {
+    let r = api
+        .client
+        .post(format!("{}{path}", api.base))
+        .bearer_auth(key)
+        .header("Idempotency-Key", format!("bank-panel-{path}"))
+        .json(body)
+        .send()
+        .await
+        .expect("POST");
+    let status = r.status().as_u16();
+    let v: Value = r.json().await.unwrap_or(Value::Null);
+    (status, v["code"].clone())
+}
+
+/// Harbor Bank's camt.053 for the collection account on `day`: one credit
+/// that names nothing offtake knows.
+fn collection_statement(day: time::Date) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"><BkToCstmrStmt>
+<GrpHdr><MsgId>HB-{day}-EOD</MsgId><CreDtTm>{day}T23:00:00Z</CreDtTm></GrpHdr>
+<Stmt><Id>HB-{BANK_ACCOUNT}-{day}</Id><CreDtTm>{day}T23:00:00Z</CreDtTm>
+<Acct><Id><Othr><Id>{BANK_ACCOUNT}</Id></Othr></Id><Ccy>USD</Ccy></Acct>
+<Bal><Tp><CdOrPrtry><Cd>OPBD</Cd></CdOrPrtry></Tp><Amt Ccy="USD">0.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>{day}</Dt></Dt></Bal>
+<Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy="USD">1234.56</Amt><CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>{day}</Dt></Dt></Bal>
+<Ntry><Amt Ccy="USD">1234.56</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts><BookgDt><Dt>{day}</Dt></BookgDt>
+<ValDt><Dt>{day}</Dt></ValDt><AcctSvcrRef>HB0001</AcctSvcrRef><NtryDtls><TxDtls><Refs><EndToEndId>NOTPROVIDED</EndToEndId></Refs>
+<RltdPties><Dbtr><Pty><Nm>HOLLOWAY TRADING LLC</Nm></Pty></Dbtr></RltdPties><RmtInf><Ustrd>WIRE JUNE SAMPLES</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>
+</Stmt></BkToCstmrStmt></Document>"#
+    )
+}
 
 /// The program named by `env`, else the first candidate that exists.
 fn find_program(env: &str, candidates: &[&str]) -> Option<PathBuf> {
@@ -338,6 +374,53 @@ async fn maker_draws_and_lender_approves_in_a_real_browser() {
     assert_eq!(b.js("return window.offtakeMark", json!([])).await, 1, "no page reload");
     b.js("document.querySelector('#activity').scrollIntoView()", json!([])).await;
     b.screenshot("lender-live-feed.png").await;
+    // The bank panels: the operator registers the facility's collection
+    // account and imports yesterday's statement; a credit no rule matches
+    // waits in the lender's queue, and the day does not reconcile.
+    let statement_day = time::OffsetDateTime::now_utc().date() - time::Duration::days(1);
+    api.post(
+        "/v1/bank-accounts",
+        &s.admin,
+        json!({ "account": BANK_ACCOUNT, "currency": "USD", "holder": "FAC-ALPHA COLLECTION", "purpose": "collection", "owner": FACILITY }),
+    )
+    .await;
+    api.post("/v1/bank-statements", &s.admin, json!({ "file": collection_statement(statement_day) })).await;
+    b.sign_in(&p.lender.api, "lender").await;
+    let queue = b.text("#bank-queue-table").await;
+    assert!(queue.contains("HB0001") && queue.contains("WIRE JUNE SAMPLES") && queue.contains("1,234.56"), "{queue}");
+    let how = b.text("#bank-queue-commands").await;
+    assert!(how.contains(&format!("offtake bank match {BANK_ACCOUNT}:HB0001 --brand")), "{how}");
+    assert!(how.contains(&format!("POST /v1/bank-queue/{BANK_ACCOUNT}%3AHB0001/match")), "{how}");
+    let status = b.text(&format!("[data-recon-status=\"{BANK_ACCOUNT}:{statement_day}\"]")).await;
+    assert_eq!(status, "difference");
+    let items = b.text(&format!("#recon-items-{BANK_ACCOUNT}-{statement_day}")).await;
+    assert!(items.contains("bank only") && items.contains("HB0001"), "{items}");
+    let problems = b.js(ACCESSIBILITY_AUDIT, json!([])).await;
+    assert_eq!(problems, json!([]), "accessibility problems on the lender's bank panels");
+    for width in [1280, 390] {
+        b.cmd(reqwest::Method::POST, "/window/rect", Some(json!({ "width": width, "height": 1400 }))).await;
+        let overflow = b
+            .js(
+                "return ['#bank-queue', '#cash-reconciliation'].filter(id => { const e = document.querySelector(id); return e.scrollWidth > e.clientWidth; })",
+                json!([]),
+            )
+            .await;
+        assert_eq!(overflow, json!([]), "bank panels overflow at {width} px");
+        b.js("document.querySelector('#bank-queue').scrollIntoView()", json!([])).await;
+        b.screenshot(&format!("lender-bank-{width}.png")).await;
+    }
+    b.cmd(reqwest::Method::POST, "/window/rect", Some(json!({ "width": 1280, "height": 1400 }))).await;
+    // The queue and the reconciliation are the lender's only: another
+    // lender's key matching the line gets the answer a missing line gets.
+    let hand_match = json!({ "brand": "acme-apparel", "facility": FACILITY });
+    let refused =
+        post_status(&api, &format!("/v1/bank-queue/{BANK_ACCOUNT}%3AHB0001/match"), &p.other_lender.api, &hand_match)
+            .await;
+    let missing =
+        post_status(&api, &format!("/v1/bank-queue/{BANK_ACCOUNT}%3ANOPE/match"), &p.other_lender.api, &hand_match)
+            .await;
+    assert_eq!(refused, missing);
+    assert_eq!(refused, (404, json!("not_found")));
 
     // Back as the maker: the draw is funded and availability matches the API.
     b.sign_in(&p.maker.api, "maker").await;
@@ -371,7 +454,7 @@ async fn maker_draws_and_lender_approves_in_a_real_browser() {
     b.sign_in(&p.other_lender.api, "lender").await;
     let text = b.page_text().await;
     assert!(text.contains(OTHER_FACILITY));
-    for hidden in [FACILITY, "mill-works", "acme-apparel", advance_id.as_str()] {
+    for hidden in [FACILITY, "mill-works", "acme-apparel", advance_id.as_str(), BANK_ACCOUNT, "HB0001"] {
         assert!(!text.contains(hidden), "other-lender sees {hidden}");
     }
     b.sign_in(&p.other_maker.api, "maker").await;

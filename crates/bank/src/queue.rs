@@ -47,6 +47,12 @@ impl Bank {
         Ok(items)
     }
 
+    /// One imported line, by key.
+    pub async fn line(&self, key: &str) -> Result<Option<LineRecord>, BankError> {
+        let rec = self.store().get_record(self.ledger(), LINE_KIND, key).await?;
+        Ok(rec.map(|r| r.decode()).transpose()?)
+    }
+
     /// Matches a queued credit by hand: validated like an automatic match,
     /// then queued for settlement. Only a queued line can be matched; a
     /// line someone else matched first is `invalid_state`.

@@ -37,6 +37,10 @@ pub struct ReconDay {
     pub ledger_account: String,
     pub statement: String,
     pub date: Date,
+    /// The statement's opening balance (`None` when the file gave none)
+    /// and the ledger account's balance at the end of the day before.
+    pub statement_opening_minor: Option<i64>,
+    pub ledger_opening_minor: i64,
     pub statement_closing_minor: i64,
     pub ledger_closing_minor: i64,
     pub difference_minor: i64,
@@ -79,11 +83,14 @@ impl Bank {
         let mut out = Vec::new();
         for acct in self.accounts().await? {
             let Some(code) = acct.ledger_account()? else { continue };
-            let mut days: Vec<(Date, i64, String)> = statements
+            let mut days: Vec<(Date, i64, String, Option<i64>)> = statements
                 .iter()
                 .filter(|s| s.account == acct.account)
-                .filter_map(|s| s.closing.as_ref().map(|c| (c.date, c.amount_minor, s.id.clone())))
-                .filter(|(d, _, _)| *d <= through)
+                .filter_map(|s| {
+                    let opening = s.opening.as_ref().map(|o| o.amount_minor);
+                    s.closing.as_ref().map(|c| (c.date, c.amount_minor, s.id.clone(), opening))
+                })
+                .filter(|(d, _, _, _)| *d <= through)
                 .collect();
             if days.is_empty() {
                 continue;
@@ -92,8 +99,15 @@ impl Bank {
             let mut entries = self.account_entries_all(&code).await?;
             let mine: Vec<&LineRecord> = lines.iter().map(|(_, l)| l).filter(|l| l.account == acct.account).collect();
             self.add_payment_entries(&mine, &mut entries).await?;
-            for (date, closing, id) in days {
-                out.push(day(&acct, &code, &id, date, closing, &entries, &mine));
+            for (date, closing, id, opening) in days {
+                let mut d = day(&acct, &code, &id, date, closing, &entries, &mine);
+                d.statement_opening_minor = opening;
+                d.ledger_opening_minor = entries
+                    .iter()
+                    .filter(|e| e.effective_date < date)
+                    .map(|e| net_on(e, &code))
+                    .fold(0i64, i64::saturating_add);
+                out.push(d);
             }
         }
         Ok(out)
@@ -242,6 +256,8 @@ fn day(
         ledger_account: code.to_string(),
         statement: statement.to_owned(),
         date,
+        statement_opening_minor: None,
+        ledger_opening_minor: 0,
         statement_closing_minor: closing,
         ledger_closing_minor: ledger_closing,
         difference_minor: difference,

@@ -100,6 +100,29 @@ impl Bank {
         Ok(rec.map(|r| r.decode()).transpose()?)
     }
 
+    /// The lender an account works for: a collection account's
+    /// facility's lender, a disbursement account's lender; `None` for a
+    /// payee's account. Only that lender (and an operator) sees the
+    /// account's queue and reconciliation.
+    pub async fn lender_of(&self, acct: &BankAccount) -> Result<Option<String>, BankError> {
+        Ok(match &acct.purpose {
+            Purpose::Collection { facility } => Some(self.finance().facility(facility).await?.lender),
+            Purpose::Disbursement { lender } => Some(lender.clone()),
+            Purpose::Payee { .. } => None,
+        })
+    }
+
+    /// The registered accounts a lender works with.
+    pub async fn lender_accounts(&self, lender: &str) -> Result<Vec<String>, BankError> {
+        let mut out = Vec::new();
+        for a in self.accounts().await? {
+            if self.lender_of(&a).await?.as_deref() == Some(lender) {
+                out.push(a.account);
+            }
+        }
+        Ok(out)
+    }
+
     pub async fn accounts(&self) -> Result<Vec<BankAccount>, BankError> {
         let recs = self.store().all_records(self.ledger(), ACCOUNT_KIND).await?;
         Ok(recs.iter().map(|r| r.decode()).collect::<Result<_, _>>()?)

@@ -82,6 +82,21 @@ async fn conflicts_and_unknown_accounts_are_refused_whole(ts: TestStore) {
     // A malformed file.
     let e = bank.import(&xml.as_bytes()[..xml.len() / 2], false).await.unwrap_err();
     assert_eq!(e.code(), "malformed_file", "{e}");
+    // A currency nobody knows, an entity bomb, an oversize file.
+    let unknown = xml.replace("Ccy=\"USD\"", "Ccy=\"XYZ\"").replace("<Ccy>USD</Ccy>", "<Ccy>XYZ</Ccy>");
+    let e = bank.import(unknown.as_bytes(), false).await.unwrap_err();
+    assert_eq!(e.code(), "unknown_currency", "{e}");
+    let bomb = xml.replacen(
+        "<Document",
+        "<!DOCTYPE Document [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;\">]><Document",
+        1,
+    );
+    let e = bank.import(bomb.as_bytes(), false).await.unwrap_err();
+    assert_eq!(e.code(), "xml_entity_refused", "{e}");
+    let mut huge = xml.clone().into_bytes();
+    huge.resize(offtake_bank::MAX_FILE_BYTES + 1, b' ');
+    let e = bank.import(&huge, false).await.unwrap_err();
+    assert_eq!(e.code(), "file_too_large", "{e}");
     assert_eq!(fingerprint(&bank).await, before, "refused imports write nothing");
 }
 

@@ -50,6 +50,7 @@ async fn differences_are_explained_then_clean(ts: TestStore) {
     let d = &days[0];
     assert_eq!((d.account.as_str(), d.ledger_account.as_str()), ("700123456", "cash:collection:f1"));
     assert_eq!(d.statement_closing_minor, 12_623_456);
+    assert_eq!((d.statement_opening_minor, d.ledger_opening_minor), (Some(0), 0), "the day opened empty on both sides");
     assert!(!d.is_clean());
     assert_eq!(d.unexplained_minor, 0, "{d:#?}");
     let kinds: Vec<&str> = d.items.iter().map(|i| i.kind).collect();
@@ -85,6 +86,10 @@ async fn differences_are_explained_then_clean(ts: TestStore) {
     let days = bank.reconcile(date!(2026 - 04 - 30)).await.unwrap();
     assert_eq!(days.len(), 2);
     assert!(days[1].is_clean(), "{:#?}", days[1]);
+    // The 6th opens where the 5th closed, on each side (the 5th now with
+    // the hand-matched credit, valued that day).
+    assert_eq!(days[1].statement_opening_minor, Some(12_623_456));
+    assert_eq!(days[1].ledger_opening_minor, days[0].ledger_closing_minor);
     assert_eq!(days[1].ledger_closing_minor, posted(bank.finance(), "cash:collection:f1").await);
     // Through an earlier date, the later statement is not looked at.
     assert_eq!(bank.reconcile(date!(2026 - 04 - 04)).await.unwrap().len(), 0);

@@ -3,9 +3,10 @@
 //! presentation helpers live here.
 
 pub use offtake_wire::{
-    AccrualReport, Advance, AdvanceStatus, ApiKey, ApiKeyPage, Availability, BrandStatement, ChainHead, ChainReport,
-    Commitment, DebtPart, ExposureLine, Facility, Invoice, LenderStatement, MakerFacilityLine, MakerStatement, Money,
-    Party, PartyStatement, Payment, PaymentSource, RemittanceStatement as Statement,
+    AccrualReport, Advance, AdvanceStatus, ApiKey, ApiKeyPage, Availability, BankQueueItem, BrandStatement,
+    CashReconDay, ChainHead, ChainReport, Commitment, DebtPart, ExposureLine, Facility, Invoice, LenderStatement,
+    MakerFacilityLine, MakerStatement, Money, Party, PartyStatement, Payment, PaymentSource,
+    RemittanceStatement as Statement,
 };
 use time::Date;
 

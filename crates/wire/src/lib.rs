@@ -39,7 +39,7 @@ pub mod statement;
 pub mod webhook;
 
 pub use advance::{Advance, AdvanceStatus};
-pub use bank::{MatchRule, MatchedInvoice, PaymentMatched};
+pub use bank::{BankQueueItem, CashReconDay, CashReconItem, MatchRule, MatchedInvoice, PaymentMatched};
 pub use certificate::{CertificateSignature, SignatureAct};
 pub use commitment::{Commitment, CommitmentStatus, Tranche, TrancheStatus};
 pub use error::WireError;

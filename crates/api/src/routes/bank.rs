@@ -2,8 +2,9 @@
 //! (`POST /v1/bank-statements`, `dry_run` to preview), the reconciliation
 //! queue and hand matches, payout files (`POST /v1/payouts`,
 //! `GET /v1/payouts/{batch}`), bank status reports and the cash
-//! reconciliation. Lender operations: admin keys only (the lender's
-//! operators); any other caller is refused.
+//! reconciliation. Lender operations: admin keys (the lender's
+//! operators); the queue, hand matches and the cash reconciliation also
+//! to a lender key, for the accounts of its own facilities only.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -11,17 +12,17 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use offtake_bank::import::{ImportReport, LineOutcome};
 use offtake_bank::payouts::{Owed, PayoutBatch};
-use offtake_bank::reconcile::{ReconDay, ReconItem};
 use offtake_bank::status::StatusImport;
-use offtake_bank::{Bank, BankAccount, BankError, Decision, HandMatch, MatchConfig, PayerMapping, Purpose, QueueItem};
+use offtake_bank::{Bank, BankAccount, BankError, Decision, HandMatch, MatchConfig, PayerMapping, Purpose};
 use offtake_ledger::Currency;
+use offtake_wire::{BankQueueItem, CashReconDay};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::created;
-use crate::auth::Principal;
+use crate::auth::{Principal, Role};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
@@ -332,38 +333,31 @@ async fn map_payer(
     Ok(created("/v1/bank-payers", PayerInput { brand: m.brand, account: m.account, name: m.name }))
 }
 
-#[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct QueueItemDoc {
-    pub key: String,
-    pub account: String,
-    pub statement: String,
-    pub reference: String,
-    pub reason: String,
-    pub money: BankMoney,
-    pub booking_date: String,
-    pub counterparty_name: Option<String>,
-    pub remittance: Vec<String>,
-}
-
-fn queue_doc(q: &QueueItem) -> QueueItemDoc {
-    QueueItemDoc {
-        key: q.key.clone(),
-        account: q.account.clone(),
-        statement: q.statement.clone(),
-        reference: q.line.reference.clone(),
-        reason: q.reason.clone(),
-        money: money(q.line.amount_minor, q.line.currency),
-        booking_date: q.line.booking_date.to_string(),
-        counterparty_name: q.line.counterparty_name.clone(),
-        remittance: q.line.remittance.structured.iter().chain(&q.line.remittance.unstructured).cloned().collect(),
+/// The bank accounts a caller works: every one for an operator (`None`),
+/// a lender's own (its facilities' collection accounts, its disbursement
+/// account); anyone else is refused.
+async fn worked_accounts(b: &Bank, principal: &Principal) -> Result<Option<Vec<String>>, ApiError> {
+    if principal.is_admin() {
+        return Ok(None);
     }
+    if principal.role != Role::Lender {
+        return Err(ApiError::forbidden("the bank queue and cash reconciliation are the lender's"));
+    }
+    Ok(Some(b.lender_accounts(principal.party_id.as_str()).await.map_err(api_error)?))
 }
 
-/// Credits waiting to be matched by hand (admin).
-#[utoipa::path(get, path = "/bank-queue", tag = "bank", responses((status = 200, body = Vec<QueueItemDoc>)))]
-async fn queue(State(state): State<AppState>, principal: Principal) -> Result<Json<Vec<QueueItemDoc>>, ApiError> {
-    principal.require_admin()?;
-    Ok(Json(bank(&state, 0).queue().await.map_err(api_error)?.iter().map(queue_doc).collect()))
+fn works(accounts: &Option<Vec<String>>, account: &str) -> bool {
+    accounts.as_ref().is_none_or(|a| a.iter().any(|x| x == account))
+}
+
+/// Credits waiting to be matched by hand: an operator sees every
+/// account's, a lender its own accounts'.
+#[utoipa::path(get, path = "/bank-queue", tag = "bank", responses((status = 200, body = Vec<BankQueueItem>)))]
+async fn queue(State(state): State<AppState>, principal: Principal) -> Result<Json<Vec<BankQueueItem>>, ApiError> {
+    let b = bank(&state, 0);
+    let mine = worked_accounts(&b, &principal).await?;
+    let items = b.queue().await.map_err(api_error)?;
+    Ok(Json(items.iter().filter(|q| works(&mine, &q.account)).map(BankQueueItem::from).collect()))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -384,7 +378,9 @@ pub struct MatchDoc {
     pub by: String,
 }
 
-/// Match a queued credit by hand (admin); it is queued for settlement.
+/// Match a queued credit by hand (an operator, or the lender of the
+/// account; another lender's line answers like a missing one); it is
+/// queued for settlement.
 #[utoipa::path(post, path = "/bank-queue/{key}/match", tag = "bank",
     params(("key" = String, Path, description = "The line's key")), request_body = MatchInput,
     responses((status = 201, body = MatchDoc)))]
@@ -394,10 +390,15 @@ async fn match_line(
     ApiPath(key): ApiPath<String>,
     ApiJson(body): ApiJson<MatchInput>,
 ) -> Result<Response, ApiError> {
-    principal.require_admin()?;
+    let b = bank(&state, 0);
+    let mine = worked_accounts(&b, &principal).await?;
+    let line = b.line(&key).await.map_err(api_error)?;
+    if line.is_none_or(|l| !works(&mine, &l.account)) {
+        return Err(api_error(BankError::NotFound { kind: "statement line", id: key }));
+    }
     let by = format!("api:{}", principal.key_id);
     let m = HandMatch { brand: body.brand, facility: body.facility, invoices: body.invoices, by: by.clone() };
-    let line = bank(&state, 0).match_by_hand(&key, m).await.map_err(api_error)?;
+    let line = b.match_by_hand(&key, m).await.map_err(api_error)?;
     let payment = match &line.state {
         offtake_bank::LineState::MatchedByHand { notice, .. } => notice.clone(),
         _ => String::new(),
@@ -558,71 +559,27 @@ pub struct ThroughQuery {
     pub through: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ReconItemDoc {
-    /// `bank_only`, `ledger_only` or `partial`.
-    pub kind: String,
-    pub amount_minor: i64,
-    pub line: Option<String>,
-    pub entry_seq: Option<i64>,
-    pub detail: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ReconDayDoc {
-    pub account: String,
-    pub ledger_account: String,
-    pub statement: String,
-    pub date: String,
-    pub clean: bool,
-    pub statement_closing: BankMoney,
-    pub ledger_closing: BankMoney,
-    pub difference: BankMoney,
-    pub items: Vec<ReconItemDoc>,
-    pub unexplained_minor: i64,
-}
-
-fn recon_doc(d: &ReconDay, currency: Currency) -> ReconDayDoc {
-    let item = |i: &ReconItem| ReconItemDoc {
-        kind: i.kind.to_owned(),
-        amount_minor: i.amount_minor,
-        line: i.line.clone(),
-        entry_seq: i.entry_seq,
-        detail: i.detail.clone(),
-    };
-    ReconDayDoc {
-        account: d.account.clone(),
-        ledger_account: d.ledger_account.clone(),
-        statement: d.statement.clone(),
-        date: d.date.to_string(),
-        clean: d.is_clean(),
-        statement_closing: money(d.statement_closing_minor, currency),
-        ledger_closing: money(d.ledger_closing_minor, currency),
-        difference: money(d.difference_minor, currency),
-        items: d.items.iter().map(item).collect(),
-        unexplained_minor: d.unexplained_minor,
-    }
-}
-
 /// Statement balances against the ledger's cash accounts, per account and
-/// day, with the items that explain each difference (admin).
+/// day, with the items that explain each difference: an operator sees
+/// every account, a lender its own.
 #[utoipa::path(get, path = "/cash-reconciliation", tag = "bank", params(ThroughQuery),
-    responses((status = 200, body = Vec<ReconDayDoc>)))]
+    responses((status = 200, body = Vec<CashReconDay>)))]
 async fn reconciliation(
     State(state): State<AppState>,
     principal: Principal,
     ApiQuery(q): ApiQuery<ThroughQuery>,
-) -> Result<Json<Vec<ReconDayDoc>>, ApiError> {
-    principal.require_admin()?;
+) -> Result<Json<Vec<CashReconDay>>, ApiError> {
     let through = offtake_ledger::date::date_or_today(q.through.as_deref())?;
     let b = bank(&state, 0);
+    let mine = worked_accounts(&b, &principal).await?;
     let accounts = b.accounts().await.map_err(api_error)?;
     let days = b.reconcile(through).await.map_err(api_error)?;
     Ok(Json(
         days.iter()
+            .filter(|d| works(&mine, &d.account))
             .map(|d| {
                 let c = accounts.iter().find(|a| a.account == d.account).map_or(Currency::USD, |a| a.currency);
-                recon_doc(d, c)
+                CashReconDay::new(d, c)
             })
             .collect(),
     ))

@@ -31,7 +31,8 @@ pub async fn render(client: &Client, viewer: &Viewer, today: Date) -> Result<Str
         avail.push(availability(client, &f.id, None).await?);
     }
 
-    let mut out = contents(&[
+    let bank_panels = super::bank::panels(client, &invoices, today).await?;
+    let mut toc = vec![
         ("exposure", "Exposure"),
         ("delinquency", "Delinquency and covenants"),
         ("approvals", "Pending approvals"),
@@ -39,8 +40,12 @@ pub async fn render(client: &Client, viewer: &Viewer, today: Date) -> Result<Str
         ("income", "Income"),
         ("chart", "Over time"),
         ("all-advances", "Advances"),
-        ("activity", "Activity"),
-    ]);
+    ];
+    if !bank_panels.is_empty() {
+        toc.extend(super::bank::CONTENTS);
+    }
+    toc.push(("activity", "Activity"));
+    let mut out = contents(&toc);
     if facilities.is_empty() {
         out.push_str(&note("No facilities yet."));
     }
@@ -71,6 +76,7 @@ pub async fn render(client: &Client, viewer: &Viewer, today: Date) -> Result<Str
         "Advances",
         &advances_table("advances-table", "Advances on your facilities", &advances),
     ));
+    out.push_str(&bank_panels);
     out.push_str(&section("activity", "Activity (live)", &super::feed::panel(client).await?));
     Ok(out)
 }

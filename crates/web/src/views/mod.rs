@@ -12,6 +12,7 @@ use crate::html::esc;
 use crate::model::{day, Advance, ApiKey, Availability, Facility, Party, Payment, Statement};
 
 pub mod auditor;
+pub mod bank;
 pub mod brand;
 pub mod certificate;
 pub mod collateral;
