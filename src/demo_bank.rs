@@ -233,7 +233,7 @@ impl BankScene {
         ))
         .await?;
         // Unique per run, like the audit directory.
-        let nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
+        let nanos = offtake_ledger::date::now_us();
         let dir = std::env::temp_dir().join(format!("offtake-demo-bank-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
         out!("   North Bank's files go to and come from {}", dir.display());
