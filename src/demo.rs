@@ -394,7 +394,7 @@ pub async fn run(store: Arc<dyn Store>, where_: &str) -> anyhow::Result<()> {
     out!("   {}", dir.display());
     out!("   bundle ok: {verified}");
 
-    out!("\n14. Events: what the story told each party, in ledger order (offtake events list, GET /v1/events)");
+    out!("\n15. Events: what the story told each party, in ledger order (offtake events list, GET /v1/events)");
     print_events(store.as_ref(), &ledger).await?;
     Ok(())
 }

@@ -115,7 +115,7 @@ fn demo_tells_the_story_and_verifies() {
         "chain ok",
         "bundle ok",
         "advance.funded         adv-0001 80000.00            → loomworks, northbank",
-        "each party sees only its own: acme 10, globex 1, loomworks 15, northbank 11",
+        "each party sees only its own: acme 12, globex 1, loomworks 17, northbank 13",
         // The bank scenes: payments imported from North Bank's files, one
         // matched automatically, one by hand; the payout file; clean cash.
         "matched automatically: rule invoice_reference, fields remittance.structured[0]",

@@ -512,6 +512,43 @@ async fn maker_draws_and_lender_approves_in_a_real_browser() {
     )
     .await;
 
+    // Last (it gives acme-apparel an invoice and a payment on the
+    // facility): the lender matches the credit by hand from the page: once a
+    // delivery invoices acme-apparel, the form posts the match with the
+    // lender's key, the credit leaves the queue and is queued for
+    // settlement as a payment.
+    let today = time::OffsetDateTime::now_utc().date().to_string();
+    let delivered = json!({ "delivered_on": today });
+    let invoice = api.post("/v1/commitments/po-acme-1/tranches/t1/deliver", &p.maker.api, delivered).await;
+    let invoice_id = invoice["id"].as_str().unwrap().to_owned();
+    b.sign_in(&p.lender.api, "lender").await;
+    let fill = "const f = document.querySelector('#hand-match-0'); f.elements.brand.value = arguments[0]; \
+                f.elements.facility.value = arguments[1]; f.elements.invoices.value = arguments[2]; return f.dataset.key";
+    let key = b.js(fill, json!(["acme-apparel", FACILITY, invoice_id])).await;
+    assert_eq!(key, format!("{BANK_ACCOUNT}:HB0001"));
+    b.click("#hand-match-0 button[type=submit]").await;
+    let flash = b
+        .wait_js(
+            "the hand match",
+            "const f = document.querySelector('#flash').textContent; return f.includes('Matched') && f",
+            json!([]),
+        )
+        .await;
+    let (_, queue) = api.get("/v1/bank-queue", &p.lender.api).await;
+    assert_eq!(queue, json!([]), "the credit left the queue");
+    let payment = flash.as_str().unwrap().split("payment ").nth(1).unwrap().split(' ').next().unwrap().to_owned();
+    let (status, paid) = api.get(&format!("/v1/payments/{payment}"), &p.lender.api).await;
+    assert_eq!(status, 200, "{paid}");
+    assert_eq!(
+        (paid["brand"].as_str(), paid["amount"]["amount_minor"].as_i64()),
+        (Some("acme-apparel"), Some(123_456))
+    );
+    b.wait_js(
+        "the queue panel, reloaded",
+        "return document.querySelector('#bank-queue')?.textContent.includes('No credit waits')",
+        json!([]),
+    )
+    .await;
     fits_at_both_widths(&b, &p).await;
 
     b.close().await;
@@ -521,8 +558,10 @@ async fn maker_draws_and_lender_approves_in_a_real_browser() {
 /// True when nothing on the page is wider than the viewport.
 const NO_HORIZONTAL_OVERFLOW: &str = "return document.documentElement.scrollWidth <= window.innerWidth";
 
-/// The elements that reach past the viewport's right edge (for the message).
-const WIDER_THAN_THE_VIEWPORT: &str = "return [...document.querySelectorAll('body *')].filter(e => !e.closest('.table-wrap') && e.getBoundingClientRect().right > window.innerWidth + 0.5).slice(0, 8).map(e => e.tagName + '#' + e.id + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))";
+/// The elements that reach past the viewport's right edge (for the message):
+/// outside a scrolling table, or positioned so that its scroller does not
+/// contain them.
+const WIDER_THAN_THE_VIEWPORT: &str = "return [...document.querySelectorAll('body *')].filter(e => (!e.closest('.table-wrap') || ['absolute', 'fixed'].includes(getComputedStyle(e).position)) && e.getBoundingClientRect().right > window.innerWidth + 0.5).slice(0, 8).map(e => e.tagName + '#' + e.id + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))";
 
 /// The top of `#id` is inside the first screen (above the fold).
 const ABOVE_THE_FOLD: &str =

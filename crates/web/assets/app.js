@@ -427,7 +427,34 @@
     });
   }
 
+  /** A queued bank credit matched by hand: posted to the API with this key. */
+  function wireHandMatch(form) {
+    const status = $('.form-status', form);
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      const brand = form.elements.brand.value.trim();
+      const facility = form.elements.facility.value.trim();
+      const invoices = form.elements.invoices.value.split(',').map((s) => s.trim()).filter((s) => s);
+      if (!brand || !facility) {
+        say(status, 'Name the brand that paid and the facility.', 'error');
+        (brand ? form.elements.facility : form.elements.brand).focus();
+        return;
+      }
+      say(status, 'Matching…');
+      const path = '/v1/bank-queue/' + encodeURIComponent(form.dataset.key) + '/match';
+      const response = await postJson(path, { brand, facility, invoices });
+      if (!response.ok) {
+        say(status, 'Refused: ' + (await problemText(response)), 'error');
+        return;
+      }
+      const done = await response.json();
+      flash('Matched ' + form.dataset.key + ': payment ' + done.payment + ' is queued for settlement.', 'ok');
+      await load(false);
+    });
+  }
+
   function wire(root) {
+    $$('form.hand-match', root).forEach(wireHandMatch);
     const draw = $('#draw-form', root);
     if (draw) wireDraw(draw);
     const approvals = $('#approve-form', root);

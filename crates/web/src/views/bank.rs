@@ -95,6 +95,9 @@ fn queue_panel(items: &[BankQueueItem], invoices: &[Invoice]) -> String {
         ));
     }
     out.push_str("</ul>");
+    for (n, q) in items.iter().enumerate() {
+        out.push_str(&hand_match_form(n, q, invoices));
+    }
     let open: Vec<Vec<String>> = invoices
         .iter()
         .filter(|i| i.status.as_str() == "open" && i.open.amount_minor > 0)
@@ -120,6 +123,36 @@ fn queue_panel(items: &[BankQueueItem], invoices: &[Invoice]) -> String {
         .render(),
     );
     out
+}
+
+/// The form that matches one queued credit by hand from the page: it
+/// posts `POST /v1/bank-queue/{key}/match` with the visitor's key (the API
+/// decides whether that key may), prefilled with the open invoice of the
+/// same amount when there is one.
+fn hand_match_form(n: usize, q: &BankQueueItem, invoices: &[Invoice]) -> String {
+    let same_amount = invoices.iter().find(|i| {
+        i.status.as_str() == "open"
+            && i.open.amount_minor == q.money.amount_minor
+            && i.open.currency == q.money.currency
+    });
+    let (brand, facility, invoice) =
+        same_amount.map_or(("", "", ""), |i| (i.brand.as_str(), i.facility.as_str(), i.id.as_str()));
+    format!(
+        r#"<form class="hand-match" id="hand-match-{n}" data-key="{key}" novalidate>
+<fieldset><legend>Match {reference} ({amount}) by hand</legend>
+<div class="field"><label for="hm-brand-{n}">Brand</label><input id="hm-brand-{n}" name="brand" type="text" required maxlength="200" autocomplete="off" value="{brand}"></div>
+<div class="field"><label for="hm-facility-{n}">Facility</label><input id="hm-facility-{n}" name="facility" type="text" required maxlength="200" autocomplete="off" value="{facility}"></div>
+<div class="field"><label for="hm-invoices-{n}">Invoices <span class="opt">(comma-separated; none: the brand's open invoices, oldest due first)</span></label><input id="hm-invoices-{n}" name="invoices" type="text" maxlength="2000" autocomplete="off" value="{invoice}"></div>
+<button type="submit">Match and settle</button>
+<p class="form-status" role="status" aria-live="polite"></p>
+</fieldset></form>"#,
+        key = esc(&q.key),
+        reference = esc(&q.reference),
+        amount = money(q.money.amount_minor, &q.money.currency),
+        brand = esc(brand),
+        facility = esc(facility),
+        invoice = esc(invoice),
+    )
 }
 
 /// Escaped text that may wrap after `/`, `:` and `,` (long paths and
