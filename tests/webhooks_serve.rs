@@ -13,7 +13,6 @@
 //!   certificate is trusted.
 
 #[path = "../crates/finance/tests/support/mod.rs"]
-#[allow(dead_code)]
 mod support;
 
 use std::io::{BufRead, BufReader};
