@@ -101,6 +101,22 @@ fn offtake_finance_now() -> time::OffsetDateTime {
     time::OffsetDateTime::parse("2026-01-05T10:00:00Z", &time::format_description::well_known::Rfc3339).unwrap()
 }
 
+/// Every event the key may see after `after`, following `next_cursor`.
+async fn all_pages_after(s: &TestServer, key: &str, after: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut after = after.to_owned();
+    loop {
+        let page = s.get(&format!("/v1/events?limit=100&after={after}"), key).await;
+        let body = page.assert_status(200).clone();
+        let items = body["items"].as_array().unwrap().clone();
+        after = body["next_cursor"].as_str().unwrap().to_owned();
+        if items.is_empty() {
+            return out;
+        }
+        out.extend(items);
+    }
+}
+
 /// Every event the key may see, following `next_cursor` two at a time.
 async fn all_pages(s: &TestServer, key: &str, query: &str) -> Vec<Value> {
     let mut out = Vec::new();
@@ -158,7 +174,21 @@ async fn events_over_http(s: TestServer) {
     s.get("/v1/events?limit=0", &s.admin_key).await.assert_problem(400, "invalid_query");
     s.get("/v1/events?cursor=1", &s.admin_key).await.assert_problem(400, "invalid_query");
 
+    // `after=now`: nothing yet, and a cursor at the ledger's end from which
+    // the next change is the first thing read.
+    let now = s.get("/v1/events?after=now", &s.admin_key).await;
+    assert_eq!(now.assert_status(200)["items"], serde_json::json!([]));
+    let end = now.body["next_cursor"].as_str().unwrap().to_owned();
+    assert_eq!(all_pages_after(&s, &s.admin_key, &end).await, Vec::<Value>::new());
+
     stream_resumes_and_goes_live(&s, &fin, &keys).await;
+    let since = all_pages_after(&s, &s.admin_key, &end).await;
+    let since_types: Vec<&str> = since.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        since_types.iter().filter(|t| **t == "tranche.delivered").count(),
+        2,
+        "only the later deliveries: {since_types:?}"
+    );
 }
 
 /// Reads SSE messages until `want` data lines have arrived.
