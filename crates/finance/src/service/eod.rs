@@ -13,7 +13,7 @@ use time::Date;
 
 use offtake_ledger::LedgerError;
 
-use crate::aging::InvoiceState;
+use crate::aging::{AgingReport, InvoiceState};
 use crate::certificate::{certificate, diff, Certificate, DiffLine};
 use crate::covenants::{evaluate, with_since, CovenantResult, CovenantTerms};
 use crate::error::FinanceError;
@@ -135,15 +135,9 @@ impl Finance {
             return Ok(done);
         }
         let accrual = self.accrue(facility, day).await?;
-        let certificate = self.bbc(facility, day).await?;
-        let defaulted_invoices = self
-            .aging(facility, day)
-            .await?
-            .invoices
-            .into_iter()
-            .filter(|l| l.state == InvoiceState::Defaulted)
-            .map(|l| l.invoice)
-            .collect();
+        let (certificate, aging) = self.computed_bbc(facility, day).await?;
+        let defaulted_invoices =
+            aging.invoices.into_iter().filter(|l| l.state == InvoiceState::Defaulted).map(|l| l.invoice).collect();
         let closed = EodDay {
             facility: facility.to_owned(),
             day,
@@ -191,6 +185,12 @@ impl Finance {
         if let Some(done) = self.closed_day(facility, as_of).await? {
             return Ok(done.certificate);
         }
+        Ok(self.computed_bbc(facility, as_of).await?.0)
+    }
+
+    /// The certificate of `as_of` computed from the day's point-in-time
+    /// figures, with the aging it was computed from.
+    async fn computed_bbc(&self, facility: &str, as_of: Date) -> Result<(Certificate, AgingReport), FinanceError> {
         let f = self.facility(facility).await?;
         let a = self.availability(facility, as_of).await?;
         let aging = self.aging(facility, as_of).await?;
@@ -199,7 +199,7 @@ impl Finance {
             None => Vec::new(),
         };
         let covenants = with_since(evaluate(&f.covenants, &a, &aging), &previous, as_of);
-        Ok(certificate(&f, &a, &aging, covenants))
+        Ok((certificate(&f, &a, &aging, covenants), aging))
     }
 
     /// Why availability moved between two days, line by line.
