@@ -139,52 +139,88 @@ pub async fn run(store: Arc<dyn Store>, where_: &str) -> anyhow::Result<()> {
     let ledger = LedgerId::new("demo")?;
     let fin = Finance::open(store.clone(), ledger.clone()).await?;
     out!("offtake demo — ledger \"demo\" on {} ({where_})\n", store.backend());
+    let mut story = Story::register_parties(fin.clone()).await?;
+    story.open_facility().await?;
+    let now = at("2026-01-05T09:00:00Z")?;
+    story.sign_commitments(now).await?;
+    story.draw(now).await?;
+    let invoice = story.accrue_and_deliver().await?;
+    story.settle(&invoice).await?;
+    statements(&fin).await?;
+    over_time(&fin).await?;
+    books(store.as_ref(), &ledger).await?;
 
-    out!("1. Parties register, each with an Ed25519 signing key");
-    let mut story = Story { fin: fin.clone(), keys: Vec::new(), nonce: 0 };
-    for (id, role, name, signing_role) in [
-        ("acme", PartyRole::Brand, "Acme Outdoor (brand)", Role::Brand),
-        ("globex", PartyRole::Brand, "Globex Retail (brand)", Role::Brand),
-        ("loomworks", PartyRole::Maker, "Loomworks Ltd (maker)", Role::Maker),
-        ("northbank", PartyRole::Lender, "North Bank (lender)", Role::Lender),
-    ] {
-        fin.register_party(id, role, name).await?;
-        let key = SigningKey::generate(id, signing_role)?;
-        let reg = RegisteredKey::new(id, signing_role, &key.public_key_hex(), datetime!(2025-01-01 0:00 UTC))?;
-        fin.keys().register(&reg).await?;
-        out!("   {:<24} key {}", name, key.key_id());
-        story.keys.push((id.to_owned(), key));
+    out!("\n14. Audit export: a signed bundle, verified offline");
+    // Unique per run: process ids are reused, and the ledger key refuses to
+    // overwrite an existing file.
+    let nanos = offtake_ledger::date::now().unix_timestamp_nanos();
+    let dir = std::env::temp_dir().join(format!("offtake-demo-audit-{}-{nanos}", std::process::id()));
+    let verified = audit(&fin, &dir).await?;
+    out!("   {}", dir.display());
+    out!("   bundle ok: {verified}");
+
+    out!("\n15. Events: what the story told each party, in ledger order (offtake events list, GET /v1/events)");
+    print_events(store.as_ref(), &ledger).await?;
+    Ok(())
+}
+
+impl Story {
+    /// Scene 1.
+    async fn register_parties(fin: Finance) -> anyhow::Result<Story> {
+        out!("1. Parties register, each with an Ed25519 signing key");
+        let mut story = Story { fin: fin.clone(), keys: Vec::new(), nonce: 0 };
+        for (id, role, name, signing_role) in [
+            ("acme", PartyRole::Brand, "Acme Outdoor (brand)", Role::Brand),
+            ("globex", PartyRole::Brand, "Globex Retail (brand)", Role::Brand),
+            ("loomworks", PartyRole::Maker, "Loomworks Ltd (maker)", Role::Maker),
+            ("northbank", PartyRole::Lender, "North Bank (lender)", Role::Lender),
+        ] {
+            fin.register_party(id, role, name).await?;
+            let key = SigningKey::generate(id, signing_role)?;
+            let reg = RegisteredKey::new(id, signing_role, &key.public_key_hex(), datetime!(2025-01-01 0:00 UTC))?;
+            fin.keys().register(&reg).await?;
+            out!("   {:<24} key {}", name, key.key_id());
+            story.keys.push((id.to_owned(), key));
+        }
+        Ok(story)
     }
 
-    out!("\n2. North Bank puts 500,000.00 into the program and opens facility F1 for Loomworks");
-    fin.fund_lender("northbank", USD, AmountMinor::parse("500000.00", USD)?, date!(2026 - 01 - 02), "wire-0001")
-        .await?;
-    let mut terms = FacilityTerms::example(USD, AmountMinor::parse("300000.00", USD)?.get());
-    terms.concentration_bps = 7_000;
-    fin.open_facility("f1", "northbank", "loomworks", terms.clone(), date!(2026 - 01 - 02)).await?;
-    out!(
-        "   limit {}, advance rate {}%, concentration {}%, {}% {:?}, fee {}%, eligibility {} days",
-        usd(terms.limit_minor.get()),
-        terms.advance_rate_bps / 100,
-        terms.concentration_bps / 100,
-        terms.rate_bps / 100,
-        terms.day_count,
-        terms.fee_bps / 100,
-        terms.eligibility_days
-    );
-    let acceptance = story.document(
-        DocType::FacilityAcceptance,
-        "accept-f1",
-        "2026-01-02T15:00:00Z",
-        json!({"facility": "f1", "lender": "northbank", "maker": "loomworks"}),
-        &["loomworks"],
-    )?;
-    let f1 = fin.accept_facility_envelope(&acceptance, at("2026-01-02T15:00:00Z")?).await?;
-    out!("   Loomworks signs its acceptance: f1 is {:?} (an offer cannot be drawn)", f1.status);
+    /// Scene 2.
+    async fn open_facility(&mut self) -> anyhow::Result<()> {
+        let fin = self.fin.clone();
+        out!("\n2. North Bank puts 500,000.00 into the program and opens facility F1 for Loomworks");
+        fin.fund_lender("northbank", USD, AmountMinor::parse("500000.00", USD)?, date!(2026 - 01 - 02), "wire-0001")
+            .await?;
+        let mut terms = FacilityTerms::example(USD, AmountMinor::parse("300000.00", USD)?.get());
+        terms.concentration_bps = 7_000;
+        fin.open_facility("f1", "northbank", "loomworks", terms.clone(), date!(2026 - 01 - 02)).await?;
+        out!(
+            "   limit {}, advance rate {}%, concentration {}%, {}% {:?}, fee {}%, eligibility {} days",
+            usd(terms.limit_minor.get()),
+            terms.advance_rate_bps / 100,
+            terms.concentration_bps / 100,
+            terms.rate_bps / 100,
+            terms.day_count,
+            terms.fee_bps / 100,
+            terms.eligibility_days
+        );
+        let acceptance = self.document(
+            DocType::FacilityAcceptance,
+            "accept-f1",
+            "2026-01-02T15:00:00Z",
+            json!({"facility": "f1", "lender": "northbank", "maker": "loomworks"}),
+            &["loomworks"],
+        )?;
+        let f1 = fin.accept_facility_envelope(&acceptance, at("2026-01-02T15:00:00Z")?).await?;
+        out!("   Loomworks signs its acceptance: f1 is {:?} (an offer cannot be drawn)", f1.status);
+        Ok(())
+    }
 
-    out!("\n3. Brands and Loomworks sign purchase commitments (both signatures required)");
-    let now = at("2026-01-05T09:00:00Z")?;
-    let acme = story.document(
+    /// Scene 3.
+    async fn sign_commitments(&mut self, now: OffsetDateTime) -> anyhow::Result<()> {
+        let fin = self.fin.clone();
+        out!("\n3. Brands and Loomworks sign purchase commitments (both signatures required)");
+        let acme = self.document(
         DocType::Commitment,
         "po-acme-2026",
         "2026-01-03T10:00:00Z",
@@ -199,15 +235,15 @@ pub async fn run(store: Arc<dyn Store>, where_: &str) -> anyhow::Result<()> {
         }),
         &["acme"],
     )?;
-    match fin.submit_commitment_envelope(&acme, now).await {
-        Err(e) => out!("   signed by Acme only            → refused [{}]", e.code()),
-        Ok(_) => anyhow::bail!("a commitment signed by one party was accepted"),
-    }
-    let mut acme = acme;
-    sign(&mut acme, story.key("loomworks")?)?;
-    let c = fin.submit_commitment_envelope(&acme, now).await?;
-    out!("   po-acme-2026 (Acme → Loomworks)  {} in 3 tranches, accepted", usd(c.undelivered_minor()));
-    let globex = story.document(
+        match fin.submit_commitment_envelope(&acme, now).await {
+            Err(e) => out!("   signed by Acme only            → refused [{}]", e.code()),
+            Ok(_) => anyhow::bail!("a commitment signed by one party was accepted"),
+        }
+        let mut acme = acme;
+        sign(&mut acme, self.key("loomworks")?)?;
+        let c = fin.submit_commitment_envelope(&acme, now).await?;
+        out!("   po-acme-2026 (Acme → Loomworks)  {} in 3 tranches, accepted", usd(c.undelivered_minor()));
+        let globex = self.document(
         DocType::Commitment,
         "po-globex-2026",
         "2026-01-04T10:00:00Z",
@@ -220,112 +256,136 @@ pub async fn run(store: Arc<dyn Store>, where_: &str) -> anyhow::Result<()> {
         }),
         &["globex", "loomworks"],
     )?;
-    let c = fin.submit_commitment_envelope(&globex, now).await?;
-    out!("   po-globex-2026 (Globex → Loomworks) {} in 1 tranche, accepted", usd(c.undelivered_minor()));
-    out!("   memo book:");
-    story.show("memo:maker:loomworks:backlog:usd").await?;
-
-    out!("\n4. Availability for Loomworks on 2026-01-05, with the breakdown");
-    print_availability(&fin.availability("f1", date!(2026 - 01 - 05)).await?);
-
-    out!("\n5. Loomworks signs a request for 80,000.00: availability is held (pending entry)");
-    let request = story.document(
-        DocType::AdvanceRequest,
-        "adv-0001",
-        "2026-01-05T08:00:00Z",
-        json!({"facility": "f1", "maker": "loomworks", "amount": "80000.00", "currency": "USD"}),
-        &["loomworks"],
-    )?;
-    let adv = fin.request_advance_envelope(&request, now).await?;
-    out!("   advance {} pending (hold = entry {})", adv.id, adv.hold_seq);
-    let too_much = story.document(
-        DocType::AdvanceRequest,
-        "adv-0002",
-        "2026-01-05T08:30:00Z",
-        json!({"facility": "f1", "maker": "loomworks", "amount": "250000.00", "currency": "USD"}),
-        &["loomworks"],
-    )?;
-    match fin.request_advance_envelope(&too_much, now).await {
-        Err(e) => out!("   a second request for 250,000.00 → refused [{}]: {e}", e.code()),
-        Ok(_) => anyhow::bail!("an advance above availability was accepted"),
+        let c = fin.submit_commitment_envelope(&globex, now).await?;
+        out!("   po-globex-2026 (Globex → Loomworks) {} in 1 tranche, accepted", usd(c.undelivered_minor()));
+        out!("   memo book:");
+        self.show("memo:maker:loomworks:backlog:usd").await?;
+        Ok(())
     }
 
-    out!("\n6. North Bank countersigns the request: funded on 2026-01-05, fee 1% booked");
-    let verified = fin.verify_envelope(&request, now).await?;
-    let approval = story.document(
+    /// Scenes 4 to 6: availability, a held request, a refused one, the
+    /// lender's approval.
+    async fn draw(&mut self, now: OffsetDateTime) -> anyhow::Result<()> {
+        let fin = self.fin.clone();
+        out!("\n4. Availability for Loomworks on 2026-01-05, with the breakdown");
+        print_availability(&fin.availability("f1", date!(2026 - 01 - 05)).await?);
+
+        out!("\n5. Loomworks signs a request for 80,000.00: availability is held (pending entry)");
+        let request = self.document(
+            DocType::AdvanceRequest,
+            "adv-0001",
+            "2026-01-05T08:00:00Z",
+            json!({"facility": "f1", "maker": "loomworks", "amount": "80000.00", "currency": "USD"}),
+            &["loomworks"],
+        )?;
+        let adv = fin.request_advance_envelope(&request, now).await?;
+        out!("   advance {} pending (hold = entry {})", adv.id, adv.hold_seq);
+        let too_much = self.document(
+            DocType::AdvanceRequest,
+            "adv-0002",
+            "2026-01-05T08:30:00Z",
+            json!({"facility": "f1", "maker": "loomworks", "amount": "250000.00", "currency": "USD"}),
+            &["loomworks"],
+        )?;
+        match fin.request_advance_envelope(&too_much, now).await {
+            Err(e) => out!("   a second request for 250,000.00 → refused [{}]: {e}", e.code()),
+            Ok(_) => anyhow::bail!("an advance above availability was accepted"),
+        }
+
+        out!("\n6. North Bank countersigns the request: funded on 2026-01-05, fee 1% booked");
+        let verified = fin.verify_envelope(&request, now).await?;
+        let approval = self.document(
         DocType::AdvanceApproval,
         "apr-0001",
         "2026-01-05T08:45:00Z",
         json!({"facility": "f1", "lender": "northbank", "request_hash": verified.body_hash_hex(), "decision": "approve"}),
         &["northbank"],
     )?;
-    let funded = fin.decide_advance_envelope(&approval, now).await?;
-    out!("   advance {} {:?}, fee {}", funded.id, funded.status, usd(funded.fee_minor));
-    story.show("facility:f1:principal").await?;
-    story.show("facility:f1:fees").await?;
+        let funded = fin.decide_advance_envelope(&approval, now).await?;
+        out!("   advance {} {:?}, fee {}", funded.id, funded.status, usd(funded.fee_minor));
+        self.show("facility:f1:principal").await?;
+        self.show("facility:f1:fees").await?;
+        Ok(())
+    }
 
-    out!("\n7. Interest accrues daily: the job runs through 2026-04-04 (90 days)");
-    let report = fin.accrue("f1", date!(2026 - 04 - 04)).await?;
-    let from_funding = (date!(2026 - 04 - 04) - date!(2026 - 01 - 05)).whole_days() + 1;
-    out!(
-        "   {} days on 80,000.00 at 12% ACT/360: interest {} (ACT/365F would give 2,367.12)",
-        from_funding,
-        usd(report.interest_total_minor)
-    );
-    let again = fin.accrue("f1", date!(2026 - 04 - 04)).await?;
-    out!("   running it again books {} more: idempotent", usd(again.interest_minor));
+    /// Scenes 7 and 8: interest accrues; a delivery becomes an invoice.
+    async fn accrue_and_deliver(&self) -> anyhow::Result<offtake_finance::Invoice> {
+        let fin = &self.fin;
+        out!("\n7. Interest accrues daily: the job runs through 2026-04-04 (90 days)");
+        let report = fin.accrue("f1", date!(2026 - 04 - 04)).await?;
+        let from_funding = (date!(2026 - 04 - 04) - date!(2026 - 01 - 05)).whole_days() + 1;
+        out!(
+            "   {} days on 80,000.00 at 12% ACT/360: interest {} (ACT/365F would give 2,367.12)",
+            from_funding,
+            usd(report.interest_total_minor)
+        );
+        let again = fin.accrue("f1", date!(2026 - 04 - 04)).await?;
+        out!("   running it again books {} more: idempotent", usd(again.interest_minor));
 
-    out!("\n8. Loomworks delivers Acme's first tranche: it leaves the base and becomes an invoice");
-    let invoice = fin.deliver("po-acme-2026", "t1", date!(2026 - 03 - 15)).await?;
-    out!("   invoice {} to {}: {} due {}", invoice.id, invoice.brand, usd(invoice.amount_minor), invoice.due_on);
-    print_availability(&fin.availability("f1", date!(2026 - 03 - 15)).await?);
+        out!("\n8. Loomworks delivers Acme's first tranche: it leaves the base and becomes an invoice");
+        let invoice = fin.deliver("po-acme-2026", "t1", date!(2026 - 03 - 15)).await?;
+        out!("   invoice {} to {}: {} due {}", invoice.id, invoice.brand, usd(invoice.amount_minor), invoice.due_on);
+        print_availability(&fin.availability("f1", date!(2026 - 03 - 15)).await?);
+        Ok(invoice)
+    }
 
-    out!(
+    /// Scenes 9 and 10: the brand pays through the bank, the waterfall
+    /// applies it, a credit is matched by hand, the maker is paid.
+    async fn settle(&self, invoice: &offtake_finance::Invoice) -> anyhow::Result<()> {
+        let (fin, story) = (&self.fin, self);
+        out!(
         "\n9. Acme pays 50,000.00 (value 2026-04-05): North Bank's statement is imported, not typed; sent three times"
     );
-    let settlement = Settlement::new(fin.clone());
-    let scene = crate::demo_bank::BankScene::open(&settlement).await?;
-    let mut owed_minor = 0;
-    for part in ["principal", "interest", "fees"] {
-        owed_minor += story.posted(&format!("facility:f1:{part}")).await?;
-    }
-    scene.first_statement(&invoice.id, owed_minor).await?;
-    let run = settlement.settle_once("demo-worker").await?;
-    out!("   settlement worker: {} applied (the replays were no-ops)", run.applied);
-    let rec = settlement.notice(&scene.first_notice()).await?;
-    let NoticeState::Applied { seq, breakdown } = rec.state else { anyhow::bail!("payment not applied") };
-    out!("   entry {seq}, waterfall:");
-    for p in &breakdown.debt {
-        out!("      {:<10} {:>12}", p.part.as_str(), usd(p.amount_minor));
-    }
-    out!("      {:<10} {:>12}", "to maker", usd(breakdown.remainder_minor));
-    story.show("facility:f1:principal").await?;
-    story.show(&format!("invoice:{}", invoice.id)).await?;
-    story.show("cash:lender:northbank:usd").await?;
-    story.show("income:northbank:interest:usd").await?;
-    story.show("income:northbank:fees:usd").await?;
+        let settlement = Settlement::new(fin.clone());
+        let scene = crate::demo_bank::BankScene::open(&settlement).await?;
+        let mut owed_minor = 0;
+        for part in ["principal", "interest", "fees"] {
+            owed_minor += story.posted(&format!("facility:f1:{part}")).await?;
+        }
+        scene.first_statement(&invoice.id, owed_minor).await?;
+        let run = settlement.settle_once("demo-worker").await?;
+        out!("   settlement worker: {} applied (the replays were no-ops)", run.applied);
+        let rec = settlement.notice(&scene.first_notice()).await?;
+        let NoticeState::Applied { seq, breakdown } = rec.state else { anyhow::bail!("payment not applied") };
+        out!("   entry {seq}, waterfall:");
+        for p in &breakdown.debt {
+            out!("      {:<10} {:>12}", p.part.as_str(), usd(p.amount_minor));
+        }
+        out!("      {:<10} {:>12}", "to maker", usd(breakdown.remainder_minor));
+        story.show("facility:f1:principal").await?;
+        story.show(&format!("invoice:{}", invoice.id)).await?;
+        story.show("cash:lender:northbank:usd").await?;
+        story.show("income:northbank:interest:usd").await?;
+        story.show("income:northbank:fees:usd").await?;
 
-    out!("\n10. Acme pays the rest with a reference no rule knows; North Bank matches it by hand; Loomworks is paid");
-    let notice = scene.second_credit(&invoice.id).await?;
-    settlement.settle_once("demo-worker").await?;
-    scene.second_statement(&notice).await?;
-    let remit = settlement.remit("remit-0001", "f1", date!(2026 - 04 - 11)).await?;
-    let statement = settlement.remittance_statement("f1").await?;
-    for l in &statement.lines {
         out!(
-            "   {}  {}  applied {:>12}  to lender {:>12}  to maker {:>12}",
-            l.value_date,
-            l.external_ref,
-            usd(l.applied_minor),
-            usd(l.debt_paid_minor),
-            usd(l.remainder_minor)
+            "\n10. Acme pays the rest with a reference no rule knows; North Bank matches it by hand; Loomworks is paid"
         );
+        let notice = scene.second_credit(&invoice.id).await?;
+        settlement.settle_once("demo-worker").await?;
+        scene.second_statement(&notice).await?;
+        let remit = settlement.remit("remit-0001", "f1", date!(2026 - 04 - 11)).await?;
+        let statement = settlement.remittance_statement("f1").await?;
+        for l in &statement.lines {
+            out!(
+                "   {}  {}  applied {:>12}  to lender {:>12}  to maker {:>12}",
+                l.value_date,
+                l.external_ref,
+                usd(l.applied_minor),
+                usd(l.debt_paid_minor),
+                usd(l.remainder_minor)
+            );
+        }
+        out!("   remitted {} to Loomworks; still payable {}", usd(remit.amount_minor), usd(statement.payable_minor));
+        story.show("facility:f1:principal").await?;
+        scene.payout(date!(2026 - 04 - 11)).await?;
+        scene.reconcile(date!(2026 - 04 - 11)).await?;
+        Ok(())
     }
-    out!("   remitted {} to Loomworks; still payable {}", usd(remit.amount_minor), usd(statement.payable_minor));
-    story.show("facility:f1:principal").await?;
-    scene.payout(date!(2026 - 04 - 11)).await?;
-    scene.reconcile(date!(2026 - 04 - 11)).await?;
+}
 
+/// Scene 11: each party's statement.
+async fn statements(fin: &Finance) -> anyhow::Result<()> {
     out!("\n11. Statements on 2026-04-11");
     let m = fin.maker_statement("loomworks", date!(2026 - 04 - 11)).await?;
     for f in &m.facilities {
@@ -360,16 +420,18 @@ pub async fn run(store: Arc<dyn Store>, where_: &str) -> anyhow::Result<()> {
             usd(b.outstanding_minor)
         );
     }
+    Ok(())
+}
 
-    over_time(&fin).await?;
-
+/// Scene 13: every book sums to zero and both chains verify.
+async fn books(store: &dyn Store, ledger: &LedgerId) -> anyhow::Result<()> {
     out!("\n13. The books: every currency and book sums to zero, and the chain verifies");
     let (mut posted_sum, mut accounts) = (0i64, 0);
     let mut cursor: Option<String> = None;
     loop {
-        let page = store.list_accounts(&ledger, cursor.as_deref(), 1_000).await?;
+        let page = store.list_accounts(ledger, cursor.as_deref(), 1_000).await?;
         for a in &page.items {
-            let t = store.balance(&ledger, &a.code, AsOf::Now).await?.totals;
+            let t = store.balance(ledger, &a.code, AsOf::Now).await?.totals;
             posted_sum += t.posted_debit_minor - t.posted_credit_minor;
             accounts += 1;
         }
@@ -380,22 +442,10 @@ pub async fn run(store: Arc<dyn Store>, where_: &str) -> anyhow::Result<()> {
     }
     anyhow::ensure!(posted_sum == 0, "the books do not balance: {posted_sum}");
     out!("   {accounts} accounts, debits − credits = {}", usd(posted_sum));
-    let history = verify_history(store.as_ref(), &ledger).await.context("verify chain")?;
+    let history = verify_history(store, ledger).await.context("verify chain")?;
     let chain = &history.entries;
     out!("   chain ok: {} entries, head hash {}", chain.entries, hex::encode(chain.head.hash));
     out!("   record chain ok: {} record versions", history.records.versions);
-
-    out!("\n14. Audit export: a signed bundle, verified offline");
-    // Unique per run: process ids are reused, and the ledger key refuses to
-    // overwrite an existing file.
-    let nanos = offtake_ledger::date::now().unix_timestamp_nanos();
-    let dir = std::env::temp_dir().join(format!("offtake-demo-audit-{}-{nanos}", std::process::id()));
-    let verified = audit(&fin, &dir).await?;
-    out!("   {}", dir.display());
-    out!("   bundle ok: {verified}");
-
-    out!("\n15. Events: what the story told each party, in ledger order (offtake events list, GET /v1/events)");
-    print_events(store.as_ref(), &ledger).await?;
     Ok(())
 }
 
@@ -416,8 +466,6 @@ async fn print_events(store: &dyn Store, ledger: &LedgerId) -> anyhow::Result<()
     Ok(())
 }
 
-/// Exports the ledger with its signed source documents and verifies the
-/// bundle as an auditor would (no database).
 /// Scene 12: the same program months later, every figure for its own
 /// date (docs/collateral.md): Globex's April tranche is never delivered
 /// and goes stale; Acme's June tranche is delivered but never paid, so
@@ -468,6 +516,8 @@ async fn over_time(fin: &Finance) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Exports the ledger with its signed source documents and verifies the
+/// bundle as an auditor would (no database).
 async fn audit(fin: &Finance, dir: &Path) -> anyhow::Result<String> {
     std::fs::create_dir_all(dir)?;
     let docs = dir.join("documents");
