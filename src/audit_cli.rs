@@ -348,40 +348,7 @@ pub async fn audit(cmd: AuditCmd, database_url: &str, ledger: &str) -> anyhow::R
         }
         AuditCmd::PublicKey { key } => out!("{}", LedgerKey::load(&key)?.public_key_hex()),
         AuditCmd::Verify { bundle, ledger_public_key, json, witnesses } => {
-            let pinned = pinned_key(ledger_public_key.as_deref())?;
-            if pinned.is_none() {
-                warn_unpinned();
-            }
-            let started = Instant::now();
-            let r = verify_bundle(&bundle, pinned.as_ref())?;
-            if let (Some(note), Some(min)) = (&witnesses.witness_note, witnesses.min_witnesses) {
-                let key = parse_public_key(&r.public_key, &Loc::file("bundle"))?;
-                let (cp, names) = check_note(note, &LedgerId::new(&r.ledger)?, key, min, &witnesses.witness_keys)?;
-                if cp.size != r.tree_size || hex::encode(cp.root) != r.merkle_root {
-                    return Err(AuditError::Fork {
-                        reason: format!(
-                            "the witnessed checkpoint is tree size {} root {}, the bundle's is {} root {}",
-                            cp.size,
-                            hex::encode(cp.root),
-                            r.tree_size,
-                            r.merkle_root
-                        ),
-                    }
-                    .into());
-                }
-                eprintln!("  witnessed by {} ({} required)", names.join(", "), min);
-            }
-            if json {
-                out!("{}", serde_json::to_string_pretty(&r)?);
-            } else {
-                out!(
-                    "bundle ok: ledger {}, entries {}..{} ({} of {} in scope {}), {} accounts, {} documents ({} referenced but not included)",
-                    r.ledger, r.first_seq, r.last_seq, r.entries, r.period_entries, r.scope, r.accounts, r.documents, r.documents_missing
-                );
-                out!("  chain head {} | merkle root {} (tree size {})", r.chain_head, r.merkle_root, r.tree_size);
-                out!("  signed by {} ({})", r.public_key, if r.key_pinned { "pinned" } else { "NOT pinned" });
-                out!("  verified in {}", rate(r.entries, started));
-            }
+            verify(&bundle, ledger_public_key.as_deref(), json, &witnesses)?
         }
         AuditCmd::Checkpoint { key, tree_size, out } => {
             let ledger = LedgerId::new(ledger)?;
@@ -431,37 +398,91 @@ pub async fn audit(cmd: AuditCmd, database_url: &str, ledger: &str) -> anyhow::R
             out!("consistency proof {}: {} -> {} ({} hashes)", out.display(), p.old_size, p.new_size, p.path.len());
         }
         AuditCmd::VerifyProof { proof, checkpoint, old_checkpoint, ledger_public_key } => {
-            let pinned = pinned_key(ledger_public_key.as_deref())?;
-            if pinned.is_none() && (checkpoint.is_some() || old_checkpoint.is_some()) {
-                warn_unpinned();
+            verify_proof(&proof, checkpoint.as_deref(), old_checkpoint.as_deref(), ledger_public_key.as_deref())?
+        }
+    }
+    Ok(())
+}
+
+/// `audit verify`: the bundle, then (if asked) the witnesses' cosigned
+/// checkpoint of the same tree.
+fn verify(bundle: &Path, ledger_public_key: Option<&str>, json: bool, witnesses: &WitnessArgs) -> anyhow::Result<()> {
+    let pinned = pinned_key(ledger_public_key)?;
+    if pinned.is_none() {
+        warn_unpinned();
+    }
+    let started = Instant::now();
+    let r = verify_bundle(bundle, pinned.as_ref())?;
+    if let (Some(note), Some(min)) = (&witnesses.witness_note, witnesses.min_witnesses) {
+        let key = parse_public_key(&r.public_key, &Loc::file("bundle"))?;
+        let (cp, names) = check_note(note, &LedgerId::new(&r.ledger)?, key, min, &witnesses.witness_keys)?;
+        if cp.size != r.tree_size || hex::encode(cp.root) != r.merkle_root {
+            return Err(AuditError::Fork {
+                reason: format!(
+                    "the witnessed checkpoint is tree size {} root {}, the bundle's is {} root {}",
+                    cp.size,
+                    hex::encode(cp.root),
+                    r.tree_size,
+                    r.merkle_root
+                ),
             }
-            let new_head = checkpoint.as_deref().map(|p| read_signed_head(p, pinned.as_ref())).transpose()?;
-            let old_head = old_checkpoint.as_deref().map(|p| read_signed_head(p, pinned.as_ref())).transpose()?;
-            if new_head.is_none() {
-                eprintln!("warning: no --checkpoint given: the proof is checked against the root it states, which nothing signs");
-            }
-            match read_proof(&proof)? {
-                ProofFile::Inclusion(p) => {
-                    verify_inclusion_proof(&p, new_head.as_ref())?;
-                    out!(
-                        "proof ok: entry {} (hash {}) is in the ledger's tree of size {} with root {}",
-                        p.seq,
-                        p.entry_hash,
-                        p.tree_size,
-                        p.root
-                    );
-                }
-                ProofFile::Consistency(p) => {
-                    verify_consistency_proof(&p, old_head.as_ref(), new_head.as_ref())?;
-                    out!(
-                        "proof ok: the tree of size {} (root {}) is a prefix of the tree of size {} (root {})",
-                        p.old_size,
-                        p.old_root,
-                        p.new_size,
-                        p.new_root
-                    );
-                }
-            }
+            .into());
+        }
+        eprintln!("  witnessed by {} ({} required)", names.join(", "), min);
+    }
+    if json {
+        out!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        out!(
+            "bundle ok: ledger {}, entries {}..{} ({} of {} in scope {}), {} accounts, {} documents ({} referenced but not included)",
+            r.ledger, r.first_seq, r.last_seq, r.entries, r.period_entries, r.scope, r.accounts, r.documents, r.documents_missing
+        );
+        out!("  chain head {} | merkle root {} (tree size {})", r.chain_head, r.merkle_root, r.tree_size);
+        out!("  signed by {} ({})", r.public_key, if r.key_pinned { "pinned" } else { "NOT pinned" });
+        out!("  verified in {}", rate(r.entries, started));
+    }
+    Ok(())
+}
+
+/// `audit verify-proof`: an inclusion or consistency proof against the
+/// signed checkpoints given.
+fn verify_proof(
+    proof: &Path,
+    checkpoint: Option<&Path>,
+    old_checkpoint: Option<&Path>,
+    ledger_public_key: Option<&str>,
+) -> anyhow::Result<()> {
+    let pinned = pinned_key(ledger_public_key)?;
+    if pinned.is_none() && (checkpoint.is_some() || old_checkpoint.is_some()) {
+        warn_unpinned();
+    }
+    let new_head = checkpoint.map(|p| read_signed_head(p, pinned.as_ref())).transpose()?;
+    let old_head = old_checkpoint.map(|p| read_signed_head(p, pinned.as_ref())).transpose()?;
+    if new_head.is_none() {
+        eprintln!(
+            "warning: no --checkpoint given: the proof is checked against the root it states, which nothing signs"
+        );
+    }
+    match read_proof(proof)? {
+        ProofFile::Inclusion(p) => {
+            verify_inclusion_proof(&p, new_head.as_ref())?;
+            out!(
+                "proof ok: entry {} (hash {}) is in the ledger's tree of size {} with root {}",
+                p.seq,
+                p.entry_hash,
+                p.tree_size,
+                p.root
+            );
+        }
+        ProofFile::Consistency(p) => {
+            verify_consistency_proof(&p, old_head.as_ref(), new_head.as_ref())?;
+            out!(
+                "proof ok: the tree of size {} (root {}) is a prefix of the tree of size {} (root {})",
+                p.old_size,
+                p.old_root,
+                p.new_size,
+                p.new_root
+            );
         }
     }
     Ok(())
