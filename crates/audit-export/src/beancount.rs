@@ -29,7 +29,9 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write;
 
-use offtake_ledger::{Account, AmountMinor, AsOf, Book, Currency, Layer, LedgerId, LedgerStore, Side};
+use offtake_ledger::{
+    Account, AmountMinor, AsOf, Book, Currency, EntryRecord, Layer, LedgerId, LedgerStore, LegRecord, Side,
+};
 use time::Date;
 
 use crate::error::AuditError;
@@ -115,17 +117,7 @@ pub async fn export_beancount<W: Write>(
     out: W,
 ) -> Result<BeancountSummary, AuditError> {
     let range = resolve_period(store, ledger, period).await?;
-    let all = accounts(store, ledger, |a| opts.include_memo || a.book == Book::Main).await?;
-    let mut taken: HashSet<String> = HashSet::from([OPENING_ACCOUNT.to_owned()]);
-    let mut named: Vec<Named> = Vec::with_capacity(all.len());
-    for a in all {
-        let mut name = account_name(a.code.as_str(), a.normal_side, a.book);
-        if !taken.insert(name.clone()) {
-            name = format!("{name}-{}", a.account_no);
-            taken.insert(name.clone());
-        }
-        named.push(Named { account: a, name });
-    }
+    let named = name_accounts(accounts(store, ledger, |a| opts.include_memo || a.book == Book::Main).await?);
     let by_code: HashMap<&str, usize> = named.iter().enumerate().map(|(i, n)| (n.account.code.as_str(), i)).collect();
 
     let mut w = std::io::BufWriter::with_capacity(256 * 1024, out);
@@ -145,41 +137,18 @@ pub async fn export_beancount<W: Write>(
         if memo_only {
             return Ok(());
         }
-        let date = offtake_ledger::row::format_date(e.effective_date);
-        let result = (|| -> std::io::Result<()> {
-            if posted.is_empty() {
-                summary.skipped_without_posted_legs += 1;
-                writeln!(
-                    w,
-                    "; {date} entry {} {} {}: holds only, no posted legs\n",
-                    e.seq,
-                    e.entry_type.as_str(),
-                    e.kind
-                )
-            } else {
-                summary.transactions += 1;
-                min_date = Some(min_date.map_or(e.effective_date, |d| d.min(e.effective_date)));
-                max_date = Some(max_date.map_or(e.effective_date, |d| d.max(e.effective_date)));
-                writeln!(
-                    w,
-                    "{date} * {} {}",
-                    quote(&e.kind),
-                    quote(&format!("entry {} ({})", e.seq, e.entry_type.as_str()))
-                )?;
-                writeln!(w, "  seq: \"{}\"", e.seq)?;
-                writeln!(w, "  entry-hash: \"{}\"", hex::encode(e.hash))?;
-                if let Some(r) = e.ref_seq {
-                    writeln!(w, "  ref-seq: \"{r}\"")?;
-                }
-                for l in posted {
-                    let name = &named[by_code[l.account.as_str()]].name;
-                    let signed = if l.side == Side::Debit { l.amount_minor } else { -l.amount_minor };
-                    writeln!(w, "  {name}  {} {}", AmountMinor::new(signed).format(l.currency), l.currency)?;
-                }
-                writeln!(w)
-            }
-        })();
-        result.map_err(io)
+        if posted.is_empty() {
+            summary.skipped_without_posted_legs += 1;
+            let date = offtake_ledger::row::format_date(e.effective_date);
+            let (seq, entry_type) = (e.seq, e.entry_type.as_str());
+            return writeln!(w, "; {date} entry {seq} {entry_type} {}: holds only, no posted legs\n", e.kind)
+                .map_err(io);
+        }
+        summary.transactions += 1;
+        min_date = Some(min_date.map_or(e.effective_date, |d| d.min(e.effective_date)));
+        max_date = Some(max_date.map_or(e.effective_date, |d| d.max(e.effective_date)));
+        let name_of = |code: &str| named[by_code[code]].name.as_str();
+        write_transaction(&mut w, e, &posted, name_of).map_err(io)
     })
     .await?;
 
@@ -193,32 +162,105 @@ pub async fn export_beancount<W: Write>(
         writeln!(w, "  offtake-code: {}", quote(n.account.code.as_str())).map_err(io)?;
     }
     writeln!(w).map_err(io)?;
-
-    // Opening balances (posted, debit positive) when the period starts late.
     if range.first > 1 {
-        let mut per_currency: BTreeMap<Currency, Vec<(usize, i64)>> = BTreeMap::new();
-        for (i, n) in named.iter().enumerate() {
-            let b = store.balance(ledger, &n.account.code, AsOf::Seq(range.first - 1)).await?;
-            let net = b.totals.posted_debit_minor - b.totals.posted_credit_minor;
-            if net != 0 {
-                per_currency.entry(n.account.currency).or_default().push((i, net));
-            }
+        write_opening_balances(&mut w, store, ledger, &named, range.first - 1, &open_str).await?;
+    }
+    write_balance_assertions(&mut w, store, ledger, &named, range.last, assert_date).await?;
+    w.flush().map_err(io)?;
+    Ok(summary)
+}
+
+/// Beancount names for the accounts, unique (a clash gets the account
+/// number appended) and never the opening-balances account's.
+fn name_accounts(all: Vec<Account>) -> Vec<Named> {
+    let mut taken: HashSet<String> = HashSet::from([OPENING_ACCOUNT.to_owned()]);
+    let mut named: Vec<Named> = Vec::with_capacity(all.len());
+    for a in all {
+        let mut name = account_name(a.code.as_str(), a.normal_side, a.book);
+        if !taken.insert(name.clone()) {
+            name = format!("{name}-{}", a.account_no);
+            taken.insert(name.clone());
         }
-        for (currency, rows) in per_currency {
-            writeln!(w, "{open_str} * \"opening balances\" \"balances after entry {}\"", range.first - 1)
-                .map_err(io)?;
-            for (i, net) in rows {
-                writeln!(w, "  {}  {} {currency}", named[i].name, AmountMinor::new(net).format(currency))
-                    .map_err(io)?;
-            }
-            writeln!(w, "  {OPENING_ACCOUNT}").map_err(io)?;
-            writeln!(w).map_err(io)?;
+        named.push(Named { account: a, name });
+    }
+    named
+}
+
+/// One entry's posted legs as a Beancount transaction, with the entry's
+/// sequence number and hash as metadata (so a line traces back to the
+/// chain).
+fn write_transaction<'a>(
+    w: &mut impl Write,
+    e: &EntryRecord,
+    posted: &[&LegRecord],
+    name_of: impl Fn(&str) -> &'a str,
+) -> std::io::Result<()> {
+    let date = offtake_ledger::row::format_date(e.effective_date);
+    let narration = format!("entry {} ({})", e.seq, e.entry_type.as_str());
+    writeln!(w, "{date} * {} {}", quote(&e.kind), quote(&narration))?;
+    writeln!(w, "  seq: \"{}\"", e.seq)?;
+    writeln!(w, "  entry-hash: \"{}\"", hex::encode(e.hash))?;
+    if let Some(r) = e.ref_seq {
+        writeln!(w, "  ref-seq: \"{r}\"")?;
+    }
+    for l in posted {
+        let signed = if l.side == Side::Debit { l.amount_minor } else { -l.amount_minor };
+        writeln!(
+            w,
+            "  {}  {} {}",
+            name_of(l.account.as_str()),
+            AmountMinor::new(signed).format(l.currency),
+            l.currency
+        )?;
+    }
+    writeln!(w)
+}
+
+/// Opening balances (posted, debit positive) after entry `before`, when the
+/// period starts late: one transaction per currency against the opening
+/// account, so the file's own balances start right.
+async fn write_opening_balances(
+    w: &mut impl Write,
+    store: &dyn LedgerStore,
+    ledger: &LedgerId,
+    named: &[Named],
+    before: i64,
+    open_str: &str,
+) -> Result<(), AuditError> {
+    let io = |e: std::io::Error| AuditError::io("beancount", e);
+    let mut per_currency: BTreeMap<Currency, Vec<(usize, i64)>> = BTreeMap::new();
+    for (i, n) in named.iter().enumerate() {
+        let b = store.balance(ledger, &n.account.code, AsOf::Seq(before)).await?;
+        let net = b.totals.posted_debit_minor - b.totals.posted_credit_minor;
+        if net != 0 {
+            per_currency.entry(n.account.currency).or_default().push((i, net));
         }
     }
+    for (currency, rows) in per_currency {
+        writeln!(w, "{open_str} * \"opening balances\" \"balances after entry {before}\"").map_err(io)?;
+        for (i, net) in rows {
+            writeln!(w, "  {}  {} {currency}", named[i].name, AmountMinor::new(net).format(currency)).map_err(io)?;
+        }
+        writeln!(w, "  {OPENING_ACCOUNT}").map_err(io)?;
+        writeln!(w).map_err(io)?;
+    }
+    Ok(())
+}
 
+/// A `balance` assertion per account on the day after the last entry, so
+/// Beancount itself checks the export against the ledger's totals.
+async fn write_balance_assertions(
+    w: &mut impl Write,
+    store: &dyn LedgerStore,
+    ledger: &LedgerId,
+    named: &[Named],
+    last: i64,
+    assert_date: Date,
+) -> Result<(), AuditError> {
+    let io = |e: std::io::Error| AuditError::io("beancount", e);
     let assert_str = offtake_ledger::row::format_date(assert_date);
-    for n in &named {
-        let b = store.balance(ledger, &n.account.code, AsOf::Seq(range.last)).await?;
+    for n in named {
+        let b = store.balance(ledger, &n.account.code, AsOf::Seq(last)).await?;
         let net = b.totals.posted_debit_minor - b.totals.posted_credit_minor;
         writeln!(
             w,
@@ -229,8 +271,7 @@ pub async fn export_beancount<W: Write>(
         )
         .map_err(io)?;
     }
-    w.flush().map_err(io)?;
-    Ok(summary)
+    Ok(())
 }
 
 #[cfg(test)]
