@@ -176,113 +176,119 @@ fn line(step: &str, item: String, from_minor: i64, to_minor: i64, why: String) -
 /// and pending, and the availability itself. The lines of the last five
 /// steps add up: Δavailable = Δcapacity − Δdrawn − Δpending.
 pub fn diff(from: &Availability, to: &Availability, currency: Currency) -> Vec<DiffLine> {
-    let m = |minor: i64| AmountMinor::new(minor).format(currency);
-    let mut out = Vec::new();
-    let tranche_key = |t: &crate::base::TrancheLine| format!("{}/{}", t.commitment, t.tranche);
-    let before: BTreeMap<String, _> = from.tranches.iter().map(|t| (tranche_key(t), t)).collect();
-    let after: BTreeMap<String, _> = to.tranches.iter().map(|t| (tranche_key(t), t)).collect();
+    let mut out = tranche_lines(from, to);
+    out.extend(receivable_lines(from, to));
+    let excess = |a: &Availability| a.brands.iter().map(|b| (b.brand.clone(), b.excess_minor)).collect();
+    for (brand, fm, tm) in changes(excess(from), excess(to)) {
+        let why = "above the brand cap, not counted".into();
+        out.push(line("concentration", format!("excess over cap, {brand}"), fm, tm, why));
+    }
+    out.push(base_line(from, to, currency));
+    let reserves = |a: &Availability| a.reserves.iter().map(|r| (r.name.clone(), r.reserve_minor)).collect();
+    for (name, fm, tm) in changes(reserves(from), reserves(to)) {
+        out.push(line("reserve", name, fm, tm, "held back from the base".into()));
+    }
+    out.extend(total_lines(from, to));
+    out
+}
+
+/// The keys whose amount differs between two days, with both amounts (a
+/// key missing on one day counts as zero there).
+fn changes(before: BTreeMap<String, i64>, after: BTreeMap<String, i64>) -> Vec<(String, i64, i64)> {
     let keys: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    keys.into_iter()
+        .map(|k| (k.clone(), before.get(k).copied().unwrap_or(0), after.get(k).copied().unwrap_or(0)))
+        .filter(|(_, fm, tm)| fm != tm)
+        .collect()
+}
+
+/// Each committed tranche whose eligible value changed, with its state and
+/// eligibility on both days.
+fn tranche_lines(from: &Availability, to: &Availability) -> Vec<DiffLine> {
+    let key = |t: &crate::base::TrancheLine| format!("{}/{}", t.commitment, t.tranche);
+    let before: BTreeMap<String, _> = from.tranches.iter().map(|t| (key(t), t)).collect();
+    let after: BTreeMap<String, _> = to.tranches.iter().map(|t| (key(t), t)).collect();
+    let describe = |t: Option<&&crate::base::TrancheLine>| {
+        t.map_or("not committed".to_owned(), |t| format!("{} ({})", t.state.as_str(), t.eligibility.as_str()))
+    };
+    let keys: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    let mut out = Vec::new();
     for k in keys {
         let (b, a) = (before.get(k), after.get(k));
         let (fm, tm) = (b.map_or(0, |t| t.eligible_minor), a.map_or(0, |t| t.eligible_minor));
         if fm != tm {
-            let describe = |t: Option<&&crate::base::TrancheLine>| {
-                t.map_or("not committed".to_owned(), |t| format!("{} ({})", t.state.as_str(), t.eligibility.as_str()))
-            };
             let why = format!("tranche {} → {}", describe(b), describe(a));
             out.push(line("collateral", format!("tranche {k}"), fm, tm, why));
         }
     }
-    let rb: BTreeMap<&str, _> = from.receivables.iter().map(|r| (r.invoice.as_str(), r)).collect();
-    let ra: BTreeMap<&str, _> = to.receivables.iter().map(|r| (r.invoice.as_str(), r)).collect();
-    let keys: BTreeSet<&str> = rb.keys().chain(ra.keys()).copied().collect();
+    out
+}
+
+/// Each receivable whose eligible value changed, with its days past due
+/// and eligibility on both days.
+fn receivable_lines(from: &Availability, to: &Availability) -> Vec<DiffLine> {
+    let before: BTreeMap<&str, _> = from.receivables.iter().map(|r| (r.invoice.as_str(), r)).collect();
+    let after: BTreeMap<&str, _> = to.receivables.iter().map(|r| (r.invoice.as_str(), r)).collect();
+    let describe = |r: Option<&&crate::base::ReceivableLine>| {
+        r.map_or("not open".to_owned(), |r| format!("{} days past due ({})", r.days_past_due, r.eligibility.as_str()))
+    };
+    let keys: BTreeSet<&str> = before.keys().chain(after.keys()).copied().collect();
+    let mut out = Vec::new();
     for k in keys {
-        let (b, a) = (rb.get(k), ra.get(k));
+        let (b, a) = (before.get(k), after.get(k));
         let (fm, tm) = (b.map_or(0, |r| r.eligible_minor), a.map_or(0, |r| r.eligible_minor));
         if fm != tm {
-            let describe = |r: Option<&&crate::base::ReceivableLine>| {
-                r.map_or("not open".to_owned(), |r| {
-                    format!("{} days past due ({})", r.days_past_due, r.eligibility.as_str())
-                })
-            };
-            out.push(line(
-                "collateral",
-                format!("receivable {k}"),
-                fm,
-                tm,
-                format!("{} → {}", describe(b), describe(a)),
-            ));
+            let why = format!("{} → {}", describe(b), describe(a));
+            out.push(line("collateral", format!("receivable {k}"), fm, tm, why));
         }
     }
-    let excess =
-        |a: &Availability| a.brands.iter().map(|b| (b.brand.clone(), b.excess_minor)).collect::<BTreeMap<_, _>>();
-    let (eb, ea) = (excess(from), excess(to));
-    for brand in eb.keys().chain(ea.keys()).collect::<BTreeSet<_>>() {
-        let (fm, tm) = (eb.get(brand).copied().unwrap_or(0), ea.get(brand).copied().unwrap_or(0));
-        if fm != tm {
-            out.push(line(
-                "concentration",
-                format!("excess over cap, {brand}"),
-                fm,
-                tm,
-                "above the brand cap, not counted".into(),
-            ));
-        }
-    }
-    out.push(line(
-        "base",
-        "borrowing base".into(),
-        from.base_minor,
-        to.base_minor,
-        format!(
-            "counted commitments {} → {} at {} bps, receivables {} → {} at {} bps",
-            m(from.counted_commitments_minor),
-            m(to.counted_commitments_minor),
-            to.advance_rate_bps,
-            m(from.counted_receivables_minor),
-            m(to.counted_receivables_minor),
-            to.receivable_advance_rate_bps
-        ),
-    ));
-    let res =
-        |a: &Availability| a.reserves.iter().map(|r| (r.name.clone(), r.reserve_minor)).collect::<BTreeMap<_, _>>();
-    let (sb, sa) = (res(from), res(to));
-    for name in sb.keys().chain(sa.keys()).collect::<BTreeSet<_>>() {
-        let (fm, tm) = (sb.get(name).copied().unwrap_or(0), sa.get(name).copied().unwrap_or(0));
-        if fm != tm {
-            out.push(line("reserve", name.clone(), fm, tm, "held back from the base".into()));
-        }
-    }
-    out.push(line(
-        "limit",
-        "capacity (net base capped by the limit)".into(),
-        from.capacity_minor,
-        to.capacity_minor,
-        format!(
-            "net base {} → {}, limit {} → {}",
-            from.net_base_minor, to.net_base_minor, from.limit_minor, to.limit_minor
-        ),
-    ));
-    out.push(line(
-        "drawn",
-        "principal outstanding".into(),
-        from.outstanding_minor,
-        to.outstanding_minor,
-        "draws funded less repaid".into(),
-    ));
-    out.push(line(
-        "pending",
-        "advances awaiting a decision".into(),
-        from.pending_minor,
-        to.pending_minor,
-        "holds on availability".into(),
-    ));
-    out.push(line(
-        "available",
-        "availability".into(),
-        from.available_minor,
-        to.available_minor,
-        "capacity − drawn − pending".into(),
-    ));
     out
+}
+
+/// The borrowing base, with what was counted on each day.
+fn base_line(from: &Availability, to: &Availability, currency: Currency) -> DiffLine {
+    let m = |minor: i64| AmountMinor::new(minor).format(currency);
+    let why = format!(
+        "counted commitments {} → {} at {} bps, receivables {} → {} at {} bps",
+        m(from.counted_commitments_minor),
+        m(to.counted_commitments_minor),
+        to.advance_rate_bps,
+        m(from.counted_receivables_minor),
+        m(to.counted_receivables_minor),
+        to.receivable_advance_rate_bps
+    );
+    line("base", "borrowing base".into(), from.base_minor, to.base_minor, why)
+}
+
+/// Capacity, drawn, pending and availability, which add up:
+/// Δavailable = Δcapacity − Δdrawn − Δpending.
+fn total_lines(from: &Availability, to: &Availability) -> [DiffLine; 4] {
+    let limits = format!(
+        "net base {} → {}, limit {} → {}",
+        from.net_base_minor, to.net_base_minor, from.limit_minor, to.limit_minor
+    );
+    [
+        line("limit", "capacity (net base capped by the limit)".into(), from.capacity_minor, to.capacity_minor, limits),
+        line(
+            "drawn",
+            "principal outstanding".into(),
+            from.outstanding_minor,
+            to.outstanding_minor,
+            "draws funded less repaid".into(),
+        ),
+        line(
+            "pending",
+            "advances awaiting a decision".into(),
+            from.pending_minor,
+            to.pending_minor,
+            "holds on availability".into(),
+        ),
+        line(
+            "available",
+            "availability".into(),
+            from.available_minor,
+            to.available_minor,
+            "capacity − drawn − pending".into(),
+        ),
+    ]
 }
