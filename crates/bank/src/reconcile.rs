@@ -173,11 +173,42 @@ fn day(
     let by_key: BTreeMap<&str, &EntryRecord> = entries.iter().map(|e| (e.idempotency_key.as_str(), e)).collect();
     let ledger_closing: i64 =
         entries.iter().filter(|e| e.effective_date <= date).map(|e| net_on(e, code)).fold(0i64, i64::saturating_add);
-    let mut items = Vec::new();
+    let (groups, mut items) = group_lines(lines, date, &by_key);
     let mut paired: Vec<i64> = Vec::new();
-    // Lines booked under the same entry (a credit and the sweep of its
-    // debt share, say) are compared with it together.
+    for (key, group) in groups {
+        let Some(e) = by_key.get(key.as_str()).copied() else { continue };
+        paired.push(e.seq);
+        items.extend(group_item(&group, e, date, code));
+    }
+    items.extend(ledger_only(entries, &paired, date, code));
+    let difference = closing.saturating_sub(ledger_closing);
+    let explained: i64 = items.iter().map(|i| i.amount_minor).fold(0i64, i64::saturating_add);
+    ReconDay {
+        account: acct.account.clone(),
+        ledger_account: code.to_string(),
+        statement: statement.to_owned(),
+        date,
+        statement_opening_minor: None,
+        ledger_opening_minor: 0,
+        statement_closing_minor: closing,
+        ledger_closing_minor: ledger_closing,
+        difference_minor: difference,
+        items: if difference == 0 { Vec::new() } else { items },
+        unexplained_minor: difference.saturating_sub(explained),
+    }
+}
+
+/// The day's statement lines grouped by the ledger entry they were booked
+/// as: lines booked under one entry (a credit and the sweep of its debt
+/// share, say) are compared with it together. A line with no entry is a
+/// `bank_only` item.
+fn group_lines<'a>(
+    lines: &[&'a LineRecord],
+    date: Date,
+    by_key: &BTreeMap<&str, &EntryRecord>,
+) -> (BTreeMap<String, Vec<&'a LineRecord>>, Vec<ReconItem>) {
     let mut groups: BTreeMap<String, Vec<&LineRecord>> = BTreeMap::new();
+    let mut items = Vec::new();
     for l in lines.iter().copied().filter(|l| l.line.booking_date <= date) {
         match counterpart_key(l).filter(|k| by_key.contains_key(k.as_str())) {
             Some(k) => groups.entry(k).or_default().push(l),
@@ -195,45 +226,46 @@ fn day(
             }),
         }
     }
-    for (key, group) in groups {
-        let Some(e) = by_key.get(key.as_str()).copied() else { continue };
-        paired.push(e.seq);
-        let booked = e.effective_date <= date;
-        let net = if booked { net_on(e, code) } else { 0 };
-        let bank: i64 = group.iter().map(|l| l.line.signed_minor()).fold(0i64, i64::saturating_add);
-        if bank == net {
-            continue;
-        }
-        let refs: Vec<&str> = group.iter().map(|l| l.line.reference.as_str()).collect();
-        let (kind, detail) = if booked {
-            (
-                "partial",
-                format!(
-                    "lines {} ({bank}) booked as entry {} ({}), which moved {net} on {code}",
-                    refs.join(", "),
-                    e.seq,
-                    e.kind
-                ),
-            )
-        } else {
-            (
-                "bank_only",
-                format!(
-                    "lines {} ({bank}) are in the ledger on {} (entry {}), after this day",
-                    refs.join(", "),
-                    e.effective_date,
-                    e.seq
-                ),
-            )
-        };
-        items.push(ReconItem {
-            kind,
-            amount_minor: bank.saturating_sub(net),
-            line: group.first().map(|l| l.key.clone()),
-            entry_seq: Some(e.seq),
-            detail,
-        });
+    (groups, items)
+}
+
+/// A group of lines against its entry: nothing if they agree; `partial`
+/// if the entry moved a different amount; `bank_only` if the entry is
+/// effective after this day.
+fn group_item(group: &[&LineRecord], e: &EntryRecord, date: Date, code: &AccountCode) -> Option<ReconItem> {
+    let booked = e.effective_date <= date;
+    let net = if booked { net_on(e, code) } else { 0 };
+    let bank: i64 = group.iter().map(|l| l.line.signed_minor()).fold(0i64, i64::saturating_add);
+    if bank == net {
+        return None;
     }
+    let refs = group.iter().map(|l| l.line.reference.as_str()).collect::<Vec<_>>().join(", ");
+    let (kind, detail) = if booked {
+        (
+            "partial",
+            format!("lines {refs} ({bank}) booked as entry {} ({}), which moved {net} on {code}", e.seq, e.kind),
+        )
+    } else {
+        (
+            "bank_only",
+            format!(
+                "lines {refs} ({bank}) are in the ledger on {} (entry {}), after this day",
+                e.effective_date, e.seq
+            ),
+        )
+    };
+    Some(ReconItem {
+        kind,
+        amount_minor: bank.saturating_sub(net),
+        line: group.first().map(|l| l.key.clone()),
+        entry_seq: Some(e.seq),
+        detail,
+    })
+}
+
+/// Entries up to this day that moved the account with no statement line.
+fn ledger_only(entries: &[EntryRecord], paired: &[i64], date: Date, code: &AccountCode) -> Vec<ReconItem> {
+    let mut items = Vec::new();
     for e in entries.iter().filter(|e| e.effective_date <= date && !paired.contains(&e.seq)) {
         let net = net_on(e, code);
         if net != 0 {
@@ -249,19 +281,5 @@ fn day(
             });
         }
     }
-    let difference = closing.saturating_sub(ledger_closing);
-    let explained: i64 = items.iter().map(|i| i.amount_minor).fold(0i64, i64::saturating_add);
-    ReconDay {
-        account: acct.account.clone(),
-        ledger_account: code.to_string(),
-        statement: statement.to_owned(),
-        date,
-        statement_opening_minor: None,
-        ledger_opening_minor: 0,
-        statement_closing_minor: closing,
-        ledger_closing_minor: ledger_closing,
-        difference_minor: difference,
-        items: if difference == 0 { Vec::new() } else { items },
-        unexplained_minor: difference.saturating_sub(explained),
-    }
+    items
 }
