@@ -172,44 +172,7 @@ fn apply_command(ctx: &mut BatchContext, state: &mut State, command: &Command) -
         };
     }
 
-    let (entry_type, ref_seq, drafts) = match &command.action {
-        Action::Record { legs, pending } => {
-            let drafts = record_legs(ctx, legs, *pending)?;
-            let ty = if *pending { EntryType::Pending } else { EntryType::Posted };
-            (ty, None, drafts)
-        }
-        Action::RecordIfUnchanged { legs, pending, unchanged, since_seq } => {
-            for code in unchanged {
-                let acct = account(ctx, code)?;
-                let changed_seq = ctx.last_seq.get(&acct.account_no).copied().unwrap_or(0);
-                if changed_seq > *since_seq {
-                    return Err(LedgerError::PreconditionFailed {
-                        account: code.as_str().to_owned(),
-                        changed_seq,
-                        since_seq: *since_seq,
-                    });
-                }
-            }
-            let drafts = record_legs(ctx, legs, *pending)?;
-            let ty = if *pending { EntryType::Pending } else { EntryType::Posted };
-            (ty, None, drafts)
-        }
-        Action::PostPending { pending_seq, amount_minor } => {
-            let target = pending_target(ctx, state, *pending_seq)?;
-            let drafts = post_legs(ctx, &target, amount_minor.map(|a| a.get()))?;
-            (EntryType::Post, Some(*pending_seq), drafts)
-        }
-        Action::VoidPending { pending_seq } => {
-            let target = pending_target(ctx, state, *pending_seq)?;
-            let drafts = release_legs(ctx, &target)?;
-            (EntryType::Void, Some(*pending_seq), drafts)
-        }
-        Action::Reverse { entry_seq } => {
-            let target = reversal_target(ctx, state, *entry_seq)?;
-            let drafts = reversal_legs(ctx, &target)?;
-            (EntryType::Reversal, Some(*entry_seq), drafts)
-        }
-    };
+    let (entry_type, ref_seq, drafts) = draft_action(ctx, state, &command.action)?;
     check_balanced(&drafts)?;
     let seq = state.head.seq + 1;
     let legs = apply_to_balances(&mut ctx.balances, drafts)?;
@@ -253,6 +216,56 @@ fn apply_command(ctx: &mut BatchContext, state: &mut State, command: &Command) -
     state.head = ChainHead { seq, hash: record.hash, recorded_at_us: record.recorded_at_us };
     state.entries.push(record);
     Ok(committed)
+}
+
+/// The legs an action asks for, with the entry's type and the entry it
+/// refers to (post, void and reversal name one).
+fn draft_action(
+    ctx: &BatchContext,
+    state: &State,
+    action: &Action,
+) -> Result<(EntryType, Option<i64>, Vec<DraftLeg>), LedgerError> {
+    Ok(match action {
+        Action::Record { legs, pending } => {
+            let drafts = record_legs(ctx, legs, *pending)?;
+            let ty = if *pending { EntryType::Pending } else { EntryType::Posted };
+            (ty, None, drafts)
+        }
+        Action::RecordIfUnchanged { legs, pending, unchanged, since_seq } => {
+            check_unchanged(ctx, unchanged, *since_seq)?;
+            let drafts = record_legs(ctx, legs, *pending)?;
+            let ty = if *pending { EntryType::Pending } else { EntryType::Posted };
+            (ty, None, drafts)
+        }
+        Action::PostPending { pending_seq, amount_minor } => {
+            let target = pending_target(ctx, state, *pending_seq)?;
+            let drafts = post_legs(ctx, &target, amount_minor.map(|a| a.get()))?;
+            (EntryType::Post, Some(*pending_seq), drafts)
+        }
+        Action::VoidPending { pending_seq } => {
+            let target = pending_target(ctx, state, *pending_seq)?;
+            let drafts = release_legs(ctx, &target)?;
+            (EntryType::Void, Some(*pending_seq), drafts)
+        }
+        Action::Reverse { entry_seq } => {
+            let target = reversal_target(ctx, state, *entry_seq)?;
+            let drafts = reversal_legs(ctx, &target)?;
+            (EntryType::Reversal, Some(*entry_seq), drafts)
+        }
+    })
+}
+
+/// `record_if_unchanged`'s precondition: none of the accounts moved after
+/// `since_seq` (counting entries earlier in this batch).
+fn check_unchanged(ctx: &BatchContext, unchanged: &[AccountCode], since_seq: i64) -> Result<(), LedgerError> {
+    for code in unchanged {
+        let acct = account(ctx, code)?;
+        let changed_seq = ctx.last_seq.get(&acct.account_no).copied().unwrap_or(0);
+        if changed_seq > since_seq {
+            return Err(LedgerError::PreconditionFailed { account: code.as_str().to_owned(), changed_seq, since_seq });
+        }
+    }
+    Ok(())
 }
 
 fn validate_envelope(command: &Command) -> Result<(), LedgerError> {
