@@ -82,17 +82,7 @@ fn parse(doc: &SignedDocument) -> Result<Parsed, FinanceError> {
     let brand = text(b, "brand")?.to_owned();
     let maker = text(b, "maker")?.to_owned();
     let currency = Currency::from_code(text(b, "currency")?)?;
-    let terms = b.get("terms").cloned().unwrap_or(Value::Null);
-    let payment_days = match terms.get("payment_days") {
-        Some(v) => uint(v, "terms.payment_days")?,
-        None => 30,
-    };
-    let shortfall_bps = match (terms.get("shortfall_bps"), terms.get("shortfall_pct")) {
-        (Some(v), _) => uint(v, "terms.shortfall_bps")?,
-        (None, Some(Value::String(s))) => pct_to_bps(s, "terms.shortfall_pct")?,
-        (None, Some(v)) => pct_to_bps(&v.to_string(), "terms.shortfall_pct")?,
-        (None, None) => 0,
-    };
+    let (payment_days, shortfall_bps) = parse_terms(b.get("terms").unwrap_or(&Value::Null))?;
     let cancelled = match b.get("status").and_then(Value::as_str) {
         None | Some("active") => false,
         Some("cancelled") => true,
@@ -102,43 +92,14 @@ fn parse(doc: &SignedDocument) -> Result<Parsed, FinanceError> {
     if list.is_empty() || list.len() > MAX_TRANCHES {
         return Err(FinanceError::invalid("tranches", format!("1-{MAX_TRANCHES} tranches")));
     }
-    let mut tranches = Vec::with_capacity(list.len());
+    let mut tranches: Vec<Tranche> = Vec::with_capacity(list.len());
     for t in list {
-        let id = text(t, "id")?.to_owned();
-        check_id("tranche.id", &id)?;
-        if tranches.iter().any(|x: &Tranche| x.id == id) {
+        let id = text(t, "id")?;
+        check_id("tranche.id", id)?;
+        if tranches.iter().any(|x| x.id == id) {
             return Err(FinanceError::invalid("tranche.id", format!("{id:?} appears twice")));
         }
-        let quantity = text(t, "quantity")?.to_owned();
-        let unit_price = text(t, "unit_price")?.to_owned();
-        let q: Decimal = quantity.parse().map_err(|_| FinanceError::invalid("quantity", "not a decimal"))?;
-        let p = AmountMinor::parse(&unit_price, currency).map(|a| a.to_decimal(currency)).or_else(|_| {
-            unit_price.parse::<Decimal>().map_err(|_| FinanceError::invalid("unit_price", "not a decimal"))
-        })?;
-        if q <= Decimal::ZERO || p <= Decimal::ZERO {
-            return Err(FinanceError::invalid("tranche", "quantity and unit price must be positive"));
-        }
-        let value = q
-            .checked_mul(p)
-            .ok_or(FinanceError::AmountOverflow)?
-            .round_dp_with_strategy(currency.scale(), RoundingStrategy::MidpointNearestEven);
-        let value_minor = AmountMinor::from_decimal_exact(value, currency)?.get();
-        let delivery_start = date(t, "delivery_start")?;
-        let delivery_end = date(t, "delivery_end")?;
-        if delivery_end < delivery_start {
-            return Err(FinanceError::invalid("delivery_end", "before delivery_start"));
-        }
-        tranches.push(Tranche {
-            id,
-            quantity,
-            unit_price,
-            value_minor,
-            delivery_start,
-            delivery_end,
-            status: if cancelled { TrancheStatus::Cancelled } else { TrancheStatus::Scheduled },
-            invoice_id: None,
-            deliveries: Vec::new(),
-        });
+        tranches.push(parse_tranche(t, currency, cancelled)?);
     }
     // A commitment's total must fit in minor units, so every sum of its
     // tranches (memo book, undelivered value) does too.
@@ -156,6 +117,60 @@ fn parse(doc: &SignedDocument) -> Result<Parsed, FinanceError> {
         shortfall_bps,
         cancelled,
         issued_on,
+    })
+}
+
+/// The commitment's payment terms: days to pay an invoice (30 unless
+/// said) and the shortfall penalty, given in basis points or as a
+/// percentage.
+fn parse_terms(terms: &Value) -> Result<(u32, u32), FinanceError> {
+    let payment_days = match terms.get("payment_days") {
+        Some(v) => uint(v, "terms.payment_days")?,
+        None => 30,
+    };
+    let shortfall_bps = match (terms.get("shortfall_bps"), terms.get("shortfall_pct")) {
+        (Some(v), _) => uint(v, "terms.shortfall_bps")?,
+        (None, Some(Value::String(s))) => pct_to_bps(s, "terms.shortfall_pct")?,
+        (None, Some(v)) => pct_to_bps(&v.to_string(), "terms.shortfall_pct")?,
+        (None, None) => 0,
+    };
+    Ok((payment_days, shortfall_bps))
+}
+
+/// One tranche: its value is quantity × unit price, rounded half-even to
+/// the currency's minor unit.
+fn parse_tranche(t: &Value, currency: Currency, cancelled: bool) -> Result<Tranche, FinanceError> {
+    let id = text(t, "id")?.to_owned();
+    check_id("tranche.id", &id)?;
+    let quantity = text(t, "quantity")?.to_owned();
+    let unit_price = text(t, "unit_price")?.to_owned();
+    let q: Decimal = quantity.parse().map_err(|_| FinanceError::invalid("quantity", "not a decimal"))?;
+    let p = AmountMinor::parse(&unit_price, currency)
+        .map(|a| a.to_decimal(currency))
+        .or_else(|_| unit_price.parse::<Decimal>().map_err(|_| FinanceError::invalid("unit_price", "not a decimal")))?;
+    if q <= Decimal::ZERO || p <= Decimal::ZERO {
+        return Err(FinanceError::invalid("tranche", "quantity and unit price must be positive"));
+    }
+    let value = q
+        .checked_mul(p)
+        .ok_or(FinanceError::AmountOverflow)?
+        .round_dp_with_strategy(currency.scale(), RoundingStrategy::MidpointNearestEven);
+    let value_minor = AmountMinor::from_decimal_exact(value, currency)?.get();
+    let delivery_start = date(t, "delivery_start")?;
+    let delivery_end = date(t, "delivery_end")?;
+    if delivery_end < delivery_start {
+        return Err(FinanceError::invalid("delivery_end", "before delivery_start"));
+    }
+    Ok(Tranche {
+        id,
+        quantity,
+        unit_price,
+        value_minor,
+        delivery_start,
+        delivery_end,
+        status: if cancelled { TrancheStatus::Cancelled } else { TrancheStatus::Scheduled },
+        invoice_id: None,
+        deliveries: Vec::new(),
     })
 }
 
@@ -303,32 +318,13 @@ impl Finance {
     }
 }
 
-pub(crate) fn hex_to_hash(text: &str) -> Option<[u8; 32]> {
-    let bytes = hex::decode(text).ok()?;
-    bytes.try_into().ok()
-}
-
-/// The next version of a commitment from an amendment, and the shortfall
-/// charge for undelivered value the brand dropped.
-fn amend(cur: &Commitment, p: &Parsed, hash: &str) -> Result<(Commitment, i64), FinanceError> {
-    let what = || format!("commitment {:?}", cur.doc_id);
-    if p.prev_hash.as_deref() != Some(cur.body_hash.as_str()) || p.version != cur.doc_version + 1 {
-        return Err(FinanceError::InvalidState {
-            what: what(),
-            state: format!("at version {} (hash {})", cur.doc_version, cur.body_hash),
-            action: "accept an amendment that does not follow the current version",
-        });
-    }
-    if cur.status == CommitmentStatus::Cancelled {
-        return Err(FinanceError::InvalidState { what: what(), state: "cancelled".into(), action: "amend" });
-    }
-    if p.brand != cur.brand || p.maker != cur.maker || p.currency != cur.currency {
-        return Err(FinanceError::invalid("commitment", "an amendment cannot change brand, maker or currency"));
-    }
+/// The tranches after an amendment: delivered ones unchanged (they are
+/// history), the amendment's own, and the dropped scheduled ones
+/// cancelled rather than forgotten. A tranche cancelled before stays
+/// cancelled.
+fn amended_tranches(cur: &Commitment, p: &Parsed) -> Result<Vec<Tranche>, FinanceError> {
     let new_by_id: HashMap<&str, &Tranche> = p.tranches.iter().map(|t| (t.id.as_str(), t)).collect();
     let mut tranches = Vec::new();
-    // Delivered tranches (in whole or part) are history: they must stay as
-    // they were.
     for t in &cur.tranches {
         if t.has_deliveries() {
             match new_by_id.get(t.id.as_str()) {
@@ -354,7 +350,6 @@ fn amend(cur: &Commitment, p: &Parsed, hash: &str) -> Result<(Commitment, i64), 
         }
         tranches.push(t);
     }
-    // Dropped scheduled tranches are cancelled, not forgotten.
     for t in &cur.tranches {
         if !tranches.iter().any(|x| x.id == t.id) {
             let mut gone = t.clone();
@@ -362,6 +357,32 @@ fn amend(cur: &Commitment, p: &Parsed, hash: &str) -> Result<(Commitment, i64), 
             tranches.push(gone);
         }
     }
+    Ok(tranches)
+}
+
+pub(crate) fn hex_to_hash(text: &str) -> Option<[u8; 32]> {
+    let bytes = hex::decode(text).ok()?;
+    bytes.try_into().ok()
+}
+
+/// The next version of a commitment from an amendment, and the shortfall
+/// charge for undelivered value the brand dropped.
+fn amend(cur: &Commitment, p: &Parsed, hash: &str) -> Result<(Commitment, i64), FinanceError> {
+    let what = || format!("commitment {:?}", cur.doc_id);
+    if p.prev_hash.as_deref() != Some(cur.body_hash.as_str()) || p.version != cur.doc_version + 1 {
+        return Err(FinanceError::InvalidState {
+            what: what(),
+            state: format!("at version {} (hash {})", cur.doc_version, cur.body_hash),
+            action: "accept an amendment that does not follow the current version",
+        });
+    }
+    if cur.status == CommitmentStatus::Cancelled {
+        return Err(FinanceError::InvalidState { what: what(), state: "cancelled".into(), action: "amend" });
+    }
+    if p.brand != cur.brand || p.maker != cur.maker || p.currency != cur.currency {
+        return Err(FinanceError::invalid("commitment", "an amendment cannot change brand, maker or currency"));
+    }
+    let tranches = amended_tranches(cur, p)?;
     let mut next = Commitment {
         doc_id: cur.doc_id.clone(),
         doc_version: p.version,
