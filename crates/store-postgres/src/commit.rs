@@ -104,6 +104,16 @@ async fn insert_entries(
     ledger: &LedgerId,
     records: &[EntryRecord],
 ) -> Result<(), LedgerError> {
+    insert_entry_rows(conn, ledger, records).await?;
+    insert_leg_rows(conn, ledger, records).await
+}
+
+/// The entries' rows: one array per column, one statement.
+async fn insert_entry_rows(
+    conn: &mut PgConnection,
+    ledger: &LedgerId,
+    records: &[EntryRecord],
+) -> Result<(), LedgerError> {
     let n = records.len();
     let mut seq = Vec::with_capacity(n);
     let mut entry_type = Vec::with_capacity(n);
@@ -157,7 +167,16 @@ async fn insert_entries(
     .execute(&mut *conn)
     .await
     .map_err(db)?;
+    Ok(())
+}
 
+/// The legs' rows with their running totals: one array per column, one
+/// statement.
+async fn insert_leg_rows(
+    conn: &mut PgConnection,
+    ledger: &LedgerId,
+    records: &[EntryRecord],
+) -> Result<(), LedgerError> {
     let legs = records.iter().map(|e| e.legs.len()).sum();
     let mut l_seq = Vec::with_capacity(legs);
     let mut leg_no = Vec::with_capacity(legs);
