@@ -82,63 +82,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ledger = LedgerId::new("bench")?;
     store.ensure_ledger(&ledger).await?;
 
-    let have = store.head(&ledger).await?.seq;
-    if have < entries {
-        let started = start();
-        for i in 0..ACCOUNTS {
-            let side = if i % 2 == 0 { Side::Debit } else { Side::Credit };
-            let spec = NewAccount {
-                code: account(i),
-                currency: Currency::USD,
-                normal_side: side,
-                book: Book::Main,
-                non_negative: false,
-            };
-            store.create_account(&ledger, &spec).await?;
-        }
-        let date = time::macros::date!(2026 - 01 - 05);
-        let mut next = have;
-        while next < entries {
-            let n = usize::try_from((entries - next).min(BATCH as i64))?;
-            let batch: Vec<Command> = (0..n)
-                .map(|k| {
-                    let i = (next as usize) + k;
-                    let amount_minor = AmountMinor::new(100 + (i as i64 * 7919) % 1_000_000);
-                    let (a, b) = (i % ACCOUNTS, (i * 31 + 7) % ACCOUNTS);
-                    let b = if a == b { (b + 1) % ACCOUNTS } else { b };
-                    Command {
-                        idempotency_key: format!("bench-{i}"),
-                        kind: "transfer".into(),
-                        effective_date: date,
-                        metadata: serde_json::json!({ "batch": (i / BATCH) as i64 }),
-                        source_hash: None,
-                        action: Action::Record {
-                            legs: vec![
-                                NewLeg {
-                                    account: account(a),
-                                    side: Side::Debit,
-                                    currency: Currency::USD,
-                                    amount_minor,
-                                },
-                                NewLeg {
-                                    account: account(b),
-                                    side: Side::Credit,
-                                    currency: Currency::USD,
-                                    amount_minor,
-                                },
-                            ],
-                            pending: false,
-                        },
-                    }
-                })
-                .collect();
-            for outcome in store.commit_batch(&ledger, &batch).await? {
-                outcome?;
-            }
-            next += n as i64;
-        }
-        report("build (commit_batch)", u64::try_from(entries - have)?, started);
-    }
+    build(&store, &ledger, entries).await?;
 
     let key_path = work.join("bench.key");
     let key = if key_path.exists() { LedgerKey::load(&key_path)? } else { LedgerKey::generate(&key_path)? };
@@ -173,4 +117,56 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let summary = export_csv(&store, &ledger, PeriodSpec::default(), None, std::fs::File::create(&csv_path)?).await?;
     report("export csv", summary.entries, started);
     Ok(())
+}
+
+/// Fills the ledger up to `entries` transfers (resuming a run that
+/// stopped), in batches through `commit_batch`.
+async fn build(store: &SqliteStore, ledger: &LedgerId, entries: i64) -> Result<(), Box<dyn std::error::Error>> {
+    let have = store.head(ledger).await?.seq;
+    if have >= entries {
+        return Ok(());
+    }
+    let started = start();
+    for i in 0..ACCOUNTS {
+        let side = if i % 2 == 0 { Side::Debit } else { Side::Credit };
+        let spec = NewAccount {
+            code: account(i),
+            currency: Currency::USD,
+            normal_side: side,
+            book: Book::Main,
+            non_negative: false,
+        };
+        store.create_account(ledger, &spec).await?;
+    }
+    let date = time::macros::date!(2026 - 01 - 05);
+    let mut next = have;
+    while next < entries {
+        let n = usize::try_from((entries - next).min(BATCH as i64))?;
+        let batch: Vec<Command> = (0..n).map(|k| transfer((next as usize) + k, date)).collect();
+        for outcome in store.commit_batch(ledger, &batch).await? {
+            outcome?;
+        }
+        next += n as i64;
+    }
+    report("build (commit_batch)", u64::try_from(entries - have)?, started);
+    Ok(())
+}
+
+/// The i-th transfer: a deterministic amount between two of the accounts.
+fn transfer(i: usize, date: time::Date) -> Command {
+    let amount_minor = AmountMinor::new(100 + (i as i64 * 7919) % 1_000_000);
+    let (a, b) = (i % ACCOUNTS, (i * 31 + 7) % ACCOUNTS);
+    let b = if a == b { (b + 1) % ACCOUNTS } else { b };
+    let leg = |account, side| NewLeg { account, side, currency: Currency::USD, amount_minor };
+    Command {
+        idempotency_key: format!("bench-{i}"),
+        kind: "transfer".into(),
+        effective_date: date,
+        metadata: serde_json::json!({ "batch": (i / BATCH) as i64 }),
+        source_hash: None,
+        action: Action::Record {
+            legs: vec![leg(account(a), Side::Debit), leg(account(b), Side::Credit)],
+            pending: false,
+        },
+    }
 }
