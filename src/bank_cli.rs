@@ -10,6 +10,7 @@ use offtake_bank::matching::PayerMapping;
 use offtake_bank::{Bank, BankAccount, HandMatch, MatchConfig, Purpose};
 use offtake_ledger::{Currency, LedgerId};
 use offtake_settlement::Settlement;
+use offtake_wire as wire;
 
 use crate::finance_cli::parse_date;
 
@@ -149,7 +150,10 @@ pub async fn run(cmd: BankCmd, database_url: &str, ledger: &LedgerId) -> anyhow:
     anyhow::ensure!(tolerance_minor >= 0, "--tolerance-minor must not be negative");
     let bank = Bank::new(Settlement::new(fin), MatchConfig { tolerance_minor });
     match cmd {
-        BankCmd::Account(AccountCmd::List) => print_json(&bank.accounts().await?)?,
+        BankCmd::Account(AccountCmd::List) => {
+            let accounts: Vec<wire::BankAccount> = bank.accounts().await?.iter().map(Into::into).collect();
+            print_json(&accounts)?
+        }
         BankCmd::Account(AccountCmd::Add { account, currency, holder, bic, collection, disbursement, payee }) => {
             let purpose = match (collection, disbursement, payee) {
                 (Some(facility), None, None) => Purpose::Collection { facility },
@@ -158,22 +162,30 @@ pub async fn run(cmd: BankCmd, database_url: &str, ledger: &LedgerId) -> anyhow:
                 _ => anyhow::bail!("give one of --collection, --disbursement, --payee"),
             };
             let currency = Currency::from_code(&currency)?;
-            print_json(&bank.register_account(BankAccount { account, currency, holder, bic, purpose }).await?)?
+            let done = bank.register_account(BankAccount { account, currency, holder, bic, purpose }).await?;
+            print_json(&wire::BankAccount::from(&done))?
         }
         BankCmd::Payer { brand, account, name } => {
-            print_json(&bank.map_payer(PayerMapping { brand, account, name }).await?)?
+            print_json(&wire::PayerMap::from(&bank.map_payer(PayerMapping { brand, account, name }).await?))?
         }
         BankCmd::Import { file, dry_run, .. } => import(&bank, &read(&file)?, dry_run).await?,
         BankCmd::Queue => {
-            let items: Vec<offtake_wire::BankQueueItem> = bank.queue().await?.iter().map(Into::into).collect();
+            let items: Vec<wire::BankQueueItem> = bank.queue().await?.iter().map(Into::into).collect();
             print_json(&items)?
         }
         BankCmd::Match { line, brand, facility, invoices, by } => {
-            let done = bank.match_by_hand(&line, HandMatch { brand, facility, invoices, by }).await?;
-            print_json(&done)?;
-            print_json(&bank.settlement().settle_once("bank-match").await?)?;
+            let done = bank.match_by_hand(&line, HandMatch { brand, facility, invoices, by: by.clone() }).await?;
+            let payment = match &done.state {
+                offtake_bank::LineState::MatchedByHand { notice, .. } => notice.clone(),
+                _ => String::new(),
+            };
+            print_json(&wire::HandMatched { key: line, payment, by })?;
+            print_json(&wire::RunReport::from(bank.settlement().settle_once("bank-match").await?))?;
         }
-        BankCmd::Payouts { out: None, .. } => print_json(&bank.owed_payouts().await?)?,
+        BankCmd::Payouts { out: None, .. } => {
+            let owed: Vec<wire::Payout> = bank.owed_payouts().await?.iter().map(Into::into).collect();
+            print_json(&owed)?
+        }
         BankCmd::Payouts { out: Some(path), batch, on } => {
             let on = parse_date(on.as_deref())?;
             let id = batch.unwrap_or_else(|| format!("PB-{on}"));
@@ -188,7 +200,9 @@ pub async fn run(cmd: BankCmd, database_url: &str, ledger: &LedgerId) -> anyhow:
                 b.ledger_seq
             );
         }
-        BankCmd::Status { file } => print_json(&bank.import_status(&read(&file)?).await?)?,
+        BankCmd::Status { file } => {
+            print_json(&wire::PayoutStatusImport::from(&bank.import_status(&read(&file)?).await?))?
+        }
         BankCmd::Reconcile { through } => {
             let days = bank.reconcile(parse_date(Some(&through))?).await?;
             for d in &days {
@@ -198,8 +212,8 @@ pub async fn run(cmd: BankCmd, database_url: &str, ledger: &LedgerId) -> anyhow:
             }
             let accounts = bank.accounts().await?;
             let currency = |a: &str| accounts.iter().find(|x| x.account == a).map_or(Currency::USD, |x| x.currency);
-            let days: Vec<offtake_wire::CashReconDay> =
-                days.iter().map(|d| offtake_wire::CashReconDay::new(d, currency(&d.account))).collect();
+            let days: Vec<wire::CashReconDay> =
+                days.iter().map(|d| wire::CashReconDay::new(d, currency(&d.account))).collect();
             print_json(&days)?;
         }
     }
@@ -218,9 +232,9 @@ async fn import(bank: &Bank, bytes: &[u8], dry_run: bool) -> anyhow::Result<()> 
         report.queued,
         report.already_imported
     );
-    print_json(&report)?;
+    print_json(&wire::BankImport::from(&report))?;
     if !dry_run && report.matched > 0 {
-        print_json(&bank.settlement().settle_once("bank-import").await?)?;
+        print_json(&wire::RunReport::from(bank.settlement().settle_once("bank-import").await?))?;
     }
     Ok(())
 }

@@ -101,7 +101,11 @@ fn bank_commands_on_the_demo_ledger() {
     let queue = run(&["queue"]);
     assert!(queue.contains("already paid"), "{queue}");
     let matched = run(&["match", "700123456:NB2604050002", "--brand", "acme", "--facility", "f1", "--by", "ops"]);
-    assert!(matched.contains("matched_by_hand"), "{matched}");
+    // The wire's hand match (the API answers the same object): the notice
+    // it became, who matched it; then the settlement run that applied it.
+    assert!(matched.contains("\"payment\": \"bank:700123456:NB2604050002\""), "{matched}");
+    assert!(matched.contains("\"by\": \"ops\""), "{matched}");
+    assert!(matched.contains("\"applied\": 1"), "{matched}");
     fails_with(
         d,
         &b(&["match", "700123456:NB2604050002", "--brand", "acme", "--facility", "f1", "--by", "ops"])

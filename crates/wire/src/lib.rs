@@ -23,6 +23,7 @@ mod macros;
 
 pub mod advance;
 pub mod bank;
+pub mod bank_files;
 pub mod certificate;
 pub mod commitment;
 pub mod error;
@@ -40,6 +41,10 @@ pub mod webhook;
 
 pub use advance::{Advance, AdvanceStatus};
 pub use bank::{BankQueueItem, CashReconDay, CashReconItem, MatchRule, MatchedInvoice, PaymentMatched};
+pub use bank_files::{
+    AccountPurpose, BankAccount, BankImport, Direction, HandMatched, ImportStatus, ImportedLine, ImportedStatement,
+    LineDecision, LineDetail, PayerMap, Payout, PayoutBatch, PayoutKind, PayoutResult, PayoutStatus, PayoutStatusImport,
+};
 pub use certificate::{CertificateSignature, SignatureAct};
 pub use commitment::{Commitment, CommitmentStatus, Tranche, TrancheStatus};
 pub use error::WireError;

@@ -10,13 +10,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use offtake_bank::import::{ImportReport, LineOutcome};
-use offtake_bank::payouts::{Owed, PayoutBatch};
-use offtake_bank::status::StatusImport;
-use offtake_bank::{Bank, BankAccount, BankError, Decision, HandMatch, MatchConfig, PayerMapping, Purpose};
+use offtake_bank::{Bank, BankAccount, BankError, HandMatch, MatchConfig, PayerMapping, Purpose};
 use offtake_ledger::Currency;
-use offtake_wire::{BankQueueItem, CashReconDay};
-use serde::{Deserialize, Serialize};
+use offtake_wire::{
+    self as wire, AccountPurpose, BankImport, BankQueueItem, CashReconDay, HandMatched, PayerMap, Payout, PayoutBatch, PayoutStatusImport,
+};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -58,13 +57,6 @@ fn api_error(e: BankError) -> ApiError {
     }
 }
 
-/// Amounts are the wire's one money object.
-use offtake_wire::Money as BankMoney;
-
-fn money(minor: i64, currency: Currency) -> BankMoney {
-    BankMoney::new(minor, currency)
-}
-
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatementUpload {
@@ -78,150 +70,12 @@ pub struct StatementUpload {
     pub tolerance_minor: i64,
 }
 
-#[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct StatementLineDoc {
-    pub key: String,
-    pub reference: String,
-    /// `new` or `already_imported`.
-    pub status: String,
-    /// `credit` or `debit`.
-    pub direction: String,
-    pub money: BankMoney,
-    /// `YYYY-MM-DD`.
-    pub booking_date: String,
-    pub value_date: String,
-    /// `payment`, `unmatched`, `outgoing` or `return`.
-    pub decision: String,
-    /// For a payment: the brand, facility, invoices and the rule that
-    /// matched (with the fields it read); otherwise the reason.
-    pub detail: LineDetail,
-}
-
-/// Why a statement line got its decision.
-#[derive(Clone, Debug, Default, Serialize, ToSchema)]
-pub struct LineDetail {
-    /// The brand a matched credit pays for.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub brand: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub facility: Option<String>,
-    /// Invoices a matched credit pays, with the minor units each gets.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub allocations: Vec<AllocationDoc>,
-    /// The matching rule (`invoice_reference`, `commitment_reference`, `payer_mapping`, …).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rule: Option<String>,
-    /// The statement fields the rule read (`remittance.structured[0]`, `end_to_end_id`, …).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub fields: Vec<String>,
-    /// In words: what matched, or why nothing did.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// A return's end-to-end id (the payout it sends back).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub end_to_end_id: Option<String>,
-}
-
-#[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct AllocationDoc {
-    pub invoice: String,
-    pub amount_minor: i64,
-}
-
-#[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct StatementDocB {
-    pub key: String,
-    pub id: String,
-    pub account: String,
-    pub format: String,
-    pub status: String,
-    pub lines: Vec<StatementLineDoc>,
-}
-
-#[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct ImportReportDoc {
-    pub dry_run: bool,
-    pub matched: usize,
-    pub queued: usize,
-    pub already_imported: usize,
-    pub statements: Vec<StatementDocB>,
-}
-
-/// A unit enum variant's serde name (`Rule::InvoiceReference` → `invoice_reference`).
-fn enum_name<T: Serialize>(value: &T) -> Result<String, ApiError> {
-    match serde_json::to_value(value).map_err(|e| ApiError::Internal(e.to_string()))? {
-        serde_json::Value::String(name) => Ok(name),
-        other => Ok(other.to_string()),
-    }
-}
-
-fn line_doc(l: &LineOutcome) -> Result<StatementLineDoc, ApiError> {
-    let (decision, detail) = match &l.decision {
-        Decision::Payment(p) => (
-            "payment",
-            LineDetail {
-                brand: Some(p.brand.clone()),
-                facility: Some(p.facility.clone()),
-                allocations: p
-                    .allocations
-                    .iter()
-                    .map(|a| AllocationDoc { invoice: a.invoice.clone(), amount_minor: a.amount_minor })
-                    .collect(),
-                rule: Some(enum_name(&p.explanation.rule)?),
-                fields: p.explanation.fields.clone(),
-                reason: Some(p.explanation.detail.clone()),
-                end_to_end_id: None,
-            },
-        ),
-        Decision::Unmatched { reason } => {
-            ("unmatched", LineDetail { reason: Some(reason.clone()), ..Default::default() })
-        }
-        Decision::Outgoing => ("outgoing", LineDetail::default()),
-        Decision::Return { end_to_end_id, reason } => (
-            "return",
-            LineDetail { end_to_end_id: end_to_end_id.clone(), reason: reason.clone(), ..Default::default() },
-        ),
-    };
-    Ok(StatementLineDoc {
-        key: l.key.clone(),
-        reference: l.reference.clone(),
-        status: l.status.to_owned(),
-        direction: format!("{:?}", l.line.direction).to_lowercase(),
-        money: money(l.line.amount_minor, l.line.currency),
-        booking_date: l.line.booking_date.to_string(),
-        value_date: l.line.value_date.to_string(),
-        decision: decision.to_owned(),
-        detail,
-    })
-}
-
-fn report_doc(r: &ImportReport) -> Result<ImportReportDoc, ApiError> {
-    let mut statements = Vec::new();
-    for s in &r.statements {
-        statements.push(StatementDocB {
-            key: s.key.clone(),
-            id: s.id.clone(),
-            account: s.account.clone(),
-            format: s.format.as_str().to_owned(),
-            status: s.status.to_owned(),
-            lines: s.lines.iter().map(line_doc).collect::<Result<_, _>>()?,
-        });
-    }
-    Ok(ImportReportDoc {
-        dry_run: r.dry_run,
-        matched: r.matched,
-        queued: r.queued,
-        already_imported: r.already_imported,
-        statements,
-    })
-}
-
 /// Import a bank statement (admin). Matched credits go to the settlement
 /// queue, the rest to the reconciliation queue; the same file again
 /// changes nothing. A dry run answers `200` and writes nothing.
 #[utoipa::path(post, path = "/bank-statements", tag = "bank", request_body = StatementUpload,
-    responses((status = 201, description = "Imported", body = ImportReportDoc),
-              (status = 200, description = "Dry run: what an import would do", body = ImportReportDoc)))]
+    responses((status = 201, description = "Imported", body = BankImport),
+              (status = 200, description = "Dry run: what an import would do", body = BankImport)))]
 async fn import_statement(
     State(state): State<AppState>,
     principal: Principal,
@@ -233,14 +87,14 @@ async fn import_statement(
     }
     let report =
         bank(&state, body.tolerance_minor).import(body.file.as_bytes(), body.dry_run).await.map_err(api_error)?;
-    let doc = report_doc(&report)?;
+    let doc = BankImport::from(&report);
     if body.dry_run {
         return Ok((StatusCode::OK, Json(doc)).into_response());
     }
     Ok(created("/v1/bank-queue", doc))
 }
 
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BankAccountInput {
     /// IBAN or account number.
@@ -250,66 +104,43 @@ pub struct BankAccountInput {
     pub holder: String,
     pub bic: Option<String>,
     /// `collection` (a facility's), `disbursement` (a lender's) or `payee`.
-    #[schema(example = "collection")]
-    pub purpose: String,
+    pub purpose: AccountPurpose,
     /// The facility, lender or party the purpose names.
     pub owner: String,
 }
 
-fn account_doc(a: &BankAccount) -> BankAccountInput {
-    let (purpose, owner) = match &a.purpose {
-        Purpose::Collection { facility } => ("collection", facility),
-        Purpose::Disbursement { lender } => ("disbursement", lender),
-        Purpose::Payee { party } => ("payee", party),
-    };
-    BankAccountInput {
-        account: a.account.clone(),
-        currency: a.currency.to_string(),
-        holder: a.holder.clone(),
-        bic: a.bic.clone(),
-        purpose: purpose.to_owned(),
-        owner: owner.clone(),
-    }
-}
-
 /// Register a bank account (admin).
 #[utoipa::path(post, path = "/bank-accounts", tag = "bank", request_body = BankAccountInput,
-    responses((status = 201, body = BankAccountInput)))]
+    responses((status = 201, body = wire::BankAccount)))]
 async fn register_account(
     State(state): State<AppState>,
     principal: Principal,
     ApiJson(body): ApiJson<BankAccountInput>,
 ) -> Result<Response, ApiError> {
     principal.require_admin()?;
-    let purpose = match body.purpose.as_str() {
-        "collection" => Purpose::Collection { facility: body.owner },
-        "disbursement" => Purpose::Disbursement { lender: body.owner },
-        "payee" => Purpose::Payee { party: body.owner },
-        other => {
-            return Err(ApiError::unprocessable(
-                "invalid_input",
-                format!("purpose {other:?}: collection, disbursement or payee"),
-            ))
-        }
+    let purpose = match body.purpose {
+        AccountPurpose::Collection => Purpose::Collection { facility: body.owner },
+        AccountPurpose::Disbursement => Purpose::Disbursement { lender: body.owner },
+        AccountPurpose::Payee => Purpose::Payee { party: body.owner },
     };
     let currency = Currency::from_code(&body.currency)?;
     let acct = BankAccount { account: body.account, currency, holder: body.holder, bic: body.bic, purpose };
     let done = bank(&state, 0).register_account(acct).await.map_err(api_error)?;
-    Ok(created("/v1/bank-accounts", account_doc(&done)))
+    Ok(created("/v1/bank-accounts", wire::BankAccount::from(&done)))
 }
 
 /// The registered bank accounts (admin).
 #[utoipa::path(get, path = "/bank-accounts", tag = "bank", operation_id = "list_bank_accounts",
-    responses((status = 200, body = Vec<BankAccountInput>)))]
+    responses((status = 200, body = Vec<wire::BankAccount>)))]
 async fn list_accounts(
     State(state): State<AppState>,
     principal: Principal,
-) -> Result<Json<Vec<BankAccountInput>>, ApiError> {
+) -> Result<Json<Vec<wire::BankAccount>>, ApiError> {
     principal.require_admin()?;
-    Ok(Json(bank(&state, 0).accounts().await.map_err(api_error)?.iter().map(account_doc).collect()))
+    Ok(Json(bank(&state, 0).accounts().await.map_err(api_error)?.iter().map(wire::BankAccount::from).collect()))
 }
 
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PayerInput {
     pub brand: String,
@@ -319,7 +150,7 @@ pub struct PayerInput {
 
 /// Map a payer's account or name to a brand (admin).
 #[utoipa::path(post, path = "/bank-payers", tag = "bank", request_body = PayerInput,
-    responses((status = 201, body = PayerInput)))]
+    responses((status = 201, body = PayerMap)))]
 async fn map_payer(
     State(state): State<AppState>,
     principal: Principal,
@@ -330,7 +161,7 @@ async fn map_payer(
         .map_payer(PayerMapping { brand: body.brand, account: body.account, name: body.name })
         .await
         .map_err(api_error)?;
-    Ok(created("/v1/bank-payers", PayerInput { brand: m.brand, account: m.account, name: m.name }))
+    Ok(created("/v1/bank-payers", PayerMap::from(&m)))
 }
 
 /// The bank accounts a caller works: every one for an operator (`None`),
@@ -370,20 +201,12 @@ pub struct MatchInput {
     pub invoices: Vec<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MatchDoc {
-    pub key: String,
-    /// The payment notice queued for settlement.
-    pub payment: String,
-    pub by: String,
-}
-
 /// Match a queued credit by hand (an operator, or the lender of the
 /// account; another lender's line answers like a missing one); it is
 /// queued for settlement.
 #[utoipa::path(post, path = "/bank-queue/{key}/match", tag = "bank",
     params(("key" = String, Path, description = "The line's key")), request_body = MatchInput,
-    responses((status = 201, body = MatchDoc)))]
+    responses((status = 201, body = HandMatched)))]
 async fn match_line(
     State(state): State<AppState>,
     principal: Principal,
@@ -403,7 +226,7 @@ async fn match_line(
         offtake_bank::LineState::MatchedByHand { notice, .. } => notice.clone(),
         _ => String::new(),
     };
-    Ok(created(&format!("/v1/payments/{payment}"), MatchDoc { key, payment, by }))
+    Ok(created(&format!("/v1/payments/{payment}"), HandMatched { key, payment, by }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -416,56 +239,10 @@ pub struct PayoutsInput {
     pub on: Option<String>,
 }
 
-#[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct PayoutDoc {
-    pub end_to_end_id: String,
-    /// `advance` or `remittance`.
-    pub kind: String,
-    pub party: String,
-    pub money: BankMoney,
-    pub on: String,
-    /// Why it cannot go out yet, if so.
-    pub blocked: Option<String>,
-}
-
-#[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct PayoutBatchDoc {
-    pub id: String,
-    pub execution_date: String,
-    pub payouts: Vec<String>,
-    pub file_sha256: String,
-    /// The ledger entry recording the file's hash.
-    pub ledger_seq: i64,
-    /// The pain.001.001.09 file.
-    pub xml: String,
-}
-
-fn batch_doc(b: PayoutBatch) -> PayoutBatchDoc {
-    PayoutBatchDoc {
-        id: b.id,
-        execution_date: b.execution_date.to_string(),
-        payouts: b.payouts,
-        file_sha256: b.file_sha256,
-        ledger_seq: b.ledger_seq,
-        xml: b.xml,
-    }
-}
-
-fn owed_doc(o: &Owed) -> PayoutDoc {
-    PayoutDoc {
-        end_to_end_id: o.end_to_end_id.clone(),
-        kind: format!("{:?}", o.kind).to_lowercase(),
-        party: o.party.clone(),
-        money: money(o.amount_minor, o.currency),
-        on: o.on.to_string(),
-        blocked: o.blocked.clone(),
-    }
-}
-
 /// Write the payouts owed as a pain.001.001.09 batch (admin). The same
 /// batch id again answers the same file.
 #[utoipa::path(post, path = "/payouts", tag = "bank", request_body = PayoutsInput,
-    responses((status = 201, body = PayoutBatchDoc)))]
+    responses((status = 201, body = PayoutBatch)))]
 async fn create_payouts(
     State(state): State<AppState>,
     principal: Principal,
@@ -474,29 +251,29 @@ async fn create_payouts(
     principal.require_admin()?;
     let on = offtake_ledger::date::date_or_today(body.on.as_deref())?;
     let b = bank(&state, 0).create_batch(&body.batch, on).await.map_err(api_error)?;
-    Ok(created(&format!("/v1/payouts/{}", b.id), batch_doc(b)))
+    Ok(created(&format!("/v1/payouts/{}", b.id), PayoutBatch::from(b)))
 }
 
 /// Payouts owed and not yet in a batch (admin).
-#[utoipa::path(get, path = "/payouts", tag = "bank", responses((status = 200, body = Vec<PayoutDoc>)))]
-async fn owed_payouts(State(state): State<AppState>, principal: Principal) -> Result<Json<Vec<PayoutDoc>>, ApiError> {
+#[utoipa::path(get, path = "/payouts", tag = "bank", responses((status = 200, body = Vec<Payout>)))]
+async fn owed_payouts(State(state): State<AppState>, principal: Principal) -> Result<Json<Vec<Payout>>, ApiError> {
     principal.require_admin()?;
-    Ok(Json(bank(&state, 0).owed_payouts().await.map_err(api_error)?.iter().map(owed_doc).collect()))
+    Ok(Json(bank(&state, 0).owed_payouts().await.map_err(api_error)?.iter().map(Payout::from).collect()))
 }
 
 /// One payout batch and its file (admin).
 #[utoipa::path(get, path = "/payouts/{batch}", tag = "bank",
-    params(("batch" = String, Path, description = "Batch id")), responses((status = 200, body = PayoutBatchDoc)))]
+    params(("batch" = String, Path, description = "Batch id")), responses((status = 200, body = PayoutBatch)))]
 async fn get_payouts(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(batch): ApiPath<String>,
-) -> Result<Json<PayoutBatchDoc>, ApiError> {
+) -> Result<Json<PayoutBatch>, ApiError> {
     principal.require_admin()?;
     if offtake_ledger::record::check_record_key("batch", &batch).is_err() {
         return Err(ApiError::not_found(format!("payout batch {batch:?}")));
     }
-    Ok(Json(batch_doc(bank(&state, 0).batch(&batch).await.map_err(api_error)?)))
+    Ok(Json(PayoutBatch::from(bank(&state, 0).batch(&batch).await.map_err(api_error)?)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -506,41 +283,9 @@ pub struct StatusUpload {
     pub file: String,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PaymentStatusDoc {
-    pub end_to_end_id: String,
-    /// `accepted`, `rejected`, `pending` or `unchanged`.
-    pub result: String,
-    /// The reversal of a rejected payout.
-    pub reversal_seq: Option<i64>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct StatusImportDoc {
-    pub report: String,
-    pub batch: String,
-    pub payments: Vec<PaymentStatusDoc>,
-}
-
-fn status_doc(s: StatusImport) -> StatusImportDoc {
-    StatusImportDoc {
-        report: s.report,
-        batch: s.batch,
-        payments: s
-            .payments
-            .into_iter()
-            .map(|p| PaymentStatusDoc {
-                end_to_end_id: p.end_to_end_id,
-                result: p.result.to_owned(),
-                reversal_seq: p.reversal_seq,
-            })
-            .collect(),
-    }
-}
-
 /// Import a pain.002 status report (admin): rejected payouts are reversed.
 #[utoipa::path(post, path = "/payout-status-reports", tag = "bank", request_body = StatusUpload,
-    responses((status = 201, body = StatusImportDoc)))]
+    responses((status = 201, body = PayoutStatusImport)))]
 async fn import_status(
     State(state): State<AppState>,
     principal: Principal,
@@ -548,7 +293,7 @@ async fn import_status(
 ) -> Result<Response, ApiError> {
     principal.require_admin()?;
     let s = bank(&state, 0).import_status(body.file.as_bytes()).await.map_err(api_error)?;
-    Ok(created(&format!("/v1/payouts/{}", s.batch), status_doc(s)))
+    Ok(created(&format!("/v1/payouts/{}", s.batch), PayoutStatusImport::from(&s)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
