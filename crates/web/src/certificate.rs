@@ -7,7 +7,7 @@
 //! is a self-contained HTML document with print styles, for
 //! `offtake bbc show --format html`. The PDF is [`crate::certificate_pdf`].
 
-use maud::{html, Markup, PreEscaped, Render, DOCTYPE};
+use maud::{html, Markup, PreEscaped, Render};
 use offtake_wire::certificate::CertificateDoc;
 use time::{Date, Duration};
 
@@ -169,7 +169,9 @@ const PRINT_CSS: &str =
 /// printing or archiving.
 pub fn page(c: &CertificateDoc, period: &[Point]) -> String {
     let mut html = html! {
-        (DOCTYPE)
+        // A trusted constant: the doctype as this page always wrote it
+        // (maud's `DOCTYPE` is upper-case; HTML reads either).
+        (PreEscaped("<!doctype html>"))
         html lang="en" {
             head {
                 meta charset="utf-8";
