@@ -38,19 +38,11 @@ pub struct Viewer {
     pub name: String,
 }
 
-/// The key id inside an API key (`otk_<key id>_<secret>`).
-pub fn key_id_of(token: &str) -> Option<&str> {
-    let rest = token.strip_prefix("otk_")?;
-    let (id, secret) = rest.split_once('_')?;
-    let hex = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_hexdigit());
-    (hex(id) && hex(secret)).then_some(id)
-}
-
 /// Finds the caller's own key in the keys the API lets it list.
 pub async fn whoami(client: &Client, token: &str) -> Result<Viewer, WebError> {
     let unauthenticated =
         || WebError::new(axum::http::StatusCode::UNAUTHORIZED, "unauthenticated", "unknown or revoked API key");
-    let key_id = key_id_of(token).ok_or_else(unauthenticated)?;
+    let key_id = offtake_wire::key_id_of(token).ok_or_else(unauthenticated)?;
     let keys: Vec<ApiKey> = client.list("/v1/keys").await?;
     let key = keys.into_iter().find(|k| k.key_id == key_id).ok_or_else(unauthenticated)?;
     let party: Option<Party> = client.get_opt(&format!("/v1/parties/{}", encode(&key.party_id))).await?;
@@ -207,17 +199,4 @@ pub fn sum_by<K: Ord, T>(items: &[T], key: impl Fn(&T) -> K, value: impl Fn(&T) 
         *out.entry(key(item)).or_insert(0) += value(item);
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_key_id_is_read_from_the_key() {
-        assert_eq!(key_id_of("otk_abc123_def456"), Some("abc123"));
-        for bad in ["", "otk_", "otk_x_y", "abc_def", "otk_abc123", "otk__def"] {
-            assert_eq!(key_id_of(bad), None, "{bad}");
-        }
-    }
 }
