@@ -10,10 +10,7 @@ use time::Date;
 
 use super::collateral;
 use super::maker::advances_table;
-use super::{
-    availability, contents, facility_chart, note, party_statement, payments, section, signing_fields, Viewer,
-    MAX_CHARTS,
-};
+use super::{availability, charts_section, contents, note, party_statement, payments, section, signing_fields, Viewer};
 use crate::client::{Client, WebError};
 use crate::html::{badge, figures, money, pct_bps, share, Table};
 use crate::model::{
@@ -53,10 +50,7 @@ pub async fn render(client: &Client, viewer: &Viewer, today: Date) -> Result<Mar
     for f in &facilities {
         certificates.push(collateral::certificate(client, &f.id, today).await?);
     }
-    let mut charts = Vec::new();
-    for f in facilities.iter().take(MAX_CHARTS) {
-        charts.push(facility_chart(client, f, &advances, &paid, today).await?);
-    }
+    let charts = charts_section(client, &facilities, &advances, &paid, today).await?;
     let feed = super::feed::panel(client).await?;
     let exposure = html! { (per_maker(&facilities, &avail, ledger.as_ref())) (per_brand(&facilities, &avail, &invoices, ledger.as_ref())) };
     let income_html = html! {
@@ -73,7 +67,7 @@ pub async fn render(client: &Client, viewer: &Viewer, today: Date) -> Result<Mar
         (section("approvals", "Pending approvals", approvals(&facilities, &advances)))
         (section("concentration", "Concentration against limits", concentration(&facilities, &avail)))
         (section("income", "Income", income_html))
-        (section("chart", "Borrowing base and drawn amount over time", html! { @for c in &charts { (c) } }))
+        (charts)
         (section("all-advances", "Advances", all_advances))
         (bank_panels)
         (section("activity", "Activity (live)", feed))

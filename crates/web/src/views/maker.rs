@@ -7,8 +7,7 @@ use time::Date;
 
 use super::collateral;
 use super::{
-    availability, contents, facility_chart, note, party_statement, payments, section, signing_fields, statement,
-    Viewer, MAX_CHARTS,
+    availability, charts_section, contents, note, party_statement, payments, section, signing_fields, statement, Viewer,
 };
 use crate::client::{Client, WebError};
 use crate::html::{badge, figures, money, pct_bps, plain, Table};
@@ -34,10 +33,7 @@ pub async fn render(client: &Client, viewer: &Viewer, today: Date) -> Result<Mar
         avail_blocks.push(availability_block(f, &a, &owed_figures, first_screen));
         today_avail.push(a);
     }
-    let mut charts = Vec::new();
-    for f in facilities.iter().take(MAX_CHARTS) {
-        charts.push(facility_chart(client, f, &advances, &paid, today).await?);
-    }
+    let charts = charts_section(client, &facilities, &advances, &paid, today).await?;
     let mut remit = Vec::new();
     for f in &facilities {
         remit.push(remittances(client, f).await?);
@@ -64,7 +60,7 @@ pub async fn render(client: &Client, viewer: &Viewer, today: Date) -> Result<Mar
         ]))
         @if facilities.is_empty() { (note("No facility finances you yet: ask your lender to open one.")) }
         (section("availability", "Availability today", html! { @for b in &avail_blocks { (b) } }))
-        (section("chart", "Borrowing base and drawn amount over time", html! { @for c in &charts { (c) } }))
+        (charts)
         (section("draw", "Request a draw", draw_form(viewer, &facilities, &today_avail)))
         (section("advances", "Advances", advances_table("advances-table", "Your advances", &advances)))
         (section("charges", "Interest and fees", charges))

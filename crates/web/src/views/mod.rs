@@ -144,6 +144,22 @@ pub async fn statement(client: &Client, facility: &str) -> Result<Option<Stateme
     client.get_opt(&format!("/v1/facilities/{}/statement", encode(facility))).await
 }
 
+/// The "over time" section of the maker's and the lender's pages: the
+/// chart of each facility, the first [`MAX_CHARTS`] of them.
+pub async fn charts_section(
+    client: &Client,
+    facilities: &[Facility],
+    advances: &[Advance],
+    payments: &[Payment],
+    today: Date,
+) -> Result<Markup, WebError> {
+    let mut charts = Vec::new();
+    for f in facilities.iter().take(MAX_CHARTS) {
+        charts.push(facility_chart(client, f, advances, payments, today).await?);
+    }
+    Ok(section("chart", "Borrowing base and drawn amount over time", html! { @for c in &charts { (c) } }))
+}
+
 /// The chart of one facility: the base as the API computes it on each
 /// sampled date (today's commitments; later dates are a projection), and
 /// the principal drawn by each date (funded advances less principal the
