@@ -11,11 +11,10 @@ use crate::error::ApiError;
 use crate::parties::{find_party, Operator, Party, PartyId, PartyKind, Role, OPERATOR_KIND};
 
 pub const API_KEY_KIND: &str = "api_key";
-/// Random bytes in a key's public id and in its secret.
-const KEY_ID_BYTES: usize = 12;
-const KEY_SECRET_BYTES: usize = 32;
-/// Every API key starts with this, so leaked keys are easy to scan for.
-pub const KEY_PREFIX: &str = "otk_";
+/// The key's format and its parser are the wire contract's (the
+/// dashboard reads keys too).
+pub use offtake_wire::{key_id_of, API_KEY_PREFIX as KEY_PREFIX};
+use offtake_wire::{API_KEY_ID_BYTES as KEY_ID_BYTES, API_KEY_SECRET_BYTES as KEY_SECRET_BYTES};
 
 /// An API key as stored (the secret's hash, never the secret).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -65,14 +64,6 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     use subtle::ConstantTimeEq;
     a.ct_eq(b).into()
-}
-
-/// Splits `otk_<key id>_<secret>` into its key id; `None` if malformed.
-pub fn key_id_of(token: &str) -> Option<&str> {
-    let rest = token.strip_prefix(KEY_PREFIX)?;
-    let (id, secret) = rest.split_once('_')?;
-    let hex_of = |s: &str, n: usize| s.len() == n * 2 && s.bytes().all(|b| b.is_ascii_hexdigit());
-    (hex_of(id, KEY_ID_BYTES) && hex_of(secret, KEY_SECRET_BYTES)).then_some(id)
 }
 
 /// Issues a new key for a party. The key's role must be the party's role.
@@ -191,18 +182,4 @@ pub async fn bootstrap_admin(store: &dyn RecordStore, ledger: &LedgerId) -> Resu
         .filter(|p| p.kind == PartyKind::Operator)
         .ok_or_else(|| ApiError::Internal("the operator party id is taken by another party".into()))?;
     issue_key(store, ledger, &party, Role::Admin).await.map(Some)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn key_ids_parse_only_from_well_formed_keys() {
-        let good = format!("otk_{}_{}", "a".repeat(24), "b".repeat(64));
-        assert_eq!(key_id_of(&good), Some("a".repeat(24).as_str()));
-        for bad in ["", "otk_", "otk_zz_zz", &good[1..], &format!("{good}0"), &good.replace("otk_", "ot_")] {
-            assert_eq!(key_id_of(bad), None, "{bad}");
-        }
-    }
 }

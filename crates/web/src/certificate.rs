@@ -7,13 +7,12 @@
 //! is a self-contained HTML document with print styles, for
 //! `offtake bbc show --format html`. The PDF is [`crate::certificate_pdf`].
 
-use std::fmt::Write;
-
+use maud::{html, Markup, PreEscaped, Render};
 use offtake_wire::certificate::CertificateDoc;
 use time::{Date, Duration};
 
 use crate::chart::{sample_dates, Chart, Point};
-use crate::html::{esc, figures, money, pct_bps, Table};
+use crate::html::{badge, figures, money, pct_bps, Table};
 use crate::model::day;
 
 /// How far back the chart of the period reaches.
@@ -36,115 +35,96 @@ pub fn point(c: &CertificateDoc, date: Date) -> Point {
 
 /// The certificate as an HTML fragment: headline figures, collateral,
 /// ineligibles, reserves, covenants, flags, signatures and the chart.
-pub fn fragment(c: &CertificateDoc, period: &[Point]) -> String {
-    let ccy = c.currency.as_str();
-    let m = |x: &offtake_wire::Money| money(x.amount_minor, ccy);
-    let mut out = String::new();
-    let _ = write!(
-        out,
-        r#"<article class="certificate" id="certificate" data-facility="{f}" data-as-of="{d}"><header><h2>Borrowing-base certificate</h2><p>Facility <strong>{f}</strong> &middot; lender {l} &middot; maker {mk} &middot; as of <time datetime="{d}">{d}</time> &middot; {ccy}</p></header>"#,
-        f = esc(&c.facility),
-        l = esc(&c.lender),
-        mk = esc(&c.maker),
-        d = esc(&c.as_of),
-        ccy = esc(ccy),
-    );
-    out.push_str(&figures(
-        "Headline figures",
-        &[
-            ("Borrowing base", m(&c.base), "cert-base"),
-            ("Net of reserves", m(&c.net_base), "cert-net-base"),
-            ("Limit", m(&c.limit), "cert-limit"),
-            ("Drawn", m(&c.drawn), "cert-drawn"),
-            ("Available", m(&c.available), "cert-available"),
-        ],
-    ));
-    if c.overadvanced {
-        let _ = write!(out, r#"<p class="flag" role="alert">Overadvanced by {}: no new draw.</p>"#, m(&c.overadvance));
-    }
-    out.push_str(&collateral_table(c));
-    out.push_str(&covenants_table(c));
-    for (what, items) in [("Overdue invoice", &c.overdue_invoices), ("Missed tranche", &c.missed_tranches)] {
-        for item in items {
-            let _ = write!(out, r#"<p class="flag">{what}: <strong>{}</strong></p>"#, esc(item));
+pub fn fragment(c: &CertificateDoc, period: &[Point]) -> Markup {
+    let m = |x: &offtake_wire::Money| money(x.amount_minor, &c.currency);
+    let flagged = [("Overdue invoice", &c.overdue_invoices), ("Missed tranche", &c.missed_tranches)];
+    html! {
+        article class="certificate" id="certificate" data-facility=(c.facility) data-as-of=(c.as_of) {
+            header {
+                h2 { "Borrowing-base certificate" }
+                p {
+                    "Facility " strong { (c.facility) } " \u{b7} lender " (c.lender) " \u{b7} maker " (c.maker)
+                    " \u{b7} as of " time datetime=(c.as_of) { (c.as_of) } " \u{b7} " (c.currency)
+                }
+            }
+            (figures("Headline figures", &[
+                ("Borrowing base", m(&c.base), "cert-base"),
+                ("Net of reserves", m(&c.net_base), "cert-net-base"),
+                ("Limit", m(&c.limit), "cert-limit"),
+                ("Drawn", m(&c.drawn), "cert-drawn"),
+                ("Available", m(&c.available), "cert-available"),
+            ]))
+            @if c.overadvanced {
+                p class="flag" role="alert" { "Overadvanced by " (m(&c.overadvance)) ": no new draw." }
+            }
+            (collateral_table(c))
+            (covenants_table(c))
+            @for (what, items) in flagged { @for item in items { p class="flag" { (what) ": " strong { (item) } } } }
+            (signatures(c))
+            (period_chart(c, period))
         }
     }
-    out.push_str(&signatures(c));
-    if period.len() > 1 {
-        let as_of = period.last().map_or(period[0].date, |p| p.date);
-        let title = format!("Borrowing base and drawn principal, {} to {}", day(period[0].date), day(as_of));
-        let id = format!("cert-chart-{}", c.facility);
-        out.push_str(
-            &Chart {
-                id: &id,
-                title: &title,
-                currency: ccy,
-                limit_minor: c.limit.amount_minor,
-                today: as_of,
-                points: period,
-            }
-            .render(),
-        );
-    }
-    out.push_str("</article>");
-    out
 }
 
-fn collateral_table(c: &CertificateDoc) -> String {
+/// The chart of the period, when it has two points or more.
+fn period_chart(c: &CertificateDoc, period: &[Point]) -> Markup {
+    let [first, .., last] = period else { return html! {} };
+    let title = format!("Borrowing base and drawn principal, {} to {}", day(first.date), day(last.date));
+    let id = format!("cert-chart-{}", c.facility);
+    Chart {
+        id: &id,
+        title: &title,
+        currency: &c.currency,
+        limit_minor: c.limit.amount_minor,
+        today: last.date,
+        points: period,
+    }
+    .render()
+}
+
+fn collateral_table(c: &CertificateDoc) -> Markup {
     let ccy = c.currency.as_str();
     let m = |x: &offtake_wire::Money| money(x.amount_minor, ccy);
     let r = &c.receivables;
-    let mut rows = vec![
-        vec!["Commitments in window".into(), m(&c.commitments_in_window)],
-        vec!["Commitments scheduled".into(), m(&c.commitments_scheduled)],
-        vec!["Receivables, current".into(), m(&r.current)],
-        vec!["Receivables, 1–30 days past due".into(), m(&r.days_1_30)],
-        vec!["Receivables, 31–60 days past due".into(), m(&r.days_31_60)],
-        vec!["Receivables, 61–90 days past due".into(), m(&r.days_61_90)],
-        vec!["Receivables, over 90 days past due".into(), m(&r.days_over_90)],
+    let mut rows: Vec<(String, Markup)> = vec![
+        ("Commitments in window".into(), m(&c.commitments_in_window)),
+        ("Commitments scheduled".into(), m(&c.commitments_scheduled)),
+        ("Receivables, current".into(), m(&r.current)),
+        ("Receivables, 1\u{2013}30 days past due".into(), m(&r.days_1_30)),
+        ("Receivables, 31\u{2013}60 days past due".into(), m(&r.days_31_60)),
+        ("Receivables, 61\u{2013}90 days past due".into(), m(&r.days_61_90)),
+        ("Receivables, over 90 days past due".into(), m(&r.days_over_90)),
     ];
-    for i in &c.ineligible {
-        rows.push(vec![format!("Ineligible: {}", esc(&i.reason.replace('_', " "))), m(&i.amount)]);
-    }
-    for b in c.concentration.iter().filter(|b| b.excess.amount_minor > 0) {
-        rows.push(vec![format!("Above the concentration cap: {}", esc(&b.brand)), m(&b.excess)]);
-    }
-    rows.push(vec!["Eligible".into(), m(&c.eligible)]);
-    rows.push(vec![
-        format!(
-            "Base at {} (commitments) / {} (receivables)",
-            pct_bps(c.advance_rate_bps),
-            pct_bps(c.receivable_advance_rate_bps)
-        ),
-        m(&c.base),
-    ]);
-    for res in &c.reserves {
-        rows.push(vec![format!("Reserve: {}", esc(&res.name)), m(&res.amount)]);
-    }
-    rows.push(vec!["Capacity (net base within the limit)".into(), m(&c.capacity)]);
-    rows.push(vec!["Pending advances".into(), m(&c.pending)]);
+    rows.extend(c.ineligible.iter().map(|i| (format!("Ineligible: {}", i.reason.replace('_', " ")), m(&i.amount))));
+    let over_cap = c.concentration.iter().filter(|b| b.excess.amount_minor > 0);
+    rows.extend(over_cap.map(|b| (format!("Above the concentration cap: {}", b.brand), m(&b.excess))));
+    rows.push(("Eligible".into(), m(&c.eligible)));
+    let rates = (pct_bps(c.advance_rate_bps), pct_bps(c.receivable_advance_rate_bps));
+    rows.push((format!("Base at {} (commitments) / {} (receivables)", rates.0, rates.1), m(&c.base)));
+    rows.extend(c.reserves.iter().map(|res| (format!("Reserve: {}", res.name), m(&res.amount))));
+    rows.push(("Capacity (net base within the limit)".into(), m(&c.capacity)));
+    rows.push(("Pending advances".into(), m(&c.pending)));
     Table {
         id: "cert-collateral",
         caption: "Collateral, ineligibles, reserves",
         headers: &["Line", "Amount"],
         numeric: &[1],
-        rows,
+        rows: rows.into_iter().map(|(line, amount)| vec![line.render(), amount]).collect(),
         empty: "",
     }
     .render()
 }
 
-fn covenants_table(c: &CertificateDoc) -> String {
+fn covenants_table(c: &CertificateDoc) -> Markup {
     let rows = c
         .covenants
         .iter()
         .map(|k| {
-            let since = k.since.as_deref().map_or(String::new(), |d| format!(" since {}", esc(d)));
             vec![
-                esc(&k.name.replace('_', " ")),
-                k.value.to_string(),
-                k.limit.to_string(),
-                format!("{}{since}", crate::html::badge(&k.state)),
+                k.name.replace('_', " ").render(),
+                k.value.render(),
+                k.limit.render(),
+                html! { (badge(&k.state)) @if let Some(d) = &k.since { " since " (d) } },
             ]
         })
         .collect();
@@ -159,16 +139,16 @@ fn covenants_table(c: &CertificateDoc) -> String {
     .render()
 }
 
-fn signatures(c: &CertificateDoc) -> String {
+fn signatures(c: &CertificateDoc) -> Markup {
     let rows = c
         .signatures
         .iter()
         .map(|s| {
             let at = s.signed_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
-            vec![esc(s.act.as_str()), esc(&s.signed_by), esc(&s.key_id), esc(&at)]
+            vec![s.act.as_str().render(), s.signed_by.render(), s.key_id.render(), at.render()]
         })
         .collect();
-    let mut out = Table {
+    let table = Table {
         id: "cert-signatures",
         caption: "Signatures",
         headers: &["Act", "Signed by", "Key", "Signed at"],
@@ -177,8 +157,7 @@ fn signatures(c: &CertificateDoc) -> String {
         empty: "Not signed yet: the maker attests, then the lender reviews.",
     }
     .render();
-    let _ = write!(out, r#"<p class="note">Certificate SHA-256 <code>{}</code></p>"#, esc(&c.certificate_hash));
-    out
+    html! { (table) p class="note" { "Certificate SHA-256 " code { (c.certificate_hash) } } }
 }
 
 /// Print rules of the standalone page: A4, no backgrounds, tables kept whole.
@@ -189,12 +168,23 @@ const PRINT_CSS: &str =
 /// The certificate as a self-contained HTML document (styles inline), for
 /// printing or archiving.
 pub fn page(c: &CertificateDoc, period: &[Point]) -> String {
-    format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Borrowing-base certificate {} {}</title><style>{}\n{}</style></head><body><main>{}</main></body></html>\n",
-        esc(&c.facility),
-        esc(&c.as_of),
-        crate::APP_CSS,
-        PRINT_CSS,
-        fragment(c, period)
-    )
+    let mut html = html! {
+        // A trusted constant: the doctype as this page always wrote it
+        // (maud's `DOCTYPE` is upper-case; HTML reads either).
+        (PreEscaped("<!doctype html>"))
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { "Borrowing-base certificate " (c.facility) " " (c.as_of) }
+                // Trusted constants of this crate (the dashboard's stylesheet
+                // and the print rules): CSS is not text to escape.
+                style { (PreEscaped(crate::APP_CSS)) "\n" (PreEscaped(PRINT_CSS)) }
+            }
+            body { main { (fragment(c, period)) } }
+        }
+    }
+    .into_string();
+    html.push('\n');
+    html
 }

@@ -8,9 +8,10 @@
 
 use std::fmt::Write;
 
+use maud::{html, Markup};
 use time::Date;
 
-use crate::html::{esc, grouped, scale_of, Table};
+use crate::html::{grouped, scale_of, Table};
 use crate::model::day;
 
 /// Plot area and margins, in SVG user units.
@@ -76,13 +77,74 @@ fn short(minor: i64, scale: u32) -> String {
     format!("{text}{suffix}")
 }
 
+/// Where dates and amounts fall in the plot area.
+struct Frame {
+    first: Date,
+    last: Date,
+    span_days: f64,
+    /// The amount at the top of the axis.
+    top: i64,
+}
+
+impl Frame {
+    const PLOT_W: f64 = WIDTH - LEFT - RIGHT;
+    const PLOT_H: f64 = HEIGHT - TOP - BOTTOM;
+
+    fn x(&self, d: Date) -> f64 {
+        LEFT + Self::PLOT_W * ((d - self.first).whole_days() as f64 / self.span_days)
+    }
+
+    fn y(&self, v: i64) -> f64 {
+        TOP + Self::PLOT_H * (1.0 - v as f64 / self.top as f64)
+    }
+}
+
+/// One decimal: the precision of every coordinate.
+fn n1(v: f64) -> String {
+    format!("{v:.1}")
+}
+
+/// SVG path data of a step line through `points` (`M x,y H x V y …`),
+/// starting at `start` (`M` when empty): path data is a micro-syntax no
+/// template engine writes, so it is built here, from numbers only.
+fn step_path(start: String, frame: &Frame, points: &[(Date, i64)]) -> String {
+    let mut out = start;
+    for (i, (d, v)) in points.iter().enumerate() {
+        let (px, py) = (frame.x(*d), frame.y(*v));
+        let _ = match (i, out.is_empty()) {
+            (0, true) => write!(out, "M{px:.1},{py:.1}"),
+            (0, false) => write!(out, " V{py:.1}"),
+            _ => write!(out, " H{px:.1} V{py:.1}"),
+        };
+    }
+    out
+}
+
 impl Chart<'_> {
-    pub fn render(&self) -> String {
-        let n = self.points.len();
-        if n < 2 {
-            return String::new();
+    /// The figure: the SVG, its legend, a caption and the numbers as a
+    /// table (in `<details>`, for screen readers and for checking).
+    pub fn render(&self) -> Markup {
+        let Some(frame) = self.frame() else { return html! {} };
+        html! {
+            figure class="chart-figure" {
+                (self.svg(&frame))
+                ul class="legend" aria-hidden="true" {
+                    li { span class="key key-base" {} "Borrowing base" }
+                    li { span class="key key-drawn" {} "Drawn principal (dashed: as it stands today)" }
+                    li { span class="key key-limit" {} "Limit" }
+                }
+                figcaption { (self.title) }
+                details { summary { "The chart's numbers as a table" } (self.table()) }
+            }
         }
-        let scale = scale_of(self.currency);
+    }
+
+    /// The axes' extent; `None` with fewer than two points.
+    fn frame(&self) -> Option<Frame> {
+        let (first, last) = match self.points {
+            [first, .., last] => (first.date, last.date),
+            _ => return None,
+        };
         let max = self
             .points
             .iter()
@@ -90,138 +152,110 @@ impl Chart<'_> {
             .chain([self.limit_minor])
             .max()
             .unwrap_or(0);
-        let top = nice_ceiling(max);
-        let first = self.points[0].date;
-        let span_days = (self.points[n - 1].date - first).whole_days().max(1) as f64;
-        let plot_w = WIDTH - LEFT - RIGHT;
-        let plot_h = HEIGHT - TOP - BOTTOM;
-        let x = |d: Date| LEFT + plot_w * ((d - first).whole_days() as f64 / span_days);
-        let y = |v: i64| TOP + plot_h * (1.0 - v as f64 / top as f64);
+        let span_days = (last - first).whole_days().max(1) as f64;
+        Some(Frame { first, last, span_days, top: nice_ceiling(max) })
+    }
 
-        let title_id = format!("{}-title", self.id);
-        let desc_id = format!("{}-desc", self.id);
-        let mut svg = String::new();
-        let _ = write!(
-            svg,
-            r#"<svg class="chart" id="{id}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="{title_id} {desc_id}" xmlns="http://www.w3.org/2000/svg">"#,
-            id = esc(self.id)
-        );
-        let last_drawn = self.points.iter().rev().find_map(|p| p.drawn_minor.map(|d| (p.date, d)));
+    fn svg(&self, frame: &Frame) -> Markup {
+        let (title_id, desc_id) = (format!("{}-title", self.id), format!("{}-desc", self.id));
+        let view_box = format!("0 0 {WIDTH} {HEIGHT}");
+        html! {
+            svg class="chart" id=(self.id) viewBox=(view_box) role="img" aria-labelledby={ (title_id) " " (desc_id) }
+                xmlns="http://www.w3.org/2000/svg" {
+                title id=(title_id) { (self.title) }
+                desc id=(desc_id) { (self.description(frame)) }
+                (self.axes(frame))
+                (self.series(frame))
+            }
+        }
+    }
+
+    /// The text a screen reader reads for the chart.
+    fn description(&self, frame: &Frame) -> String {
+        let scale = scale_of(self.currency);
+        let last_drawn = self.points.iter().rev().find_map(|p| p.drawn_minor);
         let today_base = self.points.iter().rev().find(|p| p.date <= self.today).map(|p| p.base_minor);
-        let _ = write!(
-            svg,
-            "<title id=\"{title_id}\">{}</title><desc id=\"{desc_id}\">Borrowing base and drawn principal from {} to {}, in {}. Limit {}. Base today {}; drawn {}. Dates after {} are projected: the base from the commitments, the drawn principal as it stands.</desc>",
-            esc(self.title),
-            day(first),
-            day(self.points[n - 1].date),
-            esc(self.currency),
+        format!(
+            "Borrowing base and drawn principal from {} to {}, in {}. Limit {}. Base today {}; drawn {}. Dates after {} are projected: the base from the commitments, the drawn principal as it stands.",
+            day(frame.first),
+            day(frame.last),
+            self.currency,
             grouped(self.limit_minor, scale),
             today_base.map_or("unknown".to_owned(), |b| grouped(b, scale)),
-            last_drawn.map_or("nothing".to_owned(), |(_, d)| grouped(d, scale)),
+            last_drawn.map_or("nothing".to_owned(), |d| grouped(d, scale)),
             day(self.today),
-        );
+        )
+    }
 
-        // Grid and amount axis.
-        for i in 0..=Y_TICKS {
-            let v = top / Y_TICKS * i;
-            let yy = y(v);
-            let _ = write!(
-                svg,
-                r#"<line class="grid" x1="{LEFT}" x2="{}" y1="{yy:.1}" y2="{yy:.1}"/><text class="tick" x="{}" y="{:.1}" text-anchor="end">{}</text>"#,
-                WIDTH - RIGHT,
-                LEFT - 8.0,
-                yy + 4.0,
-                short(v, scale)
-            );
+    /// Gridlines with amounts; the first, last and today's dates.
+    fn axes(&self, frame: &Frame) -> Markup {
+        let scale = scale_of(self.currency);
+        let ticks = (0..=Y_TICKS).map(|i| frame.top / Y_TICKS * i);
+        let axis_y = TOP + Frame::PLOT_H;
+        let today_inside = self.today > frame.first && self.today < frame.last;
+        let mut labels = vec![(frame.first, "start"), (frame.last, "end")];
+        if today_inside {
+            labels.push((self.today, "middle"));
         }
-        // Date axis: first, today (if inside) and last.
-        let mut labels = vec![first, self.points[n - 1].date];
-        if self.today > first && self.today < self.points[n - 1].date {
-            labels.push(self.today);
-            let tx = x(self.today);
-            let _ = write!(
-                svg,
-                r#"<line class="today" x1="{tx:.1}" x2="{tx:.1}" y1="{TOP}" y2="{:.1}"/><text class="tick" x="{tx:.1}" y="{:.1}" text-anchor="middle">today</text>"#,
-                TOP + plot_h,
-                TOP + plot_h + 32.0
-            );
-        }
-        for d in labels {
-            let anchor = if d == first {
-                "start"
-            } else if d == self.points[n - 1].date {
-                "end"
-            } else {
-                "middle"
-            };
-            let _ = write!(
-                svg,
-                r#"<text class="tick" x="{:.1}" y="{:.1}" text-anchor="{anchor}">{}</text>"#,
-                x(d),
-                TOP + plot_h + 16.0,
-                day(d)
-            );
-        }
-
-        // Limit.
-        let ly = y(self.limit_minor);
-        let _ = write!(svg, r#"<line class="limit" x1="{LEFT}" x2="{}" y1="{ly:.1}" y2="{ly:.1}"/>"#, WIDTH - RIGHT);
-
-        // Base: a step line (the base changes on the dates computed).
-        let mut base_path = String::new();
-        for (i, p) in self.points.iter().enumerate() {
-            let (px, py) = (x(p.date), y(p.base_minor));
-            if i == 0 {
-                let _ = write!(base_path, "M{px:.1},{py:.1}");
-            } else {
-                let _ = write!(base_path, " H{px:.1} V{py:.1}");
+        html! {
+            @for v in ticks {
+                line class="grid" x1=(LEFT) x2=(WIDTH - RIGHT) y1=(n1(frame.y(v))) y2=(n1(frame.y(v))) {}
+                text class="tick" x=(LEFT - 8.0) y=(n1(frame.y(v) + 4.0)) text-anchor="end" { (short(v, scale)) }
+            }
+            @if today_inside {
+                @let tx = n1(frame.x(self.today));
+                line class="today" x1=(tx) x2=(tx) y1=(TOP) y2=(n1(axis_y)) {}
+                text class="tick" x=(tx) y=(n1(axis_y + 32.0)) text-anchor="middle" { "today" }
+            }
+            @for (d, anchor) in labels {
+                text class="tick" x=(n1(frame.x(d))) y=(n1(axis_y + 16.0)) text-anchor=(anchor) { (day(d)) }
             }
         }
-        let _ = write!(svg, r#"<path class="base" d="{base_path}"/>"#);
+    }
 
-        // Drawn: a filled step area up to today.
+    /// The limit, the base (a step line: it changes on the dates
+    /// computed), the drawn principal up to today (a filled step area) and
+    /// after it, dashed, as it stands if nothing else is drawn or repaid.
+    fn series(&self, frame: &Frame) -> Markup {
+        let ly = n1(frame.y(self.limit_minor));
+        let base: Vec<(Date, i64)> = self.points.iter().map(|p| (p.date, p.base_minor)).collect();
         let drawn: Vec<(Date, i64)> = self.points.iter().filter_map(|p| p.drawn_minor.map(|d| (p.date, d))).collect();
-        if drawn.len() >= 2 {
-            let zero = y(0);
-            let mut area = format!("M{:.1},{zero:.1}", x(drawn[0].0));
-            let mut line = String::new();
-            for (i, (d, v)) in drawn.iter().enumerate() {
-                let (px, py) = (x(*d), y(*v));
-                if i == 0 {
-                    let _ = write!(area, " V{py:.1}");
-                    let _ = write!(line, "M{px:.1},{py:.1}");
-                } else {
-                    let _ = write!(area, " H{px:.1} V{py:.1}");
-                    let _ = write!(line, " H{px:.1} V{py:.1}");
-                }
+        let zero = frame.y(0);
+        let area = (drawn.len() >= 2).then(|| {
+            let start = format!("M{:.1},{zero:.1}", frame.x(drawn[0].0));
+            format!("{} V{zero:.1} Z", step_path(start, frame, &drawn))
+        });
+        let projected = drawn
+            .last()
+            .filter(|(d, _)| *d < frame.last)
+            .map(|(d, v)| format!("M{:.1},{:.1} H{:.1}", frame.x(*d), frame.y(*v), frame.x(frame.last)));
+        html! {
+            line class="limit" x1=(LEFT) x2=(WIDTH - RIGHT) y1=(ly) y2=(ly) {}
+            path class="base" d=(step_path(String::new(), frame, &base)) {}
+            @if let Some(area) = area {
+                path class="drawn-area" d=(area) {}
+                path class="drawn" d=(step_path(String::new(), frame, &drawn)) {}
             }
-            let _ = write!(area, " V{zero:.1} Z");
-            let _ = write!(svg, r#"<path class="drawn-area" d="{area}"/><path class="drawn" d="{line}"/>"#);
+            @if let Some(d) = projected { path class="drawn projected" d=(d) {} }
         }
-        // After today: the drawn principal as it stands, if nothing else is
-        // drawn or repaid (dashed).
-        if let Some((d, v)) = drawn.last() {
-            let end = self.points[n - 1].date;
-            if *d < end {
-                let _ = write!(svg, r#"<path class="drawn projected" d="M{:.1},{:.1} H{:.1}"/>"#, x(*d), y(*v), x(end));
-            }
-        }
-        svg.push_str("</svg>");
+    }
 
-        let legend = r#"<ul class="legend" aria-hidden="true"><li><span class="key key-base"></span>Borrowing base</li><li><span class="key key-drawn"></span>Drawn principal (dashed: as it stands today)</li><li><span class="key key-limit"></span>Limit</li></ul>"#;
+    /// The chart's numbers, row by sampled date.
+    fn table(&self) -> Markup {
+        let scale = scale_of(self.currency);
         let rows = self
             .points
             .iter()
             .map(|p| {
                 let projected = if p.date > self.today { " (projected)" } else { "" };
                 vec![
-                    format!("{}{projected}", day(p.date)),
-                    grouped(p.base_minor, scale),
-                    p.drawn_minor.map_or("\u{2014}".to_owned(), |d| grouped(d, scale)),
+                    html! { (day(p.date)) (projected) },
+                    html! { (grouped(p.base_minor, scale)) },
+                    html! { (p.drawn_minor.map_or("\u{2014}".to_owned(), |d| grouped(d, scale))) },
                 ]
             })
             .collect();
-        let table = Table {
+        Table {
             id: &format!("{}-data", self.id),
             caption: &format!("{} ({})", self.title, self.currency),
             headers: &["Date", "Borrowing base", "Drawn principal"],
@@ -229,11 +263,7 @@ impl Chart<'_> {
             rows,
             empty: "no data",
         }
-        .render();
-        format!(
-            r#"<figure class="chart-figure">{svg}{legend}<figcaption>{}</figcaption><details><summary>The chart's numbers as a table</summary>{table}</details></figure>"#,
-            esc(self.title)
-        )
+        .render()
     }
 }
 
@@ -294,7 +324,8 @@ mod tests {
             today: t,
             points: &points,
         }
-        .render();
+        .render()
+        .into_string();
         assert!(html.contains(r#"role="img" aria-labelledby="c1-title c1-desc""#));
         assert!(html.contains("<title id=\"c1-title\">Facility f1</title>"));
         assert!(html.contains("Limit 500,000.00"));

@@ -1,26 +1,11 @@
-//! Writing HTML safely: every piece of text that came from the API goes
-//! through [`esc`] (element text and attribute values alike), amounts are
-//! formatted here and nowhere else.
+//! Writing HTML safely: the markup is `maud` templates, checked when the
+//! crate compiles and escaping every `(expression)` they splice (element
+//! text and attribute values alike), so text that came from the API cannot
+//! become markup. Amounts are formatted here and nowhere else.
 
-use std::fmt::Write;
+use maud::{html, Markup};
 
 use offtake_ledger::{AmountMinor, Currency};
-
-/// Escapes text for an HTML element body or a double-quoted attribute.
-pub fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// The scale of a currency code; unknown codes are shown with 2 decimals.
 pub fn scale_of(currency: &str) -> u32 {
@@ -63,13 +48,12 @@ pub fn grouped(minor: i64, scale: u32) -> String {
 
 /// An amount for a table cell or a figure: grouped digits, the currency
 /// code, and the API's plain decimal in `data-amount`.
-pub fn money(minor: i64, currency: &str) -> String {
-    format!(
-        r#"<span class="money" data-amount="{}">{} <abbr class="ccy">{}</abbr></span>"#,
-        esc(&plain(minor, currency)),
-        grouped(minor, scale_of(currency)),
-        esc(currency)
-    )
+pub fn money(minor: i64, currency: &str) -> Markup {
+    html! {
+        span class="money" data-amount=(plain(minor, currency)) {
+            (grouped(minor, scale_of(currency))) " " abbr class="ccy" { (currency) }
+        }
+    }
 }
 
 /// Basis points as a percentage: `8000` → `"80%"`, `1250` → `"12.5%"`.
@@ -95,63 +79,58 @@ pub fn share(part: i64, whole: i64) -> String {
 }
 
 /// A status word as a badge; the class is derived from the word.
-pub fn badge(status: &str) -> String {
+pub fn badge(status: &str) -> Markup {
     let class: String = status.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
-    format!(r#"<span class="badge badge-{class}">{}</span>"#, esc(&status.replace('_', " ")))
+    html! { span class={ "badge badge-" (class) } { (status.replace('_', " ")) } }
 }
 
 /// A semantic table: caption, column headers with `scope="col"`, rows of
-/// ready-made cell HTML (the first cell of each row is a row header).
+/// ready-made cells (the first cell of each row is a row header).
 /// `numeric` marks columns to right-align. An empty table says so.
 pub struct Table<'a> {
     pub id: &'a str,
     pub caption: &'a str,
     pub headers: &'a [&'a str],
     pub numeric: &'a [usize],
-    pub rows: Vec<Vec<String>>,
+    pub rows: Vec<Vec<Markup>>,
     pub empty: &'a str,
 }
 
 impl Table<'_> {
-    pub fn render(&self) -> String {
-        let mut out = String::new();
-        let _ = write!(out, r#"<div class="table-wrap"><table id="{}">"#, esc(self.id));
-        let _ = write!(out, "<caption>{}</caption><thead><tr>", esc(self.caption));
-        for (i, h) in self.headers.iter().enumerate() {
-            let class = if self.numeric.contains(&i) { r#" class="num""# } else { "" };
-            let _ = write!(out, r#"<th scope="col"{class}>{}</th>"#, esc(h));
-        }
-        out.push_str("</tr></thead><tbody>");
-        if self.rows.is_empty() {
-            let _ =
-                write!(out, r#"<tr><td colspan="{}" class="empty">{}</td></tr>"#, self.headers.len(), esc(self.empty));
-        }
-        for row in &self.rows {
-            out.push_str("<tr>");
-            for (i, cell) in row.iter().enumerate() {
-                let class = if self.numeric.contains(&i) { r#" class="num""# } else { "" };
-                if i == 0 {
-                    let _ = write!(out, r#"<th scope="row"{class}>{cell}</th>"#);
-                } else {
-                    let _ = write!(out, "<td{class}>{cell}</td>");
+    /// `num` for a right-aligned column.
+    fn class_of(&self, column: usize) -> Option<&'static str> {
+        self.numeric.contains(&column).then_some("num")
+    }
+
+    pub fn render(&self) -> Markup {
+        html! {
+            div class="table-wrap" { table id=(self.id) {
+                caption { (self.caption) }
+                thead { tr { @for (i, h) in self.headers.iter().enumerate() {
+                    th scope="col" class=[self.class_of(i)] { (h) }
+                } } }
+                tbody {
+                    @if self.rows.is_empty() {
+                        tr { td colspan=(self.headers.len()) class="empty" { (self.empty) } }
+                    }
+                    @for row in &self.rows { tr { @for (i, cell) in row.iter().enumerate() {
+                        @if i == 0 { th scope="row" class=[self.class_of(i)] { (cell) } }
+                        @else { td class=[self.class_of(i)] { (cell) } }
+                    } } }
                 }
-            }
-            out.push_str("</tr>");
+            } }
         }
-        out.push_str("</tbody></table></div>");
-        out
     }
 }
 
-/// A definition list of figures: `(term, value html, id)`.
-pub fn figures(label: &str, items: &[(&str, String, &str)]) -> String {
-    let mut out = format!(r#"<dl class="figures" aria-label="{}">"#, esc(label));
-    for (term, value, id) in items {
-        let id_attr = if id.is_empty() { String::new() } else { format!(r#" id="{}""#, esc(id)) };
-        let _ = write!(out, r#"<div class="figure"><dt>{}</dt><dd{id_attr}>{value}</dd></div>"#, esc(term));
+/// A definition list of figures: `(term, value, id)`; an empty id is none.
+pub fn figures<T: AsRef<str>, I: AsRef<str>>(label: &str, items: &[(T, Markup, I)]) -> Markup {
+    html! {
+        dl class="figures" aria-label=(label) { @for (term, value, id) in items {
+            @let id = id.as_ref();
+            div class="figure" { dt { (term.as_ref()) } dd id=[(!id.is_empty()).then_some(id)] { (value) } }
+        } }
     }
-    out.push_str("</dl>");
-    out
 }
 
 #[cfg(test)]
@@ -160,10 +139,11 @@ mod tests {
 
     #[test]
     fn text_from_the_api_cannot_become_markup() {
-        assert_eq!(
-            esc(r#"<script>"x" & 'y'</script>"#),
-            "&lt;script&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/script&gt;"
-        );
+        let hostile = r#"<script>"x" & 'y'</script>"#;
+        let html = figures(hostile, &[(hostile, badge(hostile), hostile)]).into_string();
+        assert!(!html.contains("<script>"), "{html}");
+        assert!(html.contains(r#"aria-label="&lt;script&gt;&quot;x&quot; &amp; 'y'&lt;/script&gt;""#), "{html}");
+        assert!(html.contains(r#"<dt>&lt;script&gt;&quot;x&quot; &amp; 'y'&lt;/script&gt;</dt>"#), "{html}");
     }
 
     #[test]
@@ -175,7 +155,7 @@ mod tests {
         assert_eq!(grouped(1_234_567, 3), "1,234.567");
         assert_eq!(plain(16_000_000, "USD"), "160000.00");
         assert_eq!(plain(1_000, "JPY"), "1000");
-        assert!(money(100, "USD").contains(r#"data-amount="1.00""#));
+        assert!(money(100, "USD").into_string().contains(r#"data-amount="1.00""#));
     }
 
     #[test]
@@ -194,14 +174,14 @@ mod tests {
             caption: "Advances",
             headers: &["Id", "Amount"],
             numeric: &[1],
-            rows: vec![vec!["a<1>".into(), "2".into()]],
+            rows: vec![vec![maud::PreEscaped("a<1>".into()), html! { "2" }]],
             empty: "none",
         };
-        let html = t.render();
+        let html = t.render().into_string();
         assert!(html.contains("<caption>Advances</caption>"));
         assert!(html.contains(r#"<th scope="col" class="num">Amount</th>"#));
         assert!(html.contains(r#"<th scope="row">a<1></th>"#), "cells are ready-made HTML: callers escape");
-        let empty = Table { rows: vec![], ..t }.render();
+        let empty = Table { rows: vec![], ..t }.render().into_string();
         assert!(empty.contains(r#"colspan="2" class="empty">none"#));
     }
 }

@@ -117,9 +117,9 @@ fn caller(web: &Web, headers: &HeaderMap) -> Result<(Client, String), WebError> 
     Ok((Client::new(web.api.clone(), value.clone()), token))
 }
 
-fn fragment(result: Result<String, WebError>) -> Response {
+fn fragment(result: Result<maud::Markup, WebError>) -> Response {
     match result {
-        Ok(html) => (page_headers("text/html; charset=utf-8"), html).into_response(),
+        Ok(html) => (page_headers("text/html; charset=utf-8"), html.into_string()).into_response(),
         Err(e) => e.into_response(),
     }
 }

@@ -60,7 +60,9 @@ pub use invoice::{Invoice, InvoiceKind, InvoicePayment, InvoiceStatus};
 pub use ledger::{Account, Balance, ChainHead, ChainReport, Entry, Leg};
 pub use money::{instant_of_us, Money};
 pub use page::*;
-pub use party::{ApiKey, IssuedApiKey, Party, PartyKind, Role};
+pub use party::{
+    key_id_of, ApiKey, IssuedApiKey, Party, PartyKind, Role, API_KEY_ID_BYTES, API_KEY_PREFIX, API_KEY_SECRET_BYTES,
+};
 pub use payment::{
     Allocation, DebtPart, InvoiceApplied, PartPaid, Payment, PaymentSource, PaymentStatus, Rejection, Remittance,
     RemittanceLine, RemittanceStatement, RunReport, Waterfall,

@@ -123,6 +123,24 @@ pub struct ApiKey {
     pub revoked_at: Option<OffsetDateTime>,
 }
 
+/// Every API key starts with this, so leaked keys are easy to scan for.
+pub const API_KEY_PREFIX: &str = "otk_";
+/// Random bytes in a key's public id (hex: twice as many digits).
+pub const API_KEY_ID_BYTES: usize = 12;
+/// Random bytes in a key's secret (hex: twice as many digits).
+pub const API_KEY_SECRET_BYTES: usize = 32;
+
+/// Splits an API key, `otk_<key id>_<secret>`, into its key id; `None`
+/// if malformed. The key's format is part of the contract: the API reads
+/// the id to authenticate, the dashboard to find the signed-in key among
+/// those it may list, so the one parser lives here, below both.
+pub fn key_id_of(token: &str) -> Option<&str> {
+    let rest = token.strip_prefix(API_KEY_PREFIX)?;
+    let (id, secret) = rest.split_once('_')?;
+    let hex_of = |s: &str, n: usize| s.len() == n * 2 && s.bytes().all(|b| b.is_ascii_hexdigit());
+    (hex_of(id, API_KEY_ID_BYTES) && hex_of(secret, API_KEY_SECRET_BYTES)).then_some(id)
+}
+
 /// A newly issued API key: the description and, this once, the key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct IssuedApiKey {
@@ -132,4 +150,18 @@ pub struct IssuedApiKey {
     /// `Authorization: Bearer <key>`. Absent on an idempotent replay.
     #[serde(default)]
     pub key: Option<String>,
+}
+
+#[cfg(test)]
+mod api_key_tests {
+    use super::*;
+
+    #[test]
+    fn key_ids_parse_only_from_well_formed_keys() {
+        let good = format!("otk_{}_{}", "a".repeat(24), "b".repeat(64));
+        assert_eq!(key_id_of(&good), Some("a".repeat(24).as_str()));
+        for bad in ["", "otk_", "otk_zz_zz", &good[1..], &format!("{good}0"), &good.replace("otk_", "ot_")] {
+            assert_eq!(key_id_of(bad), None, "{bad}");
+        }
+    }
 }

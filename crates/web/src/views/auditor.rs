@@ -2,6 +2,7 @@
 //! on demand, the status of a signed checkpoint against the live chain,
 //! and the books to download.
 
+use maud::{html, Markup, Render};
 use offtake_audit_export::checkpoint::SignedCheckpoint;
 use offtake_audit_export::error::Loc;
 use offtake_audit_export::format::{jcs, CHECKPOINT_FORMAT};
@@ -10,86 +11,116 @@ use time::Date;
 
 use super::{contents, section, Viewer};
 use crate::client::{Client, WebError};
-use crate::html::{badge, esc, figures};
+use crate::html::{badge, figures};
 use crate::model::{ChainHead, ChainReport};
 
 /// Largest checkpoint file accepted (they are well under 1 KiB).
 pub const MAX_CHECKPOINT_BYTES: usize = 64 * 1024;
 
-pub async fn render(client: &Client, _viewer: &Viewer, _today: Date) -> Result<String, WebError> {
+pub async fn render(client: &Client, _viewer: &Viewer, _today: Date) -> Result<Markup, WebError> {
     let head: ChainHead = client.get("/v1/chain/head").await?;
-    let mut out = contents(&[("chain", "Chain head"), ("checkpoints", "Checkpoints"), ("exports", "Exports")]);
-
-    let mut chain = figures(
+    let recorded = crate::model::rfc3339_us(head.recorded_at_us);
+    let head_figures = figures(
         "Chain head",
         &[
-            ("Entries", head.seq.to_string(), "chain-seq"),
-            ("Head hash", format!("<code class=\"hash\">{}</code>", esc(&head.hash)), "chain-hash"),
+            ("Entries", head.seq.render(), "chain-seq"),
+            ("Head hash", html! { code class="hash" { (head.hash) } }, "chain-hash"),
             (
                 "Last entry recorded",
-                {
-                    let t = crate::model::rfc3339_us(head.recorded_at_us);
-                    format!(r#"<time datetime="{}">{}</time>"#, esc(&t), esc(&t.replace('T', " ").replace('Z', " UTC")))
-                },
+                html! { time datetime=(recorded) { (recorded.replace('T', " ").replace('Z', " UTC")) } },
                 "",
             ),
         ],
     );
-    chain.push_str(
-        r#"<p>Re-computing every hash and link of the chain reads the whole ledger.</p><button type="button" id="verify-chain">Verify the whole chain now</button><div id="verify-result" role="status" aria-live="polite"></div>"#,
-    );
-    out.push_str(&section("chain", "Chain head", &chain));
+    let chain = html! {
+        (head_figures)
+        p { "Re-computing every hash and link of the chain reads the whole ledger." }
+        button type="button" id="verify-chain" { "Verify the whole chain now" }
+        div id="verify-result" role="status" aria-live="polite" {}
+    };
+    Ok(html! {
+        (contents(&[("chain", "Chain head"), ("checkpoints", "Checkpoints"), ("exports", "Exports")]))
+        (section("chain", "Chain head", chain))
+        (section("checkpoints", "Checkpoint status", checkpoint_form()))
+        (section("exports", "Exports", export_form()))
+    })
+}
 
-    out.push_str(&section(
-        "checkpoints",
-        "Checkpoint status",
-        r#"<p>A checkpoint is signed offline with the ledger key (<code>offtake audit checkpoint</code>): the key never sits on this server. Check one against the live chain: its signature, and whether the entry it ends at still has the hash it signed.</p>
-<form id="checkpoint-form" novalidate>
-<div class="field"><label for="checkpoint-file">Signed checkpoint file</label><input id="checkpoint-file" name="checkpoint" type="file" accept=".json,application/json" required></div>
-<div class="field"><label for="checkpoint-key">Ledger public key you expect <span class="opt">(hex, optional: pins the signer)</span></label><input id="checkpoint-key" name="public_key" type="text" autocomplete="off" spellcheck="false" pattern="^[0-9a-fA-F]{64}$"></div>
-<button type="submit">Check the checkpoint</button>
-<div id="checkpoint-result" role="status" aria-live="polite"></div>
-</form>"#,
-    ));
+/// The form that checks a signed checkpoint against the live chain.
+fn checkpoint_form() -> Markup {
+    html! {
+        p {
+            "A checkpoint is signed offline with the ledger key (" code { "offtake audit checkpoint" }
+            "): the key never sits on this server. Check one against the live chain: its signature, and whether the entry it ends at still has the hash it signed."
+        }
+        form id="checkpoint-form" novalidate {
+            div class="field" {
+                label for="checkpoint-file" { "Signed checkpoint file" }
+                input id="checkpoint-file" name="checkpoint" type="file" accept=".json,application/json" required;
+            }
+            div class="field" {
+                label for="checkpoint-key" {
+                    "Ledger public key you expect " span class="opt" { "(hex, optional: pins the signer)" }
+                }
+                input id="checkpoint-key" name="public_key" type="text" autocomplete="off" spellcheck="false"
+                    pattern="^[0-9a-fA-F]{64}$";
+            }
+            button type="submit" { "Check the checkpoint" }
+            div id="checkpoint-result" role="status" aria-live="polite" {}
+        }
+    }
+}
 
-    out.push_str(&section(
-        "exports",
-        "Exports",
-        r#"<p>The books of the period, for spreadsheets and plain-text accounting tools. The signed audit bundle needs the ledger key and stays a CLI command (<code>offtake export bundle</code>).</p>
-<form id="export-form" novalidate>
-<div class="field-row"><div class="field"><label for="export-from">From <span class="opt">(effective date, optional)</span></label><input id="export-from" name="from" type="date"></div>
-<div class="field"><label for="export-to">To <span class="opt">(optional)</span></label><input id="export-to" name="to" type="date"></div></div>
-<div class="actions"><button type="button" class="export" data-path="/v1/exports/entries.csv" data-file="offtake-entries.csv">Download CSV (one row per leg)</button>
-<button type="button" class="export" data-path="/v1/exports/ledger.beancount" data-file="offtake-ledger.beancount">Download Beancount</button></div>
-<p class="form-status" id="export-status" role="status" aria-live="polite"></p>
-</form>"#,
-    ));
-    Ok(out)
+/// The books of the period to download (the page's script fetches them
+/// with the visitor's key).
+fn export_form() -> Markup {
+    html! {
+        p {
+            "The books of the period, for spreadsheets and plain-text accounting tools. The signed audit bundle needs the ledger key and stays a CLI command ("
+            code { "offtake export bundle" } ")."
+        }
+        form id="export-form" novalidate {
+            div class="field-row" {
+                div class="field" {
+                    label for="export-from" { "From " span class="opt" { "(effective date, optional)" } }
+                    input id="export-from" name="from" type="date";
+                }
+                div class="field" {
+                    label for="export-to" { "To " span class="opt" { "(optional)" } }
+                    input id="export-to" name="to" type="date";
+                }
+            }
+            div class="actions" {
+                button type="button" class="export" data-path="/v1/exports/entries.csv" data-file="offtake-entries.csv" {
+                    "Download CSV (one row per leg)"
+                }
+                " "
+                button type="button" class="export" data-path="/v1/exports/ledger.beancount"
+                    data-file="offtake-ledger.beancount" { "Download Beancount" }
+            }
+            p class="form-status" id="export-status" role="status" aria-live="polite" {}
+        }
+    }
 }
 
 /// The result of re-verifying the whole chain.
-pub async fn verify_fragment(client: &Client) -> Result<String, WebError> {
+pub async fn verify_fragment(client: &Client) -> Result<Markup, WebError> {
     match client.get::<ChainReport>("/v1/chain/verify").await {
-        Ok(r) => Ok(format!(
-            r#"<p class="ok" id="verify-outcome">{} Chain intact: {} entries checked, head <code class="hash">{}</code>.</p>"#,
-            badge("ok"),
-            r.entries,
-            esc(&r.head.hash)
-        )),
-        Err(e) if e.code == "chain_broken" => Ok(format!(
-            r#"<p class="bad" id="verify-outcome">{} The chain is broken: {}</p>"#,
-            badge("broken"),
-            esc(&e.detail)
-        )),
+        Ok(r) => Ok(html! {
+            p class="ok" id="verify-outcome" {
+                (badge("ok")) " Chain intact: " (r.entries) " entries checked, head " code class="hash" { (r.head.hash) } "."
+            }
+        }),
+        Err(e) if e.code == "chain_broken" => Ok(html! {
+            p class="bad" id="verify-outcome" { (badge("broken")) " The chain is broken: " (e.detail) }
+        }),
         Err(e) => Err(e),
     }
 }
 
 /// Checks a signed checkpoint (`body`) against the live chain.
-pub async fn checkpoint_fragment(client: &Client, body: &[u8], pinned: Option<&str>) -> Result<String, WebError> {
-    let bad = |reason: String| {
-        Ok(format!(r#"<p class="bad" id="checkpoint-outcome">{} {}</p>"#, badge("invalid"), esc(&reason)))
-    };
+pub async fn checkpoint_fragment(client: &Client, body: &[u8], pinned: Option<&str>) -> Result<Markup, WebError> {
+    let bad = |reason: String| Ok(html! { p class="bad" id="checkpoint-outcome" { (badge("invalid")) " " (reason) } });
     let signed: SignedCheckpoint = match serde_json::from_slice(body) {
         Ok(s) => s,
         Err(e) => return bad(format!("Not a signed checkpoint: {e}")),
@@ -134,17 +165,18 @@ pub async fn checkpoint_fragment(client: &Client, body: &[u8], pinned: Option<&s
             cp.head_hash
         ));
     }
-    Ok(format!(
-        r#"<div class="ok" id="checkpoint-outcome"><p>{} Checkpoint valid and consistent with the live chain.</p><ul><li>Ledger <code>{}</code>, entries 1 to {} (root <code class="hash">{}</code>), created {}.</li><li>Entry {} still has the signed hash <code class="hash">{}</code>.</li><li>{} entries appended since.</li><li>Public key <code class="hash">{}</code>: {}.</li></ul></div>"#,
-        badge("ok"),
-        esc(&cp.ledger),
-        cp.tree_size,
-        esc(&cp.root),
-        esc(&cp.created_at),
-        cp.tree_size,
-        esc(&cp.head_hash),
-        head.seq - size,
-        esc(&cp.public_key),
-        esc(&pinned_line),
-    ))
+    Ok(html! {
+        div class="ok" id="checkpoint-outcome" {
+            p { (badge("ok")) " Checkpoint valid and consistent with the live chain." }
+            ul {
+                li {
+                    "Ledger " code { (cp.ledger) } ", entries 1 to " (cp.tree_size) " (root " code class="hash" { (cp.root) }
+                    "), created " (cp.created_at) "."
+                }
+                li { "Entry " (cp.tree_size) " still has the signed hash " code class="hash" { (cp.head_hash) } "." }
+                li { (head.seq - size) " entries appended since." }
+                li { "Public key " code class="hash" { (cp.public_key) } ": " (pinned_line) "." }
+            }
+        }
+    })
 }

@@ -4,85 +4,85 @@
 
 use std::collections::BTreeMap;
 
+use maud::{html, Markup, Render};
 use time::Date;
 
 use super::{contents, note, party_statement, payments, section, Viewer};
 use crate::client::{Client, WebError};
-use crate::html::{badge, esc, figures, money, Table};
+use crate::html::{badge, figures, money, Table};
 use crate::model::{day, BrandStatement, Commitment, Invoice, Payment};
 
-pub async fn render(client: &Client, viewer: &Viewer, today: Date) -> Result<String, WebError> {
+pub async fn render(client: &Client, viewer: &Viewer, today: Date) -> Result<Markup, WebError> {
     let commitments: Vec<Commitment> = client.list("/v1/commitments").await?;
     let invoices: Vec<Invoice> = client.list("/v1/invoices").await?;
     let payments = payments(client).await?;
     let ledger: Option<BrandStatement> =
         if viewer.role == "brand" { party_statement(client, &viewer.party).await? } else { None };
 
-    let mut out =
-        contents(&[("commitments", "Commitments"), ("invoices", "Invoices due"), ("payments", "Payments and credits")]);
-    out.push_str(&section("commitments", "Commitments", &commitments_html(&commitments)));
-    out.push_str(&section("invoices", "Invoices due", &invoices_html(&invoices, today)));
     let pay = match &payments {
         Some(p) => payments_html(p, ledger.as_ref()),
         None => note("Payments are not available on this server."),
     };
-    out.push_str(&section("payments", "Payments and credits", &pay));
-    Ok(out)
+    Ok(html! {
+        (contents(&[("commitments", "Commitments"), ("invoices", "Invoices due"), ("payments", "Payments and credits")]))
+        (section("commitments", "Commitments", commitments_html(&commitments)))
+        (section("invoices", "Invoices due", invoices_html(&invoices, today)))
+        (section("payments", "Payments and credits", pay))
+    })
 }
 
-fn commitments_html(commitments: &[Commitment]) -> String {
+fn commitments_html(commitments: &[Commitment]) -> Markup {
     if commitments.is_empty() {
         return note("No signed commitments yet.");
     }
-    let mut out = String::new();
-    for c in commitments {
-        let total: i64 = c.tranches.iter().map(|t| t.value.amount_minor).sum();
-        let delivered: i64 = c
-            .tranches
-            .iter()
-            .filter(|t| t.status.as_str() != "scheduled" && t.status.as_str() != "cancelled")
-            .map(|t| t.value.amount_minor)
-            .sum();
-        let rows = c
-            .tranches
-            .iter()
-            .map(|t| {
-                vec![
-                    esc(&t.id),
-                    esc(&t.quantity),
-                    format!("{} {}", esc(&t.unit_price), esc(&c.currency)),
-                    money(t.value.amount_minor, &c.currency),
-                    format!("{} to {}", day(t.delivery_start), day(t.delivery_end)),
-                    badge(t.status.as_str()),
-                    t.invoice_id.as_deref().map(esc).unwrap_or_default(),
-                ]
-            })
-            .collect();
-        out.push_str(
-            &Table {
-                id: &format!("commitment-{}", c.doc_id),
-                caption: &format!(
-                    "Commitment {} with {} (version {}, {}): {} of {} delivered; invoices due {} days after delivery",
-                    c.doc_id,
-                    c.maker,
-                    c.doc_version,
-                    c.status,
-                    crate::html::grouped(delivered, crate::html::scale_of(&c.currency)),
-                    crate::html::grouped(total, crate::html::scale_of(&c.currency)),
-                    c.payment_days
-                ),
-                headers: &["Tranche", "Quantity", "Unit price", "Value", "Delivery window", "Status", "Invoice"],
-                numeric: &[1, 2, 3],
-                rows,
-                empty: "No tranches.",
-            }
-            .render(),
-        );
-    }
-    out
+    html! { @for c in commitments { (commitment_table(c)) } }
 }
 
-fn invoices_html(invoices: &[Invoice], today: Date) -> String {
+/// One commitment, tranche by tranche.
+fn commitment_table(c: &Commitment) -> Markup {
+    let total: i64 = c.tranches.iter().map(|t| t.value.amount_minor).sum();
+    let delivered: i64 = c
+        .tranches
+        .iter()
+        .filter(|t| t.status.as_str() != "scheduled" && t.status.as_str() != "cancelled")
+        .map(|t| t.value.amount_minor)
+        .sum();
+    let rows = c
+        .tranches
+        .iter()
+        .map(|t| {
+            vec![
+                t.id.render(),
+                t.quantity.render(),
+                html! { (t.unit_price) " " (c.currency) },
+                money(t.value.amount_minor, &c.currency),
+                html! { (day(t.delivery_start)) " to " (day(t.delivery_end)) },
+                badge(t.status.as_str()),
+                t.invoice_id.as_deref().unwrap_or_default().render(),
+            ]
+        })
+        .collect();
+    Table {
+        id: &format!("commitment-{}", c.doc_id),
+        caption: &format!(
+            "Commitment {} with {} (version {}, {}): {} of {} delivered; invoices due {} days after delivery",
+            c.doc_id,
+            c.maker,
+            c.doc_version,
+            c.status,
+            crate::html::grouped(delivered, crate::html::scale_of(&c.currency)),
+            crate::html::grouped(total, crate::html::scale_of(&c.currency)),
+            c.payment_days
+        ),
+        headers: &["Tranche", "Quantity", "Unit price", "Value", "Delivery window", "Status", "Invoice"],
+        numeric: &[1, 2, 3],
+        rows,
+        empty: "No tranches.",
+    }
+    .render()
+}
+
+fn invoices_html(invoices: &[Invoice], today: Date) -> Markup {
     let mut sorted: Vec<&Invoice> = invoices.iter().collect();
     sorted.sort_by_key(|i| (i.status.as_str() != "open", i.due_on, i.id.clone()));
     let mut due: BTreeMap<&str, i64> = BTreeMap::new();
@@ -94,41 +94,41 @@ fn invoices_html(invoices: &[Invoice], today: Date) -> String {
         .map(|i| {
             let status = if i.status.as_str() == "open" && i.due_on < today { "overdue" } else { i.status.as_str() };
             vec![
-                esc(&i.id),
-                format!("{} / {}", esc(&i.commitment), esc(i.tranche.as_deref().unwrap_or(i.kind.as_str()))),
-                esc(&i.maker),
-                day(i.issued_on),
-                day(i.due_on),
+                i.id.render(),
+                html! { (i.commitment) " / " (i.tranche.as_deref().unwrap_or(i.kind.as_str())) },
+                i.maker.render(),
+                day(i.issued_on).render(),
+                day(i.due_on).render(),
                 money(i.amount.amount_minor, &i.amount.currency),
                 money(i.open.amount_minor, &i.amount.currency),
                 badge(status),
             ]
         })
         .collect();
-    let totals: Vec<(String, String, String)> = due
-        .iter()
-        .map(|(ccy, minor)| {
-            (format!("Open invoices ({ccy})"), money(*minor, ccy), format!("open-{}", ccy.to_lowercase()))
-        })
-        .collect();
-    let items: Vec<(&str, String, &str)> =
-        totals.iter().map(|(t, v, id)| (t.as_str(), v.clone(), id.as_str())).collect();
-    let mut out = if items.is_empty() { note("Nothing is due.") } else { figures("Invoices due", &items) };
-    out.push_str(
-        &Table {
-            id: "invoices-table",
-            caption: "Your invoices, open first by due date",
-            headers: &["Invoice", "Commitment / tranche", "Maker", "Issued", "Due", "Amount", "Open", "Status"],
-            numeric: &[5, 6],
-            rows,
-            empty: "No invoices yet.",
-        }
-        .render(),
-    );
-    out
+    let totals = by_currency("Open invoices", "open", &due);
+    let totals = if totals.is_empty() { note("Nothing is due.") } else { figures("Invoices due", &totals) };
+    let table = Table {
+        id: "invoices-table",
+        caption: "Your invoices, open first by due date",
+        headers: &["Invoice", "Commitment / tranche", "Maker", "Issued", "Due", "Amount", "Open", "Status"],
+        numeric: &[5, 6],
+        rows,
+        empty: "No invoices yet.",
+    }
+    .render();
+    html! { (totals) (table) }
 }
 
-fn payments_html(payments: &[Payment], ledger: Option<&BrandStatement>) -> String {
+/// One figure per currency: `{term} (USD)`, the sum, id `{id_prefix}-usd`.
+fn by_currency(term: &str, id_prefix: &str, sums: &BTreeMap<&str, i64>) -> Vec<(String, Markup, String)> {
+    sums.iter()
+        .map(|(ccy, minor)| {
+            (format!("{term} ({ccy})"), money(*minor, ccy), format!("{id_prefix}-{}", ccy.to_lowercase()))
+        })
+        .collect()
+}
+
+fn payments_html(payments: &[Payment], ledger: Option<&BrandStatement>) -> Markup {
     let mut credit: BTreeMap<&str, i64> = BTreeMap::new();
     if let Some(l) = ledger {
         // The ledger's own balance of what is owed back to the brand.
@@ -150,44 +150,31 @@ fn payments_html(payments: &[Payment], ledger: Option<&BrandStatement>) -> Strin
                 p.waterfall.as_ref().map_or((0, 0), |b| (b.applied.amount_minor, b.overpayment.amount_minor));
             let source = if p.source.as_str() == "brand_credit" { "from credit" } else { "cash" };
             vec![
-                esc(&p.external_ref),
-                esc(&p.facility),
-                day(p.value_date),
+                p.external_ref.render(),
+                p.facility.render(),
+                day(p.value_date).render(),
                 money(p.amount.amount_minor, ccy),
-                esc(source),
+                source.render(),
                 badge(p.status.as_str()),
                 money(applied, ccy),
                 money(over, ccy),
             ]
         })
         .collect();
-    let figs: Vec<(String, String, String)> = credit
-        .iter()
-        .map(|(ccy, minor)| {
-            (format!("Credit with the program ({ccy})"), money(*minor, ccy), format!("credit-{}", ccy.to_lowercase()))
-        })
-        .collect();
-    let items: Vec<(&str, String, &str)> = figs.iter().map(|(t, v, id)| (t.as_str(), v.clone(), id.as_str())).collect();
-    let mut out = if items.is_empty() { String::new() } else { figures("Credits", &items) };
-    out.push_str(
-        &Table {
-            id: "payments-table",
-            caption: "Your payments (an overpayment becomes a credit)",
-            headers: &[
-                "Reference",
-                "Facility",
-                "Value date",
-                "Amount",
-                "Source",
-                "State",
-                "Applied to invoices",
-                "Credit",
-            ],
-            numeric: &[3, 6, 7],
-            rows,
-            empty: "No payments yet.",
-        }
-        .render(),
-    );
-    out
+    let figs = by_currency("Credit with the program", "credit", &credit);
+    let credits = if figs.is_empty() {
+        html! {}
+    } else {
+        figures("Credits", &figs)
+    };
+    let table = Table {
+        id: "payments-table",
+        caption: "Your payments (an overpayment becomes a credit)",
+        headers: &["Reference", "Facility", "Value date", "Amount", "Source", "State", "Applied to invoices", "Credit"],
+        numeric: &[3, 6, 7],
+        rows,
+        empty: "No payments yet.",
+    }
+    .render();
+    html! { (credits) (table) }
 }

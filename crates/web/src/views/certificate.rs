@@ -9,7 +9,7 @@ use crate::client::{encode, Client, WebError};
 use crate::model::{day, Facility};
 use offtake_wire::certificate::CertificateDoc;
 
-pub async fn render(client: &Client, facility: &str, as_of: Date) -> Result<String, WebError> {
+pub async fn render(client: &Client, facility: &str, as_of: Date) -> Result<maud::Markup, WebError> {
     let f: Facility = client.get(&format!("/v1/facilities/{}", encode(facility))).await?;
     let path = |d: Date| format!("/v1/facilities/{}/certificate?as_of={}", encode(&f.id), day(d));
     let doc: CertificateDoc = client.get(&path(as_of)).await?;

@@ -4,13 +4,12 @@
 //! invoices and missed tranches flagged. Every figure is the API's
 //! point-in-time certificate of today.
 
-use std::fmt::Write;
-
+use maud::{html, Markup, Render};
 use offtake_wire::certificate::CertificateDoc;
 use time::Date;
 
 use crate::client::{encode, Client, WebError};
-use crate::html::{badge, esc, money, Table};
+use crate::html::{badge, money, Table};
 use crate::model::{day, MakerFacilityLine};
 
 /// The certificate of `as_of` of a facility the caller may see.
@@ -20,90 +19,88 @@ pub async fn certificate(client: &Client, facility: &str, as_of: Date) -> Result
 
 /// What the maker owes on a facility in total (principal, interest, fees,
 /// penalties) and when the next brand invoice that repays it falls due:
-/// `(term, value html, element id)` for the availability figures.
-pub fn owed_figures(line: &MakerFacilityLine) -> Vec<(&'static str, String, String)> {
+/// `(term, value, element id)` for the availability figures.
+pub fn owed_figures(line: &MakerFacilityLine) -> Vec<(&'static str, Markup, String)> {
     let ccy = line.currency.as_str();
     let fid = &line.facility;
     let total = line.drawn.amount_minor
         + line.interest_due.amount_minor
         + line.fees_due.amount_minor
         + line.penalty_due.amount_minor;
-    let next = line
-        .next_due
-        .first()
-        .map_or("none".to_owned(), |d| format!(r#"<time datetime="{0}">{0}</time>"#, day(d.due_on)));
+    let next = line.next_due.first().map_or(html! { "none" }, |d| {
+        let on = day(d.due_on);
+        html! { time datetime=(on) { (on) } }
+    });
     vec![("Owed in total", money(total, ccy), format!("owed-{fid}")), ("Next due", next, format!("next-due-on-{fid}"))]
 }
 
 /// The parts of what is owed, and the next invoice due, in a line.
-pub fn owed_parts(line: &MakerFacilityLine) -> String {
+pub fn owed_parts(line: &MakerFacilityLine) -> Markup {
     let ccy = line.currency.as_str();
-    let next = line.next_due.first().map_or(String::new(), |d| {
-        format!(" Next due: {} ({}, {}).", day(d.due_on), esc(&d.invoice), money(d.open.amount_minor, ccy))
-    });
-    format!(
-        r#"<p class="calc">Owed: principal {}, interest {}, fees {}, penalties {}.{next}</p>"#,
-        money(line.drawn.amount_minor, ccy),
-        money(line.interest_due.amount_minor, ccy),
-        money(line.fees_due.amount_minor, ccy),
-        money(line.penalty_due.amount_minor, ccy)
-    )
+    html! {
+        p class="calc" {
+            "Owed: principal " (money(line.drawn.amount_minor, ccy)) ", interest " (money(line.interest_due.amount_minor, ccy))
+            ", fees " (money(line.fees_due.amount_minor, ccy)) ", penalties " (money(line.penalty_due.amount_minor, ccy)) "."
+            @if let Some(d) = line.next_due.first() {
+                " Next due: " (day(d.due_on)) " (" (d.invoice) ", " (money(d.open.amount_minor, ccy)) ")."
+            }
+        }
+    }
 }
 
 /// Overdue invoices and missed tranches of the day, flagged.
-pub fn flags(c: &CertificateDoc) -> String {
-    let mut out = String::new();
-    for i in &c.overdue_invoices {
-        let _ = write!(out, r#"<p class="flag" data-flag="overdue">Overdue invoice <strong>{}</strong></p>"#, esc(i));
+pub fn flags(c: &CertificateDoc) -> Markup {
+    html! {
+        @for i in &c.overdue_invoices {
+            p class="flag" data-flag="overdue" { "Overdue invoice " strong { (i) } }
+        }
+        @for t in &c.missed_tranches {
+            p class="flag" data-flag="missed" { "Missed tranche " strong { (t) } }
+        }
+        @if c.overadvanced {
+            p class="flag" data-flag="overadvanced" {
+                "Facility " (c.facility) " is overadvanced by " (money(c.overadvance.amount_minor, &c.currency))
+            }
+        }
     }
-    for t in &c.missed_tranches {
-        let _ = write!(out, r#"<p class="flag" data-flag="missed">Missed tranche <strong>{}</strong></p>"#, esc(t));
-    }
-    if c.overadvanced {
-        let _ = write!(
-            out,
-            r#"<p class="flag" data-flag="overadvanced">Facility {} is overadvanced by {}</p>"#,
-            esc(&c.facility),
-            money(c.overadvance.amount_minor, &c.currency)
-        );
-    }
-    out
 }
 
 /// Per facility: receivables by days past due, covenant states and flags.
-pub fn delinquency(certificates: &[CertificateDoc]) -> String {
+pub fn delinquency(certificates: &[CertificateDoc]) -> Markup {
     let rows = certificates
         .iter()
         .map(|c| {
             let r = &c.receivables;
             let ccy = c.currency.as_str();
-            let covenants: Vec<String> =
-                c.covenants.iter().map(|k| format!("{} {}", esc(&k.name.replace('_', " ")), badge(&k.state))).collect();
+            let covenants = html! {
+                @for (n, k) in c.covenants.iter().enumerate() {
+                    @if n > 0 { br; }
+                    (k.name.replace('_', " ")) " " (badge(&k.state))
+                }
+                @if c.covenants.is_empty() { "none set" }
+            };
             vec![
-                format!("{} ({})", esc(&c.facility), esc(&c.maker)),
+                html! { (c.facility) " (" (c.maker) ")" },
                 money(r.current.amount_minor, ccy),
                 money(r.days_1_30.amount_minor, ccy),
                 money(r.days_31_60.amount_minor, ccy),
                 money(r.days_61_90.amount_minor, ccy),
                 money(r.days_over_90.amount_minor, ccy),
-                if covenants.is_empty() { "none set".into() } else { covenants.join("<br>") },
-                (c.overdue_invoices.len() + c.missed_tranches.len()).to_string(),
+                covenants,
+                (c.overdue_invoices.len() + c.missed_tranches.len()).render(),
             ]
         })
         .collect();
-    let mut out = Table {
+    let table = Table {
         id: "delinquency-table",
         caption: "Receivables by days past due, covenant states and flags, per facility",
-        headers: &["Facility", "Current", "1–30", "31–60", "61–90", "90+", "Covenants", "Flags"],
+        headers: &["Facility", "Current", "1\u{2013}30", "31\u{2013}60", "61\u{2013}90", "90+", "Covenants", "Flags"],
         numeric: &[1, 2, 3, 4, 5, 7],
         rows,
         empty: "No facilities.",
     }
     .render();
-    for c in certificates {
-        out.push_str(&flags(c));
-    }
-    out
+    html! { (table) @for c in certificates { (flags(c)) } }
 }
 
 #[cfg(test)]
@@ -136,7 +133,7 @@ mod tests {
 
     #[test]
     fn overdue_invoices_missed_tranches_and_overadvance_are_flagged() {
-        let html = flags(&certificate());
+        let html = flags(&certificate()).into_string();
         assert!(html.contains(r#"data-flag="overdue">Overdue invoice <strong>po-1--t1</strong>"#), "{html}");
         assert!(html.contains(r#"data-flag="missed">Missed tranche <strong>po-1/t2</strong>"#), "{html}");
         assert!(html.contains(r#"data-flag="overadvanced""#), "{html}");
@@ -144,7 +141,7 @@ mod tests {
 
     #[test]
     fn delinquency_shows_buckets_covenants_and_flags_per_facility() {
-        let html = delinquency(&[certificate()]);
+        let html = delinquency(&[certificate()]).into_string();
         assert!(html.contains("f1 (loom)"), "{html}");
         assert!(html.contains(r#"data-amount="50000.00""#), "the 61–90 bucket: {html}");
         assert!(html.contains("max days past due") && html.contains("badge-near_breach"), "{html}");

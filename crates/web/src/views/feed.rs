@@ -5,11 +5,11 @@
 //! new event, fetches this panel again (`/app/feed`) — one formatting, on
 //! the server.
 
+use maud::{html, Markup};
 use offtake_wire::{Event, EventPage};
 
 use super::note;
 use crate::client::{Client, WebError};
-use crate::html::esc;
 
 /// Events the feed shows.
 pub const SHOWN: usize = 12;
@@ -20,40 +20,30 @@ const LOOK_BACK_VERSIONS: i64 = 300;
 
 /// The feed panel's inner HTML: the list and, in `data-after`, the cursor
 /// the browser's stream resumes from.
-pub async fn panel(client: &Client) -> Result<String, WebError> {
+pub async fn panel(client: &Client) -> Result<Markup, WebError> {
     let end: EventPage = client.get("/v1/events?after=now&limit=1").await?;
     let head = end.next_cursor.split('.').next().and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
     let from = (head - LOOK_BACK_VERSIONS).max(0);
     let recent: EventPage = client.get(&format!("/v1/events?after={from}&limit=1000")).await?;
     let latest: Vec<&Event> = recent.items.iter().rev().take(SHOWN).collect();
-    let mut out = format!(
-        r#"<div class="feed" data-feed-after="{}"><p class="feed-status" role="status" aria-live="polite">Live: new events appear here as they happen.</p>"#,
-        esc(&recent.next_cursor)
-    );
-    if latest.is_empty() {
-        out.push_str(&note("No recent activity."));
-    } else {
-        out.push_str(r#"<ol class="feed-items">"#);
-        for e in latest {
-            out.push_str(&item(e));
+    Ok(html! {
+        div class="feed" data-feed-after=(recent.next_cursor) {
+            p class="feed-status" role="status" aria-live="polite" { "Live: new events appear here as they happen." }
+            @if latest.is_empty() { (note("No recent activity.")) }
+            @else { ol class="feed-items" { @for e in latest { (item(e)) } } }
         }
-        out.push_str("</ol>");
-    }
-    out.push_str("</div>");
-    Ok(out)
+    })
 }
 
-fn item(e: &Event) -> String {
+fn item(e: &Event) -> Markup {
     let at = e.occurred_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
-    format!(
-        r#"<li data-event-id="{id}"><time datetime="{at}">{day} {hm}</time> <code>{kind}</code> {subject}</li>"#,
-        id = esc(&e.id),
-        at = esc(&at),
-        day = e.occurred_at.date(),
-        hm = format_args!("{:02}:{:02}", e.occurred_at.hour(), e.occurred_at.minute()),
-        kind = esc(e.payload.type_name()),
-        subject = esc(&e.payload.subject()),
-    )
+    let hm = format!("{:02}:{:02}", e.occurred_at.hour(), e.occurred_at.minute());
+    html! {
+        li data-event-id=(e.id) {
+            time datetime=(at) { (e.occurred_at.date()) " " (hm) } " " code { (e.payload.type_name()) } " "
+            (e.payload.subject())
+        }
+    }
 }
 
 #[cfg(test)]
@@ -78,7 +68,7 @@ mod tests {
             }),
         };
         assert_eq!(
-            item(&e),
+            item(&e).into_string(),
             r#"<li data-event-id="evt_main_7_0"><time datetime="2026-06-03T08:05:00Z">2026-06-03 08:05</time> <code>invoice.defaulted</code> &lt;po&gt;--t2 on 2026-06-03</li>"#
         );
     }

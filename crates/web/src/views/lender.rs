@@ -5,20 +5,21 @@
 
 use std::collections::BTreeMap;
 
+use maud::{html, Markup, Render};
 use time::Date;
 
 use super::collateral;
 use super::maker::advances_table;
-use super::{availability, contents, facility_chart, note, party_statement, payments, section, Viewer, MAX_CHARTS};
+use super::{availability, charts_section, contents, note, party_statement, payments, section, signing_fields, Viewer};
 use crate::client::{Client, WebError};
-use crate::html::{badge, esc, figures, money, pct_bps, share, Table};
+use crate::html::{badge, figures, money, pct_bps, share, Table};
 use crate::model::{
     day, paid, Advance, Availability, DebtPart, ExposureLine, Facility, Invoice, LenderStatement, Payment,
 };
 
 const DASH: &str = "\u{2014}";
 
-pub async fn render(client: &Client, viewer: &Viewer, today: Date) -> Result<String, WebError> {
+pub async fn render(client: &Client, viewer: &Viewer, today: Date) -> Result<Markup, WebError> {
     let facilities: Vec<Facility> = client.list("/v1/facilities").await?;
     let advances: Vec<Advance> = client.list("/v1/advances").await?;
     let invoices: Vec<Invoice> = client.list("/v1/invoices").await?;
@@ -41,47 +42,39 @@ pub async fn render(client: &Client, viewer: &Viewer, today: Date) -> Result<Str
         ("chart", "Over time"),
         ("all-advances", "Advances"),
     ];
-    if !bank_panels.is_empty() {
+    if !bank_panels.0.is_empty() {
         toc.extend(super::bank::CONTENTS);
     }
     toc.push(("activity", "Activity"));
-    let mut out = contents(&toc);
-    if facilities.is_empty() {
-        out.push_str(&note("No facilities yet."));
-    }
-
-    let mut exposure = per_maker(&facilities, &avail, ledger.as_ref());
-    exposure.push_str(&per_brand(&facilities, &avail, &invoices, ledger.as_ref()));
-    out.push_str(&section("exposure", "Exposure", &exposure));
     let mut certificates = Vec::new();
     for f in &facilities {
         certificates.push(collateral::certificate(client, &f.id, today).await?);
     }
-    out.push_str(&section("delinquency", "Delinquency and covenants", &collateral::delinquency(&certificates)));
-    out.push_str(&section("approvals", "Pending approvals", &approvals(&facilities, &advances)));
-    out.push_str(&section("concentration", "Concentration against limits", &concentration(&facilities, &avail)));
-    let mut income_html = ledger.as_ref().map(income_booked).unwrap_or_default();
-    income_html.push_str(&income(&facilities, &advances, &paid));
-    if payments.is_none() {
-        income_html.push_str(&note("Payments are not available on this server: collections are not shown."));
-    }
-    out.push_str(&section("income", "Income", &income_html));
-    let mut charts = String::new();
-    for f in facilities.iter().take(MAX_CHARTS) {
-        charts.push_str(&facility_chart(client, f, &advances, &paid, today).await?);
-    }
-    out.push_str(&section("chart", "Borrowing base and drawn amount over time", &charts));
-    out.push_str(&section(
-        "all-advances",
-        "Advances",
-        &advances_table("advances-table", "Advances on your facilities", &advances),
-    ));
-    out.push_str(&bank_panels);
-    out.push_str(&section("activity", "Activity (live)", &super::feed::panel(client).await?));
-    Ok(out)
+    let charts = charts_section(client, &facilities, &advances, &paid, today).await?;
+    let feed = super::feed::panel(client).await?;
+    let exposure = html! { (per_maker(&facilities, &avail, ledger.as_ref())) (per_brand(&facilities, &avail, &invoices, ledger.as_ref())) };
+    let income_html = html! {
+        @if let Some(l) = &ledger { (income_booked(l)) }
+        (income(&facilities, &advances, &paid))
+        @if payments.is_none() { (note("Payments are not available on this server: collections are not shown.")) }
+    };
+    let all_advances = advances_table("advances-table", "Advances on your facilities", &advances);
+    Ok(html! {
+        (contents(&toc))
+        @if facilities.is_empty() { (note("No facilities yet.")) }
+        (section("exposure", "Exposure", exposure))
+        (section("delinquency", "Delinquency and covenants", collateral::delinquency(&certificates)))
+        (section("approvals", "Pending approvals", approvals(&facilities, &advances)))
+        (section("concentration", "Concentration against limits", concentration(&facilities, &avail)))
+        (section("income", "Income", income_html))
+        (charts)
+        (section("all-advances", "Advances", all_advances))
+        (bank_panels)
+        (section("activity", "Activity (live)", feed))
+    })
 }
 
-fn per_maker(facilities: &[Facility], avail: &[Availability], ledger: Option<&LenderStatement>) -> String {
+fn per_maker(facilities: &[Facility], avail: &[Availability], ledger: Option<&LenderStatement>) -> Markup {
     let rows = facilities
         .iter()
         .zip(avail)
@@ -89,19 +82,19 @@ fn per_maker(facilities: &[Facility], avail: &[Availability], ledger: Option<&Le
             let ccy = f.terms.currency.as_str();
             let name = format!("{} ({})", f.maker, f.id);
             let owed: Option<&ExposureLine> = ledger.and_then(|l| l.per_maker.iter().find(|e| e.name == name));
-            let charges = owed.map_or(DASH.to_owned(), |e| {
+            let charges = owed.map_or(DASH.render(), |e| {
                 money(e.exposure.amount_minor - e.detail.get("principal").map_or(0, |m| m.amount_minor), ccy)
             });
-            let total = owed.map_or(DASH.to_owned(), |e| money(e.exposure.amount_minor, ccy));
+            let total = owed.map_or(DASH.render(), |e| money(e.exposure.amount_minor, ccy));
             vec![
-                esc(&f.maker),
-                esc(&f.id),
+                f.maker.render(),
+                f.id.render(),
                 money(a.limit.amount_minor, ccy),
                 money(a.base.amount_minor, ccy),
                 money(a.drawn.amount_minor, ccy),
                 money(a.pending.amount_minor, ccy),
                 money(a.available.amount_minor, ccy),
-                share(a.drawn.amount_minor + a.pending.amount_minor, a.capacity.amount_minor),
+                share(a.drawn.amount_minor + a.pending.amount_minor, a.capacity.amount_minor).render(),
                 charges,
                 total,
             ]
@@ -134,7 +127,7 @@ fn per_brand(
     avail: &[Availability],
     invoices: &[Invoice],
     ledger: Option<&LenderStatement>,
-) -> String {
+) -> Markup {
     // (brand, currency) → (eligible, counted, open invoices)
     let mut by_brand: BTreeMap<(String, String), (i64, i64, i64)> = BTreeMap::new();
     for (f, a) in facilities.iter().zip(avail) {
@@ -163,15 +156,15 @@ fn per_brand(
         .map(|((brand, ccy), (eligible, counted, open))| {
             let line = ledger.and_then(|l| l.per_brand.iter().find(|e| &e.name == brand && &e.currency == ccy));
             let open = line.map_or(*open, |e| e.detail.get("open_invoices").map_or(0, |m| m.amount_minor));
-            let undelivered = line.map_or(DASH.to_owned(), |e| {
+            let undelivered = line.map_or(DASH.render(), |e| {
                 money(e.detail.get("undelivered_commitments").map_or(0, |m| m.amount_minor), ccy)
             });
-            let exposure = line.map_or(DASH.to_owned(), |e| money(e.exposure.amount_minor, ccy));
+            let exposure = line.map_or(DASH.render(), |e| money(e.exposure.amount_minor, ccy));
             vec![
-                esc(brand),
+                brand.render(),
                 money(*eligible, ccy),
                 money(*counted, ccy),
-                share(*counted, counted_total.get(ccy).copied().unwrap_or(0)),
+                share(*counted, counted_total.get(ccy).copied().unwrap_or(0)).render(),
                 money(open, ccy),
                 undelivered,
                 exposure,
@@ -197,30 +190,34 @@ fn per_brand(
     .render()
 }
 
-fn approvals(facilities: &[Facility], advances: &[Advance]) -> String {
+/// One decision button: the advance's data for the page's script, and
+/// the advance's id for a screen reader.
+fn decision_button(class: &str, label: &str, a: &Advance, lender: &str) -> Markup {
+    html! {
+        button type="button" class=(class) data-advance=(a.id) data-facility=(a.facility) data-lender=(lender)
+            data-request-hash=(a.request_hash) {
+            (label) span class="visually-hidden" { " advance " (a.id) }
+        }
+    }
+}
+
+fn approvals(facilities: &[Facility], advances: &[Advance]) -> Markup {
     let pending: Vec<&Advance> = advances.iter().filter(|a| a.status.as_str() == "pending").collect();
-    let rows: Vec<Vec<String>> = pending
+    let rows: Vec<Vec<Markup>> = pending
         .iter()
         .map(|a| {
             let lender = facilities.iter().find(|f| f.id == a.facility).map_or("", |f| f.lender.as_str());
-            let data = format!(
-                r#"data-advance="{}" data-facility="{}" data-lender="{}" data-request-hash="{}""#,
-                esc(&a.id),
-                esc(&a.facility),
-                esc(lender),
-                esc(&a.request_hash)
-            );
             vec![
-                esc(&a.id),
-                esc(&a.maker),
-                esc(&a.facility),
+                a.id.render(),
+                a.maker.render(),
+                a.facility.render(),
                 money(a.amount.amount_minor, &a.amount.currency),
-                day(a.requested_on),
-                esc(a.expires_at.get(..10).unwrap_or(&a.expires_at)),
-                format!(
-                    r#"<div class="actions"><button type="button" class="approve" {data}>Approve<span class="visually-hidden"> advance {id}</span></button> <button type="button" class="reject secondary" {data}>Reject<span class="visually-hidden"> advance {id}</span></button></div>"#,
-                    id = esc(&a.id)
-                ),
+                day(a.requested_on).render(),
+                a.expires_at.get(..10).unwrap_or(&a.expires_at).render(),
+                html! { div class="actions" {
+                    (decision_button("approve", "Approve", a, lender)) " "
+                    (decision_button("reject secondary", "Reject", a, lender))
+                } },
             ]
         })
         .collect();
@@ -236,64 +233,68 @@ fn approvals(facilities: &[Facility], advances: &[Advance]) -> String {
     if pending.is_empty() {
         return table;
     }
-    format!(
-        r#"<form id="approve-form" class="sign-form" novalidate>
-<fieldset><legend>Signature for your decision</legend>
-<p class="help" id="approve-sign-help">Approving funds the draw and books its fee. Your decision is an advance approval signed in this browser with your Ed25519 key (never sent to the server), or one you signed with <code>offtake sign</code>.</p>
-<div class="field"><label for="approve-key">Your signing key file</label><input id="approve-key" name="key" type="file" accept=".key,.json,application/json" aria-describedby="approve-sign-help"></div>
-<div class="field"><label for="approve-envelope">Or a signed approval envelope</label><input id="approve-envelope" name="envelope" type="file" accept=".json,application/json"></div>
-<div class="field"><label for="approve-reason">Reason <span class="opt">(optional)</span></label><input id="approve-reason" name="reason" type="text" maxlength="500" autocomplete="off"></div>
-</fieldset>
-{table}
-<p class="form-status" id="approve-status" role="status" aria-live="polite"></p>
-</form>"#
-    )
+    html! {
+        form id="approve-form" class="sign-form" novalidate {
+            fieldset {
+                legend { "Signature for your decision" }
+                p class="help" id="approve-sign-help" {
+                    "Approving funds the draw and books its fee. Your decision is an advance approval signed in this browser with your Ed25519 key (never sent to the server), or one you signed with "
+                    code { "offtake sign" } "."
+                }
+                (signing_fields("approve", "Or a signed approval envelope"))
+                div class="field" {
+                    label for="approve-reason" { "Reason " span class="opt" { "(optional)" } }
+                    input id="approve-reason" name="reason" type="text" maxlength="500" autocomplete="off";
+                }
+            }
+            (table)
+            p class="form-status" id="approve-status" role="status" aria-live="polite" {}
+        }
+    }
 }
 
-fn concentration(facilities: &[Facility], avail: &[Availability]) -> String {
-    let mut out = String::new();
-    for (f, a) in facilities.iter().zip(avail) {
-        let ccy = f.terms.currency.as_str();
-        let rows = a
-            .brands
-            .iter()
-            .map(|b| {
-                let status = if b.excess.amount_minor > 0 { "over cap" } else { "within" };
-                vec![
-                    esc(&b.brand),
-                    money(b.eligible.amount_minor, ccy),
-                    share(b.eligible.amount_minor, a.eligible.amount_minor),
-                    pct_bps(f.terms.concentration_bps),
-                    money(b.cap.amount_minor, ccy),
-                    money(b.excess.amount_minor, ccy),
-                    badge(status),
-                ]
-            })
-            .collect();
-        out.push_str(
-            &Table {
-                id: &format!("concentration-{}", f.id),
-                caption: &format!(
-                    "Facility {} ({}): limit {} used {}; brand shares of eligible value",
-                    f.id,
-                    f.maker,
-                    crate::html::grouped(a.limit.amount_minor, crate::html::scale_of(ccy)),
-                    share(a.drawn.amount_minor + a.pending.amount_minor, a.limit.amount_minor)
-                ),
-                headers: &["Brand", "Eligible", "Share", "Limit", "Cap", "Excluded", "Status"],
-                numeric: &[1, 2, 3, 4, 5],
-                rows,
-                empty: "No eligible collateral.",
-            }
-            .render(),
-        );
+fn concentration(facilities: &[Facility], avail: &[Availability]) -> Markup {
+    html! { @for (f, a) in facilities.iter().zip(avail) { (concentration_table(f, a)) } }
+}
+
+fn concentration_table(f: &Facility, a: &Availability) -> Markup {
+    let ccy = f.terms.currency.as_str();
+    let rows = a
+        .brands
+        .iter()
+        .map(|b| {
+            let status = if b.excess.amount_minor > 0 { "over cap" } else { "within" };
+            vec![
+                b.brand.render(),
+                money(b.eligible.amount_minor, ccy),
+                share(b.eligible.amount_minor, a.eligible.amount_minor).render(),
+                pct_bps(f.terms.concentration_bps).render(),
+                money(b.cap.amount_minor, ccy),
+                money(b.excess.amount_minor, ccy),
+                badge(status),
+            ]
+        })
+        .collect();
+    Table {
+        id: &format!("concentration-{}", f.id),
+        caption: &format!(
+            "Facility {} ({}): limit {} used {}; brand shares of eligible value",
+            f.id,
+            f.maker,
+            crate::html::grouped(a.limit.amount_minor, crate::html::scale_of(ccy)),
+            share(a.drawn.amount_minor + a.pending.amount_minor, a.limit.amount_minor)
+        ),
+        headers: &["Brand", "Eligible", "Share", "Limit", "Cap", "Excluded", "Status"],
+        numeric: &[1, 2, 3, 4, 5],
+        rows,
+        empty: "No eligible collateral.",
     }
-    out
+    .render()
 }
 
 /// Income the ledger holds for the lender, by kind and currency.
-fn income_booked(ledger: &LenderStatement) -> String {
-    let items: Vec<(String, String, String)> = ledger
+fn income_booked(ledger: &LenderStatement) -> Markup {
+    let items: Vec<(String, Markup, String)> = ledger
         .income
         .iter()
         .map(|line| {
@@ -311,12 +312,10 @@ fn income_booked(ledger: &LenderStatement) -> String {
             )
         })
         .collect();
-    let items: Vec<(&str, String, &str)> =
-        items.iter().map(|(t, v, id)| (t.as_str(), v.clone(), id.as_str())).collect();
     figures("Income booked", &items)
 }
 
-fn income(facilities: &[Facility], advances: &[Advance], payments: &[Payment]) -> String {
+fn income(facilities: &[Facility], advances: &[Advance], payments: &[Payment]) -> Markup {
     let rows = facilities
         .iter()
         .map(|f| {
@@ -332,12 +331,12 @@ fn income(facilities: &[Facility], advances: &[Advance], payments: &[Payment]) -
                 .map(|p| paid(p, DebtPart::Interest) + paid(p, DebtPart::Fees) + paid(p, DebtPart::Penalty))
                 .sum();
             vec![
-                esc(&f.id),
+                f.id.render(),
                 money(f.interest_booked.amount_minor, ccy),
                 money(fees, ccy),
                 money(f.default_interest_booked.amount_minor, ccy),
                 money(collected, ccy),
-                f.accrued_through.map_or("\u{2014}".to_owned(), day),
+                f.accrued_through.map_or(DASH.render(), |d| day(d).render()),
             ]
         })
         .collect();

@@ -2,79 +2,70 @@
 //! form to request one (signed in the browser), what it owes in interest
 //! and fees, and what was remitted to it.
 
-use std::fmt::Write;
-
+use maud::{html, Markup, Render};
 use time::Date;
 
 use super::collateral;
 use super::{
-    availability, contents, facility_chart, note, party_statement, payments, section, statement, Viewer, MAX_CHARTS,
+    availability, charts_section, contents, note, party_statement, payments, section, signing_fields, statement, Viewer,
 };
 use crate::client::{Client, WebError};
-use crate::html::{badge, esc, figures, money, pct_bps, plain, Table};
+use crate::html::{badge, figures, money, pct_bps, plain, Table};
 use crate::model::{day, paid, Advance, Availability, DebtPart, Facility, MakerFacilityLine, MakerStatement, Payment};
 
-pub async fn render(client: &Client, viewer: &Viewer, today: Date) -> Result<String, WebError> {
+pub async fn render(client: &Client, viewer: &Viewer, today: Date) -> Result<Markup, WebError> {
     let facilities: Vec<Facility> = client.list("/v1/facilities").await?;
     let advances: Vec<Advance> = client.list("/v1/advances").await?;
     let payments = payments(client).await?;
     let paid = payments.clone().unwrap_or_default();
 
-    let mut out = contents(&[
-        ("availability", "Availability today"),
-        ("chart", "Over time"),
-        ("draw", "Request a draw"),
-        ("advances", "Advances"),
-        ("charges", "Interest and fees"),
-        ("remittances", "Remittances"),
-    ]);
-    if facilities.is_empty() {
-        out.push_str(&note("No facility finances you yet: ask your lender to open one."));
-    }
-
     let owed: Option<MakerStatement> =
         if viewer.role == "maker" { party_statement(client, &viewer.party).await? } else { None };
-    let mut avail_html = String::new();
+    let mut avail_blocks = Vec::new();
     let mut today_avail = Vec::new();
     for f in &facilities {
         let a = availability(client, &f.id, None).await?;
         // Above the fold: what can be drawn, what is owed, what is flagged.
         let line = owed.as_ref().and_then(|s| s.facilities.iter().find(|l| l.facility == f.id));
         let owed_figures = line.map(collateral::owed_figures).unwrap_or_default();
-        let mut first_screen = line.map(collateral::owed_parts).unwrap_or_default();
-        first_screen.push_str(&collateral::flags(&collateral::certificate(client, &f.id, today).await?));
-        avail_html.push_str(&availability_block(f, &a, &owed_figures, &first_screen));
+        let flags = collateral::flags(&collateral::certificate(client, &f.id, today).await?);
+        let first_screen = html! { @if let Some(l) = line { (collateral::owed_parts(l)) } (flags) };
+        avail_blocks.push(availability_block(f, &a, &owed_figures, first_screen));
         today_avail.push(a);
     }
-    out.push_str(&section("availability", "Availability today", &avail_html));
-
-    let mut charts = String::new();
-    for f in facilities.iter().take(MAX_CHARTS) {
-        charts.push_str(&facility_chart(client, f, &advances, &paid, today).await?);
-    }
-    out.push_str(&section("chart", "Borrowing base and drawn amount over time", &charts));
-
-    out.push_str(&section("draw", "Request a draw", &draw_form(viewer, &facilities, &today_avail)));
-    out.push_str(&section("advances", "Advances", &advances_table("advances-table", "Your advances", &advances)));
-
-    let mut charges = String::new();
+    let charts = charts_section(client, &facilities, &advances, &paid, today).await?;
+    let mut remit = Vec::new();
     for f in &facilities {
-        match owed.as_ref().and_then(|s| s.facilities.iter().find(|l| l.facility == f.id)) {
-            Some(line) => charges.push_str(&dues_table(f, line)),
-            None => charges.push_str(&charges_table(f, &advances, &paid)),
+        remit.push(remittances(client, f).await?);
+    }
+    let charges = html! {
+        @for f in &facilities {
+            @match owed.as_ref().and_then(|s| s.facilities.iter().find(|l| l.facility == f.id)) {
+                Some(line) => (dues_table(f, line)),
+                None => (charges_table(f, &advances, &paid)),
+            }
         }
-    }
-    if owed.is_none() && payments.is_none() {
-        charges.push_str(&note("Payments are not available on this server: amounts paid are not shown."));
-    }
-    out.push_str(&section("charges", "Interest and fees", &charges));
-
-    let mut remit = String::new();
-    for f in &facilities {
-        remit.push_str(&remittances(client, f).await?);
-    }
-    out.push_str(&section("remittances", "Remittances", &remit));
-    Ok(out)
+        @if owed.is_none() && payments.is_none() {
+            (note("Payments are not available on this server: amounts paid are not shown."))
+        }
+    };
+    Ok(html! {
+        (contents(&[
+            ("availability", "Availability today"),
+            ("chart", "Over time"),
+            ("draw", "Request a draw"),
+            ("advances", "Advances"),
+            ("charges", "Interest and fees"),
+            ("remittances", "Remittances"),
+        ]))
+        @if facilities.is_empty() { (note("No facility finances you yet: ask your lender to open one.")) }
+        (section("availability", "Availability today", html! { @for b in &avail_blocks { (b) } }))
+        (charts)
+        (section("draw", "Request a draw", draw_form(viewer, &facilities, &today_avail)))
+        (section("advances", "Advances", advances_table("advances-table", "Your advances", &advances)))
+        (section("charges", "Interest and fees", charges))
+        (section("remittances", "Remittances", html! { @for r in &remit { (r) } }))
+    })
 }
 
 fn eligibility_text(e: &str, a: &Availability, eligibility_days: u32) -> String {
@@ -98,19 +89,33 @@ fn eligibility_text(e: &str, a: &Availability, eligibility_days: u32) -> String 
 pub fn availability_block(
     f: &Facility,
     a: &Availability,
-    owed: &[(&'static str, String, String)],
-    first_screen: &str,
-) -> String {
+    owed: &[(&'static str, Markup, String)],
+    first_screen: Markup,
+) -> Markup {
+    let fid = &f.id;
+    html! {
+        article class="facility" id={ "facility-" (fid) } aria-labelledby={ "facility-" (fid) "-h" } {
+            h3 id={ "facility-" (fid) "-h" } {
+                "Facility " (fid) " " span class="sub" { "from " (f.lender) " \u{b7} " (badge(f.status.as_str())) }
+            }
+            (availability_figures(f, a, owed))
+            (first_screen)
+            (calculation(a, &f.terms.currency))
+            @if a.available.amount_minor < 0 {
+                (note("Collateral has fallen below what is drawn: no further draw until it recovers."))
+            }
+            (tranches_table(f, a))
+            (brands_table(f, a))
+        }
+    }
+}
+
+/// The headline figures of a facility's availability, what is owed among them.
+fn availability_figures(f: &Facility, a: &Availability, owed: &[(&'static str, Markup, String)]) -> Markup {
     let ccy = f.terms.currency.as_str();
-    let fid = esc(&f.id);
-    let mut out = format!(
-        r#"<article class="facility" id="facility-{fid}" aria-labelledby="facility-{fid}-h"><h3 id="facility-{fid}-h">Facility {fid} <span class="sub">from {} &middot; {}</span></h3>"#,
-        esc(&f.lender),
-        badge(f.status.as_str())
-    );
     let (available_id, outstanding_id) = (format!("available-{}", f.id), format!("outstanding-{}", f.id));
     let (base_id, pending_id) = (format!("base-{}", f.id), format!("pending-{}", f.id));
-    let mut items: Vec<(&str, String, &str)> = vec![
+    let mut items: Vec<(&str, Markup, &str)> = vec![
         ("Available to draw", money(a.available.amount_minor, ccy), &available_id),
         ("Drawn (principal outstanding)", money(a.drawn.amount_minor, ccy), &outstanding_id),
     ];
@@ -120,59 +125,64 @@ pub fn availability_block(
         ("Limit", money(a.limit.amount_minor, ccy), ""),
         ("Pending draws", money(a.pending.amount_minor, ccy), pending_id.as_str()),
     ]);
-    out.push_str(&figures(&format!("Availability of facility {}", f.id), &items));
-    out.push_str(first_screen);
-    let _ = write!(
-        out,
-        r#"<p class="calc">Eligible collateral {} &rarr; {} after brand caps &times; advance rate {} = base {}. The lesser of limit and base, {}, less {} drawn and {} pending = <strong>{}</strong> available.</p>"#,
-        money(a.eligible.amount_minor, ccy),
-        money(a.counted.amount_minor, ccy),
-        pct_bps(a.advance_rate_bps),
-        money(a.base.amount_minor, ccy),
-        money(a.capacity.amount_minor, ccy),
-        money(a.drawn.amount_minor, ccy),
-        money(a.pending.amount_minor, ccy),
-        money(a.available.amount_minor, ccy),
-    );
-    if a.available.amount_minor < 0 {
-        out.push_str(&note("Collateral has fallen below what is drawn: no further draw until it recovers."));
+    figures(&format!("Availability of facility {}", f.id), &items)
+}
+
+/// The borrowing base worked through, eligible collateral to available.
+fn calculation(a: &Availability, ccy: &str) -> Markup {
+    html! {
+        p class="calc" {
+            "Eligible collateral " (money(a.eligible.amount_minor, ccy)) " \u{2192} " (money(a.counted.amount_minor, ccy))
+            " after brand caps \u{d7} advance rate " (pct_bps(a.advance_rate_bps)) " = base "
+            (money(a.base.amount_minor, ccy)) ". The lesser of limit and base, " (money(a.capacity.amount_minor, ccy))
+            ", less " (money(a.drawn.amount_minor, ccy)) " drawn and " (money(a.pending.amount_minor, ccy))
+            " pending = " strong { (money(a.available.amount_minor, ccy)) } " available."
+        }
     }
+}
+
+/// The tranches behind a facility, each with whether it counts today.
+fn tranches_table(f: &Facility, a: &Availability) -> Markup {
+    let ccy = f.terms.currency.as_str();
     let rows = a
         .tranches
         .iter()
         .map(|t| {
             vec![
-                format!("{} / {}", esc(&t.commitment), esc(&t.tranche)),
-                esc(&t.brand),
-                day(t.delivery_start),
+                html! { (t.commitment) " / " (t.tranche) },
+                t.brand.render(),
+                day(t.delivery_start).render(),
                 money(t.value.amount_minor, ccy),
-                esc(&eligibility_text(t.eligibility.as_str(), a, f.terms.eligibility_days)),
+                eligibility_text(t.eligibility.as_str(), a, f.terms.eligibility_days).render(),
                 money(t.eligible.amount_minor, ccy),
             ]
         })
         .collect();
-    out.push_str(
-        &Table {
-            id: &format!("tranches-{}", f.id),
-            caption: &format!(
-                "Tranches behind facility {} on {} (eligible when delivery starts within {} days)",
-                f.id,
-                day(a.as_of),
-                f.terms.eligibility_days
-            ),
-            headers: &["Commitment / tranche", "Brand", "Delivery starts", "Value", "Counts?", "Eligible value"],
-            numeric: &[3, 5],
-            rows,
-            empty: "No signed commitments from your brands yet.",
-        }
-        .render(),
-    );
+    Table {
+        id: &format!("tranches-{}", f.id),
+        caption: &format!(
+            "Tranches behind facility {} on {} (eligible when delivery starts within {} days)",
+            f.id,
+            day(a.as_of),
+            f.terms.eligibility_days
+        ),
+        headers: &["Commitment / tranche", "Brand", "Delivery starts", "Value", "Counts?", "Eligible value"],
+        numeric: &[3, 5],
+        rows,
+        empty: "No signed commitments from your brands yet.",
+    }
+    .render()
+}
+
+/// Brand concentration: what each brand counts for after its cap.
+fn brands_table(f: &Facility, a: &Availability) -> Markup {
+    let ccy = f.terms.currency.as_str();
     let rows = a
         .brands
         .iter()
         .map(|b| {
             vec![
-                esc(&b.brand),
+                b.brand.render(),
                 money(b.eligible.amount_minor, ccy),
                 money(b.cap.amount_minor, ccy),
                 money(b.excess.amount_minor, ccy),
@@ -180,59 +190,63 @@ pub fn availability_block(
             ]
         })
         .collect();
-    out.push_str(
-        &Table {
-            id: &format!("brands-{}", f.id),
-            caption: &format!(
-                "Brand concentration: one brand counts for at most {} of eligible value",
-                pct_bps(f.terms.concentration_bps)
-            ),
-            headers: &["Brand", "Eligible", "Cap", "Above the cap (not counted)", "Counted"],
-            numeric: &[1, 2, 3, 4],
-            rows,
-            empty: "No eligible collateral.",
-        }
-        .render(),
-    );
-    out.push_str("</article>");
-    out
+    Table {
+        id: &format!("brands-{}", f.id),
+        caption: &format!(
+            "Brand concentration: one brand counts for at most {} of eligible value",
+            pct_bps(f.terms.concentration_bps)
+        ),
+        headers: &["Brand", "Eligible", "Cap", "Above the cap (not counted)", "Counted"],
+        numeric: &[1, 2, 3, 4],
+        rows,
+        empty: "No eligible collateral.",
+    }
+    .render()
 }
 
-fn draw_form(viewer: &Viewer, facilities: &[Facility], today: &[Availability]) -> String {
+fn draw_form(viewer: &Viewer, facilities: &[Facility], today: &[Availability]) -> Markup {
     let open: Vec<(&Facility, &Availability)> =
         facilities.iter().zip(today).filter(|(f, _)| f.status.as_str() == "open").collect();
     if open.is_empty() {
         return note("You have no open facility to draw on.");
     }
-    let mut options = String::new();
-    for (f, a) in &open {
-        let _ = write!(
-            options,
-            r#"<option value="{id}" data-currency="{ccy}" data-available="{avail}">{id} ({avail} {ccy} available)</option>"#,
-            id = esc(&f.id),
-            ccy = esc(&f.terms.currency),
-            avail = esc(&plain(a.available.amount_minor, &f.terms.currency)),
-        );
+    html! {
+        form id="draw-form" class="sign-form" data-maker=(viewer.party) novalidate {
+            div class="field" {
+                label for="draw-facility" { "Facility" }
+                select id="draw-facility" name="facility" { @for (f, a) in &open {
+                    @let (ccy, avail) = (&f.terms.currency, plain(a.available.amount_minor, &f.terms.currency));
+                    option value=(f.id) data-currency=(ccy) data-available=(avail) {
+                        (f.id) " (" (avail) " " (ccy) " available)"
+                    }
+                } }
+            }
+            div class="field" {
+                label for="draw-amount" { "Amount" }
+                input id="draw-amount" name="amount" type="text" inputmode="decimal" autocomplete="off" required
+                    pattern="^(0|[1-9][0-9]{0,15})(\\.[0-9]{1,4})?$" aria-describedby="draw-amount-help";
+                p class="help" id="draw-amount-help" { "A decimal in the facility's currency, at most what is available." }
+            }
+            div class="field" {
+                label for="draw-purpose" { "Purpose " span class="opt" { "(optional)" } }
+                input id="draw-purpose" name="purpose" type="text" maxlength="500" autocomplete="off";
+            }
+            fieldset {
+                legend { "Signature" }
+                p class="help" id="draw-sign-help" {
+                    "The request is signed in this browser with your Ed25519 key: the private key is read by this page and never sent to the server. Or upload an advance request you signed with "
+                    code { "offtake sign" } "."
+                }
+                (signing_fields("draw", "Or a signed envelope"))
+            }
+            button type="submit" id="draw-submit" { "Sign and request the draw" }
+            p class="form-status" id="draw-status" role="status" aria-live="polite" {}
+        }
     }
-    format!(
-        r#"<form id="draw-form" class="sign-form" data-maker="{maker}" novalidate>
-<div class="field"><label for="draw-facility">Facility</label><select id="draw-facility" name="facility">{options}</select></div>
-<div class="field"><label for="draw-amount">Amount</label><input id="draw-amount" name="amount" type="text" inputmode="decimal" autocomplete="off" required pattern="^(0|[1-9][0-9]{{0,15}})(\.[0-9]{{1,4}})?$" aria-describedby="draw-amount-help"><p class="help" id="draw-amount-help">A decimal in the facility's currency, at most what is available.</p></div>
-<div class="field"><label for="draw-purpose">Purpose <span class="opt">(optional)</span></label><input id="draw-purpose" name="purpose" type="text" maxlength="500" autocomplete="off"></div>
-<fieldset><legend>Signature</legend>
-<p class="help" id="draw-sign-help">The request is signed in this browser with your Ed25519 key: the private key is read by this page and never sent to the server. Or upload an advance request you signed with <code>offtake sign</code>.</p>
-<div class="field"><label for="draw-key">Your signing key file</label><input id="draw-key" name="key" type="file" accept=".key,.json,application/json" aria-describedby="draw-sign-help"></div>
-<div class="field"><label for="draw-envelope">Or a signed envelope</label><input id="draw-envelope" name="envelope" type="file" accept=".json,application/json"></div>
-</fieldset>
-<button type="submit" id="draw-submit">Sign and request the draw</button>
-<p class="form-status" id="draw-status" role="status" aria-live="polite"></p>
-</form>"#,
-        maker = esc(&viewer.party),
-    )
 }
 
 /// Advances as a table (the maker's own, or a lender's facilities').
-pub fn advances_table(id: &str, caption: &str, advances: &[Advance]) -> String {
+pub fn advances_table(id: &str, caption: &str, advances: &[Advance]) -> Markup {
     let mut sorted: Vec<&Advance> = advances.iter().collect();
     sorted.sort_by(|a, b| b.requested_on.cmp(&a.requested_on).then_with(|| a.id.cmp(&b.id)));
     let rows = sorted
@@ -240,14 +254,18 @@ pub fn advances_table(id: &str, caption: &str, advances: &[Advance]) -> String {
         .map(|a| {
             let status = if a.status.as_str() == "pending" { "pending approval" } else { a.status.as_str() };
             vec![
-                esc(&a.id),
-                esc(&a.facility),
-                esc(&a.maker),
-                day(a.requested_on),
+                a.id.render(),
+                a.facility.render(),
+                a.maker.render(),
+                day(a.requested_on).render(),
                 money(a.amount.amount_minor, &a.amount.currency),
-                format!(r#"<span data-advance-status="{}">{}</span>"#, esc(&a.id), badge(status)),
-                a.funded_on.map(day).unwrap_or_default(),
-                if a.fee.amount_minor > 0 { money(a.fee.amount_minor, &a.amount.currency) } else { String::new() },
+                html! { span data-advance-status=(a.id) { (badge(status)) } },
+                a.funded_on.map(day).unwrap_or_default().render(),
+                if a.fee.amount_minor > 0 {
+                    money(a.fee.amount_minor, &a.amount.currency)
+                } else {
+                    html! {}
+                },
             ]
         })
         .collect();
@@ -263,7 +281,7 @@ pub fn advances_table(id: &str, caption: &str, advances: &[Advance]) -> String {
 }
 
 /// Booked, paid and due by part of the debt, for one facility.
-pub fn charges_table(f: &Facility, advances: &[Advance], payments: &[Payment]) -> String {
+pub fn charges_table(f: &Facility, advances: &[Advance], payments: &[Payment]) -> Markup {
     let ccy = f.terms.currency.as_str();
     let fees_booked: i64 = advances
         .iter()
@@ -280,7 +298,7 @@ pub fn charges_table(f: &Facility, advances: &[Advance], payments: &[Payment]) -
     let rows = parts
         .iter()
         .map(|(label, booked, paid)| {
-            vec![esc(label), money(*booked, ccy), money(*paid, ccy), money((booked - paid).max(0), ccy)]
+            vec![label.render(), money(*booked, ccy), money(*paid, ccy), money((booked - paid).max(0), ccy)]
         })
         .collect();
     Table {
@@ -307,7 +325,7 @@ fn terms_line(f: &Facility) -> String {
 
 /// What the maker owes on a facility besides principal, as the ledger
 /// holds it (its statement), and the brand invoices that will repay it.
-fn dues_table(f: &Facility, line: &MakerFacilityLine) -> String {
+fn dues_table(f: &Facility, line: &MakerFacilityLine) -> Markup {
     let ccy = line.currency.as_str();
     let parts = [
         ("Interest", line.interest_due.amount_minor),
@@ -315,8 +333,8 @@ fn dues_table(f: &Facility, line: &MakerFacilityLine) -> String {
         ("Default interest and late charges", line.penalty_due.amount_minor),
         ("Total", line.interest_due.amount_minor + line.fees_due.amount_minor + line.penalty_due.amount_minor),
     ];
-    let rows = parts.iter().map(|(label, minor)| vec![esc(label), money(*minor, ccy)]).collect();
-    let mut out = Table {
+    let rows = parts.iter().map(|(label, minor)| vec![label.render(), money(*minor, ccy)]).collect();
+    let charges = Table {
         id: &format!("charges-{}", f.id),
         caption: &format!("Facility {}: due now; {}", f.id, terms_line(f)),
         headers: &["Charge", "Due"],
@@ -328,72 +346,69 @@ fn dues_table(f: &Facility, line: &MakerFacilityLine) -> String {
     let rows = line
         .next_due
         .iter()
-        .map(|d| vec![esc(&d.invoice), esc(&d.brand), day(d.due_on), money(d.open.amount_minor, ccy)])
+        .map(|d| vec![d.invoice.render(), d.brand.render(), day(d.due_on).render(), money(d.open.amount_minor, ccy)])
         .collect();
-    out.push_str(
-        &Table {
-            id: &format!("next-due-{}", f.id),
-            caption: "Brand invoices that repay this facility, next due first",
-            headers: &["Invoice", "Brand", "Due", "Open"],
-            numeric: &[3],
-            rows,
-            empty: "No open invoices.",
-        }
-        .render(),
-    );
-    out
+    let next_due = Table {
+        id: &format!("next-due-{}", f.id),
+        caption: "Brand invoices that repay this facility, next due first",
+        headers: &["Invoice", "Brand", "Due", "Open"],
+        numeric: &[3],
+        rows,
+        empty: "No open invoices.",
+    }
+    .render();
+    html! { (charges) (next_due) }
 }
 
-async fn remittances(client: &Client, f: &Facility) -> Result<String, WebError> {
+async fn remittances(client: &Client, f: &Facility) -> Result<Markup, WebError> {
     let Some(s) = statement(client, &f.id).await? else {
         return Ok(note(&format!("No remittance statement for facility {} on this server.", f.id)));
     };
     let ccy = s.currency.as_str();
-    let mut out = format!(r#"<h3>Facility {}</h3>"#, esc(&f.id));
-    out.push_str(&figures(
+    let payable_id = format!("payable-{}", f.id);
+    let totals = figures(
         &format!("Remittances on facility {}", f.id),
         &[
             ("Left to you by payments", money(s.remainder_total.amount_minor, ccy), ""),
             ("Remitted", money(s.remitted.amount_minor, ccy), ""),
-            ("Payable to you", money(s.payable.amount_minor, ccy), &format!("payable-{}", f.id)),
+            ("Payable to you", money(s.payable.amount_minor, ccy), &payable_id),
         ],
-    ));
+    );
     let rows = s
         .lines
         .iter()
         .map(|l| {
             vec![
-                esc(&l.external_ref),
-                day(l.value_date),
+                l.external_ref.render(),
+                day(l.value_date).render(),
                 money(l.applied.amount_minor, ccy),
                 money(l.debt_paid.amount_minor, ccy),
                 money(l.remainder.amount_minor, ccy),
             ]
         })
         .collect();
-    out.push_str(
-        &Table {
-            id: &format!("statement-{}", f.id),
-            caption: "Brand payments through the waterfall",
-            headers: &["Payment", "Value date", "Applied", "To the lender", "Left to you"],
-            numeric: &[2, 3, 4],
-            rows,
-            empty: "No payments applied yet.",
-        }
-        .render(),
-    );
-    let rows =
-        s.remittances.iter().map(|r| vec![esc(&r.reference), day(r.on), money(r.amount.amount_minor, ccy)]).collect();
-    out.push_str(
-        &Table {
-            id: &format!("remittances-{}", f.id),
-            caption: "Remittances paid to you",
-            headers: &["Reference", "Date", "Amount"],
-            numeric: &[2],
-            rows,
-            empty: "Nothing remitted yet.",
-        }
-        .render(),
-    );
-    Ok(out)
+    let applied = Table {
+        id: &format!("statement-{}", f.id),
+        caption: "Brand payments through the waterfall",
+        headers: &["Payment", "Value date", "Applied", "To the lender", "Left to you"],
+        numeric: &[2, 3, 4],
+        rows,
+        empty: "No payments applied yet.",
+    }
+    .render();
+    let rows = s
+        .remittances
+        .iter()
+        .map(|r| vec![r.reference.render(), day(r.on).render(), money(r.amount.amount_minor, ccy)])
+        .collect();
+    let remitted = Table {
+        id: &format!("remittances-{}", f.id),
+        caption: "Remittances paid to you",
+        headers: &["Reference", "Date", "Amount"],
+        numeric: &[2],
+        rows,
+        empty: "Nothing remitted yet.",
+    }
+    .render();
+    Ok(html! { h3 { "Facility " (f.id) } (totals) (applied) (remitted) })
 }

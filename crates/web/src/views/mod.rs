@@ -4,11 +4,11 @@
 
 use std::collections::BTreeMap;
 
+use maud::{html, Markup};
 use time::Date;
 
 use crate::chart::{sample_dates, Chart, Point};
 use crate::client::{encode, Client, WebError};
-use crate::html::esc;
 use crate::model::{day, Advance, ApiKey, Availability, Facility, Party, Payment, Statement};
 
 pub mod auditor;
@@ -38,19 +38,11 @@ pub struct Viewer {
     pub name: String,
 }
 
-/// The key id inside an API key (`otk_<key id>_<secret>`).
-pub fn key_id_of(token: &str) -> Option<&str> {
-    let rest = token.strip_prefix("otk_")?;
-    let (id, secret) = rest.split_once('_')?;
-    let hex = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_hexdigit());
-    (hex(id) && hex(secret)).then_some(id)
-}
-
 /// Finds the caller's own key in the keys the API lets it list.
 pub async fn whoami(client: &Client, token: &str) -> Result<Viewer, WebError> {
     let unauthenticated =
         || WebError::new(axum::http::StatusCode::UNAUTHORIZED, "unauthenticated", "unknown or revoked API key");
-    let key_id = key_id_of(token).ok_or_else(unauthenticated)?;
+    let key_id = offtake_wire::key_id_of(token).ok_or_else(unauthenticated)?;
     let keys: Vec<ApiKey> = client.list("/v1/keys").await?;
     let key = keys.into_iter().find(|k| k.key_id == key_id).ok_or_else(unauthenticated)?;
     let party: Option<Party> = client.get_opt(&format!("/v1/parties/{}", encode(&key.party_id))).await?;
@@ -59,49 +51,70 @@ pub async fn whoami(client: &Client, token: &str) -> Result<Viewer, WebError> {
 }
 
 /// The dashboard for the viewer's role.
-pub async fn dashboard(client: &Client, viewer: &Viewer, today: Date) -> Result<String, WebError> {
+pub async fn dashboard(client: &Client, viewer: &Viewer, today: Date) -> Result<Markup, WebError> {
     let (title, body) = match viewer.role.as_str() {
         "maker" => ("Maker dashboard", maker::render(client, viewer, today).await?),
         "lender" => ("Lender dashboard", lender::render(client, viewer, today).await?),
         "brand" => ("Brand dashboard", brand::render(client, viewer, today).await?),
         "auditor" => ("Auditor dashboard", auditor::render(client, viewer, today).await?),
         "admin" => {
-            let mut body = lender::render(client, viewer, today).await?;
-            body.push_str(&auditor::render(client, viewer, today).await?);
-            ("Operator dashboard", body)
+            let lender = lender::render(client, viewer, today).await?;
+            let auditor = auditor::render(client, viewer, today).await?;
+            ("Operator dashboard", html! { (lender) (auditor) })
         }
-        other => ("Dashboard", format!("<p>No dashboard for the role {}.</p>", esc(other))),
+        other => ("Dashboard", html! { p { "No dashboard for the role " (other) "." } }),
     };
-    Ok(format!(
-        r#"<div id="dashboard" data-role="{role}" data-party="{party}"><header class="who"><h1 id="page-title" tabindex="-1">{title}</h1><p>Signed in as <strong id="who-name">{name}</strong> (<span id="who-party">{party}</span>, {role}) &middot; figures as of <time datetime="{today}">{today}</time> (UTC)</p></header>{body}</div>"#,
-        role = esc(&viewer.role),
-        party = esc(&viewer.party),
-        name = esc(&viewer.name),
-        today = day(today),
-    ))
+    let (role, party, today) = (&viewer.role, &viewer.party, day(today));
+    Ok(html! {
+        div id="dashboard" data-role=(role) data-party=(party) {
+            header class="who" {
+                h1 id="page-title" tabindex="-1" { (title) }
+                p {
+                    "Signed in as " strong id="who-name" { (viewer.name) }
+                    " (" span id="who-party" { (party) } ", " (role) ") \u{b7} figures as of "
+                    time datetime=(today) { (today) } " (UTC)"
+                }
+            }
+            (body)
+        }
+    })
 }
 
 /// A section with a heading the table of contents links to.
-pub fn section(id: &str, heading: &str, body: &str) -> String {
-    format!(
-        r#"<section id="{id}" aria-labelledby="{id}-h"><h2 id="{id}-h">{}</h2>{body}</section>"#,
-        esc(heading),
-        id = esc(id)
-    )
+pub fn section(id: &str, heading: &str, body: Markup) -> Markup {
+    html! { section id=(id) aria-labelledby={ (id) "-h" } { h2 id={ (id) "-h" } { (heading) } (body) } }
 }
 
 /// The in-page navigation: `(section id, label)`.
-pub fn contents(items: &[(&str, &str)]) -> String {
-    let mut out = String::from(r#"<nav class="contents" aria-label="On this page"><ul>"#);
-    for (id, label) in items {
-        out.push_str(&format!(r##"<li><a href="#{}">{}</a></li>"##, esc(id), esc(label)));
+pub fn contents(items: &[(&str, &str)]) -> Markup {
+    html! {
+        nav class="contents" aria-label="On this page" { ul { @for (id, label) in items {
+            li { a href={ "#" (id) } { (label) } }
+        } } }
     }
-    out.push_str("</ul></nav>");
-    out
 }
 
-pub fn note(text: &str) -> String {
-    format!(r#"<p class="note">{}</p>"#, esc(text))
+/// The two ways to sign in the browser, shared by the draw and the
+/// approval forms: a key file the page's script reads (never uploaded), or
+/// an envelope signed elsewhere. Ids start with `prefix`; the help text is
+/// `{prefix}-sign-help`.
+pub fn signing_fields(prefix: &str, envelope_label: &str) -> Markup {
+    let (key_id, envelope_id) = (format!("{prefix}-key"), format!("{prefix}-envelope"));
+    html! {
+        div class="field" {
+            label for=(key_id) { "Your signing key file" }
+            input id=(key_id) name="key" type="file" accept=".key,.json,application/json"
+                aria-describedby={ (prefix) "-sign-help" };
+        }
+        div class="field" {
+            label for=(envelope_id) { (envelope_label) }
+            input id=(envelope_id) name="envelope" type="file" accept=".json,application/json";
+        }
+    }
+}
+
+pub fn note(text: &str) -> Markup {
+    html! { p class="note" { (text) } }
 }
 
 pub async fn availability(client: &Client, facility: &str, as_of: Option<Date>) -> Result<Availability, WebError> {
@@ -131,6 +144,22 @@ pub async fn statement(client: &Client, facility: &str) -> Result<Option<Stateme
     client.get_opt(&format!("/v1/facilities/{}/statement", encode(facility))).await
 }
 
+/// The "over time" section of the maker's and the lender's pages: the
+/// chart of each facility, the first [`MAX_CHARTS`] of them.
+pub async fn charts_section(
+    client: &Client,
+    facilities: &[Facility],
+    advances: &[Advance],
+    payments: &[Payment],
+    today: Date,
+) -> Result<Markup, WebError> {
+    let mut charts = Vec::new();
+    for f in facilities.iter().take(MAX_CHARTS) {
+        charts.push(facility_chart(client, f, advances, payments, today).await?);
+    }
+    Ok(section("chart", "Borrowing base and drawn amount over time", html! { @for c in &charts { (c) } }))
+}
+
 /// The chart of one facility: the base as the API computes it on each
 /// sampled date (today's commitments; later dates are a projection), and
 /// the principal drawn by each date (funded advances less principal the
@@ -141,7 +170,7 @@ pub async fn facility_chart(
     advances: &[Advance],
     payments: &[Payment],
     today: Date,
-) -> Result<String, WebError> {
+) -> Result<Markup, WebError> {
     let start = facility.opened_on.max(today - time::Duration::days(HISTORY_DAYS)).min(today);
     let end = today + time::Duration::days(PROJECTION_DAYS);
     let mut points = Vec::new();
@@ -186,17 +215,4 @@ pub fn sum_by<K: Ord, T>(items: &[T], key: impl Fn(&T) -> K, value: impl Fn(&T) 
         *out.entry(key(item)).or_insert(0) += value(item);
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_key_id_is_read_from_the_key() {
-        assert_eq!(key_id_of("otk_abc123_def456"), Some("abc123"));
-        for bad in ["", "otk_", "otk_x_y", "abc_def", "otk_abc123", "otk__def"] {
-            assert_eq!(key_id_of(bad), None, "{bad}");
-        }
-    }
 }
