@@ -12,7 +12,6 @@
 //! holds exactly as in production. Then the tables are ANALYZEd, and each
 //! operation is sampled by one client, one at a time.
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -208,16 +207,11 @@ async fn settle_one(program: &Program, f: usize, n: usize, rng: &mut SplitMix64)
 
 /// The first page of the event feed, as `GET /v1/events` reads it for an
 /// admin.
-fn first_events<'a>(
-    store: &'a dyn Store,
-    ledger: &'a offtake_ledger::LedgerId,
-) -> impl Future<Output = Result<(), BenchError>> + 'a {
-    async move {
-        let visible = |_: &[String]| true;
-        let filter = offtake_events::Filter { types: None, visible: &visible };
-        offtake_events::read(store, ledger, offtake_events::Position::START, &filter, PAGE_ITEMS as usize)
-            .await
-            .map(drop)
-            .map_err(ledger_error)
-    }
+async fn first_events(store: &dyn Store, ledger: &offtake_ledger::LedgerId) -> Result<(), BenchError> {
+    let visible = |_: &[String]| true;
+    let filter = offtake_events::Filter { types: None, visible: &visible };
+    offtake_events::read(store, ledger, offtake_events::Position::START, &filter, PAGE_ITEMS as usize)
+        .await
+        .map(drop)
+        .map_err(ledger_error)
 }
