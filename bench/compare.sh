@@ -14,8 +14,12 @@
 #      the waterfall (`settlement`), in a fresh schema of
 #      OFFTAKE_BENCH_POSTGRES_URL;
 #   4. offtake-bench on SQLite: core and HTTP (SQLITE=0 skips);
-#   5. prints the ratios: core/TPC-B, HTTP/TPC-B, HTTP/core, core/floor,
-#      parallel/TPC-B, settlement/TPC-B (and SQLite HTTP/core).
+#   5. the `scale` scenario on PostgreSQL (SCALE=0 skips): each operation's
+#      p99 at a small program (10 facilities / 100 invoices / 1,000
+#      notices) and at SCALE_LARGE, and their ratio;
+#   6. prints the ratios: core/TPC-B, HTTP/TPC-B, HTTP/core, core/floor,
+#      parallel/TPC-B, settlement/TPC-B (and SQLite HTTP/core), then the
+#      scale ratios (target <= 1.5).
 #
 # Durable settings only: the script refuses to run if the server has
 # fsync=off or synchronous_commit=off (offtake-bench checks again).
@@ -23,7 +27,10 @@
 # Env: PG_BASE_URL (default postgres://postgres@127.0.0.1:5432),
 #      OFFTAKE_BENCH_POSTGRES_URL (default $PG_BASE_URL/test),
 #      DURATION_S (default 30), CONCURRENCY (default 64), ACCOUNTS (default 10000),
-#      FLOOR_BATCH (default 64), LEDGERS (default 8), SQLITE (default 1).
+#      FLOOR_BATCH (default 64), LEDGERS (default 8), SQLITE (default 1),
+#      SCALE (default 1), SCALE_LARGE (default 10000,100000,1000000: issue 21's
+#      program; loading it takes long, set smaller for a quick run),
+#      SCALE_SAMPLES (default 200 per operation and size).
 set -euo pipefail
 
 PG_BASE_URL=${PG_BASE_URL:-postgres://postgres@127.0.0.1:5432}
@@ -34,6 +41,9 @@ ACCOUNTS=${ACCOUNTS:-10000}
 FLOOR_BATCH=${FLOOR_BATCH:-64}
 LEDGERS=${LEDGERS:-8}
 SQLITE=${SQLITE:-1}
+SCALE=${SCALE:-1}
+SCALE_LARGE=${SCALE_LARGE:-10000,100000,1000000}
+SCALE_SAMPLES=${SCALE_SAMPLES:-200}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 
 PGBENCH=$(command -v pgbench || ls /usr/lib/postgresql/*/bin/pgbench 2>/dev/null | sort -V | tail -1 || true)
@@ -110,6 +120,12 @@ if [ "$SQLITE" = 1 ]; then
     "$BIN" --backend sqlite --scenario transfers,http --concurrency "$CONCURRENCY" --accounts "$ACCOUNTS" \
            --duration-s "$DURATION_S" --json "$JSON"
 fi
+SCALE_OUT=""
+if [ "$SCALE" = 1 ]; then
+    echo "## offtake on PostgreSQL: scale, small 10,100,1000 vs large $SCALE_LARGE, $SCALE_SAMPLES samples"
+    SCALE_OUT=$("$BIN" --backend postgres --scenario scale --scale-large "$SCALE_LARGE" --samples "$SCALE_SAMPLES" \
+                --postgres-url "$OFFTAKE_URL" --json "$JSON" | tee /dev/stderr)
+fi
 # throughput of one report line: backend, scenario (variant if several)
 pick() { jq -r --arg b "$1" --arg s "$2" --arg v "${3:-}" \
     'select(.backend == $b and .scenario == $s and ($v == "" or .variant == $v)) | .throughput_per_s' "$JSON" | tail -1; }
@@ -148,4 +164,8 @@ awk -v c="$CONCURRENCY" -v t="$TPS" -v f="$FLOOR" -v core="$CORE" -v http="$HTTP
         printf "server CPU per TPC-B txn              %10.0f us\n", ps
         printf "server CPU per core transfer          %10.0f us\n", os
     }
+}'
+# `# scale-ratio BACKEND OP SMALL_P99_MS LARGE_P99_MS RATIO` lines of the scale run.
+echo "$SCALE_OUT" | awk '$2 == "scale-ratio" {
+    printf "scale p99 %-16s %8.2f ms -> %8.2f ms  ratio %6.2f   (target <= 1.5)\n", $4, $5, $6, $7
 }'

@@ -40,6 +40,11 @@ struct Cli {
     /// Ledger (lending program) to act on.
     #[arg(long, global = true, env = "OFFTAKE_LEDGER", default_value = "main")]
     ledger: String,
+    /// A file of `LEDGER = URL` lines (and `default = URL`): each ledger on
+    /// its own database; `--database-url` is the default when the file
+    /// names none.
+    #[arg(long, global = true, env = "OFFTAKE_LEDGER_MAP")]
+    ledger_map: Option<std::path::PathBuf>,
     /// How commands that show data print it: `json` (the API's objects) or
     /// `table`. Default: each command's usual form (JSON for financing
     /// objects, text for balances).
@@ -269,8 +274,10 @@ async fn main() -> ExitCode {
 /// command line. Each command opens only what it needs (verifying a bundle
 /// or a proof is offline; signing never touches the database).
 struct Target {
+    /// The database of `ledger` (from the ledger map when there is one).
     database_url: String,
     ledger: String,
+    map: Option<store::LedgerMap>,
 }
 
 impl Target {
@@ -280,6 +287,15 @@ impl Target {
 
     async fn store(&self) -> anyhow::Result<Arc<dyn Store>> {
         store::open(&self.database_url).await
+    }
+
+    /// Every database of the ledger map behind one routing store (the
+    /// server), or the one database.
+    async fn routed_store(&self) -> anyhow::Result<Arc<dyn Store>> {
+        match &self.map {
+            Some(map) => map.open().await,
+            None => self.store().await,
+        }
     }
 
     async fn finance(&self) -> anyhow::Result<offtake_finance::Finance> {
@@ -294,7 +310,16 @@ impl Target {
 /// One arm per command, grouped as the help lists them; each hands its
 /// arguments to the module that owns the command.
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let at = Target { database_url: cli.database_url, ledger: cli.ledger };
+    let map = match &cli.ledger_map {
+        Some(path) => Some(store::LedgerMap::load(path, &cli.database_url)?),
+        None => None,
+    };
+    // Every command acts on one ledger: with a map, on that ledger's database.
+    let database_url = match &map {
+        Some(map) => map.url_of(&LedgerId::new(&cli.ledger)?).to_owned(),
+        None => cli.database_url,
+    };
+    let at = Target { database_url, ledger: cli.ledger, map };
     match cli.command {
         // The ledger.
         Cmd::Init => init(&at).await,
@@ -369,7 +394,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::ApiKey(cmd) => api_key_cli::run(at.store().await?.as_ref(), &at.ledger_id()?, cmd).await,
         Cmd::Events(cmd) => events_cli::run(at.store().await?.as_ref(), &at.ledger_id()?, cmd).await,
         Cmd::Webhook(cmd) => webhook_cli::run(at.store().await?.as_ref(), &at.ledger_id()?, cmd).await,
-        Cmd::Serve(args) => serve_cli::serve(at.store().await?, at.ledger_id()?, args).await,
+        Cmd::Serve(args) => serve_cli::serve(at.routed_store().await?, at.ledger_id()?, args).await,
         Cmd::Demo { demo_database_url } => demo_command(demo_database_url).await,
     }
 }

@@ -45,6 +45,12 @@ pub struct ServeArgs {
     /// microseconds (0: commit at once; batches still grow under load).
     #[arg(long, default_value_t = 0)]
     pub commit_max_wait_us: u64,
+    /// How long an authenticated API key is answered from memory, in
+    /// milliseconds (0: its record is read on every request). A key revoked
+    /// by another process (`offtake api-key revoke`) works at most this
+    /// long; one revoked through this server stops at once.
+    #[arg(long, default_value_t = offtake_api::config::DEFAULT_API_KEY_CACHE_TTL_MS)]
+    pub api_key_cache_ttl_ms: u64,
     /// Also publish every event to NATS JetStream at this URL (README,
     /// "Events": subject `offtake.{ledger}.events.{type}`).
     #[arg(long, env = "OFFTAKE_NATS_URL")]
@@ -66,6 +72,7 @@ pub async fn serve(store: Arc<dyn Store>, ledger: LedgerId, args: ServeArgs) -> 
         max_connections_per_ip: args.max_connections_per_ip,
         commit_max_batch: args.commit_max_batch,
         commit_max_wait_us: args.commit_max_wait_us,
+        api_key_cache_ttl_ms: args.api_key_cache_ttl_ms,
         webhooks: Some(offtake_api::RetryPolicy {
             reach: if args.webhook_allow_private {
                 offtake_webhooks::Reach::Any

@@ -1,9 +1,12 @@
-//! Opening the store a `--database-url` names.
+//! Opening the store a `--database-url` names, and the `--ledger-map`
+//! that places ledgers on databases of their own.
 
+use std::collections::HashMap;
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
-use offtake_ledger::Store;
+use offtake_ledger::{LedgerId, RoutingStore, Store};
 use offtake_store_postgres::PostgresStore;
 use offtake_store_sqlite::SqliteStore;
 
@@ -25,6 +28,75 @@ pub async fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     }
 }
 
+/// Where each ledger lives (`--ledger-map FILE`): one `LEDGER = URL` per
+/// line, `default = URL` for every other ledger (without it, the
+/// `--database-url`), `#` comments and blank lines ignored. Every key of
+/// the schema starts with `ledger_id` and no transaction spans two ledgers
+/// (ARCHITECTURE.md, "Scale-out"), so each ledger can live on its own
+/// PostgreSQL server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LedgerMap {
+    pub routes: Vec<(LedgerId, String)>,
+    pub default: String,
+}
+
+impl LedgerMap {
+    /// Reads a map file; `fallback` is the default when it names none.
+    pub fn load(path: &Path, fallback: &str) -> anyhow::Result<LedgerMap> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        LedgerMap::parse(&text, fallback).with_context(|| format!("in {}", path.display()))
+    }
+
+    pub fn parse(text: &str, fallback: &str) -> anyhow::Result<LedgerMap> {
+        let mut routes: Vec<(LedgerId, String)> = Vec::new();
+        let mut default = None;
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (key, url) = line.split_once('=').with_context(|| format!("line {}: expected LEDGER = URL", n + 1))?;
+            let (key, url) = (key.trim(), url.trim().to_owned());
+            anyhow::ensure!(!url.is_empty(), "line {}: no database URL", n + 1);
+            if key == "default" {
+                anyhow::ensure!(default.is_none(), "line {}: a second default", n + 1);
+                default = Some(url);
+                continue;
+            }
+            let ledger = LedgerId::new(key).with_context(|| format!("line {}", n + 1))?;
+            anyhow::ensure!(routes.iter().all(|(l, _)| *l != ledger), "line {}: ledger {key} mapped twice", n + 1);
+            routes.push((ledger, url));
+        }
+        Ok(LedgerMap { routes, default: default.unwrap_or_else(|| fallback.to_owned()) })
+    }
+
+    /// The database URL of `ledger`.
+    pub fn url_of(&self, ledger: &LedgerId) -> &str {
+        self.routes.iter().find(|(l, _)| l == ledger).map_or(self.default.as_str(), |(_, url)| url.as_str())
+    }
+
+    /// One store over every database of the map, dispatching each call by
+    /// its ledger (each distinct URL is opened once).
+    pub async fn open(&self) -> anyhow::Result<Arc<dyn Store>> {
+        let mut opened: HashMap<&str, Arc<dyn Store>> = HashMap::new();
+        let default = open(&self.default).await?;
+        opened.insert(self.default.as_str(), default.clone());
+        let mut routes = HashMap::new();
+        for (ledger, url) in &self.routes {
+            let store = match opened.get(url.as_str()) {
+                Some(store) => store.clone(),
+                None => {
+                    let store = open(url).await?;
+                    opened.insert(url.as_str(), store.clone());
+                    store
+                }
+            };
+            routes.insert(ledger.clone(), store);
+        }
+        Ok(Arc::new(RoutingStore::new(routes, default)))
+    }
+}
+
 /// A database URL with its password (if any) masked, for messages and logs.
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.find('@')) {
@@ -41,6 +113,24 @@ pub fn redact(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::LedgerMap;
+    use offtake_ledger::LedgerId;
+
+    #[test]
+    fn ledger_maps_route_named_ledgers_and_default_the_rest() {
+        let text = "# two servers\nfund-a = postgres://h1/a\n\n fund-b=postgres://h2/b \ndefault = postgres://h0/x\n";
+        let map = LedgerMap::parse(text, "sqlite:fallback.db").unwrap();
+        let id = |s: &str| LedgerId::new(s).unwrap();
+        assert_eq!(map.url_of(&id("fund-a")), "postgres://h1/a");
+        assert_eq!(map.url_of(&id("fund-b")), "postgres://h2/b");
+        assert_eq!(map.url_of(&id("other")), "postgres://h0/x");
+        let no_default = LedgerMap::parse("fund-a = postgres://h1/a", "sqlite:fallback.db").unwrap();
+        assert_eq!(no_default.url_of(&id("main")), "sqlite:fallback.db");
+        for bad in ["fund-a postgres://h", "fund-a =", "a = x\na = y", "default = x\ndefault = y", "BAD ID! = x"] {
+            assert!(LedgerMap::parse(bad, "sqlite:f.db").is_err(), "{bad:?}");
+        }
+    }
+
     #[test]
     fn passwords_are_redacted() {
         assert_eq!(super::redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");

@@ -43,6 +43,23 @@ async fn revoked_keys_stop_working() {
     s.get("/v1/parties/brand-acme", &brand).await.assert_problem(401, "unauthenticated");
 }
 
+/// A key revoked by another process (`offtake api-key revoke`: straight in
+/// the database) stops working within the server's key-cache TTL
+/// (SECURITY.md), and at once with a TTL of 0.
+#[tokio::test]
+async fn keys_revoked_elsewhere_stop_within_the_cache_ttl() {
+    for ttl_ms in [0u64, 200] {
+        let config = offtake_api::ApiConfig { api_key_cache_ttl_ms: ttl_ms, ..Default::default() };
+        let s = api_support::sqlite_with(config).await;
+        let brand = s.party("brand-acme", "brand").await;
+        s.get("/v1/parties/brand-acme", &brand).await.assert_status(200);
+        let key_id = offtake_api::api_keys::key_id_of(&brand).unwrap().to_owned();
+        offtake_api::api_keys::revoke_key(s.store.as_ref(), &s.ledger, &key_id).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(ttl_ms + 50)).await;
+        s.get("/v1/parties/brand-acme", &brand).await.assert_problem(401, "unauthenticated");
+    }
+}
+
 #[tokio::test]
 async fn keys_are_shown_once_and_stored_hashed() {
     let s = sqlite().await;

@@ -153,12 +153,15 @@ pub async fn authenticate(
 ) -> Result<Option<ApiKeyRecord>, ApiError> {
     let Some(key_id) = key_id_of(token) else { return Ok(None) };
     let Some(stored) = store.get_record(ledger, API_KEY_KIND, key_id).await? else { return Ok(None) };
-    let record: ApiKeyRecord = stored.decode()?;
+    Ok(verify(stored.decode()?, token))
+}
+
+/// `record` if `token` is its key (constant-time hash comparison) and it
+/// is not revoked.
+pub fn verify(record: ApiKeyRecord, token: &str) -> Option<ApiKeyRecord> {
     let presented = sha256_hex(token.as_bytes());
-    if !constant_time_eq(presented.as_bytes(), record.key_sha256.as_bytes()) || record.revoked_at_us.is_some() {
-        return Ok(None);
-    }
-    Ok(Some(record))
+    let matches = constant_time_eq(presented.as_bytes(), record.key_sha256.as_bytes());
+    (matches && record.revoked_at_us.is_none()).then_some(record)
 }
 
 /// Id of the operator party created by [`bootstrap_admin`].

@@ -18,7 +18,7 @@ use axum::http::{header, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::api_keys::authenticate;
+use crate::api_keys::{authenticate, key_id_of, verify, ApiKeyRecord};
 pub use crate::api_keys::{bootstrap_admin, IssuedKey};
 use crate::error::ApiError;
 pub use crate::parties::{PartyId, Role};
@@ -108,8 +108,22 @@ async fn principal_of(state: &AppState, authorization: Option<HeaderValue>) -> R
         Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
         _ => return Err(ApiError::Unauthenticated("the Authorization scheme must be Bearer")),
     };
-    let record = authenticate(state.store(), state.ledger(), token)
-        .await?
-        .ok_or(ApiError::Unauthenticated("unknown or revoked API key"))?;
+    let record =
+        authenticate_cached(state, token).await?.ok_or(ApiError::Unauthenticated("unknown or revoked API key"))?;
     Ok(Principal { party_id: record.party_id, role: record.role, key_id: record.key_id })
+}
+
+/// [`authenticate`], answered from the server's key cache when the key's
+/// record was read less than `api_key_cache_ttl_ms` ago (the presented
+/// secret is still hashed and compared on every request). Unknown and
+/// revoked keys are never cached: they are read again each time.
+async fn authenticate_cached(state: &AppState, token: &str) -> Result<Option<ApiKeyRecord>, ApiError> {
+    if let Some(cached) = key_id_of(token).and_then(|key_id| state.cached_key(key_id)) {
+        return Ok(verify(cached, token));
+    }
+    let record = authenticate(state.store(), state.ledger(), token).await?;
+    if let Some(record) = &record {
+        state.cache_key(record);
+    }
+    Ok(record)
 }

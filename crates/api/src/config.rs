@@ -21,6 +21,12 @@ pub const DEFAULT_RATE_LIMIT_PER_S: u32 = 200;
 /// Default requests a key may send at once after being idle.
 pub const DEFAULT_RATE_LIMIT_BURST: u32 = 400;
 
+/// Default longest a server keeps answering from an API key it read
+/// (SECURITY.md: a key revoked by another process, e.g. `offtake api-key
+/// revoke`, stops working within this bound; one revoked through this
+/// server's `DELETE /v1/keys/{id}` stops at once).
+pub const DEFAULT_API_KEY_CACHE_TTL_MS: u64 = 1_000;
+
 /// Default most entries one group-commit transaction carries.
 pub const DEFAULT_COMMIT_MAX_BATCH: usize = offtake_committer::DEFAULT_MAX_BATCH;
 
@@ -44,6 +50,10 @@ pub struct ApiConfig {
     pub commit_max_batch: usize,
     /// How long a non-full batch may wait for more entries (0: never).
     pub commit_max_wait_us: u64,
+    /// How long an authenticated API key is answered from memory before
+    /// its record is read again (0: read on every request). Bounds how
+    /// late a revocation by another process takes effect.
+    pub api_key_cache_ttl_ms: u64,
     /// Webhook delivery (`None`: no dispatcher runs in this server).
     pub webhooks: Option<offtake_webhooks::RetryPolicy>,
 }
@@ -58,6 +68,7 @@ impl Default for ApiConfig {
             max_connections_per_ip: DEFAULT_MAX_CONNECTIONS_PER_IP,
             commit_max_batch: DEFAULT_COMMIT_MAX_BATCH,
             commit_max_wait_us: 0,
+            api_key_cache_ttl_ms: DEFAULT_API_KEY_CACHE_TTL_MS,
             webhooks: Some(offtake_webhooks::RetryPolicy::default()),
         }
     }

@@ -22,6 +22,10 @@
 //! the commit returns. Every other POST is stored here, after its handler,
 //! in a transaction of its own.
 //!
+//! Those entry routes also skip the look-up before the handler runs: the
+//! commit enforces the key (see `commits_its_record`), and the look-up is
+//! made only when the handler's answer is not a freshly appended entry.
+//!
 //! The in-flight guard is per process; across processes the ledger's own
 //! idempotency (the same key reaches it, scoped by party, see
 //! [`IdempotencyKey::ledger_key`]) and the records' optimistic versions keep
@@ -68,6 +72,31 @@ pub struct IdempotencyKey {
 /// record in the transaction of its entry: the middleware stores nothing.
 #[derive(Clone, Copy, Debug)]
 pub struct StoredWithEntry;
+
+/// Put on a response by a handler whose commit appended no entry because
+/// the ledger already held one under the request's key (an idempotent
+/// replay): the middleware answers the stored response, if there is one.
+#[derive(Clone, Copy, Debug)]
+pub struct ReplayedByLedger;
+
+/// Routes that append exactly one ledger entry with their idempotency
+/// record attached ([`IdempotencyKey::record_with_entry`]). For them the
+/// key's uniqueness is enforced by the commit itself — a used key either
+/// replays at the ledger (same ledger key, no entry appended) or makes the
+/// attached record's `expected_version: 0` fail (the key was used on
+/// another route), and a refused request wrote nothing — so the stored
+/// response is looked up only after a response that is not a fresh 2xx,
+/// saving one database round trip per request.
+fn commits_its_record(parts: &Parts) -> bool {
+    const PATHS: [&str; 5] = [
+        "/v1/transfers",
+        "/v1/entries",
+        "/v1/entries/{seq}/post",
+        "/v1/entries/{seq}/void",
+        "/v1/entries/{seq}/reverse",
+    ];
+    parts.extensions.get::<MatchedPath>().is_some_and(|m| PATHS.contains(&m.as_str()))
+}
 
 /// The first response to a request that appends an entry, derived from that
 /// entry: its status, `Location` and JSON body text.
@@ -221,10 +250,15 @@ async fn run(state: AppState, req: Request, next: Next) -> Result<Response, Resp
     // Claim first, then look the key up once: with the claim held nobody
     // else can be running this key, so a stored response is final. Without
     // it, someone is running or replaying the key: replay if it finished,
-    // else it is in flight.
+    // else it is in flight. A route whose commit enforces the key itself
+    // (`commits_its_record`) skips the look-up and makes it only when the
+    // commit did not append a new entry.
     let guard = state.claim(id.clone());
-    if let Some(response) = replay(&state, &id, &fingerprint).await? {
-        return Ok(response);
+    let deferred = guard.is_some() && commits_its_record(&parts);
+    if !deferred {
+        if let Some(response) = replay(&state, &id, &fingerprint).await? {
+            return Ok(response);
+        }
     }
     let Some(_guard) = guard else {
         return Err(ApiError::IdempotencyInFlight.into_response());
@@ -236,6 +270,13 @@ async fn run(state: AppState, req: Request, next: Next) -> Result<Response, Resp
         fingerprint: fingerprint.clone(),
     });
     let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    if deferred && (!response.status().is_success() || response.extensions().get::<ReplayedByLedger>().is_some()) {
+        // The key may have been used before: answer as the look-up would
+        // have (the stored response, or a conflict for another request).
+        if let Some(stored) = replay(&state, &id, &fingerprint).await? {
+            return Ok(stored);
+        }
+    }
     if !response.status().is_success() || response.extensions().get::<StoredWithEntry>().is_some() {
         return Ok(response);
     }

@@ -20,6 +20,7 @@ pub mod error;
 pub mod parallel;
 pub mod report;
 pub mod rng;
+pub mod scale;
 pub mod scenario;
 pub mod settlement;
 pub mod setup;

@@ -22,7 +22,7 @@ struct Args {
     #[arg(long, default_value = "both")]
     backend: String,
     /// Comma-separated: transfers, hot, two-phase, balance-at-scale, http,
-    /// settlement, parallel-ledgers, or `all`.
+    /// settlement, parallel-ledgers, scale, or `all`.
     #[arg(long, default_value = "all")]
     scenario: String,
     /// Seconds per measured run.
@@ -78,6 +78,13 @@ struct Args {
     /// split among them).
     #[arg(long, default_value_t = 8)]
     ledgers: usize,
+    /// The `scale` scenario's small program: FACILITIES,INVOICES,NOTICES.
+    #[arg(long, default_value = "10,100,1000")]
+    scale_small: String,
+    /// The `scale` scenario's large program (issue 21: 10000,100000,1000000;
+    /// smaller for a quick run).
+    #[arg(long, default_value = "10000,100000,1000000")]
+    scale_large: String,
     /// Tokio worker threads (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
@@ -88,6 +95,12 @@ fn list<T: std::str::FromStr>(text: &str, what: &str) -> anyhow::Result<Vec<T>> 
         .filter(|s| !s.trim().is_empty())
         .map(|s| s.trim().parse::<T>().map_err(|_| anyhow::anyhow!("{what}: {s:?} is not a number")))
         .collect()
+}
+
+fn program_size(text: &str, what: &str) -> anyhow::Result<offtake_bench::scale::ProgramSize> {
+    offtake_bench::scale::ProgramSize::parse(text).ok_or_else(|| {
+        anyhow::anyhow!("{what}: {text:?} is not FACILITIES,INVOICES,NOTICES (at least one invoice per facility)")
+    })
 }
 
 fn machine() -> String {
@@ -149,6 +162,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         notices: args.notices.max(1),
         invoices_per_facility: args.invoices_per_facility.max(1),
         settlement_duration: Duration::from_secs(args.settlement_duration_s.max(1)),
+        scale_small: program_size(&args.scale_small, "--scale-small")?,
+        scale_large: program_size(&args.scale_large, "--scale-large")?,
         ..ScenarioConfig::default()
     };
     let mut json = match &args.json {

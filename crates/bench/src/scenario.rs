@@ -39,10 +39,12 @@ pub enum Scenario {
     Settlement,
     /// Transfers over `ledgers` ledgers at once, one committer each.
     ParallelLedgers,
+    /// Per-operation p99 at a small and a large program, and the ratio.
+    Scale,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 7] = [
+    pub const ALL: [Scenario; 8] = [
         Scenario::Transfers,
         Scenario::Hot,
         Scenario::TwoPhase,
@@ -50,6 +52,7 @@ impl Scenario {
         Scenario::Http,
         Scenario::Settlement,
         Scenario::ParallelLedgers,
+        Scenario::Scale,
     ];
 
     pub fn name(self) -> &'static str {
@@ -61,6 +64,7 @@ impl Scenario {
             Scenario::Http => "http",
             Scenario::Settlement => "settlement",
             Scenario::ParallelLedgers => "parallel-ledgers",
+            Scenario::Scale => "scale",
         }
     }
 
@@ -102,6 +106,9 @@ pub struct ScenarioConfig {
     pub check: bool,
     /// Ledgers of the `parallel-ledgers` scenario.
     pub ledgers: usize,
+    /// The `scale` scenario's small and large programs.
+    pub scale_small: crate::scale::ProgramSize,
+    pub scale_large: crate::scale::ProgramSize,
 }
 
 impl Default for ScenarioConfig {
@@ -123,6 +130,8 @@ impl Default for ScenarioConfig {
             invoices_per_facility: 20,
             check: true,
             ledgers: 8,
+            scale_small: crate::scale::ProgramSize::SMALL,
+            scale_large: crate::scale::ProgramSize::LARGE,
         }
     }
 }
@@ -184,6 +193,7 @@ pub async fn run(
             (Scenario::BalanceAtScale, _) => balance_at_scale(backend, cfg, emit).await?,
             (Scenario::Settlement, _) => crate::settlement::settlement(backend, cfg, emit).await?,
             (Scenario::ParallelLedgers, _) => crate::parallel::parallel_ledgers(backend, cfg, emit).await?,
+            (Scenario::Scale, _) => crate::scale::scale(backend, cfg, emit).await?,
             _ => return Err(BenchError::InvalidConfig(format!("scenario {} cannot run here", s.name()))),
         }
     }

@@ -24,6 +24,7 @@ use time::Date;
 use crate::backend::{Backend, BackendKind};
 use crate::error::BenchError;
 use crate::report::{reset_peak_rss, CpuMeter, Report};
+use crate::rng::SplitMix64;
 use crate::scenario::{drive_clients, OpResult, Operation, RunLabel, ScenarioConfig};
 use crate::setup::USD;
 
@@ -76,79 +77,81 @@ fn fin_err(e: impl std::fmt::Display) -> BenchError {
 impl Program {
     /// Builds `facilities` facilities with `invoices_each` open invoices.
     pub async fn build(store: Arc<dyn Store>, facilities: usize, invoices_each: usize) -> Result<Program, BenchError> {
+        Program::build_in(store, "bench-settlement", facilities, invoices_each, 1).await
+    }
+
+    /// [`Program::build`] in ledger `ledger`, `parallel` facilities at a
+    /// time (each through the same finance service and its store, so a
+    /// group committer groups their entries). Every record and entry is
+    /// written by the finance service itself: every invariant (record and
+    /// ledger hash chains, versions, documents' nonces) holds as in
+    /// production.
+    pub async fn build_in(
+        store: Arc<dyn Store>,
+        ledger: &str,
+        facilities: usize,
+        invoices_each: usize,
+        parallel: usize,
+    ) -> Result<Program, BenchError> {
         if facilities == 0 || invoices_each == 0 {
             return Err(BenchError::InvalidConfig("settlement needs at least one facility and one invoice".into()));
         }
-        let fin = Finance::open(store, LedgerId::new("bench-settlement")?).await.map_err(fin_err)?;
+        let fin = Finance::open(store, LedgerId::new(ledger)?).await.map_err(fin_err)?;
         fin.register_party(LENDER, PartyRole::Lender, "Bench Lender").await.map_err(fin_err)?;
         let capital = AmountMinor::new(1_000_000_000_000);
         fin.fund_lender(LENDER, USD, capital, OPENED_ON, "seed").await.map_err(fin_err)?;
-        let mut out = Vec::with_capacity(facilities);
-        for f in 0..facilities {
-            let (maker, brand, id) = (format!("maker-{f}"), format!("brand-{f}"), format!("fac-{f}"));
-            fin.register_party(&maker, PartyRole::Maker, &maker).await.map_err(fin_err)?;
-            fin.register_party(&brand, PartyRole::Brand, &brand).await.map_err(fin_err)?;
-            let mut terms = FacilityTerms::example(USD, 100_000_000_000);
-            terms.concentration_bps = 10_000;
-            fin.open_facility(&id, LENDER, &maker, terms, OPENED_ON).await.map_err(fin_err)?;
-            let acceptance = signed(
-                "facility_acceptance",
-                serde_json::json!({
-                    "type": "facility_acceptance", "version": 1, "doc_id": format!("accept-{id}"),
-                    "issued_at": "2026-01-02T08:00:00Z", "expires_at": "2099-01-01T00:00:00Z",
-                    "nonce": format!("bench-acceptance-{f}"), "facility": id, "lender": LENDER, "maker": maker,
-                }),
-                vec![signer(&maker, PartyRole::Maker)],
-            )?;
-            fin.accept_facility(&acceptance).await.map_err(fin_err)?;
-            let commitment = format!("po-{f}");
-            let tranches: Vec<serde_json::Value> = (0..invoices_each)
-                .map(|t| {
-                    serde_json::json!({
-                        "id": format!("t{t}"), "quantity": TRANCHE_QUANTITY, "unit_price": TRANCHE_UNIT_PRICE,
-                        "delivery_start": "2026-02-01", "delivery_end": "2026-03-31",
-                    })
-                })
-                .collect();
-            let body = serde_json::json!({
-                "type": "commitment", "version": 1, "doc_id": commitment,
-                "issued_at": "2026-01-02T09:00:00Z", "expires_at": "2099-01-01T00:00:00Z",
-                "nonce": format!("bench-commitment-{f}"), "prev_hash": null,
-                "brand": brand, "maker": maker, "currency": "USD", "tranches": tranches,
-                "status": "active", "terms": { "payment_days": 30, "shortfall_pct": "10" },
+        let parallel = parallel.clamp(1, facilities);
+        let mut tasks = tokio::task::JoinSet::new();
+        for lane in 0..parallel {
+            let fin = fin.clone();
+            tasks.spawn(async move {
+                let mut built = Vec::new();
+                for f in (lane..facilities).step_by(parallel) {
+                    built.push((f, build_facility(&fin, f, invoices_each).await?));
+                }
+                Ok::<_, BenchError>(built)
             });
-            let signers = vec![signer(&brand, PartyRole::Brand), signer(&maker, PartyRole::Maker)];
-            fin.submit_commitment(&signed("commitment", body, signers)?).await.map_err(fin_err)?;
-            let request = signed(
-                "advance_request",
-                serde_json::json!({
-                    "type": "advance_request", "version": 1, "doc_id": format!("adv-{f}"),
-                    "issued_at": "2026-01-05T10:00:00Z", "expires_at": "2099-01-01T00:00:00Z",
-                    "nonce": format!("bench-request-{f}"), "facility": id, "maker": maker,
-                    "amount": ADVANCE, "currency": "USD",
-                }),
-                vec![signer(&maker, PartyRole::Maker)],
-            )?;
-            fin.request_advance(&request, datetime!(2026-01-05 10:00 UTC)).await.map_err(fin_err)?;
-            let approval = signed(
-                "advance_approval",
-                serde_json::json!({
-                    "type": "advance_approval", "version": 1, "doc_id": format!("adv-{f}-decision"),
-                    "issued_at": "2026-01-05T11:00:00Z", "expires_at": "2099-01-01T00:00:00Z",
-                    "nonce": format!("bench-approval-{f}"), "facility": id, "lender": LENDER,
-                    "request_hash": request.body_hash_hex(), "decision": "approve",
-                }),
-                vec![signer(LENDER, PartyRole::Lender)],
-            )?;
-            fin.decide_advance(&approval).await.map_err(fin_err)?;
-            let mut invoices = Vec::with_capacity(invoices_each);
-            for t in 0..invoices_each {
-                let invoice = fin.deliver(&commitment, &format!("t{t}"), DELIVERED_ON).await.map_err(fin_err)?;
-                invoices.push(invoice.id);
-            }
-            out.push(ProgramFacility { id, brand, invoices });
         }
-        Ok(Program { settlement: Arc::new(Settlement::new(fin)), facilities: Arc::new(out) })
+        let mut out = Vec::with_capacity(facilities);
+        while let Some(joined) = tasks.join_next().await {
+            out.extend(joined.map_err(|e| BenchError::InvalidConfig(format!("building the program: {e}")))??);
+        }
+        out.sort_by_key(|(f, _)| *f);
+        let facilities = out.into_iter().map(|(_, built)| built).collect();
+        Ok(Program { settlement: Arc::new(Settlement::new(fin)), facilities: Arc::new(facilities) })
+    }
+
+    /// The settlement service over the program's ledger.
+    pub fn settlement(&self) -> &Arc<Settlement> {
+        &self.settlement
+    }
+
+    /// Facilities of the program.
+    pub fn facility_count(&self) -> usize {
+        self.facilities.len()
+    }
+
+    /// Facility `f`'s id, maker and brand.
+    pub fn facility(&self, f: usize) -> (&str, String, &str) {
+        let fac = &self.facilities[f % self.facilities.len()];
+        (&fac.id, format!("maker-{}", f % self.facilities.len()), &fac.brand)
+    }
+
+    /// A notice of `amount_minor` on a random invoice of facility `f`.
+    pub fn notice(&self, f: usize, external_ref: String, amount_minor: i64, rng: &mut SplitMix64) -> PaymentNotice {
+        let fac = &self.facilities[f % self.facilities.len()];
+        let invoice = fac.invoices[rng.below(fac.invoices.len() as u64) as usize].clone();
+        PaymentNotice {
+            external_ref,
+            brand: fac.brand.clone(),
+            facility: fac.id.clone(),
+            currency: USD,
+            amount_minor,
+            value_date: VALUE_DATE,
+            allocations: vec![Allocation { invoice, amount_minor: None }],
+            source: Source::Cash,
+            source_hash: None,
+        }
     }
 
     /// One operation: a notice of 1.00-100.00 on one invoice of the
@@ -158,20 +161,10 @@ impl Program {
         let settlement = self.settlement.clone();
         let facilities = self.facilities.clone();
         let run_id = Arc::new(run_id);
+        let program = Program { settlement: settlement.clone(), facilities: facilities.clone() };
         Arc::new(move |client, n, mut rng| {
-            let f = &facilities[client % facilities.len()];
-            let invoice = f.invoices[rng.below(f.invoices.len() as u64) as usize].clone();
-            let notice = PaymentNotice {
-                external_ref: format!("{run_id}-{client}-{n}"),
-                brand: f.brand.clone(),
-                facility: f.id.clone(),
-                currency: USD,
-                amount_minor: 100 * (1 + rng.below(100) as i64),
-                value_date: VALUE_DATE,
-                allocations: vec![Allocation { invoice, amount_minor: None }],
-                source: Source::Cash,
-                source_hash: None,
-            };
+            let notice =
+                program.notice(client, format!("{run_id}-{client}-{n}"), 100 * (1 + rng.below(100) as i64), &mut rng);
             let settlement = settlement.clone();
             let worker = format!("worker-{client}");
             Box::pin(async move {
@@ -215,6 +208,86 @@ impl Program {
             None => Ok(()),
         }
     }
+}
+
+/// The value date of the program's notices (and of its statements and
+/// availability in the `scale` scenario).
+pub const PROGRAM_DATE: Date = VALUE_DATE;
+
+/// One facility of the program: its maker and brand, the facility accepted,
+/// a commitment of `invoices_each` tranches, an advance drawn, and every
+/// tranche delivered (an open invoice each).
+async fn build_facility(fin: &Finance, f: usize, invoices_each: usize) -> Result<ProgramFacility, BenchError> {
+    let (maker, brand, id) = (format!("maker-{f}"), format!("brand-{f}"), format!("fac-{f}"));
+    fin.register_party(&maker, PartyRole::Maker, &maker).await.map_err(fin_err)?;
+    fin.register_party(&brand, PartyRole::Brand, &brand).await.map_err(fin_err)?;
+    let mut terms = FacilityTerms::example(USD, 100_000_000_000);
+    terms.concentration_bps = 10_000;
+    fin.open_facility(&id, LENDER, &maker, terms, OPENED_ON).await.map_err(fin_err)?;
+    let acceptance = signed(
+        "facility_acceptance",
+        serde_json::json!({
+            "type": "facility_acceptance", "version": 1, "doc_id": format!("accept-{id}"),
+            "issued_at": "2026-01-02T08:00:00Z", "expires_at": "2099-01-01T00:00:00Z",
+            "nonce": format!("bench-acceptance-{f}"), "facility": id, "lender": LENDER, "maker": maker,
+        }),
+        vec![signer(&maker, PartyRole::Maker)],
+    )?;
+    fin.accept_facility(&acceptance).await.map_err(fin_err)?;
+    let commitment = format!("po-{f}");
+    let tranches: Vec<serde_json::Value> = (0..invoices_each)
+        .map(|t| {
+            serde_json::json!({
+                "id": format!("t{t}"), "quantity": TRANCHE_QUANTITY, "unit_price": TRANCHE_UNIT_PRICE,
+                "delivery_start": "2026-02-01", "delivery_end": "2026-03-31",
+            })
+        })
+        .collect();
+    let body = serde_json::json!({
+        "type": "commitment", "version": 1, "doc_id": commitment,
+        "issued_at": "2026-01-02T09:00:00Z", "expires_at": "2099-01-01T00:00:00Z",
+        "nonce": format!("bench-commitment-{f}"), "prev_hash": null,
+        "brand": brand, "maker": maker, "currency": "USD", "tranches": tranches,
+        "status": "active", "terms": { "payment_days": 30, "shortfall_pct": "10" },
+    });
+    let signers = vec![signer(&brand, PartyRole::Brand), signer(&maker, PartyRole::Maker)];
+    fin.submit_commitment(&signed("commitment", body, signers)?).await.map_err(fin_err)?;
+    draw(fin, f, "", ADVANCE).await?;
+    let mut invoices = Vec::with_capacity(invoices_each);
+    for t in 0..invoices_each {
+        let invoice = fin.deliver(&commitment, &format!("t{t}"), DELIVERED_ON).await.map_err(fin_err)?;
+        invoices.push(invoice.id);
+    }
+    Ok(ProgramFacility { id, brand, invoices })
+}
+
+/// A draw on facility `f`: the maker's signed advance request and the
+/// lender's signed approval (`tag` keeps documents' ids and nonces unique).
+pub async fn draw(fin: &Finance, f: usize, tag: &str, amount: &str) -> Result<(), BenchError> {
+    let (maker, id) = (format!("maker-{f}"), format!("fac-{f}"));
+    let request = signed(
+        "advance_request",
+        serde_json::json!({
+            "type": "advance_request", "version": 1, "doc_id": format!("adv-{f}{tag}"),
+            "issued_at": "2026-01-05T10:00:00Z", "expires_at": "2099-01-01T00:00:00Z",
+            "nonce": format!("bench-request-{f}{tag}"), "facility": id, "maker": maker,
+            "amount": amount, "currency": "USD",
+        }),
+        vec![signer(&maker, PartyRole::Maker)],
+    )?;
+    fin.request_advance(&request, datetime!(2026-01-05 10:00 UTC)).await.map_err(fin_err)?;
+    let approval = signed(
+        "advance_approval",
+        serde_json::json!({
+            "type": "advance_approval", "version": 1, "doc_id": format!("adv-{f}{tag}-decision"),
+            "issued_at": "2026-01-05T11:00:00Z", "expires_at": "2099-01-01T00:00:00Z",
+            "nonce": format!("bench-approval-{f}{tag}"), "facility": id, "lender": LENDER,
+            "request_hash": request.body_hash_hex(), "decision": "approve",
+        }),
+        vec![signer(LENDER, PartyRole::Lender)],
+    )?;
+    fin.decide_advance(&approval).await.map_err(fin_err)?;
+    Ok(())
 }
 
 /// Runs `cfg.notices` notices (bounded by `cfg.settlement_duration`) at each

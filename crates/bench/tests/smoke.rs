@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use offtake_bench::scale::ProgramSize;
 use offtake_bench::{scenario, Backend, Report, Scenario, ScenarioConfig};
 use offtake_conformance::postgres_env;
 
@@ -18,6 +19,8 @@ fn tiny() -> ScenarioConfig {
         max_batch: 8,
         invoices_per_facility: 3,
         ledgers: 2,
+        scale_small: ProgramSize { facilities: 2, invoices: 4, notices: 6 },
+        scale_large: ProgramSize { facilities: 4, invoices: 8, notices: 20 },
         ..ScenarioConfig::default()
     }
 }
@@ -32,6 +35,7 @@ async fn run_all(backend: &Backend) -> Vec<Report> {
         Scenario::BalanceAtScale,
         Scenario::Settlement,
         Scenario::ParallelLedgers,
+        Scenario::Scale,
     ];
     let mut reports = Vec::new();
     scenario::run(backend, &scenarios, &cfg, &mut |r| reports.push(r.clone())).await.expect("scenarios run");
@@ -77,6 +81,23 @@ fn check(reports: &[Report], backend: &str) {
     for r in settled {
         assert_eq!(r.ops, 6 * r.concurrency as u64, "{r:?}");
         assert_eq!(r.unit, "notices");
+    }
+    // Every operation sampled at both program sizes, none failing.
+    for op in [
+        "draw",
+        "availability",
+        "settle-notice",
+        "statement",
+        "list-facilities",
+        "list-invoices",
+        "list-notices",
+        "list-events",
+    ] {
+        for size in ["2/4/6", "4/8/20"] {
+            let runs = of("scale", &format!("{op} {size}"));
+            assert_eq!(runs.len(), 1, "{op} at {size}");
+            assert_eq!(runs[0].ops, 5, "{op} at {size}: {:?}", runs[0]);
+        }
     }
     let builds = of("balance-at-scale", "bulk-build");
     assert_eq!(builds.iter().map(|r| r.ledger_entries).collect::<Vec<_>>(), vec![120, 400]);

@@ -19,7 +19,7 @@ use super::{created, PageQuery};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::idempotency::{EntryResponse, IdempotencyKey, StoredWithEntry};
+use crate::idempotency::{EntryResponse, IdempotencyKey, ReplayedByLedger, StoredWithEntry};
 use crate::state::AppState;
 use offtake_wire as wire;
 
@@ -73,7 +73,9 @@ pub(crate) async fn commit_and_show(
             let entry = load_entry(state, seq)
                 .await?
                 .ok_or_else(|| ApiError::Internal(format!("entry {seq} committed but not found")))?;
-            Ok(created(&format!("/v1/entries/{seq}"), wire::Entry::from(entry)))
+            let mut response = created(&format!("/v1/entries/{seq}"), wire::Entry::from(entry)).into_response();
+            response.extensions_mut().insert(ReplayedByLedger);
+            Ok(response)
         }
     }
 }
@@ -139,7 +141,7 @@ pub struct CreateEntry {
 /// Resolves a leg's account to learn its currency, then parses the amount
 /// in that currency.
 async fn leg(state: &AppState, input: &LegInput) -> Result<NewLeg, ApiError> {
-    let account = state.store().account(state.ledger(), &AccountCode::new(&input.account)?).await?;
+    let account = state.account(&AccountCode::new(&input.account)?).await?;
     let amount_minor = AmountMinor::parse(&input.amount, account.currency)?;
     if !amount_minor.is_positive() {
         return Err(LedgerError::NonPositiveAmount(amount_minor.get()).into());

@@ -75,5 +75,7 @@ async fn revoke_api_key(
     ApiPath(key_id): ApiPath<String>,
 ) -> Result<Json<ApiKey>, ApiError> {
     principal.require_admin()?;
-    Ok(Json(api_keys::revoke_key(state.store(), state.ledger(), &key_id).await?.into()))
+    let revoked = api_keys::revoke_key(state.store(), state.ledger(), &key_id).await?;
+    state.forget_key(&key_id);
+    Ok(Json(revoked.into()))
 }

@@ -56,9 +56,8 @@ async fn create_transfer(
     ApiJson(body): ApiJson<CreateTransfer>,
 ) -> Result<Response, ApiError> {
     principal.require_admin()?;
-    let store = state.store();
-    let from = store.account(state.ledger(), &AccountCode::new(&body.from)?).await?;
-    let to = store.account(state.ledger(), &AccountCode::new(&body.to)?).await?;
+    let from = state.account(&AccountCode::new(&body.from)?).await?;
+    let to = state.account(&AccountCode::new(&body.to)?).await?;
     if from.currency != to.currency {
         return Err(LedgerError::CurrencyMismatch {
             account: to.code.as_str().to_owned(),

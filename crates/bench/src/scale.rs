@@ -1,0 +1,217 @@
+//! The `scale` scenario (issue 21): does an operation's cost stay flat as a
+//! program grows? For each operation — a draw, a facility's availability,
+//! settling one payment notice, a maker's statement, and the first page of
+//! each list (facilities, invoices, notices, events) — the p99 latency at a
+//! small program and at a large one, and their ratio (the target is ≤ 1.5).
+//!
+//! Both programs live in the same database (ledgers `bench-scale-small`
+//! and `bench-scale-large`), so they share its tables and indexes as two
+//! customers of one server would. They are loaded through the finance and
+//! settlement services themselves, behind a group committer, many
+//! facilities and notices at a time: every record and ledger hash chain
+//! holds exactly as in production. Then the tables are ANALYZEd, and each
+//! operation is sampled by one client, one at a time.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use offtake_ledger::{LedgerError, Store};
+use offtake_settlement::NoticeState;
+
+use crate::backend::{Backend, BackendKind};
+use crate::error::BenchError;
+use crate::report::{CpuMeter, Latencies, Report};
+use crate::rng::SplitMix64;
+use crate::scenario::{Driven, RunLabel, ScenarioConfig};
+use crate::settlement::{draw, Program, PROGRAM_DATE};
+
+/// A program's size: facilities, invoices (spread evenly over the
+/// facilities) and payment notices (queued, spread over the facilities).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProgramSize {
+    pub facilities: usize,
+    pub invoices: usize,
+    pub notices: usize,
+}
+
+impl ProgramSize {
+    /// Issue 21's small program: 10 facilities, 100 invoices, 1,000 notices.
+    pub const SMALL: ProgramSize = ProgramSize { facilities: 10, invoices: 100, notices: 1_000 };
+    /// Issue 21's large program: 10,000 / 100,000 / 1,000,000.
+    pub const LARGE: ProgramSize = ProgramSize { facilities: 10_000, invoices: 100_000, notices: 1_000_000 };
+
+    /// `FACILITIES,INVOICES,NOTICES`.
+    pub fn parse(text: &str) -> Option<ProgramSize> {
+        let mut parts = text.split(',').map(|p| p.trim().parse::<usize>().ok());
+        let size = ProgramSize { facilities: parts.next()??, invoices: parts.next()??, notices: parts.next()?? };
+        (parts.next().is_none() && size.facilities > 0 && size.invoices >= size.facilities).then_some(size)
+    }
+
+    fn label(&self) -> String {
+        format!("{}/{}/{}", self.facilities, self.invoices, self.notices)
+    }
+}
+
+/// The operations measured, in report order.
+const OPERATIONS: [&str; 8] = [
+    "draw",
+    "availability",
+    "settle-notice",
+    "statement",
+    "list-facilities",
+    "list-invoices",
+    "list-notices",
+    "list-events",
+];
+/// Items per list page (the API's default page).
+const PAGE_ITEMS: u32 = 50;
+/// Facilities and notices loaded at a time.
+const LOAD_PARALLEL: usize = 32;
+
+/// p99 (ms) of each operation at one size.
+struct Measured {
+    p99_ms: Vec<(&'static str, f64)>,
+}
+
+/// Runs the scenario: small program, large program, then one ratio line
+/// per operation (`# scale-ratio BACKEND OP SMALL_P99_MS LARGE_P99_MS
+/// RATIO`, which `bench/compare.sh` reads).
+pub async fn scale(backend: &Backend, cfg: &ScenarioConfig, emit: &mut dyn FnMut(&Report)) -> Result<(), BenchError> {
+    let store = backend.full_store().ok_or_else(|| BenchError::InvalidConfig("backend without a store".into()))?;
+    let store: Arc<dyn Store> =
+        Arc::new(offtake_committer::GroupCommitStore::over(store, cfg.max_batch, cfg.max_wait_us));
+    let small = measure_size(backend, &store, "bench-scale-small", cfg.scale_small, cfg, emit).await?;
+    let large = measure_size(backend, &store, "bench-scale-large", cfg.scale_large, cfg, emit).await?;
+    for ((op, small_ms), (_, large_ms)) in small.p99_ms.iter().zip(&large.p99_ms) {
+        let ratio = if *small_ms > 0.0 { large_ms / small_ms } else { 0.0 };
+        println!("# scale-ratio {} {op} {small_ms:.2} {large_ms:.2} {ratio:.2}", backend.kind.as_str());
+    }
+    Ok(())
+}
+
+/// Loads a program of `size` into `ledger`, ANALYZEs, and samples each
+/// operation `cfg.samples` times.
+async fn measure_size(
+    backend: &Backend,
+    store: &Arc<dyn Store>,
+    ledger: &str,
+    size: ProgramSize,
+    cfg: &ScenarioConfig,
+    emit: &mut dyn FnMut(&Report),
+) -> Result<Measured, BenchError> {
+    let loading = Instant::now();
+    let invoices_each = (size.invoices / size.facilities).max(1);
+    let program =
+        Arc::new(Program::build_in(store.clone(), ledger, size.facilities, invoices_each, LOAD_PARALLEL).await?);
+    load_notices(&program, size.notices).await?;
+    backend.analyze().await?;
+    println!("# scale: loaded {} ({}) in {:.1} s", size.label(), ledger, loading.elapsed().as_secs_f64());
+    let mut p99_ms = Vec::with_capacity(OPERATIONS.len());
+    for op in OPERATIONS {
+        let mut rng = SplitMix64::new(cfg.seed);
+        let cpu = CpuMeter::start(backend.kind == BackendKind::Postgres);
+        let started = Instant::now();
+        let mut latencies = Latencies::with_capacity(cfg.samples);
+        let (mut errors, mut first_error) = (0u64, None);
+        for n in 0..cfg.samples {
+            let f = rng.below(program.facility_count() as u64) as usize;
+            let t = Instant::now();
+            if let Err(e) = one(&program, op, f, n, &mut rng).await {
+                errors += 1;
+                first_error.get_or_insert(LedgerError::Storage(e.to_string()));
+            }
+            latencies.record(t.elapsed());
+        }
+        let completed = cfg.samples as u64 - errors;
+        let elapsed = started.elapsed();
+        let (_, p99, _) = latencies.summary_ms();
+        p99_ms.push((op, p99));
+        if let Some(e) = &first_error {
+            tracing::warn!(error = %e, errors, op, "scale operations failed");
+        }
+        let d = Driven { latencies, completed, errors, first_error, elapsed };
+        let variant = format!("{op} {}", size.label());
+        let head = program.settlement().finance().store().head(program.settlement().finance().ledger()).await?;
+        let label = RunLabel {
+            scenario: "scale",
+            variant: &variant,
+            unit: "ops",
+            concurrency: 1,
+            ledger_entries: head.seq,
+            mean_batch: None,
+        };
+        emit(&d.report(backend, label, cpu.per_op(completed)));
+    }
+    Ok(Measured { p99_ms })
+}
+
+/// Queues `notices` payment notices over the program's facilities,
+/// `LOAD_PARALLEL` at a time (each is the settlement service's own enqueue:
+/// one record version).
+async fn load_notices(program: &Arc<Program>, notices: usize) -> Result<(), BenchError> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for lane in 0..LOAD_PARALLEL.min(notices.max(1)) {
+        let program = program.clone();
+        tasks.spawn(async move {
+            let mut rng = SplitMix64::new(lane as u64 + 1);
+            for n in (lane..notices).step_by(LOAD_PARALLEL) {
+                let notice = program.notice(n, format!("load-{n}"), 100, &mut rng);
+                program.settlement().enqueue(notice).await.map_err(ledger_error)?;
+            }
+            Ok::<_, BenchError>(())
+        });
+    }
+    while let Some(joined) = tasks.join_next().await {
+        joined.map_err(|e| BenchError::InvalidConfig(format!("loading notices: {e}")))??;
+    }
+    Ok(())
+}
+
+fn ledger_error(e: impl std::fmt::Display) -> BenchError {
+    BenchError::Ledger(LedgerError::Storage(e.to_string()))
+}
+
+/// One sample of `op` on facility `f` (`n`: the sample's number, for
+/// unique document ids and notice references).
+async fn one(program: &Program, op: &str, f: usize, n: usize, rng: &mut SplitMix64) -> Result<(), BenchError> {
+    let settlement = program.settlement();
+    let fin = settlement.finance();
+    let (facility, maker, _) = program.facility(f);
+    let first_page = |kind: &'static str| async move {
+        fin.store().list_records(fin.ledger(), kind, None, PAGE_ITEMS).await.map(drop).map_err(BenchError::from)
+    };
+    match op {
+        "draw" => draw(fin, f, &format!("-s{n}"), "1.00").await,
+        "availability" => fin.availability(facility, PROGRAM_DATE).await.map(drop).map_err(ledger_error),
+        "settle-notice" => settle_one(program, f, n, rng).await,
+        "statement" => fin.maker_statement(&maker, PROGRAM_DATE).await.map(drop).map_err(ledger_error),
+        "list-facilities" => first_page(offtake_finance::kind::FACILITY).await,
+        "list-invoices" => first_page(offtake_finance::kind::INVOICE).await,
+        "list-notices" => first_page(offtake_settlement::notice::NOTICE_KIND).await,
+        "list-events" => first_events(fin.store().as_ref(), fin.ledger()).await,
+        other => Err(BenchError::InvalidConfig(format!("unknown scale operation {other:?}"))),
+    }
+}
+
+/// A fresh notice on facility `f`, queued and settled (anything but
+/// `applied` is an error).
+async fn settle_one(program: &Program, f: usize, n: usize, rng: &mut SplitMix64) -> Result<(), BenchError> {
+    let settlement = program.settlement();
+    let reference = format!("sample-{n}-{}", rng.below(u64::MAX));
+    settlement.enqueue(program.notice(f, reference.clone(), 100, rng)).await.map_err(ledger_error)?;
+    match settlement.settle_notice(&reference, "scale").await.map_err(ledger_error)?.state {
+        NoticeState::Applied { .. } => Ok(()),
+        other => Err(ledger_error(format!("notice {reference} ended {other:?}"))),
+    }
+}
+
+/// The first page of the event feed, as `GET /v1/events` reads it for an
+/// admin.
+async fn first_events(store: &dyn Store, ledger: &offtake_ledger::LedgerId) -> Result<(), BenchError> {
+    let visible = |_: &[String]| true;
+    let filter = offtake_events::Filter { types: None, visible: &visible };
+    offtake_events::read(store, ledger, offtake_events::Position::START, &filter, PAGE_ITEMS as usize)
+        .await
+        .map(drop)
+        .map_err(ledger_error)
+}
