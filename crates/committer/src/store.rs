@@ -171,6 +171,28 @@ impl RecordStore for GroupCommitStore {
         self.inner.list_records(ledger, kind, cursor, limit).await
     }
 
+    async fn list_by_index(
+        &self,
+        ledger: &LedgerId,
+        kind: &str,
+        index_name: &str,
+        key: &str,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<StoredRecord>, LedgerError> {
+        self.inner.list_by_index(ledger, kind, index_name, key, cursor, limit).await
+    }
+
+    async fn all_by_index(
+        &self,
+        ledger: &LedgerId,
+        kind: &str,
+        index_name: &str,
+        key: &str,
+    ) -> Result<Vec<StoredRecord>, LedgerError> {
+        self.inner.all_by_index(ledger, kind, index_name, key).await
+    }
+
     async fn record_history(&self, ledger: &LedgerId, kind: &str, id: &str) -> Result<Vec<StoredRecord>, LedgerError> {
         self.inner.record_history(ledger, kind, id).await
     }

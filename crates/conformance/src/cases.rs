@@ -791,3 +791,136 @@ pub async fn an_attached_record_conflict_writes_nothing(fx: Fixture) {
     let short = fx.store.commit_batch_attached(&fx.ledger, &batch, &[vec![]]).await.unwrap_err();
     assert_eq!(short.code(), "invalid_input");
 }
+
+fn invoice_body(facility: &str, brand: &str, status: &str) -> serde_json::Value {
+    serde_json::json!({ "facility": facility, "brand": brand, "status": status })
+}
+
+/// Ids of the records an index files under `parts`.
+async fn indexed_ids(
+    store: &dyn offtake_ledger::Store,
+    ledger: &LedgerId,
+    kind: &str,
+    name: &str,
+    parts: &[&str],
+) -> Vec<String> {
+    let key = offtake_ledger::record::index_key(parts);
+    let recs = store.all_by_index(ledger, kind, name, &key).await.unwrap();
+    recs.into_iter().map(|r| r.id).collect()
+}
+
+/// A secondary index shows each record's latest version under the keys
+/// that version has, and only those: a record whose key changes moves, and
+/// an invoice paid leaves the open index.
+pub async fn the_record_index_follows_the_latest_version(fx: Fixture) {
+    fx.store.ensure_ledger(&fx.ledger).await.unwrap();
+    let (s, l) = (fx.store.as_ref(), &fx.ledger);
+    s.put_record(l, "invoice", "i1", 0, &invoice_body("f1", "b1", "open")).await.unwrap();
+    s.put_record(l, "invoice", "i2", 0, &invoice_body("f1", "b2", "open")).await.unwrap();
+    assert_eq!(indexed_ids(s, l, "invoice", "facility", &["f1"]).await, ["i1", "i2"]);
+    assert_eq!(indexed_ids(s, l, "invoice", "open_by_brand_facility", &["b1", "f1"]).await, ["i1"]);
+    // Paid and moved: out of the open index, under its new facility only.
+    let moved = s.put_record(l, "invoice", "i1", 1, &invoice_body("f2", "b1", "paid")).await.unwrap();
+    assert_eq!(indexed_ids(s, l, "invoice", "facility", &["f1"]).await, ["i2"]);
+    let in_f2 = s.all_by_index(l, "invoice", "facility", &offtake_ledger::record::index_key(&["f2"])).await.unwrap();
+    assert_eq!(in_f2, vec![moved], "the latest version, whole");
+    assert!(indexed_ids(s, l, "invoice", "open_by_brand_facility", &["b1", "f1"]).await.is_empty());
+    // Notices are open while queued or processing; a facility is found by
+    // either party; another kind or index name finds nothing.
+    s.put_record(l, "payment_notice", "n1", 0, &serde_json::json!({"state": {"state": "queued"}})).await.unwrap();
+    s.put_record(l, "payment_notice", "n2", 0, &serde_json::json!({"state": {"state": "applied"}})).await.unwrap();
+    assert_eq!(indexed_ids(s, l, "payment_notice", "open", &[]).await, ["n1"]);
+    s.put_record(l, "payment_notice", "n1", 1, &serde_json::json!({"state": {"state": "rejected"}})).await.unwrap();
+    assert!(indexed_ids(s, l, "payment_notice", "open", &[]).await.is_empty());
+    s.put_record(l, "facility", "fa", 0, &serde_json::json!({"lender": "len", "maker": "mk"})).await.unwrap();
+    assert_eq!(indexed_ids(s, l, "facility", "party", &["len"]).await, ["fa"]);
+    assert_eq!(indexed_ids(s, l, "facility", "party", &["mk"]).await, ["fa"]);
+    assert!(indexed_ids(s, l, "facility", "party", &["nobody"]).await.is_empty());
+    assert!(indexed_ids(s, l, "api_key", "facility", &["f1"]).await.is_empty());
+    // Attached records are indexed in their batch's transaction.
+    funded(&fx, 100).await;
+    let attached = offtake_ledger::commit::Attachment {
+        kind: "invoice".to_owned(),
+        id: "i3".to_owned(),
+        expected_version: 0,
+        body: Arc::new(|_: &offtake_ledger::EntryRecord| Ok(invoice_body("f1", "b1", "open"))),
+    };
+    fx.store.commit_attached(l, transfer("t-i3", "cash:a", "cash:b", USD, 1), vec![attached]).await.unwrap();
+    assert_eq!(indexed_ids(s, l, "invoice", "open_by_brand_facility", &["b1", "f1"]).await, ["i3"]);
+    // Ledgers are apart.
+    let other = LedgerId::new("other-ledger").unwrap();
+    fx.store.ensure_ledger(&other).await.unwrap();
+    assert!(indexed_ids(s, &other, "invoice", "facility", &["f1"]).await.is_empty());
+}
+
+/// An index lists by id after the cursor, a page at a time.
+pub async fn the_record_index_pages_by_id(fx: Fixture) {
+    fx.store.ensure_ledger(&fx.ledger).await.unwrap();
+    let (s, l) = (fx.store.as_ref(), &fx.ledger);
+    for i in 0..5 {
+        s.put_record(l, "invoice", &format!("i{i}"), 0, &invoice_body("f1", "b1", "open")).await.unwrap();
+    }
+    s.put_record(l, "invoice", "x", 0, &invoice_body("f9", "b1", "open")).await.unwrap();
+    let key = offtake_ledger::record::index_key(&["f1"]);
+    let mut cursor: Option<String> = None;
+    let mut pages = Vec::new();
+    loop {
+        let page = s.list_by_index(l, "invoice", "facility", &key, cursor.as_deref(), 2).await.unwrap();
+        pages.push(page.items.iter().map(|r| r.id.clone()).collect::<Vec<_>>());
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(pages, vec![vec!["i0", "i1"], vec!["i2", "i3"], vec!["i4"]]);
+    let bad = s.list_by_index(l, "invoice", "facility", &key, Some("no cursor"), 2).await.unwrap_err();
+    assert_eq!(bad.code(), "invalid_input");
+}
+
+/// A refused write (stale version, bad body, stale attachment) changes no
+/// index row.
+pub async fn a_refused_record_write_leaves_the_index_unchanged(fx: Fixture) {
+    funded(&fx, 100).await;
+    let (s, l) = (fx.store.as_ref(), &fx.ledger);
+    s.put_record(l, "invoice", "i1", 0, &invoice_body("f1", "b1", "open")).await.unwrap();
+    let before = (fx.insider.index_rows(l).await, fx.footprint().await, s.record_head(l).await.unwrap());
+    assert_eq!(before.0.len(), 2);
+    let stale = s.put_record(l, "invoice", "i1", 0, &invoice_body("f2", "b1", "paid")).await.unwrap_err();
+    assert_eq!(stale.code(), "version_conflict");
+    let nul = s.put_record(l, "invoice", "i1", 1, &invoice_body("f\0", "b1", "open")).await.unwrap_err();
+    assert_eq!(nul.code(), "invalid_input");
+    let attached = offtake_ledger::commit::Attachment {
+        kind: "invoice".to_owned(),
+        id: "i1".to_owned(),
+        expected_version: 0,
+        body: Arc::new(|_: &offtake_ledger::EntryRecord| Ok(invoice_body("f3", "b1", "open"))),
+    };
+    let refused = fx.store.commit_attached(l, transfer("t-stale", "cash:a", "cash:b", USD, 1), vec![attached]).await;
+    assert_eq!(refused.unwrap_err().code(), "version_conflict");
+    let after = (fx.insider.index_rows(l).await, fx.footprint().await, s.record_head(l).await.unwrap());
+    assert_eq!(after, before);
+}
+
+/// Records written before the index existed (or under another catalogue)
+/// are indexed when the store opens, once.
+pub async fn the_record_index_is_rebuilt_on_open_for_records_written_before_it(fx: Fixture) {
+    fx.store.ensure_ledger(&fx.ledger).await.unwrap();
+    let (s, l) = (fx.store.as_ref(), &fx.ledger);
+    for i in 0..3 {
+        s.put_record(l, "invoice", &format!("i{i}"), 0, &invoice_body("f1", "b1", "open")).await.unwrap();
+    }
+    s.put_record(l, "invoice", "i1", 1, &invoice_body("f1", "b1", "paid")).await.unwrap();
+    s.put_record(l, "facility", "fa", 0, &serde_json::json!({"lender": "len", "maker": "mk"})).await.unwrap();
+    let built = fx.insider.index_rows(l).await;
+    fx.insider.forget_index().await;
+    assert!(indexed_ids(s, l, "invoice", "facility", &["f1"]).await.is_empty(), "forgotten");
+    let reopened = fx.insider.reopen().await;
+    assert_eq!(fx.insider.index_rows(l).await, built);
+    assert_eq!(
+        indexed_ids(reopened.as_ref(), l, "invoice", "open_by_brand_facility", &["b1", "f1"]).await,
+        ["i0", "i2"]
+    );
+    // Opening again leaves the rows as they are.
+    let _again = fx.insider.reopen().await;
+    assert_eq!(fx.insider.index_rows(l).await, built);
+}

@@ -169,6 +169,11 @@ pub trait RecordTx: Send {
         Ok(true)
     }
 
+    /// Replaces the secondary index rows of `(record.kind, record.id)` with
+    /// those of this (new latest) version, in the write's transaction; the
+    /// store derives them from the body (its index catalogue).
+    async fn replace_index(&mut self, ledger: &LedgerId, record: &StoredRecord) -> Result<(), LedgerError>;
+
     /// Stores the record head (creating its row if needed).
     async fn save_head(&mut self, ledger: &LedgerId, head: &RecordHead) -> Result<(), LedgerError>;
 
@@ -218,6 +223,7 @@ pub async fn put_record<T: RecordTx + ?Sized>(
     if !tx.insert_version(ledger, &version).await? {
         return Err(conflict(current + 1));
     }
+    tx.replace_index(ledger, &version.record).await?;
     tx.save_head(ledger, &RecordHead { seq: version.seq, hash: version.hash }).await?;
     Ok(version)
 }
@@ -291,6 +297,11 @@ pub async fn put_attached<T: RecordTx + ?Sized>(
     }
     if !tx.insert_versions(ledger, &versions).await? {
         return Err(LedgerError::Storage("an attached record version appeared under the record head's lock".into()));
+    }
+    // In write order: a record written twice in the batch ends indexed as
+    // its last version.
+    for v in &versions {
+        tx.replace_index(ledger, &v.record).await?;
     }
     tx.save_head(ledger, &head).await?;
     Ok(Vec::new())
