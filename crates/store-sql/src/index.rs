@@ -37,6 +37,8 @@ pub const CATALOGUE_VERSION: &str = "1";
 /// Every index the stores maintain.
 pub const CATALOGUE: &[IndexSpec] = &[
     IndexSpec { kind: "invoice", name: "facility", fields: &["/facility"], when: None },
+    IndexSpec { kind: "invoice", name: "brand", fields: &["/brand"], when: None },
+    IndexSpec { kind: "invoice", name: "maker", fields: &["/maker"], when: None },
     IndexSpec {
         kind: "invoice",
         name: "open_by_brand_facility",
@@ -49,6 +51,10 @@ pub const CATALOGUE: &[IndexSpec] = &[
         fields: &[],
         when: Some(("/state/state", &["queued", "processing"])),
     },
+    IndexSpec { kind: "commitment", name: "maker", fields: &["/maker"], when: None },
+    IndexSpec { kind: "commitment", name: "brand", fields: &["/brand"], when: None },
+    IndexSpec { kind: "advance", name: "facility", fields: &["/facility"], when: None },
+    IndexSpec { kind: "advance", name: "request_hash", fields: &["/request_hash"], when: None },
     IndexSpec { kind: "facility", name: "party", fields: &["/lender"], when: None },
     IndexSpec { kind: "facility", name: "party", fields: &["/maker"], when: None },
 ];
@@ -89,14 +95,19 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn an_open_invoice_is_in_both_invoice_indexes_and_a_paid_one_only_by_facility() {
-        let open = json!({"facility": "f1", "brand": "b1", "status": "open"});
+    fn an_open_invoice_is_in_the_open_index_and_a_paid_one_is_not() {
+        let open = json!({"facility": "f1", "brand": "b1", "maker": "m1", "status": "open"});
         assert_eq!(
             index_rows("invoice", &open),
-            vec![("facility", index_key(&["f1"])), ("open_by_brand_facility", index_key(&["b1", "f1"]))]
+            vec![
+                ("facility", index_key(&["f1"])),
+                ("brand", index_key(&["b1"])),
+                ("maker", index_key(&["m1"])),
+                ("open_by_brand_facility", index_key(&["b1", "f1"]))
+            ]
         );
         let paid = json!({"facility": "f1", "brand": "b1", "status": "paid"});
-        assert_eq!(index_rows("invoice", &paid), vec![("facility", index_key(&["f1"]))]);
+        assert_eq!(index_rows("invoice", &paid), vec![("facility", index_key(&["f1"])), ("brand", index_key(&["b1"]))]);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use time::Date;
 use crate::base::Availability;
 use crate::chart::{self, FacilityPart};
 use crate::error::FinanceError;
-use crate::model::{kind, Facility, FacilityStatus, PartyRole};
+use crate::model::{index, kind, Facility, FacilityStatus, PartyRole};
 use crate::terms::{CollateralTerms, FacilityTerms};
 
 use super::{check_id, command, pair, Finance, Versioned};
@@ -143,6 +143,11 @@ impl Finance {
 
     pub async fn facilities(&self) -> Result<Vec<Facility>, FinanceError> {
         self.all(kind::FACILITY).await
+    }
+
+    /// The facilities a party is the lender or the maker of, by id.
+    pub async fn facilities_of_party(&self, party: &str) -> Result<Vec<Facility>, FinanceError> {
+        self.indexed(kind::FACILITY, index::PARTY, &[party]).await
     }
 
     /// The open (accepted) facility financing `maker` in `currency`, if any.
