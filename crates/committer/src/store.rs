@@ -161,6 +161,15 @@ impl RecordStore for GroupCommitStore {
         detached(async move { inner.put_record(&ledger, &kind, &id, expected_version, &body).await }).await
     }
 
+    async fn put_records(
+        &self,
+        ledger: &LedgerId,
+        writes: &[offtake_ledger::RecordWrite],
+    ) -> Result<Vec<StoredRecord>, LedgerError> {
+        let (inner, ledger, writes) = (self.inner.clone(), ledger.clone(), writes.to_vec());
+        detached(async move { inner.put_records(&ledger, &writes).await }).await
+    }
+
     async fn list_records(
         &self,
         ledger: &LedgerId,

@@ -924,3 +924,73 @@ pub async fn the_record_index_is_rebuilt_on_open_for_records_written_before_it(f
     let _again = fx.insider.reopen().await;
     assert_eq!(fx.insider.index_rows(l).await, built);
 }
+
+fn write(kind: &str, id: &str, expected_version: i64, body: serde_json::Value) -> offtake_ledger::RecordWrite {
+    offtake_ledger::RecordWrite { kind: kind.to_owned(), id: id.to_owned(), expected_version, body }
+}
+
+/// `put_records` writes every record or none: one stale version, a bad
+/// body or a record named twice refuses the whole set, leaving records,
+/// chain head and index as they were.
+pub async fn put_records_is_all_or_nothing(fx: Fixture) {
+    fx.store.ensure_ledger(&fx.ledger).await.unwrap();
+    let (s, l) = (fx.store.as_ref(), &fx.ledger);
+    s.put_record(l, "nonce", "k:n1", 0, &serde_json::json!({"by": "other"})).await.unwrap();
+    let before = (fx.insider.index_rows(l).await, s.record_head(l).await.unwrap(), s.record_rows(l).await.unwrap());
+    let stale = vec![
+        write("invoice", "i1", 0, invoice_body("f1", "b1", "open")),
+        write("nonce", "k:n1", 0, serde_json::json!({"by": "me"})),
+    ];
+    let e = s.put_records(l, &stale).await.unwrap_err();
+    assert!(matches!(&e, LedgerError::VersionConflict { id, current: 1, .. } if id == "k:n1"), "{e:?}");
+    let twice = vec![write("a", "x", 0, serde_json::json!({})), write("a", "x", 1, serde_json::json!({}))];
+    assert_eq!(s.put_records(l, &twice).await.unwrap_err().code(), "invalid_input");
+    let nul = vec![write("a", "y", 0, serde_json::json!({})), write("a", "z", 0, serde_json::json!({"t": "\0"}))];
+    assert_eq!(s.put_records(l, &nul).await.unwrap_err().code(), "invalid_input");
+    let after = (fx.insider.index_rows(l).await, s.record_head(l).await.unwrap(), s.record_rows(l).await.unwrap());
+    assert_eq!(after, before, "a refused set writes nothing");
+    assert!(s.get_record(l, "invoice", "i1").await.unwrap().is_none());
+    // A valid set: every version, chained in order, indexed.
+    let ok = vec![
+        write("invoice", "i1", 0, invoice_body("f1", "b1", "open")),
+        write("nonce", "k:n1", 1, serde_json::json!({"by": "me"})),
+    ];
+    let written = s.put_records(l, &ok).await.unwrap();
+    assert_eq!(written.iter().map(|r| (r.id.as_str(), r.version)).collect::<Vec<_>>(), [("i1", 1), ("k:n1", 2)]);
+    assert_eq!(s.record_head(l).await.unwrap().seq, before.1.seq + 2);
+    assert_eq!(indexed_ids(s, l, "invoice", "facility", &["f1"]).await, ["i1"]);
+    assert!(s.put_records(l, &[]).await.unwrap().is_empty());
+    let report = verify_history(s, l).await.unwrap();
+    assert_eq!(report.records.versions, 3, "the nonce's two versions and the invoice");
+}
+
+/// Two sets racing for one record (a nonce): exactly one commits, and the
+/// loser's other records are not written.
+pub async fn concurrent_put_records_sharing_a_record_one_wins(fx: Fixture) {
+    fx.store.ensure_ledger(&fx.ledger).await.unwrap();
+    let racers: Vec<_> = (0..6)
+        .map(|i| {
+            let store = fx.store.clone();
+            let ledger = fx.ledger.clone();
+            tokio::spawn(async move {
+                let set = vec![
+                    write("doc", &format!("d{i}"), 0, serde_json::json!({ "i": i })),
+                    write("nonce", "k:shared", 0, serde_json::json!({ "doc": i })),
+                ];
+                store.put_records(&ledger, &set).await
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for racer in racers {
+        outcomes.push(racer.await.expect("task"));
+    }
+    let winners: Vec<usize> = outcomes.iter().enumerate().filter(|(_, o)| o.is_ok()).map(|(i, _)| i).collect();
+    assert_eq!(winners.len(), 1, "{outcomes:?}");
+    for o in outcomes.iter().filter(|o| o.is_err()) {
+        assert_eq!(o.as_ref().unwrap_err().code(), "version_conflict");
+    }
+    let docs = fx.store.all_records(&fx.ledger, "doc").await.unwrap();
+    assert_eq!(docs.iter().map(|d| d.id.clone()).collect::<Vec<_>>(), [format!("d{}", winners[0])]);
+    assert_eq!(fx.store.record_rows(&fx.ledger).await.unwrap(), 2);
+}

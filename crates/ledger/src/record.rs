@@ -48,6 +48,17 @@ impl StoredRecord {
     }
 }
 
+/// One record write of [`RecordStore::put_records`]: version
+/// `expected_version + 1` of `(kind, id)`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecordWrite {
+    pub kind: String,
+    pub id: String,
+    /// The latest version the writer read (0: the record must not exist).
+    pub expected_version: i64,
+    pub body: serde_json::Value,
+}
+
 /// Checks a record kind or id: non-empty, bounded, printable ASCII without
 /// spaces (ids come from users; keep them boring).
 pub fn check_record_key(field: &'static str, value: &str) -> Result<(), LedgerError> {
@@ -95,6 +106,14 @@ pub trait RecordStore: Send + Sync {
         expected_version: i64,
         body: &serde_json::Value,
     ) -> Result<StoredRecord, LedgerError>;
+
+    /// Writes several records in one transaction, all or nothing: each
+    /// write's latest version must be its `expected_version`, otherwise
+    /// `version_conflict` (for the first stale write, in order) and nothing
+    /// is written. Two writes of one record are `invalid_input`. Answers
+    /// the versions written, in order. For what must not be left half
+    /// done, e.g. a record and the signature nonces that authorise it.
+    async fn put_records(&self, ledger: &LedgerId, writes: &[RecordWrite]) -> Result<Vec<StoredRecord>, LedgerError>;
 
     /// Latest versions of the records of a kind, ordered by id, after the
     /// cursor (an id returned as `next_cursor`).

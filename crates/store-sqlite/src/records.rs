@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use offtake_ledger::record::check_record_key;
 use offtake_ledger::record_chain::{genesis_head, ChainedRecord, RecordChain, RecordHead, RecordTx};
 use offtake_ledger::write;
-use offtake_ledger::{LedgerError, LedgerId, Page, RecordStore, StoredRecord};
+use offtake_ledger::{LedgerError, LedgerId, Page, RecordStore, RecordWrite, StoredRecord};
 use offtake_store_sql::decode;
 use offtake_store_sql::index;
 use offtake_store_sql::SqlRow;
@@ -53,6 +53,12 @@ impl RecordStore for SqliteStore {
             write::put_record(&mut SqliteWriter(&mut writer), ledger, (kind, id), expected_version, body, now_us)
                 .await?;
         Ok(version.record)
+    }
+
+    async fn put_records(&self, ledger: &LedgerId, writes: &[RecordWrite]) -> Result<Vec<StoredRecord>, LedgerError> {
+        let mut writer = self.writer.lock().await;
+        let versions = write::put_records(&mut SqliteWriter(&mut writer), ledger, writes, now_us).await?;
+        Ok(versions.into_iter().map(|v| v.record).collect())
     }
 
     async fn list_records(
