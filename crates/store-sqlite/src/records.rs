@@ -103,22 +103,21 @@ impl RecordStore for SqliteStore {
             check_record_key("cursor", c)?;
         }
         let limit = limit.clamp(1, offtake_ledger::store::MAX_PAGE_LIMIT);
-        let sql = format!(
+        let rows = sqlx::query(
             "SELECT r.kind, r.id, r.version, r.body, r.recorded_at_us FROM record_index x \
              JOIN records r ON r.ledger_id = x.ledger_id AND r.kind = x.kind AND r.id = x.id AND r.version = x.version \
              WHERE x.ledger_id = ? AND x.kind = ? AND x.index_name = ? AND x.index_key = ? AND x.id > ? \
-             ORDER BY x.id LIMIT ?"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(ledger.as_str())
-            .bind(kind)
-            .bind(index_name)
-            .bind(key)
-            .bind(cursor.unwrap_or(""))
-            .bind(i64::from(limit) + 1)
-            .fetch_all(self.pool())
-            .await
-            .map_err(db)?;
+             ORDER BY x.id LIMIT ?",
+        )
+        .bind(ledger.as_str())
+        .bind(kind)
+        .bind(index_name)
+        .bind(key)
+        .bind(cursor.unwrap_or(""))
+        .bind(i64::from(limit) + 1)
+        .fetch_all(self.pool())
+        .await
+        .map_err(db)?;
         let items = rows.iter().map(decode::stored_record).collect::<Result<Vec<_>, _>>()?;
         Ok(Page::from_overfetch(items, limit, |r| r.id.clone()))
     }
