@@ -71,10 +71,10 @@ impl Finance {
     pub(crate) async fn drawn_on(&self, f: &Facility, as_of: Date) -> Result<(i64, i64), FinanceError> {
         let outstanding_minor: i64 = self.principal_deltas(f).await?.range(..=as_of).map(|(_, d)| *d).sum();
         let pending_minor = self
-            .advances()
+            .advances_of_facility(&f.id)
             .await?
             .iter()
-            .filter(|a| a.facility == f.id && a.requested_on <= as_of)
+            .filter(|a| a.requested_on <= as_of)
             .filter(|a| {
                 let resolved_on = match a.status {
                     AdvanceStatus::Pending => None,

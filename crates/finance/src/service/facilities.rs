@@ -165,7 +165,7 @@ impl Finance {
         // Facilities opened before acceptance existed have no slot record:
         // they are found by their status.
         let found = self
-            .facilities()
+            .facilities_of_party(maker)
             .await?
             .into_iter()
             .find(|f| f.maker == maker && f.terms.currency == currency && f.status == FacilityStatus::Open);
