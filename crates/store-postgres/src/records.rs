@@ -388,6 +388,15 @@ async fn insert_index_rows(conn: &mut PgConnection, ledger: &str, record: &Store
 /// the record heads' table lock, so no record writer runs meanwhile and two
 /// processes connecting at once rebuild once.
 pub(crate) async fn rebuild_index_if_stale(pool: &sqlx::PgPool) -> Result<(), LedgerError> {
+    // Up to date (every connect but the first after a catalogue change):
+    // no lock, so connecting never stalls the record writers.
+    let built: Option<String> = sqlx::query_scalar("SELECT catalogue FROM record_index_meta WHERE singleton = 1")
+        .fetch_optional(pool)
+        .await
+        .map_err(db)?;
+    if built.as_deref() == Some(index::CATALOGUE_VERSION) {
+        return Ok(());
+    }
     let mut tx = pool.begin().await.map_err(db)?;
     sqlx::query("LOCK TABLE record_heads IN EXCLUSIVE MODE").execute(&mut *tx).await.map_err(db)?;
     let built: Option<String> = sqlx::query_scalar("SELECT catalogue FROM record_index_meta WHERE singleton = 1")
