@@ -161,6 +161,15 @@ impl RecordStore for GroupCommitStore {
         detached(async move { inner.put_record(&ledger, &kind, &id, expected_version, &body).await }).await
     }
 
+    async fn put_records(
+        &self,
+        ledger: &LedgerId,
+        writes: &[offtake_ledger::RecordWrite],
+    ) -> Result<Vec<StoredRecord>, LedgerError> {
+        let (inner, ledger, writes) = (self.inner.clone(), ledger.clone(), writes.to_vec());
+        detached(async move { inner.put_records(&ledger, &writes).await }).await
+    }
+
     async fn list_records(
         &self,
         ledger: &LedgerId,
@@ -169,6 +178,28 @@ impl RecordStore for GroupCommitStore {
         limit: u32,
     ) -> Result<Page<StoredRecord>, LedgerError> {
         self.inner.list_records(ledger, kind, cursor, limit).await
+    }
+
+    async fn list_by_index(
+        &self,
+        ledger: &LedgerId,
+        kind: &str,
+        index_name: &str,
+        key: &str,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<StoredRecord>, LedgerError> {
+        self.inner.list_by_index(ledger, kind, index_name, key, cursor, limit).await
+    }
+
+    async fn all_by_index(
+        &self,
+        ledger: &LedgerId,
+        kind: &str,
+        index_name: &str,
+        key: &str,
+    ) -> Result<Vec<StoredRecord>, LedgerError> {
+        self.inner.all_by_index(ledger, kind, index_name, key).await
     }
 
     async fn record_history(&self, ledger: &LedgerId, kind: &str, id: &str) -> Result<Vec<StoredRecord>, LedgerError> {

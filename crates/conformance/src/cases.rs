@@ -791,3 +791,206 @@ pub async fn an_attached_record_conflict_writes_nothing(fx: Fixture) {
     let short = fx.store.commit_batch_attached(&fx.ledger, &batch, &[vec![]]).await.unwrap_err();
     assert_eq!(short.code(), "invalid_input");
 }
+
+fn invoice_body(facility: &str, brand: &str, status: &str) -> serde_json::Value {
+    serde_json::json!({ "facility": facility, "brand": brand, "status": status })
+}
+
+/// Ids of the records an index files under `parts`.
+async fn indexed_ids(
+    store: &dyn offtake_ledger::Store,
+    ledger: &LedgerId,
+    kind: &str,
+    name: &str,
+    parts: &[&str],
+) -> Vec<String> {
+    let key = offtake_ledger::record::index_key(parts);
+    let recs = store.all_by_index(ledger, kind, name, &key).await.unwrap();
+    recs.into_iter().map(|r| r.id).collect()
+}
+
+/// A secondary index shows each record's latest version under the keys
+/// that version has, and only those: a record whose key changes moves, and
+/// an invoice paid leaves the open index.
+pub async fn the_record_index_follows_the_latest_version(fx: Fixture) {
+    fx.store.ensure_ledger(&fx.ledger).await.unwrap();
+    let (s, l) = (fx.store.as_ref(), &fx.ledger);
+    s.put_record(l, "invoice", "i1", 0, &invoice_body("f1", "b1", "open")).await.unwrap();
+    s.put_record(l, "invoice", "i2", 0, &invoice_body("f1", "b2", "open")).await.unwrap();
+    assert_eq!(indexed_ids(s, l, "invoice", "facility", &["f1"]).await, ["i1", "i2"]);
+    assert_eq!(indexed_ids(s, l, "invoice", "open_by_brand_facility", &["b1", "f1"]).await, ["i1"]);
+    // Paid and moved: out of the open index, under its new facility only.
+    let moved = s.put_record(l, "invoice", "i1", 1, &invoice_body("f2", "b1", "paid")).await.unwrap();
+    assert_eq!(indexed_ids(s, l, "invoice", "facility", &["f1"]).await, ["i2"]);
+    let in_f2 = s.all_by_index(l, "invoice", "facility", &offtake_ledger::record::index_key(&["f2"])).await.unwrap();
+    assert_eq!(in_f2, vec![moved], "the latest version, whole");
+    assert!(indexed_ids(s, l, "invoice", "open_by_brand_facility", &["b1", "f1"]).await.is_empty());
+    // Notices are open while queued or processing; a facility is found by
+    // either party; another kind or index name finds nothing.
+    s.put_record(l, "payment_notice", "n1", 0, &serde_json::json!({"state": {"state": "queued"}})).await.unwrap();
+    s.put_record(l, "payment_notice", "n2", 0, &serde_json::json!({"state": {"state": "applied"}})).await.unwrap();
+    assert_eq!(indexed_ids(s, l, "payment_notice", "open", &[]).await, ["n1"]);
+    s.put_record(l, "payment_notice", "n1", 1, &serde_json::json!({"state": {"state": "rejected"}})).await.unwrap();
+    assert!(indexed_ids(s, l, "payment_notice", "open", &[]).await.is_empty());
+    s.put_record(l, "facility", "fa", 0, &serde_json::json!({"lender": "len", "maker": "mk"})).await.unwrap();
+    assert_eq!(indexed_ids(s, l, "facility", "party", &["len"]).await, ["fa"]);
+    assert_eq!(indexed_ids(s, l, "facility", "party", &["mk"]).await, ["fa"]);
+    assert!(indexed_ids(s, l, "facility", "party", &["nobody"]).await.is_empty());
+    assert!(indexed_ids(s, l, "api_key", "facility", &["f1"]).await.is_empty());
+    // Attached records are indexed in their batch's transaction.
+    funded(&fx, 100).await;
+    let attached = offtake_ledger::commit::Attachment {
+        kind: "invoice".to_owned(),
+        id: "i3".to_owned(),
+        expected_version: 0,
+        body: Arc::new(|_: &offtake_ledger::EntryRecord| Ok(invoice_body("f1", "b1", "open"))),
+    };
+    fx.store.commit_attached(l, transfer("t-i3", "cash:a", "cash:b", USD, 1), vec![attached]).await.unwrap();
+    assert_eq!(indexed_ids(s, l, "invoice", "open_by_brand_facility", &["b1", "f1"]).await, ["i3"]);
+    // Ledgers are apart.
+    let other = LedgerId::new("other-ledger").unwrap();
+    fx.store.ensure_ledger(&other).await.unwrap();
+    assert!(indexed_ids(s, &other, "invoice", "facility", &["f1"]).await.is_empty());
+}
+
+/// An index lists by id after the cursor, a page at a time.
+pub async fn the_record_index_pages_by_id(fx: Fixture) {
+    fx.store.ensure_ledger(&fx.ledger).await.unwrap();
+    let (s, l) = (fx.store.as_ref(), &fx.ledger);
+    for i in 0..5 {
+        s.put_record(l, "invoice", &format!("i{i}"), 0, &invoice_body("f1", "b1", "open")).await.unwrap();
+    }
+    s.put_record(l, "invoice", "x", 0, &invoice_body("f9", "b1", "open")).await.unwrap();
+    let key = offtake_ledger::record::index_key(&["f1"]);
+    let mut cursor: Option<String> = None;
+    let mut pages = Vec::new();
+    loop {
+        let page = s.list_by_index(l, "invoice", "facility", &key, cursor.as_deref(), 2).await.unwrap();
+        pages.push(page.items.iter().map(|r| r.id.clone()).collect::<Vec<_>>());
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(pages, vec![vec!["i0", "i1"], vec!["i2", "i3"], vec!["i4"]]);
+    let bad = s.list_by_index(l, "invoice", "facility", &key, Some("no cursor"), 2).await.unwrap_err();
+    assert_eq!(bad.code(), "invalid_input");
+}
+
+/// A refused write (stale version, bad body, stale attachment) changes no
+/// index row.
+pub async fn a_refused_record_write_leaves_the_index_unchanged(fx: Fixture) {
+    funded(&fx, 100).await;
+    let (s, l) = (fx.store.as_ref(), &fx.ledger);
+    s.put_record(l, "invoice", "i1", 0, &invoice_body("f1", "b1", "open")).await.unwrap();
+    let before = (fx.insider.index_rows(l).await, fx.footprint().await, s.record_head(l).await.unwrap());
+    assert_eq!(before.0.len(), 3, "facility, brand, open");
+    let stale = s.put_record(l, "invoice", "i1", 0, &invoice_body("f2", "b1", "paid")).await.unwrap_err();
+    assert_eq!(stale.code(), "version_conflict");
+    let nul = s.put_record(l, "invoice", "i1", 1, &invoice_body("f\0", "b1", "open")).await.unwrap_err();
+    assert_eq!(nul.code(), "invalid_input");
+    let attached = offtake_ledger::commit::Attachment {
+        kind: "invoice".to_owned(),
+        id: "i1".to_owned(),
+        expected_version: 0,
+        body: Arc::new(|_: &offtake_ledger::EntryRecord| Ok(invoice_body("f3", "b1", "open"))),
+    };
+    let refused = fx.store.commit_attached(l, transfer("t-stale", "cash:a", "cash:b", USD, 1), vec![attached]).await;
+    assert_eq!(refused.unwrap_err().code(), "version_conflict");
+    let after = (fx.insider.index_rows(l).await, fx.footprint().await, s.record_head(l).await.unwrap());
+    assert_eq!(after, before);
+}
+
+/// Records written before the index existed (or under another catalogue)
+/// are indexed when the store opens, once.
+pub async fn the_record_index_is_rebuilt_on_open_for_records_written_before_it(fx: Fixture) {
+    fx.store.ensure_ledger(&fx.ledger).await.unwrap();
+    let (s, l) = (fx.store.as_ref(), &fx.ledger);
+    for i in 0..3 {
+        s.put_record(l, "invoice", &format!("i{i}"), 0, &invoice_body("f1", "b1", "open")).await.unwrap();
+    }
+    s.put_record(l, "invoice", "i1", 1, &invoice_body("f1", "b1", "paid")).await.unwrap();
+    s.put_record(l, "facility", "fa", 0, &serde_json::json!({"lender": "len", "maker": "mk"})).await.unwrap();
+    let built = fx.insider.index_rows(l).await;
+    fx.insider.forget_index().await;
+    assert!(indexed_ids(s, l, "invoice", "facility", &["f1"]).await.is_empty(), "forgotten");
+    let reopened = fx.insider.reopen().await;
+    assert_eq!(fx.insider.index_rows(l).await, built);
+    assert_eq!(
+        indexed_ids(reopened.as_ref(), l, "invoice", "open_by_brand_facility", &["b1", "f1"]).await,
+        ["i0", "i2"]
+    );
+    // Opening again leaves the rows as they are.
+    let _again = fx.insider.reopen().await;
+    assert_eq!(fx.insider.index_rows(l).await, built);
+}
+
+fn write(kind: &str, id: &str, expected_version: i64, body: serde_json::Value) -> offtake_ledger::RecordWrite {
+    offtake_ledger::RecordWrite { kind: kind.to_owned(), id: id.to_owned(), expected_version, body }
+}
+
+/// `put_records` writes every record or none: one stale version, a bad
+/// body or a record named twice refuses the whole set, leaving records,
+/// chain head and index as they were.
+pub async fn put_records_is_all_or_nothing(fx: Fixture) {
+    fx.store.ensure_ledger(&fx.ledger).await.unwrap();
+    let (s, l) = (fx.store.as_ref(), &fx.ledger);
+    s.put_record(l, "nonce", "k:n1", 0, &serde_json::json!({"by": "other"})).await.unwrap();
+    let before = (fx.insider.index_rows(l).await, s.record_head(l).await.unwrap(), s.record_rows(l).await.unwrap());
+    let stale = vec![
+        write("invoice", "i1", 0, invoice_body("f1", "b1", "open")),
+        write("nonce", "k:n1", 0, serde_json::json!({"by": "me"})),
+    ];
+    let e = s.put_records(l, &stale).await.unwrap_err();
+    assert!(matches!(&e, LedgerError::VersionConflict { id, current: 1, .. } if id == "k:n1"), "{e:?}");
+    let twice = vec![write("a", "x", 0, serde_json::json!({})), write("a", "x", 1, serde_json::json!({}))];
+    assert_eq!(s.put_records(l, &twice).await.unwrap_err().code(), "invalid_input");
+    let nul = vec![write("a", "y", 0, serde_json::json!({})), write("a", "z", 0, serde_json::json!({"t": "\0"}))];
+    assert_eq!(s.put_records(l, &nul).await.unwrap_err().code(), "invalid_input");
+    let after = (fx.insider.index_rows(l).await, s.record_head(l).await.unwrap(), s.record_rows(l).await.unwrap());
+    assert_eq!(after, before, "a refused set writes nothing");
+    assert!(s.get_record(l, "invoice", "i1").await.unwrap().is_none());
+    // A valid set: every version, chained in order, indexed.
+    let ok = vec![
+        write("invoice", "i1", 0, invoice_body("f1", "b1", "open")),
+        write("nonce", "k:n1", 1, serde_json::json!({"by": "me"})),
+    ];
+    let written = s.put_records(l, &ok).await.unwrap();
+    assert_eq!(written.iter().map(|r| (r.id.as_str(), r.version)).collect::<Vec<_>>(), [("i1", 1), ("k:n1", 2)]);
+    assert_eq!(s.record_head(l).await.unwrap().seq, before.1.seq + 2);
+    assert_eq!(indexed_ids(s, l, "invoice", "facility", &["f1"]).await, ["i1"]);
+    assert!(s.put_records(l, &[]).await.unwrap().is_empty());
+    let report = verify_history(s, l).await.unwrap();
+    assert_eq!(report.records.versions, 3, "the nonce's two versions and the invoice");
+}
+
+/// Two sets racing for one record (a nonce): exactly one commits, and the
+/// loser's other records are not written.
+pub async fn concurrent_put_records_sharing_a_record_one_wins(fx: Fixture) {
+    fx.store.ensure_ledger(&fx.ledger).await.unwrap();
+    let racers: Vec<_> = (0..6)
+        .map(|i| {
+            let store = fx.store.clone();
+            let ledger = fx.ledger.clone();
+            tokio::spawn(async move {
+                let set = vec![
+                    write("doc", &format!("d{i}"), 0, serde_json::json!({ "i": i })),
+                    write("nonce", "k:shared", 0, serde_json::json!({ "doc": i })),
+                ];
+                store.put_records(&ledger, &set).await
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for racer in racers {
+        outcomes.push(racer.await.expect("task"));
+    }
+    let winners: Vec<usize> = outcomes.iter().enumerate().filter(|(_, o)| o.is_ok()).map(|(i, _)| i).collect();
+    assert_eq!(winners.len(), 1, "{outcomes:?}");
+    for o in outcomes.iter().filter(|o| o.is_err()) {
+        assert_eq!(o.as_ref().unwrap_err().code(), "version_conflict");
+    }
+    let docs = fx.store.all_records(&fx.ledger, "doc").await.unwrap();
+    assert_eq!(docs.iter().map(|d| d.id.clone()).collect::<Vec<_>>(), [format!("d{}", winners[0])]);
+    assert_eq!(fx.store.record_rows(&fx.ledger).await.unwrap(), 2);
+}

@@ -36,6 +36,12 @@ pub trait Insider: Send + Sync {
     /// Makes the database look as it did before the record chain existed:
     /// every version unlinked and no record head.
     async fn unchain_records(&self, ledger: &LedgerId);
+    /// Every secondary index row of the ledger, `(kind, index_name,
+    /// index_key, id, version)` in that order: the index's fingerprint.
+    async fn index_rows(&self, ledger: &LedgerId) -> Vec<(String, String, String, String, i64)>;
+    /// Makes the database look as it did before the record index existed:
+    /// no index row and no catalogue version.
+    async fn forget_index(&self);
     /// Opens the same database again (migrations and start-up passes run).
     async fn reopen(&self) -> Arc<dyn Store>;
 }

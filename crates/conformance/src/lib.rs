@@ -61,6 +61,12 @@ macro_rules! conformance_suite {
             record_versions_are_chained_in_write_order,
             attached_records_commit_with_their_entries,
             an_attached_record_conflict_writes_nothing,
+            put_records_is_all_or_nothing,
+            concurrent_put_records_sharing_a_record_one_wins,
+            the_record_index_follows_the_latest_version,
+            the_record_index_pages_by_id,
+            a_refused_record_write_leaves_the_index_unchanged,
+            the_record_index_is_rebuilt_on_open_for_records_written_before_it,
         );
     };
     (@cases $setup:path; $($case:ident),* $(,)?) => {

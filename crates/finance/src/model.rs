@@ -24,6 +24,21 @@ pub mod kind {
     pub const CERTIFICATE_SIGNATURE: &str = "certificate_signature";
 }
 
+/// Secondary indexes of the records (the stores' catalogue,
+/// `offtake_store_sql::index`), by name: read with `list_by_index`.
+pub mod index {
+    /// Invoices, facilities (by lender and maker), commitments and advances
+    /// of one party or facility, keyed by its id.
+    pub const FACILITY: &str = "facility";
+    pub const BRAND: &str = "brand";
+    pub const MAKER: &str = "maker";
+    pub const PARTY: &str = "party";
+    /// Open invoices, keyed by (brand, facility).
+    pub const OPEN_BY_BRAND_FACILITY: &str = "open_by_brand_facility";
+    /// Advances by their request's hash.
+    pub const REQUEST_HASH: &str = "request_hash";
+}
+
 /// A party's role is its signing keys' role: one type, defined where
 /// keys are (`offtake-signing`, the lowest crate that needs it).
 pub use offtake_signing::Role as PartyRole;

@@ -161,7 +161,33 @@ async fn a_changed_certificate_cannot_be_reviewed(ts: TestStore) {
     assert_eq!(fingerprint(&fin).await, before);
 }
 
+/// Two attestations by one maker (two days) reusing one nonce, at once:
+/// exactly one is kept, and the other leaves no signature behind (it used
+/// to be written before the nonce was taken, and stayed).
+async fn attestations_racing_for_one_nonce_leave_nothing_of_the_loser(ts: TestStore) {
+    let fin = program(&ts).await;
+    let (d1, d2) = (date!(2026 - 01 - 30), date!(2026 - 01 - 31));
+    let shared = nonce();
+    let doc = |day: time::Date, hash: &str| {
+        with_nonce(&certificate_signature("f1", "lender-l", "maker-m", &day.to_string(), hash, "attestation"), &shared)
+    };
+    let (a1, a2) = (doc(d1, &hash_of(&fin, "f1", d1).await), doc(d2, &hash_of(&fin, "f1", d2).await));
+    let before = fingerprint(&fin).await;
+    let (r1, r2) = tokio::join!(fin.sign_certificate(&a1, TODAY), fin.sign_certificate(&a2, TODAY));
+    let (lost_day, refusal) = match (r1, r2) {
+        (Ok(_), Err(e)) => (d2, e),
+        (Err(e), Ok(_)) => (d1, e),
+        other => panic!("exactly one attestation wins: {other:?}"),
+    };
+    assert_eq!(refusal.code(), "replayed_nonce", "{refusal}");
+    let signatures = fin.certificate_signatures("f1", lost_day).await.unwrap();
+    assert!(signatures.is_empty(), "the loser left {signatures:?}");
+    // The winner wrote its signature, nonce and document; nothing else.
+    assert_eq!(fingerprint(&fin).await, (before.0, before.1 + 3));
+}
+
 on_both_stores!(
+    attestations_racing_for_one_nonce_leave_nothing_of_the_loser,
     maker_attests_then_lender_reviews,
     refused_signatures_write_nothing,
     a_changed_certificate_cannot_be_reviewed

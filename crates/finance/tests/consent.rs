@@ -151,7 +151,35 @@ fn facilities_stored_before_acceptance_load_as_open() {
     assert_eq!(back, f);
 }
 
+/// Two acceptances by one maker (two currencies) reusing one nonce, at
+/// once: exactly one is accepted, and the other writes nothing — its
+/// facility stays an offer and no slot names it (the slot used to be
+/// claimed before the nonce was, and stayed behind).
+async fn acceptances_racing_for_one_nonce_leave_nothing_of_the_loser(ts: TestStore) {
+    let fin = program(&ts).await;
+    let eur = offtake_finance::FacilityTerms::example(offtake_ledger::Currency::EUR, 50_000_000);
+    fin.open_facility("f-usd", "lender-l", "maker-m", terms(50_000_000), date!(2026 - 01 - 01)).await.unwrap();
+    fin.open_facility("f-eur", "lender-l", "maker-m", eur, date!(2026 - 01 - 01)).await.unwrap();
+    let shared = nonce();
+    let a_usd = with_nonce(&acceptance("f-usd", "lender-l", "maker-m", date!(2026 - 01 - 02)), &shared);
+    let a_eur = with_nonce(&acceptance("f-eur", "lender-l", "maker-m", date!(2026 - 01 - 02)), &shared);
+    let before = fingerprint(&fin).await;
+    let (usd, eur) = tokio::join!(fin.accept_facility(&a_usd), fin.accept_facility(&a_eur));
+    let (winner, loser, loser_currency, refusal) = match (usd, eur) {
+        (Ok(_), Err(e)) => ("f-usd", "f-eur", offtake_ledger::Currency::EUR, e),
+        (Err(e), Ok(_)) => ("f-eur", "f-usd", USD, e),
+        other => panic!("exactly one acceptance wins: {other:?}"),
+    };
+    assert_eq!(refusal.code(), "replayed_nonce", "{refusal}");
+    assert_eq!(fin.facility(winner).await.unwrap().status, FacilityStatus::Open);
+    assert_eq!(fin.facility(loser).await.unwrap().status, FacilityStatus::Offered);
+    assert!(fin.facility_for("maker-m", loser_currency).await.unwrap().is_none(), "no slot left behind");
+    // The winner wrote its facility, slot, nonce and document; nothing else.
+    assert_eq!(fingerprint(&fin).await, (before.0, before.1 + 4));
+}
+
 on_both_stores!(
+    acceptances_racing_for_one_nonce_leave_nothing_of_the_loser,
     an_offer_cannot_be_drawn_until_accepted,
     an_unaccepted_offer_blocks_nobody,
     refused_acceptances_write_nothing,

@@ -33,7 +33,7 @@ pub use currency::Currency;
 pub use entry::{Action, ChainHead, Command, Committed, EntryRecord, EntryType, Hash32, Layer, LegRecord, NewLeg};
 pub use error::LedgerError;
 pub use money::{AmountMinor, Money};
-pub use record::{RecordStore, Store, StoredRecord};
+pub use record::{RecordStore, RecordWrite, Store, StoredRecord};
 pub use record_chain::{verify_records, ChainedRecord, RecordChain, RecordChainReport, RecordHead};
 pub use routing::RoutingStore;
 pub use store::{LedgerStore, Page};

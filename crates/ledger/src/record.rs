@@ -19,6 +19,16 @@ use crate::store::Page;
 /// Longest record kind or id accepted.
 pub const MAX_RECORD_KEY_LEN: usize = 200;
 
+/// Separates the fields of a composite index key; record ids are printable
+/// ASCII, so it cannot occur inside one.
+pub const INDEX_KEY_SEPARATOR: char = '\u{1f}';
+
+/// The key of a secondary index from its fields, in the index's order (see
+/// `RecordStore::list_by_index`).
+pub fn index_key(parts: &[&str]) -> String {
+    parts.join(&INDEX_KEY_SEPARATOR.to_string())
+}
+
 /// One version of a record.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StoredRecord {
@@ -36,6 +46,17 @@ impl StoredRecord {
         serde_json::from_value(self.body.clone())
             .map_err(|e| LedgerError::Storage(format!("record {}/{} does not decode: {e}", self.kind, self.id)))
     }
+}
+
+/// One record write of [`RecordStore::put_records`]: version
+/// `expected_version + 1` of `(kind, id)`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecordWrite {
+    pub kind: String,
+    pub id: String,
+    /// The latest version the writer read (0: the record must not exist).
+    pub expected_version: i64,
+    pub body: serde_json::Value,
 }
 
 /// Checks a record kind or id: non-empty, bounded, printable ASCII without
@@ -86,6 +107,14 @@ pub trait RecordStore: Send + Sync {
         body: &serde_json::Value,
     ) -> Result<StoredRecord, LedgerError>;
 
+    /// Writes several records in one transaction, all or nothing: each
+    /// write's latest version must be its `expected_version`, otherwise
+    /// `version_conflict` (for the first stale write, in order) and nothing
+    /// is written. Two writes of one record are `invalid_input`. Answers
+    /// the versions written, in order. For what must not be left half
+    /// done, e.g. a record and the signature nonces that authorise it.
+    async fn put_records(&self, ledger: &LedgerId, writes: &[RecordWrite]) -> Result<Vec<StoredRecord>, LedgerError>;
+
     /// Latest versions of the records of a kind, ordered by id, after the
     /// cursor (an id returned as `next_cursor`).
     async fn list_records(
@@ -95,6 +124,46 @@ pub trait RecordStore: Send + Sync {
         cursor: Option<&str>,
         limit: u32,
     ) -> Result<Page<StoredRecord>, LedgerError>;
+
+    /// Latest versions of the records of a kind that a secondary index files
+    /// under `key` (see [`index_key`]), ordered by id, after the cursor.
+    /// The store keeps the index in the same transaction as every record
+    /// write, so a page never shows a version older than the latest one;
+    /// which indexes exist is the stores' catalogue
+    /// (`offtake_store_sql::index`). Cost: the page, not the kind.
+    async fn list_by_index(
+        &self,
+        ledger: &LedgerId,
+        kind: &str,
+        index_name: &str,
+        key: &str,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<StoredRecord>, LedgerError>;
+
+    /// Every record a secondary index files under `key`, following the
+    /// cursor to the end: bounded by what the key selects (a facility's
+    /// invoices), not by the kind.
+    async fn all_by_index(
+        &self,
+        ledger: &LedgerId,
+        kind: &str,
+        index_name: &str,
+        key: &str,
+    ) -> Result<Vec<StoredRecord>, LedgerError> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self
+                .list_by_index(ledger, kind, index_name, key, cursor.as_deref(), crate::store::MAX_PAGE_LIMIT)
+                .await?;
+            out.extend(page.items);
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => return Ok(out),
+            }
+        }
+    }
 
     /// Every version of a record, oldest first.
     async fn record_history(&self, ledger: &LedgerId, kind: &str, id: &str) -> Result<Vec<StoredRecord>, LedgerError>;

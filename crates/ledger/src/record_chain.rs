@@ -169,6 +169,11 @@ pub trait RecordTx: Send {
         Ok(true)
     }
 
+    /// Replaces the secondary index rows of `(record.kind, record.id)` with
+    /// those of this (new latest) version, in the write's transaction; the
+    /// store derives them from the body (its index catalogue).
+    async fn replace_index(&mut self, ledger: &LedgerId, record: &StoredRecord) -> Result<(), LedgerError>;
+
     /// Stores the record head (creating its row if needed).
     async fn save_head(&mut self, ledger: &LedgerId, head: &RecordHead) -> Result<(), LedgerError>;
 
@@ -218,8 +223,68 @@ pub async fn put_record<T: RecordTx + ?Sized>(
     if !tx.insert_version(ledger, &version).await? {
         return Err(conflict(current + 1));
     }
+    tx.replace_index(ledger, &version.record).await?;
     tx.save_head(ledger, &RecordHead { seq: version.seq, hash: version.hash }).await?;
     Ok(version)
+}
+
+/// Writes several records, all or nothing; see
+/// `RecordStore::put_records`. Nothing is written on any error.
+pub async fn put_records<T: RecordTx + ?Sized>(
+    tx: &mut T,
+    ledger: &LedgerId,
+    writes: &[crate::record::RecordWrite],
+    now_us: i64,
+) -> Result<Vec<ChainedRecord>, LedgerError> {
+    let mut keys: Vec<(String, String)> = Vec::with_capacity(writes.len());
+    for w in writes {
+        check_record_key("kind", &w.kind)?;
+        check_record_key("id", &w.id)?;
+        check_record_body(&w.body)?;
+        check_body_numbers(&w.body)?;
+        let key = (w.kind.clone(), w.id.clone());
+        if keys.contains(&key) {
+            return Err(LedgerError::invalid("writes", format!("record {}/{} is written twice", w.kind, w.id)));
+        }
+        keys.push(key);
+    }
+    if writes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut head = tx.lock_head(ledger).await?.ok_or_else(|| LedgerError::UnknownLedger(ledger.as_str().to_owned()))?;
+    let current = tx.current_versions(ledger, &keys).await?;
+    for (w, key) in writes.iter().zip(&keys) {
+        let now = current.get(key).copied().unwrap_or(0);
+        if now != w.expected_version {
+            return Err(LedgerError::VersionConflict {
+                kind: w.kind.clone(),
+                id: w.id.clone(),
+                expected: w.expected_version,
+                current: now,
+            });
+        }
+    }
+    let mut versions = Vec::with_capacity(writes.len());
+    for w in writes {
+        let record = StoredRecord {
+            kind: w.kind.clone(),
+            id: w.id.clone(),
+            version: w.expected_version + 1,
+            body: w.body.clone(),
+            recorded_at_us: now_us,
+        };
+        let version = link(ledger, head, record)?;
+        head = RecordHead { seq: version.seq, hash: version.hash };
+        versions.push(version);
+    }
+    if !tx.insert_versions(ledger, &versions).await? {
+        return Err(LedgerError::Storage("a record version appeared under the record head's lock".into()));
+    }
+    for v in &versions {
+        tx.replace_index(ledger, &v.record).await?;
+    }
+    tx.save_head(ledger, &head).await?;
+    Ok(versions)
 }
 
 /// Writes the records attached to the commands of a batch that appended an
@@ -291,6 +356,11 @@ pub async fn put_attached<T: RecordTx + ?Sized>(
     }
     if !tx.insert_versions(ledger, &versions).await? {
         return Err(LedgerError::Storage("an attached record version appeared under the record head's lock".into()));
+    }
+    // In write order: a record written twice in the batch ends indexed as
+    // its last version.
+    for v in &versions {
+        tx.replace_index(ledger, &v.record).await?;
     }
     tx.save_head(ledger, &head).await?;
     Ok(Vec::new())

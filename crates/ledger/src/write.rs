@@ -140,6 +140,19 @@ pub async fn put_record<W: Writer + ?Sized>(
     finish(tx, written).await
 }
 
+/// `RecordStore::put_records`: one transaction, written by
+/// [`record_chain::put_records`].
+pub async fn put_records<W: Writer + ?Sized>(
+    writer: &mut W,
+    ledger: &LedgerId,
+    writes: &[crate::record::RecordWrite],
+    now_us: Clock,
+) -> Result<Vec<ChainedRecord>, LedgerError> {
+    let mut tx = writer.begin().await?;
+    let written = record_chain::put_records(&mut *tx.records(), ledger, writes, now_us()).await;
+    finish(tx, written).await
+}
+
 /// Chains a ledger's versions written before the record chain existed
 /// ([`record_chain::chain_unlinked`]) in one transaction; returns how many.
 pub async fn chain_unlinked<W: Writer + ?Sized>(writer: &mut W, ledger: &LedgerId) -> Result<u64, LedgerError> {

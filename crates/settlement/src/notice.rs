@@ -8,6 +8,11 @@ use crate::waterfall::Breakdown;
 
 /// Record kind of queued notices (id = external reference).
 pub const NOTICE_KIND: &str = "payment_notice";
+
+/// The secondary index (stores' catalogue, `offtake_store_sql::index`) of
+/// the notices a worker still has to settle: queued or processing, under
+/// the empty key.
+pub const OPEN_NOTICES: &str = "open";
 /// Record kind of remittances paid out to makers.
 pub const REMITTANCE_KIND: &str = "remittance";
 

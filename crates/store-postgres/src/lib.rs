@@ -75,6 +75,7 @@ impl PostgresStore {
             .map_err(db)?;
         MIGRATOR.run(&pool).await.map_err(|e| LedgerError::Storage(format!("migration: {e}")))?;
         records::chain_unlinked(&pool).await?;
+        records::rebuild_index_if_stale(&pool).await?;
         Ok(PostgresStore { pool })
     }
 

@@ -9,8 +9,9 @@ use async_trait::async_trait;
 use offtake_ledger::record::check_record_key;
 use offtake_ledger::record_chain::{genesis_head, ChainedRecord, RecordChain, RecordHead, RecordTx};
 use offtake_ledger::write;
-use offtake_ledger::{LedgerError, LedgerId, Page, RecordStore, StoredRecord};
+use offtake_ledger::{LedgerError, LedgerId, Page, RecordStore, RecordWrite, StoredRecord};
 use offtake_store_sql::decode;
+use offtake_store_sql::index;
 use offtake_store_sql::SqlRow;
 use sqlx::PgConnection;
 
@@ -56,6 +57,11 @@ impl RecordStore for PostgresStore {
         Ok(write::put_record(&mut writer, ledger, (kind, id), expected_version, body, now_us).await?.record)
     }
 
+    async fn put_records(&self, ledger: &LedgerId, writes: &[RecordWrite]) -> Result<Vec<StoredRecord>, LedgerError> {
+        let versions = write::put_records(&mut PgWriter(self.pool()), ledger, writes, now_us).await?;
+        Ok(versions.into_iter().map(|v| v.record).collect())
+    }
+
     async fn list_records(
         &self,
         ledger: &LedgerId,
@@ -79,6 +85,42 @@ impl RecordStore for PostgresStore {
             .fetch_all(self.pool())
             .await
             .map_err(db)?;
+        let items = rows.iter().map(decode::stored_record).collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::from_overfetch(items, limit, |r| r.id.clone()))
+    }
+
+    async fn list_by_index(
+        &self,
+        ledger: &LedgerId,
+        kind: &str,
+        index_name: &str,
+        key: &str,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<StoredRecord>, LedgerError> {
+        if let Some(c) = cursor {
+            check_record_key("cursor", c)?;
+        }
+        // Text holding a NUL byte cannot even be compared: it names nothing.
+        if [kind, index_name, key].iter().any(|t| t.contains('\0')) {
+            return Ok(Page { items: Vec::new(), next_cursor: None });
+        }
+        let limit = limit.clamp(1, offtake_ledger::store::MAX_PAGE_LIMIT);
+        let rows = sqlx::query(
+            "SELECT r.kind, r.id, r.version, r.body::text AS body, r.recorded_at_us FROM record_index x \
+             JOIN records r ON r.ledger_id = x.ledger_id AND r.kind = x.kind AND r.id = x.id AND r.version = x.version \
+             WHERE x.ledger_id = $1 AND x.kind = $2 AND x.index_name = $3 AND x.index_key = $4 AND x.id > $5 \
+             ORDER BY x.id LIMIT $6",
+        )
+        .bind(ledger.as_str())
+        .bind(kind)
+        .bind(index_name)
+        .bind(key)
+        .bind(cursor.unwrap_or(""))
+        .bind(i64::from(limit) + 1)
+        .fetch_all(self.pool())
+        .await
+        .map_err(db)?;
         let items = rows.iter().map(decode::stored_record).collect::<Result<Vec<_>, _>>()?;
         Ok(Page::from_overfetch(items, limit, |r| r.id.clone()))
     }
@@ -249,6 +291,17 @@ impl RecordTx for PgRecordTx<'_> {
         Ok(done.rows_affected() == n as u64)
     }
 
+    async fn replace_index(&mut self, ledger: &LedgerId, record: &StoredRecord) -> Result<(), LedgerError> {
+        sqlx::query("DELETE FROM record_index WHERE ledger_id = $1 AND kind = $2 AND id = $3")
+            .bind(ledger.as_str())
+            .bind(&record.kind)
+            .bind(&record.id)
+            .execute(&mut *self.0)
+            .await
+            .map_err(db)?;
+        insert_index_rows(self.0, ledger.as_str(), record).await
+    }
+
     async fn save_head(&mut self, ledger: &LedgerId, head: &RecordHead) -> Result<(), LedgerError> {
         sqlx::query(
             "INSERT INTO record_heads (ledger_id, head_seq, head_hash) VALUES ($1, $2, $3) \
@@ -308,3 +361,89 @@ pub(crate) async fn chain_unlinked(pool: &sqlx::PgPool) -> Result<(), LedgerErro
     }
     Ok(())
 }
+
+/// Inserts the index rows the catalogue derives from a record version.
+async fn insert_index_rows(conn: &mut PgConnection, ledger: &str, record: &StoredRecord) -> Result<(), LedgerError> {
+    for (name, key) in index::index_rows(&record.kind, &record.body) {
+        sqlx::query(
+            "INSERT INTO record_index (ledger_id, kind, index_name, index_key, id, version) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        )
+        .bind(ledger)
+        .bind(&record.kind)
+        .bind(name)
+        .bind(&key)
+        .bind(&record.id)
+        .bind(record.version)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+    }
+    Ok(())
+}
+
+/// Rebuilds every index row from the latest record versions when they were
+/// built under another catalogue version, or none (a database written
+/// before the index existed); run on connect, in one transaction that holds
+/// the record heads' table lock, so no record writer runs meanwhile and two
+/// processes connecting at once rebuild once.
+pub(crate) async fn rebuild_index_if_stale(pool: &sqlx::PgPool) -> Result<(), LedgerError> {
+    // Up to date (every connect but the first after a catalogue change):
+    // no lock, so connecting never stalls the record writers.
+    let built: Option<String> = sqlx::query_scalar("SELECT catalogue FROM record_index_meta WHERE singleton = 1")
+        .fetch_optional(pool)
+        .await
+        .map_err(db)?;
+    if built.as_deref() == Some(index::CATALOGUE_VERSION) {
+        return Ok(());
+    }
+    let mut tx = pool.begin().await.map_err(db)?;
+    sqlx::query("LOCK TABLE record_heads IN EXCLUSIVE MODE").execute(&mut *tx).await.map_err(db)?;
+    let built: Option<String> = sqlx::query_scalar("SELECT catalogue FROM record_index_meta WHERE singleton = 1")
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?;
+    if built.as_deref() == Some(index::CATALOGUE_VERSION) {
+        return tx.rollback().await.map_err(db);
+    }
+    sqlx::query("DELETE FROM record_index").execute(&mut *tx).await.map_err(db)?;
+    let mut indexed = 0u64;
+    for kind in index::indexed_kinds() {
+        let mut after = (String::new(), String::new());
+        loop {
+            let sql = format!(
+                "SELECT DISTINCT ON (ledger_id, id) ledger_id, {COLUMNS} FROM records \
+                 WHERE kind = $1 AND (ledger_id, id) > ($2, $3) \
+                 ORDER BY ledger_id, id, version DESC LIMIT $4"
+            );
+            let rows = sqlx::query(&sql)
+                .bind(kind)
+                .bind(&after.0)
+                .bind(&after.1)
+                .bind(i64::from(REBUILD_PAGE))
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db)?;
+            let Some(last) = rows.last() else { break };
+            after = (last.text("ledger_id")?, last.text("id")?);
+            for row in &rows {
+                insert_index_rows(&mut tx, &row.text("ledger_id")?, &decode::stored_record(row)?).await?;
+                indexed += 1;
+            }
+        }
+    }
+    sqlx::query(
+        "INSERT INTO record_index_meta (singleton, catalogue) VALUES (1, $1) \
+         ON CONFLICT (singleton) DO UPDATE SET catalogue = excluded.catalogue",
+    )
+    .bind(index::CATALOGUE_VERSION)
+    .execute(&mut *tx)
+    .await
+    .map_err(db)?;
+    tx.commit().await.map_err(db)?;
+    tracing::info!(indexed, catalogue = index::CATALOGUE_VERSION, "record index: rebuilt from the records");
+    Ok(())
+}
+
+/// Records read per statement while rebuilding the index.
+const REBUILD_PAGE: u32 = 1000;

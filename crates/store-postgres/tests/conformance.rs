@@ -171,6 +171,22 @@ impl Insider for PgInsider {
         tx.commit().await.unwrap();
     }
 
+    async fn index_rows(&self, ledger: &LedgerId) -> Vec<(String, String, String, String, i64)> {
+        sqlx::query_as(
+            "SELECT kind, index_name, index_key, id, version FROM record_index WHERE ledger_id = $1 \
+             ORDER BY kind, index_name, index_key, id",
+        )
+        .bind(ledger.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .unwrap()
+    }
+
+    async fn forget_index(&self) {
+        sqlx::query("DELETE FROM record_index").execute(&self.pool).await.unwrap();
+        sqlx::query("DELETE FROM record_index_meta").execute(&self.pool).await.unwrap();
+    }
+
     async fn reopen(&self) -> Arc<dyn Store> {
         Arc::new(PostgresStore::connect_in_schema(&postgres_env::url(), Some(&self.schema)).await.unwrap())
     }

@@ -7,6 +7,7 @@
 
 pub mod decode;
 pub mod error;
+pub mod index;
 
 pub use decode::SqlRow;
 pub use error::db;

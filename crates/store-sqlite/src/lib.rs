@@ -90,6 +90,7 @@ impl SqliteStore {
             .await
             .map_err(db)?;
         records::chain_unlinked(&mut writer).await?;
+        records::rebuild_index_if_stale(&mut writer).await?;
         Ok(SqliteStore { pool, writer: Mutex::new(writer) })
     }
 

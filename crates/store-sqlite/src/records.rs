@@ -6,10 +6,11 @@ use async_trait::async_trait;
 use offtake_ledger::record::check_record_key;
 use offtake_ledger::record_chain::{genesis_head, ChainedRecord, RecordChain, RecordHead, RecordTx};
 use offtake_ledger::write;
-use offtake_ledger::{LedgerError, LedgerId, Page, RecordStore, StoredRecord};
+use offtake_ledger::{LedgerError, LedgerId, Page, RecordStore, RecordWrite, StoredRecord};
 use offtake_store_sql::decode;
+use offtake_store_sql::index;
 use offtake_store_sql::SqlRow;
-use sqlx::SqliteConnection;
+use sqlx::{Connection, SqliteConnection};
 
 use crate::commit::SqliteWriter;
 use crate::error::db;
@@ -54,6 +55,12 @@ impl RecordStore for SqliteStore {
         Ok(version.record)
     }
 
+    async fn put_records(&self, ledger: &LedgerId, writes: &[RecordWrite]) -> Result<Vec<StoredRecord>, LedgerError> {
+        let mut writer = self.writer.lock().await;
+        let versions = write::put_records(&mut SqliteWriter(&mut writer), ledger, writes, now_us).await?;
+        Ok(versions.into_iter().map(|v| v.record).collect())
+    }
+
     async fn list_records(
         &self,
         ledger: &LedgerId,
@@ -79,6 +86,38 @@ impl RecordStore for SqliteStore {
             .fetch_all(self.pool())
             .await
             .map_err(db)?;
+        let items = rows.iter().map(decode::stored_record).collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::from_overfetch(items, limit, |r| r.id.clone()))
+    }
+
+    async fn list_by_index(
+        &self,
+        ledger: &LedgerId,
+        kind: &str,
+        index_name: &str,
+        key: &str,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<StoredRecord>, LedgerError> {
+        if let Some(c) = cursor {
+            check_record_key("cursor", c)?;
+        }
+        let limit = limit.clamp(1, offtake_ledger::store::MAX_PAGE_LIMIT);
+        let rows = sqlx::query(
+            "SELECT r.kind, r.id, r.version, r.body, r.recorded_at_us FROM record_index x \
+             JOIN records r ON r.ledger_id = x.ledger_id AND r.kind = x.kind AND r.id = x.id AND r.version = x.version \
+             WHERE x.ledger_id = ? AND x.kind = ? AND x.index_name = ? AND x.index_key = ? AND x.id > ? \
+             ORDER BY x.id LIMIT ?",
+        )
+        .bind(ledger.as_str())
+        .bind(kind)
+        .bind(index_name)
+        .bind(key)
+        .bind(cursor.unwrap_or(""))
+        .bind(i64::from(limit) + 1)
+        .fetch_all(self.pool())
+        .await
+        .map_err(db)?;
         let items = rows.iter().map(decode::stored_record).collect::<Result<Vec<_>, _>>()?;
         Ok(Page::from_overfetch(items, limit, |r| r.id.clone()))
     }
@@ -191,6 +230,17 @@ impl RecordTx for SqliteRecordTx<'_> {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn replace_index(&mut self, ledger: &LedgerId, record: &StoredRecord) -> Result<(), LedgerError> {
+        sqlx::query("DELETE FROM record_index WHERE ledger_id = ? AND kind = ? AND id = ?")
+            .bind(ledger.as_str())
+            .bind(&record.kind)
+            .bind(&record.id)
+            .execute(&mut *self.0)
+            .await
+            .map_err(db)?;
+        insert_index_rows(self.0, ledger.as_str(), record).await
+    }
+
     async fn save_head(&mut self, ledger: &LedgerId, head: &RecordHead) -> Result<(), LedgerError> {
         sqlx::query(
             "INSERT INTO record_heads (ledger_id, head_seq, head_hash) VALUES (?, ?, ?) \
@@ -250,3 +300,82 @@ pub(crate) async fn chain_unlinked(conn: &mut SqliteConnection) -> Result<(), Le
     }
     Ok(())
 }
+
+/// Inserts the index rows the catalogue derives from a record version.
+async fn insert_index_rows(
+    conn: &mut SqliteConnection,
+    ledger: &str,
+    record: &StoredRecord,
+) -> Result<(), LedgerError> {
+    for (name, key) in index::index_rows(&record.kind, &record.body) {
+        sqlx::query(
+            "INSERT INTO record_index (ledger_id, kind, index_name, index_key, id, version) \
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(ledger)
+        .bind(&record.kind)
+        .bind(name)
+        .bind(&key)
+        .bind(&record.id)
+        .bind(record.version)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+    }
+    Ok(())
+}
+
+/// Rebuilds every index row from the latest record versions when they were
+/// built under another catalogue version, or none (a database written
+/// before the index existed); run on open, in one write transaction.
+pub(crate) async fn rebuild_index_if_stale(conn: &mut SqliteConnection) -> Result<(), LedgerError> {
+    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+    let built: Option<String> = sqlx::query_scalar("SELECT catalogue FROM record_index_meta WHERE singleton = 1")
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?;
+    if built.as_deref() == Some(index::CATALOGUE_VERSION) {
+        return tx.rollback().await.map_err(db);
+    }
+    sqlx::query("DELETE FROM record_index").execute(&mut *tx).await.map_err(db)?;
+    let mut indexed = 0u64;
+    for kind in index::indexed_kinds() {
+        let mut after = (String::new(), String::new());
+        loop {
+            let sql = format!(
+                "SELECT ledger_id, {COLUMNS} FROM records r WHERE kind = ? AND (ledger_id, id) > (?, ?) \
+                 AND version = (SELECT MAX(version) FROM records m \
+                                WHERE m.ledger_id = r.ledger_id AND m.kind = r.kind AND m.id = r.id) \
+                 ORDER BY ledger_id, id LIMIT ?"
+            );
+            let rows = sqlx::query(&sql)
+                .bind(kind)
+                .bind(&after.0)
+                .bind(&after.1)
+                .bind(i64::from(REBUILD_PAGE))
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db)?;
+            let Some(last) = rows.last() else { break };
+            after = (last.text("ledger_id")?, last.text("id")?);
+            for row in &rows {
+                insert_index_rows(&mut tx, &row.text("ledger_id")?, &decode::stored_record(row)?).await?;
+                indexed += 1;
+            }
+        }
+    }
+    sqlx::query(
+        "INSERT INTO record_index_meta (singleton, catalogue) VALUES (1, ?) \
+         ON CONFLICT (singleton) DO UPDATE SET catalogue = excluded.catalogue",
+    )
+    .bind(index::CATALOGUE_VERSION)
+    .execute(&mut *tx)
+    .await
+    .map_err(db)?;
+    tx.commit().await.map_err(db)?;
+    tracing::info!(indexed, catalogue = index::CATALOGUE_VERSION, "record index: rebuilt from the records");
+    Ok(())
+}
+
+/// Records read per statement while rebuilding the index.
+const REBUILD_PAGE: u32 = 1000;

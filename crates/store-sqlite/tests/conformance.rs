@@ -146,6 +146,22 @@ impl Insider for SqliteInsider {
         tx.commit().await.unwrap();
     }
 
+    async fn index_rows(&self, ledger: &LedgerId) -> Vec<(String, String, String, String, i64)> {
+        sqlx::query_as(
+            "SELECT kind, index_name, index_key, id, version FROM record_index WHERE ledger_id = ? \
+             ORDER BY kind, index_name, index_key, id",
+        )
+        .bind(ledger.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .unwrap()
+    }
+
+    async fn forget_index(&self) {
+        sqlx::query("DELETE FROM record_index").execute(&self.pool).await.unwrap();
+        sqlx::query("DELETE FROM record_index_meta").execute(&self.pool).await.unwrap();
+    }
+
     async fn reopen(&self) -> Arc<dyn Store> {
         Arc::new(SqliteStore::open(&self._dir.path().join("ledger.db")).await.unwrap())
     }

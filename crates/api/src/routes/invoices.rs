@@ -63,8 +63,15 @@ async fn list_invoices(
             && q.facility.as_ref().is_none_or(|f| *f == i.facility)
             && in_range(i.due_on, from, to)
     };
+    // A facility or brand filter reads only what its index files under it.
+    let fin = state.finance();
+    let candidates = match (&q.facility, &q.brand) {
+        (Some(f), _) => fin.invoices_of_facility(f).await?,
+        (None, Some(b)) => fin.invoices_of_brand(b).await?,
+        (None, None) => fin.invoices().await?,
+    };
     let mut mine = Vec::new();
-    for i in state.finance().invoices().await?.into_iter().filter(|i| wanted(i)) {
+    for i in candidates.into_iter().filter(|i| wanted(i)) {
         if visible(&state, &principal, &i).await? {
             mine.push(i);
         }

@@ -43,7 +43,7 @@ async fn party_statement(
         PartyKind::Lender => wire::PartyStatement::Lender(fin.lender_statement(&party.id, as_of).await?.try_into()?),
         PartyKind::Brand => {
             let statement = fin.brand_statement(&party.id).await?;
-            wire::PartyStatement::Brand(wire::BrandStatement::of(statement, &fin.invoices().await?)?)
+            wire::PartyStatement::Brand(wire::BrandStatement::of(statement, &fin.invoices_of_brand(&party.id).await?)?)
         }
         PartyKind::Operator | PartyKind::Auditor => return Err(not_found()),
     };

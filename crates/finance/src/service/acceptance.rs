@@ -4,7 +4,7 @@
 //! currency, so a lender cannot take a maker's place in a currency by
 //! opening a facility for it first (docs/financing.md, "Consent").
 
-use offtake_ledger::LedgerError;
+use offtake_ledger::{LedgerError, RecordWrite};
 
 use crate::error::FinanceError;
 use crate::model::{kind, Acceptance, Facility, FacilityStatus, PartyRole};
@@ -47,20 +47,31 @@ impl Finance {
             });
         }
         // Decide first, write after: every refusal above wrote nothing.
-        // The slot is claimed before anything else is written, so of two
-        // acceptances racing for one currency the loser writes nothing.
+        // The facility, the maker's slot in its currency and the document's
+        // nonces are written in one transaction: of two acceptances racing
+        // for one currency, or two documents for one nonce, the loser
+        // writes nothing.
         self.check_nonces(doc).await?;
-        self.claim_slot(&f).await?;
-        self.admit(doc).await?;
         let acceptance = Acceptance { accepted_on: doc.issued_on()?, doc_hash: hash };
         for _ in 0..MAX_ATTEMPTS {
             // Re-read: the lender may have changed reserves or covenants.
             let current = self.require::<Facility>(kind::FACILITY, facility_id).await?;
+            if current.value.status != FacilityStatus::Offered {
+                return self.accepted_meanwhile(doc, current.value).await;
+            }
             let mut next = current.value;
             next.status = FacilityStatus::Open;
             next.acceptance = Some(acceptance.clone());
-            match self.save(kind::FACILITY, facility_id, current.version, &next).await {
-                Ok(_) => return Ok(next),
+            let body = serde_json::to_value(&next).map_err(|e| FinanceError::invalid("record", e.to_string()))?;
+            let mut writes = vec![RecordWrite {
+                kind: kind::FACILITY.into(),
+                id: facility_id.into(),
+                expected_version: current.version,
+                body,
+            }];
+            writes.extend(self.slot_write(&next).await?);
+            match self.put_admitted(doc, writes).await {
+                Ok(()) => return Ok(next),
                 Err(FinanceError::Ledger(LedgerError::VersionConflict { .. })) => continue,
                 Err(e) => return Err(e),
             }
@@ -68,10 +79,24 @@ impl Finance {
         Err(FinanceError::Contention { attempts: MAX_ATTEMPTS })
     }
 
-    /// Names `f` as the maker's facility in its currency, once (a maker has
-    /// one facility per currency). A slot already naming `f` is fine: an
-    /// acceptance interrupted after claiming it is simply sent again.
-    async fn claim_slot(&self, f: &Facility) -> Result<(), FinanceError> {
+    /// The facility stopped being an offer while this acceptance was
+    /// decided: by this very document (fine), or otherwise (refused).
+    async fn accepted_meanwhile(&self, doc: &SignedDocument, f: Facility) -> Result<Facility, FinanceError> {
+        if f.acceptance.as_ref().is_some_and(|a| a.doc_hash == doc.body_hash_hex()) {
+            self.admit(doc).await?;
+            return Ok(f);
+        }
+        Err(FinanceError::InvalidState {
+            what: format!("facility {:?}", f.id),
+            state: status_name(f.status).into(),
+            action: "accept it",
+        })
+    }
+
+    /// The write naming `f` as the maker's facility in its currency (a
+    /// maker has one facility per currency); none when the slot names `f`
+    /// already (an acceptance interrupted before is simply sent again).
+    async fn slot_write(&self, f: &Facility) -> Result<Option<RecordWrite>, FinanceError> {
         let refused = || FinanceError::InvalidState {
             what: format!("maker {:?}", f.maker),
             state: format!("financed in {} by an accepted facility", f.terms.currency),
@@ -83,17 +108,12 @@ impl Finance {
             }
         }
         let id = slot_id(&f.maker, f.terms.currency);
+        if let Some(holder) = self.load::<FacilitySlot>(kind::FACILITY_SLOT, &id).await? {
+            return if holder.value.facility == f.id { Ok(None) } else { Err(refused()) };
+        }
         let body = serde_json::to_value(FacilitySlot { facility: f.id.clone() })
             .map_err(|e| FinanceError::invalid("record", e.to_string()))?;
-        if self.store.insert_once(&self.ledger, kind::FACILITY_SLOT, &id, &body).await? {
-            return Ok(());
-        }
-        let holder = self.require::<FacilitySlot>(kind::FACILITY_SLOT, &id).await?;
-        if holder.value.facility == f.id {
-            Ok(())
-        } else {
-            Err(refused())
-        }
+        Ok(Some(RecordWrite { kind: kind::FACILITY_SLOT.into(), id, expected_version: 0, body }))
     }
 }
 

@@ -76,7 +76,7 @@ impl Finance {
                     interest_total_minor: f.interest_booked_minor,
                 });
             }
-            let invoices: Vec<Invoice> = self.invoices().await?.into_iter().filter(|i| i.facility == f.id).collect();
+            let invoices: Vec<Invoice> = self.invoices_of_facility(&f.id).await?;
             // With every day booked, `accrue` never reads the principal's
             // history, so it is not fetched.
             let deltas = if days_done { BTreeMap::new() } else { self.principal_deltas(&f).await? };

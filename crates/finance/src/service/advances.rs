@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 use crate::chart::{self, FacilityPart};
 use crate::error::FinanceError;
-use crate::model::{kind, Advance, AdvanceStatus, Facility, FacilityStatus, PartyRole};
+use crate::model::{index, kind, Advance, AdvanceStatus, Facility, FacilityStatus, PartyRole};
 use crate::rate::apply_bps;
 
 use super::commitments::hex_to_hash;
@@ -174,7 +174,7 @@ impl Finance {
             "reject" => false,
             other => return Err(FinanceError::invalid("decision", format!("{other:?} is not approve or reject"))),
         };
-        let advances: Vec<Advance> = self.all(kind::ADVANCE).await?;
+        let advances: Vec<Advance> = self.indexed(kind::ADVANCE, index::REQUEST_HASH, &[&request_hash]).await?;
         let adv = advances
             .into_iter()
             .find(|a| a.request_hash == request_hash)
@@ -320,6 +320,11 @@ impl Finance {
 
     pub async fn advances(&self) -> Result<Vec<Advance>, FinanceError> {
         self.all(kind::ADVANCE).await
+    }
+
+    /// A facility's advances, by id.
+    pub async fn advances_of_facility(&self, facility: &str) -> Result<Vec<Advance>, FinanceError> {
+        self.indexed(kind::ADVANCE, index::FACILITY, &[facility]).await
     }
 }
 

@@ -8,6 +8,7 @@
 //! now hashes to what the signer saw. Each act is kept once per facility
 //! and day (a record written once); a refused signature writes nothing.
 
+use offtake_ledger::{LedgerError, RecordWrite};
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 
@@ -135,13 +136,18 @@ impl Finance {
             doc_hash: doc.body_hash_hex(),
         };
         let body = serde_json::to_value(&signature).map_err(|e| FinanceError::invalid("record", e.to_string()))?;
-        if !self.store.insert_once(&self.ledger, kind::CERTIFICATE_SIGNATURE, &id, &body).await? {
-            // Another signature of this act won the race.
-            let kept = self.require::<CertificateSignature>(kind::CERTIFICATE_SIGNATURE, &id).await?;
-            return self.same_or_refused(doc, kept.value).await;
+        // The signature and the document's nonces in one transaction: a
+        // document that takes a nonce meanwhile leaves no signature behind.
+        let write = RecordWrite { kind: kind::CERTIFICATE_SIGNATURE.into(), id: id.clone(), expected_version: 0, body };
+        match self.put_admitted(doc, vec![write]).await {
+            Ok(()) => Ok(signature),
+            Err(FinanceError::Ledger(LedgerError::VersionConflict { .. })) => {
+                // Another signature of this act won the race.
+                let kept = self.require::<CertificateSignature>(kind::CERTIFICATE_SIGNATURE, &id).await?;
+                self.same_or_refused(doc, kept.value).await
+            }
+            Err(e) => Err(e),
         }
-        self.admit(doc).await?;
-        Ok(signature)
     }
 
     /// The same document again is fine (and makes sure it is kept); another

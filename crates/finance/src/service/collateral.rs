@@ -39,7 +39,7 @@ impl Collateral {
 impl Finance {
     pub(crate) async fn collateral_on(&self, f: &Facility, as_of: Date) -> Result<Collateral, FinanceError> {
         let commitments = self.commitments_as_of(&f.maker, f.terms.currency, as_of).await?;
-        let invoices = self.invoices().await?.into_iter().filter(|i| i.facility == f.id).collect();
+        let invoices = self.invoices_of_facility(&f.id).await?;
         Ok(Collateral { commitments, invoices })
     }
 
@@ -54,7 +54,7 @@ impl Finance {
         as_of: Date,
     ) -> Result<Vec<Commitment>, FinanceError> {
         let mut out = Vec::new();
-        for current in self.commitments().await?.into_iter().filter(|c| c.maker == maker && c.currency == currency) {
+        for current in self.commitments_of_maker(maker).await?.into_iter().filter(|c| c.currency == currency) {
             if current.issued_on <= as_of {
                 out.push(current);
                 continue;
@@ -71,10 +71,10 @@ impl Finance {
     pub(crate) async fn drawn_on(&self, f: &Facility, as_of: Date) -> Result<(i64, i64), FinanceError> {
         let outstanding_minor: i64 = self.principal_deltas(f).await?.range(..=as_of).map(|(_, d)| *d).sum();
         let pending_minor = self
-            .advances()
+            .advances_of_facility(&f.id)
             .await?
             .iter()
-            .filter(|a| a.facility == f.id && a.requested_on <= as_of)
+            .filter(|a| a.requested_on <= as_of)
             .filter(|a| {
                 let resolved_on = match a.status {
                     AdvanceStatus::Pending => None,
@@ -107,7 +107,7 @@ impl Finance {
     /// Aging of a facility's invoices at the end of `as_of`.
     pub async fn aging(&self, facility: &str, as_of: Date) -> Result<AgingReport, FinanceError> {
         let f = self.facility(facility).await?;
-        let invoices: Vec<Invoice> = self.invoices().await?.into_iter().filter(|i| i.facility == f.id).collect();
+        let invoices: Vec<Invoice> = self.invoices_of_facility(&f.id).await?;
         Ok(aging(&f.id, &invoices, as_of, f.terms.grace_days, f.collateral.default_days_past_due))
     }
 

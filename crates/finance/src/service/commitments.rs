@@ -10,7 +10,7 @@ use time::Date;
 
 use crate::chart;
 use crate::error::FinanceError;
-use crate::model::{kind, Commitment, CommitmentStatus, InvoiceKind, PartyRole, Tranche, TrancheStatus};
+use crate::model::{index, kind, Commitment, CommitmentStatus, InvoiceKind, PartyRole, Tranche, TrancheStatus};
 use crate::rate::apply_bps;
 
 use super::documents::SignedDocument;
@@ -297,6 +297,16 @@ impl Finance {
 
     pub async fn commitments(&self) -> Result<Vec<Commitment>, FinanceError> {
         self.all(kind::COMMITMENT).await
+    }
+
+    /// A maker's commitments (latest versions), by id.
+    pub async fn commitments_of_maker(&self, maker: &str) -> Result<Vec<Commitment>, FinanceError> {
+        self.indexed(kind::COMMITMENT, index::MAKER, &[maker]).await
+    }
+
+    /// A brand's commitments (latest versions), by id.
+    pub async fn commitments_of_brand(&self, brand: &str) -> Result<Vec<Commitment>, FinanceError> {
+        self.indexed(kind::COMMITMENT, index::BRAND, &[brand]).await
     }
 
     /// Every accepted version of a commitment, oldest first.

@@ -3,13 +3,14 @@
 //! registry) is the signing crate's job; this module checks that the right
 //! parties signed and that each (signer, nonce) is used by one document.
 
+use offtake_ledger::{LedgerError, RecordWrite};
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 
 use crate::error::FinanceError;
 use crate::model::{kind, PartyRole};
 
-use super::Finance;
+use super::{Finance, MAX_ATTEMPTS};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DocSigner {
@@ -92,18 +93,60 @@ impl Finance {
     /// idempotent); another document reusing a signer's nonce is
     /// `replayed_nonce`.
     pub(crate) async fn admit(&self, doc: &SignedDocument) -> Result<(), FinanceError> {
-        let hash = doc.body_hash_hex();
-        let nonce = doc.str_field("nonce")?;
-        for signer in &doc.signers {
-            let id = format!("{}:{nonce}", signer.key_id);
-            let body = serde_json::json!({ "body_hash": hash });
-            if !self.store.insert_once(&self.ledger, offtake_signing::NONCE_RECORD_KIND, &id, &body).await? {
-                self.nonce_unused_by_others(doc, &signer.key_id).await?;
+        self.put_admitted(doc, Vec::new()).await
+    }
+
+    /// Writes `writes` together with the document's admission (its nonces
+    /// and its copy), in one transaction: a document whose nonce another
+    /// one takes meanwhile leaves nothing behind (`replayed_nonce`). On a
+    /// version conflict everything is decided again; `writes` is rebuilt
+    /// by the caller's loop, so a conflict on one of them is returned.
+    pub(crate) async fn put_admitted(
+        &self,
+        doc: &SignedDocument,
+        writes: Vec<RecordWrite>,
+    ) -> Result<(), FinanceError> {
+        for _ in 0..MAX_ATTEMPTS {
+            let mut all = writes.clone();
+            all.extend(self.admission_writes(doc).await?);
+            match self.store.put_records(&self.ledger, &all).await {
+                Ok(_) => return Ok(()),
+                Err(e) => match &e {
+                    // A nonce or the document appeared meanwhile: decide again.
+                    LedgerError::VersionConflict { kind, id, .. }
+                        if !writes.iter().any(|w| &w.kind == kind && &w.id == id) =>
+                    {
+                        continue
+                    }
+                    _ => return Err(e.into()),
+                },
             }
         }
-        let record = serde_json::to_value(doc).map_err(|e| FinanceError::invalid("document", e.to_string()))?;
-        self.store.insert_once(&self.ledger, kind::DOCUMENT, &hash, &record).await?;
-        Ok(())
+        Err(FinanceError::Contention { attempts: MAX_ATTEMPTS })
+    }
+
+    /// What admitting the document still writes: each signer's nonce not
+    /// yet consumed, and the document unless kept already. A nonce another
+    /// document consumed refuses it (`replayed_nonce`).
+    async fn admission_writes(&self, doc: &SignedDocument) -> Result<Vec<RecordWrite>, FinanceError> {
+        let hash = doc.body_hash_hex();
+        let nonce = doc.str_field("nonce")?;
+        let mut writes: Vec<RecordWrite> = Vec::new();
+        for signer in &doc.signers {
+            let id = format!("{}:{nonce}", signer.key_id);
+            let kind = offtake_signing::NONCE_RECORD_KIND;
+            if writes.iter().any(|w| w.id == id) || self.store.get_record(&self.ledger, kind, &id).await?.is_some() {
+                self.nonce_unused_by_others(doc, &signer.key_id).await?;
+                continue;
+            }
+            let body = serde_json::json!({ "body_hash": hash });
+            writes.push(RecordWrite { kind: kind.to_owned(), id, expected_version: 0, body });
+        }
+        if self.store.get_record(&self.ledger, kind::DOCUMENT, &hash).await?.is_none() {
+            let record = serde_json::to_value(doc).map_err(|e| FinanceError::invalid("document", e.to_string()))?;
+            writes.push(RecordWrite { kind: kind::DOCUMENT.to_owned(), id: hash, expected_version: 0, body: record });
+        }
+        Ok(writes)
     }
 
     /// Refuses a document whose nonce another document already used, without

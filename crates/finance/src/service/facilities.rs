@@ -7,7 +7,7 @@ use time::Date;
 use crate::base::Availability;
 use crate::chart::{self, FacilityPart};
 use crate::error::FinanceError;
-use crate::model::{kind, Facility, FacilityStatus, PartyRole};
+use crate::model::{index, kind, Facility, FacilityStatus, PartyRole};
 use crate::terms::{CollateralTerms, FacilityTerms};
 
 use super::{check_id, command, pair, Finance, Versioned};
@@ -145,6 +145,11 @@ impl Finance {
         self.all(kind::FACILITY).await
     }
 
+    /// The facilities a party is the lender or the maker of, by id.
+    pub async fn facilities_of_party(&self, party: &str) -> Result<Vec<Facility>, FinanceError> {
+        self.indexed(kind::FACILITY, index::PARTY, &[party]).await
+    }
+
     /// The open (accepted) facility financing `maker` in `currency`, if any.
     pub async fn facility_for(
         &self,
@@ -160,7 +165,7 @@ impl Finance {
         // Facilities opened before acceptance existed have no slot record:
         // they are found by their status.
         let found = self
-            .facilities()
+            .facilities_of_party(maker)
             .await?
             .into_iter()
             .find(|f| f.maker == maker && f.terms.currency == currency && f.status == FacilityStatus::Open);

@@ -9,7 +9,7 @@ use time::Date;
 
 use crate::chart;
 use crate::error::FinanceError;
-use crate::model::{kind, Commitment, Invoice, InvoiceKind, InvoiceStatus};
+use crate::model::{index, kind, Commitment, Invoice, InvoiceKind, InvoiceStatus};
 
 use super::commitments::hex_to_hash;
 use super::{command, pair, Finance, MAX_ATTEMPTS};
@@ -145,8 +145,30 @@ impl Finance {
         }))
     }
 
+    /// Every invoice, by id: reads the whole kind (exports, tests).
     pub async fn invoices(&self) -> Result<Vec<Invoice>, FinanceError> {
         self.all(kind::INVOICE).await
+    }
+
+    /// A facility's invoices, by id.
+    pub async fn invoices_of_facility(&self, facility: &str) -> Result<Vec<Invoice>, FinanceError> {
+        self.indexed(kind::INVOICE, index::FACILITY, &[facility]).await
+    }
+
+    /// A brand's invoices, by id.
+    pub async fn invoices_of_brand(&self, brand: &str) -> Result<Vec<Invoice>, FinanceError> {
+        self.indexed(kind::INVOICE, index::BRAND, &[brand]).await
+    }
+
+    /// A maker's invoices, by id.
+    pub async fn invoices_of_maker(&self, maker: &str) -> Result<Vec<Invoice>, FinanceError> {
+        self.indexed(kind::INVOICE, index::MAKER, &[maker]).await
+    }
+
+    /// A brand's open invoices under a facility, by id (the waterfall's
+    /// candidates).
+    pub async fn open_invoices(&self, brand: &str, facility: &str) -> Result<Vec<Invoice>, FinanceError> {
+        self.indexed(kind::INVOICE, index::OPEN_BY_BRAND_FACILITY, &[brand, facility]).await
     }
 }
 

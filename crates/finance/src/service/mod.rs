@@ -97,6 +97,19 @@ impl Finance {
         recs.iter().map(|r| r.decode().map_err(FinanceError::from)).collect()
     }
 
+    /// The records a secondary index files under `parts` (see
+    /// [`crate::model::index`]): what the key selects, not the whole kind.
+    async fn indexed<T: DeserializeOwned>(
+        &self,
+        kind: &str,
+        index: &str,
+        parts: &[&str],
+    ) -> Result<Vec<T>, FinanceError> {
+        let key = offtake_ledger::record::index_key(parts);
+        let recs: Vec<StoredRecord> = self.store.all_by_index(&self.ledger, kind, index, &key).await?;
+        recs.iter().map(|r| r.decode().map_err(FinanceError::from)).collect()
+    }
+
     async fn ensure_accounts(&self, specs: &[NewAccount]) -> Result<(), FinanceError> {
         for spec in specs {
             self.store.create_account(&self.ledger, spec).await?;

@@ -119,7 +119,7 @@ impl Finance {
                 default_adjustment_minor: 0,
             };
             let Some(done) = f.accrued_through else { return Ok(out) };
-            let invoices: Vec<Invoice> = self.invoices().await?.into_iter().filter(|i| i.facility == f.id).collect();
+            let invoices: Vec<Invoice> = self.invoices_of_facility(&f.id).await?;
             let deltas = self.principal_deltas(&f).await?;
             let input = AccrualInput {
                 principal_deltas: &deltas,

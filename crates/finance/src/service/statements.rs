@@ -108,10 +108,10 @@ impl Finance {
 
     pub async fn maker_statement(&self, maker: &str, as_of: Date) -> Result<MakerStatement, FinanceError> {
         self.party_as(maker, PartyRole::Maker).await?;
-        let invoices = self.invoices().await?;
-        let advances = self.advances().await?;
+        let invoices = self.invoices_of_maker(maker).await?;
         let mut facilities = Vec::new();
-        for f in self.facilities().await?.into_iter().filter(|f| f.maker == maker) {
+        for f in self.facilities_of_party(maker).await?.into_iter().filter(|f| f.maker == maker) {
+            let advances = self.advances_of_facility(&f.id).await?;
             let a = self.availability(&f.id, as_of).await?;
             let c = f.terms.currency;
             let mut next_due: Vec<DueLine> = invoices
@@ -149,9 +149,17 @@ impl Finance {
 
     pub async fn lender_statement(&self, lender: &str, as_of: Date) -> Result<LenderStatement, FinanceError> {
         self.party_as(lender, PartyRole::Lender).await?;
-        let facilities: Vec<_> = self.facilities().await?.into_iter().filter(|f| f.lender == lender).collect();
-        let invoices = self.invoices().await?;
-        let commitments = self.commitments().await?;
+        let facilities: Vec<_> =
+            self.facilities_of_party(lender).await?.into_iter().filter(|f| f.lender == lender).collect();
+        let mut invoices = Vec::new();
+        for f in &facilities {
+            invoices.extend(self.invoices_of_facility(&f.id).await?);
+        }
+        let mut commitments = Vec::new();
+        let makers: std::collections::BTreeSet<&str> = facilities.iter().map(|f| f.maker.as_str()).collect();
+        for maker in makers {
+            commitments.extend(self.commitments_of_maker(maker).await?);
+        }
         let mut per_maker = Vec::new();
         let mut brands: BTreeMap<(String, String), BTreeMap<String, i64>> = BTreeMap::new();
         let mut income = BTreeMap::new();
@@ -206,7 +214,7 @@ impl Finance {
         self.party_as(brand, PartyRole::Brand).await?;
         let mut commitments = Vec::new();
         let mut currencies = std::collections::BTreeSet::new();
-        for c in self.commitments().await?.into_iter().filter(|c| c.brand == brand) {
+        for c in self.commitments_of_brand(brand).await?.into_iter() {
             let sum = |pred: &dyn Fn(TrancheStatus) -> bool| {
                 c.tranches.iter().filter(|t| pred(t.status)).map(|t| t.value_minor).sum::<i64>()
             };
@@ -223,7 +231,7 @@ impl Finance {
                 undelivered_minor: c.undelivered_minor(),
             });
         }
-        let invoices: Vec<_> = self.invoices().await?.into_iter().filter(|i| i.brand == brand).collect();
+        let invoices: Vec<_> = self.invoices_of_brand(brand).await?;
         let mut open: Vec<DueLine> = invoices
             .iter()
             .filter(|i| i.status == InvoiceStatus::Open)

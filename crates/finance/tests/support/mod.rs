@@ -58,6 +58,13 @@ pub fn signed(doc_type: &str, body: serde_json::Value, signers: Vec<DocSigner>) 
     }
 }
 
+/// The same document signed again with another nonce (and so another hash).
+pub fn with_nonce(doc: &SignedDocument, nonce: &str) -> SignedDocument {
+    let mut body = doc.body.clone();
+    body["nonce"] = serde_json::json!(nonce);
+    signed(&doc.doc_type, body, doc.signers.clone())
+}
+
 /// (id, quantity, unit price, delivery start)
 pub type T<'a> = (&'a str, &'a str, &'a str, Date);
 

@@ -43,6 +43,9 @@ impl RecordTx for Mem {
         self.rows.push((v.record.clone(), Some((v.seq, v.prev_hash, v.hash))));
         Ok(true)
     }
+    async fn replace_index(&mut self, _: &LedgerId, _: &StoredRecord) -> Result<(), LedgerError> {
+        Ok(())
+    }
     async fn save_head(&mut self, _: &LedgerId, head: &RecordHead) -> Result<(), LedgerError> {
         self.writes += 1;
         self.head = Some(*head);

@@ -41,13 +41,10 @@ impl Settlement {
         }
         let mut targets: Vec<(Invoice, Option<i64>)> = Vec::new();
         if n.allocations.is_empty() {
-            let mut open: Vec<Invoice> = self
-                .fin
-                .invoices()
-                .await?
-                .into_iter()
-                .filter(|i| i.brand == n.brand && i.facility == facility.id && i.status == InvoiceStatus::Open)
-                .collect();
+            // The index holds only this brand's open invoices under the
+            // facility: the cost is theirs, not the program's.
+            let mut open: Vec<Invoice> = self.fin.open_invoices(&n.brand, &facility.id).await?;
+            debug_assert!(open.iter().all(|i| i.status == InvoiceStatus::Open));
             open.sort_by(|a, b| (a.due_on, a.issued_on, &a.id).cmp(&(b.due_on, b.issued_on, &b.id)));
             targets.extend(open.into_iter().map(|i| (i, None)));
         } else {

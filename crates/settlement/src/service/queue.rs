@@ -3,9 +3,12 @@
 //! its entry.
 
 use crate::error::SettlementError;
-use crate::notice::{NoticeRecord, NoticeState, PaymentNotice, Plan, PlannedOutcome, Source, NOTICE_KIND};
+use crate::notice::{
+    NoticeRecord, NoticeState, PaymentNotice, Plan, PlannedOutcome, Source, NOTICE_KIND, OPEN_NOTICES,
+};
 use offtake_finance::{FinanceError, InvoicePayment, PartyRole};
 use offtake_ledger::commit::Attachment;
+use offtake_ledger::record::index_key;
 use offtake_ledger::{AmountMinor, LedgerError, StoredRecord};
 use std::sync::Arc;
 use time::{Date, Duration};
@@ -118,7 +121,8 @@ impl Settlement {
     /// One worker pass over the queue: claims each open notice (queued, or
     /// abandoned by a crashed worker) and applies it. Safe to run in several
     /// copies at once: a claim is an optimistic write of the notice's next
-    /// version, so exactly one worker wins each notice.
+    /// version, so exactly one worker wins each notice. Reads only open
+    /// notices (the `open` index), never the settled ones.
     pub async fn settle_once(&self, worker: &str) -> Result<RunReport, SettlementError> {
         let mut report = RunReport::default();
         let mut cursor: Option<String> = None;
@@ -126,7 +130,14 @@ impl Settlement {
             let page = self
                 .fin
                 .store()
-                .list_records(self.fin.ledger(), NOTICE_KIND, cursor.as_deref(), offtake_ledger::store::MAX_PAGE_LIMIT)
+                .list_by_index(
+                    self.fin.ledger(),
+                    NOTICE_KIND,
+                    OPEN_NOTICES,
+                    &index_key(&[]),
+                    cursor.as_deref(),
+                    offtake_ledger::store::MAX_PAGE_LIMIT,
+                )
                 .await?;
             for rec in &page.items {
                 let notice: NoticeRecord = rec.decode()?;
