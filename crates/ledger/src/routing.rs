@@ -10,7 +10,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::commit::{Appended, Attachment};
-use crate::record::StoredRecord;
+use crate::record::{RecordWrite, StoredRecord};
 use crate::{
     Account, AccountCode, AsOf, Balance, ChainHead, ChainedRecord, Command, Committed, EntryRecord, LedgerError,
     LedgerId, LedgerStore, NewAccount, Page, RecordChain, RecordHead, RecordStore, Store,
@@ -140,6 +140,32 @@ impl RecordStore for RoutingStore {
         limit: u32,
     ) -> Result<Page<StoredRecord>, LedgerError> {
         self.store_of(ledger).list_records(ledger, kind, cursor, limit).await
+    }
+
+    async fn put_records(&self, ledger: &LedgerId, writes: &[RecordWrite]) -> Result<Vec<StoredRecord>, LedgerError> {
+        self.store_of(ledger).put_records(ledger, writes).await
+    }
+
+    async fn list_by_index(
+        &self,
+        ledger: &LedgerId,
+        kind: &str,
+        index_name: &str,
+        key: &str,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<StoredRecord>, LedgerError> {
+        self.store_of(ledger).list_by_index(ledger, kind, index_name, key, cursor, limit).await
+    }
+
+    async fn all_by_index(
+        &self,
+        ledger: &LedgerId,
+        kind: &str,
+        index_name: &str,
+        key: &str,
+    ) -> Result<Vec<StoredRecord>, LedgerError> {
+        self.store_of(ledger).all_by_index(ledger, kind, index_name, key).await
     }
 
     async fn record_history(&self, ledger: &LedgerId, kind: &str, id: &str) -> Result<Vec<StoredRecord>, LedgerError> {
