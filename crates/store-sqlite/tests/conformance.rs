@@ -202,3 +202,20 @@ proptest::proptest! {
         });
     }
 }
+
+/// The same suite through `--ledger-map`'s routing store (every ledger on
+/// this database): each store method must pass through unchanged.
+mod routed {
+    use super::*;
+    use offtake_ledger::routing::RoutingStore;
+
+    async fn setup() -> Option<Fixture> {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("ledger.db")).await.unwrap();
+        let pool = store.pool().clone();
+        let routed = RoutingStore::new(std::collections::HashMap::new(), Arc::new(store));
+        Some(Fixture::new(Arc::new(routed), Arc::new(SqliteInsider { pool, _dir: dir })))
+    }
+
+    conformance_suite!(setup);
+}
