@@ -1,7 +1,7 @@
 //! Authentication and authorization: who may call what, and that another
 //! party's object is `404`, exactly like a missing one.
 
-mod api_support;
+use crate::support::api as api_support;
 
 use api_support::{fresh_key, sqlite, TestServer};
 use reqwest::Method;

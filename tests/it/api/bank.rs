@@ -4,7 +4,7 @@
 //! but the lender of the account, which sees and works its own queue and
 //! reconciliation (another lender sees nothing, as if it did not exist).
 
-mod api_support;
+use crate::support::api as api_support;
 
 use api_support::sqlite;
 use offtake_finance::{FacilityTerms, Finance};

@@ -8,7 +8,7 @@
 //! Python's `cryptography`; without them the test skips with a notice,
 //! except under `CI=true`, where it fails.
 
-mod api_support;
+use crate::support::api as api_support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -3,7 +3,7 @@
 //! end-of-day run (admin; never after today), and another party's facility
 //! answering like a missing one.
 
-mod api_support;
+use crate::support::api as api_support;
 
 use offtake_finance::{DocSigner, FacilityTerms, Finance, PartyRole, SignedDocument};
 use offtake_ledger::Currency;

@@ -1,7 +1,7 @@
 //! Bad input gets its RFC 9457 problem+json answer with a stable code, and
 //! writes nothing: the chain head is the same before and after.
 
-mod api_support;
+use crate::support::api as api_support;
 
 use api_support::{fresh_key, sqlite, sqlite_with, TestServer};
 use offtake_api::ApiConfig;

@@ -3,7 +3,7 @@
 //! the `types` filter, bad cursors and types refused, and the SSE stream
 //! resuming after `Last-Event-ID` and delivering a new change live.
 
-mod api_support;
+use crate::support::api as api_support;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! response; another body with the same key is a conflict; concurrent
 //! duplicates never write twice.
 
-mod api_support;
+use crate::support::api as api_support;
 
 use api_support::{fresh_key, sqlite};
 use reqwest::Method;

@@ -2,7 +2,7 @@
 //! posts, voids, reversals, balances as of an entry or an instant, entry
 //! pages and chain verification — on SQLite and on PostgreSQL.
 
-mod api_support;
+use crate::support::api as api_support;
 
 use api_support::{sqlite, TestServer};
 use serde_json::json;

@@ -1,9 +1,9 @@
 //! The OpenAPI document: generated from the code, served at
 //! `/openapi.json`, and checked in at `schemas/openapi.json`. This test
 //! fails when the checked-in copy is stale; `UPDATE_OPENAPI=1 cargo test
-//! --test api_openapi` rewrites it.
+//! --test it api::openapi` rewrites it.
 
-mod api_support;
+use crate::support::api as api_support;
 
 use std::path::PathBuf;
 
@@ -22,7 +22,7 @@ fn checked_in_openapi_is_current() {
     let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         checked_in == generated,
-        "schemas/openapi.json is stale: run `UPDATE_OPENAPI=1 cargo test -p offtake --test api_openapi` and commit it"
+        "schemas/openapi.json is stale: run `UPDATE_OPENAPI=1 cargo test -p offtake --test it api::openapi` and commit it"
     );
 }
 

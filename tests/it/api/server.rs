@@ -2,10 +2,8 @@
 //! slow requests time out with a problem, and `offtake serve` starts on a
 //! free port and stops cleanly on SIGTERM.
 
-mod api_support;
+use crate::support::api as api_support;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use api_support::{fresh_key, sqlite, sqlite_with};
@@ -73,26 +71,15 @@ async fn slow_requests_time_out_with_a_problem() {
 fn offtake_serve_prints_its_address_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite:{}", dir.path().join("serve.db").display());
-    let bin = env!("CARGO_BIN_EXE_offtake");
-    let init =
-        Command::new(bin).args(["--database-url", &url, "init"]).env_remove("OFFTAKE_DATABASE_URL").output().unwrap();
-    assert!(init.status.success());
-    let init_out = String::from_utf8(init.stdout).unwrap();
+    let cli = crate::support::offtake().database_url(&url);
+    let init_out = cli.ok(&["init"]);
     let key =
         init_out.split_whitespace().find(|w| w.starts_with("otk_")).expect("init prints the admin key").to_owned();
-    let second = Command::new(bin).args(["--database-url", &url, "init"]).output().unwrap();
+    let second = cli.run(&["init"]);
     assert!(!String::from_utf8_lossy(&second.stdout).contains("otk_"), "the admin key is printed once");
 
-    let mut child = Command::new(bin)
-        .args(["--database-url", &url, "serve", "--listen", "127.0.0.1:0"])
-        .env("OFFTAKE_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let base = line.trim().strip_prefix("listening on ").expect("address line").to_owned();
+    let server = cli.serve(&[], None);
+    let base = server.base.clone();
 
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
@@ -103,9 +90,7 @@ fn offtake_serve_prints_its_address_and_stops_on_sigterm() {
         assert_eq!(parties.status(), 200);
     });
 
-    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    assert!(killed.success());
-    let status = child.wait().unwrap();
+    let status = server.terminate();
     assert!(status.success(), "graceful exit on SIGTERM: {status:?}");
 }
 

@@ -4,7 +4,7 @@
 //! `/healthz` keeps answering. Bounded: a few dozen loopback connections,
 //! timeouts of about a second.
 
-mod reliability_support;
+use crate::support::reliability as reliability_support;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -115,27 +115,17 @@ async fn a_connection_that_sends_nothing_is_closed_too() {
 /// The flags of `offtake serve` reach the server.
 #[tokio::test]
 async fn offtake_serve_takes_the_limits_as_flags() {
-    use std::io::BufRead;
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_offtake"))
-        .arg("--database-url")
-        .arg(format!("sqlite:{}", dir.path().join("serve.db").display()))
-        .args(["serve", "--listen", "127.0.0.1:0", "--header-read-timeout-ms", "2000", "--max-connections-per-ip", "1"])
-        .env_remove("OFFTAKE_DATABASE_URL")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("offtake serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let line = std::io::BufReader::new(stdout).lines().next().expect("a line").expect("stdout");
-    let addr: SocketAddr = line.trim_start_matches("listening on http://").parse().expect("address");
+    let server = crate::support::offtake()
+        .sqlite(&dir.path().join("serve.db"))
+        .serve(&["--header-read-timeout-ms", "2000", "--max-connections-per-ip", "1"], None);
+    let addr: SocketAddr = server.addr();
     let started = Instant::now();
     let mut first = partial_header([127, 0, 0, 1], addr).await;
     let mut second = partial_header([127, 0, 0, 1], addr).await;
     let second_closed = closed_within(&mut second, Duration::from_secs(5)).await.expect("second closed");
     let first_closed = closed_within(&mut first, Duration::from_secs(8)).await.expect("first closed");
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
     // The timeout is long next to the cap's answer, so that a loaded
     // machine cannot blur which of the two closed a connection.
     assert!(second_closed < Duration::from_millis(1_500), "over the cap of 1: closed after {second_closed:?}");

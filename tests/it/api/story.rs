@@ -4,7 +4,7 @@
 //! approve an advance, deliver and invoice — and at every step, the other
 //! parties get `404` for objects that are not theirs.
 
-mod api_support;
+use crate::support::api as api_support;
 
 use api_support::{sqlite, TestServer};
 use base64::engine::general_purpose::STANDARD;

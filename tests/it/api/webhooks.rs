@@ -6,7 +6,7 @@
 //! an event given up after the retry window is kept as failed and
 //! delivered again by `replay`.
 
-mod api_support;
+use crate::support::api as api_support;
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};

@@ -4,20 +4,13 @@
 //! refusals are the API's codes and write nothing.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use offtake_ledger::LedgerId;
 use offtake_store_sqlite::SqliteStore;
 
 fn offtake(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_offtake"))
-        .current_dir(dir)
-        .args(["--database-url", "sqlite:keys.db", "--ledger", "program"])
-        .args(args)
-        .env_remove("OFFTAKE_DATABASE_URL")
-        .env_remove("OFFTAKE_LEDGER")
-        .output()
-        .expect("run offtake")
+    crate::support::offtake().in_dir(dir).database_url("sqlite:keys.db").ledger("program").run(args)
 }
 
 fn ok(dir: &Path, args: &[&str]) -> String {

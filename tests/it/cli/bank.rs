@@ -7,13 +7,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn offtake(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_offtake"))
-        .current_dir(dir)
-        .args(args)
-        .env_remove("OFFTAKE_DATABASE_URL")
-        .env_remove("OFFTAKE_LEDGER")
-        .output()
-        .expect("run offtake")
+    crate::support::offtake().in_dir(dir).run(args)
 }
 
 fn ok(dir: &Path, args: &[&str]) -> String {

@@ -5,17 +5,10 @@
 //! day's figures (the PDF read back with `lopdf`).
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn offtake(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_offtake"))
-        .current_dir(dir)
-        .args(["--database-url", "sqlite:offtake.db", "--ledger", "main"])
-        .args(args)
-        .env_remove("OFFTAKE_DATABASE_URL")
-        .env_remove("OFFTAKE_LEDGER")
-        .output()
-        .expect("run offtake")
+    crate::support::offtake().in_dir(dir).database_url("sqlite:offtake.db").ledger("main").run(args)
 }
 
 fn ok(dir: &Path, args: &[&str]) -> String {

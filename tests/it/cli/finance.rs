@@ -3,17 +3,10 @@
 //! delivery, a payment through the waterfall, statements, and refusals.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn offtake(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_offtake"))
-        .current_dir(dir)
-        .args(["--database-url", "sqlite:program.db", "--ledger", "program"])
-        .args(args)
-        .env_remove("OFFTAKE_DATABASE_URL")
-        .env_remove("OFFTAKE_LEDGER")
-        .output()
-        .expect("run offtake")
+    crate::support::offtake().in_dir(dir).database_url("sqlite:program.db").ledger("program").run(args)
 }
 
 fn ok(dir: &Path, args: &[&str]) -> String {

@@ -2,17 +2,10 @@
 //! codes on stderr, and nothing written by refused commands.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn offtake(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_offtake"))
-        .arg("--database-url")
-        .arg(format!("sqlite:{}", db.display()))
-        .args(args)
-        .env_remove("OFFTAKE_DATABASE_URL")
-        .env_remove("OFFTAKE_LEDGER")
-        .output()
-        .expect("run offtake")
+    crate::support::offtake().sqlite(db).run(args)
 }
 
 fn ok(db: &Path, args: &[&str]) -> String {
@@ -100,7 +93,7 @@ fn bad_input_gets_a_stable_code_and_writes_nothing() {
 
 #[test]
 fn demo_tells_the_story_and_verifies() {
-    let out = Command::new(env!("CARGO_BIN_EXE_offtake")).arg("demo").output().expect("run demo");
+    let out = crate::support::offtake().run(&["demo"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
     // The worked example of docs/financing.md, to the cent.

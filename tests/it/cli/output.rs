@@ -4,17 +4,10 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
 fn offtake(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_offtake"))
-        .arg("--database-url")
-        .arg(format!("sqlite:{}", db.display()))
-        .args(args)
-        .env_remove("OFFTAKE_DATABASE_URL")
-        .env_remove("OFFTAKE_LEDGER")
-        .output()
-        .expect("run offtake")
+    crate::support::offtake().sqlite(db).run(args)
 }
 
 fn ok(db: &Path, args: &[&str]) -> Output {
@@ -98,7 +91,8 @@ fn financing_objects_print_as_tables_on_request() {
 
 #[test]
 fn a_closed_pipe_ends_the_demo_quietly() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_offtake"))
+    let mut child = crate::support::offtake()
+        .command()
         .arg("demo")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

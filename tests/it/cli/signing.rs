@@ -3,7 +3,7 @@
 //! tampering or invalid key fails with its code and a non-zero exit.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -31,15 +31,7 @@ impl Scene {
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_offtake"))
-            .current_dir(self.dir.path())
-            .arg("--database-url")
-            .arg(format!("sqlite:{}", self.path("cli.db").display()))
-            .args(args)
-            .env_remove("OFFTAKE_DATABASE_URL")
-            .env_remove("OFFTAKE_LEDGER")
-            .output()
-            .expect("run offtake")
+        crate::support::offtake().in_dir(self.dir.path()).sqlite(&self.path("cli.db")).run(args)
     }
 
     fn ok(&self, args: &[&str]) -> String {

@@ -5,7 +5,7 @@
 //! object answers exactly like a missing one; references and document ids
 //! are unique per party.
 
-mod reliability_support;
+use crate::support::reliability as reliability_support;
 
 use offtake_signing::DocType;
 use reliability_support::{dump_diff, envelope_json, fresh, raw_envelope, seed_for, Answer, Harness};
@@ -424,21 +424,14 @@ async fn refusals_write_nothing_on_postgres() {
 
 mod cli {
     use std::path::Path;
-    use std::process::{Command, Output};
+    use std::process::Output;
 
     use serde_json::{json, Value};
 
     use super::reliability_support::{dump_diff, dump_sqlite};
 
     fn offtake(dir: &Path, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_offtake"))
-            .current_dir(dir)
-            .args(["--database-url", "sqlite:program.db"])
-            .args(args)
-            .env_remove("OFFTAKE_DATABASE_URL")
-            .env_remove("OFFTAKE_LEDGER")
-            .output()
-            .expect("run offtake")
+        crate::support::offtake().in_dir(dir).database_url("sqlite:program.db").run(args)
     }
 
     fn ok(dir: &Path, args: &[&str]) -> Value {

@@ -5,10 +5,10 @@
 //! fork. Checkpoints it did cosign verify offline with `audit verify-note
 //! --min-witnesses`. On SQLite and PostgreSQL.
 
-mod reliability_support;
+use crate::support::reliability as reliability_support;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use offtake_audit_export::checkpoint::tree_head;
 use offtake_audit_export::note::{origin_of, sign_checkpoint};
@@ -18,7 +18,7 @@ use reliability_support::{Db, Harness};
 use serde_json::json;
 
 fn offtake(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_offtake")).args(args).output().expect("run offtake")
+    crate::support::offtake().run(args)
 }
 
 fn stderr(o: &Output) -> String {
@@ -81,7 +81,7 @@ async fn truncate_newest(h: &Harness) {
             pool.close().await;
         }
         Db::Postgres { schema } => {
-            let url = offtake_conformance::postgres_env::url();
+            let url = offtake_testkit::postgres_env::url();
             let pool = sqlx::PgPool::connect(&url).await.expect("connect");
             let mut tx = pool.begin().await.expect("begin");
             for sql in [

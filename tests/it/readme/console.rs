@@ -7,7 +7,7 @@
 //! breaks a tour fails `cargo test`.
 //!
 //! The HTTP tour (```` ```console,http ````) needs a shell and a running
-//! server: `tests/readme_http.rs` runs it. Blocks marked
+//! server: `tests/it/readme/http.rs` runs it. Blocks marked
 //! ```` ```console,ignore ```` (the witness tour, which needs a second
 //! process watching the API) are not run.
 
@@ -91,7 +91,7 @@ fn every_console_block_of_the_readme_runs_as_shown() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let cases = trycmd::TestCases::new();
     cases
-        .register_bin("offtake", PathBuf::from(env!("CARGO_BIN_EXE_offtake")))
+        .register_bin("offtake", PathBuf::from(crate::OFFTAKE))
         .env("OFFTAKE_LOG", "error")
         .timeout(std::time::Duration::from_secs(120));
     for block in &blocks {

@@ -76,7 +76,7 @@ fn the_http_tour_of_the_readme_runs_as_shown() {
     let steps = http_tour(&readme);
     assert!(steps.len() > 10, "the HTTP tour has {} commands", steps.len());
     let dir = tempfile::tempdir().expect("tempdir");
-    let bin_dir = Path::new(env!("CARGO_BIN_EXE_offtake")).parent().expect("bin dir").to_owned();
+    let bin_dir = Path::new(crate::OFFTAKE).parent().expect("bin dir").to_owned();
     let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
     let out = Command::new("bash")
         .arg("-c")

@@ -4,11 +4,10 @@
 //! database is unchanged afterwards: not only the chain head, but every row
 //! of every table (a logical dump before and after each case).
 
-mod reliability_support;
+use crate::support::reliability as reliability_support;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -467,12 +466,10 @@ fn parse_cli_case(name: &str, bytes: &[u8]) -> CliCase {
 
 fn offtake(db: &Path, args: &[String], stdin: Option<&[u8]>) -> std::process::Output {
     use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_offtake"))
-        .arg("--database-url")
-        .arg(format!("sqlite:{}", db.display()))
+    let mut child = crate::support::offtake()
+        .sqlite(db)
+        .command()
         .args(args)
-        .env_remove("OFFTAKE_DATABASE_URL")
-        .env_remove("OFFTAKE_LEDGER")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

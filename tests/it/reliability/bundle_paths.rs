@@ -6,20 +6,13 @@
 //! bundle with an extra file smuggled in is refused too.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use offtake_audit_export::LedgerKey;
 use serde_json::{json, Value};
 
 fn offtake(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_offtake"))
-        .arg("--database-url")
-        .arg(format!("sqlite:{}", db.display()))
-        .args(args)
-        .env_remove("OFFTAKE_DATABASE_URL")
-        .env_remove("OFFTAKE_LEDGER")
-        .output()
-        .expect("run offtake")
+    crate::support::offtake().sqlite(db).run(args)
 }
 
 fn ok(db: &Path, args: &[&str]) -> String {

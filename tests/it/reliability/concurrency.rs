@@ -6,7 +6,7 @@
 //! of one invoice submitted and settled by several workers at once are each
 //! applied exactly once.
 
-mod reliability_support;
+use crate::support::reliability as reliability_support;
 
 use futures_like::join_all;
 use offtake_signing::DocType;

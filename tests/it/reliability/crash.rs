@@ -26,16 +26,15 @@
 //! the count and the random schedule (`scripts/crash.sh` runs more).
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-mod reliability_support;
+use crate::support::reliability as reliability_support;
 
-use offtake_conformance::postgres_env;
 use offtake_signing::DocType;
+use offtake_testkit::cli::Served;
+use offtake_testkit::postgres_env;
 use reliability_support::{raw_envelope, rfc3339, seed_for, Harness};
 use serde_json::{json, Value};
 
@@ -117,40 +116,12 @@ struct Journal {
     replays_checked: u64,
 }
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_offtake")
-}
-
-fn start(url: &str, log: &Path) -> Server {
-    let log = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("log");
-    let mut child = Command::new(bin())
-        // Rate limiting off: this drives one key as fast as the server
-        // answers to test crashes, not the per-key budget (tested in
-        // `tests/api_server.rs`); a 429 here would fail the run.
-        .args(["--database-url", url, "serve", "--listen", "127.0.0.1:0", "--rate-limit-per-s", "0"])
-        .env("OFFTAKE_LOG", "warn")
-        .env_remove("OFFTAKE_DATABASE_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::from(log))
-        .spawn()
-        .expect("spawn offtake serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("read address");
-    let base = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("no address line: {line:?}"));
-    Server { base: base.to_owned(), child }
-}
-
-impl Server {
-    fn kill(mut self) {
-        // std's kill() is SIGKILL on Unix: no shutdown, no flush.
-        self.child.kill().expect("kill -9");
-        self.child.wait().expect("reap");
-    }
+/// `offtake serve` on the database, its log appended to `log`.
+fn start(url: &str, log: &Path) -> Served {
+    // Rate limiting off: this drives one key as fast as the server
+    // answers to test crashes, not the per-key budget (tested in
+    // `api::server`); a 429 here would fail the run.
+    crate::support::offtake().database_url(url).serve(&["--rate-limit-per-s", "0"], Some(log))
 }
 
 fn amount_text(minor: i64, currency: &str) -> String {
@@ -360,12 +331,7 @@ async fn all_entries(client: &reqwest::Client, base: &str, admin: &str) -> Vec<V
 }
 
 fn offtake(url: &str, args: &[&str]) -> std::process::Output {
-    Command::new(bin())
-        .args(["--database-url", url])
-        .args(args)
-        .env_remove("OFFTAKE_DATABASE_URL")
-        .output()
-        .expect("run offtake")
+    crate::support::offtake().database_url(url).run(args)
 }
 
 /// The whole crash run against one database; returns a one-line report.
@@ -592,24 +558,8 @@ async fn kill_9_loses_and_duplicates_nothing_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_loses_and_duplicates_nothing_on_postgres() {
-    let admin_url = postgres_env::url();
-    let pool = match sqlx::PgPool::connect(&admin_url).await {
-        Ok(p) => p,
-        Err(e) => {
-            postgres_env::unavailable::<()>(&e.to_string());
-            return;
-        }
-    };
-    let db = postgres_env::unique_schema("crash");
-    sqlx::query(&format!("CREATE DATABASE {db}")).execute(&pool).await.expect("create database");
-    let url = match admin_url.rfind('/') {
-        Some(i) => format!("{}/{db}", &admin_url[..i]),
-        None => panic!("no database in {admin_url}"),
-    };
-    let result = tokio::spawn(async move { crash_run(&url, "postgres").await }).await;
-    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).execute(&pool).await;
-    pool.close().await;
-    if let Err(e) = result {
-        std::panic::resume_unwind(e.into_panic());
-    }
+    postgres_env::with_database("crash", |url| async move {
+        crash_run(&url, "postgres").await;
+    })
+    .await;
 }

@@ -1,6 +1,7 @@
-//! Support for the reliability tests (`tests/reliability_*.rs`): the real
-//! API on a free loopback port over SQLite (a temporary file) or PostgreSQL
-//! (a schema of its own, dropped afterwards), a cast of parties with API
+//! Support for the reliability and integrity tests (`reliability::*`,
+//! `integrity::*`): the testkit's in-process API on a free loopback port
+//! over SQLite (a temporary file) or PostgreSQL (a schema of its own,
+//! dropped afterwards), a cast of parties with API
 //! and signing keys, a financing story to attack, and a *logical dump* of
 //! the whole database (every row of every table) to prove that a refused
 //! request wrote nothing at all — not just that the chain head is the same.
@@ -11,23 +12,28 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use offtake_api::{ApiConfig, AppState};
-use offtake_conformance::postgres_env;
+use offtake_api::ApiConfig;
 use offtake_ledger::{LedgerId, Store};
 use offtake_signing::{seal, sign, DocType, Envelope, Role, SigningKey};
-use offtake_store_postgres::PostgresStore;
 use offtake_store_sqlite::SqliteStore;
-use reqwest::StatusCode;
+pub use offtake_testkit::http::{answer, Answer};
+use offtake_testkit::postgres_env::{self, Schema};
+use offtake_testkit::server::TestServer;
 use serde_json::{json, Value};
 use sqlx::Row;
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
-use tokio::sync::oneshot;
 
 /// Where the server's data lives.
 pub enum Db {
-    Sqlite { path: PathBuf, _dir: tempfile::TempDir },
-    Postgres { schema: String },
+    Sqlite {
+        path: PathBuf,
+        _dir: tempfile::TempDir,
+    },
+    /// The guard drops the schema with the harness.
+    Postgres {
+        schema: Schema,
+    },
 }
 
 impl Db {
@@ -37,28 +43,6 @@ impl Db {
             Db::Postgres { .. } => "postgres",
         }
     }
-}
-
-impl Drop for Db {
-    fn drop(&mut self) {
-        if let Db::Postgres { schema } = self {
-            drop_pg_schema(schema.clone());
-        }
-    }
-}
-
-/// Drops a test schema on a side thread (we may be inside a runtime).
-pub fn drop_pg_schema(schema: String) {
-    let _ = std::thread::spawn(move || {
-        let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
-        rt.block_on(async {
-            if let Ok(pool) = sqlx::PgPool::connect(&postgres_env::url()).await {
-                let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).execute(&pool).await;
-                pool.close().await;
-            }
-        });
-    })
-    .join();
 }
 
 /// Every row of every table, as text, by table: equal dumps mean an
@@ -139,43 +123,6 @@ fn short(s: &str) -> String {
     }
 }
 
-/// An answer: status, headers, parsed body and text.
-#[derive(Debug, Clone)]
-pub struct Answer {
-    pub status: StatusCode,
-    pub headers: reqwest::header::HeaderMap,
-    pub body: Value,
-    pub text: String,
-}
-
-impl Answer {
-    pub fn code(&self) -> &str {
-        self.body["code"].as_str().unwrap_or("")
-    }
-
-    #[track_caller]
-    pub fn ok(&self) -> &Value {
-        assert!(self.status.is_success(), "expected success, got {}: {}", self.status, self.text);
-        &self.body
-    }
-
-    #[track_caller]
-    pub fn assert_problem(&self, status: u16, code: &str) {
-        assert_eq!(self.status.as_u16(), status, "status; body: {}", self.text);
-        let ct = self.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
-        assert!(ct.starts_with("application/problem+json"), "content-type {ct:?} of {}", self.text);
-        assert_eq!(self.code(), code, "code; body: {}", self.text);
-    }
-}
-
-pub async fn answer(response: reqwest::Response) -> Answer {
-    let status = response.status();
-    let headers = response.headers().clone();
-    let text = response.text().await.unwrap_or_default();
-    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Answer { status, headers, body, text }
-}
-
 pub fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).expect("format")
 }
@@ -245,8 +192,8 @@ pub struct Harness {
     pub parties: HashMap<String, Party>,
     /// Ids made by [`Harness::story`] (`invoice`, `advance`, …), for `${…}`.
     pub vars: HashMap<String, String>,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    /// The in-process server (`None` for [`Harness::remote`]).
+    server: Option<TestServer>,
 }
 
 static KEY_COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -272,36 +219,23 @@ impl Harness {
     /// `None` (after a notice) when PostgreSQL does not answer, except
     /// under CI=true, where it panics.
     pub async fn postgres() -> Option<Harness> {
-        let schema = postgres_env::unique_schema("rel");
-        match PostgresStore::connect_in_schema(&postgres_env::url(), Some(&schema)).await {
-            Ok(store) => Some(Self::start(Arc::new(store), Db::Postgres { schema }, ApiConfig::default()).await),
-            Err(e) => postgres_env::unavailable(&e.to_string()),
-        }
+        let (store, schema) = postgres_env::store_in_fresh_schema("rel").await?;
+        Some(Self::start(Arc::new(store), Db::Postgres { schema }, ApiConfig::default()).await)
     }
 
     async fn start(store: Arc<dyn Store>, db: Db, config: ApiConfig) -> Harness {
-        let ledger = LedgerId::new("main").expect("ledger id");
-        store.ensure_ledger(&ledger).await.expect("ledger");
-        let admin = offtake_api::bootstrap_admin(store.as_ref(), &ledger).await.expect("bootstrap").expect("key");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let (tx, rx) = oneshot::channel::<()>();
-        let state = AppState::new(store.clone(), ledger.clone(), config).await.expect("state");
-        let task = tokio::spawn(offtake_api::serve(listener, state, async move {
-            let _ = rx.await;
-        }));
+        let server = offtake_testkit::server::start(store.clone(), config).await;
         Harness {
-            base: format!("http://{addr}"),
-            addr,
-            client: reqwest::Client::new(),
+            base: server.base.clone(),
+            addr: server.addr,
+            client: server.client.clone(),
             store: Some(store),
-            ledger,
+            ledger: server.ledger.clone(),
             db: Some(db),
-            admin: admin.key,
+            admin: server.admin_key.clone(),
             parties: HashMap::new(),
             vars: HashMap::new(),
-            shutdown: Some(tx),
-            task: Some(task),
+            server: Some(server),
         }
     }
 
@@ -318,8 +252,7 @@ impl Harness {
             admin,
             parties: HashMap::new(),
             vars: HashMap::new(),
-            shutdown: None,
-            task: None,
+            server: None,
         }
     }
 
@@ -331,7 +264,7 @@ impl Harness {
     pub async fn dump(&self) -> Dump {
         match self.db.as_ref().expect("an in-process database") {
             Db::Sqlite { path, .. } => dump_sqlite(path).await,
-            Db::Postgres { schema } => dump_postgres(schema).await,
+            Db::Postgres { schema } => dump_postgres(schema.name()).await,
         }
     }
 
@@ -545,12 +478,10 @@ impl Harness {
         }
     }
 
+    /// Stops the in-process server gracefully (requests in flight finish).
     pub async fn shutdown(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
+        if let Some(server) = self.server.as_mut() {
+            server.shutdown().await.expect("server stopped cleanly");
         }
     }
 }

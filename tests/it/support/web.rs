@@ -9,9 +9,7 @@
 
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 
 use offtake_signing::{seal, sign, DocType, Role, SigningKey};
 use serde_json::{json, Value};
@@ -27,54 +25,26 @@ pub struct Served {
     /// The database URL, for CLI commands beside the server.
     pub url: String,
     pub admin: String,
+    /// Dropped after the server (fields drop in order).
+    _server: offtake_testkit::cli::Served,
     pub dir: tempfile::TempDir,
-    child: Child,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Served {
     /// Runs an `offtake` CLI command on the server's database; its stdout.
     pub fn cli(&self, args: &[&str]) -> String {
-        let out = Command::new(env!("CARGO_BIN_EXE_offtake"))
-            .args(["--database-url", &self.url])
-            .args(args)
-            .env_remove("OFFTAKE_DATABASE_URL")
-            .output()
-            .expect("offtake");
-        assert!(out.status.success(), "offtake {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).unwrap()
+        super::offtake().database_url(&self.url).ok(args)
     }
 
     pub fn start() -> Served {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite:{}", dir.path().join("web.db").display());
-        let bin = env!("CARGO_BIN_EXE_offtake");
-        let init = Command::new(bin)
-            .args(["--database-url", &url, "init"])
-            .env_remove("OFFTAKE_DATABASE_URL")
-            .output()
-            .expect("offtake init");
-        assert!(init.status.success(), "init: {}", String::from_utf8_lossy(&init.stderr));
-        let out = String::from_utf8(init.stdout).unwrap();
+        let cli = super::offtake().database_url(&url);
+        let out = cli.ok(&["init"]);
         let admin =
             out.split_whitespace().find(|w| w.starts_with("otk_")).expect("init prints the admin key").to_owned();
-        let mut child = Command::new(bin)
-            .args(["--database-url", &url, "serve", "--listen", "127.0.0.1:0"])
-            .env("OFFTAKE_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("offtake serve");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let base = line.trim().strip_prefix("listening on ").expect("address line").to_owned();
-        Served { base, admin, url, dir, child }
+        let server = cli.serve(&[], None);
+        Served { base: server.base.clone(), admin, url, _server: server, dir }
     }
 }
 

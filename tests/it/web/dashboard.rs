@@ -10,7 +10,7 @@
 //! Skips with a notice when chromium or chromedriver is missing, except
 //! under `CI=true` (where `.ci/run` installs them).
 
-mod web_support;
+use crate::support::web as web_support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

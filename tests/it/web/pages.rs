@@ -1,9 +1,9 @@
 //! The dashboard's server-rendered views over a real `offtake serve`,
 //! without a browser: each role's page shows what the API reports for
 //! that key, and nothing of another program's parties.
-//! (`tests/web_dashboard.rs` drives the same pages in Chromium.)
+//! (`tests/it/web/dashboard.rs` drives the same pages in Chromium.)
 
-mod web_support;
+use crate::support::web as web_support;
 
 use serde_json::Value;
 use web_support::{advance_approval, advance_request, program, usd, Http, Served, FACILITY, OTHER_FACILITY};

@@ -12,7 +12,7 @@
 //!   receiver is refused, with the cause in the attempts list, until its
 //!   certificate is trusted.
 
-#[path = "../crates/finance/tests/support/mod.rs"]
+#[path = "../../../crates/finance/tests/support/mod.rs"]
 mod support;
 
 use std::io::{BufRead, BufReader};
@@ -21,18 +21,15 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use offtake_conformance::postgres_env;
 use offtake_events::{read, Filter, Position};
 use offtake_ledger::Store;
+use offtake_testkit::cli::Served;
+use offtake_testkit::postgres_env;
 use serde_json::{json, Value};
 use support::*;
 use time::macros::date;
 
 const KILLS: u64 = 10;
-
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_offtake")
-}
 
 struct Killable(Child);
 
@@ -44,26 +41,19 @@ impl Drop for Killable {
     }
 }
 
-/// `offtake serve` on port 0, with its base URL.
-fn serve(url: &str, log: &Path) -> (Killable, String) {
+/// `offtake serve` on port 0, with its base URL; killed (SIGKILL) when
+/// dropped.
+fn serve(url: &str, log: &Path) -> (Served, String) {
     serve_env(url, log, &[])
 }
 
-fn serve_env(url: &str, log: &Path, env: &[(&str, &Path)]) -> (Killable, String) {
-    let log = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("log");
-    let mut child = Command::new(bin())
-        .args(["--database-url", url, "serve", "--listen", "127.0.0.1:0", "--webhook-allow-private"])
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .env("OFFTAKE_LOG", "warn")
-        .env_remove("OFFTAKE_DATABASE_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::from(log))
-        .spawn()
-        .expect("spawn offtake serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("read address");
-    let base = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("no address line: {line:?}"));
-    (Killable(child), base.to_owned())
+fn serve_env(url: &str, log: &Path, env: &[(&str, &Path)]) -> (Served, String) {
+    let cli = crate::support::offtake().database_url(url);
+    let mut cmd = cli.serve_command(&["--webhook-allow-private"], Some(log));
+    cmd.envs(env.iter().map(|(k, v)| (k, v)));
+    let server = Served::spawn(&mut cmd);
+    let base = server.base.clone();
+    (server, base)
 }
 
 /// The Python receiver on its port, or `None` (with a notice) without
@@ -107,10 +97,7 @@ async fn some_events(fin: &offtake_finance::Finance, n: u64) {
 
 /// `offtake init` (schema and the admin key): the key.
 fn init(url: &str) -> String {
-    let init = Command::new(bin()).args(["--database-url", url, "init"]).env_remove("OFFTAKE_DATABASE_URL").output();
-    let init = init.expect("offtake init");
-    assert!(init.status.success(), "init: {}", String::from_utf8_lossy(&init.stderr));
-    let out = String::from_utf8_lossy(&init.stdout).into_owned();
+    let out = crate::support::offtake().database_url(url).ok(&["init"]);
     out.split_whitespace().find(|w| w.starts_with("otk_")).expect("admin key").to_owned()
 }
 
@@ -205,31 +192,12 @@ async fn webhook_deliveries_survive_kill_9_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhook_deliveries_survive_kill_9_on_postgres() {
-    let admin_url = postgres_env::url();
-    let pool = match sqlx::PgPool::connect(&admin_url).await {
-        Ok(p) => p,
-        Err(e) => {
-            postgres_env::unavailable::<()>(&e.to_string());
-            return;
-        }
-    };
-    let db = postgres_env::unique_schema("kill9");
-    sqlx::query(&format!("CREATE DATABASE {db}")).execute(&pool).await.expect("create database");
-    let url = match admin_url.rfind('/') {
-        Some(i) => format!("{}/{db}", &admin_url[..i]),
-        None => panic!("no database in {admin_url}"),
-    };
-    let result = tokio::spawn(async move {
+    postgres_env::with_database("kill9", |url| async move {
         let admin = init(&url);
         let store: Arc<dyn Store> = Arc::new(offtake_store_postgres::PostgresStore::connect(&url).await.unwrap());
         kill9_run(&url, &admin, store).await;
     })
     .await;
-    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).execute(&pool).await;
-    pool.close().await;
-    if let Err(e) = result {
-        std::panic::resume_unwind(e.into_panic());
-    }
 }
 
 /// A test CA and a server certificate it issued for 127.0.0.1 (openssl):

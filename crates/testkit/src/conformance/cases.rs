@@ -8,7 +8,7 @@ use offtake_ledger::{
     StoredRecord,
 };
 
-use crate::fixture::{code_of, command, hold, leg, record, transfer, Fixture};
+use super::fixture::{code_of, command, hold, leg, record, transfer, Fixture};
 
 const USD: Currency = Currency::USD;
 

@@ -2,13 +2,11 @@
 //! test cases over `dyn LedgerStore`, and a macro that instantiates them as
 //! `#[tokio::test]`s for a store. Each store crate runs it from its tests.
 //!
-//! Test support only: never a dependency of production code.
-
-#![forbid(unsafe_code)]
+//! The store crates build their fixtures (a store and an [`Insider`]) in
+//! their own tests; the cases and the model live here, once.
 
 pub mod cases;
 pub mod fixture;
-pub mod postgres_env;
 pub mod properties;
 
 pub use fixture::{Fixture, Insider};
@@ -68,7 +66,7 @@ macro_rules! conformance_suite {
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn $case() {
                 let Some(fixture) = $setup().await else { return };
-                $crate::cases::$case(fixture).await;
+                $crate::conformance::cases::$case(fixture).await;
             }
         )*
     };

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use offtake_ledger::{verify_chain, Action, AmountMinor, AsOf, Currency, Side};
 use proptest::prelude::*;
 
-use crate::fixture::{code_of, command, hold, transfer, Fixture};
+use super::fixture::{code_of, command, hold, transfer, Fixture};
 
 const USD: Currency = Currency::USD;
 /// `equity` funds everything; the cash accounts may not go below zero.

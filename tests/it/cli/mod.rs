@@ -1,0 +1,10 @@
+//! The `offtake` command line, run as a child process.
+
+mod api_keys;
+mod audit;
+mod bank;
+mod certificate;
+mod finance;
+mod ledger;
+mod output;
+mod signing;
