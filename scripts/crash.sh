@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The crash test (tests/reliability_crash.rs) with more kill cycles, on an
+# The crash test (tests/it/reliability/crash.rs) with more kill cycles, on an
 # optimised build: `offtake serve` is killed with SIGKILL at random moments
 # under concurrent load, restarted, and checked (acknowledged work exactly
 # once, nothing half-applied, currencies sum to zero, chain verifies).
@@ -12,4 +12,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CRASH_CYCLES="${1:-100}"
 if [ -n "${2:-}" ]; then export CRASH_SEED="$2"; fi
-exec cargo test --release --test reliability_crash -- --nocapture --test-threads=1
+exec cargo test --release --test it reliability::crash -- --nocapture --test-threads=1

@@ -1,5 +1,5 @@
 """The financing story over HTTP, through a client generated from
-schemas/openapi.json by openapi-python-client (tests/api_client.rs).
+schemas/openapi.json by openapi-python-client (tests/it/api/client.rs).
 
 Usage: story.py BASE_URL ADMIN_KEY CLIENT_PARENT_DIR
 

@@ -1,4 +1,4 @@
-"""A webhook receiver for tests/api_webhooks.rs that verifies every
+"""A webhook receiver for tests/it/api/webhooks.rs that verifies every
 delivery with the Standard Webhooks reference implementation (the
 `standardwebhooks` package from PyPI), not with offtake's code.
 

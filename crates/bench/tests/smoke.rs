@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use offtake_bench::scale::ProgramSize;
 use offtake_bench::{scenario, Backend, Report, Scenario, ScenarioConfig};
-use offtake_conformance::postgres_env;
+use offtake_testkit::postgres_env;
 
 fn tiny() -> ScenarioConfig {
     ScenarioConfig {

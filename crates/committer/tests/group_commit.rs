@@ -9,52 +9,32 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use offtake_committer::GroupCommitter;
-use offtake_conformance::fixture::{code_of, transfer};
-use offtake_conformance::postgres_env;
 use offtake_ledger::commit::{Appended, Attachment};
 use offtake_ledger::{
     verify_chain, Account, AccountCode, AsOf, Balance, Book, ChainHead, Command, Committed, Currency, EntryRecord,
     LedgerError, LedgerId, LedgerStore, NewAccount, Page, Side,
 };
-use offtake_store_postgres::PostgresStore;
 use offtake_store_sqlite::SqliteStore;
+use offtake_testkit::conformance::fixture::{code_of, transfer};
+use offtake_testkit::postgres_env;
 
 const USD: Currency = Currency::USD;
 
 struct Db {
     store: Arc<dyn LedgerStore>,
     _dir: Option<tempfile::TempDir>,
-    pg_schema: Option<String>,
-}
-
-impl Drop for Db {
-    fn drop(&mut self) {
-        let Some(schema) = self.pg_schema.take() else { return };
-        let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
-            rt.block_on(async {
-                if let Ok(pool) = sqlx::PgPool::connect(&postgres_env::url()).await {
-                    let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).execute(&pool).await;
-                    pool.close().await;
-                }
-            });
-        })
-        .join();
-    }
+    _schema: Option<postgres_env::Schema>,
 }
 
 async fn sqlite() -> Option<Db> {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = SqliteStore::open(&dir.path().join("ledger.db")).await.expect("open sqlite");
-    Some(Db { store: Arc::new(store), _dir: Some(dir), pg_schema: None })
+    Some(Db { store: Arc::new(store), _dir: Some(dir), _schema: None })
 }
 
 async fn postgres() -> Option<Db> {
-    let schema = postgres_env::unique_schema("committer");
-    match PostgresStore::connect_in_schema(&postgres_env::url(), Some(&schema)).await {
-        Ok(store) => Some(Db { store: Arc::new(store), _dir: None, pg_schema: Some(schema) }),
-        Err(e) => postgres_env::unavailable(&e.to_string()),
-    }
+    let (store, schema) = postgres_env::store_in_fresh_schema("committer").await?;
+    Some(Db { store: Arc::new(store), _dir: None, _schema: Some(schema) })
 }
 
 fn ledger() -> LedgerId {
@@ -358,12 +338,9 @@ async fn cancelled_writers_leave_no_transaction_behind() {
     use offtake_committer::GroupCommitStore;
     use offtake_ledger::{RecordChain, Store};
 
-    let schema = postgres_env::unique_schema("cancel");
-    let inner = match PostgresStore::connect_in_schema(&postgres_env::url(), Some(&schema)).await {
-        Ok(s) => Arc::new(s),
-        Err(e) => return postgres_env::unavailable(&e.to_string()).unwrap_or(()),
-    };
-    let _db = Db { store: inner.clone(), _dir: None, pg_schema: Some(schema) };
+    let Some((inner, schema)) = postgres_env::store_in_fresh_schema("cancel").await else { return };
+    let inner = Arc::new(inner);
+    let _db = Db { store: inner.clone(), _dir: None, _schema: Some(schema) };
     let store: Arc<dyn Store> = Arc::new(GroupCommitStore::new(inner, 64, 0));
     let l = ledger();
     store.ensure_ledger(&l).await.expect("ledger");

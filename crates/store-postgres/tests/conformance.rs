@@ -3,9 +3,10 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use offtake_conformance::{conformance_suite, postgres_env, Fixture, Insider};
 use offtake_ledger::{ChainedRecord, LedgerId, Store, StoredRecord};
 use offtake_store_postgres::PostgresStore;
+use offtake_testkit::conformance::{Fixture, Insider};
+use offtake_testkit::{conformance_suite, postgres_env};
 use sqlx::{PgConnection, PgPool};
 
 /// Turns the records' append-only triggers off (`false`) or on inside a
@@ -19,26 +20,10 @@ async fn record_triggers(tx: &mut PgConnection, on: bool) {
         .unwrap();
 }
 
+/// Holds the schema's guard: the schema is dropped with the fixture.
 struct PgInsider {
     pool: PgPool,
-    schema: String,
-}
-
-impl Drop for PgInsider {
-    fn drop(&mut self) {
-        // Tests leave nothing behind: drop the schema on a side thread.
-        let schema = self.schema.clone();
-        let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
-            rt.block_on(async {
-                if let Ok(pool) = PgPool::connect(&postgres_env::url()).await {
-                    let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).execute(&pool).await;
-                    pool.close().await;
-                }
-            });
-        })
-        .join();
-    }
+    schema: postgres_env::Schema,
 }
 
 #[async_trait]
@@ -188,7 +173,7 @@ impl Insider for PgInsider {
     }
 
     async fn reopen(&self) -> Arc<dyn Store> {
-        Arc::new(PostgresStore::connect_in_schema(&postgres_env::url(), Some(&self.schema)).await.unwrap())
+        Arc::new(PostgresStore::connect_in_schema(&postgres_env::url(), Some(self.schema.name())).await.unwrap())
     }
 
     async fn row_counts(&self, ledger: &LedgerId) -> (i64, i64) {
@@ -207,11 +192,7 @@ impl Insider for PgInsider {
 }
 
 async fn setup() -> Option<Fixture> {
-    let schema = postgres_env::unique_schema("conformance");
-    let store = match PostgresStore::connect_in_schema(&postgres_env::url(), Some(&schema)).await {
-        Ok(s) => s,
-        Err(e) => return postgres_env::unavailable(&e.to_string()),
-    };
+    let (store, schema) = postgres_env::store_in_fresh_schema("conformance").await?;
     let pool = store.pool().clone();
     Some(Fixture::new(Arc::new(store), Arc::new(PgInsider { pool, schema })))
 }
@@ -221,11 +202,11 @@ conformance_suite!(setup);
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(16))]
     #[test]
-    fn random_operations_agree_with_the_model(ops in offtake_conformance::properties::ops()) {
+    fn random_operations_agree_with_the_model(ops in offtake_testkit::conformance::properties::ops()) {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         rt.block_on(async {
             let Some(fixture) = setup().await else { return };
-            offtake_conformance::properties::random_operations_agree_with_the_model(fixture, ops).await;
+            offtake_testkit::conformance::properties::random_operations_agree_with_the_model(fixture, ops).await;
         });
     }
 }

@@ -3,9 +3,10 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use offtake_conformance::{conformance_suite, Fixture, Insider};
 use offtake_ledger::{ChainedRecord, LedgerId, Store, StoredRecord};
 use offtake_store_sqlite::SqliteStore;
+use offtake_testkit::conformance::{Fixture, Insider};
+use offtake_testkit::conformance_suite;
 use sqlx::{SqliteConnection, SqlitePool};
 
 /// Drops the records' append-only triggers inside `tx`, as a database owner
@@ -194,11 +195,11 @@ conformance_suite!(setup);
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
     #[test]
-    fn random_operations_agree_with_the_model(ops in offtake_conformance::properties::ops()) {
+    fn random_operations_agree_with_the_model(ops in offtake_testkit::conformance::properties::ops()) {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         rt.block_on(async {
             let fixture = setup().await.unwrap();
-            offtake_conformance::properties::random_operations_agree_with_the_model(fixture, ops).await;
+            offtake_testkit::conformance::properties::random_operations_agree_with_the_model(fixture, ops).await;
         });
     }
 }

@@ -6,11 +6,10 @@
 
 use std::sync::Arc;
 
-use offtake_conformance::postgres_env;
 use offtake_ledger::{LedgerId, Store};
 use offtake_signing::{KeyRegistry, RegisteredKey, Role, SigningKey};
-use offtake_store_postgres::PostgresStore;
 use offtake_store_sqlite::SqliteStore;
+use offtake_testkit::postgres_env;
 use time::macros::datetime;
 use time::OffsetDateTime;
 
@@ -23,32 +22,11 @@ pub struct Backend {
 
 enum Guard {
     Dir(tempfile::TempDir),
-    Schema { name: String, pool: sqlx::PgPool, dropped: bool },
-}
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        // Only reached when a test failed before `cleanup`: drop the schema
-        // on a detached thread. Never block here: an unfinished transaction
-        // of the store's pool may hold a lock the DROP waits for, and it can
-        // only be rolled back by the runtime this thread belongs to.
-        if let Guard::Schema { name, dropped: false, .. } = self {
-            let name = name.clone();
-            std::thread::spawn(move || drop_schema_blocking(&name));
-        }
-    }
-}
-
-fn drop_schema_blocking(schema: &str) {
-    let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
-    rt.block_on(drop_schema(schema));
-}
-
-async fn drop_schema(schema: &str) {
-    if let Ok(pool) = sqlx::PgPool::connect(&postgres_env::url()).await {
-        let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).execute(&pool).await;
-        pool.close().await;
-    }
+    /// The schema is dropped with its guard (see `postgres_env::drop_schema`).
+    Schema {
+        _schema: postgres_env::Schema,
+        pool: sqlx::PgPool,
+    },
 }
 
 impl Backend {
@@ -57,12 +35,11 @@ impl Backend {
     }
 
     /// Closes the store's connections, then drops the test schema (tests
-    /// leave nothing behind).
-    pub async fn cleanup(mut self) {
-        if let Guard::Schema { name, pool, dropped } = &mut self.guard {
+    /// leave nothing behind; closed connections hold no lock the drop
+    /// would wait for).
+    pub async fn cleanup(self) {
+        if let Guard::Schema { pool, .. } = &self.guard {
             pool.close().await;
-            drop_schema(name).await;
-            *dropped = true;
         }
     }
 }
@@ -74,13 +51,9 @@ pub async fn sqlite() -> Option<Backend> {
 }
 
 pub async fn postgres() -> Option<Backend> {
-    let schema = postgres_env::unique_schema("signing");
-    let store = match PostgresStore::connect_in_schema(&postgres_env::url(), Some(&schema)).await {
-        Ok(s) => s,
-        Err(e) => return postgres_env::unavailable(&e.to_string()),
-    };
+    let (store, schema) = postgres_env::store_in_fresh_schema("signing").await?;
     let pool = store.pool().clone();
-    Some(finish(Arc::new(store), Guard::Schema { name: schema, pool, dropped: false }).await)
+    Some(finish(Arc::new(store), Guard::Schema { _schema: schema, pool }).await)
 }
 
 async fn finish(store: Arc<dyn Store>, guard: Guard) -> Backend {

@@ -1,0 +1,3 @@
+//! Webhook deliveries from the real `offtake serve`.
+
+mod serve;
