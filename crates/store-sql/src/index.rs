@@ -94,6 +94,38 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// The catalogue as text, one spec per line: what a change to it changes.
+    fn catalogue_text() -> String {
+        CATALOGUE.iter().map(|s| format!("{}.{} {:?} {:?}\n", s.kind, s.name, s.fields, s.when)).collect()
+    }
+
+    /// Changing the catalogue without bumping [`CATALOGUE_VERSION`] would
+    /// leave existing databases with index rows of the old catalogue (the
+    /// stores rebuild only when the version differs). This pins the pair:
+    /// after a change, bump the version and paste the new text here.
+    #[test]
+    fn the_catalogue_version_names_this_catalogue() {
+        let pinned = (
+            "1",
+            "invoice.facility [\"/facility\"] None\n\
+             invoice.brand [\"/brand\"] None\n\
+             invoice.maker [\"/maker\"] None\n\
+             invoice.open_by_brand_facility [\"/brand\", \"/facility\"] Some((\"/status\", [\"open\"]))\n\
+             payment_notice.open [] Some((\"/state/state\", [\"queued\", \"processing\"]))\n\
+             commitment.maker [\"/maker\"] None\n\
+             commitment.brand [\"/brand\"] None\n\
+             advance.facility [\"/facility\"] None\n\
+             advance.request_hash [\"/request_hash\"] None\n\
+             facility.party [\"/lender\"] None\n\
+             facility.party [\"/maker\"] None\n",
+        );
+        assert_eq!(
+            (CATALOGUE_VERSION, catalogue_text().as_str()),
+            pinned,
+            "the index catalogue changed: bump CATALOGUE_VERSION and pin the new catalogue here"
+        );
+    }
+
     #[test]
     fn an_open_invoice_is_in_the_open_index_and_a_paid_one_is_not() {
         let open = json!({"facility": "f1", "brand": "b1", "maker": "m1", "status": "open"});
