@@ -134,7 +134,10 @@ fn detail_of(d: &Decision, currency: offtake_ledger::Currency) -> (LineDecision,
                 allocations: p
                     .allocations
                     .iter()
-                    .map(|a| MatchedInvoice { invoice: a.invoice.clone(), amount: Money::new(a.amount_minor, currency) })
+                    .map(|a| MatchedInvoice {
+                        invoice: a.invoice.clone(),
+                        amount: Money::new(a.amount_minor, currency),
+                    })
                     .collect(),
                 rule: Some(p.explanation.rule.into()),
                 fields: p.explanation.fields.clone(),

@@ -43,7 +43,8 @@ pub use advance::{Advance, AdvanceStatus};
 pub use bank::{BankQueueItem, CashReconDay, CashReconItem, MatchRule, MatchedInvoice, PaymentMatched};
 pub use bank_files::{
     AccountPurpose, BankAccount, BankImport, Direction, HandMatched, ImportStatus, ImportedLine, ImportedStatement,
-    LineDecision, LineDetail, PayerMap, Payout, PayoutBatch, PayoutKind, PayoutResult, PayoutStatus, PayoutStatusImport,
+    LineDecision, LineDetail, PayerMap, Payout, PayoutBatch, PayoutKind, PayoutResult, PayoutStatus,
+    PayoutStatusImport,
 };
 pub use certificate::{CertificateSignature, SignatureAct};
 pub use commitment::{Commitment, CommitmentStatus, Tranche, TrancheStatus};

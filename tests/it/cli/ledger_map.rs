@@ -19,8 +19,10 @@ async fn ledgers_in(url: &str) -> (Vec<String>, Vec<String>) {
     let pool = sqlx::PgPool::connect(url).await.expect("connect");
     let ledgers: Vec<String> =
         sqlx::query_scalar("SELECT ledger_id FROM ledgers ORDER BY 1").fetch_all(&pool).await.expect("ledgers");
-    let entries: Vec<String> =
-        sqlx::query_scalar("SELECT DISTINCT ledger_id FROM entries ORDER BY 1").fetch_all(&pool).await.expect("entries");
+    let entries: Vec<String> = sqlx::query_scalar("SELECT DISTINCT ledger_id FROM entries ORDER BY 1")
+        .fetch_all(&pool)
+        .await
+        .expect("entries");
     pool.close().await;
     (ledgers, entries)
 }

@@ -13,7 +13,8 @@ use axum::Json;
 use offtake_bank::{Bank, BankAccount, BankError, HandMatch, MatchConfig, PayerMapping, Purpose};
 use offtake_ledger::Currency;
 use offtake_wire::{
-    self as wire, AccountPurpose, BankImport, BankQueueItem, CashReconDay, HandMatched, PayerMap, Payout, PayoutBatch, PayoutStatusImport,
+    self as wire, AccountPurpose, BankImport, BankQueueItem, CashReconDay, HandMatched, PayerMap, Payout, PayoutBatch,
+    PayoutStatusImport,
 };
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
