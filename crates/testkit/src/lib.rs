@@ -1,9 +1,11 @@
 //! Test support for every offtake test, one of each: the ledger
 //! conformance suite every store runs ([`conformance`]); throwaway SQLite
 //! and PostgreSQL stores, schemas and databases ([`TestStore`],
-//! [`postgres_env`]); the in-process API server and its answers (feature
-//! `server`: [`server`], [`http`]); and the runners of the `offtake`
-//! binary, a command or `offtake serve` on a free port ([`cli`]).
+//! [`postgres_env`]); and the runners of the `offtake` binary, a command or
+//! `offtake serve` on a free port ([`cli`]). The in-process API server and
+//! its HTTP answers live with their only users, the root tests
+//! (`tests/it/support/{server,http}.rs`): here they made every crate's
+//! tests relink whenever the API changed.
 //!
 //! Test support only: never a dependency of production code.
 
@@ -11,11 +13,7 @@
 
 pub mod cli;
 pub mod conformance;
-#[cfg(feature = "server")]
-pub mod http;
 pub mod postgres_env;
-#[cfg(feature = "server")]
-pub mod server;
 
 use std::sync::Arc;
 

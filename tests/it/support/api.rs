@@ -1,5 +1,5 @@
-//! The API tests' imports: the in-process server and the answers of
-//! `offtake-testkit`, under the name the tests use.
+//! The API tests' imports: the in-process server and its answers
+//! (`support::{server, http}`), under the name the tests use.
 
-pub use offtake_testkit::http::{answer, raw_exchange, Answer};
-pub use offtake_testkit::server::{fresh_key, postgres, postgres_with, sqlite, sqlite_with, TestServer};
+pub use super::http::{answer, raw_exchange, Answer};
+pub use super::server::{fresh_key, postgres, postgres_with, sqlite, sqlite_with, TestServer};

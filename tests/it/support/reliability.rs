@@ -12,13 +12,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub use super::http::{answer, Answer};
+use super::server::TestServer;
 use offtake_api::ApiConfig;
 use offtake_ledger::{LedgerId, Store};
 use offtake_signing::{seal, sign, DocType, Envelope, Role, SigningKey};
 use offtake_store_sqlite::SqliteStore;
-pub use offtake_testkit::http::{answer, Answer};
 use offtake_testkit::postgres_env::{self, Schema};
-use offtake_testkit::server::TestServer;
 use serde_json::{json, Value};
 use sqlx::Row;
 use time::format_description::well_known::Rfc3339;
@@ -224,7 +224,7 @@ impl Harness {
     }
 
     async fn start(store: Arc<dyn Store>, db: Db, config: ApiConfig) -> Harness {
-        let server = offtake_testkit::server::start(store.clone(), config).await;
+        let server = super::server::start(store.clone(), config).await;
         Harness {
             base: server.base.clone(),
             addr: server.addr,

@@ -12,8 +12,8 @@ use serde_json::{json, Value};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::http::{answer, Answer};
-use crate::TestStore;
+use super::http::{answer, Answer};
+use offtake_testkit::TestStore;
 
 /// A running in-process server. It stops on [`TestServer::shutdown`], or
 /// when dropped (the shutdown signal's sender goes with it).
