@@ -111,3 +111,137 @@ proptest! {
         rt.block_on(run(pays));
     }
 }
+
+/// A notice of [`batched_settlement_books_as_one_at_a_time`]: which
+/// facility and brand it pays, how much, when, what it names, from where.
+#[derive(Clone, Debug)]
+struct Mixed {
+    payer: u8,
+    amount_minor: i64,
+    day: u8,
+    target: u8,
+    credit: bool,
+}
+
+/// Two facilities (f1 of maker-m, f2 of maker-n) with invoices of
+/// brand-a under both and of brand-b under f2, funded and delivered.
+async fn mixed_program(ts: &TestStore) -> Settlement {
+    let fin = finance(ts.store.clone()).await;
+    let orders = [("po-am", "brand-a", "maker-m"), ("po-an", "brand-a", "maker-n"), ("po-bn", "brand-b", "maker-n")];
+    for (f, maker) in [("f1", "maker-m"), ("f2", "maker-n")] {
+        open_accepted(&fin, f, "lender-l", maker, terms(50_000_000), date!(2026 - 01 - 01)).await.unwrap();
+    }
+    for (po, brand, maker) in orders {
+        let c = commitment(po, brand, maker, &[("t1", "100", "400.00", date!(2026 - 02 - 01))]);
+        fin.submit_commitment(&c).await.unwrap();
+    }
+    for (f, maker) in [("f1", "maker-m"), ("f2", "maker-n")] {
+        let req = request(&format!("adv-{f}"), f, maker, "20000.00", "2026-01-05T10:00:00Z");
+        fin.request_advance(&req, now("2026-01-05T10:00:00Z")).await.unwrap();
+        fin.decide_advance(&approval(&req, f, "lender-l", "approve", "2026-01-05T11:00:00Z")).await.unwrap();
+    }
+    for (po, _, _) in orders {
+        fin.deliver(po, "t1", date!(2026 - 02 - 05)).await.unwrap();
+    }
+    Settlement::new(fin)
+}
+
+fn mixed_notice(i: usize, m: &Mixed) -> PaymentNotice {
+    let (brand, facility, invoice) = match m.payer % 3 {
+        0 => ("brand-a", "f1", "po-am--t1"),
+        1 => ("brand-a", "f2", "po-an--t1"),
+        _ => ("brand-b", "f2", "po-bn--t1"),
+    };
+    let allocations = match m.target % 3 {
+        0 => vec![],
+        1 => vec![Allocation { invoice: invoice.into(), amount_minor: Some(m.amount_minor / 3 + 1) }],
+        _ => vec![Allocation { invoice: "missing".into(), amount_minor: None }],
+    };
+    PaymentNotice {
+        external_ref: format!("n{i:03}"),
+        brand: brand.into(),
+        facility: facility.into(),
+        currency: USD,
+        amount_minor: m.amount_minor,
+        value_date: date!(2026 - 02 - 10) + Duration::days(i64::from(m.day)),
+        allocations,
+        source: if m.credit { Source::BrandCredit } else { Source::Cash },
+        source_hash: None,
+    }
+}
+
+/// What settlement left: every account's posted balance, every invoice,
+/// every notice's state without its entry's seq (entries are numbered in
+/// a different order when notices commit together).
+async fn books(s: &Settlement) -> (Vec<(String, i64)>, Vec<offtake_finance::Invoice>, Vec<(String, String)>) {
+    let fin = s.finance();
+    let mut balances = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = fin.store().list_accounts(fin.ledger(), cursor.as_deref(), 500).await.unwrap();
+        for a in &page.items {
+            let b = fin.store().balance(fin.ledger(), &a.code, AsOf::Now).await.unwrap();
+            balances.push((a.code.to_string(), b.posted_minor));
+        }
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    balances.sort();
+    let invoices = fin.invoices().await.unwrap();
+    let notices = s
+        .notices()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| {
+            let state = match n.state {
+                NoticeState::Applied { breakdown, .. } => {
+                    format!("applied {}", serde_json::to_string(&breakdown).unwrap())
+                }
+                NoticeState::Suspense { reason, .. } => format!("suspense {reason}"),
+                NoticeState::Rejected { code, message } => format!("rejected {code} {message}"),
+                other => panic!("notice {} not settled: {other:?}", n.notice.external_ref),
+            };
+            (n.notice.external_ref, state)
+        })
+        .collect();
+    (balances, invoices, notices)
+}
+
+/// Batched settlement (`settle_once`: notices claimed and committed
+/// together) books exactly what settling the same notices one at a time,
+/// in reference order, books.
+async fn batched_vs_one_at_a_time(notices: Vec<Mixed>) {
+    let (one_ts, batch_ts) = (TestStore::sqlite().await, TestStore::sqlite().await);
+    let (one, batch) = (mixed_program(&one_ts).await, mixed_program(&batch_ts).await);
+    for (i, m) in notices.iter().enumerate() {
+        let n = mixed_notice(i, m);
+        one.enqueue(n.clone()).await.unwrap();
+        one.settle_notice(&n.external_ref, "w").await.unwrap();
+        batch.enqueue(n).await.unwrap();
+    }
+    let report = batch.settle_once("w").await.unwrap();
+    assert_eq!(report.skipped, 0, "{report:?}");
+    assert_eq!(report.applied + report.suspense + report.rejected, notices.len());
+    let (one_books, batch_books) = (books(&one).await, books(&batch).await);
+    assert!(!one_books.0.is_empty() && one_books.2.len() == notices.len());
+    assert_eq!(one_books, batch_books);
+    assert_books_balance(batch.finance()).await;
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(8))]
+    #[test]
+    fn batched_settlement_books_as_one_at_a_time(
+        notices in prop::collection::vec(
+            (any::<u8>(), 1i64..4_000_000, 0u8..60, any::<u8>(), prop::bool::weighted(0.2))
+                .prop_map(|(payer, amount_minor, day, target, credit)| Mixed { payer, amount_minor, day, target, credit }),
+            1..12,
+        )
+    ) {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        rt.block_on(batched_vs_one_at_a_time(notices));
+    }
+}

@@ -118,11 +118,12 @@ impl Settlement {
         recs.iter().map(|r| r.decode().map_err(SettlementError::from)).collect()
     }
 
-    /// One worker pass over the queue: claims each open notice (queued, or
-    /// abandoned by a crashed worker) and applies it. Safe to run in several
-    /// copies at once: a claim is an optimistic write of the notice's next
-    /// version, so exactly one worker wins each notice. Reads only open
-    /// notices (the `open` index), never the settled ones.
+    /// One worker pass over the queue: claims the open notices (queued, or
+    /// abandoned by a crashed worker) a batch at a time and applies them
+    /// (see [`super::batch`]). Safe to run in several copies at once: a
+    /// claim is an optimistic write of each notice's next version, so
+    /// exactly one worker wins each notice. Reads only open notices (the
+    /// `open` index), never the settled ones.
     pub async fn settle_once(&self, worker: &str) -> Result<RunReport, SettlementError> {
         let mut report = RunReport::default();
         let mut cursor: Option<String> = None;
@@ -139,18 +140,14 @@ impl Settlement {
                     offtake_ledger::store::MAX_PAGE_LIMIT,
                 )
                 .await?;
+            let mut open = Vec::with_capacity(page.items.len());
             for rec in &page.items {
                 let notice: NoticeRecord = rec.decode()?;
-                if notice.is_final() {
-                    continue;
-                }
-                match self.process(rec.version, notice, worker).await? {
-                    Some(NoticeState::Applied { .. }) => report.applied += 1,
-                    Some(NoticeState::Suspense { .. }) => report.suspense += 1,
-                    Some(NoticeState::Rejected { .. }) => report.rejected += 1,
-                    _ => report.skipped += 1,
+                if !notice.is_final() {
+                    open.push((rec.version, notice));
                 }
             }
+            self.settle_run(open, worker, &mut report).await?;
             match page.next_cursor {
                 Some(c) => cursor = Some(c),
                 None => return Ok(report),
