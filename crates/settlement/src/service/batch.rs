@@ -47,10 +47,12 @@ impl Settlement {
             let mut batch = Vec::new();
             let (mut facilities, mut brands) = (HashSet::new(), HashSet::new());
             while let Some((_, rec)) = rest.peek() {
-                let fresh = facilities.insert(rec.notice.facility.clone()) & brands.insert(rec.notice.brand.clone());
-                if !fresh || batch.len() == BATCH_NOTICES {
+                let (facility, brand) = (&rec.notice.facility, &rec.notice.brand);
+                if batch.len() == BATCH_NOTICES || facilities.contains(facility) || brands.contains(brand) {
                     break;
                 }
+                facilities.insert(facility.clone());
+                brands.insert(brand.clone());
                 batch.extend(rest.next());
             }
             for state in self.settle_batch(batch, worker).await? {
