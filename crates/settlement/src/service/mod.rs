@@ -1,8 +1,9 @@
 //! The settlement service, one module per concern: `queue` (enqueue,
-//! claims and leases, the worker), `planning` (what a notice books),
-//! `credits` (a brand's credit applied or refunded) and `remittance`
-//! (payouts to the maker and its statement). Shared here: the service
-//! itself, its clock and the accounts it has made sure exist.
+//! claims and leases, the worker), `batch` (the worker's batched pass),
+//! `planning` (what a notice books), `credits` (a brand's credit applied
+//! or refunded) and `remittance` (payouts to the maker and its
+//! statement). Shared here: the service itself, its clock and the
+//! accounts it has made sure exist.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -12,6 +13,7 @@ use offtake_ledger::date::{self, Clock};
 use offtake_ledger::{AccountCode, AmountMinor, LedgerError, NewAccount, NewLeg, Side};
 use serde::Serialize;
 
+mod batch;
 mod credits;
 mod planning;
 mod queue;

@@ -15,6 +15,34 @@ impl Settlement {
     /// Decides what a notice books, on a ledger snapshot: `Err((code,
     /// message))` refuses it without booking anything.
     pub(super) async fn plan(&self, n: &PaymentNotice) -> Result<Result<Plan, (String, String)>, SettlementError> {
+        let facility = match self.payee(n).await? {
+            Payee::Facility(f) => f,
+            Payee::Refused(code, message) => return Ok(Err((code, message))),
+            Payee::Suspense(reason) => return self.suspense_plan(n, &reason).await.map(Ok),
+        };
+        // Interest up to the day before the value date is owed first.
+        if let Some(day_before) = n.value_date.previous_day() {
+            if day_before >= facility.opened_on {
+                self.fin.accrue(&facility.id, day_before).await?;
+            }
+        }
+        let targets = match self.targets(n, &facility).await? {
+            Payee::Facility(targets) => targets,
+            Payee::Refused(code, message) => return Ok(Err((code, message))),
+            Payee::Suspense(reason) => return self.suspense_plan(n, &reason).await.map(Ok),
+        };
+        let snapshot = self.snapshot(&facility, &targets).await?;
+        let breakdown =
+            split(&WaterfallInput { amount_minor: n.amount_minor, invoices: snapshot.open, owed: snapshot.owed });
+        let net = self.payment_net(n, &facility, &breakdown)?;
+        self.fin_accounts(&net.accounts()).await?;
+        let command = payment_command(n, &facility, &breakdown, &net, snapshot.guard, snapshot.since_seq);
+        Ok(Ok(Plan { command, outcome: PlannedOutcome::Applied { breakdown } }))
+    }
+
+    /// The facility a notice pays into, if its brand and facility exist
+    /// and agree on the currency.
+    async fn payee(&self, n: &PaymentNotice) -> Result<Payee<Facility>, SettlementError> {
         let facility = match self.fin.facility(&n.facility).await {
             Ok(f) => Some(f),
             Err(FinanceError::NotFound { .. }) => None,
@@ -22,24 +50,21 @@ impl Settlement {
         };
         let brand_ok = matches!(self.fin.party(&n.brand).await, Ok(p) if p.role == PartyRole::Brand);
         let Some(facility) = facility.filter(|_| brand_ok) else {
-            if n.source == Source::BrandCredit {
-                return Ok(Err(("not_found".into(), "unknown brand or facility".into())));
-            }
-            return self.suspense_plan(n, "unknown brand or facility").await.map(Ok);
+            return Ok(unknown(n, "unknown brand or facility".into()));
         };
         if n.currency != facility.terms.currency {
-            return Ok(Err((
+            return Ok(Payee::Refused(
                 "currency_mismatch".into(),
                 format!("facility {} is in {}, the payment in {}", facility.id, facility.terms.currency, n.currency),
-            )));
+            ));
         }
-        // Interest up to the day before the value date is owed first.
-        if let Some(day_before) = n.value_date.previous_day() {
-            if day_before >= facility.opened_on {
-                self.fin.accrue(&facility.id, day_before).await?;
-            }
-        }
-        let mut targets: Vec<(Invoice, Option<i64>)> = Vec::new();
+        Ok(Payee::Facility(facility))
+    }
+
+    /// The invoices a notice pays, with each one's cap: the ones it names,
+    /// else the brand's open invoices under the facility, oldest due first.
+    async fn targets(&self, n: &PaymentNotice, facility: &Facility) -> Result<Payee<Targets>, SettlementError> {
+        let mut targets: Targets = Vec::new();
         if n.allocations.is_empty() {
             // The index holds only this brand's open invoices under the
             // facility: the cost is theirs, not the program's.
@@ -47,66 +72,45 @@ impl Settlement {
             debug_assert!(open.iter().all(|i| i.status == InvoiceStatus::Open));
             open.sort_by(|a, b| (a.due_on, a.issued_on, &a.id).cmp(&(b.due_on, b.issued_on, &b.id)));
             targets.extend(open.into_iter().map(|i| (i, None)));
-        } else {
-            // Named invoices are read by id: a notice costs the same whether
-            // the program has ten invoices or ten thousand.
-            for a in &n.allocations {
-                let named = match self.fin.invoice(&a.invoice).await {
-                    Ok(i) => Some(i),
-                    Err(FinanceError::NotFound { .. }) => None,
-                    Err(e) => return Err(e.into()),
-                };
-                match named.filter(|i| i.brand == n.brand && i.facility == facility.id) {
-                    Some(i) => targets.push((i, a.amount_minor)),
-                    None if n.source == Source::BrandCredit => {
-                        return Ok(Err(("not_found".into(), format!("unknown invoice {:?}", a.invoice))))
-                    }
-                    None => return self.suspense_plan(n, &format!("unknown invoice {:?}", a.invoice)).await.map(Ok),
-                }
+            return Ok(Payee::Facility(targets));
+        }
+        // Named invoices are read by id: a notice costs the same whether
+        // the program has ten invoices or ten thousand.
+        for a in &n.allocations {
+            let named = match self.fin.invoice(&a.invoice).await {
+                Ok(i) => Some(i),
+                Err(FinanceError::NotFound { .. }) => None,
+                Err(e) => return Err(e.into()),
+            };
+            match named.filter(|i| i.brand == n.brand && i.facility == facility.id) {
+                Some(i) => targets.push((i, a.amount_minor)),
+                None => return Ok(unknown(n, format!("unknown invoice {:?}", a.invoice))),
             }
         }
+        Ok(Payee::Facility(targets))
+    }
+
+    /// What the targets and the facility's debt stand at, at one seq; the
+    /// accounts read are the ones the commit requires unchanged.
+    async fn snapshot(&self, facility: &Facility, targets: &Targets) -> Result<Snapshot, SettlementError> {
         let store = self.fin.store();
         let ledger = self.fin.ledger();
         let since_seq = store.head(ledger).await?.seq;
         let c = facility.terms.currency;
-        let mut guard: Vec<AccountCode> = Vec::new();
-        let mut open = Vec::new();
-        for (inv, cap) in &targets {
+        let mut snapshot = Snapshot { since_seq, guard: Vec::new(), open: Vec::new(), owed: Vec::new() };
+        for (inv, cap) in targets {
             let account = chart::invoice(&inv.id, c)?;
             let bal = store.balance(ledger, &account.code, AsOf::Seq(since_seq)).await?;
-            guard.push(account.code.clone());
-            open.push(InvoiceOpen { invoice: inv.id.clone(), open_minor: bal.posted_minor, cap_minor: *cap });
+            snapshot.guard.push(account.code.clone());
+            snapshot.open.push(InvoiceOpen { invoice: inv.id.clone(), open_minor: bal.posted_minor, cap_minor: *cap });
         }
-        let mut owed = Vec::new();
         for part in FacilityPart::WATERFALL {
             let account = chart::facility(&facility.id, part, c)?;
             let bal = store.balance(ledger, &account.code, AsOf::Seq(since_seq)).await?;
-            guard.push(account.code.clone());
-            owed.push((part, bal.posted_minor));
+            snapshot.guard.push(account.code.clone());
+            snapshot.owed.push((part, bal.posted_minor));
         }
-        let breakdown = split(&WaterfallInput { amount_minor: n.amount_minor, invoices: open, owed });
-        let net = self.payment_net(n, &facility, &breakdown)?;
-        self.fin_accounts(&net.accounts()).await?;
-        let command = Command {
-            idempotency_key: format!("payment:{}", n.external_ref),
-            kind: match n.source {
-                Source::Cash => "payment".into(),
-                Source::BrandCredit => "credit_applied".into(),
-            },
-            effective_date: n.value_date,
-            metadata: serde_json::json!({
-                "external_ref": n.external_ref,
-                "brand": n.brand,
-                "facility": facility.id,
-                "applied_minor": breakdown.applied_minor,
-                "debt_paid_minor": breakdown.debt_paid_minor,
-                "remainder_minor": breakdown.remainder_minor,
-                "overpayment_minor": breakdown.overpayment_minor,
-            }),
-            source_hash: n.source_hash.as_deref().and_then(hash32),
-            action: Action::RecordIfUnchanged { legs: net.legs(), pending: false, unchanged: guard, since_seq },
-        };
-        Ok(Ok(Plan { command, outcome: PlannedOutcome::Applied { breakdown } }))
+        Ok(snapshot)
     }
 
     /// A payment valued on a day already accrued changed the principal of
@@ -196,6 +200,67 @@ impl Settlement {
             self.fin.record_invoice_payment(&inv.invoice, payment).await?;
         }
         Ok(())
+    }
+}
+
+/// The invoices a notice pays and each one's cap.
+type Targets = Vec<(Invoice, Option<i64>)>;
+
+/// Where a notice's money can go.
+enum Payee<T> {
+    Facility(T),
+    /// Refused, booking nothing: `(code, message)`.
+    Refused(String, String),
+    /// Booked to suspense, for this reason.
+    Suspense(String),
+}
+
+/// A brand-credit notice naming what does not exist is refused; cash is
+/// held in suspense.
+fn unknown<T>(n: &PaymentNotice, what: String) -> Payee<T> {
+    if n.source == Source::BrandCredit {
+        Payee::Refused("not_found".into(), what)
+    } else {
+        Payee::Suspense(what)
+    }
+}
+
+/// Balances read at one seq for a plan.
+struct Snapshot {
+    since_seq: i64,
+    guard: Vec<AccountCode>,
+    open: Vec<InvoiceOpen>,
+    owed: Vec<(FacilityPart, i64)>,
+}
+
+/// The payment's command: booked only if none of `guard` moved after
+/// `since_seq`; its idempotency key is the notice's.
+fn payment_command(
+    n: &PaymentNotice,
+    facility: &Facility,
+    breakdown: &Breakdown,
+    net: &Net,
+    guard: Vec<AccountCode>,
+    since_seq: i64,
+) -> Command {
+    Command {
+        idempotency_key: format!("payment:{}", n.external_ref),
+        kind: match n.source {
+            Source::Cash => "payment".into(),
+            Source::BrandCredit => "credit_applied".into(),
+        },
+        effective_date: n.value_date,
+        metadata: serde_json::json!({
+            "external_ref": n.external_ref,
+            "brand": n.brand,
+            "facility": facility.id,
+            "applied_minor": breakdown.applied_minor,
+            "debt_paid_minor": breakdown.debt_paid_minor,
+            "remainder_minor": breakdown.remainder_minor,
+            "overpayment_minor": breakdown.overpayment_minor,
+        }),
+        source_hash: n.source_hash.as_deref().and_then(hash32),
+        action: Action::RecordIfUnchanged { legs: net.legs(), pending: false, unchanged: guard, since_seq },
     }
 }
 

@@ -7,7 +7,7 @@ use crate::notice::{
     NoticeRecord, NoticeState, PaymentNotice, Plan, PlannedOutcome, Source, NOTICE_KIND, OPEN_NOTICES,
 };
 use offtake_finance::{FinanceError, InvoicePayment, PartyRole};
-use offtake_ledger::commit::Attachment;
+use offtake_ledger::commit::{Appended, Attachment};
 use offtake_ledger::record::index_key;
 use offtake_ledger::{AmountMinor, LedgerError, StoredRecord};
 use std::sync::Arc;
@@ -118,11 +118,12 @@ impl Settlement {
         recs.iter().map(|r| r.decode().map_err(SettlementError::from)).collect()
     }
 
-    /// One worker pass over the queue: claims each open notice (queued, or
-    /// abandoned by a crashed worker) and applies it. Safe to run in several
-    /// copies at once: a claim is an optimistic write of the notice's next
-    /// version, so exactly one worker wins each notice. Reads only open
-    /// notices (the `open` index), never the settled ones.
+    /// One worker pass over the queue: claims the open notices (queued, or
+    /// abandoned by a crashed worker) a batch at a time and applies them
+    /// (see [`super::batch`]). Safe to run in several copies at once: a
+    /// claim is an optimistic write of each notice's next version, so
+    /// exactly one worker wins each notice. Reads only open notices (the
+    /// `open` index), never the settled ones.
     pub async fn settle_once(&self, worker: &str) -> Result<RunReport, SettlementError> {
         let mut report = RunReport::default();
         let mut cursor: Option<String> = None;
@@ -139,18 +140,14 @@ impl Settlement {
                     offtake_ledger::store::MAX_PAGE_LIMIT,
                 )
                 .await?;
+            let mut open = Vec::with_capacity(page.items.len());
             for rec in &page.items {
                 let notice: NoticeRecord = rec.decode()?;
-                if notice.is_final() {
-                    continue;
-                }
-                match self.process(rec.version, notice, worker).await? {
-                    Some(NoticeState::Applied { .. }) => report.applied += 1,
-                    Some(NoticeState::Suspense { .. }) => report.suspense += 1,
-                    Some(NoticeState::Rejected { .. }) => report.rejected += 1,
-                    _ => report.skipped += 1,
+                if !notice.is_final() {
+                    open.push((rec.version, notice));
                 }
             }
+            self.settle_run(open, worker, &mut report).await?;
             match page.next_cursor {
                 Some(c) => cursor = Some(c),
                 None => return Ok(report),
@@ -194,99 +191,131 @@ impl Settlement {
         worker: &str,
     ) -> Result<Option<NoticeState>, SettlementError> {
         let now = self.now_us();
-        let plan = match &rec.state {
-            NoticeState::Queued => None,
-            NoticeState::Processing { worker: w, claimed_at_us, plan } => {
-                if w != worker && claimed_at_us + LEASE_US > now {
-                    return Ok(None);
-                }
-                plan.clone()
-            }
-            _ => return Ok(Some(rec.state)),
+        let stored = match lease(&rec.state, worker, now) {
+            Lease::Held => return Ok(None),
+            Lease::Final => return Ok(Some(rec.state)),
+            Lease::Open(plan) => plan,
         };
-        let mut version = version;
         let mut rec = rec;
         // A notice nobody has planned yet is planned first and claimed with
         // its plan in one write (planning only reads, and books nothing but
         // idempotent accruals): one durable transaction less per notice. A
         // worker that loses the claim drops its plan.
-        let plan = match plan {
-            Some(p) => Some(p),
+        let plan = match stored {
+            Some(p) => p,
             None => match self.plan(&rec.notice).await? {
-                Ok(p) => Some(Box::new(p)),
+                Ok(p) => Box::new(p),
                 Err((code, message)) => {
                     rec.state = NoticeState::Rejected { code, message };
                     return self.finish(rec, version).await;
                 }
             },
         };
-        rec.state = NoticeState::Processing { worker: worker.to_owned(), claimed_at_us: now, plan: plan.clone() };
-        match self.save(&rec, version).await {
-            Ok(v) => version = v,
-            Err(e) if conflict(&e) => return Ok(None),
-            Err(e) => return Err(e),
+        match self.claim(&mut rec, version, worker, now, &plan).await? {
+            Some(version) => self.drive(rec, version, worker, now, Some(plan)).await,
+            None => Ok(None),
         }
-        let mut plan = plan;
+    }
+
+    /// Saves `rec` as claimed by `worker` with `plan`: its new version, or
+    /// `None` when another worker moved it first.
+    async fn claim(
+        &self,
+        rec: &mut NoticeRecord,
+        version: i64,
+        worker: &str,
+        now: i64,
+        plan: &Plan,
+    ) -> Result<Option<i64>, SettlementError> {
+        rec.state = processing(worker, now, plan);
+        match self.save(rec, version).await {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if conflict(&e) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Commits a claimed notice's plan (`plan`, else a fresh one), planning
+    /// again while what it decided on keeps changing.
+    pub(super) async fn drive(
+        &self,
+        mut rec: NoticeRecord,
+        mut version: i64,
+        worker: &str,
+        now: i64,
+        mut plan: Option<Box<Plan>>,
+    ) -> Result<Option<NoticeState>, SettlementError> {
         for _ in 0..MAX_PLANS {
             let current = match plan.take() {
                 Some(p) => p,
-                None => {
-                    let fresh = match self.plan(&rec.notice).await? {
-                        Ok(p) => p,
-                        Err((code, message)) => {
-                            rec.state = NoticeState::Rejected { code, message };
-                            return self.finish(rec, version).await;
+                None => match self.plan(&rec.notice).await? {
+                    Ok(fresh) => match self.claim(&mut rec, version, worker, now, &fresh).await? {
+                        Some(v) => {
+                            version = v;
+                            Box::new(fresh)
                         }
-                    };
-                    rec.state = NoticeState::Processing {
-                        worker: worker.to_owned(),
-                        claimed_at_us: now,
-                        plan: Some(Box::new(fresh.clone())),
-                    };
-                    match self.save(&rec, version).await {
-                        Ok(v) => version = v,
-                        Err(e) if conflict(&e) => return Ok(None),
-                        Err(e) => return Err(e),
+                        None => return Ok(None),
+                    },
+                    Err((code, message)) => {
+                        rec.state = NoticeState::Rejected { code, message };
+                        return self.finish(rec, version).await;
                     }
-                    Box::new(fresh)
-                }
+                },
             };
             let attachments = self.attachments(&rec, version, &current.outcome).await?;
             let attached = !attachments.is_empty();
-            match self.fin.store().commit_attached(self.fin.ledger(), current.command.clone(), attachments).await {
-                Ok(appended) => {
-                    let seq = appended.committed.seq;
-                    let state = match current.outcome {
-                        PlannedOutcome::Applied { breakdown } => NoticeState::Applied { seq, breakdown },
-                        PlannedOutcome::Suspense { reason } => NoticeState::Suspense { seq, reason },
-                    };
-                    if attached && appended.entry.is_some() {
-                        // Entry, invoice payments and final state: one commit.
-                        return Ok(Some(state));
-                    }
-                    // Committed before (a replay), or back-valued: the
-                    // remaining steps one by one, each idempotent.
-                    if let NoticeState::Applied { breakdown, .. } = &state {
-                        self.record_invoice_payments(&rec.notice, breakdown).await?;
-                        self.reaccrue_if_back_valued(&rec.notice).await?;
-                    }
-                    rec.state = state;
-                    return self.finish(rec, version).await;
-                }
-                // Not committed: what it decided on has changed (balances, an
-                // invoice, or the notice itself, taken over). Re-plan.
-                Err(LedgerError::PreconditionFailed { .. } | LedgerError::VersionConflict { .. }) => continue,
-                Err(LedgerError::InsufficientFunds { account, .. }) if rec.notice.source == Source::BrandCredit => {
-                    rec.state = NoticeState::Rejected {
-                        code: "insufficient_funds".into(),
-                        message: format!("{account} does not hold enough credit"),
-                    };
-                    return self.finish(rec, version).await;
-                }
-                Err(e) => return Err(e.into()),
+            let outcome =
+                self.fin.store().commit_attached(self.fin.ledger(), current.command.clone(), attachments).await;
+            if let Committed::Done(state) = self.conclude(&mut rec, version, &current, outcome, attached).await? {
+                return Ok(state);
             }
         }
         Err(FinanceError::Contention { attempts: MAX_PLANS }.into())
+    }
+
+    /// What a commit of a claimed notice's plan means for the notice:
+    /// final (and the steps the commit did not hold, done), or to be
+    /// planned again.
+    pub(super) async fn conclude(
+        &self,
+        rec: &mut NoticeRecord,
+        version: i64,
+        plan: &Plan,
+        outcome: Result<Appended, LedgerError>,
+        attached: bool,
+    ) -> Result<Committed, SettlementError> {
+        match outcome {
+            Ok(appended) => {
+                let seq = appended.committed.seq;
+                let state = match &plan.outcome {
+                    PlannedOutcome::Applied { breakdown } => NoticeState::Applied { seq, breakdown: breakdown.clone() },
+                    PlannedOutcome::Suspense { reason } => NoticeState::Suspense { seq, reason: reason.clone() },
+                };
+                if attached && appended.entry.is_some() {
+                    // Entry, invoice payments and final state: one commit.
+                    return Ok(Committed::Done(Some(state)));
+                }
+                // Committed before (a replay), or back-valued: the
+                // remaining steps one by one, each idempotent.
+                if let NoticeState::Applied { breakdown, .. } = &state {
+                    self.record_invoice_payments(&rec.notice, breakdown).await?;
+                    self.reaccrue_if_back_valued(&rec.notice).await?;
+                }
+                rec.state = state;
+                Ok(Committed::Done(self.finish(rec.clone(), version).await?))
+            }
+            // Not committed: what it decided on has changed (balances, an
+            // invoice, or the notice itself, taken over). Re-plan.
+            Err(LedgerError::PreconditionFailed { .. } | LedgerError::VersionConflict { .. }) => Ok(Committed::Replan),
+            Err(LedgerError::InsufficientFunds { account, .. }) if rec.notice.source == Source::BrandCredit => {
+                rec.state = NoticeState::Rejected {
+                    code: "insufficient_funds".into(),
+                    message: format!("{account} does not hold enough credit"),
+                };
+                Ok(Committed::Done(self.finish(rec.clone(), version).await?))
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// What commits with a notice's entry: the invoices it pays (their next
@@ -363,6 +392,43 @@ impl Settlement {
     pub async fn suspense_report(&self) -> Result<Vec<NoticeRecord>, SettlementError> {
         Ok(self.notices().await?.into_iter().filter(|n| matches!(n.state, NoticeState::Suspense { .. })).collect())
     }
+}
+
+/// Whether a worker may take a notice now.
+pub(super) enum Lease {
+    /// Queued, or claimed by this worker or by one whose lease ran out:
+    /// with the plan saved with the claim, if any.
+    Open(Option<Box<Plan>>),
+    /// Another worker's lease still runs.
+    Held,
+    /// Nothing left to do.
+    Final,
+}
+
+pub(super) fn lease(state: &NoticeState, worker: &str, now_us: i64) -> Lease {
+    match state {
+        NoticeState::Queued => Lease::Open(None),
+        NoticeState::Processing { worker: w, claimed_at_us, .. }
+            if w != worker && claimed_at_us + LEASE_US > now_us =>
+        {
+            Lease::Held
+        }
+        NoticeState::Processing { plan, .. } => Lease::Open(plan.clone()),
+        _ => Lease::Final,
+    }
+}
+
+/// A notice claimed by `worker` at `now_us` with its plan.
+pub(super) fn processing(worker: &str, now_us: i64, plan: &Plan) -> NoticeState {
+    NoticeState::Processing { worker: worker.to_owned(), claimed_at_us: now_us, plan: Some(Box::new(plan.clone())) }
+}
+
+/// What a commit attempt left a claimed notice in.
+pub(super) enum Committed {
+    /// Final (`None`: another worker finished it first).
+    Done(Option<NoticeState>),
+    /// What its plan decided on changed: plan again.
+    Replan,
 }
 
 fn check_notice(n: &PaymentNotice) -> Result<(), SettlementError> {

@@ -1,0 +1,184 @@
+//! The worker's batched pass: many open notices claimed in one durable
+//! transaction and their entries, invoice payments and final states
+//! committed in another, so a notice costs two durable transactions shared
+//! by the whole batch.
+//!
+//! A batch holds at most one notice per facility and per brand, and is a
+//! run of consecutive open notices (it ends before the first notice whose
+//! facility or brand is already in it): every notice is planned against
+//! the books exactly as one-at-a-time settlement in reference order would
+//! see them, since nothing earlier in the batch touches what it reads or
+//! spends (its facility's and invoices' balances, its brand's credit).
+
+use std::collections::HashSet;
+
+use crate::error::SettlementError;
+use crate::notice::{NoticeRecord, NoticeState, Plan, NOTICE_KIND};
+use offtake_ledger::record::RecordWrite;
+use offtake_ledger::LedgerError;
+
+use super::queue::{lease, processing, Committed, Lease};
+use super::*;
+
+/// Notices claimed and committed together at most.
+pub const BATCH_NOTICES: usize = 64;
+
+/// A notice of the batch, read at `version`.
+pub(super) type Open = (i64, NoticeRecord);
+
+/// A notice of the batch once planned: claimed with its plan, or refused.
+struct Planned {
+    rec: NoticeRecord,
+    version: i64,
+    plan: Option<Box<Plan>>,
+}
+
+impl Settlement {
+    /// Settles `open` (consecutive open notices, in order) a batch at a
+    /// time, adding what happened to `report`.
+    pub(super) async fn settle_run(
+        &self,
+        open: Vec<Open>,
+        worker: &str,
+        report: &mut RunReport,
+    ) -> Result<(), SettlementError> {
+        let mut rest = open.into_iter().peekable();
+        while rest.peek().is_some() {
+            let mut batch = Vec::new();
+            let (mut facilities, mut brands) = (HashSet::new(), HashSet::new());
+            while let Some((_, rec)) = rest.peek() {
+                let (facility, brand) = (&rec.notice.facility, &rec.notice.brand);
+                if batch.len() == BATCH_NOTICES || facilities.contains(facility) || brands.contains(brand) {
+                    break;
+                }
+                facilities.insert(facility.clone());
+                brands.insert(brand.clone());
+                batch.extend(rest.next());
+            }
+            for state in self.settle_batch(batch, worker).await? {
+                count(report, state);
+            }
+        }
+        Ok(())
+    }
+
+    /// One batch: planned, claimed in one write, committed in one call.
+    async fn settle_batch(&self, batch: Vec<Open>, worker: &str) -> Result<Vec<Option<NoticeState>>, SettlementError> {
+        let now = self.now_us();
+        let mut planned = Vec::with_capacity(batch.len());
+        let mut held = 0;
+        for (version, mut rec) in batch.iter().cloned() {
+            let plan = match lease(&rec.state, worker, now) {
+                Lease::Held => {
+                    held += 1;
+                    continue;
+                }
+                Lease::Final => continue,
+                Lease::Open(Some(plan)) => plan,
+                Lease::Open(None) => match self.plan(&rec.notice).await? {
+                    Ok(plan) => Box::new(plan),
+                    Err((code, message)) => {
+                        rec.state = NoticeState::Rejected { code, message };
+                        planned.push(Planned { rec, version, plan: None });
+                        continue;
+                    }
+                },
+            };
+            rec.state = processing(worker, now, &plan);
+            planned.push(Planned { rec, version, plan: Some(plan) });
+        }
+        match self.claim_all(&mut planned).await {
+            Ok(()) => {}
+            // Another worker moved one of them (nothing was written): claim
+            // one by one instead, so a concurrent worker never stops this
+            // one's progress. Their plans are made again (accruals are
+            // idempotent).
+            Err(LedgerError::VersionConflict { .. }) => {
+                let mut states = Vec::with_capacity(batch.len());
+                for (version, rec) in batch.into_iter().filter(|(_, r)| !r.is_final()) {
+                    states.push(self.process(version, rec, worker).await?);
+                }
+                return Ok(states);
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let mut states = vec![None; held];
+        states.extend(self.commit_claimed(planned, worker, now).await?);
+        Ok(states)
+    }
+
+    /// Writes every planned notice's next state (claimed, or refused) in
+    /// one transaction, all or nothing; each takes its new version.
+    async fn claim_all(&self, planned: &mut [Planned]) -> Result<(), LedgerError> {
+        if planned.is_empty() {
+            return Ok(());
+        }
+        let mut writes = Vec::with_capacity(planned.len());
+        for p in planned.iter() {
+            let body = serde_json::to_value(&p.rec).map_err(|e| LedgerError::Storage(format!("notice record: {e}")))?;
+            writes.push(RecordWrite {
+                kind: NOTICE_KIND.to_owned(),
+                id: p.rec.notice.external_ref.clone(),
+                expected_version: p.version,
+                body,
+            });
+        }
+        let stored = self.fin.store().put_records(self.fin.ledger(), &writes).await?;
+        for (p, s) in planned.iter_mut().zip(stored) {
+            p.version = s.version;
+        }
+        Ok(())
+    }
+
+    /// Commits the claimed notices' entries with their attached records in
+    /// one call; a notice whose commit did not hold (back-valued, replayed,
+    /// or its plan gone stale) finishes on the one-notice path.
+    async fn commit_claimed(
+        &self,
+        planned: Vec<Planned>,
+        worker: &str,
+        now: i64,
+    ) -> Result<Vec<Option<NoticeState>>, SettlementError> {
+        let mut states = Vec::with_capacity(planned.len());
+        let (mut together, mut commands, mut attached) = (Vec::new(), Vec::new(), Vec::new());
+        let mut alone = Vec::new();
+        for p in planned {
+            let Some(plan) = p.plan.clone() else {
+                states.push(Some(p.rec.state));
+                continue;
+            };
+            let attachments = self.attachments(&p.rec, p.version, &plan.outcome).await?;
+            if attachments.is_empty() {
+                alone.push((p, plan));
+                continue;
+            }
+            commands.push(plan.command.clone());
+            attached.push(attachments);
+            together.push((p, plan));
+        }
+        let outcomes = if commands.is_empty() {
+            Vec::new()
+        } else {
+            self.fin.store().commit_batch_attached(self.fin.ledger(), &commands, &attached).await?
+        };
+        for ((mut p, plan), outcome) in together.into_iter().zip(outcomes) {
+            match self.conclude(&mut p.rec, p.version, &plan, outcome, true).await? {
+                Committed::Done(state) => states.push(state),
+                Committed::Replan => states.push(self.drive(p.rec, p.version, worker, now, None).await?),
+            }
+        }
+        for (p, plan) in alone {
+            states.push(self.drive(p.rec, p.version, worker, now, Some(plan)).await?);
+        }
+        Ok(states)
+    }
+}
+
+fn count(report: &mut RunReport, state: Option<NoticeState>) {
+    match state {
+        Some(NoticeState::Applied { .. }) => report.applied += 1,
+        Some(NoticeState::Suspense { .. }) => report.suspense += 1,
+        Some(NoticeState::Rejected { .. }) => report.rejected += 1,
+        _ => report.skipped += 1,
+    }
+}
