@@ -23,9 +23,9 @@ use time::Date;
 
 use crate::backend::{Backend, BackendKind};
 use crate::error::BenchError;
-use crate::report::{reset_peak_rss, CpuMeter, Latencies, Report};
+use crate::report::{reset_peak_rss, CpuMeter, Report};
 use crate::rng::SplitMix64;
-use crate::scenario::{drive_clients, Driven, OpResult, Operation, RunLabel, ScenarioConfig};
+use crate::scenario::{drive_clients, OpResult, Operation, RunLabel, ScenarioConfig};
 use crate::setup::USD;
 
 const LENDER: &str = "lender-bench";
@@ -335,67 +335,8 @@ pub async fn settlement(
         };
         emit(&d.report(backend, label, cpu));
     }
-    let workers = cfg.concurrency.iter().copied().min().unwrap_or(1).clamp(1, 4);
-    emit(&batched(&program, backend, cfg.notices, workers).await?);
     if cfg.check {
         program.check_books_balance().await?;
     }
     Ok(())
-}
-
-/// The worker's batched pass (`settle_once`: up to 64 notices, one per
-/// facility and brand, claimed in one transaction and committed in
-/// another): a burst of `notices` queued round-robin over the program's
-/// facilities, then `workers` workers pass over the queue until it is
-/// empty. Throughput is notices settled per second of settling (queueing
-/// is not timed); latency is per pass.
-async fn batched(program: &Program, backend: &Backend, notices: u64, workers: usize) -> Result<Report, BenchError> {
-    let settlement = program.settlement.clone();
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    let mut rng = SplitMix64::new(21);
-    for i in 0..notices {
-        let amount_minor = 100 + rng.below(9_900) as i64;
-        let notice = program.notice(i as usize, format!("burst-{nanos}-{i}"), amount_minor, &mut rng);
-        settlement.enqueue(notice).await.map_err(fin_err)?;
-    }
-    backend.analyze().await?;
-    reset_peak_rss();
-    let cpu = CpuMeter::start(backend.kind == BackendKind::Postgres);
-    let started = Instant::now();
-    let mut tasks = Vec::with_capacity(workers);
-    for w in 0..workers {
-        let settlement = settlement.clone();
-        tasks.push(tokio::spawn(async move {
-            let (mut latencies, mut settled) = (Latencies::with_capacity(64), 0u64);
-            loop {
-                let t = Instant::now();
-                let r = settlement.settle_once(&format!("bench-batch-{w}")).await.map_err(fin_err)?;
-                latencies.record(t.elapsed());
-                let done = (r.applied + r.suspense + r.rejected) as u64;
-                settled += done;
-                if done == 0 && r.skipped == 0 {
-                    return Ok::<_, BenchError>((latencies, settled));
-                }
-            }
-        }));
-    }
-    let (mut latencies, mut completed) = (Latencies::with_capacity(64), 0);
-    for task in tasks {
-        let (l, n) = task.await.map_err(|e| BenchError::Invariant(format!("worker: {e}")))??;
-        latencies.merge(l);
-        completed += n;
-    }
-    let d = Driven { latencies, completed, errors: 0, first_error: None, elapsed: started.elapsed() };
-    let cpu = cpu.per_op(d.completed);
-    let fin = settlement.finance();
-    let head = fin.store().head(fin.ledger()).await?;
-    let label = RunLabel {
-        scenario: "settlement",
-        variant: "batched passes",
-        unit: "notices",
-        concurrency: workers,
-        ledger_entries: head.seq,
-        mean_batch: None,
-    };
-    Ok(d.report(backend, label, cpu))
 }
