@@ -174,12 +174,8 @@ pub async fn run(cmd: BankCmd, database_url: &str, ledger: &LedgerId) -> anyhow:
             print_json(&items)?
         }
         BankCmd::Match { line, brand, facility, invoices, by } => {
-            let done = bank.match_by_hand(&line, HandMatch { brand, facility, invoices, by: by.clone() }).await?;
-            let payment = match &done.state {
-                offtake_bank::LineState::MatchedByHand { notice, .. } => notice.clone(),
-                _ => String::new(),
-            };
-            print_json(&wire::HandMatched { key: line, payment, by })?;
+            let done = bank.match_by_hand(&line, HandMatch { brand, facility, invoices, by }).await?;
+            print_json(&wire::HandMatched::of(&done).context("the line is not matched by hand")?)?;
             print_json(&wire::RunReport::from(bank.settlement().settle_once("bank-match").await?))?;
         }
         BankCmd::Payouts { out: None, .. } => {

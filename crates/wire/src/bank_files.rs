@@ -8,7 +8,9 @@ use offtake_bank::import::{ImportReport, LineOutcome, StatementOutcome};
 use offtake_bank::matching::Decision;
 use offtake_bank::payouts::{Owed, PayoutBatch as DomainBatch, PayoutKind as DomainKind};
 use offtake_bank::status::StatusImport;
-use offtake_bank::{BankAccount as DomainAccount, Direction as DomainDirection, PayerMapping, Purpose};
+use offtake_bank::{
+    BankAccount as DomainAccount, Direction as DomainDirection, LineRecord, LineState, PayerMapping, Purpose,
+};
 use serde::{Deserialize, Serialize};
 use time::Date;
 use utoipa::ToSchema;
@@ -267,6 +269,18 @@ pub struct HandMatched {
     pub payment: String,
     /// Who matched it.
     pub by: String,
+}
+
+impl HandMatched {
+    /// The hand match a line version records, if it records one.
+    pub fn of(line: &LineRecord) -> Option<Self> {
+        match &line.state {
+            LineState::MatchedByHand { notice, by, .. } => {
+                Some(HandMatched { key: line.key.clone(), payment: notice.clone(), by: by.clone() })
+            }
+            _ => None,
+        }
+    }
 }
 
 wire_enum! {

@@ -221,13 +221,11 @@ async fn match_line(
         return Err(api_error(BankError::NotFound { kind: "statement line", id: key }));
     }
     let by = format!("api:{}", principal.key_id);
-    let m = HandMatch { brand: body.brand, facility: body.facility, invoices: body.invoices, by: by.clone() };
+    let m = HandMatch { brand: body.brand, facility: body.facility, invoices: body.invoices, by };
     let line = b.match_by_hand(&key, m).await.map_err(api_error)?;
-    let payment = match &line.state {
-        offtake_bank::LineState::MatchedByHand { notice, .. } => notice.clone(),
-        _ => String::new(),
-    };
-    Ok(created(&format!("/v1/payments/{payment}"), HandMatched { key, payment, by }))
+    let done =
+        HandMatched::of(&line).ok_or_else(|| ApiError::Internal(format!("line {key:?} is not matched by hand")))?;
+    Ok(created(&format!("/v1/payments/{}", done.payment), done))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
