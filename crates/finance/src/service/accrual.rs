@@ -12,7 +12,7 @@ use time::Date;
 
 use crate::chart::{self, FacilityPart};
 use crate::error::FinanceError;
-use crate::interest::{accrue, AccrualInput};
+use crate::interest::{accrue, AccrualInput, DailyAccrual};
 use crate::model::{kind, Facility, Invoice};
 use crate::rate::apply_bps;
 
@@ -103,43 +103,12 @@ impl Finance {
                 late_fees_minor: 0,
                 interest_total_minor: run.interest_total_minor,
             };
-            let mut commands = Vec::new();
-            for day in &run.days {
-                if let Some(c) = self.charge(&f, FacilityPart::Interest, "interest", day.day, day.interest_minor)? {
-                    commands.push(c);
-                }
-                if let Some(c) =
-                    self.charge(&f, FacilityPart::Penalty, "default_interest", day.day, day.default_minor)?
-                {
-                    commands.push(c);
-                }
-                report.interest_minor += day.interest_minor;
-                report.default_interest_minor += day.default_minor;
-                report.days_booked += 1;
-            }
-            let mut late: Vec<(String, i64)> = Vec::new();
-            for inv in invoices.iter().filter(|i| !i.late_fee_booked) {
-                let first_overdue = offtake_ledger::date::add_days_saturating(inv.due_on, i64::from(grace) + 1);
-                if first_overdue > through || !inv.overdue_on(first_overdue, grace) {
-                    continue;
-                }
-                let fee = f.terms.rounding.round_minor(apply_bps(inv.open_on(first_overdue), f.terms.late_fee_bps))?;
-                if fee > 0 {
-                    let key = format!("late_fee:{}", inv.id);
-                    let mut c = self
-                        .charge(&f, FacilityPart::Penalty, "late_fee", first_overdue, fee)?
-                        .ok_or(FinanceError::AmountOverflow)?;
-                    c.idempotency_key = key;
-                    c.metadata = serde_json::json!({ "facility": f.id, "invoice": inv.id, "late_fee_bps": f.terms.late_fee_bps });
-                    commands.push(c);
-                    report.late_fees_minor += fee;
-                }
-                late.push((inv.id.clone(), fee));
-            }
+            let mut commands = self.day_charges(&f, &run.days, &mut report)?;
+            let late = self.late_fee_charges(&f, &invoices, through, &mut commands, &mut report)?;
             for chunk in commands.chunks(ACCRUAL_BATCH) {
                 self.commit_all(chunk.to_vec()).await?;
             }
-            for (id, _) in &late {
+            for id in &late {
                 self.mark_late_fee_booked(id).await?;
             }
             if run.days.is_empty() {
@@ -156,6 +125,64 @@ impl Finance {
             }
         }
         Err(FinanceError::Contention { attempts: MAX_ATTEMPTS })
+    }
+
+    /// Each accrued day's interest and default interest, as commands, added
+    /// to the report.
+    fn day_charges(
+        &self,
+        f: &Facility,
+        days: &[DailyAccrual],
+        report: &mut AccrualReport,
+    ) -> Result<Vec<Command>, FinanceError> {
+        let mut commands = Vec::new();
+        for day in days {
+            if let Some(c) = self.charge(f, FacilityPart::Interest, "interest", day.day, day.interest_minor)? {
+                commands.push(c);
+            }
+            if let Some(c) = self.charge(f, FacilityPart::Penalty, "default_interest", day.day, day.default_minor)? {
+                commands.push(c);
+            }
+            report.interest_minor += day.interest_minor;
+            report.default_interest_minor += day.default_minor;
+            report.days_booked += 1;
+        }
+        Ok(commands)
+    }
+
+    /// The late fee of each invoice first overdue by `through` whose fee is
+    /// not booked yet, charged on its first overdue day (keyed by invoice,
+    /// so it is booked once); answers the invoices to mark as charged,
+    /// including those whose fee rounds to zero.
+    fn late_fee_charges(
+        &self,
+        f: &Facility,
+        invoices: &[Invoice],
+        through: Date,
+        commands: &mut Vec<Command>,
+        report: &mut AccrualReport,
+    ) -> Result<Vec<String>, FinanceError> {
+        let grace = f.terms.grace_days;
+        let mut late = Vec::new();
+        for inv in invoices.iter().filter(|i| !i.late_fee_booked) {
+            let first_overdue = offtake_ledger::date::add_days_saturating(inv.due_on, i64::from(grace) + 1);
+            if first_overdue > through || !inv.overdue_on(first_overdue, grace) {
+                continue;
+            }
+            let fee = f.terms.rounding.round_minor(apply_bps(inv.open_on(first_overdue), f.terms.late_fee_bps))?;
+            if fee > 0 {
+                let mut c = self
+                    .charge(f, FacilityPart::Penalty, "late_fee", first_overdue, fee)?
+                    .ok_or(FinanceError::AmountOverflow)?;
+                c.idempotency_key = format!("late_fee:{}", inv.id);
+                c.metadata =
+                    serde_json::json!({ "facility": f.id, "invoice": inv.id, "late_fee_bps": f.terms.late_fee_bps });
+                commands.push(c);
+                report.late_fees_minor += fee;
+            }
+            late.push(inv.id.clone());
+        }
+        Ok(late)
     }
 
     /// One day's charge (negative = a correction in the other direction).

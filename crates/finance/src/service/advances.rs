@@ -20,32 +20,9 @@ impl Finance {
     /// decided one at a time by the ledger's guard on the facility's
     /// accounts: whoever decided on stale numbers re-reads and retries.
     pub async fn request_advance(&self, doc: &SignedDocument, now: OffsetDateTime) -> Result<Advance, FinanceError> {
-        doc.require_type("advance_request")?;
-        let doc_id = doc.doc_id()?.to_owned();
-        super::check_id("doc_id", &doc_id)?;
-        let facility_id = doc.str_field("facility")?;
-        let facility = self.facility(facility_id).await?;
-        let maker = doc.str_field("maker")?;
-        if maker != facility.maker {
-            // Another maker's facility answers exactly like a missing one.
-            return Err(FinanceError::not_found("facility", facility_id));
-        }
-        doc.require_signer(&facility.maker, PartyRole::Maker)?;
-        if facility.status != FacilityStatus::Open {
-            return Err(FinanceError::NotAccepted { facility: facility.id.clone() });
-        }
-        let currency = Currency::from_code(doc.str_field("currency")?)?;
-        if currency != facility.terms.currency {
-            return Err(FinanceError::CurrencyMismatch {
-                expected: facility.terms.currency.to_string(),
-                got: currency.to_string(),
-            });
-        }
-        let amount = AmountMinor::parse(doc.str_field("amount")?, currency)?;
-        if !amount.is_positive() {
-            return Err(FinanceError::invalid("amount", "must be positive"));
-        }
-        let (id, existing) = self.advance_slot(&doc_id, &facility.maker).await?;
+        let (facility, amount) = self.read_advance_request(doc).await?;
+        let doc_id = doc.doc_id()?;
+        let (id, existing) = self.advance_slot(doc_id, &facility.maker).await?;
         if let Some(existing) = existing {
             return if existing.request_hash == doc.body_hash_hex() {
                 Ok(existing)
@@ -53,11 +30,6 @@ impl Finance {
                 Err(FinanceError::AlreadyExists { kind: "advance", id })
             };
         }
-        let refuse = |available: i64| FinanceError::InsufficientAvailability {
-            requested: amount.format(currency),
-            available: AmountMinor::new(available).format(currency),
-            currency: currency.code(),
-        };
         // The hold is decided first, under the ledger's guard, and the
         // document admitted (its nonce consumed, the document stored) only
         // once it holds: a request refused for availability, also one that
@@ -65,50 +37,7 @@ impl Finance {
         self.check_nonces(doc).await?;
         let requested_on = doc.issued_on()?;
         let expires_at = doc.str_field("expires_at")?.to_owned();
-        let principal = chart::facility(&facility.id, FacilityPart::Principal, currency)?;
-        let cash = chart::lender_cash(&facility.lender, currency)?;
-        let backlog = chart::memo_backlog(&facility.maker, currency)?;
-        // Invoices and the payments that lower receivables move the maker's
-        // equity: a draw decided before either is retried.
-        let equity = chart::maker_equity(&facility.maker, currency)?;
-        let as_of = now.date();
-        let mut hold = None;
-        for _ in 0..MAX_ATTEMPTS {
-            let snap = self.snapshot(&facility, as_of).await?;
-            let available = snap.availability.available_minor;
-            if snap.availability.overadvanced {
-                return Err(FinanceError::Overadvanced {
-                    facility: facility.id.clone(),
-                    shortfall: AmountMinor::new(snap.availability.overadvance_minor).format(currency),
-                    currency: currency.code(),
-                });
-            }
-            if amount.get() > available {
-                return Err(refuse(available));
-            }
-            let cmd = command(
-                format!("advance:{id}:hold"),
-                "advance_requested",
-                requested_on,
-                serde_json::json!({ "advance": id, "facility": facility.id }),
-                Some(doc.body_hash),
-                Action::RecordIfUnchanged {
-                    legs: pair(&principal, &cash, amount.get()),
-                    pending: true,
-                    unchanged: vec![principal.code.clone(), backlog.code.clone(), equity.code.clone()],
-                    since_seq: snap.at_seq,
-                },
-            );
-            match self.store.commit(&self.ledger, cmd).await {
-                Ok(c) => {
-                    hold = Some(c.seq);
-                    break;
-                }
-                Err(LedgerError::PreconditionFailed { .. }) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        let hold_seq = hold.ok_or(FinanceError::Contention { attempts: MAX_ATTEMPTS })?;
+        let hold_seq = self.hold_advance(doc, &facility, &id, amount, now.date()).await?;
         if let Err(e) = self.admit(doc).await {
             // Another document took this nonce between the check above and
             // now (two documents signed with one nonce, sent at once): the
@@ -129,7 +58,7 @@ impl Finance {
             facility: facility.id.clone(),
             maker: facility.maker.clone(),
             amount_minor: amount.get(),
-            currency,
+            currency: facility.terms.currency,
             status: AdvanceStatus::Pending,
             requested_on,
             expires_at,
@@ -145,6 +74,94 @@ impl Finance {
             Err(FinanceError::Ledger(LedgerError::VersionConflict { .. })) => self.advance(&id).await,
             Err(e) => Err(e),
         }
+    }
+
+    /// The facility an advance request draws on and the positive amount it
+    /// asks for, or the refusal: the request's own fields are checked before
+    /// anything is read from availability.
+    async fn read_advance_request(&self, doc: &SignedDocument) -> Result<(Facility, AmountMinor), FinanceError> {
+        doc.require_type("advance_request")?;
+        super::check_id("doc_id", doc.doc_id()?)?;
+        let facility_id = doc.str_field("facility")?;
+        let facility = self.facility(facility_id).await?;
+        if doc.str_field("maker")? != facility.maker {
+            // Another maker's facility answers exactly like a missing one.
+            return Err(FinanceError::not_found("facility", facility_id));
+        }
+        doc.require_signer(&facility.maker, PartyRole::Maker)?;
+        if facility.status != FacilityStatus::Open {
+            return Err(FinanceError::NotAccepted { facility: facility.id.clone() });
+        }
+        let currency = Currency::from_code(doc.str_field("currency")?)?;
+        if currency != facility.terms.currency {
+            return Err(FinanceError::CurrencyMismatch {
+                expected: facility.terms.currency.to_string(),
+                got: currency.to_string(),
+            });
+        }
+        let amount = AmountMinor::parse(doc.str_field("amount")?, currency)?;
+        if !amount.is_positive() {
+            return Err(FinanceError::invalid("amount", "must be positive"));
+        }
+        Ok((facility, amount))
+    }
+
+    /// Holds `amount` on the facility as a pending entry if availability on
+    /// `as_of` covers it, and answers the hold's sequence number. The entry
+    /// commits only if the facility's principal, the maker's backlog and
+    /// its equity (moved by invoices and the payments that lower
+    /// receivables) are unchanged since the availability was read; a draw
+    /// decided on stale numbers re-reads and retries.
+    async fn hold_advance(
+        &self,
+        doc: &SignedDocument,
+        facility: &Facility,
+        id: &str,
+        amount: AmountMinor,
+        as_of: time::Date,
+    ) -> Result<i64, FinanceError> {
+        let currency = facility.terms.currency;
+        let principal = chart::facility(&facility.id, FacilityPart::Principal, currency)?;
+        let cash = chart::lender_cash(&facility.lender, currency)?;
+        let backlog = chart::memo_backlog(&facility.maker, currency)?;
+        let equity = chart::maker_equity(&facility.maker, currency)?;
+        for _ in 0..MAX_ATTEMPTS {
+            let snap = self.snapshot(facility, as_of).await?;
+            let available = snap.availability.available_minor;
+            if snap.availability.overadvanced {
+                return Err(FinanceError::Overadvanced {
+                    facility: facility.id.clone(),
+                    shortfall: AmountMinor::new(snap.availability.overadvance_minor).format(currency),
+                    currency: currency.code(),
+                });
+            }
+            if amount.get() > available {
+                return Err(FinanceError::InsufficientAvailability {
+                    requested: amount.format(currency),
+                    available: AmountMinor::new(available).format(currency),
+                    currency: currency.code(),
+                });
+            }
+            let cmd = command(
+                format!("advance:{id}:hold"),
+                "advance_requested",
+                doc.issued_on()?,
+                serde_json::json!({ "advance": id, "facility": facility.id }),
+                Some(doc.body_hash),
+                Action::RecordIfUnchanged {
+                    legs: pair(&principal, &cash, amount.get()),
+                    pending: true,
+                    unchanged: vec![principal.code.clone(), backlog.code.clone(), equity.code.clone()],
+                    since_seq: snap.at_seq,
+                },
+            );
+            match self.store.commit(&self.ledger, cmd).await {
+                Ok(c) => return Ok(c.seq),
+                Err(LedgerError::PreconditionFailed { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(FinanceError::Contention { attempts: MAX_ATTEMPTS })
     }
 
     /// The id an advance request's `doc_id` gets, and the advance already
