@@ -281,6 +281,20 @@ struct Target {
 }
 
 impl Target {
+    /// Every command acts on one ledger: with a ledger map, on that
+    /// ledger's database.
+    fn of(database_url: String, ledger: String, ledger_map: Option<&std::path::Path>) -> anyhow::Result<Self> {
+        let map = match ledger_map {
+            Some(path) => Some(store::LedgerMap::load(path, &database_url)?),
+            None => None,
+        };
+        let database_url = match &map {
+            Some(map) => map.url_of(&LedgerId::new(&ledger)?).to_owned(),
+            None => database_url,
+        };
+        Ok(Target { database_url, ledger, map })
+    }
+
     fn ledger_id(&self) -> anyhow::Result<LedgerId> {
         Ok(LedgerId::new(&self.ledger)?)
     }
@@ -310,16 +324,7 @@ impl Target {
 /// One arm per command, grouped as the help lists them; each hands its
 /// arguments to the module that owns the command.
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let map = match &cli.ledger_map {
-        Some(path) => Some(store::LedgerMap::load(path, &cli.database_url)?),
-        None => None,
-    };
-    // Every command acts on one ledger: with a map, on that ledger's database.
-    let database_url = match &map {
-        Some(map) => map.url_of(&LedgerId::new(&cli.ledger)?).to_owned(),
-        None => cli.database_url,
-    };
-    let at = Target { database_url, ledger: cli.ledger, map };
+    let at = Target::of(cli.database_url, cli.ledger, cli.ledger_map.as_deref())?;
     match cli.command {
         // The ledger.
         Cmd::Init => init(&at).await,

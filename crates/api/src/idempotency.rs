@@ -280,6 +280,20 @@ async fn run(state: AppState, req: Request, next: Next) -> Result<Response, Resp
     if !response.status().is_success() || response.extensions().get::<StoredWithEntry>().is_some() {
         return Ok(response);
     }
+    store_response(&state, &id, StoredKey { party_id, key, fingerprint }, response).await
+}
+
+/// Who used an idempotency key, and for which request.
+struct StoredKey {
+    party_id: String,
+    key: String,
+    fingerprint: String,
+}
+
+/// Keeps a successful response under its key so a retry replays it, and
+/// answers it. Storing is best effort: the work is done and answered, and
+/// a retry is still safe through the ledger's and the records' own guards.
+async fn store_response(state: &AppState, id: &str, who: StoredKey, response: Response) -> Result<Response, Response> {
     let (parts, body) = response.into_parts();
     let body = match to_bytes(body, MAX_STORED_RESPONSE_BYTES).await {
         Ok(b) => b,
@@ -290,9 +304,9 @@ async fn run(state: AppState, req: Request, next: Next) -> Result<Response, Resp
         None => String::from_utf8_lossy(&body).into_owned(),
     };
     let stored = StoredResponse {
-        party_id,
-        key,
-        fingerprint,
+        party_id: who.party_id,
+        key: who.key,
+        fingerprint: who.fingerprint,
         status: parts.status.as_u16(),
         body: stored_body,
         location: parts.headers.get(axum::http::header::LOCATION).and_then(|v| v.to_str().ok()).map(str::to_owned),
@@ -300,9 +314,7 @@ async fn run(state: AppState, req: Request, next: Next) -> Result<Response, Resp
     };
     match serde_json::to_value(&stored) {
         Ok(value) => {
-            if let Err(e) = state.store().put_record(state.ledger(), RECORD_KIND, &id, 0, &value).await {
-                // The work is done and answered; a retry is still safe
-                // through the ledger's and the records' own guards.
+            if let Err(e) = state.store().put_record(state.ledger(), RECORD_KIND, id, 0, &value).await {
                 tracing::warn!(error = %e, "could not store the idempotent response");
             }
         }
