@@ -454,9 +454,7 @@ async fn balance_at_scale(
     cfg: &ScenarioConfig,
     emit: &mut dyn FnMut(&Report),
 ) -> Result<(), BenchError> {
-    const TARGET_HOT_PERCENT: u64 = 10;
     let bl = funded_ledger(backend, "bench-scale", cfg.scale_accounts).await?;
-    let target = setup::account_code(0);
     let mut rng = SplitMix64::new(cfg.seed);
     let mut scales = cfg.scales.clone();
     scales.sort_unstable();
@@ -467,22 +465,8 @@ async fn balance_at_scale(
         reset_peak_rss();
         let cpu = CpuMeter::start(backend.kind == BackendKind::Postgres);
         let start = Instant::now();
-        let mut head = bl.store.head(&bl.ledger).await?.seq;
-        let grown_from = head;
-        while head < scale {
-            let n = usize::try_from(scale - head).unwrap_or(BULK_BATCH).min(BULK_BATCH);
-            let batch: Vec<_> = (0..n)
-                .map(|_| {
-                    let (a, b) = setup::pick_pair(&mut rng, bl.codes.len(), TARGET_HOT_PERCENT);
-                    bulk_no += 1;
-                    setup::transfer(format!("bulk:{bulk_no}"), &bl.codes[a], &bl.codes[b], 1 + rng.below(100) as i64)
-                })
-                .collect();
-            for o in bl.store.commit_batch(&bl.ledger, &batch).await? {
-                o?;
-            }
-            head = bl.store.head(&bl.ledger).await?.seq;
-        }
+        let grown_from = bl.store.head(&bl.ledger).await?.seq;
+        let head = grow_ledger(&bl, scale, &mut rng, &mut bulk_no).await?;
         let built = (head - grown_from).max(0) as u64;
         let secs = start.elapsed().as_secs_f64();
         let (client_cpu, server_cpu) = cpu.per_op(built);
@@ -510,45 +494,92 @@ async fn balance_at_scale(
             emit(&base);
         }
         let last_time = bl.store.head(&bl.ledger).await?.recorded_at_us;
+        let at = ScalePoint { head, first_time, last_time };
         for variant in ["balance-now", "as-of-seq", "as-of-time"] {
-            reset_peak_rss();
-            let mut lat = Latencies::with_capacity(cfg.samples);
-            let cpu = CpuMeter::start(backend.kind == BackendKind::Postgres);
-            let start = Instant::now();
-            for _ in 0..cfg.samples {
-                let as_of = match variant {
-                    "balance-now" => AsOf::Now,
-                    "as-of-seq" => AsOf::Seq(1 + rng.below(head.max(1) as u64) as i64),
-                    _ => {
-                        let span = (last_time - first_time).max(1) as u64;
-                        AsOf::RecordedAtUs(first_time + rng.below(span) as i64)
-                    }
-                };
-                let t = Instant::now();
-                bl.store.balance(&bl.ledger, &target, as_of).await?;
-                lat.record(t.elapsed());
-            }
-            let secs = start.elapsed().as_secs_f64();
-            let (p50, p99, max) = lat.summary_ms();
-            let (client_cpu, server_cpu) = cpu.per_op(cfg.samples as u64);
-            emit(&Report {
-                client_cpu_us_per_op: client_cpu,
-                server_cpu_us_per_op: server_cpu,
-                variant: variant.into(),
-                unit: "queries".into(),
-                ops: cfg.samples as u64,
-                seconds: secs,
-                throughput_per_s: if secs > 0.0 { cfg.samples as f64 / secs } else { 0.0 },
-                p50_ms: p50,
-                p99_ms: p99,
-                max_ms: max,
-                mean_batch: None,
-                peak_rss_mib: mib(peak_rss_kib().or(rss_kib())),
-                ..base.clone()
-            });
+            emit(&sample_balances(backend, &bl, cfg, &mut rng, variant, &at, &base).await?);
         }
     }
     Ok(())
+}
+
+/// Commits bulk batches of random transfers (a tenth on hot accounts)
+/// until the ledger holds `scale` entries; answers the head's sequence.
+async fn grow_ledger(bl: &BenchLedger, scale: i64, rng: &mut SplitMix64, bulk_no: &mut u64) -> Result<i64, BenchError> {
+    const TARGET_HOT_PERCENT: u64 = 10;
+    let mut head = bl.store.head(&bl.ledger).await?.seq;
+    while head < scale {
+        let n = usize::try_from(scale - head).unwrap_or(BULK_BATCH).min(BULK_BATCH);
+        let batch: Vec<_> = (0..n)
+            .map(|_| {
+                let (a, b) = setup::pick_pair(rng, bl.codes.len(), TARGET_HOT_PERCENT);
+                *bulk_no += 1;
+                setup::transfer(format!("bulk:{bulk_no}"), &bl.codes[a], &bl.codes[b], 1 + rng.below(100) as i64)
+            })
+            .collect();
+        for o in bl.store.commit_batch(&bl.ledger, &batch).await? {
+            o?;
+        }
+        head = bl.store.head(&bl.ledger).await?.seq;
+    }
+    Ok(head)
+}
+
+/// The size a scale step reached: the head's sequence, and the recorded
+/// times of the first and the last entry.
+struct ScalePoint {
+    head: i64,
+    first_time: i64,
+    last_time: i64,
+}
+
+/// `cfg.samples` balance reads of the busiest account: now, as of a random
+/// entry, or as of a random recorded time.
+async fn sample_balances(
+    backend: &Backend,
+    bl: &BenchLedger,
+    cfg: &ScenarioConfig,
+    rng: &mut SplitMix64,
+    variant: &str,
+    at: &ScalePoint,
+    base: &Report,
+) -> Result<Report, BenchError> {
+    let ScalePoint { head, first_time, last_time } = *at;
+    let target = setup::account_code(0);
+    reset_peak_rss();
+    let mut lat = Latencies::with_capacity(cfg.samples);
+    let cpu = CpuMeter::start(backend.kind == BackendKind::Postgres);
+    let start = Instant::now();
+    for _ in 0..cfg.samples {
+        let as_of = match variant {
+            "balance-now" => AsOf::Now,
+            "as-of-seq" => AsOf::Seq(1 + rng.below(head.max(1) as u64) as i64),
+            _ => {
+                let span = (last_time - first_time).max(1) as u64;
+                AsOf::RecordedAtUs(first_time + rng.below(span) as i64)
+            }
+        };
+        let t = Instant::now();
+        bl.store.balance(&bl.ledger, &target, as_of).await?;
+        lat.record(t.elapsed());
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let (p50, p99, max) = lat.summary_ms();
+    let (client_cpu, server_cpu) = cpu.per_op(cfg.samples as u64);
+    Ok(Report {
+        client_cpu_us_per_op: client_cpu,
+        server_cpu_us_per_op: server_cpu,
+        variant: variant.into(),
+        unit: "queries".into(),
+        ops: cfg.samples as u64,
+        seconds: secs,
+        throughput_per_s: if secs > 0.0 { cfg.samples as f64 / secs } else { 0.0 },
+        p50_ms: p50,
+        p99_ms: p99,
+        max_ms: max,
+        mean_batch: None,
+        peak_rss_mib: mib(peak_rss_kib().or(rss_kib())),
+        ..base.clone()
+    })
 }
 
 /// The HTTP API (`offtake-api`) on `127.0.0.1:0` over the backend's store
