@@ -132,7 +132,8 @@ pick() { jq -r --arg b "$1" --arg s "$2" --arg v "${3:-}" \
 CORE=$(pick postgres transfers uniform)
 HTTP=$(pick postgres http)
 PARALLEL=$(pick postgres parallel-ledgers)
-SETTLE=$(pick postgres settlement)
+SETTLE=$(pick postgres settlement waterfall)
+SETTLE_BATCHED=$(pick postgres settlement batched)
 CORE_SRV=$(jq -r 'select(.backend == "postgres" and .scenario == "transfers" and .variant == "uniform") | .server_cpu_us_per_op // 0' "$JSON" | tail -1)
 [ -n "$CORE" ] && [ -n "$HTTP" ] && [ -n "$PARALLEL" ] || { echo "could not read the offtake results" >&2; exit 1; }
 LITE_CORE=$(pick sqlite transfers uniform)
@@ -140,7 +141,7 @@ LITE_HTTP=$(pick sqlite http)
 
 echo "## result (one run, same server; ratios are what to compare across runs)"
 awk -v c="$CONCURRENCY" -v t="$TPS" -v f="$FLOOR" -v core="$CORE" -v http="$HTTP" -v par="$PARALLEL" \
-    -v nl="$LEDGERS" -v se="${SETTLE:-0}" -v lc="${LITE_CORE:-0}" -v lh="${LITE_HTTP:-0}" \
+    -v nl="$LEDGERS" -v se="${SETTLE:-0}" -v sb="${SETTLE_BATCHED:-0}" -v lc="${LITE_CORE:-0}" -v lh="${LITE_HTTP:-0}" \
     -v n="${TXNS:-0}" -v st=$((SERVER_T1 - SERVER_T0)) -v os="${CORE_SRV:-0}" 'BEGIN {
     printf "pgbench TPC-B tps                     %10.0f\n", t
     printf "insert-only floor entries/s           %10.0f\n", f
@@ -154,6 +155,8 @@ awk -v c="$CONCURRENCY" -v t="$TPS" -v f="$FLOOR" -v core="$CORE" -v http="$HTTP
     printf "ratio %d ledgers / TPC-B               %10.2f   (target >= 10)\n", nl, par / t
     printf "settlement notices/s (c%-3s)           %10.0f\n", c, se
     printf "ratio settlement / TPC-B              %10.2f   (target >= 0.5)\n", se / t
+    printf "settlement batched passes notices/s   %10.0f\n", sb
+    printf "ratio batched settlement / TPC-B      %10.2f   (target >= 0.5)\n", sb / t
     if (lc > 0) {
         printf "SQLite core transfers/s               %10.0f\n", lc
         printf "SQLite HTTP transfers/s               %10.0f\n", lh

@@ -82,6 +82,12 @@ fn check(reports: &[Report], backend: &str) {
         assert_eq!(r.ops, 6 * r.concurrency as u64, "{r:?}");
         assert_eq!(r.unit, "notices");
     }
+    // The batched passes settle a burst as large as the widest run's
+    // (4 clients × 6 notices), all of it, with the books checked after.
+    let batched = of("settlement", "batched");
+    assert_eq!(batched.len(), 1, "one batched run");
+    assert_eq!(batched[0].ops, 24, "{:?}", batched[0]);
+    assert_eq!(batched[0].concurrency, 4);
     // Every operation sampled at both program sizes, none failing.
     for op in [
         "draw",
