@@ -51,6 +51,12 @@ pub struct ServeArgs {
     /// long; one revoked through this server stops at once.
     #[arg(long, default_value_t = offtake_api::config::DEFAULT_API_KEY_CACHE_TTL_MS)]
     pub api_key_cache_ttl_ms: u64,
+    /// Records one page of a filtered list (`GET /v1/facilities`,
+    /// `/v1/invoices`, ...) reads at most: a page costs at most this
+    /// however large the program grows; a selective filter then answers a
+    /// short page with a `next_cursor`.
+    #[arg(long, default_value_t = offtake_api::config::DEFAULT_LIST_SCAN_BUDGET)]
+    pub list_scan_budget: usize,
     /// Also publish every event to NATS JetStream at this URL (README,
     /// "Events": subject `offtake.{ledger}.events.{type}`).
     #[arg(long, env = "OFFTAKE_NATS_URL")]
@@ -73,6 +79,7 @@ pub async fn serve(store: Arc<dyn Store>, ledger: LedgerId, args: ServeArgs) -> 
         commit_max_batch: args.commit_max_batch,
         commit_max_wait_us: args.commit_max_wait_us,
         api_key_cache_ttl_ms: args.api_key_cache_ttl_ms,
+        list_scan_budget: args.list_scan_budget,
         webhooks: Some(offtake_api::RetryPolicy {
             reach: if args.webhook_allow_private {
                 offtake_webhooks::Reach::Any

@@ -37,11 +37,15 @@ impl Principal {
         self.role == Role::Admin
     }
 
+    /// Admins and auditors see every party's objects.
+    pub fn sees_everything(&self) -> bool {
+        matches!(self.role, Role::Admin | Role::Auditor)
+    }
+
     /// May this principal see an object that belongs to `owners`?
     /// Admins and auditors see everything; a party sees what it is party to.
     pub fn can_see<'a>(&self, owners: impl IntoIterator<Item = &'a str>) -> bool {
-        matches!(self.role, Role::Admin | Role::Auditor)
-            || owners.into_iter().any(|owner| owner == self.party_id.as_str())
+        self.sees_everything() || owners.into_iter().any(|owner| owner == self.party_id.as_str())
     }
 
     /// Refuses anyone but an admin.

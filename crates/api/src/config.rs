@@ -27,6 +27,9 @@ pub const DEFAULT_RATE_LIMIT_BURST: u32 = 400;
 /// server's `DELETE /v1/keys/{id}` stops at once).
 pub const DEFAULT_API_KEY_CACHE_TTL_MS: u64 = 1_000;
 
+/// Default most records one page of a filtered list reads.
+pub const DEFAULT_LIST_SCAN_BUDGET: usize = 2_000;
+
 /// Default most entries one group-commit transaction carries.
 pub const DEFAULT_COMMIT_MAX_BATCH: usize = offtake_committer::DEFAULT_MAX_BATCH;
 
@@ -56,6 +59,11 @@ pub struct ApiConfig {
     pub api_key_cache_ttl_ms: u64,
     /// Webhook delivery (`None`: no dispatcher runs in this server).
     pub webhooks: Option<offtake_webhooks::RetryPolicy>,
+    /// Records one page of a filtered list may read at most (see
+    /// `routes::views::scan_page`): bounds a page's cost however large the
+    /// program grows; a selective filter then answers a short page with a
+    /// `next_cursor`.
+    pub list_scan_budget: usize,
 }
 
 impl Default for ApiConfig {
@@ -70,6 +78,7 @@ impl Default for ApiConfig {
             commit_max_wait_us: 0,
             api_key_cache_ttl_ms: DEFAULT_API_KEY_CACHE_TTL_MS,
             webhooks: Some(offtake_webhooks::RetryPolicy::default()),
+            list_scan_budget: DEFAULT_LIST_SCAN_BUDGET,
         }
     }
 }

@@ -106,6 +106,7 @@ async fn measure_size(
     load_notices(&program, size.notices).await?;
     backend.analyze().await?;
     println!("# scale: loaded {} ({}) in {:.1} s", size.label(), ledger, loading.elapsed().as_secs_f64());
+    let api = Api::over(store, ledger).await?;
     let mut p99_ms = Vec::with_capacity(OPERATIONS.len());
     for op in OPERATIONS {
         let mut rng = SplitMix64::new(cfg.seed);
@@ -116,7 +117,7 @@ async fn measure_size(
         for n in 0..cfg.samples {
             let f = rng.below(program.facility_count() as u64) as usize;
             let t = Instant::now();
-            if let Err(e) = one(&program, op, f, n, &mut rng).await {
+            if let Err(e) = one(&program, &api, op, f, n, &mut rng).await {
                 errors += 1;
                 first_error.get_or_insert(LedgerError::Storage(e.to_string()));
             }
@@ -167,27 +168,72 @@ async fn load_notices(program: &Arc<Program>, notices: usize) -> Result<(), Benc
     Ok(())
 }
 
+/// The API's view of a program, for its list operations: the program's
+/// lender asks (`GET /v1/facilities`, `/v1/invoices`, `/v1/payments` as
+/// that lender, through the handlers' own page functions, without HTTP).
+struct Api {
+    state: offtake_api::AppState,
+    lender: offtake_api::Principal,
+}
+
+impl Api {
+    async fn over(store: &Arc<dyn Store>, ledger: &str) -> Result<Api, BenchError> {
+        let ledger = offtake_ledger::LedgerId::new(ledger)?;
+        let state = offtake_api::AppState::new(
+            store.clone(),
+            ledger,
+            offtake_api::ApiConfig { webhooks: None, ..Default::default() },
+        )
+        .await?;
+        let lender = offtake_api::Principal {
+            party_id: offtake_api::parties::PartyId::new(crate::settlement::LENDER).map_err(api_error)?,
+            role: offtake_api::Role::Lender,
+            key_id: "bench".into(),
+        };
+        Ok(Api { state, lender })
+    }
+}
+
+fn api_error(e: offtake_api::ApiError) -> BenchError {
+    ledger_error(format!("{e:?}"))
+}
+
 fn ledger_error(e: impl std::fmt::Display) -> BenchError {
     BenchError::Ledger(LedgerError::Storage(e.to_string()))
 }
 
 /// One sample of `op` on facility `f` (`n`: the sample's number, for
 /// unique document ids and notice references).
-async fn one(program: &Program, op: &str, f: usize, n: usize, rng: &mut SplitMix64) -> Result<(), BenchError> {
+async fn one(
+    program: &Program,
+    api: &Api,
+    op: &str,
+    f: usize,
+    n: usize,
+    rng: &mut SplitMix64,
+) -> Result<(), BenchError> {
+    use offtake_api::routes::{facilities, invoices, payments};
     let settlement = program.settlement();
     let fin = settlement.finance();
     let (facility, maker, _) = program.facility(f);
-    let first_page = |kind: &'static str| async move {
-        fin.store().list_records(fin.ledger(), kind, None, PAGE_ITEMS).await.map(drop).map_err(BenchError::from)
-    };
+    let (state, lender) = (&api.state, &api.lender);
     match op {
         "draw" => draw(fin, f, &format!("-s{n}"), "1.00").await,
         "availability" => fin.availability(facility, PROGRAM_DATE).await.map(drop).map_err(ledger_error),
         "settle-notice" => settle_one(program, f, n, rng).await,
         "statement" => fin.maker_statement(&maker, PROGRAM_DATE).await.map(drop).map_err(ledger_error),
-        "list-facilities" => first_page(offtake_finance::kind::FACILITY).await,
-        "list-invoices" => first_page(offtake_finance::kind::INVOICE).await,
-        "list-notices" => first_page(offtake_settlement::notice::NOTICE_KIND).await,
+        "list-facilities" => {
+            let q = facilities::FacilityQuery { limit: Some(PAGE_ITEMS), ..Default::default() };
+            facilities::facility_page(state, lender, &q).await.map(drop).map_err(api_error)
+        }
+        "list-invoices" => {
+            let q = invoices::InvoiceQuery { limit: Some(PAGE_ITEMS), ..Default::default() };
+            invoices::invoice_page(state, lender, &q).await.map(drop).map_err(api_error)
+        }
+        "list-notices" => {
+            let q = payments::PaymentQuery { limit: Some(PAGE_ITEMS), ..Default::default() };
+            payments::payment_page(state, lender, &q).await.map(drop).map_err(api_error)
+        }
         "list-events" => first_events(fin.store().as_ref(), fin.ledger()).await,
         other => Err(BenchError::InvalidConfig(format!("unknown scale operation {other:?}"))),
     }

@@ -28,7 +28,8 @@ use crate::rng::SplitMix64;
 use crate::scenario::{drive_clients, Driven, OpResult, Operation, RunLabel, ScenarioConfig};
 use crate::setup::USD;
 
-const LENDER: &str = "lender-bench";
+/// The program's one lender.
+pub const LENDER: &str = "lender-bench";
 const OPENED_ON: Date = date!(2026 - 01 - 01);
 const DELIVERED_ON: Date = date!(2026 - 02 - 15);
 /// Before the invoices fall due (30 days after delivery): no late charges,

@@ -8,6 +8,7 @@ mod errors;
 mod events;
 mod idempotency;
 mod ledger;
+mod lists;
 mod openapi;
 mod server;
 mod slow_clients;

@@ -6,13 +6,14 @@
 use axum::extract::State;
 use axum::response::Response;
 use axum::Json;
+use offtake_finance::model::{index, kind};
 use offtake_finance::Advance;
 use offtake_signing::Envelope;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::commitments::{verified_by_caller, EnvelopeInput};
-use super::views::page_of;
+use super::views::{scan_page, FacilityParties, Keep, Source};
 use super::{created, in_range, list_query, query_day};
 use crate::auth::Principal;
 use crate::error::ApiError;
@@ -28,11 +29,18 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(reject_advance))
 }
 
-async fn visible(state: &AppState, principal: &Principal, a: &Advance) -> Result<bool, ApiError> {
+/// Whether the caller sees an advance: its maker does, and the lender of
+/// its facility (looked up once into `lenders`, which a page shares).
+async fn visible(
+    state: &AppState,
+    principal: &Principal,
+    a: &Advance,
+    lenders: &FacilityParties,
+) -> Result<bool, ApiError> {
     if principal.can_see([a.maker.as_str()]) {
         return Ok(true);
     }
-    let lender = state.finance().facility(&a.facility).await.map(|f| f.lender).unwrap_or_default();
+    let lender = lenders.lender(state, &a.facility).await;
     Ok(principal.can_see([lender.as_str()]))
 }
 
@@ -87,14 +95,19 @@ async fn list_advances(
             && q.maker.as_ref().is_none_or(|m| *m == a.maker)
             && in_range(a.requested_on, from, to)
     };
-    let mut mine = Vec::new();
-    for a in state.finance().advances().await?.into_iter().filter(|a| wanted(a)) {
-        if visible(&state, &principal, &a).await? {
-            mine.push(a);
-        }
-    }
-    mine.sort_by(|a, b| a.id.cmp(&b.id));
-    let (items, next_cursor) = page_of(mine, &q.page(), |a| a.id.clone())?;
+    let source = match &q.facility {
+        Some(f) => Source::index(kind::ADVANCE, index::FACILITY, f),
+        None => Source::Kind(kind::ADVANCE),
+    };
+    let lenders = FacilityParties::default();
+    let (lenders, wanted, state, principal) = (&lenders, &wanted, &state, &principal);
+    let keep = |a: Advance| -> Keep<'_, Advance> {
+        Box::pin(async move {
+            let yes = wanted(&a) && visible(state, principal, &a, lenders).await?;
+            Ok(yes.then_some(a))
+        })
+    };
+    let (items, next_cursor) = scan_page(state, &source, &q.page(), keep).await?;
     Ok(Json(wire::AdvancePage::new(items.into_iter().map(wire::Advance::from).collect(), next_cursor)))
 }
 
@@ -108,7 +121,7 @@ async fn visible_advance(state: &AppState, principal: &Principal, id: &str) -> R
         }
         Err(e) => return Err(e.into()),
     };
-    if visible(state, principal, &advance).await? {
+    if visible(state, principal, &advance, &FacilityParties::default()).await? {
         Ok(advance)
     } else {
         Err(not_found())

@@ -6,6 +6,7 @@
 use axum::extract::State;
 use axum::response::Response;
 use axum::Json;
+use offtake_finance::model::{index, kind};
 use offtake_finance::{Commitment, SignedDocument};
 use offtake_signing::{Envelope, EnvelopeSignature};
 use serde::Deserialize;
@@ -13,9 +14,9 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::views::page_of;
+use super::views::{keep_if, scan_page, Source};
 use super::{created, list_query};
-use crate::auth::Principal;
+use crate::auth::{Principal, Role};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
@@ -112,16 +113,36 @@ async fn list_commitments(
     principal: Principal,
     ApiQuery(q): ApiQuery<CommitmentQuery>,
 ) -> Result<Json<wire::CommitmentPage>, ApiError> {
+    Ok(Json(commitment_page(&state, &principal, &q).await?))
+}
+
+/// A page of `GET /v1/commitments`, read through the brand or maker index
+/// when a filter or the caller names one (see [`scan_page`]): a party is
+/// party to a commitment only as its brand or its maker.
+pub async fn commitment_page(
+    state: &AppState,
+    principal: &Principal,
+    q: &CommitmentQuery,
+) -> Result<wire::CommitmentPage, ApiError> {
+    let me = principal.party_id.as_str();
+    let source = match (&q.brand, &q.maker) {
+        (Some(b), _) => Source::index(kind::COMMITMENT, index::BRAND, b),
+        (None, Some(m)) => Source::index(kind::COMMITMENT, index::MAKER, m),
+        _ if principal.sees_everything() => Source::Kind(kind::COMMITMENT),
+        _ if principal.role == Role::Brand => Source::index(kind::COMMITMENT, index::BRAND, me),
+        _ => Source::index(kind::COMMITMENT, index::MAKER, me),
+    };
     let wanted = |c: &Commitment| {
         q.status.is_none_or(|s| s == wire::CommitmentStatus::from(c.status))
             && q.brand.as_ref().is_none_or(|b| *b == c.brand)
             && q.maker.as_ref().is_none_or(|m| *m == c.maker)
     };
-    let mut all: Vec<Commitment> =
-        state.finance().commitments().await?.into_iter().filter(|c| visible(&principal, c) && wanted(c)).collect();
-    all.sort_by(|a, b| a.doc_id.cmp(&b.doc_id));
-    let (items, next_cursor) = page_of(all, &q.page(), |c| c.doc_id.clone())?;
-    Ok(Json(wire::CommitmentPage::new(items.into_iter().map(wire::Commitment::from).collect(), next_cursor)))
+    let keep = |c: Commitment| {
+        let yes = visible(principal, &c) && wanted(&c);
+        keep_if(c, yes)
+    };
+    let (items, next_cursor) = scan_page(state, &source, &q.page(), keep).await?;
+    Ok(wire::CommitmentPage::new(items.into_iter().map(wire::Commitment::from).collect(), next_cursor))
 }
 
 pub(crate) async fn visible_commitment(

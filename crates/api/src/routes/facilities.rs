@@ -5,6 +5,7 @@
 use axum::extract::State;
 use axum::response::Response;
 use axum::Json;
+use offtake_finance::model::{index, kind};
 use offtake_finance::{DayCount, Facility, FacilityTerms, Rounding};
 use offtake_ledger::{AmountMinor, Currency};
 use offtake_signing::Envelope;
@@ -14,7 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::commitments::{verified_by_caller, EnvelopeInput};
-use super::views::page_of;
+use super::views::{keep_if, scan_page, Source};
 use super::{created, list_query, query_day_or_today, today};
 use crate::auth::Principal;
 use crate::error::ApiError;
@@ -127,16 +128,36 @@ async fn list_facilities(
     principal: Principal,
     ApiQuery(q): ApiQuery<FacilityQuery>,
 ) -> Result<Json<wire::FacilityPage>, ApiError> {
+    Ok(Json(facility_page(&state, &principal, &q).await?))
+}
+
+/// A page of `GET /v1/facilities`, read through the `party` index when a
+/// party or a filter names one (see [`scan_page`]).
+pub async fn facility_page(
+    state: &AppState,
+    principal: &Principal,
+    q: &FacilityQuery,
+) -> Result<wire::FacilityPage, ApiError> {
+    let party = match (&q.lender, &q.maker) {
+        (Some(p), _) | (None, Some(p)) => Some(p.as_str()),
+        (None, None) if !principal.sees_everything() => Some(principal.party_id.as_str()),
+        (None, None) => None,
+    };
+    let source = match party {
+        Some(p) => Source::index(kind::FACILITY, index::PARTY, p),
+        None => Source::Kind(kind::FACILITY),
+    };
     let wanted = |f: &Facility| {
         q.status.is_none_or(|s| s == wire::FacilityStatus::from(f.status))
             && q.lender.as_ref().is_none_or(|l| *l == f.lender)
             && q.maker.as_ref().is_none_or(|m| *m == f.maker)
     };
-    let mut all: Vec<Facility> =
-        state.finance().facilities().await?.into_iter().filter(|f| visible(&principal, f) && wanted(f)).collect();
-    all.sort_by(|a, b| a.id.cmp(&b.id));
-    let (items, next_cursor) = page_of(all, &q.page(), |f| f.id.clone())?;
-    Ok(Json(wire::FacilityPage::new(items.into_iter().map(wire::Facility::from).collect(), next_cursor)))
+    let keep = |f: Facility| {
+        let yes = visible(principal, &f) && wanted(&f);
+        keep_if(f, yes)
+    };
+    let (items, next_cursor) = scan_page(state, &source, &q.page(), keep).await?;
+    Ok(wire::FacilityPage::new(items.into_iter().map(wire::Facility::from).collect(), next_cursor))
 }
 
 pub(crate) async fn visible_facility(state: &AppState, principal: &Principal, id: &str) -> Result<Facility, ApiError> {

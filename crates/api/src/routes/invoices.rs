@@ -3,13 +3,14 @@
 
 use axum::extract::State;
 use axum::Json;
+use offtake_finance::model::{index, kind};
 use offtake_finance::Invoice;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::views::page_of;
+use super::views::{scan_page, FacilityParties, Keep, Source};
 use super::{in_range, list_query, query_day};
-use crate::auth::Principal;
+use crate::auth::{Principal, Role};
 use crate::error::ApiError;
 use crate::extract::{ApiPath, ApiQuery};
 use crate::state::AppState;
@@ -19,11 +20,19 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_invoices)).routes(routes!(get_invoice))
 }
 
-async fn visible(state: &AppState, principal: &Principal, i: &Invoice) -> Result<bool, ApiError> {
+/// Whether the caller sees an invoice: its brand and maker do, and the
+/// lender of its facility (looked up once into `lenders`, which a page of
+/// invoices shares).
+async fn visible(
+    state: &AppState,
+    principal: &Principal,
+    i: &Invoice,
+    lenders: &FacilityParties,
+) -> Result<bool, ApiError> {
     if principal.can_see([i.brand.as_str(), i.maker.as_str()]) {
         return Ok(true);
     }
-    let lender = state.finance().facility(&i.facility).await.map(|f| f.lender).unwrap_or_default();
+    let lender = lenders.lender(state, &i.facility).await;
     Ok(principal.can_see([lender.as_str()]))
 }
 
@@ -55,6 +64,18 @@ async fn list_invoices(
     principal: Principal,
     ApiQuery(q): ApiQuery<InvoiceQuery>,
 ) -> Result<Json<wire::InvoicePage>, ApiError> {
+    Ok(Json(invoice_page(&state, &principal, &q).await?))
+}
+
+/// A page of `GET /v1/invoices`: a facility or brand filter, or a brand's
+/// or maker's own list, reads only what its index files under it; a
+/// lender's or an admin's reads the invoices in id order (see
+/// [`scan_page`]).
+pub async fn invoice_page(
+    state: &AppState,
+    principal: &Principal,
+    q: &InvoiceQuery,
+) -> Result<wire::InvoicePage, ApiError> {
     let from = query_day("due_from", q.due_from.as_deref())?;
     let to = query_day("due_to", q.due_to.as_deref())?;
     let wanted = |i: &Invoice| {
@@ -63,22 +84,24 @@ async fn list_invoices(
             && q.facility.as_ref().is_none_or(|f| *f == i.facility)
             && in_range(i.due_on, from, to)
     };
-    // A facility or brand filter reads only what its index files under it.
-    let fin = state.finance();
-    let candidates = match (&q.facility, &q.brand) {
-        (Some(f), _) => fin.invoices_of_facility(f).await?,
-        (None, Some(b)) => fin.invoices_of_brand(b).await?,
-        (None, None) => fin.invoices().await?,
+    let me = principal.party_id.as_str();
+    let source = match (&q.facility, &q.brand, principal.role) {
+        (Some(f), _, _) => Source::index(kind::INVOICE, index::FACILITY, f),
+        (None, Some(b), _) => Source::index(kind::INVOICE, index::BRAND, b),
+        (None, None, Role::Brand) => Source::index(kind::INVOICE, index::BRAND, me),
+        (None, None, Role::Maker) => Source::index(kind::INVOICE, index::MAKER, me),
+        (None, None, _) => Source::Kind(kind::INVOICE),
     };
-    let mut mine = Vec::new();
-    for i in candidates.into_iter().filter(|i| wanted(i)) {
-        if visible(&state, &principal, &i).await? {
-            mine.push(i);
-        }
-    }
-    mine.sort_by(|a, b| a.id.cmp(&b.id));
-    let (items, next_cursor) = page_of(mine, &q.page(), |i| i.id.clone())?;
-    Ok(Json(wire::InvoicePage::new(items.into_iter().map(wire::Invoice::from).collect(), next_cursor)))
+    let lenders = FacilityParties::default();
+    let (lenders, wanted) = (&lenders, &wanted);
+    let keep = |i: Invoice| -> Keep<'_, Invoice> {
+        Box::pin(async move {
+            let yes = wanted(&i) && visible(state, principal, &i, lenders).await?;
+            Ok(yes.then_some(i))
+        })
+    };
+    let (items, next_cursor) = scan_page(state, &source, &q.page(), keep).await?;
+    Ok(wire::InvoicePage::new(items.into_iter().map(wire::Invoice::from).collect(), next_cursor))
 }
 
 /// One invoice.
@@ -99,7 +122,7 @@ async fn get_invoice(
         }
         Err(e) => return Err(e.into()),
     };
-    if !visible(&state, &principal, &invoice).await? {
+    if !visible(&state, &principal, &invoice, &FacilityParties::default()).await? {
         return Err(not_found());
     }
     Ok(Json(invoice.into()))

@@ -65,9 +65,10 @@ pub struct PageQuery {
     /// page.
     #[param(pattern = "^[!#-\\[\\]-~]{0,200}$")]
     pub cursor: Option<String>,
-    /// Items per page, 1 to 1000 (default 100); outside that range the
-    /// request is refused (`400 invalid_query`), not silently clamped, so a
-    /// client never mistakes a short page for the end of the list.
+    /// Items per page at most, 1 to 1000 (default 100); outside that range
+    /// the request is refused (`400 invalid_query`), not silently clamped.
+    /// A filtered list may answer fewer (even none) with a `next_cursor`:
+    /// the list ends only where `next_cursor` is absent.
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
@@ -117,8 +118,12 @@ macro_rules! list_query {
             /// empty) for the first page.
             #[param(pattern = "^[!#-\\[\\]-~]{0,200}$")]
             pub cursor: Option<String>,
-            /// Items per page, 1 to 1000 (default 100); outside that range
-            /// the request is refused (`400 invalid_query`).
+            /// Items per page at most, 1 to 1000 (default 100); outside
+            /// that range the request is refused (`400 invalid_query`). A
+            /// page reads at most the server's scan budget of records, so a
+            /// selective filter may answer fewer items (even none) with a
+            /// `next_cursor`: the list ends only where `next_cursor` is
+            /// absent.
             #[param(minimum = 1, maximum = 1000)]
             pub limit: Option<u32>,
         }

@@ -6,6 +6,7 @@
 use axum::extract::State;
 use axum::response::Response;
 use axum::Json;
+use offtake_settlement::notice::NOTICE_KIND;
 use offtake_settlement::{NoticeRecord, Settlement};
 use offtake_signing::Envelope;
 use serde::Deserialize;
@@ -15,7 +16,7 @@ use utoipa_axum::routes;
 
 use super::commitments::{verified_by_caller, EnvelopeInput};
 use super::facilities::visible_facility;
-use super::views::page_of;
+use super::views::{scan_page, FacilityParties, Keep, Source};
 use super::{created, in_range, list_query, query_day};
 use crate::auth::Principal;
 use crate::error::ApiError;
@@ -36,14 +37,20 @@ fn settlement(state: &AppState) -> &Settlement {
     state.settlement()
 }
 
-async fn visible(state: &AppState, principal: &Principal, n: &NoticeRecord) -> Result<bool, ApiError> {
+/// Whether the caller sees a payment: its brand does, and the lender and
+/// maker of its facility (looked up once into `parties`, which a page
+/// shares; a facility that cannot be read shows the payment to no one).
+async fn visible(
+    state: &AppState,
+    principal: &Principal,
+    n: &NoticeRecord,
+    parties: &FacilityParties,
+) -> Result<bool, ApiError> {
     if principal.can_see([n.notice.brand.as_str()]) {
         return Ok(true);
     }
-    match state.finance().facility(&n.notice.facility).await {
-        Ok(f) => Ok(principal.can_see([f.lender.as_str(), f.maker.as_str()])),
-        Err(_) => Ok(false),
-    }
+    let [lender, maker] = parties.lender_and_maker(state, &n.notice.facility).await;
+    Ok(principal.can_see([lender.as_str(), maker.as_str()]))
 }
 
 /// Submit a payment notice signed by the brand (the brand or admin). A
@@ -90,6 +97,16 @@ async fn list_payments(
     principal: Principal,
     ApiQuery(q): ApiQuery<PaymentQuery>,
 ) -> Result<Json<wire::PaymentPage>, ApiError> {
+    Ok(Json(payment_page(&state, &principal, &q).await?))
+}
+
+/// A page of `GET /v1/payments`: the notices in order of their external
+/// reference, those the caller sees (see [`scan_page`]).
+pub async fn payment_page(
+    state: &AppState,
+    principal: &Principal,
+    q: &PaymentQuery,
+) -> Result<wire::PaymentPage, ApiError> {
     let from = query_day("value_from", q.value_from.as_deref())?;
     let to = query_day("value_to", q.value_to.as_deref())?;
     let wanted = |n: &NoticeRecord| {
@@ -98,15 +115,16 @@ async fn list_payments(
             && q.facility.as_ref().is_none_or(|f| *f == n.notice.facility)
             && in_range(n.notice.value_date, from, to)
     };
-    let mut mine = Vec::new();
-    for n in settlement(&state).notices().await?.into_iter().filter(|n| wanted(n)) {
-        if visible(&state, &principal, &n).await? {
-            mine.push(n);
-        }
-    }
-    mine.sort_by(|a, b| a.notice.external_ref.cmp(&b.notice.external_ref));
-    let (items, next_cursor) = page_of(mine, &q.page(), |n| n.notice.external_ref.clone())?;
-    Ok(Json(wire::PaymentPage::new(items.into_iter().map(wire::Payment::from).collect(), next_cursor)))
+    let parties = FacilityParties::default();
+    let (parties, wanted) = (&parties, &wanted);
+    let keep = |n: NoticeRecord| -> Keep<'_, NoticeRecord> {
+        Box::pin(async move {
+            let yes = wanted(&n) && visible(state, principal, &n, parties).await?;
+            Ok(yes.then_some(n))
+        })
+    };
+    let (items, next_cursor) = scan_page(state, &Source::Kind(NOTICE_KIND), &q.page(), keep).await?;
+    Ok(wire::PaymentPage::new(items.into_iter().map(wire::Payment::from).collect(), next_cursor))
 }
 
 /// One payment, by its external reference.
@@ -127,7 +145,7 @@ async fn get_payment(
         Err(offtake_settlement::SettlementError::NotFound { .. }) => return Err(not_found()),
         Err(e) => return Err(e.into()),
     };
-    if !visible(&state, &principal, &record).await? {
+    if !visible(&state, &principal, &record, &FacilityParties::default()).await? {
         return Err(not_found());
     }
     Ok(Json(record.into()))
