@@ -63,7 +63,7 @@ pub async fn read(
     let mut next = from;
     // Re-read a partly consumed version to reach its remaining events.
     let mut after_seq = if from.after_n.is_some() { from.seq - 1 } else { from.seq };
-    let mut ctx: Option<Context> = None;
+    let mut ctx = Context::default();
     while out.len() < limit && after_seq - from.seq < MAX_SCAN_VERSIONS {
         let page = store.chained_records(ledger, after_seq, PAGE_VERSIONS).await?;
         if page.is_empty() {
@@ -72,12 +72,9 @@ pub async fn read(
         for v in &page {
             after_seq = v.seq;
             let events = if SOURCE_KINDS.contains(&v.record.kind.as_str()) {
-                let ctx = match &mut ctx {
-                    Some(c) => c,
-                    None => ctx.insert(facilities(store, ledger).await?),
-                };
-                let previous = previous(store, ledger, &v.record, ctx).await?;
-                derive(Change { ledger, seq: v.seq, record: &v.record, previous: previous.as_ref() }, ctx)?
+                learn_facilities(store, ledger, &v.record.body, &mut ctx).await?;
+                let previous = previous(store, ledger, &v.record, &mut ctx).await?;
+                derive(Change { ledger, seq: v.seq, record: &v.record, previous: previous.as_ref() }, &ctx)?
             } else {
                 Vec::new()
             };
@@ -105,14 +102,45 @@ fn keep(e: &wire::Event, filter: &Filter<'_>) -> bool {
     filter.types.is_none_or(|t| t.iter().any(|t| t == e.payload.type_name())) && (filter.visible)(&e.parties)
 }
 
-/// Every facility's parties (facilities are few; their parties never change).
-async fn facilities(store: &dyn Store, ledger: &LedgerId) -> Result<Context, EventError> {
-    let mut ctx = Context::default();
-    for r in store.all_records(ledger, kind::FACILITY).await? {
-        let f: Facility = r.decode()?;
-        ctx.facilities.insert(f.id, FacilityParties { lender: f.lender, maker: f.maker, currency: f.terms.currency });
+/// Reads into `ctx` the parties of every facility `body` names (any field
+/// called `facility`, at any depth) that it does not know yet: one read per
+/// facility and call, however many facilities the ledger holds. A
+/// facility's parties never change once it is opened.
+async fn learn_facilities(
+    store: &dyn Store,
+    ledger: &LedgerId,
+    body: &serde_json::Value,
+    ctx: &mut Context,
+) -> Result<(), EventError> {
+    let mut named = Vec::new();
+    named_facilities(body, &mut named);
+    for id in named {
+        if ctx.facilities.contains_key(id) {
+            continue;
+        }
+        if let Some(r) = store.get_record(ledger, kind::FACILITY, id).await? {
+            let f: Facility = r.decode()?;
+            ctx.facilities
+                .insert(f.id, FacilityParties { lender: f.lender, maker: f.maker, currency: f.terms.currency });
+        }
     }
-    Ok(ctx)
+    Ok(())
+}
+
+/// The string values of every field called `facility` in `body`.
+fn named_facilities<'b>(body: &'b serde_json::Value, out: &mut Vec<&'b str>) {
+    match body {
+        serde_json::Value::Object(fields) => {
+            for (name, value) in fields {
+                match value.as_str() {
+                    Some(id) if name == "facility" => out.push(id),
+                    _ => named_facilities(value, out),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| named_facilities(v, out)),
+        _ => {}
+    }
 }
 
 /// The version a change replaced: the same record's version before, or
@@ -141,4 +169,27 @@ async fn previous(
     }
     let history = store.record_history(ledger, &record.kind, &record.id).await?;
     Ok(history.into_iter().find(|r| r.version == record.version - 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::named_facilities;
+    use serde_json::json;
+
+    #[test]
+    fn a_body_names_its_facilities_at_any_depth() {
+        let notice = json!({
+            "notice": { "external_ref": "n1", "facility": "f1", "brand": "b" },
+            "state": { "state": "applied", "plan": { "lines": [{ "facility": "f2" }] } },
+            "facility_count": 3,
+        });
+        let mut named = Vec::new();
+        named_facilities(&notice, &mut named);
+        named.sort_unstable();
+        assert_eq!(named, vec!["f1", "f2"]);
+        let numeric = json!({ "facility": 7, "id": "x" });
+        let mut none = Vec::new();
+        named_facilities(&numeric, &mut none);
+        assert!(none.is_empty(), "only string values name a facility");
+    }
 }
