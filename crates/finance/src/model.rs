@@ -37,6 +37,8 @@ pub mod index {
     pub const OPEN_BY_BRAND_FACILITY: &str = "open_by_brand_facility";
     /// Advances by their request's hash.
     pub const REQUEST_HASH: &str = "request_hash";
+    /// Pending advances (a hold not yet decided), under the empty key.
+    pub const PENDING: &str = "pending";
 }
 
 /// A party's role is its signing keys' role: one type, defined where

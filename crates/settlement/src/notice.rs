@@ -13,6 +13,13 @@ pub const NOTICE_KIND: &str = "payment_notice";
 /// the notices a worker still has to settle: queued or processing, under
 /// the empty key.
 pub const OPEN_NOTICES: &str = "open";
+/// The index of a facility's notices (key: the facility id).
+pub const NOTICES_BY_FACILITY: &str = "facility";
+/// The index of the notices in suspense (matched nothing), under the
+/// empty key.
+pub const SUSPENSE_NOTICES: &str = "suspense";
+/// The index of a facility's remittances (key: the facility id).
+pub const REMITTANCES_BY_FACILITY: &str = "facility";
 /// Record kind of remittances paid out to makers.
 pub const REMITTANCE_KIND: &str = "remittance";
 

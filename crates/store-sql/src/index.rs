@@ -32,7 +32,7 @@ pub struct IndexSpec {
 
 /// Bumped whenever [`CATALOGUE`] changes: a store whose index rows were
 /// built under another version rebuilds them when it opens.
-pub const CATALOGUE_VERSION: &str = "1";
+pub const CATALOGUE_VERSION: &str = "2";
 
 /// Every index the stores maintain.
 pub const CATALOGUE: &[IndexSpec] = &[
@@ -51,10 +51,14 @@ pub const CATALOGUE: &[IndexSpec] = &[
         fields: &[],
         when: Some(("/state/state", &["queued", "processing"])),
     },
+    IndexSpec { kind: "payment_notice", name: "facility", fields: &["/notice/facility"], when: None },
+    IndexSpec { kind: "payment_notice", name: "suspense", fields: &[], when: Some(("/state/state", &["suspense"])) },
+    IndexSpec { kind: "remittance", name: "facility", fields: &["/facility"], when: None },
     IndexSpec { kind: "commitment", name: "maker", fields: &["/maker"], when: None },
     IndexSpec { kind: "commitment", name: "brand", fields: &["/brand"], when: None },
     IndexSpec { kind: "advance", name: "facility", fields: &["/facility"], when: None },
     IndexSpec { kind: "advance", name: "request_hash", fields: &["/request_hash"], when: None },
+    IndexSpec { kind: "advance", name: "pending", fields: &[], when: Some(("/status", &["pending"])) },
     IndexSpec { kind: "facility", name: "party", fields: &["/lender"], when: None },
     IndexSpec { kind: "facility", name: "party", fields: &["/maker"], when: None },
 ];
@@ -106,16 +110,20 @@ mod tests {
     #[test]
     fn the_catalogue_version_names_this_catalogue() {
         let pinned = (
-            "1",
+            "2",
             "invoice.facility [\"/facility\"] None\n\
              invoice.brand [\"/brand\"] None\n\
              invoice.maker [\"/maker\"] None\n\
              invoice.open_by_brand_facility [\"/brand\", \"/facility\"] Some((\"/status\", [\"open\"]))\n\
              payment_notice.open [] Some((\"/state/state\", [\"queued\", \"processing\"]))\n\
+             payment_notice.facility [\"/notice/facility\"] None\n\
+             payment_notice.suspense [] Some((\"/state/state\", [\"suspense\"]))\n\
+             remittance.facility [\"/facility\"] None\n\
              commitment.maker [\"/maker\"] None\n\
              commitment.brand [\"/brand\"] None\n\
              advance.facility [\"/facility\"] None\n\
              advance.request_hash [\"/request_hash\"] None\n\
+             advance.pending [] Some((\"/status\", [\"pending\"]))\n\
              facility.party [\"/lender\"] None\n\
              facility.party [\"/maker\"] None\n",
         );
@@ -140,6 +148,20 @@ mod tests {
         );
         let paid = json!({"facility": "f1", "brand": "b1", "status": "paid"});
         assert_eq!(index_rows("invoice", &paid), vec![("facility", index_key(&["f1"])), ("brand", index_key(&["b1"]))]);
+    }
+
+    #[test]
+    fn a_notice_is_filed_under_its_facility_and_in_suspense_while_there() {
+        let suspense = json!({"notice": {"facility": "f1"}, "state": {"state": "suspense"}});
+        assert_eq!(
+            index_rows("payment_notice", &suspense),
+            vec![("facility", index_key(&["f1"])), ("suspense", index_key(&[]))]
+        );
+        let applied = json!({"notice": {"facility": "f1"}, "state": {"state": "applied"}});
+        assert_eq!(index_rows("payment_notice", &applied), vec![("facility", index_key(&["f1"]))]);
+        assert_eq!(index_rows("remittance", &json!({"facility": "f2"})), vec![("facility", index_key(&["f2"]))]);
+        assert_eq!(index_rows("advance", &json!({"status": "funded"})), vec![]);
+        assert_eq!(index_rows("advance", &json!({"status": "pending"})), vec![("pending", index_key(&[]))]);
     }
 
     #[test]

@@ -318,7 +318,7 @@ impl Finance {
     /// Releases every pending advance whose request expired before `now`.
     pub async fn expire_advances(&self, now: OffsetDateTime) -> Result<Vec<Advance>, FinanceError> {
         let mut expired = Vec::new();
-        for adv in self.advances().await? {
+        for adv in self.indexed::<Advance>(kind::ADVANCE, index::PENDING, &[]).await? {
             if adv.status != AdvanceStatus::Pending {
                 continue;
             }

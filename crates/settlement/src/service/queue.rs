@@ -4,7 +4,7 @@
 
 use crate::error::SettlementError;
 use crate::notice::{
-    NoticeRecord, NoticeState, PaymentNotice, Plan, PlannedOutcome, Source, NOTICE_KIND, OPEN_NOTICES,
+    NoticeRecord, NoticeState, PaymentNotice, Plan, PlannedOutcome, Source, NOTICE_KIND, OPEN_NOTICES, SUSPENSE_NOTICES,
 };
 use offtake_finance::{FinanceError, InvoicePayment, PartyRole};
 use offtake_ledger::commit::{Appended, Attachment};
@@ -390,7 +390,19 @@ impl Settlement {
 
     /// Money in suspense: notices that matched nothing.
     pub async fn suspense_report(&self) -> Result<Vec<NoticeRecord>, SettlementError> {
-        Ok(self.notices().await?.into_iter().filter(|n| matches!(n.state, NoticeState::Suspense { .. })).collect())
+        let in_suspense = self.indexed_notices(SUSPENSE_NOTICES, &[]).await?;
+        Ok(in_suspense.into_iter().filter(|n| matches!(n.state, NoticeState::Suspense { .. })).collect())
+    }
+
+    /// The notices (latest versions) an index files under `parts`.
+    pub(super) async fn indexed_notices(
+        &self,
+        index: &str,
+        parts: &[&str],
+    ) -> Result<Vec<NoticeRecord>, SettlementError> {
+        let key = index_key(parts);
+        let recs = self.fin.store().all_by_index(self.fin.ledger(), NOTICE_KIND, index, &key).await?;
+        recs.iter().map(|r| r.decode().map_err(SettlementError::from)).collect()
     }
 }
 

@@ -2,7 +2,7 @@
 //! the maker's remittance statement.
 
 use crate::error::SettlementError;
-use crate::notice::{NoticeState, REMITTANCE_KIND};
+use crate::notice::{NoticeState, NOTICES_BY_FACILITY, REMITTANCES_BY_FACILITY, REMITTANCE_KIND};
 use offtake_finance::chart;
 use offtake_ledger::{Action, AsOf, Command};
 use serde::Serialize;
@@ -58,7 +58,7 @@ impl Settlement {
     pub async fn remittance_statement(&self, facility: &str) -> Result<RemittanceStatement, SettlementError> {
         let f = self.fin.facility(facility).await?;
         let mut lines = Vec::new();
-        for n in self.notices().await? {
+        for n in self.indexed_notices(NOTICES_BY_FACILITY, &[&f.id]).await? {
             if n.notice.facility != f.id {
                 continue;
             }
@@ -74,10 +74,11 @@ impl Settlement {
             }
         }
         lines.sort_by_key(|l| (l.value_date, l.seq));
+        let key = offtake_ledger::record::index_key(&[&f.id]);
         let remittances: Vec<Remittance> = self
             .fin
             .store()
-            .all_records(self.fin.ledger(), REMITTANCE_KIND)
+            .all_by_index(self.fin.ledger(), REMITTANCE_KIND, REMITTANCES_BY_FACILITY, &key)
             .await?
             .iter()
             .map(|r| r.decode::<Remittance>())
