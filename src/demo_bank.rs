@@ -275,18 +275,7 @@ impl BankScene {
                 text: None,
                 family: ("RCDT", "ESCT"),
             },
-            Entry {
-                reference: "NB2604050002",
-                credit: false,
-                amount_minor: sweep_minor,
-                booked: day,
-                end_to_end_id: Some(&payment_key),
-                party: "NORTH BANK LENDING",
-                party_account: Some("NB900100200"),
-                document: None,
-                text: Some("SWEEP TO LOAN F1"),
-                family: ("ICDT", "BOOK"),
-            },
+            sweep("NB2604050002", sweep_minor, day, &payment_key),
         ];
         let (xml, _) = camt053(day, 95, 0, &entries);
         let path = self.write("camt053-NB-20260405.xml", &xml)?;
@@ -391,19 +380,8 @@ impl BankScene {
         let NoticeState::Applied { breakdown, .. } = rec.state else { anyhow::bail!("second payment not applied") };
         let payment_key = format!("payment:{notice}");
         let credit = second_entry()?;
-        let sweep = Entry {
-            reference: "NB2604100002",
-            credit: false,
-            amount_minor: breakdown.debt_paid_minor,
-            booked: day,
-            end_to_end_id: Some(&payment_key),
-            party: "NORTH BANK LENDING",
-            party_account: Some("NB900100200"),
-            document: None,
-            text: Some("SWEEP TO LOAN F1"),
-            family: ("ICDT", "BOOK"),
-        };
-        let (xml, closing) = camt053(day, 96, 0, &[credit, sweep]);
+        let swept = sweep("NB2604100002", breakdown.debt_paid_minor, day, &payment_key);
+        let (xml, closing) = camt053(day, 96, 0, &[credit, swept]);
         let path = self.write("camt053-NB-20260410.xml", &xml)?;
         let r = self.import(&path).await?;
         out!(
@@ -495,6 +473,24 @@ impl BankScene {
 
 /// Acme's second payment: its own account and name variant, and a text
 /// that names neither an invoice nor a commitment.
+/// The bank's sweep of what a payment owed the lender from the collection
+/// account to the loan: a debit whose end-to-end id is the payment's
+/// ledger key, so reconciliation ties it to that entry.
+fn sweep<'a>(reference: &'a str, amount_minor: i64, booked: Date, payment_key: &'a str) -> Entry<'a> {
+    Entry {
+        reference,
+        credit: false,
+        amount_minor,
+        booked,
+        end_to_end_id: Some(payment_key),
+        party: "NORTH BANK LENDING",
+        party_account: Some("NB900100200"),
+        document: None,
+        text: Some("SWEEP TO LOAN F1"),
+        family: ("ICDT", "BOOK"),
+    }
+}
+
 fn second_entry() -> anyhow::Result<Entry<'static>> {
     Ok(Entry {
         reference: "NB2604100001",

@@ -74,12 +74,37 @@ pub struct LineRecord {
     pub state: LineState,
 }
 
+/// Whether a statement or line is new, or was imported before (then the
+/// import changes nothing for it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportStatus {
+    New,
+    AlreadyImported,
+}
+
+impl ImportStatus {
+    /// The name reports print (`new`, `already_imported`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImportStatus::New => "new",
+            ImportStatus::AlreadyImported => "already_imported",
+        }
+    }
+}
+
+impl std::fmt::Display for ImportStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct LineOutcome {
     pub key: String,
     pub reference: String,
-    /// `new`, or `already_imported` (nothing changes).
-    pub status: &'static str,
+    /// New, or already imported (nothing changes).
+    pub status: ImportStatus,
     pub line: Line,
     pub decision: Decision,
 }
@@ -90,7 +115,7 @@ pub struct StatementOutcome {
     pub id: String,
     pub account: String,
     pub format: Format,
-    pub status: &'static str,
+    pub status: ImportStatus,
     pub lines: Vec<LineOutcome>,
 }
 
@@ -140,7 +165,7 @@ impl Bank {
         for (s, (outcome, record)) in statements.iter().zip(plans) {
             for l in &outcome.lines {
                 match (&l.status, &l.decision) {
-                    (&"already_imported", _) => report.already_imported += 1,
+                    (ImportStatus::AlreadyImported, _) => report.already_imported += 1,
                     (_, Decision::Payment(_)) => report.matched += 1,
                     (_, Decision::Unmatched { .. } | Decision::Return { .. }) => report.queued += 1,
                     _ => {}
@@ -198,9 +223,9 @@ impl Bank {
                 if rec.content_sha256 != hash {
                     return Err(BankError::StatementConflict(s.id.clone()));
                 }
-                "already_imported"
+                ImportStatus::AlreadyImported
             }
-            None => "new",
+            None => ImportStatus::New,
         };
         let mut lines = Vec::new();
         for line in &s.lines {
@@ -219,14 +244,14 @@ impl Bank {
                     if rec.line != *line {
                         return Err(BankError::EntryConflict(line.reference.clone()));
                     }
-                    ("already_imported", decision_of(&rec.state))
+                    (ImportStatus::AlreadyImported, decision_of(&rec.state))
                 }
                 None => {
                     let d = decide(line, invoices, payers, self.config());
                     if let Decision::Payment(m) = &d {
                         consume(invoices, m);
                     }
-                    ("new", d)
+                    (ImportStatus::New, d)
                 }
             };
             lines.push(LineOutcome {
@@ -237,7 +262,7 @@ impl Bank {
                 decision,
             });
         }
-        let record = (status == "new").then(|| StatementRecord {
+        let record = (status == ImportStatus::New).then(|| StatementRecord {
             key: key.clone(),
             id: s.id.clone(),
             account: s.account.clone(),
@@ -260,7 +285,7 @@ impl Bank {
         outcome: &StatementOutcome,
         record: Option<StatementRecord>,
     ) -> Result<(), BankError> {
-        for l in outcome.lines.iter().filter(|l| l.status == "new") {
+        for l in outcome.lines.iter().filter(|l| l.status == ImportStatus::New) {
             let state = match &l.decision {
                 Decision::Payment(m) => {
                     let notice = self.notice_for(&l.key, &l.line, m);

@@ -32,9 +32,10 @@ pub mod xml;
 
 pub use detect::parse_statements;
 pub use error::BankError;
-pub use import::{ImportReport, LineRecord, LineState};
+pub use import::{ImportReport, ImportStatus, LineRecord, LineState};
 pub use matching::{Decision, MatchConfig, PayerMapping};
 pub use queue::{HandMatch, QueueItem};
 pub use registry::{BankAccount, Purpose};
 pub use service::Bank;
 pub use statement::{Balance, Direction, Format, Line, Remittance, Statement, MAX_FILE_BYTES};
+pub use status::{StatusImport, StatusResult};

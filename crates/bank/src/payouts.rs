@@ -23,6 +23,8 @@ use crate::service::Bank;
 pub const PAYOUT_KIND: &str = "bank_payout";
 pub const BATCH_KIND: &str = "bank_payout_batch";
 const REMITTANCE_KIND: &str = offtake_settlement::notice::REMITTANCE_KIND;
+/// The longest end-to-end id pain.001 carries (`Max35Text`).
+const MAX_END_TO_END_CHARS: usize = 35;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -189,20 +191,13 @@ impl Bank {
             (None, _) => (Some("no registered bank account to pay from".to_owned()), None),
             (_, None) => (Some(format!("{} has no registered payee account in {}", f.maker, f.terms.currency)), None),
         };
-        if key.len() > 35 {
-            return Ok(Owed {
-                end_to_end_id: key,
-                kind,
-                source,
-                party: f.maker.clone(),
-                amount_minor,
-                currency: f.terms.currency,
-                seq,
-                on,
-                blocked: Some("ledger reference longer than 35 characters".into()),
-                transfer: None,
-            });
-        }
+        // pain.001 carries at most 35 characters of end-to-end id; a longer
+        // key could not lead a status report or a return back to its entry.
+        let (blocked, transfer) = if key.len() > MAX_END_TO_END_CHARS {
+            (Some("ledger reference longer than 35 characters".to_owned()), None)
+        } else {
+            (blocked, transfer)
+        };
         Ok(Owed {
             end_to_end_id: key,
             kind,

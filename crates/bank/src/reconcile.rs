@@ -19,11 +19,33 @@ use crate::import::{LineRecord, LineState};
 use crate::registry::BankAccount;
 use crate::service::Bank;
 
+/// Which side of a reconciliation an item is on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReconKind {
+    /// Money the bank shows that the ledger has not booked by the day.
+    BankOnly,
+    /// Money the ledger moved that the bank has not.
+    LedgerOnly,
+    /// A pair whose amounts differ on the account (e.g. a payment whose
+    /// debt share went to the lender).
+    Partial,
+}
+
+impl ReconKind {
+    /// The name reports print (`bank_only`, `ledger_only`, `partial`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReconKind::BankOnly => "bank_only",
+            ReconKind::LedgerOnly => "ledger_only",
+            ReconKind::Partial => "partial",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ReconItem {
-    /// `bank_only`, `ledger_only` or `partial` (a pair whose amounts differ
-    /// on the account, e.g. a payment whose debt share went to the lender).
-    pub kind: &'static str,
+    pub kind: ReconKind,
     /// Its part of the difference (bank − ledger), signed.
     pub amount_minor: i64,
     pub line: Option<String>,
@@ -213,7 +235,7 @@ fn group_lines<'a>(
         match counterpart_key(l).filter(|k| by_key.contains_key(k.as_str())) {
             Some(k) => groups.entry(k).or_default().push(l),
             None => items.push(ReconItem {
-                kind: "bank_only",
+                kind: ReconKind::BankOnly,
                 amount_minor: l.line.signed_minor(),
                 line: Some(l.key.clone()),
                 entry_seq: None,
@@ -242,12 +264,12 @@ fn group_item(group: &[&LineRecord], e: &EntryRecord, date: Date, code: &Account
     let refs = group.iter().map(|l| l.line.reference.as_str()).collect::<Vec<_>>().join(", ");
     let (kind, detail) = if booked {
         (
-            "partial",
+            ReconKind::Partial,
             format!("lines {refs} ({bank}) booked as entry {} ({}), which moved {net} on {code}", e.seq, e.kind),
         )
     } else {
         (
-            "bank_only",
+            ReconKind::BankOnly,
             format!(
                 "lines {refs} ({bank}) are in the ledger on {} (entry {}), after this day",
                 e.effective_date, e.seq
@@ -270,7 +292,7 @@ fn ledger_only(entries: &[EntryRecord], paired: &[i64], date: Date, code: &Accou
         let net = net_on(e, code);
         if net != 0 {
             items.push(ReconItem {
-                kind: "ledger_only",
+                kind: ReconKind::LedgerOnly,
                 amount_minor: 0i64.saturating_sub(net),
                 line: None,
                 entry_seq: Some(e.seq),

@@ -13,11 +13,22 @@ use crate::payouts::{Payout, PayoutStatus, PAYOUT_KIND};
 use crate::service::Bank;
 use crate::statement::Line;
 
+/// What a status report did to one payout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusResult {
+    Accepted,
+    /// Rejected: the payout's entry is reversed, what it paid owed again.
+    Rejected,
+    Pending,
+    /// Already in that state from an earlier report.
+    Unchanged,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct StatusOutcome {
     pub end_to_end_id: String,
-    /// `accepted`, `rejected`, `pending`, `unchanged` (already in that state).
-    pub result: &'static str,
+    pub result: StatusResult,
     pub reversal_seq: Option<i64>,
 }
 
@@ -84,20 +95,22 @@ impl Bank {
         let mut p: Payout = rec.decode()?;
         let outcome = |result, reversal_seq| StatusOutcome { end_to_end_id: e2e.to_owned(), result, reversal_seq };
         match (&p.status, st) {
-            (_, PaymentStatus::Pending) => Ok(outcome("pending", None)),
+            (_, PaymentStatus::Pending) => Ok(outcome(StatusResult::Pending, None)),
             (PayoutStatus::Sent, PaymentStatus::Accepted) => {
                 p.status = PayoutStatus::Accepted;
                 self.save_payout(&p, version).await?;
-                Ok(outcome("accepted", None))
+                Ok(outcome(StatusResult::Accepted, None))
             }
             (PayoutStatus::Sent | PayoutStatus::Accepted, PaymentStatus::Rejected { reason }) => {
                 let seq = self.reverse_payout(&p, reason.as_deref()).await?;
                 p.status = PayoutStatus::Rejected { reason, reversal_seq: seq };
                 self.save_payout(&p, version).await?;
-                Ok(outcome("rejected", Some(seq)))
+                Ok(outcome(StatusResult::Rejected, Some(seq)))
             }
-            (PayoutStatus::Rejected { reversal_seq, .. }, _) => Ok(outcome("unchanged", Some(*reversal_seq))),
-            (PayoutStatus::Accepted, PaymentStatus::Accepted) => Ok(outcome("unchanged", None)),
+            (PayoutStatus::Rejected { reversal_seq, .. }, _) => {
+                Ok(outcome(StatusResult::Unchanged, Some(*reversal_seq)))
+            }
+            (PayoutStatus::Accepted, PaymentStatus::Accepted) => Ok(outcome(StatusResult::Unchanged, None)),
         }
     }
 

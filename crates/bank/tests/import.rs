@@ -4,7 +4,7 @@
 mod support;
 
 use offtake_bank::matching::Rule;
-use offtake_bank::{Decision, HandMatch, LineState};
+use offtake_bank::{Decision, HandMatch, ImportStatus, LineState};
 use offtake_finance::InvoiceStatus;
 use offtake_testkit::{on_both_stores, TestStore};
 use support::*;
@@ -43,7 +43,7 @@ async fn the_same_file_twice_changes_nothing(ts: TestStore) {
     let before = fingerprint(&bank).await;
     let again = bank.import(&fixture("camt053_north_bank.xml"), false).await.unwrap();
     assert_eq!((again.matched, again.queued, again.already_imported), (0, 0, 4));
-    assert_eq!(again.statements[0].status, "already_imported");
+    assert_eq!(again.statements[0].status, ImportStatus::AlreadyImported);
     assert_eq!(bank.settlement().settle_once("w").await.unwrap().applied, 0);
     assert_eq!(fingerprint(&bank).await, before);
 }

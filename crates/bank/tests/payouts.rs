@@ -5,6 +5,7 @@
 mod support;
 
 use offtake_bank::payouts::{PayoutKind, PayoutStatus};
+use offtake_bank::StatusResult;
 use offtake_testkit::{on_both_stores, TestStore};
 use sha2::{Digest, Sha256};
 use support::*;
@@ -96,8 +97,11 @@ async fn rejected_payout_is_reversed_and_owed_again(ts: TestStore) {
     bank.create_batch("PB-20260411", date!(2026 - 04 - 11)).await.unwrap();
     assert_eq!(posted(fin, "maker:loomworks:payable:usd").await, 0);
     let st = bank.import_status(&fixture("pain002_north_bank.xml")).await.unwrap();
-    let results: Vec<(&str, &str)> = st.payments.iter().map(|p| (p.end_to_end_id.as_str(), p.result)).collect();
-    assert_eq!(results, [("advance:adv-0001:fund", "accepted"), ("remit:f1:remit-0001", "rejected")]);
+    let results: Vec<(&str, StatusResult)> = st.payments.iter().map(|p| (p.end_to_end_id.as_str(), p.result)).collect();
+    assert_eq!(
+        results,
+        [("advance:adv-0001:fund", StatusResult::Accepted), ("remit:f1:remit-0001", StatusResult::Rejected)]
+    );
     // The remittance is undone: the maker is owed it again, the cash is back.
     assert_eq!(posted(fin, "maker:loomworks:payable:usd").await, remitted);
     let payouts = bank.payouts().await.unwrap();
@@ -107,7 +111,7 @@ async fn rejected_payout_is_reversed_and_owed_again(ts: TestStore) {
     // The same report again changes nothing.
     let before = fingerprint(&bank).await;
     let again = bank.import_status(&fixture("pain002_north_bank.xml")).await.unwrap();
-    assert!(again.payments.iter().all(|p| p.result == "unchanged"), "{again:?}");
+    assert!(again.payments.iter().all(|p| p.result == StatusResult::Unchanged), "{again:?}");
     assert_eq!(fingerprint(&bank).await, before);
     // Paying the maker again is a new remittance and a new payout.
     bank.settlement().remit("remit-0002", "f1", date!(2026 - 04 - 14)).await.unwrap();

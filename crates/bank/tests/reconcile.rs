@@ -4,6 +4,7 @@
 
 mod support;
 
+use offtake_bank::reconcile::ReconKind;
 use offtake_bank::HandMatch;
 use offtake_settlement::NoticeState;
 use offtake_testkit::{on_both_stores, TestStore};
@@ -53,9 +54,9 @@ async fn differences_are_explained_then_clean(ts: TestStore) {
     assert_eq!((d.statement_opening_minor, d.ledger_opening_minor), (Some(0), 0), "the day opened empty on both sides");
     assert!(!d.is_clean());
     assert_eq!(d.unexplained_minor, 0, "{d:#?}");
-    let kinds: Vec<&str> = d.items.iter().map(|i| i.kind).collect();
-    assert_eq!(kinds.iter().filter(|k| **k == "bank_only").count(), 3, "{d:#?}"); // queued + two credits valued on the 6th
-    assert!(kinds.contains(&"partial"), "the lender's share left the collection account in the ledger only");
+    let kinds: Vec<ReconKind> = d.items.iter().map(|i| i.kind).collect();
+    assert_eq!(kinds.iter().filter(|k| **k == ReconKind::BankOnly).count(), 3, "{d:#?}"); // queued + two credits valued on the 6th
+    assert!(kinds.contains(&ReconKind::Partial), "the lender's share left the collection account in the ledger only");
 
     // The queued credit is matched by hand; the bank sweeps each payment's
     // debt share to the lender the next day.

@@ -115,6 +115,17 @@ pub async fn load(store: &dyn Store, ledger: &LedgerId, id: &str) -> Result<Opti
     Ok(store.get_record(ledger, ENDPOINT_KIND, id).await?.map(|r| r.decode()).transpose()?)
 }
 
+/// An endpoint whose owner `visible` allows; any other, like a missing
+/// one, is not found (so a caller cannot probe another party's ids).
+async fn load_visible(
+    store: &dyn Store,
+    ledger: &LedgerId,
+    id: &str,
+    visible: &(dyn Fn(&str) -> bool + Send + Sync),
+) -> Result<EndpointRecord, WebhookError> {
+    load(store, ledger, id).await?.filter(|r| visible(&r.party)).ok_or_else(|| WebhookError::NotFound(id.into()))
+}
+
 /// An endpoint's delivery state and its version.
 pub async fn load_state(store: &dyn Store, ledger: &LedgerId, id: &str) -> Result<(DeliveryState, i64), WebhookError> {
     match store.get_record(ledger, STATE_KIND, id).await? {
@@ -188,10 +199,7 @@ pub async fn get(
     id: &str,
     visible: &(dyn Fn(&str) -> bool + Send + Sync),
 ) -> Result<wire::WebhookEndpoint, WebhookError> {
-    let r = load(store, ledger, id)
-        .await?
-        .filter(|r| visible(&r.party))
-        .ok_or_else(|| WebhookError::NotFound(id.into()))?;
+    let r = load_visible(store, ledger, id, visible).await?;
     let (s, _) = load_state(store, ledger, &r.id).await?;
     Ok(wire_of(&r, &s))
 }
@@ -204,10 +212,7 @@ pub async fn replay(
     id: &str,
     visible: &(dyn Fn(&str) -> bool + Send + Sync),
 ) -> Result<wire::WebhookEndpoint, WebhookError> {
-    let r = load(store, ledger, id)
-        .await?
-        .filter(|r| visible(&r.party))
-        .ok_or_else(|| WebhookError::NotFound(id.into()))?;
+    let r = load_visible(store, ledger, id, visible).await?;
     loop {
         let (mut s, version) = load_state(store, ledger, id).await?;
         let failed: Vec<String> = s.failed.drain(..).map(|f| f.event_id).collect();

@@ -88,7 +88,7 @@ impl From<&QueueItem> for BankQueueItem {
 impl From<&ReconItem> for CashReconItem {
     fn from(i: &ReconItem) -> Self {
         CashReconItem {
-            kind: i.kind.to_owned(),
+            kind: i.kind.as_str().to_owned(),
             amount_minor: i.amount_minor,
             line: i.line.clone(),
             entry_seq: i.entry_seq,

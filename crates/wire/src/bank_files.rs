@@ -4,10 +4,10 @@
 //! batches, and a status report's outcome. One shape for the API, the
 //! CLI's JSON and generated clients.
 
-use offtake_bank::import::{ImportReport, LineOutcome, StatementOutcome};
+use offtake_bank::import::{ImportReport, ImportStatus as DomainImportStatus, LineOutcome, StatementOutcome};
 use offtake_bank::matching::Decision;
 use offtake_bank::payouts::{Owed, PayoutBatch as DomainBatch, PayoutKind as DomainKind};
-use offtake_bank::status::StatusImport;
+use offtake_bank::status::{StatusImport, StatusResult};
 use offtake_bank::{
     BankAccount as DomainAccount, Direction as DomainDirection, LineRecord, LineState, PayerMapping, Purpose,
 };
@@ -18,23 +18,12 @@ use utoipa::ToSchema;
 use crate::bank::{MatchRule, MatchedInvoice};
 use crate::money::Money;
 
-/// Whether a statement or line is new, or was imported before (then
-/// nothing changes).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ImportStatus {
-    New,
-    AlreadyImported,
-}
-
-impl ImportStatus {
-    /// From the bank crate's status text (`new` or `already_imported`).
-    fn of(status: &str) -> Self {
-        if status == "new" {
-            ImportStatus::New
-        } else {
-            ImportStatus::AlreadyImported
-        }
+wire_enum! {
+    /// Whether a statement or line is new, or was imported before (then
+    /// nothing changes).
+    ImportStatus from DomainImportStatus {
+        New = "new" <= New,
+        AlreadyImported = "already_imported" <= AlreadyImported,
     }
 }
 
@@ -164,7 +153,7 @@ impl From<&LineOutcome> for ImportedLine {
         ImportedLine {
             key: l.key.clone(),
             reference: l.reference.clone(),
-            status: ImportStatus::of(l.status),
+            status: l.status.into(),
             direction: l.line.direction.into(),
             money: Money::new(l.line.amount_minor, l.line.currency),
             booking_date: l.line.booking_date,
@@ -182,7 +171,7 @@ impl From<&StatementOutcome> for ImportedStatement {
             id: s.id.clone(),
             account: s.account.clone(),
             format: s.format.as_str().to_owned(),
-            status: ImportStatus::of(s.status),
+            status: s.status.into(),
             lines: s.lines.iter().map(ImportedLine::from).collect(),
         }
     }
@@ -348,16 +337,16 @@ impl From<DomainBatch> for PayoutBatch {
     }
 }
 
-/// What a status report said of one payout, and what it changed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum PayoutResult {
-    Accepted,
-    /// Rejected: the payout is reversed in the ledger and owed again.
-    Rejected,
-    Pending,
-    /// Already known from an earlier report.
-    Unchanged,
+wire_enum! {
+    /// What a status report said of one payout, and what it changed.
+    PayoutResult from StatusResult {
+        Accepted = "accepted" <= Accepted,
+        /// Rejected: the payout is reversed in the ledger and owed again.
+        Rejected = "rejected" <= Rejected,
+        Pending = "pending" <= Pending,
+        /// Already known from an earlier report.
+        Unchanged = "unchanged" <= Unchanged,
+    }
 }
 
 /// One payout in a status report.
@@ -381,12 +370,6 @@ pub struct PayoutStatusImport {
 
 impl From<&StatusImport> for PayoutStatusImport {
     fn from(s: &StatusImport) -> Self {
-        let result = |r: &str| match r {
-            "accepted" => PayoutResult::Accepted,
-            "rejected" => PayoutResult::Rejected,
-            "pending" => PayoutResult::Pending,
-            _ => PayoutResult::Unchanged,
-        };
         PayoutStatusImport {
             report: s.report.clone(),
             batch: s.batch.clone(),
@@ -395,7 +378,7 @@ impl From<&StatusImport> for PayoutStatusImport {
                 .iter()
                 .map(|p| PayoutStatus {
                     end_to_end_id: p.end_to_end_id.clone(),
-                    result: result(p.result),
+                    result: p.result.into(),
                     reversal_seq: p.reversal_seq,
                 })
                 .collect(),

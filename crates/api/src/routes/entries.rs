@@ -255,7 +255,7 @@ async fn post_pending(
 ) -> Result<Response, ApiError> {
     principal.require_admin()?;
     let body: EntryAction = optional_json(&headers, &bytes)?;
-    let pending = load_entry(&state, seq).await?.ok_or_else(|| ApiError::not_found(format!("entry {seq}")))?;
+    let pending = existing_entry(&state, seq).await?;
     let amount_minor = match body.amount.as_deref() {
         None => None,
         Some(text) => {
@@ -282,17 +282,7 @@ async fn void_pending(
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
     principal.require_admin()?;
-    let body: EntryAction = optional_json(&headers, &bytes)?;
-    refuse_amount(&body)?;
-    load_entry(&state, seq).await?.ok_or_else(|| ApiError::not_found(format!("entry {seq}")))?;
-    let cmd = command(
-        key.ledger_key(),
-        body.kind,
-        body.effective_date,
-        body.metadata,
-        Action::VoidPending { pending_seq: seq },
-    )?;
-    commit_and_show(&state, &key, cmd).await
+    act_on_entry(&state, &key, seq, &headers, &bytes, Action::VoidPending { pending_seq: seq }).await
 }
 
 /// Reverse an entry's posted legs: a linked correction, nothing is edited (admin).
@@ -309,12 +299,30 @@ async fn reverse_entry(
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
     principal.require_admin()?;
-    let body: EntryAction = optional_json(&headers, &bytes)?;
+    act_on_entry(&state, &key, seq, &headers, &bytes, Action::Reverse { entry_seq: seq }).await
+}
+
+/// What void and reverse share: an optional body that must not carry an
+/// `amount`, an entry that exists (`404` otherwise), then the action
+/// committed with the body's kind, date and metadata.
+async fn act_on_entry(
+    state: &AppState,
+    key: &IdempotencyKey,
+    seq: i64,
+    headers: &HeaderMap,
+    bytes: &Bytes,
+    action: Action,
+) -> Result<Response, ApiError> {
+    let body: EntryAction = optional_json(headers, bytes)?;
     refuse_amount(&body)?;
-    load_entry(&state, seq).await?.ok_or_else(|| ApiError::not_found(format!("entry {seq}")))?;
-    let cmd =
-        command(key.ledger_key(), body.kind, body.effective_date, body.metadata, Action::Reverse { entry_seq: seq })?;
-    commit_and_show(&state, &key, cmd).await
+    existing_entry(state, seq).await?;
+    let cmd = command(key.ledger_key(), body.kind, body.effective_date, body.metadata, action)?;
+    commit_and_show(state, key, cmd).await
+}
+
+/// The entry `seq`, `404` when there is none.
+async fn existing_entry(state: &AppState, seq: i64) -> Result<EntryRecord, ApiError> {
+    load_entry(state, seq).await?.ok_or_else(|| ApiError::not_found(format!("entry {seq}")))
 }
 
 fn refuse_amount(body: &EntryAction) -> Result<(), ApiError> {

@@ -10,7 +10,7 @@ use time::Date;
 
 use crate::chart::{self, FacilityPart};
 use crate::error::FinanceError;
-use crate::model::{AdvanceStatus, InvoiceStatus, PartyRole, TrancheStatus};
+use crate::model::{AdvanceStatus, Invoice, InvoiceStatus, PartyRole, TrancheStatus};
 
 use super::Finance;
 
@@ -114,17 +114,7 @@ impl Finance {
             let advances = self.advances_of_facility(&f.id).await?;
             let a = self.availability(&f.id, as_of).await?;
             let c = f.terms.currency;
-            let mut next_due: Vec<DueLine> = invoices
-                .iter()
-                .filter(|i| i.facility == f.id && i.status == InvoiceStatus::Open)
-                .map(|i| DueLine {
-                    invoice: i.id.clone(),
-                    brand: i.brand.clone(),
-                    due_on: i.due_on,
-                    open_minor: i.open_minor(),
-                })
-                .collect();
-            next_due.sort_by_key(|d| (d.due_on, d.invoice.clone()));
+            let next_due = due_lines(invoices.iter().filter(|i| i.facility == f.id));
             facilities.push(MakerFacilityLine {
                 facility: f.id.clone(),
                 lender: f.lender.clone(),
@@ -232,17 +222,7 @@ impl Finance {
             });
         }
         let invoices: Vec<_> = self.invoices_of_brand(brand).await?;
-        let mut open: Vec<DueLine> = invoices
-            .iter()
-            .filter(|i| i.status == InvoiceStatus::Open)
-            .map(|i| DueLine {
-                invoice: i.id.clone(),
-                brand: i.brand.clone(),
-                due_on: i.due_on,
-                open_minor: i.open_minor(),
-            })
-            .collect();
-        open.sort_by_key(|d| (d.due_on, d.invoice.clone()));
+        let open = due_lines(&invoices);
         let mut credit = BTreeMap::new();
         for i in &invoices {
             currencies.insert(i.currency);
@@ -260,4 +240,21 @@ impl Finance {
             credit,
         })
     }
+}
+
+/// The open invoices among `invoices` as due lines, soonest due first
+/// (then by invoice id, so equal days keep one order).
+fn due_lines<'a>(invoices: impl IntoIterator<Item = &'a Invoice>) -> Vec<DueLine> {
+    let mut lines: Vec<DueLine> = invoices
+        .into_iter()
+        .filter(|i| i.status == InvoiceStatus::Open)
+        .map(|i| DueLine {
+            invoice: i.id.clone(),
+            brand: i.brand.clone(),
+            due_on: i.due_on,
+            open_minor: i.open_minor(),
+        })
+        .collect();
+    lines.sort_by_key(|d| (d.due_on, d.invoice.clone()));
+    lines
 }
