@@ -20,10 +20,11 @@ use offtake_ledger::record_chain::RecordTx;
 use offtake_ledger::row::{format_date, metadata_text};
 use offtake_ledger::write::{WriteTx, Writer};
 use offtake_ledger::{Account, AccountCode, BalanceTotals, ChainHead, EntryRecord, LedgerError, LedgerId};
+use offtake_store_sql::records::SqlRecordTx;
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 
+use crate::conn::Pg;
 use crate::error::db;
-use crate::records::PgRecordTx;
 use crate::{accounts, entries};
 
 /// Write transactions, each on a connection of the pool; the head rows'
@@ -47,7 +48,7 @@ impl WriteTx for PgWrite {
     }
 
     fn records(&mut self) -> Box<dyn RecordTx + '_> {
-        Box::new(PgRecordTx(&mut self.0))
+        Box::new(SqlRecordTx(Pg(&mut self.0)))
     }
 
     async fn commit(self: Box<Self>) -> Result<(), LedgerError> {

@@ -9,6 +9,7 @@
 
 mod accounts;
 mod commit;
+mod conn;
 mod entries;
 mod error;
 mod records;

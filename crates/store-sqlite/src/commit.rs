@@ -16,10 +16,11 @@ use offtake_ledger::row::{format_date, metadata_text};
 use offtake_ledger::write::{WriteTx, Writer};
 use offtake_ledger::{Account, AccountCode, BalanceTotals, ChainHead, EntryRecord, LedgerError, LedgerId};
 use offtake_store_sql::decode;
+use offtake_store_sql::records::SqlRecordTx;
 use sqlx::{Connection, Row, Sqlite, SqliteConnection, Transaction};
 
+use crate::conn::Lite;
 use crate::error::db;
-use crate::records::SqliteRecordTx;
 use crate::{accounts, entries};
 
 /// Write transactions on the process's one writer connection (its mutex
@@ -43,7 +44,7 @@ impl WriteTx for SqliteWrite<'_> {
     }
 
     fn records(&mut self) -> Box<dyn RecordTx + '_> {
-        Box::new(SqliteRecordTx(&mut self.0))
+        Box::new(SqlRecordTx(Lite(&mut self.0)))
     }
 
     async fn commit(self: Box<Self>) -> Result<(), LedgerError> {

@@ -1,0 +1,104 @@
+//! [`Pg`]: a PostgreSQL connection as the shared statements of
+//! `offtake_store_sql` run them — its dialect (row locks, `::bigint`,
+//! `DISTINCT ON`) and its one-statement record batches (`UNNEST` of column
+//! arrays).
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use offtake_ledger::{ChainedRecord, LedgerError, LedgerId};
+use offtake_store_sql::conn::bind;
+use offtake_store_sql::{Arg, Dialect, SqlConn, SqlRow};
+use sqlx::postgres::PgRow;
+use sqlx::PgConnection;
+
+use crate::error::db;
+
+/// A connection (or a transaction's) for the shared statements.
+pub(crate) struct Pg<'c>(pub(crate) &'c mut PgConnection);
+
+#[async_trait]
+impl SqlConn for Pg<'_> {
+    type Row = PgRow;
+
+    const DIALECT: Dialect = Dialect {
+        body_text: "body::text",
+        latest_records: "SELECT DISTINCT ON (id) kind, id, version, body::text AS body, recorded_at_us FROM records \
+                         WHERE ledger_id = $1 AND kind = $2 AND id > $3 ORDER BY id, version DESC LIMIT $4",
+        latest_records_all_ledgers: "SELECT DISTINCT ON (ledger_id, id) ledger_id, kind, id, version, \
+                                     body::text AS body, recorded_at_us FROM records \
+                                     WHERE kind = $1 AND (ledger_id, id) > ($2, $3) \
+                                     ORDER BY ledger_id, id, version DESC LIMIT $4",
+        records_by_chain: "records",
+        // The head row is locked; the latest version is read in the same
+        // statement.
+        lock_for_write: "SELECT h.head_seq, h.head_hash, \
+                                (SELECT COALESCE(MAX(version), 0)::bigint FROM records \
+                                 WHERE ledger_id = $1 AND kind = $2 AND id = $3) AS current \
+                         FROM record_heads h WHERE h.ledger_id = $1 FOR UPDATE OF h",
+        // `FOR UPDATE` on the record head serialises the ledger's record
+        // writers.
+        lock_record_head: " FOR UPDATE",
+    };
+
+    async fn fetch_all(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<PgRow>, LedgerError> {
+        bind(sqlx::query(sql), args).fetch_all(&mut *self.0).await.map_err(db)
+    }
+
+    async fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64, LedgerError> {
+        Ok(bind(sqlx::query(sql), args).execute(&mut *self.0).await.map_err(db)?.rows_affected())
+    }
+
+    async fn current_versions(
+        &mut self,
+        ledger: &LedgerId,
+        keys: &[(String, String)],
+    ) -> Result<HashMap<(String, String), i64>, LedgerError> {
+        let (kinds, ids): (Vec<&str>, Vec<&str>) = keys.iter().map(|(k, i)| (k.as_str(), i.as_str())).unzip();
+        let rows = sqlx::query(
+            "SELECT r.kind, r.id, MAX(r.version)::bigint AS current              FROM UNNEST($2::text[], $3::text[]) AS k (kind, id)              JOIN records r ON r.ledger_id = $1 AND r.kind = k.kind AND r.id = k.id              GROUP BY r.kind, r.id",
+        )
+        .bind(ledger.as_str())
+        .bind(kinds)
+        .bind(ids)
+        .fetch_all(&mut *self.0)
+        .await
+        .map_err(db)?;
+        rows.iter().map(|r| Ok(((r.text("kind")?, r.text("id")?), r.int("current")?))).collect()
+    }
+
+    /// One `UNNEST` insert for the whole set.
+    async fn insert_versions(&mut self, ledger: &LedgerId, versions: &[ChainedRecord]) -> Result<bool, LedgerError> {
+        let n = versions.len();
+        let (mut kind, mut id, mut version, mut body) =
+            (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        let (mut at, mut seq, mut prev, mut hash) =
+            (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        for v in versions {
+            kind.push(v.record.kind.as_str());
+            id.push(v.record.id.as_str());
+            version.push(v.record.version);
+            body.push(serde_json::to_string(&v.record.body).map_err(|e| LedgerError::Storage(e.to_string()))?);
+            at.push(v.record.recorded_at_us);
+            seq.push(v.seq);
+            prev.push(v.prev_hash.to_vec());
+            hash.push(v.hash.to_vec());
+        }
+        let done = sqlx::query(
+            "INSERT INTO records (ledger_id, kind, id, version, body, recorded_at_us, chain_seq, prev_hash, hash)              SELECT $1, u.kind, u.id, u.version, u.body::jsonb, u.at, u.seq, u.prev, u.hash              FROM UNNEST($2::text[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::bigint[],                          $8::bytea[], $9::bytea[]) AS u (kind, id, version, body, at, seq, prev, hash)              ON CONFLICT DO NOTHING",
+        )
+        .bind(ledger.as_str())
+        .bind(kind)
+        .bind(id)
+        .bind(version)
+        .bind(body)
+        .bind(at)
+        .bind(seq)
+        .bind(prev)
+        .bind(hash)
+        .execute(&mut *self.0)
+        .await
+        .map_err(db)?;
+        Ok(done.rows_affected() == n as u64)
+    }
+}

@@ -1,0 +1,136 @@
+//! A statement run the same way on both backends: [`SqlConn`] is one
+//! backend's connection, seen only as "run this SQL with these parameters",
+//! and [`Dialect`] is what its SQL text must say differently.
+//!
+//! Why parameters as values ([`Arg`]) rather than code generic over
+//! `sqlx::Database`: generic sqlx code needs a where-clause per bound type
+//! and per executor lifetime on every function, which drowns the
+//! statements; a statement here reads as its SQL and its list of values.
+//! Both backends take `$1`-style numbered parameters (SQLite reads `$N` as
+//! the N-th value), so a statement's text is shared whole when its SQL
+//! is the same.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use offtake_ledger::{ChainedRecord, LedgerError, LedgerId};
+use sqlx::query::Query;
+use sqlx::{Database, Encode, Type};
+
+use crate::decode::SqlRow;
+use crate::records;
+
+/// One parameter of a statement.
+#[derive(Clone, Copy, Debug)]
+pub enum Arg<'a> {
+    Text(&'a str),
+    Int(i64),
+    Bool(bool),
+    Bytes(&'a [u8]),
+    /// A JSON document (PostgreSQL: `jsonb`; SQLite: its text).
+    Json(&'a serde_json::Value),
+}
+
+/// The SQL of the shared statements that differs between the backends.
+#[derive(Debug)]
+pub struct Dialect {
+    /// The record body as JSON text (PostgreSQL keeps `jsonb`).
+    pub body_text: &'static str,
+    /// The latest version of each record of a kind, `id` ascending: the
+    /// record columns of [`record_columns`] for `$1` ledger, `$2` kind,
+    /// ids after `$3`, at most `$4`.
+    pub latest_records: &'static str,
+    /// The same over every ledger, `(ledger_id, id)` ascending, with
+    /// `ledger_id`: `$1` kind, after `($2, $3)`, at most `$4` (the index
+    /// rebuild).
+    pub latest_records_all_ledgers: &'static str,
+    /// The `records` table as the chain-order read names it.
+    pub records_by_chain: &'static str,
+    /// The record head locked, with the latest version of a record as
+    /// `current`: `$1` ledger, `$2` kind, `$3` id.
+    pub lock_for_write: &'static str,
+    /// What a read of the record head appends to lock it.
+    pub lock_record_head: &'static str,
+}
+
+/// The record columns [`crate::decode::stored_record`] reads, of the table
+/// named `alias` (`""` or e.g. `"r."`).
+pub fn record_columns(dialect: &Dialect, alias: &str) -> String {
+    let body = dialect.body_text;
+    format!("{alias}kind, {alias}id, {alias}version, {alias}{body} AS body, {alias}recorded_at_us")
+}
+
+/// One backend's connection (inside a transaction or not). A store
+/// implements the two runs and names its dialect; the record batch
+/// statements have row-at-a-time defaults that a backend with array
+/// parameters replaces by one statement.
+#[async_trait]
+pub trait SqlConn: Send {
+    type Row: SqlRow + Send + Sync;
+
+    /// The backend's SQL where it differs.
+    const DIALECT: Dialect;
+
+    /// Every row the statement answers.
+    async fn fetch_all(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<Self::Row>, LedgerError>;
+
+    /// Runs the statement; the number of rows it changed.
+    async fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64, LedgerError>;
+
+    /// The first row the statement answers, if any (for statements that
+    /// answer one row at most).
+    async fn fetch_optional(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Option<Self::Row>, LedgerError> {
+        Ok(self.fetch_all(sql, args).await?.into_iter().next())
+    }
+
+    /// See `RecordTx::current_versions`: one statement per record here.
+    async fn current_versions(
+        &mut self,
+        ledger: &LedgerId,
+        keys: &[(String, String)],
+    ) -> Result<HashMap<(String, String), i64>, LedgerError> {
+        let mut out = HashMap::new();
+        for (kind, id) in keys {
+            if let Some((_, current)) = records::lock_for_write(self, ledger, kind, id).await? {
+                out.insert((kind.clone(), id.clone()), current);
+            }
+        }
+        Ok(out)
+    }
+
+    /// See `RecordTx::insert_versions`: one statement per version here.
+    async fn insert_versions(&mut self, ledger: &LedgerId, versions: &[ChainedRecord]) -> Result<bool, LedgerError> {
+        for v in versions {
+            if !records::insert_version(self, ledger, v).await? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// Binds `args` in order: the one place that turns [`Arg`]s into a
+/// backend's parameters, for the stores' [`SqlConn`] implementations.
+pub fn bind<'q, DB>(
+    mut query: Query<'q, DB, <DB as Database>::Arguments<'q>>,
+    args: &[Arg<'q>],
+) -> Query<'q, DB, <DB as Database>::Arguments<'q>>
+where
+    DB: Database,
+    &'q str: Encode<'q, DB> + Type<DB>,
+    i64: Encode<'q, DB> + Type<DB>,
+    bool: Encode<'q, DB> + Type<DB>,
+    &'q [u8]: Encode<'q, DB> + Type<DB>,
+    &'q serde_json::Value: Encode<'q, DB> + Type<DB>,
+{
+    for arg in args {
+        query = match *arg {
+            Arg::Text(v) => query.bind(v),
+            Arg::Int(v) => query.bind(v),
+            Arg::Bool(v) => query.bind(v),
+            Arg::Bytes(v) => query.bind(v),
+            Arg::Json(v) => query.bind(v),
+        };
+    }
+    query
+}
