@@ -1,24 +1,29 @@
 //! [`Pg`]: a PostgreSQL connection as the shared statements of
 //! `offtake_store_sql` run them — its dialect (row locks, `::bigint`,
-//! `DISTINCT ON`) and its one-statement record batches (`UNNEST` of column
-//! arrays).
+//! `DISTINCT ON`, the date as text), its statements over lists of ids
+//! (arrays) and its one-statement batches (`UNNEST` of column arrays).
 
 use std::collections::HashMap;
+use std::ops::DerefMut;
 
 use async_trait::async_trait;
-use offtake_ledger::{ChainedRecord, LedgerError, LedgerId};
+use offtake_ledger::plan::KeyUse;
+use offtake_ledger::{Account, AccountCode, BalanceTotals, ChainedRecord, EntryRecord, LedgerError, LedgerId};
 use offtake_store_sql::conn::bind;
 use offtake_store_sql::{Arg, Dialect, SqlConn, SqlRow};
 use sqlx::postgres::PgRow;
 use sqlx::PgConnection;
 
+use crate::entries::ENTRY_COLUMNS;
 use crate::error::db;
+use crate::{accounts, commit, entries};
 
-/// A connection (or a transaction's) for the shared statements.
-pub(crate) struct Pg<'c>(pub(crate) &'c mut PgConnection);
+/// A connection for the shared statements: borrowed (a transaction's) or
+/// owned (one from the pool, for a read).
+pub(crate) struct Pg<C>(pub(crate) C);
 
 #[async_trait]
-impl SqlConn for Pg<'_> {
+impl<C: DerefMut<Target = PgConnection> + Send> SqlConn for Pg<C> {
     type Row = PgRow;
 
     const DIALECT: Dialect = Dialect {
@@ -30,6 +35,15 @@ impl SqlConn for Pg<'_> {
                                      WHERE kind = $1 AND (ledger_id, id) > ($2, $3) \
                                      ORDER BY ledger_id, id, version DESC LIMIT $4",
         records_by_chain: "records",
+        entry_columns: ENTRY_COLUMNS,
+        // `FOR NO KEY UPDATE`, not `FOR UPDATE`: writers of a ledger still
+        // queue on it, but the foreign-key checks of rows referring to the
+        // ledger (records, record heads: `FOR KEY SHARE`) do not. With `FOR
+        // UPDATE`, a record writer holding its record head would wait here
+        // for an entry batch that waits for that record head (attached
+        // records): a deadlock.
+        lock_ledger_head: " FOR NO KEY UPDATE",
+        lock_account_numbering: Some("SELECT account_count FROM ledgers WHERE ledger_id = $1 FOR NO KEY UPDATE"),
         // The head row is locked; the latest version is read in the same
         // statement.
         lock_for_write: "SELECT h.head_seq, h.head_hash, \
@@ -47,6 +61,38 @@ impl SqlConn for Pg<'_> {
 
     async fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64, LedgerError> {
         Ok(bind(sqlx::query(sql), args).execute(&mut *self.0).await.map_err(db)?.rows_affected())
+    }
+
+    async fn accounts_by_code(
+        &mut self,
+        ledger: &LedgerId,
+        codes: &[AccountCode],
+    ) -> Result<Vec<Account>, LedgerError> {
+        accounts::by_codes(&mut self.0, ledger, codes).await
+    }
+
+    async fn entries_by_seqs(&mut self, ledger: &LedgerId, seqs: &[i64]) -> Result<Vec<EntryRecord>, LedgerError> {
+        entries::by_seqs(&mut self.0, ledger, seqs).await
+    }
+
+    async fn referrers(&mut self, ledger: &LedgerId, seqs: &[i64]) -> Result<Vec<(i64, String)>, LedgerError> {
+        entries::referrers(&mut self.0, ledger, seqs).await
+    }
+
+    async fn current_totals(
+        &mut self,
+        ledger: &LedgerId,
+        account_nos: &[i64],
+    ) -> Result<HashMap<i64, (BalanceTotals, i64)>, LedgerError> {
+        entries::totals_at(&mut self.0, ledger, account_nos, i64::MAX).await
+    }
+
+    async fn key_uses(&mut self, ledger: &LedgerId, keys: &[String]) -> Result<HashMap<String, KeyUse>, LedgerError> {
+        entries::key_uses(&mut self.0, ledger, keys).await
+    }
+
+    async fn insert_entries(&mut self, ledger: &LedgerId, records: &[EntryRecord]) -> Result<(), LedgerError> {
+        commit::insert_entries(&mut self.0, ledger, records).await
     }
 
     async fn current_versions(

@@ -27,10 +27,12 @@ use offtake_ledger::{
     Account, AccountCode, AsOf, Balance, ChainHead, Command, Committed, EntryRecord, LedgerError, LedgerId,
     LedgerStore, NewAccount, Page,
 };
+use offtake_store_sql::{self as sql, SqlConn};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
 use crate::commit::PgWriter;
+use crate::conn::Pg;
 use crate::error::db;
 
 /// Connections in the pool. Writers of one ledger queue on its head lock;
@@ -86,8 +88,9 @@ impl PostgresStore {
         &self.pool
     }
 
-    async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Postgres>, LedgerError> {
-        self.pool.acquire().await.map_err(db)
+    /// A pooled connection for the shared statements (reads).
+    async fn conn(&self) -> Result<Pg<sqlx::pool::PoolConnection<sqlx::Postgres>>, LedgerError> {
+        Ok(Pg(self.pool.acquire().await.map_err(db)?))
     }
 }
 
@@ -117,13 +120,13 @@ impl LedgerStore for PostgresStore {
 
     async fn create_account(&self, ledger: &LedgerId, spec: &NewAccount) -> Result<Account, LedgerError> {
         let mut tx = self.pool.begin().await.map_err(db)?;
-        let account = accounts::create(&mut tx, ledger, spec, now_us()).await?;
+        let account = sql::accounts::create(&mut Pg(&mut *tx), ledger, spec, now_us()).await?;
         tx.commit().await.map_err(db)?;
         Ok(account)
     }
 
     async fn accounts_by_code(&self, ledger: &LedgerId, codes: &[AccountCode]) -> Result<Vec<Account>, LedgerError> {
-        accounts::by_codes(&mut *self.conn().await?, ledger, codes).await
+        self.conn().await?.accounts_by_code(ledger, codes).await
     }
 
     async fn list_accounts(
@@ -133,7 +136,7 @@ impl LedgerStore for PostgresStore {
         limit: u32,
     ) -> Result<Page<Account>, LedgerError> {
         let after = parse_cursor(cursor)?;
-        accounts::list(&mut *self.conn().await?, ledger, after, limit.clamp(1, MAX_PAGE_LIMIT)).await
+        sql::accounts::list(&mut self.conn().await?, ledger, after, limit.clamp(1, MAX_PAGE_LIMIT)).await
     }
 
     async fn commit_batch(
@@ -162,11 +165,11 @@ impl LedgerStore for PostgresStore {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-        let head = entries::head(&mut tx, ledger, false).await?;
+        let head = sql::entries::head(&mut Pg(&mut *tx), ledger, false).await?;
         let at_seq = match as_of {
             AsOf::Now => head.seq,
             AsOf::Seq(s) => s.clamp(0, head.seq),
-            AsOf::RecordedAtUs(t) => entries::seq_at_time(&mut tx, ledger, t).await?,
+            AsOf::RecordedAtUs(t) => sql::entries::seq_at_time(&mut Pg(&mut *tx), ledger, t).await?,
         };
         let totals = entries::totals_at(&mut tx, ledger, &[acct.account_no], at_seq)
             .await?
@@ -188,16 +191,16 @@ impl LedgerStore for PostgresStore {
         let limit = limit.clamp(1, MAX_PAGE_LIMIT);
         let acct = self.account(ledger, account).await?;
         let mut conn = self.conn().await?;
-        let seqs = entries::seqs_of_account(&mut conn, ledger, acct.account_no, after, limit + 1).await?;
-        let records = entries::by_seqs(&mut conn, ledger, &seqs).await?;
+        let seqs = sql::entries::seqs_of_account(&mut conn, ledger, acct.account_no, after, limit + 1).await?;
+        let records = conn.entries_by_seqs(ledger, &seqs).await?;
         Ok(Page::from_overfetch(records, limit, |e| e.seq.to_string()))
     }
 
     async fn entries(&self, ledger: &LedgerId, after_seq: i64, limit: u32) -> Result<Vec<EntryRecord>, LedgerError> {
-        entries::range(&mut *self.conn().await?, ledger, after_seq, limit.clamp(1, MAX_PAGE_LIMIT)).await
+        sql::entries::range(&mut self.conn().await?, ledger, after_seq, limit.clamp(1, MAX_PAGE_LIMIT)).await
     }
 
     async fn head(&self, ledger: &LedgerId) -> Result<ChainHead, LedgerError> {
-        entries::head(&mut *self.conn().await?, ledger, false).await
+        sql::entries::head(&mut self.conn().await?, ledger, false).await
     }
 }

@@ -19,7 +19,7 @@ use crate::PostgresStore;
 #[async_trait]
 impl RecordStore for PostgresStore {
     async fn get_record(&self, ledger: &LedgerId, kind: &str, id: &str) -> Result<Option<StoredRecord>, LedgerError> {
-        records::get_record(&mut Pg(&mut *self.conn().await?), ledger, kind, id).await
+        records::get_record(&mut self.conn().await?, ledger, kind, id).await
     }
 
     async fn put_record(
@@ -46,7 +46,7 @@ impl RecordStore for PostgresStore {
         cursor: Option<&str>,
         limit: u32,
     ) -> Result<Page<StoredRecord>, LedgerError> {
-        records::list_records(&mut Pg(&mut *self.conn().await?), ledger, kind, cursor, limit).await
+        records::list_records(&mut self.conn().await?, ledger, kind, cursor, limit).await
     }
 
     async fn list_by_index(
@@ -58,19 +58,18 @@ impl RecordStore for PostgresStore {
         cursor: Option<&str>,
         limit: u32,
     ) -> Result<Page<StoredRecord>, LedgerError> {
-        let mut conn = self.conn().await?;
-        records::list_by_index(&mut Pg(&mut conn), ledger, (kind, index_name, key), cursor, limit).await
+        records::list_by_index(&mut self.conn().await?, ledger, (kind, index_name, key), cursor, limit).await
     }
 
     async fn record_history(&self, ledger: &LedgerId, kind: &str, id: &str) -> Result<Vec<StoredRecord>, LedgerError> {
-        records::record_history(&mut Pg(&mut *self.conn().await?), ledger, kind, id).await
+        records::record_history(&mut self.conn().await?, ledger, kind, id).await
     }
 }
 
 #[async_trait]
 impl RecordChain for PostgresStore {
     async fn record_head(&self, ledger: &LedgerId) -> Result<RecordHead, LedgerError> {
-        records::record_head(&mut Pg(&mut *self.conn().await?), ledger).await
+        records::record_head(&mut self.conn().await?, ledger).await
     }
 
     async fn chained_records(
@@ -79,11 +78,11 @@ impl RecordChain for PostgresStore {
         after_seq: i64,
         limit: u32,
     ) -> Result<Vec<ChainedRecord>, LedgerError> {
-        records::chained_records(&mut Pg(&mut *self.conn().await?), ledger, after_seq, limit).await
+        records::chained_records(&mut self.conn().await?, ledger, after_seq, limit).await
     }
 
     async fn record_rows(&self, ledger: &LedgerId) -> Result<i64, LedgerError> {
-        records::record_rows(&mut Pg(&mut *self.conn().await?), ledger).await
+        records::record_rows(&mut self.conn().await?, ledger).await
     }
 }
 
@@ -91,7 +90,7 @@ impl RecordChain for PostgresStore {
 /// existed (ledgers without a record head), and gives them a record head
 /// (run on connect).
 pub(crate) async fn chain_unlinked(pool: &sqlx::PgPool) -> Result<(), LedgerError> {
-    let ledgers = records::unchained_ledgers(&mut Pg(&mut *pool.acquire().await.map_err(db)?)).await?;
+    let ledgers = records::unchained_ledgers(&mut Pg(pool.acquire().await.map_err(db)?)).await?;
     records::chain_ledgers(&mut PgWriter(pool), &ledgers).await
 }
 
@@ -103,14 +102,14 @@ pub(crate) async fn chain_unlinked(pool: &sqlx::PgPool) -> Result<(), LedgerErro
 pub(crate) async fn rebuild_index_if_stale(pool: &sqlx::PgPool) -> Result<(), LedgerError> {
     // Up to date (every connect but the first after a catalogue change):
     // no lock, so connecting never stalls the record writers.
-    if records::index_is_current(&mut Pg(&mut *pool.acquire().await.map_err(db)?)).await? {
+    if records::index_is_current(&mut Pg(pool.acquire().await.map_err(db)?)).await? {
         return Ok(());
     }
     let mut tx = pool.begin().await.map_err(db)?;
     sqlx::query("LOCK TABLE record_heads IN EXCLUSIVE MODE").execute(&mut *tx).await.map_err(db)?;
-    if records::index_is_current(&mut Pg(&mut tx)).await? {
+    if records::index_is_current(&mut Pg(&mut *tx)).await? {
         return tx.rollback().await.map_err(db);
     }
-    records::rebuild_index(&mut Pg(&mut tx)).await?;
+    records::rebuild_index(&mut Pg(&mut *tx)).await?;
     tx.commit().await.map_err(db)
 }

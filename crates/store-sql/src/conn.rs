@@ -13,7 +13,8 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use offtake_ledger::{ChainedRecord, LedgerError, LedgerId};
+use offtake_ledger::plan::KeyUse;
+use offtake_ledger::{Account, AccountCode, BalanceTotals, ChainedRecord, EntryRecord, LedgerError, LedgerId};
 use sqlx::query::Query;
 use sqlx::{Database, Encode, Type};
 
@@ -46,6 +47,15 @@ pub struct Dialect {
     pub latest_records_all_ledgers: &'static str,
     /// The `records` table as the chain-order read names it.
     pub records_by_chain: &'static str,
+    /// The entry columns [`crate::decode::entry_row`] reads
+    /// (`effective_date` as `YYYY-MM-DD` text).
+    pub entry_columns: &'static str,
+    /// What a read of the ledger's chain head appends to lock it (the lock
+    /// that serialises a ledger's appends).
+    pub lock_ledger_head: &'static str,
+    /// Locks the ledger row before an account is numbered (`$1` ledger;
+    /// `None`: the backend's write transaction already excludes others).
+    pub lock_account_numbering: Option<&'static str>,
     /// The record head locked, with the latest version of a record as
     /// `current`: `$1` ledger, `$2` kind, `$3` id.
     pub lock_for_write: &'static str,
@@ -61,9 +71,11 @@ pub fn record_columns(dialect: &Dialect, alias: &str) -> String {
 }
 
 /// One backend's connection (inside a transaction or not). A store
-/// implements the two runs and names its dialect; the record batch
-/// statements have row-at-a-time defaults that a backend with array
-/// parameters replaces by one statement.
+/// implements the two runs, names its dialect and writes the statements
+/// whose shape differs (lists of ids: arrays on PostgreSQL, chunked `IN`
+/// lists or JSON on SQLite; bulk inserts); the record batch statements
+/// have row-at-a-time defaults that a backend with array parameters
+/// replaces by one statement.
 #[async_trait]
 pub trait SqlConn: Send {
     type Row: SqlRow + Send + Sync;
@@ -82,6 +94,30 @@ pub trait SqlConn: Send {
     async fn fetch_optional(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Option<Self::Row>, LedgerError> {
         Ok(self.fetch_all(sql, args).await?.into_iter().next())
     }
+
+    /// The accounts among `codes` that exist (in no particular order).
+    async fn accounts_by_code(&mut self, ledger: &LedgerId, codes: &[AccountCode])
+        -> Result<Vec<Account>, LedgerError>;
+
+    /// Entries with the given sequence numbers (ascending, missing ones
+    /// skipped).
+    async fn entries_by_seqs(&mut self, ledger: &LedgerId, seqs: &[i64]) -> Result<Vec<EntryRecord>, LedgerError>;
+
+    /// `(ref_seq, entry_type)` of every entry that refers to one of `seqs`.
+    async fn referrers(&mut self, ledger: &LedgerId, seqs: &[i64]) -> Result<Vec<(i64, String)>, LedgerError>;
+
+    /// See `BatchTx::current_totals`.
+    async fn current_totals(
+        &mut self,
+        ledger: &LedgerId,
+        account_nos: &[i64],
+    ) -> Result<HashMap<i64, (BalanceTotals, i64)>, LedgerError>;
+
+    /// See `BatchTx::key_uses`.
+    async fn key_uses(&mut self, ledger: &LedgerId, keys: &[String]) -> Result<HashMap<String, KeyUse>, LedgerError>;
+
+    /// See `BatchTx::insert_entries`.
+    async fn insert_entries(&mut self, ledger: &LedgerId, records: &[EntryRecord]) -> Result<(), LedgerError>;
 
     /// See `RecordTx::current_versions`: one statement per record here.
     async fn current_versions(

@@ -10,18 +10,17 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use offtake_ledger::commit::BatchTx;
-use offtake_ledger::plan::{KeyUse, RefState};
 use offtake_ledger::record_chain::RecordTx;
 use offtake_ledger::row::{format_date, metadata_text};
 use offtake_ledger::write::{WriteTx, Writer};
-use offtake_ledger::{Account, AccountCode, BalanceTotals, ChainHead, EntryRecord, LedgerError, LedgerId};
+use offtake_ledger::{BalanceTotals, EntryRecord, LedgerError, LedgerId};
 use offtake_store_sql::decode;
+use offtake_store_sql::entries::SqlBatch;
 use offtake_store_sql::records::SqlRecordTx;
 use sqlx::{Connection, Row, Sqlite, SqliteConnection, Transaction};
 
 use crate::conn::Lite;
 use crate::error::db;
-use crate::{accounts, entries};
 
 /// Write transactions on the process's one writer connection (its mutex
 /// already held by the caller), each begun with `BEGIN IMMEDIATE`.
@@ -40,11 +39,11 @@ struct SqliteWrite<'c>(Transaction<'c, Sqlite>);
 #[async_trait]
 impl WriteTx for SqliteWrite<'_> {
     fn entries(&mut self) -> Box<dyn BatchTx + '_> {
-        Box::new(SqliteBatch(&mut self.0))
+        Box::new(SqlBatch(Lite(&mut *self.0)))
     }
 
     fn records(&mut self) -> Box<dyn RecordTx + '_> {
-        Box::new(SqlRecordTx(Lite(&mut self.0)))
+        Box::new(SqlRecordTx(Lite(&mut *self.0)))
     }
 
     async fn commit(self: Box<Self>) -> Result<(), LedgerError> {
@@ -59,45 +58,6 @@ impl WriteTx for SqliteWrite<'_> {
 /// Rows per multi-row INSERT (13 parameters a row, under SQLite's limit).
 const INSERT_CHUNK_ROWS: usize = 1_000;
 
-/// The write transaction's connection, inside `BEGIN IMMEDIATE`: SQLite's
-/// write lock is already held, so locking the head is just reading it.
-pub(crate) struct SqliteBatch<'c>(pub(crate) &'c mut SqliteConnection);
-
-#[async_trait]
-impl BatchTx for SqliteBatch<'_> {
-    async fn lock_head(&mut self, ledger: &LedgerId) -> Result<ChainHead, LedgerError> {
-        entries::head(self.0, ledger).await
-    }
-
-    async fn refs(&mut self, ledger: &LedgerId, seqs: &[i64]) -> Result<HashMap<i64, RefState>, LedgerError> {
-        entries::refs(self.0, ledger, seqs).await
-    }
-
-    async fn accounts(&mut self, ledger: &LedgerId, codes: &[AccountCode]) -> Result<Vec<Account>, LedgerError> {
-        accounts::by_codes(self.0, ledger, codes).await
-    }
-
-    async fn current_totals(
-        &mut self,
-        ledger: &LedgerId,
-        account_nos: &[i64],
-    ) -> Result<HashMap<i64, (BalanceTotals, i64)>, LedgerError> {
-        current_totals(self.0, ledger, account_nos).await
-    }
-
-    async fn key_uses(&mut self, ledger: &LedgerId, keys: &[String]) -> Result<HashMap<String, KeyUse>, LedgerError> {
-        entries::key_uses(self.0, ledger, keys).await
-    }
-
-    async fn insert_entries(&mut self, ledger: &LedgerId, records: &[EntryRecord]) -> Result<(), LedgerError> {
-        insert_entries(self.0, ledger, records).await
-    }
-
-    async fn move_head(&mut self, ledger: &LedgerId, head: &ChainHead) -> Result<(), LedgerError> {
-        move_head(self.0, ledger, head).await
-    }
-}
-
 /// Current totals of each account in one statement (absent = never
 /// touched): the account list travels as one JSON array, so the SQL text is
 /// the same for every batch and stays prepared. `CROSS JOIN` fixes the join
@@ -105,7 +65,7 @@ impl BatchTx for SqliteBatch<'_> {
 /// leg through `legs_by_account` (`ORDER BY … LIMIT 1`, not `max()`: SQLite
 /// does not apply its min/max shortcut to the correlated subquery and would
 /// scan every leg of the account).
-async fn current_totals(
+pub(crate) async fn current_totals(
     conn: &mut SqliteConnection,
     ledger: &LedgerId,
     account_nos: &[i64],
@@ -139,7 +99,9 @@ async fn current_totals(
     Ok(out)
 }
 
-async fn insert_entries(
+/// Inserts the entries and their legs, as multi-row `INSERT`s of
+/// [`INSERT_CHUNK_ROWS`] rows.
+pub(crate) async fn insert_entries(
     conn: &mut SqliteConnection,
     ledger: &LedgerId,
     records: &[EntryRecord],
@@ -192,17 +154,5 @@ async fn insert_entries(
         });
         qb.build().execute(&mut *conn).await.map_err(db)?;
     }
-    Ok(())
-}
-
-async fn move_head(conn: &mut SqliteConnection, ledger: &LedgerId, head: &ChainHead) -> Result<(), LedgerError> {
-    sqlx::query("UPDATE ledgers SET head_seq = ?, head_hash = ?, head_recorded_at_us = ? WHERE ledger_id = ?")
-        .bind(head.seq)
-        .bind(head.hash.as_slice())
-        .bind(head.recorded_at_us)
-        .bind(ledger.as_str())
-        .execute(&mut *conn)
-        .await
-        .map_err(db)?;
     Ok(())
 }

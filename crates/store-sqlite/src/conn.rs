@@ -1,23 +1,31 @@
 //! [`Lite`]: a SQLite connection as the shared statements of
 //! `offtake_store_sql` run them — its dialect (index hints where SQLite,
 //! without statistics, would scan; no row locks: the writer's `BEGIN
-//! IMMEDIATE` already holds the write lock). Record batches use the
-//! row-at-a-time defaults.
+//! IMMEDIATE` already holds the write lock), its statements over lists of
+//! ids and its bulk inserts. Record batches use the row-at-a-time
+//! defaults.
+
+use std::collections::HashMap;
+use std::ops::DerefMut;
 
 use async_trait::async_trait;
-use offtake_ledger::LedgerError;
+use offtake_ledger::plan::KeyUse;
+use offtake_ledger::{Account, AccountCode, BalanceTotals, EntryRecord, LedgerError, LedgerId};
 use offtake_store_sql::conn::bind;
 use offtake_store_sql::{Arg, Dialect, SqlConn};
 use sqlx::sqlite::SqliteRow;
 use sqlx::SqliteConnection;
 
+use crate::entries::ENTRY_COLUMNS;
 use crate::error::db;
+use crate::{accounts, commit, entries};
 
-/// A connection (or a transaction's) for the shared statements.
-pub(crate) struct Lite<'c>(pub(crate) &'c mut SqliteConnection);
+/// A connection for the shared statements: borrowed (a transaction's) or
+/// owned (one from the pool, for a read).
+pub(crate) struct Lite<C>(pub(crate) C);
 
 #[async_trait]
-impl SqlConn for Lite<'_> {
+impl<C: DerefMut<Target = SqliteConnection> + Send> SqlConn for Lite<C> {
     type Row = SqliteRow;
 
     const DIALECT: Dialect = Dialect {
@@ -34,6 +42,10 @@ impl SqlConn for Lite<'_> {
                                                       AND m.id = r.id) \
                                      ORDER BY ledger_id, id LIMIT ?",
         records_by_chain: "records INDEXED BY records_chain",
+        entry_columns: ENTRY_COLUMNS,
+        // The writer's `BEGIN IMMEDIATE` holds the write lock already.
+        lock_ledger_head: "",
+        lock_account_numbering: None,
         // Inside `BEGIN IMMEDIATE` the write lock is held: "locking" the
         // head is reading it.
         lock_for_write: "SELECT h.head_seq, h.head_hash, \
@@ -49,6 +61,38 @@ impl SqlConn for Lite<'_> {
 
     async fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64, LedgerError> {
         Ok(bind(sqlx::query(sql), args).execute(&mut *self.0).await.map_err(db)?.rows_affected())
+    }
+
+    async fn accounts_by_code(
+        &mut self,
+        ledger: &LedgerId,
+        codes: &[AccountCode],
+    ) -> Result<Vec<Account>, LedgerError> {
+        accounts::by_codes(&mut self.0, ledger, codes).await
+    }
+
+    async fn entries_by_seqs(&mut self, ledger: &LedgerId, seqs: &[i64]) -> Result<Vec<EntryRecord>, LedgerError> {
+        entries::by_seqs(&mut self.0, ledger, seqs).await
+    }
+
+    async fn referrers(&mut self, ledger: &LedgerId, seqs: &[i64]) -> Result<Vec<(i64, String)>, LedgerError> {
+        entries::referrers(&mut self.0, ledger, seqs).await
+    }
+
+    async fn current_totals(
+        &mut self,
+        ledger: &LedgerId,
+        account_nos: &[i64],
+    ) -> Result<HashMap<i64, (BalanceTotals, i64)>, LedgerError> {
+        commit::current_totals(&mut self.0, ledger, account_nos).await
+    }
+
+    async fn key_uses(&mut self, ledger: &LedgerId, keys: &[String]) -> Result<HashMap<String, KeyUse>, LedgerError> {
+        entries::key_uses(&mut self.0, ledger, keys).await
+    }
+
+    async fn insert_entries(&mut self, ledger: &LedgerId, records: &[EntryRecord]) -> Result<(), LedgerError> {
+        commit::insert_entries(&mut self.0, ledger, records).await
     }
 }
 

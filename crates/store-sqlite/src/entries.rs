@@ -1,10 +1,13 @@
-//! Entry repository: SQL that reads `entries` and `legs`.
+//! Entry repository: SQLite's own SQL over `entries` and `legs` (the
+//! statements alike on both stores are `offtake_store_sql::entries`): lists
+//! of ids as chunked `IN` lists, index hints where SQLite, without
+//! statistics, would scan.
 
 use std::collections::HashMap;
 
-use offtake_ledger::plan::{KeyUse, RefState};
+use offtake_ledger::plan::KeyUse;
 use offtake_ledger::row::assemble;
-use offtake_ledger::{BalanceTotals, ChainHead, EntryRecord, EntryType, LedgerError, LedgerId};
+use offtake_ledger::{BalanceTotals, EntryRecord, LedgerError, LedgerId};
 use offtake_store_sql::decode::{self, LEG_COLUMNS};
 use offtake_store_sql::SqlRow;
 use sqlx::SqliteConnection;
@@ -12,39 +15,9 @@ use sqlx::SqliteConnection;
 use crate::accounts::IN_LIST_CHUNK;
 use crate::error::db;
 
-const ENTRY_COLUMNS: &str = "seq, entry_type, ref_seq, idempotency_key, request_hash, kind, effective_date, \
-                             recorded_at_us, metadata, source_hash, prev_hash, hash";
-/// Entries with `after < seq <= until`, ascending, at most `limit`.
-pub(crate) async fn range(
-    conn: &mut SqliteConnection,
-    ledger: &LedgerId,
-    after: i64,
-    limit: u32,
-) -> Result<Vec<EntryRecord>, LedgerError> {
-    let rows = sqlx::query(&format!(
-        "SELECT {ENTRY_COLUMNS} FROM entries WHERE ledger_id = ? AND seq > ? ORDER BY seq LIMIT ?"
-    ))
-    .bind(ledger.as_str())
-    .bind(after)
-    .bind(i64::from(limit))
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db)?;
-    let entries = rows.iter().map(decode::entry_row).collect::<Result<Vec<_>, _>>()?;
-    let Some(last) = entries.last().map(|e| e.seq) else { return Ok(Vec::new()) };
-    let legs = sqlx::query(&format!(
-        "SELECT {LEG_COLUMNS} FROM legs l JOIN accounts a ON a.ledger_id = l.ledger_id AND a.account_no = l.account_no \
-         WHERE l.ledger_id = ? AND l.seq > ? AND l.seq <= ? ORDER BY l.seq, l.leg_no"
-    ))
-    .bind(ledger.as_str())
-    .bind(after)
-    .bind(last)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db)?;
-    let legs = legs.iter().map(decode::leg_row).collect::<Result<Vec<_>, _>>()?;
-    assemble(entries, legs)
-}
+/// The entry columns `decode::entry_row` reads.
+pub(crate) const ENTRY_COLUMNS: &str = "seq, entry_type, ref_seq, idempotency_key, request_hash, kind, \
+                                        effective_date, recorded_at_us, metadata, source_hash, prev_hash, hash";
 
 /// Entries with the given sequence numbers (ascending, missing ones skipped).
 pub(crate) async fn by_seqs(
@@ -88,26 +61,6 @@ fn in_list(n: usize) -> String {
     s
 }
 
-/// Sequence numbers of entries touching an account, after `after_seq`.
-pub(crate) async fn seqs_of_account(
-    conn: &mut SqliteConnection,
-    ledger: &LedgerId,
-    account_no: i64,
-    after_seq: i64,
-    limit: u32,
-) -> Result<Vec<i64>, LedgerError> {
-    sqlx::query_scalar(
-        "SELECT DISTINCT seq FROM legs WHERE ledger_id = ? AND account_no = ? AND seq > ? ORDER BY seq LIMIT ?",
-    )
-    .bind(ledger.as_str())
-    .bind(account_no)
-    .bind(after_seq)
-    .bind(i64::from(limit))
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db)
-}
-
 /// Totals of an account after the last leg with `seq <= at_seq`, and the
 /// sequence number of that leg's entry (0 = never touched).
 pub(crate) async fn totals_at(
@@ -134,33 +87,6 @@ pub(crate) async fn totals_at(
         None => Ok((BalanceTotals::default(), 0)),
         Some(r) => Ok((decode::totals(&r)?, r.int("seq")?)),
     }
-}
-
-/// The last sequence number recorded at or before `at_us`.
-pub(crate) async fn seq_at_time(
-    conn: &mut SqliteConnection,
-    ledger: &LedgerId,
-    at_us: i64,
-) -> Result<i64, LedgerError> {
-    let seq: Option<i64> = sqlx::query_scalar(
-        "SELECT seq FROM entries WHERE ledger_id = ? AND recorded_at_us <= ? ORDER BY recorded_at_us DESC, seq DESC LIMIT 1",
-    )
-    .bind(ledger.as_str())
-    .bind(at_us)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(db)?;
-    Ok(seq.unwrap_or(0))
-}
-
-pub(crate) async fn head(conn: &mut SqliteConnection, ledger: &LedgerId) -> Result<ChainHead, LedgerError> {
-    let row = sqlx::query("SELECT head_seq, head_hash, head_recorded_at_us FROM ledgers WHERE ledger_id = ?")
-        .bind(ledger.as_str())
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db)?
-        .ok_or_else(|| LedgerError::UnknownLedger(ledger.as_str().to_owned()))?;
-    decode::chain_head(&row)
 }
 
 /// Idempotency keys of `keys` that are already used.
@@ -191,15 +117,13 @@ pub(crate) async fn key_uses(
     Ok(out)
 }
 
-/// Referenced entries with what has happened to them (posted, voided,
-/// reversed).
-pub(crate) async fn refs(
+/// `(ref_seq, entry_type)` of the entries referring to `seqs`.
+pub(crate) async fn referrers(
     conn: &mut SqliteConnection,
     ledger: &LedgerId,
     seqs: &[i64],
-) -> Result<HashMap<i64, RefState>, LedgerError> {
-    let mut out: HashMap<i64, RefState> =
-        by_seqs(conn, ledger, seqs).await?.into_iter().map(|record| (record.seq, RefState::new(record))).collect();
+) -> Result<Vec<(i64, String)>, LedgerError> {
+    let mut out = Vec::new();
     for chunk in seqs.chunks(IN_LIST_CHUNK) {
         let sql = format!(
             "SELECT ref_seq, entry_type FROM entries INDEXED BY entries_ref \
@@ -211,11 +135,7 @@ pub(crate) async fn refs(
             q = q.bind(*s);
         }
         for row in q.fetch_all(&mut *conn).await.map_err(db)? {
-            if let (Some(state), Some(ty)) =
-                (out.get_mut(&row.int("ref_seq")?), EntryType::parse(&row.text("entry_type")?))
-            {
-                state.note_referrer(ty);
-            }
+            out.push((row.int("ref_seq")?, row.text("entry_type")?));
         }
     }
     Ok(out)

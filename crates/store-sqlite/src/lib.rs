@@ -29,11 +29,13 @@ use offtake_ledger::{
     Account, AccountCode, AsOf, Balance, ChainHead, Command, Committed, EntryRecord, LedgerError, LedgerId,
     LedgerStore, NewAccount, Page,
 };
+use offtake_store_sql::{self as sql, SqlConn};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection, SqliteConnection, SqlitePool};
 use tokio::sync::Mutex;
 
 use crate::commit::SqliteWriter;
+use crate::conn::Lite;
 use crate::error::db;
 
 /// How long a writer waits for another process's write lock.
@@ -101,8 +103,9 @@ impl SqliteStore {
         &self.pool
     }
 
-    async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Sqlite>, LedgerError> {
-        self.pool.acquire().await.map_err(db)
+    /// A pooled connection for the shared statements (reads).
+    async fn conn(&self) -> Result<Lite<sqlx::pool::PoolConnection<sqlx::Sqlite>>, LedgerError> {
+        Ok(Lite(self.pool.acquire().await.map_err(db)?))
     }
 }
 
@@ -137,13 +140,13 @@ impl LedgerStore for SqliteStore {
     async fn create_account(&self, ledger: &LedgerId, spec: &NewAccount) -> Result<Account, LedgerError> {
         let mut writer = self.writer.lock().await;
         let mut tx = writer.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
-        let account = accounts::create(&mut tx, ledger, spec, now_us()).await?;
+        let account = sql::accounts::create(&mut Lite(&mut *tx), ledger, spec, now_us()).await?;
         tx.commit().await.map_err(db)?;
         Ok(account)
     }
 
     async fn accounts_by_code(&self, ledger: &LedgerId, codes: &[AccountCode]) -> Result<Vec<Account>, LedgerError> {
-        accounts::by_codes(&mut *self.conn().await?, ledger, codes).await
+        self.conn().await?.accounts_by_code(ledger, codes).await
     }
 
     async fn list_accounts(
@@ -153,7 +156,7 @@ impl LedgerStore for SqliteStore {
         limit: u32,
     ) -> Result<Page<Account>, LedgerError> {
         let after = parse_cursor(cursor)?;
-        accounts::list(&mut *self.conn().await?, ledger, after, limit.clamp(1, MAX_PAGE_LIMIT)).await
+        sql::accounts::list(&mut self.conn().await?, ledger, after, limit.clamp(1, MAX_PAGE_LIMIT)).await
     }
 
     async fn commit_batch(
@@ -183,11 +186,11 @@ impl LedgerStore for SqliteStore {
         // read in one transaction, so they are one snapshot.
         let acct = self.account(ledger, account).await?;
         let mut tx = self.pool.begin().await.map_err(db)?;
-        let head = entries::head(&mut tx, ledger).await?;
+        let head = sql::entries::head(&mut Lite(&mut *tx), ledger, false).await?;
         let at_seq = match as_of {
             AsOf::Now => head.seq,
             AsOf::Seq(s) => s.clamp(0, head.seq),
-            AsOf::RecordedAtUs(t) => entries::seq_at_time(&mut tx, ledger, t).await?,
+            AsOf::RecordedAtUs(t) => sql::entries::seq_at_time(&mut Lite(&mut *tx), ledger, t).await?,
         };
         let (totals, _) = entries::totals_at(&mut tx, ledger, acct.account_no, at_seq).await?;
         tx.commit().await.map_err(db)?;
@@ -205,7 +208,8 @@ impl LedgerStore for SqliteStore {
         let limit = limit.clamp(1, MAX_PAGE_LIMIT);
         let acct = self.account(ledger, account).await?;
         let mut tx = self.pool.begin().await.map_err(db)?;
-        let seqs = entries::seqs_of_account(&mut tx, ledger, acct.account_no, after, limit + 1).await?;
+        let seqs =
+            sql::entries::seqs_of_account(&mut Lite(&mut *tx), ledger, acct.account_no, after, limit + 1).await?;
         let records = entries::by_seqs(&mut tx, ledger, &seqs).await?;
         tx.commit().await.map_err(db)?;
         Ok(Page::from_overfetch(records, limit, |e| e.seq.to_string()))
@@ -213,12 +217,12 @@ impl LedgerStore for SqliteStore {
 
     async fn entries(&self, ledger: &LedgerId, after_seq: i64, limit: u32) -> Result<Vec<EntryRecord>, LedgerError> {
         let mut tx = self.pool.begin().await.map_err(db)?;
-        let out = entries::range(&mut tx, ledger, after_seq, limit.clamp(1, MAX_PAGE_LIMIT)).await?;
+        let out = sql::entries::range(&mut Lite(&mut *tx), ledger, after_seq, limit.clamp(1, MAX_PAGE_LIMIT)).await?;
         tx.commit().await.map_err(db)?;
         Ok(out)
     }
 
     async fn head(&self, ledger: &LedgerId) -> Result<ChainHead, LedgerError> {
-        entries::head(&mut *self.conn().await?, ledger).await
+        sql::entries::head(&mut self.conn().await?, ledger, false).await
     }
 }

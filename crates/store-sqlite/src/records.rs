@@ -19,7 +19,7 @@ use crate::SqliteStore;
 #[async_trait]
 impl RecordStore for SqliteStore {
     async fn get_record(&self, ledger: &LedgerId, kind: &str, id: &str) -> Result<Option<StoredRecord>, LedgerError> {
-        records::get_record(&mut Lite(&mut *self.conn().await?), ledger, kind, id).await
+        records::get_record(&mut self.conn().await?, ledger, kind, id).await
     }
 
     async fn put_record(
@@ -50,7 +50,7 @@ impl RecordStore for SqliteStore {
         cursor: Option<&str>,
         limit: u32,
     ) -> Result<Page<StoredRecord>, LedgerError> {
-        records::list_records(&mut Lite(&mut *self.conn().await?), ledger, kind, cursor, limit).await
+        records::list_records(&mut self.conn().await?, ledger, kind, cursor, limit).await
     }
 
     async fn list_by_index(
@@ -62,19 +62,18 @@ impl RecordStore for SqliteStore {
         cursor: Option<&str>,
         limit: u32,
     ) -> Result<Page<StoredRecord>, LedgerError> {
-        let mut conn = self.conn().await?;
-        records::list_by_index(&mut Lite(&mut conn), ledger, (kind, index_name, key), cursor, limit).await
+        records::list_by_index(&mut self.conn().await?, ledger, (kind, index_name, key), cursor, limit).await
     }
 
     async fn record_history(&self, ledger: &LedgerId, kind: &str, id: &str) -> Result<Vec<StoredRecord>, LedgerError> {
-        records::record_history(&mut Lite(&mut *self.conn().await?), ledger, kind, id).await
+        records::record_history(&mut self.conn().await?, ledger, kind, id).await
     }
 }
 
 #[async_trait]
 impl RecordChain for SqliteStore {
     async fn record_head(&self, ledger: &LedgerId) -> Result<RecordHead, LedgerError> {
-        records::record_head(&mut Lite(&mut *self.conn().await?), ledger).await
+        records::record_head(&mut self.conn().await?, ledger).await
     }
 
     async fn chained_records(
@@ -83,11 +82,11 @@ impl RecordChain for SqliteStore {
         after_seq: i64,
         limit: u32,
     ) -> Result<Vec<ChainedRecord>, LedgerError> {
-        records::chained_records(&mut Lite(&mut *self.conn().await?), ledger, after_seq, limit).await
+        records::chained_records(&mut self.conn().await?, ledger, after_seq, limit).await
     }
 
     async fn record_rows(&self, ledger: &LedgerId) -> Result<i64, LedgerError> {
-        records::record_rows(&mut Lite(&mut *self.conn().await?), ledger).await
+        records::record_rows(&mut self.conn().await?, ledger).await
     }
 }
 
@@ -95,7 +94,7 @@ impl RecordChain for SqliteStore {
 /// existed (ledgers without a record head), and gives them a record head
 /// (run on open, on the writer connection).
 pub(crate) async fn chain_unlinked(conn: &mut SqliteConnection) -> Result<(), LedgerError> {
-    let ledgers = records::unchained_ledgers(&mut Lite(conn)).await?;
+    let ledgers = records::unchained_ledgers(&mut Lite(&mut *conn)).await?;
     records::chain_ledgers(&mut SqliteWriter(conn), &ledgers).await
 }
 
@@ -104,9 +103,9 @@ pub(crate) async fn chain_unlinked(conn: &mut SqliteConnection) -> Result<(), Le
 /// before the index existed); run on open, in one write transaction.
 pub(crate) async fn rebuild_index_if_stale(conn: &mut SqliteConnection) -> Result<(), LedgerError> {
     let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
-    if records::index_is_current(&mut Lite(&mut tx)).await? {
+    if records::index_is_current(&mut Lite(&mut *tx)).await? {
         return tx.rollback().await.map_err(db);
     }
-    records::rebuild_index(&mut Lite(&mut tx)).await?;
+    records::rebuild_index(&mut Lite(&mut *tx)).await?;
     tx.commit().await.map_err(db)
 }
