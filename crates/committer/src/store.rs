@@ -119,7 +119,11 @@ offtake_ledger::forward_store! {
             detached(async move { inner.put_record(&ledger, &kind, &id, expected_version, &body).await }).await
         }
 
-        async fn put_records(&self, ledger: &LedgerId, writes: &[RecordWrite]) -> Result<Vec<StoredRecord>, LedgerError> {
+        async fn put_records(
+            &self,
+            ledger: &LedgerId,
+            writes: &[RecordWrite],
+        ) -> Result<Vec<StoredRecord>, LedgerError> {
             let (inner, ledger, writes) = (self.inner.clone(), ledger.clone(), writes.to_vec());
             detached(async move { inner.put_records(&ledger, &writes).await }).await
         }

@@ -27,7 +27,10 @@ macro_rules! forward_store {
     ($ty:ty, via $via:ident, ledger { $($ledger:tt)* } records { $($records:tt)* }) => {
         #[$crate::forward::async_trait]
         impl $crate::LedgerStore for $ty {
-            async fn ensure_ledger(&self, ledger: &$crate::LedgerId) -> ::core::result::Result<(), $crate::LedgerError> {
+            async fn ensure_ledger(
+                &self,
+                ledger: &$crate::LedgerId,
+            ) -> ::core::result::Result<(), $crate::LedgerError> {
                 self.$via(ledger).ensure_ledger(ledger).await
             }
 

@@ -84,7 +84,11 @@ crate::forward_store! {
             self.store_of(ledger).put_record(ledger, kind, id, expected_version, body).await
         }
 
-        async fn put_records(&self, ledger: &LedgerId, writes: &[RecordWrite]) -> Result<Vec<StoredRecord>, LedgerError> {
+        async fn put_records(
+            &self,
+            ledger: &LedgerId,
+            writes: &[RecordWrite],
+        ) -> Result<Vec<StoredRecord>, LedgerError> {
             self.store_of(ledger).put_records(ledger, writes).await
         }
 

@@ -14,6 +14,7 @@ pub mod entries;
 pub mod error;
 pub mod index;
 pub mod records;
+pub mod store;
 
 pub use conn::{Arg, Dialect, SqlConn};
 pub use decode::SqlRow;

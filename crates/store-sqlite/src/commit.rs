@@ -7,6 +7,7 @@
 //! `SQLITE_BUSY`. Within the transaction the planner sees a stable state.
 
 use std::collections::HashMap;
+use std::ops::DerefMut;
 
 use async_trait::async_trait;
 use offtake_ledger::commit::BatchTx;
@@ -23,11 +24,12 @@ use crate::conn::Lite;
 use crate::error::db;
 
 /// Write transactions on the process's one writer connection (its mutex
-/// already held by the caller), each begun with `BEGIN IMMEDIATE`.
-pub(crate) struct SqliteWriter<'c>(pub(crate) &'c mut SqliteConnection);
+/// held: a guard, or the connection itself before the store exists), each
+/// begun with `BEGIN IMMEDIATE`.
+pub(crate) struct SqliteWriter<C>(pub(crate) C);
 
 #[async_trait]
-impl Writer for SqliteWriter<'_> {
+impl<C: DerefMut<Target = SqliteConnection> + Send> Writer for SqliteWriter<C> {
     async fn begin(&mut self) -> Result<Box<dyn WriteTx + '_>, LedgerError> {
         Ok(Box::new(SqliteWrite(self.0.begin_with("BEGIN IMMEDIATE").await.map_err(db)?)))
     }
