@@ -57,19 +57,8 @@ impl WriteTx for PgWrite {
     }
 }
 
-/// Inserts all entries in one statement and all legs in another, as column
-/// arrays through `UNNEST`: two round trips for any batch size.
-pub(crate) async fn insert_entries(
-    conn: &mut PgConnection,
-    ledger: &LedgerId,
-    records: &[EntryRecord],
-) -> Result<(), LedgerError> {
-    insert_entry_rows(conn, ledger, records).await?;
-    insert_leg_rows(conn, ledger, records).await
-}
-
 /// The entries' rows: one array per column, one statement.
-async fn insert_entry_rows(
+pub(crate) async fn insert_entry_rows(
     conn: &mut PgConnection,
     ledger: &LedgerId,
     records: &[EntryRecord],
@@ -132,7 +121,7 @@ async fn insert_entry_rows(
 
 /// The legs' rows with their running totals: one array per column, one
 /// statement.
-async fn insert_leg_rows(
+pub(crate) async fn insert_leg_rows(
     conn: &mut PgConnection,
     ledger: &LedgerId,
     records: &[EntryRecord],

@@ -8,15 +8,15 @@ use std::ops::DerefMut;
 
 use async_trait::async_trait;
 use offtake_ledger::plan::KeyUse;
+use offtake_ledger::row::assemble;
 use offtake_ledger::{Account, AccountCode, BalanceTotals, ChainedRecord, EntryRecord, LedgerError, LedgerId};
-use offtake_store_sql::conn::bind;
-use offtake_store_sql::{Arg, Dialect, SqlConn, SqlRow};
-use sqlx::postgres::PgRow;
-use sqlx::PgConnection;
+use offtake_store_sql::decode::{self, ACCOUNT_COLUMNS, LEG_COLUMNS};
+use offtake_store_sql::{Dialect, SqlConn, SqlRow};
+use sqlx::{PgConnection, Postgres};
 
-use crate::entries::ENTRY_COLUMNS;
+use crate::commit::{insert_entry_rows, insert_leg_rows};
+use crate::entries::{self, ENTRY_COLUMNS};
 use crate::error::db;
-use crate::{accounts, commit, entries};
 
 /// A connection for the shared statements: borrowed (a transaction's) or
 /// owned (one from the pool, for a read).
@@ -24,7 +24,7 @@ pub(crate) struct Pg<C>(pub(crate) C);
 
 #[async_trait]
 impl<C: DerefMut<Target = PgConnection> + Send> SqlConn for Pg<C> {
-    type Row = PgRow;
+    type Db = Postgres;
 
     const DIALECT: Dialect = Dialect {
         body_text: "body::text",
@@ -55,28 +55,65 @@ impl<C: DerefMut<Target = PgConnection> + Send> SqlConn for Pg<C> {
         lock_record_head: " FOR UPDATE",
     };
 
-    async fn fetch_all(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<PgRow>, LedgerError> {
-        bind(sqlx::query(sql), args).fetch_all(&mut *self.0).await.map_err(db)
+    fn raw(&mut self) -> &mut PgConnection {
+        &mut self.0
     }
 
-    async fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64, LedgerError> {
-        Ok(bind(sqlx::query(sql), args).execute(&mut *self.0).await.map_err(db)?.rows_affected())
-    }
-
+    /// The accounts among `codes` that exist, in one round trip (`= ANY`).
     async fn accounts_by_code(
         &mut self,
         ledger: &LedgerId,
         codes: &[AccountCode],
     ) -> Result<Vec<Account>, LedgerError> {
-        accounts::by_codes(&mut self.0, ledger, codes).await
+        let conn = self.raw();
+        let codes: Vec<&str> = codes.iter().map(AccountCode::as_str).collect();
+        let rows =
+            sqlx::query(&format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE ledger_id = $1 AND code = ANY($2)"))
+                .bind(ledger.as_str())
+                .bind(&codes)
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(db)?;
+        rows.iter().map(decode::account).collect()
     }
 
+    /// Entries with the given sequence numbers (ascending, missing ones skipped).
     async fn entries_by_seqs(&mut self, ledger: &LedgerId, seqs: &[i64]) -> Result<Vec<EntryRecord>, LedgerError> {
-        entries::by_seqs(&mut self.0, ledger, seqs).await
+        let conn = self.raw();
+        if seqs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!("SELECT {ENTRY_COLUMNS} FROM entries WHERE ledger_id = $1 AND seq = ANY($2) ORDER BY seq");
+        let entries = sqlx::query(&sql).bind(ledger.as_str()).bind(seqs).fetch_all(&mut *conn).await.map_err(db)?;
+        let entries = entries.iter().map(decode::entry_row).collect::<Result<Vec<_>, _>>()?;
+        let sql = format!(
+            "SELECT {LEG_COLUMNS} FROM legs l JOIN accounts a ON a.ledger_id = l.ledger_id AND a.account_no = l.account_no \
+             WHERE l.ledger_id = $1 AND l.seq = ANY($2) ORDER BY l.seq, l.leg_no"
+        );
+        let legs = sqlx::query(&sql).bind(ledger.as_str()).bind(seqs).fetch_all(&mut *conn).await.map_err(db)?;
+        let legs = legs.iter().map(decode::leg_row).collect::<Result<Vec<_>, _>>()?;
+        assemble(entries, legs)
     }
 
+    /// `(ref_seq, entry_type)` of the entries referring to `seqs`: one index
+    /// probe per referenced entry. With statistics taken while no entry had a
+    /// `ref_seq` (a fresh ledger's funding), the plain `ref_seq = ANY($2)` and a
+    /// flattened LATERAL both became a walk over every referencing entry of the
+    /// ledger (3–4 ms per batch at 40,000 entries, measured with auto_explain).
+    /// `OFFSET 0` keeps the planner from pulling the subquery up, so it stays a
+    /// parameterised index scan.
     async fn referrers(&mut self, ledger: &LedgerId, seqs: &[i64]) -> Result<Vec<(i64, String)>, LedgerError> {
-        entries::referrers(&mut self.0, ledger, seqs).await
+        let conn = self.raw();
+        let rows = sqlx::query(
+            "SELECT r.seq AS ref_seq, e.entry_type FROM unnest($2::bigint[]) AS r(seq) \
+             CROSS JOIN LATERAL (SELECT entry_type FROM entries WHERE ledger_id = $1 AND ref_seq = r.seq OFFSET 0) e",
+        )
+        .bind(ledger.as_str())
+        .bind(seqs)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)?;
+        rows.iter().map(|row| Ok((row.int("ref_seq")?, row.text("entry_type")?))).collect()
     }
 
     async fn current_totals(
@@ -88,11 +125,25 @@ impl<C: DerefMut<Target = PgConnection> + Send> SqlConn for Pg<C> {
     }
 
     async fn key_uses(&mut self, ledger: &LedgerId, keys: &[String]) -> Result<HashMap<String, KeyUse>, LedgerError> {
-        entries::key_uses(&mut self.0, ledger, keys).await
+        let conn = self.raw();
+        let rows = sqlx::query(
+            "SELECT idempotency_key, seq, request_hash, hash, recorded_at_us FROM entries \
+             WHERE ledger_id = $1 AND idempotency_key = ANY($2)",
+        )
+        .bind(ledger.as_str())
+        .bind(keys)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)?;
+        rows.iter().map(decode::key_use).collect()
     }
 
+    /// Inserts all entries in one statement and all legs in another, as column
+    /// arrays through `UNNEST`: two round trips for any batch size.
     async fn insert_entries(&mut self, ledger: &LedgerId, records: &[EntryRecord]) -> Result<(), LedgerError> {
-        commit::insert_entries(&mut self.0, ledger, records).await
+        let conn = self.raw();
+        insert_entry_rows(conn, ledger, records).await?;
+        insert_leg_rows(conn, ledger, records).await
     }
 
     async fn current_versions(

@@ -7,7 +7,6 @@
 
 #![forbid(unsafe_code)]
 
-mod accounts;
 mod commit;
 mod conn;
 mod entries;

@@ -11,14 +11,17 @@
 //! is the same.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 
 use async_trait::async_trait;
 use offtake_ledger::plan::KeyUse;
 use offtake_ledger::{Account, AccountCode, BalanceTotals, ChainedRecord, EntryRecord, LedgerError, LedgerId};
 use sqlx::query::Query;
-use sqlx::{Database, Encode, Type};
+use sqlx::{Database, Encode, Executor, IntoArguments, Type};
 
 use crate::decode::SqlRow;
+use crate::error::db;
 use crate::records;
 
 /// One parameter of a statement.
@@ -71,27 +74,35 @@ pub fn record_columns(dialect: &Dialect, alias: &str) -> String {
 }
 
 /// One backend's connection (inside a transaction or not). A store
-/// implements the two runs, names its dialect and writes the statements
+/// hands over the connection, names its dialect and writes the statements
 /// whose shape differs (lists of ids: arrays on PostgreSQL, chunked `IN`
 /// lists or JSON on SQLite; bulk inserts); the record batch statements
 /// have row-at-a-time defaults that a backend with array parameters
 /// replaces by one statement.
 #[async_trait]
 pub trait SqlConn: Send {
-    type Row: SqlRow + Send + Sync;
+    /// The backend.
+    type Db: SqlDb;
 
     /// The backend's SQL where it differs.
     const DIALECT: Dialect;
 
+    /// The connection the statements run on.
+    fn raw(&mut self) -> &mut <Self::Db as Database>::Connection;
+
     /// Every row the statement answers.
-    async fn fetch_all(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<Self::Row>, LedgerError>;
+    async fn fetch_all(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<Row<Self>>, LedgerError> {
+        Self::Db::fetch_all(self.raw(), sql, args).await.map_err(db)
+    }
 
     /// Runs the statement; the number of rows it changed.
-    async fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64, LedgerError>;
+    async fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64, LedgerError> {
+        Ok(Self::Db::execute(self.raw(), sql, args).await.map_err(db)?.rows_affected())
+    }
 
     /// The first row the statement answers, if any (for statements that
     /// answer one row at most).
-    async fn fetch_optional(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Option<Self::Row>, LedgerError> {
+    async fn fetch_optional(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Option<Row<Self>>, LedgerError> {
         Ok(self.fetch_all(sql, args).await?.into_iter().next())
     }
 
@@ -145,9 +156,62 @@ pub trait SqlConn: Send {
     }
 }
 
+/// A row of `C`'s backend.
+pub type Row<C> = <<C as SqlConn>::Db as Database>::Row;
+
+/// A future of a statement's run, as sqlx answers it.
+pub type Run<'e, T> = Pin<Box<dyn Future<Output = Result<T, sqlx::Error>> + Send + 'e>>;
+
+/// A sqlx backend the shared statements run on: what binding [`Arg`]s and
+/// running a statement need of it, stated once here rather than as
+/// where-clauses on every statement. Implemented for every backend that
+/// has it (PostgreSQL and SQLite).
+pub trait SqlDb: Database<Row: SqlRow + Send + Sync, QueryResult: RowsAffected> {
+    fn fetch_all<'e>(conn: &'e mut Self::Connection, sql: &'e str, args: &'e [Arg<'e>]) -> Run<'e, Vec<Self::Row>>;
+    fn execute<'e>(conn: &'e mut Self::Connection, sql: &'e str, args: &'e [Arg<'e>]) -> Run<'e, Self::QueryResult>;
+}
+
+impl<DB> SqlDb for DB
+where
+    DB: Database<Row: SqlRow + Send + Sync, QueryResult: RowsAffected>,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Type<DB>,
+    for<'q> &'q [u8]: Encode<'q, DB> + Type<DB>,
+    for<'q> &'q serde_json::Value: Encode<'q, DB> + Type<DB>,
+{
+    fn fetch_all<'e>(conn: &'e mut DB::Connection, sql: &'e str, args: &'e [Arg<'e>]) -> Run<'e, Vec<DB::Row>> {
+        Box::pin(bind(sqlx::query(sql), args).fetch_all(conn))
+    }
+
+    fn execute<'e>(conn: &'e mut DB::Connection, sql: &'e str, args: &'e [Arg<'e>]) -> Run<'e, DB::QueryResult> {
+        Box::pin(bind(sqlx::query(sql), args).execute(conn))
+    }
+}
+
+/// The number of rows a statement changed (each backend's result type has
+/// it, though not through a sqlx trait).
+pub trait RowsAffected {
+    fn rows_affected(&self) -> u64;
+}
+
+impl RowsAffected for sqlx::postgres::PgQueryResult {
+    fn rows_affected(&self) -> u64 {
+        self.rows_affected()
+    }
+}
+
+impl RowsAffected for sqlx::sqlite::SqliteQueryResult {
+    fn rows_affected(&self) -> u64 {
+        self.rows_affected()
+    }
+}
+
 /// Binds `args` in order: the one place that turns [`Arg`]s into a
-/// backend's parameters, for the stores' [`SqlConn`] implementations.
-pub fn bind<'q, DB>(
+/// backend's parameters.
+fn bind<'q, DB>(
     mut query: Query<'q, DB, <DB as Database>::Arguments<'q>>,
     args: &[Arg<'q>],
 ) -> Query<'q, DB, <DB as Database>::Arguments<'q>>

@@ -2,23 +2,31 @@
 //! `offtake_store_sql` run them — its dialect (index hints where SQLite,
 //! without statistics, would scan; no row locks: the writer's `BEGIN
 //! IMMEDIATE` already holds the write lock), its statements over lists of
-//! ids and its bulk inserts. Record batches use the row-at-a-time
-//! defaults.
+//! ids (chunked `IN` lists, JSON arrays) and its bulk inserts (multi-row
+//! `INSERT`s). Record batches use the row-at-a-time defaults.
 
 use std::collections::HashMap;
 use std::ops::DerefMut;
 
 use async_trait::async_trait;
 use offtake_ledger::plan::KeyUse;
+use offtake_ledger::row::{assemble, format_date, metadata_text};
 use offtake_ledger::{Account, AccountCode, BalanceTotals, EntryRecord, LedgerError, LedgerId};
-use offtake_store_sql::conn::bind;
-use offtake_store_sql::{Arg, Dialect, SqlConn};
-use sqlx::sqlite::SqliteRow;
-use sqlx::SqliteConnection;
+use offtake_store_sql::decode::{self, ACCOUNT_COLUMNS, LEG_COLUMNS};
+use offtake_store_sql::{Dialect, SqlConn, SqlRow};
+use sqlx::{Row, Sqlite, SqliteConnection};
 
 use crate::entries::ENTRY_COLUMNS;
 use crate::error::db;
-use crate::{accounts, commit, entries};
+
+/// SQLite allows 32,766 bound parameters; stay well below for IN lists.
+const IN_LIST_CHUNK: usize = 500;
+
+/// Rows per multi-row INSERT (13 parameters a row, under SQLite's limit).
+const INSERT_CHUNK_ROWS: usize = 1_000;
+
+/// SQLite's name for the `UNIQUE (ledger_id, code)` index of `accounts`.
+const ACCOUNTS_BY_CODE_INDEX: &str = "sqlite_autoindex_accounts_2";
 
 /// A connection for the shared statements: borrowed (a transaction's) or
 /// owned (one from the pool, for a read).
@@ -26,7 +34,7 @@ pub(crate) struct Lite<C>(pub(crate) C);
 
 #[async_trait]
 impl<C: DerefMut<Target = SqliteConnection> + Send> SqlConn for Lite<C> {
-    type Row = SqliteRow;
+    type Db = Sqlite;
 
     const DIALECT: Dialect = Dialect {
         body_text: "body",
@@ -55,50 +63,225 @@ impl<C: DerefMut<Target = SqliteConnection> + Send> SqlConn for Lite<C> {
         lock_record_head: "",
     };
 
-    async fn fetch_all(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<SqliteRow>, LedgerError> {
-        bind(sqlx::query(sql), args).fetch_all(&mut *self.0).await.map_err(db)
+    fn raw(&mut self) -> &mut SqliteConnection {
+        &mut self.0
     }
 
-    async fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64, LedgerError> {
-        Ok(bind(sqlx::query(sql), args).execute(&mut *self.0).await.map_err(db)?.rows_affected())
-    }
-
+    /// The accounts among `codes` that exist, by chunks of `IN` lists.
     async fn accounts_by_code(
         &mut self,
         ledger: &LedgerId,
         codes: &[AccountCode],
     ) -> Result<Vec<Account>, LedgerError> {
-        accounts::by_codes(&mut self.0, ledger, codes).await
+        let conn = self.raw();
+        let mut out = Vec::with_capacity(codes.len());
+        for chunk in codes.chunks(IN_LIST_CHUNK) {
+            // INDEXED BY: without statistics SQLite scans the whole ledger's
+            // accounts by primary key for an IN list of codes.
+            let mut qb = sqlx::QueryBuilder::new(format!(
+                "SELECT {ACCOUNT_COLUMNS} FROM accounts INDEXED BY {ACCOUNTS_BY_CODE_INDEX} WHERE ledger_id = "
+            ));
+            qb.push_bind(ledger.as_str()).push(" AND code IN (");
+            let mut sep = qb.separated(", ");
+            for code in chunk {
+                sep.push_bind(code.as_str());
+            }
+            qb.push(")");
+            for row in qb.build().fetch_all(&mut *conn).await.map_err(db)? {
+                out.push(decode::account(&row)?);
+            }
+        }
+        Ok(out)
     }
 
+    /// Entries with the given sequence numbers (ascending, missing ones skipped).
     async fn entries_by_seqs(&mut self, ledger: &LedgerId, seqs: &[i64]) -> Result<Vec<EntryRecord>, LedgerError> {
-        entries::by_seqs(&mut self.0, ledger, seqs).await
+        let conn = self.raw();
+        let mut out = Vec::with_capacity(seqs.len());
+        for chunk in seqs.chunks(IN_LIST_CHUNK) {
+            let list = in_list(chunk.len());
+            let sql =
+                format!("SELECT {ENTRY_COLUMNS} FROM entries WHERE ledger_id = ? AND seq IN ({list}) ORDER BY seq");
+            let mut q = sqlx::query(&sql).bind(ledger.as_str());
+            for s in chunk {
+                q = q.bind(*s);
+            }
+            let entries = q.fetch_all(&mut *conn).await.map_err(db)?;
+            let entries = entries.iter().map(decode::entry_row).collect::<Result<Vec<_>, _>>()?;
+            let sql = format!(
+                "SELECT {LEG_COLUMNS} FROM legs l JOIN accounts a ON a.ledger_id = l.ledger_id AND a.account_no = l.account_no \
+                 WHERE l.ledger_id = ? AND l.seq IN ({list}) ORDER BY l.seq, l.leg_no"
+            );
+            let mut q = sqlx::query(&sql).bind(ledger.as_str());
+            for s in chunk {
+                q = q.bind(*s);
+            }
+            let legs = q.fetch_all(&mut *conn).await.map_err(db)?;
+            let legs = legs.iter().map(decode::leg_row).collect::<Result<Vec<_>, _>>()?;
+            out.extend(assemble(entries, legs)?);
+        }
+        Ok(out)
     }
 
+    /// `(ref_seq, entry_type)` of the entries referring to `seqs`.
     async fn referrers(&mut self, ledger: &LedgerId, seqs: &[i64]) -> Result<Vec<(i64, String)>, LedgerError> {
-        entries::referrers(&mut self.0, ledger, seqs).await
+        let conn = self.raw();
+        let mut out = Vec::new();
+        for chunk in seqs.chunks(IN_LIST_CHUNK) {
+            let sql = format!(
+                "SELECT ref_seq, entry_type FROM entries INDEXED BY entries_ref \
+                 WHERE ledger_id = ? AND ref_seq IS NOT NULL AND ref_seq IN ({})",
+                in_list(chunk.len())
+            );
+            let mut q = sqlx::query(&sql).bind(ledger.as_str());
+            for s in chunk {
+                q = q.bind(*s);
+            }
+            for row in q.fetch_all(&mut *conn).await.map_err(db)? {
+                out.push((row.int("ref_seq")?, row.text("entry_type")?));
+            }
+        }
+        Ok(out)
     }
 
+    /// Current totals of each account in one statement (absent = never
+    /// touched): the account list travels as one JSON array, so the SQL text is
+    /// the same for every batch and stays prepared. `CROSS JOIN` fixes the join
+    /// order (one index seek per account); each seek reads the account's latest
+    /// leg through `legs_by_account` (`ORDER BY … LIMIT 1`, not `max()`: SQLite
+    /// does not apply its min/max shortcut to the correlated subquery and would
+    /// scan every leg of the account).
     async fn current_totals(
         &mut self,
         ledger: &LedgerId,
         account_nos: &[i64],
     ) -> Result<HashMap<i64, (BalanceTotals, i64)>, LedgerError> {
-        commit::current_totals(&mut self.0, ledger, account_nos).await
+        let conn = self.raw();
+        let mut out = HashMap::with_capacity(account_nos.len());
+        if account_nos.is_empty() {
+            return Ok(out);
+        }
+        let list = serde_json::to_string(account_nos).map_err(|e| LedgerError::Storage(e.to_string()))?;
+        let rows = sqlx::query(
+            "SELECT l.account_no, l.seq, l.leg_no, l.posted_debit_after, l.posted_credit_after, l.pending_debit_after, \
+                    l.pending_credit_after \
+             FROM json_each(?2) AS w \
+             CROSS JOIN legs AS l INDEXED BY legs_by_account \
+                 ON l.ledger_id = ?1 AND l.account_no = w.value \
+                AND l.seq = (SELECT m.seq FROM legs AS m INDEXED BY legs_by_account \
+                             WHERE m.ledger_id = ?1 AND m.account_no = w.value ORDER BY m.seq DESC LIMIT 1) \
+             ORDER BY l.account_no, l.leg_no",
+        )
+        .bind(ledger.as_str())
+        .bind(list)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)?;
+        // An entry may touch an account twice; the highest leg_no is the latest
+        // (rows come in leg order, so the last insert wins).
+        for row in &rows {
+            let seq: i64 = row.try_get("seq").map_err(db)?;
+            out.insert(row.try_get::<i64, _>("account_no").map_err(db)?, (decode::totals(row)?, seq));
+        }
+        Ok(out)
     }
 
+    /// Idempotency keys of `keys` that are already used.
     async fn key_uses(&mut self, ledger: &LedgerId, keys: &[String]) -> Result<HashMap<String, KeyUse>, LedgerError> {
-        entries::key_uses(&mut self.0, ledger, keys).await
+        let conn = self.raw();
+        let mut out = HashMap::new();
+        for chunk in keys.chunks(IN_LIST_CHUNK) {
+            let sql = format!(
+                // INDEXED BY: for long IN lists SQLite (without statistics)
+                // scans the ledger's entries by primary key instead.
+                "SELECT idempotency_key, seq, request_hash, hash, recorded_at_us \
+                 FROM entries INDEXED BY sqlite_autoindex_entries_2 \
+                 WHERE ledger_id = ? AND idempotency_key IN ({})",
+                in_list(chunk.len())
+            );
+            let mut q = sqlx::query(&sql).bind(ledger.as_str());
+            for k in chunk {
+                q = q.bind(k.as_str());
+            }
+            for row in q.fetch_all(&mut *conn).await.map_err(db)? {
+                let (key, used) = decode::key_use(&row)?;
+                out.insert(key, used);
+            }
+        }
+        Ok(out)
     }
 
+    /// Inserts the entries and their legs, as multi-row `INSERT`s of
+    /// [`INSERT_CHUNK_ROWS`] rows.
     async fn insert_entries(&mut self, ledger: &LedgerId, records: &[EntryRecord]) -> Result<(), LedgerError> {
-        commit::insert_entries(&mut self.0, ledger, records).await
+        let conn = self.raw();
+        for chunk in records.chunks(INSERT_CHUNK_ROWS) {
+            let mut qb = sqlx::QueryBuilder::new(
+                "INSERT INTO entries (ledger_id, seq, entry_type, ref_seq, idempotency_key, request_hash, kind, \
+                 effective_date, recorded_at_us, metadata, source_hash, prev_hash, hash) ",
+            );
+            let mut metadata = Vec::with_capacity(chunk.len());
+            for e in chunk {
+                metadata.push(metadata_text(e)?);
+            }
+            qb.push_values(chunk.iter().zip(&metadata), |mut b, (e, meta)| {
+                b.push_bind(ledger.as_str())
+                    .push_bind(e.seq)
+                    .push_bind(e.entry_type.as_str())
+                    .push_bind(e.ref_seq)
+                    .push_bind(e.idempotency_key.as_str())
+                    .push_bind(e.request_hash.as_slice())
+                    .push_bind(e.kind.as_str())
+                    .push_bind(format_date(e.effective_date))
+                    .push_bind(e.recorded_at_us)
+                    .push_bind(meta.as_str())
+                    .push_bind(e.source_hash.as_ref().map(|h| h.as_slice()))
+                    .push_bind(e.prev_hash.as_slice())
+                    .push_bind(e.hash.as_slice());
+            });
+            qb.build().execute(&mut *conn).await.map_err(db)?;
+        }
+        let legs: Vec<(i64, &offtake_ledger::LegRecord)> =
+            records.iter().flat_map(|e| e.legs.iter().map(move |l| (e.seq, l))).collect();
+        for chunk in legs.chunks(INSERT_CHUNK_ROWS) {
+            let mut qb = sqlx::QueryBuilder::new(
+                "INSERT INTO legs (ledger_id, seq, leg_no, account_no, side, layer, amount_minor, posted_debit_after, \
+                 posted_credit_after, pending_debit_after, pending_credit_after) ",
+            );
+            qb.push_values(chunk, |mut b, (seq, l)| {
+                b.push_bind(ledger.as_str())
+                    .push_bind(*seq)
+                    .push_bind(l.leg_no)
+                    .push_bind(l.account_no)
+                    .push_bind(l.side.as_str())
+                    .push_bind(l.layer.as_str())
+                    .push_bind(l.amount_minor)
+                    .push_bind(l.totals_after.posted_debit_minor)
+                    .push_bind(l.totals_after.posted_credit_minor)
+                    .push_bind(l.totals_after.pending_debit_minor)
+                    .push_bind(l.totals_after.pending_credit_minor);
+            });
+            qb.build().execute(&mut *conn).await.map_err(db)?;
+        }
+        Ok(())
     }
+}
+
+/// `?, ?, …`: the placeholders of an `IN` list of `n` values.
+fn in_list(n: usize) -> String {
+    let mut s = String::with_capacity(n * 3);
+    for i in 0..n {
+        if i > 0 {
+            s.push_str(", ");
+        }
+        s.push('?');
+    }
+    s
 }
 
 #[cfg(test)]
 mod tests {
-    use offtake_store_sql::SqlRow;
+    use offtake_store_sql::{Arg, SqlRow};
     use sqlx::{Connection, SqliteConnection};
 
     use super::*;

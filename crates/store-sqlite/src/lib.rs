@@ -7,7 +7,6 @@
 
 #![forbid(unsafe_code)]
 
-mod accounts;
 mod commit;
 mod conn;
 mod entries;
@@ -26,7 +25,7 @@ use offtake_ledger::write;
 use offtake_ledger::{
     Account, AccountCode, AsOf, Balance, Command, Committed, EntryRecord, LedgerError, LedgerId, NewAccount, Page,
 };
-use offtake_store_sql as sql;
+use offtake_store_sql::{self as sql, SqlConn};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection, SqliteConnection, SqlitePool};
 use tokio::sync::{Mutex, MutexGuard};
@@ -189,7 +188,7 @@ offtake_store_sql::sql_store! {
             let mut tx = self.pool.begin().await.map_err(db)?;
             let seqs =
                 sql::entries::seqs_of_account(&mut Lite(&mut *tx), ledger, acct.account_no, after, limit + 1).await?;
-            let records = entries::by_seqs(&mut tx, ledger, &seqs).await?;
+            let records = Lite(&mut *tx).entries_by_seqs(ledger, &seqs).await?;
             tx.commit().await.map_err(db)?;
             Ok(Page::from_overfetch(records, limit, |e| e.seq.to_string()))
         }
