@@ -116,6 +116,16 @@ impl<C: DerefMut<Target = PgConnection> + Send> SqlConn for Pg<C> {
         rows.iter().map(|row| Ok((row.int("ref_seq")?, row.text("entry_type")?))).collect()
     }
 
+    async fn totals_at(
+        &mut self,
+        ledger: &LedgerId,
+        account_no: i64,
+        at_seq: i64,
+    ) -> Result<(BalanceTotals, i64), LedgerError> {
+        let mut totals = entries::totals_at(self.raw(), ledger, &[account_no], at_seq).await?;
+        Ok(totals.remove(&account_no).unwrap_or_default())
+    }
+
     async fn current_totals(
         &mut self,
         ledger: &LedgerId,

@@ -18,12 +18,12 @@ use std::time::Duration;
 use offtake_ledger::date::now_us;
 use offtake_ledger::hash::genesis_hash;
 use offtake_ledger::record_chain::record_genesis_hash;
-use offtake_ledger::store::{parse_cursor, MAX_PAGE_LIMIT};
+use offtake_ledger::store::MAX_PAGE_LIMIT;
 use offtake_ledger::write;
 use offtake_ledger::{
     Account, AccountCode, AsOf, Balance, Command, Committed, EntryRecord, LedgerError, LedgerId, NewAccount, Page,
 };
-use offtake_store_sql::{self as sql, SqlConn};
+use offtake_store_sql as sql;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
@@ -138,25 +138,14 @@ offtake_store_sql::sql_store! {
         async fn balance(&self, ledger: &LedgerId, account: &AccountCode, as_of: AsOf) -> Result<Balance, LedgerError> {
             // Accounts never change once created; REPEATABLE READ makes the
             // head and the legs one snapshot.
-            let acct = self.account(ledger, account).await?;
             let mut tx = self.pool.begin().await.map_err(db)?;
             sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 .execute(&mut *tx)
                 .await
                 .map_err(db)?;
-            let head = sql::entries::head(&mut Pg(&mut *tx), ledger, false).await?;
-            let at_seq = match as_of {
-                AsOf::Now => head.seq,
-                AsOf::Seq(s) => s.clamp(0, head.seq),
-                AsOf::RecordedAtUs(t) => sql::entries::seq_at_time(&mut Pg(&mut *tx), ledger, t).await?,
-            };
-            let totals = entries::totals_at(&mut tx, ledger, &[acct.account_no], at_seq)
-                .await?
-                .remove(&acct.account_no)
-                .map(|(totals, _)| totals)
-                .unwrap_or_default();
+            let balance = sql::entries::balance(&mut Pg(&mut *tx), ledger, account, as_of).await?;
             tx.commit().await.map_err(db)?;
-            Ok(Balance::new(&acct, at_seq, totals))
+            Ok(balance)
         }
 
         async fn account_entries(
@@ -166,13 +155,7 @@ offtake_store_sql::sql_store! {
             cursor: Option<&str>,
             limit: u32,
         ) -> Result<Page<EntryRecord>, LedgerError> {
-            let after = parse_cursor(cursor)?;
-            let limit = limit.clamp(1, MAX_PAGE_LIMIT);
-            let acct = self.account(ledger, account).await?;
-            let mut conn = self.conn().await?;
-            let seqs = sql::entries::seqs_of_account(&mut conn, ledger, acct.account_no, after, limit + 1).await?;
-            let records = conn.entries_by_seqs(ledger, &seqs).await?;
-            Ok(Page::from_overfetch(records, limit, |e| e.seq.to_string()))
+            sql::entries::account_entries(&mut self.conn().await?, ledger, account, cursor, limit).await
         }
 
         async fn entries(

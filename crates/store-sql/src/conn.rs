@@ -117,6 +117,15 @@ pub trait SqlConn: Send {
     /// `(ref_seq, entry_type)` of every entry that refers to one of `seqs`.
     async fn referrers(&mut self, ledger: &LedgerId, seqs: &[i64]) -> Result<Vec<(i64, String)>, LedgerError>;
 
+    /// Totals of an account after its last leg with `seq <= at_seq`, and
+    /// that leg's sequence number (0: never touched by then).
+    async fn totals_at(
+        &mut self,
+        ledger: &LedgerId,
+        account_no: i64,
+        at_seq: i64,
+    ) -> Result<(BalanceTotals, i64), LedgerError>;
+
     /// See `BatchTx::current_totals`.
     async fn current_totals(
         &mut self,

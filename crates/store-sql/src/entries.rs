@@ -9,7 +9,10 @@ use async_trait::async_trait;
 use offtake_ledger::commit::BatchTx;
 use offtake_ledger::plan::{KeyUse, RefState};
 use offtake_ledger::row::assemble;
-use offtake_ledger::{Account, AccountCode, BalanceTotals, ChainHead, EntryRecord, EntryType, LedgerError, LedgerId};
+use offtake_ledger::store::{parse_cursor, MAX_PAGE_LIMIT};
+use offtake_ledger::{
+    Account, AccountCode, AsOf, Balance, BalanceTotals, ChainHead, EntryRecord, EntryType, LedgerError, LedgerId, Page,
+};
 
 use crate::conn::{Arg, SqlConn};
 use crate::decode::{self, SqlRow, LEG_COLUMNS};
@@ -73,6 +76,52 @@ pub async fn head<C: SqlConn + ?Sized>(conn: &mut C, ledger: &LedgerId, lock: bo
         .await?
         .ok_or_else(|| LedgerError::UnknownLedger(ledger.as_str().to_owned()))?;
     decode::chain_head(&row)
+}
+
+/// One account by code, or `unknown_account`.
+async fn account<C: SqlConn + ?Sized>(
+    conn: &mut C,
+    ledger: &LedgerId,
+    code: &AccountCode,
+) -> Result<Account, LedgerError> {
+    let found = conn.accounts_by_code(ledger, std::slice::from_ref(code)).await?.pop();
+    found.ok_or_else(|| LedgerError::UnknownAccount(code.as_str().to_owned()))
+}
+
+/// `LedgerStore::balance`, inside the caller's read snapshot (the head
+/// and the legs must be one state).
+pub async fn balance<C: SqlConn + ?Sized>(
+    conn: &mut C,
+    ledger: &LedgerId,
+    code: &AccountCode,
+    as_of: AsOf,
+) -> Result<Balance, LedgerError> {
+    let account = account(conn, ledger, code).await?;
+    let head = head(conn, ledger, false).await?;
+    let at_seq = match as_of {
+        AsOf::Now => head.seq,
+        AsOf::Seq(s) => s.clamp(0, head.seq),
+        AsOf::RecordedAtUs(t) => seq_at_time(conn, ledger, t).await?,
+    };
+    let (totals, _) = conn.totals_at(ledger, account.account_no, at_seq).await?;
+    Ok(Balance::new(&account, at_seq, totals))
+}
+
+/// `LedgerStore::account_entries`: the entries touching an account, oldest
+/// first, after the cursor.
+pub async fn account_entries<C: SqlConn + ?Sized>(
+    conn: &mut C,
+    ledger: &LedgerId,
+    code: &AccountCode,
+    cursor: Option<&str>,
+    limit: u32,
+) -> Result<Page<EntryRecord>, LedgerError> {
+    let after = parse_cursor(cursor)?;
+    let limit = limit.clamp(1, MAX_PAGE_LIMIT);
+    let account = account(conn, ledger, code).await?;
+    let seqs = seqs_of_account(conn, ledger, account.account_no, after, limit + 1).await?;
+    let records = conn.entries_by_seqs(ledger, &seqs).await?;
+    Ok(Page::from_overfetch(records, limit, |e| e.seq.to_string()))
 }
 
 /// Referenced entries with what has happened to them since (posted,

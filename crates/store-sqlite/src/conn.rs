@@ -16,8 +16,11 @@ use offtake_store_sql::decode::{self, ACCOUNT_COLUMNS, LEG_COLUMNS};
 use offtake_store_sql::{Dialect, SqlConn, SqlRow};
 use sqlx::{Row, Sqlite, SqliteConnection};
 
-use crate::entries::ENTRY_COLUMNS;
 use crate::error::db;
+
+/// The entry columns `decode::entry_row` reads.
+const ENTRY_COLUMNS: &str = "seq, entry_type, ref_seq, idempotency_key, request_hash, kind, effective_date, \
+                             recorded_at_us, metadata, source_hash, prev_hash, hash";
 
 /// SQLite allows 32,766 bound parameters; stay well below for IN lists.
 const IN_LIST_CHUNK: usize = 500;
@@ -142,6 +145,35 @@ impl<C: DerefMut<Target = SqliteConnection> + Send> SqlConn for Lite<C> {
             }
         }
         Ok(out)
+    }
+
+    /// Totals of an account after the last leg with `seq <= at_seq`, and the
+    /// sequence number of that leg's entry (0 = never touched).
+    async fn totals_at(
+        &mut self,
+        ledger: &LedgerId,
+        account_no: i64,
+        at_seq: i64,
+    ) -> Result<(BalanceTotals, i64), LedgerError> {
+        let conn = self.raw();
+        let row = sqlx::query(
+            // INDEXED BY: without statistics SQLite walks the primary key
+            // backwards over every later leg of the ledger (O(ledger), not
+            // O(log n)).
+            "SELECT seq, posted_debit_after, posted_credit_after, pending_debit_after, pending_credit_after \
+             FROM legs INDEXED BY legs_by_account \
+             WHERE ledger_id = ? AND account_no = ? AND seq <= ? ORDER BY seq DESC, leg_no DESC LIMIT 1",
+        )
+        .bind(ledger.as_str())
+        .bind(account_no)
+        .bind(at_seq)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?;
+        match row {
+            None => Ok((BalanceTotals::default(), 0)),
+            Some(r) => Ok((decode::totals(&r)?, r.int("seq")?)),
+        }
     }
 
     /// Current totals of each account in one statement (absent = never

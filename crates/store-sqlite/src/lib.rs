@@ -9,7 +9,6 @@
 
 mod commit;
 mod conn;
-mod entries;
 mod error;
 mod records;
 
@@ -20,12 +19,12 @@ use std::time::Duration;
 use offtake_ledger::date::now_us;
 use offtake_ledger::hash::genesis_hash;
 use offtake_ledger::record_chain::record_genesis_hash;
-use offtake_ledger::store::{parse_cursor, MAX_PAGE_LIMIT};
+use offtake_ledger::store::MAX_PAGE_LIMIT;
 use offtake_ledger::write;
 use offtake_ledger::{
     Account, AccountCode, AsOf, Balance, Command, Committed, EntryRecord, LedgerError, LedgerId, NewAccount, Page,
 };
-use offtake_store_sql::{self as sql, SqlConn};
+use offtake_store_sql as sql;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection, SqliteConnection, SqlitePool};
 use tokio::sync::{Mutex, MutexGuard};
@@ -162,17 +161,10 @@ offtake_store_sql::sql_store! {
         async fn balance(&self, ledger: &LedgerId, account: &AccountCode, as_of: AsOf) -> Result<Balance, LedgerError> {
             // Accounts never change once created; the head and the legs are
             // read in one transaction, so they are one snapshot.
-            let acct = self.account(ledger, account).await?;
             let mut tx = self.pool.begin().await.map_err(db)?;
-            let head = sql::entries::head(&mut Lite(&mut *tx), ledger, false).await?;
-            let at_seq = match as_of {
-                AsOf::Now => head.seq,
-                AsOf::Seq(s) => s.clamp(0, head.seq),
-                AsOf::RecordedAtUs(t) => sql::entries::seq_at_time(&mut Lite(&mut *tx), ledger, t).await?,
-            };
-            let (totals, _) = entries::totals_at(&mut tx, ledger, acct.account_no, at_seq).await?;
+            let balance = sql::entries::balance(&mut Lite(&mut *tx), ledger, account, as_of).await?;
             tx.commit().await.map_err(db)?;
-            Ok(Balance::new(&acct, at_seq, totals))
+            Ok(balance)
         }
 
         async fn account_entries(
@@ -182,15 +174,10 @@ offtake_store_sql::sql_store! {
             cursor: Option<&str>,
             limit: u32,
         ) -> Result<Page<EntryRecord>, LedgerError> {
-            let after = parse_cursor(cursor)?;
-            let limit = limit.clamp(1, MAX_PAGE_LIMIT);
-            let acct = self.account(ledger, account).await?;
             let mut tx = self.pool.begin().await.map_err(db)?;
-            let seqs =
-                sql::entries::seqs_of_account(&mut Lite(&mut *tx), ledger, acct.account_no, after, limit + 1).await?;
-            let records = Lite(&mut *tx).entries_by_seqs(ledger, &seqs).await?;
+            let page = sql::entries::account_entries(&mut Lite(&mut *tx), ledger, account, cursor, limit).await?;
             tx.commit().await.map_err(db)?;
-            Ok(Page::from_overfetch(records, limit, |e| e.seq.to_string()))
+            Ok(page)
         }
 
         async fn entries(
