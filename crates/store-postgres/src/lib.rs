@@ -88,20 +88,13 @@ impl PostgresStore {
     async fn sql_writer(&self) -> PgWriter<'_> {
         PgWriter(&self.pool)
     }
-
-    /// A pooled connection for the shared statements (reads).
-    async fn conn(&self) -> Result<Pg<sqlx::pool::PoolConnection<sqlx::Postgres>>, LedgerError> {
-        Ok(Pg(self.pool.acquire().await.map_err(db)?))
-    }
 }
 
 offtake_store_sql::sql_store! {
     PostgresStore,
+    backend: "postgres",
+    reads: Pg,
     ledger {
-        fn backend(&self) -> &'static str {
-            "postgres"
-        }
-
         async fn ensure_ledger(&self, ledger: &LedgerId) -> Result<(), LedgerError> {
             // The ledger and the head of its record chain, in one statement
             // (the foreign key is checked at its end).

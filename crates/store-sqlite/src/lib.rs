@@ -103,20 +103,13 @@ impl SqliteStore {
     async fn sql_writer(&self) -> SqliteWriter<MutexGuard<'_, SqliteConnection>> {
         SqliteWriter(self.writer.lock().await)
     }
-
-    /// A pooled connection for the shared statements (reads).
-    async fn conn(&self) -> Result<Lite<sqlx::pool::PoolConnection<sqlx::Sqlite>>, LedgerError> {
-        Ok(Lite(self.pool.acquire().await.map_err(db)?))
-    }
 }
 
 offtake_store_sql::sql_store! {
     SqliteStore,
+    backend: "sqlite",
+    reads: Lite,
     ledger {
-        fn backend(&self) -> &'static str {
-            "sqlite"
-        }
-
         async fn ensure_ledger(&self, ledger: &LedgerId) -> Result<(), LedgerError> {
             // The ledger and the head of its record chain, together.
             let mut writer = self.writer.lock().await;
