@@ -22,8 +22,8 @@ pub mod __prelude {
     pub use offtake_ledger::store::{parse_cursor, MAX_PAGE_LIMIT};
     pub use offtake_ledger::write::{commit_batch_attached, put_record, put_records};
     pub use offtake_ledger::{
-        Account, AccountCode, ChainHead, Command, LedgerError, LedgerId, LedgerStore, Page, RecordStore, RecordWrite,
-        StoredRecord,
+        Account, AccountCode, ChainHead, Command, EntryRecord, LedgerError, LedgerId, LedgerStore, Page, RecordStore,
+        RecordWrite, StoredRecord,
     };
     pub use serde_json::Value;
 
@@ -37,8 +37,8 @@ pub mod __prelude {
 /// `async fn sql_writer(&self) -> impl Writer` (where its write
 /// transactions begin, its write lock taken if it has one). The `ledger`
 /// block holds the `LedgerStore` methods the store answers its own way:
-/// `ensure_ledger`, `create_account`, `commit_batch`, `balance`,
-/// `account_entries`, `entries`. The impls live in a child module of the
+/// `ensure_ledger`, `create_account`, `commit_batch` and `balance` (how it
+/// begins a transaction or takes a snapshot). The impls live in a child module of the
 /// caller's (`sql_store_impls`), which sees the caller's names.
 #[macro_export]
 macro_rules! sql_store {
@@ -91,6 +91,31 @@ macro_rules! sql_store {
 
                 async fn head(&self, ledger: &LedgerId) -> Result<ChainHead, LedgerError> {
                     $crate::entries::head(&mut self.conn().await?, ledger, false).await
+                }
+
+                /// Two statements, no snapshot needed: the rows they read are
+                /// never changed once written, and a new entry's seq is above
+                /// every seq already read.
+                async fn account_entries(
+                    &self,
+                    ledger: &LedgerId,
+                    account: &AccountCode,
+                    cursor: Option<&str>,
+                    limit: u32,
+                ) -> Result<Page<EntryRecord>, LedgerError> {
+                    $crate::entries::account_entries(&mut self.conn().await?, ledger, account, cursor, limit).await
+                }
+
+                /// Two statements, no snapshot needed (see `account_entries`):
+                /// the legs are read up to the last entry read.
+                async fn entries(
+                    &self,
+                    ledger: &LedgerId,
+                    after_seq: i64,
+                    limit: u32,
+                ) -> Result<Vec<EntryRecord>, LedgerError> {
+                    let limit = limit.clamp(1, MAX_PAGE_LIMIT);
+                    $crate::entries::range(&mut self.conn().await?, ledger, after_seq, limit).await
                 }
 
                 $($ledger)*

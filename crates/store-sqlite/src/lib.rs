@@ -19,11 +19,8 @@ use std::time::Duration;
 use offtake_ledger::date::now_us;
 use offtake_ledger::hash::genesis_hash;
 use offtake_ledger::record_chain::record_genesis_hash;
-use offtake_ledger::store::MAX_PAGE_LIMIT;
 use offtake_ledger::write;
-use offtake_ledger::{
-    Account, AccountCode, AsOf, Balance, Command, Committed, EntryRecord, LedgerError, LedgerId, NewAccount, Page,
-};
+use offtake_ledger::{Account, AccountCode, AsOf, Balance, Command, Committed, LedgerError, LedgerId, NewAccount};
 use offtake_store_sql as sql;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection, SqliteConnection, SqlitePool};
@@ -158,32 +155,6 @@ offtake_store_sql::sql_store! {
             let balance = sql::entries::balance(&mut Lite(&mut *tx), ledger, account, as_of).await?;
             tx.commit().await.map_err(db)?;
             Ok(balance)
-        }
-
-        async fn account_entries(
-            &self,
-            ledger: &LedgerId,
-            account: &AccountCode,
-            cursor: Option<&str>,
-            limit: u32,
-        ) -> Result<Page<EntryRecord>, LedgerError> {
-            let mut tx = self.pool.begin().await.map_err(db)?;
-            let page = sql::entries::account_entries(&mut Lite(&mut *tx), ledger, account, cursor, limit).await?;
-            tx.commit().await.map_err(db)?;
-            Ok(page)
-        }
-
-        async fn entries(
-            &self,
-            ledger: &LedgerId,
-            after_seq: i64,
-            limit: u32,
-        ) -> Result<Vec<EntryRecord>, LedgerError> {
-            let mut tx = self.pool.begin().await.map_err(db)?;
-            let limit = limit.clamp(1, MAX_PAGE_LIMIT);
-            let out = sql::entries::range(&mut Lite(&mut *tx), ledger, after_seq, limit).await?;
-            tx.commit().await.map_err(db)?;
-            Ok(out)
         }
     }
 }
