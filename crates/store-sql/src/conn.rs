@@ -2,13 +2,15 @@
 //! backend's connection, seen only as "run this SQL with these parameters",
 //! and [`Dialect`] is what its SQL text must say differently.
 //!
-//! Why parameters as values ([`Arg`]) rather than code generic over
+//! Why parameters as values ([`Arg`]) rather than statements generic over
 //! `sqlx::Database`: generic sqlx code needs a where-clause per bound type
 //! and per executor lifetime on every function, which drowns the
-//! statements; a statement here reads as its SQL and its list of values.
-//! Both backends take `$1`-style numbered parameters (SQLite reads `$N` as
-//! the N-th value), so a statement's text is shared whole when its SQL
-//! is the same.
+//! statements. Here those bounds are stated once ([`SqlDb`]), and a
+//! statement reads as its SQL and its list of values. Both backends take
+//! `$1`-style numbered parameters (SQLite reads `$N` as the N-th value, a
+//! test in the SQLite store pins it), so a statement's text is shared whole
+//! when its SQL is the same; a dialect's own statements may also use `?`,
+//! the values then bound in the order listed.
 
 use std::collections::HashMap;
 use std::future::Future;
