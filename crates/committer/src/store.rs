@@ -4,13 +4,9 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use offtake_ledger::commit::{Appended, Attachment};
 use offtake_ledger::record::StoredRecord;
-use offtake_ledger::{
-    Account, AccountCode, AsOf, Balance, ChainHead, ChainedRecord, Command, Committed, EntryRecord, LedgerError,
-    LedgerId, LedgerStore, NewAccount, Page, RecordChain, RecordHead, RecordStore, Store,
-};
+use offtake_ledger::{Account, Command, Committed, LedgerError, LedgerId, LedgerStore, NewAccount, RecordWrite, Store};
 
 use crate::Committers;
 
@@ -35,6 +31,12 @@ impl GroupCommitStore {
         GroupCommitStore { inner, committers: Committers::new(ledger_store, max_batch, max_wait_us) }
     }
 
+    /// The store every call but `commit` goes to, whatever the ledger
+    /// (the `via` of [`offtake_ledger::forward_store!`]).
+    fn inner_of(&self, _ledger: &LedgerId) -> &Arc<dyn Store> {
+        &self.inner
+    }
+
     /// Counters of `ledger`'s committer.
     pub fn stats(&self, ledger: &LedgerId) -> crate::StatsSnapshot {
         self.committers.for_ledger(ledger).stats()
@@ -55,190 +57,87 @@ where
     tokio::spawn(write).await.map_err(|e| LedgerError::Storage(format!("write task failed: {e}")))?
 }
 
-#[async_trait]
-impl LedgerStore for GroupCommitStore {
-    fn backend(&self) -> &'static str {
-        self.inner.backend()
-    }
+offtake_ledger::forward_store! {
+    GroupCommitStore, via inner_of,
+    ledger {
+        fn backend(&self) -> &'static str {
+            self.inner.backend()
+        }
 
-    async fn ensure_ledger(&self, ledger: &LedgerId) -> Result<(), LedgerError> {
-        self.inner.ensure_ledger(ledger).await
-    }
+        async fn create_account(&self, ledger: &LedgerId, spec: &NewAccount) -> Result<Account, LedgerError> {
+            let (inner, ledger, spec) = (self.inner.clone(), ledger.clone(), spec.clone());
+            detached(async move { inner.create_account(&ledger, &spec).await }).await
+        }
 
-    async fn create_account(&self, ledger: &LedgerId, spec: &NewAccount) -> Result<Account, LedgerError> {
-        let (inner, ledger, spec) = (self.inner.clone(), ledger.clone(), spec.clone());
-        detached(async move { inner.create_account(&ledger, &spec).await }).await
-    }
+        async fn commit_batch(
+            &self,
+            ledger: &LedgerId,
+            commands: &[Command],
+        ) -> Result<Vec<Result<Committed, LedgerError>>, LedgerError> {
+            let (inner, ledger, commands) = (self.inner.clone(), ledger.clone(), commands.to_vec());
+            detached(async move { inner.commit_batch(&ledger, &commands).await }).await
+        }
 
-    async fn accounts_by_code(&self, ledger: &LedgerId, codes: &[AccountCode]) -> Result<Vec<Account>, LedgerError> {
-        self.inner.accounts_by_code(ledger, codes).await
-    }
+        async fn commit_batch_attached(
+            &self,
+            ledger: &LedgerId,
+            commands: &[Command],
+            attachments: &[Vec<Attachment>],
+        ) -> Result<Vec<Result<Appended, LedgerError>>, LedgerError> {
+            let (inner, ledger) = (self.inner.clone(), ledger.clone());
+            let (commands, attachments) = (commands.to_vec(), attachments.to_vec());
+            detached(async move { inner.commit_batch_attached(&ledger, &commands, &attachments).await }).await
+        }
 
-    async fn list_accounts(
-        &self,
-        ledger: &LedgerId,
-        cursor: Option<&str>,
-        limit: u32,
-    ) -> Result<Page<Account>, LedgerError> {
-        self.inner.list_accounts(ledger, cursor, limit).await
-    }
+        /// Group-committed: shares a transaction with concurrent commits to the
+        /// same ledger; answered after that transaction committed.
+        async fn commit(&self, ledger: &LedgerId, command: Command) -> Result<Committed, LedgerError> {
+            self.committers.submit(ledger, command).await
+        }
 
-    async fn commit_batch(
-        &self,
-        ledger: &LedgerId,
-        commands: &[Command],
-    ) -> Result<Vec<Result<Committed, LedgerError>>, LedgerError> {
-        let (inner, ledger, commands) = (self.inner.clone(), ledger.clone(), commands.to_vec());
-        detached(async move { inner.commit_batch(&ledger, &commands).await }).await
+        /// Group-committed, the attached record in the same transaction.
+        async fn commit_attached(
+            &self,
+            ledger: &LedgerId,
+            command: Command,
+            attachments: Vec<Attachment>,
+        ) -> Result<Appended, LedgerError> {
+            self.committers.submit_attached(ledger, command, attachments).await
+        }
     }
+    records {
+        async fn put_record(
+            &self,
+            ledger: &LedgerId,
+            kind: &str,
+            id: &str,
+            expected_version: i64,
+            body: &serde_json::Value,
+        ) -> Result<StoredRecord, LedgerError> {
+            let (inner, ledger, kind, id, body) =
+                (self.inner.clone(), ledger.clone(), kind.to_owned(), id.to_owned(), body.clone());
+            detached(async move { inner.put_record(&ledger, &kind, &id, expected_version, &body).await }).await
+        }
 
-    async fn balance(&self, ledger: &LedgerId, account: &AccountCode, as_of: AsOf) -> Result<Balance, LedgerError> {
-        self.inner.balance(ledger, account, as_of).await
-    }
+        async fn put_records(
+            &self,
+            ledger: &LedgerId,
+            writes: &[RecordWrite],
+        ) -> Result<Vec<StoredRecord>, LedgerError> {
+            let (inner, ledger, writes) = (self.inner.clone(), ledger.clone(), writes.to_vec());
+            detached(async move { inner.put_records(&ledger, &writes).await }).await
+        }
 
-    async fn account_entries(
-        &self,
-        ledger: &LedgerId,
-        account: &AccountCode,
-        cursor: Option<&str>,
-        limit: u32,
-    ) -> Result<Page<EntryRecord>, LedgerError> {
-        self.inner.account_entries(ledger, account, cursor, limit).await
-    }
-
-    async fn entries(&self, ledger: &LedgerId, after_seq: i64, limit: u32) -> Result<Vec<EntryRecord>, LedgerError> {
-        self.inner.entries(ledger, after_seq, limit).await
-    }
-
-    async fn head(&self, ledger: &LedgerId) -> Result<ChainHead, LedgerError> {
-        self.inner.head(ledger).await
-    }
-
-    async fn commit_batch_attached(
-        &self,
-        ledger: &LedgerId,
-        commands: &[Command],
-        attachments: &[Vec<Attachment>],
-    ) -> Result<Vec<Result<Appended, LedgerError>>, LedgerError> {
-        let (inner, ledger) = (self.inner.clone(), ledger.clone());
-        let (commands, attachments) = (commands.to_vec(), attachments.to_vec());
-        detached(async move { inner.commit_batch_attached(&ledger, &commands, &attachments).await }).await
-    }
-
-    /// Group-committed: shares a transaction with concurrent commits to the
-    /// same ledger; answered after that transaction committed.
-    async fn commit(&self, ledger: &LedgerId, command: Command) -> Result<Committed, LedgerError> {
-        self.committers.submit(ledger, command).await
-    }
-
-    /// Group-committed, the attached record in the same transaction.
-    async fn commit_attached(
-        &self,
-        ledger: &LedgerId,
-        command: Command,
-        attachments: Vec<Attachment>,
-    ) -> Result<Appended, LedgerError> {
-        self.committers.submit_attached(ledger, command, attachments).await
-    }
-}
-
-#[async_trait]
-impl RecordStore for GroupCommitStore {
-    async fn get_record(&self, ledger: &LedgerId, kind: &str, id: &str) -> Result<Option<StoredRecord>, LedgerError> {
-        self.inner.get_record(ledger, kind, id).await
-    }
-
-    async fn put_record(
-        &self,
-        ledger: &LedgerId,
-        kind: &str,
-        id: &str,
-        expected_version: i64,
-        body: &serde_json::Value,
-    ) -> Result<StoredRecord, LedgerError> {
-        let (inner, ledger, kind, id, body) =
-            (self.inner.clone(), ledger.clone(), kind.to_owned(), id.to_owned(), body.clone());
-        detached(async move { inner.put_record(&ledger, &kind, &id, expected_version, &body).await }).await
-    }
-
-    async fn put_records(
-        &self,
-        ledger: &LedgerId,
-        writes: &[offtake_ledger::RecordWrite],
-    ) -> Result<Vec<StoredRecord>, LedgerError> {
-        let (inner, ledger, writes) = (self.inner.clone(), ledger.clone(), writes.to_vec());
-        detached(async move { inner.put_records(&ledger, &writes).await }).await
-    }
-
-    async fn list_records(
-        &self,
-        ledger: &LedgerId,
-        kind: &str,
-        cursor: Option<&str>,
-        limit: u32,
-    ) -> Result<Page<StoredRecord>, LedgerError> {
-        self.inner.list_records(ledger, kind, cursor, limit).await
-    }
-
-    async fn list_by_index(
-        &self,
-        ledger: &LedgerId,
-        kind: &str,
-        index_name: &str,
-        key: &str,
-        cursor: Option<&str>,
-        limit: u32,
-    ) -> Result<Page<StoredRecord>, LedgerError> {
-        self.inner.list_by_index(ledger, kind, index_name, key, cursor, limit).await
-    }
-
-    async fn all_by_index(
-        &self,
-        ledger: &LedgerId,
-        kind: &str,
-        index_name: &str,
-        key: &str,
-    ) -> Result<Vec<StoredRecord>, LedgerError> {
-        self.inner.all_by_index(ledger, kind, index_name, key).await
-    }
-
-    async fn record_history(&self, ledger: &LedgerId, kind: &str, id: &str) -> Result<Vec<StoredRecord>, LedgerError> {
-        self.inner.record_history(ledger, kind, id).await
-    }
-
-    async fn all_records(&self, ledger: &LedgerId, kind: &str) -> Result<Vec<StoredRecord>, LedgerError> {
-        self.inner.all_records(ledger, kind).await
-    }
-
-    async fn insert_once(
-        &self,
-        ledger: &LedgerId,
-        kind: &str,
-        id: &str,
-        body: &serde_json::Value,
-    ) -> Result<bool, LedgerError> {
-        let (inner, ledger, kind, id, body) =
-            (self.inner.clone(), ledger.clone(), kind.to_owned(), id.to_owned(), body.clone());
-        detached(async move { inner.insert_once(&ledger, &kind, &id, &body).await }).await
-    }
-}
-
-#[async_trait]
-impl RecordChain for GroupCommitStore {
-    async fn record_head(&self, ledger: &LedgerId) -> Result<RecordHead, LedgerError> {
-        self.inner.record_head(ledger).await
-    }
-
-    async fn chained_records(
-        &self,
-        ledger: &LedgerId,
-        after_seq: i64,
-        limit: u32,
-    ) -> Result<Vec<ChainedRecord>, LedgerError> {
-        self.inner.chained_records(ledger, after_seq, limit).await
-    }
-
-    async fn record_rows(&self, ledger: &LedgerId) -> Result<i64, LedgerError> {
-        self.inner.record_rows(ledger).await
+        async fn insert_once(
+            &self,
+            ledger: &LedgerId,
+            kind: &str,
+            id: &str,
+            body: &serde_json::Value,
+        ) -> Result<bool, LedgerError> {
+            let (inner, ledger, kind, id, body) =
+                (self.inner.clone(), ledger.clone(), kind.to_owned(), id.to_owned(), body.clone());
+            detached(async move { inner.insert_once(&ledger, &kind, &id, &body).await }).await
+        }
     }
 }

@@ -16,6 +16,7 @@ pub mod currency;
 pub mod date;
 pub mod entry;
 pub mod error;
+pub mod forward;
 pub mod hash;
 pub mod money;
 pub mod plan;

@@ -11,20 +11,18 @@
 //! within a ledger, throughput comes from batching many entries into one
 //! transaction (group commit), not from concurrent transactions.
 
-use std::collections::HashMap;
-
 use async_trait::async_trait;
 use offtake_ledger::commit::BatchTx;
-use offtake_ledger::plan::{KeyUse, RefState};
 use offtake_ledger::record_chain::RecordTx;
 use offtake_ledger::row::{format_date, metadata_text};
 use offtake_ledger::write::{WriteTx, Writer};
-use offtake_ledger::{Account, AccountCode, BalanceTotals, ChainHead, EntryRecord, LedgerError, LedgerId};
+use offtake_ledger::{EntryRecord, LedgerError, LedgerId};
+use offtake_store_sql::entries::SqlBatch;
+use offtake_store_sql::records::SqlRecordTx;
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 
+use crate::conn::Pg;
 use crate::error::db;
-use crate::records::PgRecordTx;
-use crate::{accounts, entries};
 
 /// Write transactions, each on a connection of the pool; the head rows'
 /// locks serialise the writers of one ledger.
@@ -43,11 +41,11 @@ struct PgWrite(Transaction<'static, Postgres>);
 #[async_trait]
 impl WriteTx for PgWrite {
     fn entries(&mut self) -> Box<dyn BatchTx + '_> {
-        Box::new(PgBatch(&mut self.0))
+        Box::new(SqlBatch(Pg(&mut *self.0)))
     }
 
     fn records(&mut self) -> Box<dyn RecordTx + '_> {
-        Box::new(PgRecordTx(&mut self.0))
+        Box::new(SqlRecordTx(Pg(&mut *self.0)))
     }
 
     async fn commit(self: Box<Self>) -> Result<(), LedgerError> {
@@ -59,57 +57,8 @@ impl WriteTx for PgWrite {
     }
 }
 
-/// The write transaction's connection; `lock_head` takes the row lock.
-pub(crate) struct PgBatch<'c>(pub(crate) &'c mut PgConnection);
-
-#[async_trait]
-impl BatchTx for PgBatch<'_> {
-    async fn lock_head(&mut self, ledger: &LedgerId) -> Result<ChainHead, LedgerError> {
-        entries::head(self.0, ledger, true).await
-    }
-
-    async fn refs(&mut self, ledger: &LedgerId, seqs: &[i64]) -> Result<HashMap<i64, RefState>, LedgerError> {
-        entries::refs(self.0, ledger, seqs).await
-    }
-
-    async fn accounts(&mut self, ledger: &LedgerId, codes: &[AccountCode]) -> Result<Vec<Account>, LedgerError> {
-        accounts::by_codes(self.0, ledger, codes).await
-    }
-
-    async fn current_totals(
-        &mut self,
-        ledger: &LedgerId,
-        account_nos: &[i64],
-    ) -> Result<HashMap<i64, (BalanceTotals, i64)>, LedgerError> {
-        entries::totals_at(self.0, ledger, account_nos, i64::MAX).await
-    }
-
-    async fn key_uses(&mut self, ledger: &LedgerId, keys: &[String]) -> Result<HashMap<String, KeyUse>, LedgerError> {
-        entries::key_uses(self.0, ledger, keys).await
-    }
-
-    async fn insert_entries(&mut self, ledger: &LedgerId, records: &[EntryRecord]) -> Result<(), LedgerError> {
-        insert_entries(self.0, ledger, records).await
-    }
-
-    async fn move_head(&mut self, ledger: &LedgerId, head: &ChainHead) -> Result<(), LedgerError> {
-        move_head(self.0, ledger, head).await
-    }
-}
-
-/// Inserts all entries in one statement and all legs in another, as column
-/// arrays through `UNNEST`: two round trips for any batch size.
-async fn insert_entries(
-    conn: &mut PgConnection,
-    ledger: &LedgerId,
-    records: &[EntryRecord],
-) -> Result<(), LedgerError> {
-    insert_entry_rows(conn, ledger, records).await?;
-    insert_leg_rows(conn, ledger, records).await
-}
-
 /// The entries' rows: one array per column, one statement.
-async fn insert_entry_rows(
+pub(crate) async fn insert_entry_rows(
     conn: &mut PgConnection,
     ledger: &LedgerId,
     records: &[EntryRecord],
@@ -172,7 +121,7 @@ async fn insert_entry_rows(
 
 /// The legs' rows with their running totals: one array per column, one
 /// statement.
-async fn insert_leg_rows(
+pub(crate) async fn insert_leg_rows(
     conn: &mut PgConnection,
     ledger: &LedgerId,
     records: &[EntryRecord],
@@ -222,17 +171,5 @@ async fn insert_leg_rows(
     .execute(&mut *conn)
     .await
     .map_err(db)?;
-    Ok(())
-}
-
-async fn move_head(conn: &mut PgConnection, ledger: &LedgerId, head: &ChainHead) -> Result<(), LedgerError> {
-    sqlx::query("UPDATE ledgers SET head_seq = $1, head_hash = $2, head_recorded_at_us = $3 WHERE ledger_id = $4")
-        .bind(head.seq)
-        .bind(head.hash.as_slice())
-        .bind(head.recorded_at_us)
-        .bind(ledger.as_str())
-        .execute(&mut *conn)
-        .await
-        .map_err(db)?;
     Ok(())
 }

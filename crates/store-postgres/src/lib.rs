@@ -7,29 +7,25 @@
 
 #![forbid(unsafe_code)]
 
-mod accounts;
 mod commit;
+mod conn;
 mod entries;
 mod error;
 mod records;
 
 use std::time::Duration;
 
-use async_trait::async_trait;
-use offtake_ledger::commit::{Appended, Attachment};
 use offtake_ledger::date::now_us;
 use offtake_ledger::hash::genesis_hash;
 use offtake_ledger::record_chain::record_genesis_hash;
-use offtake_ledger::store::{parse_cursor, MAX_PAGE_LIMIT};
 use offtake_ledger::write;
-use offtake_ledger::{
-    Account, AccountCode, AsOf, Balance, ChainHead, Command, Committed, EntryRecord, LedgerError, LedgerId,
-    LedgerStore, NewAccount, Page,
-};
+use offtake_ledger::{Account, AccountCode, AsOf, Balance, Command, Committed, LedgerError, LedgerId, NewAccount};
+use offtake_store_sql as sql;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
 use crate::commit::PgWriter;
+use crate::conn::Pg;
 use crate::error::db;
 
 /// Connections in the pool. Writers of one ledger queue on its head lock;
@@ -85,118 +81,61 @@ impl PostgresStore {
         &self.pool
     }
 
-    async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Postgres>, LedgerError> {
-        self.pool.acquire().await.map_err(db)
+    /// Where write transactions begin: a connection of the pool each.
+    async fn sql_writer(&self) -> PgWriter<'_> {
+        PgWriter(&self.pool)
     }
 }
 
-#[async_trait]
-impl LedgerStore for PostgresStore {
-    fn backend(&self) -> &'static str {
-        "postgres"
-    }
-
-    async fn ensure_ledger(&self, ledger: &LedgerId) -> Result<(), LedgerError> {
-        // The ledger and the head of its record chain, in one statement
-        // (the foreign key is checked at its end).
-        sqlx::query(
-            "WITH l AS (INSERT INTO ledgers (ledger_id, created_at_us, head_hash) VALUES ($1, $2, $3) \
-                        ON CONFLICT DO NOTHING) \
-             INSERT INTO record_heads (ledger_id, head_seq, head_hash) VALUES ($1, 0, $4) ON CONFLICT DO NOTHING",
-        )
-        .bind(ledger.as_str())
-        .bind(now_us())
-        .bind(genesis_hash(ledger).as_slice())
-        .bind(record_genesis_hash(ledger).as_slice())
-        .execute(&self.pool)
-        .await
-        .map_err(db)?;
-        Ok(())
-    }
-
-    async fn create_account(&self, ledger: &LedgerId, spec: &NewAccount) -> Result<Account, LedgerError> {
-        let mut tx = self.pool.begin().await.map_err(db)?;
-        let account = accounts::create(&mut tx, ledger, spec, now_us()).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(account)
-    }
-
-    async fn accounts_by_code(&self, ledger: &LedgerId, codes: &[AccountCode]) -> Result<Vec<Account>, LedgerError> {
-        accounts::by_codes(&mut *self.conn().await?, ledger, codes).await
-    }
-
-    async fn list_accounts(
-        &self,
-        ledger: &LedgerId,
-        cursor: Option<&str>,
-        limit: u32,
-    ) -> Result<Page<Account>, LedgerError> {
-        let after = parse_cursor(cursor)?;
-        accounts::list(&mut *self.conn().await?, ledger, after, limit.clamp(1, MAX_PAGE_LIMIT)).await
-    }
-
-    async fn commit_batch(
-        &self,
-        ledger: &LedgerId,
-        commands: &[Command],
-    ) -> Result<Vec<Result<Committed, LedgerError>>, LedgerError> {
-        write::commit_batch(&mut PgWriter(&self.pool), ledger, commands, now_us).await
-    }
-
-    async fn commit_batch_attached(
-        &self,
-        ledger: &LedgerId,
-        commands: &[Command],
-        attachments: &[Vec<Attachment>],
-    ) -> Result<Vec<Result<Appended, LedgerError>>, LedgerError> {
-        write::commit_batch_attached(&mut PgWriter(&self.pool), ledger, commands, attachments, now_us).await
-    }
-
-    async fn balance(&self, ledger: &LedgerId, account: &AccountCode, as_of: AsOf) -> Result<Balance, LedgerError> {
-        // Accounts never change once created; REPEATABLE READ makes the
-        // head and the legs one snapshot.
-        let acct = self.account(ledger, account).await?;
-        let mut tx = self.pool.begin().await.map_err(db)?;
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            .execute(&mut *tx)
+offtake_store_sql::sql_store! {
+    PostgresStore,
+    backend: "postgres",
+    reads: Pg,
+    ledger {
+        async fn ensure_ledger(&self, ledger: &LedgerId) -> Result<(), LedgerError> {
+            // The ledger and the head of its record chain, in one statement
+            // (the foreign key is checked at its end).
+            sqlx::query(
+                "WITH l AS (INSERT INTO ledgers (ledger_id, created_at_us, head_hash) VALUES ($1, $2, $3) \
+                            ON CONFLICT DO NOTHING) \
+                 INSERT INTO record_heads (ledger_id, head_seq, head_hash) VALUES ($1, 0, $4) ON CONFLICT DO NOTHING",
+            )
+            .bind(ledger.as_str())
+            .bind(now_us())
+            .bind(genesis_hash(ledger).as_slice())
+            .bind(record_genesis_hash(ledger).as_slice())
+            .execute(&self.pool)
             .await
             .map_err(db)?;
-        let head = entries::head(&mut tx, ledger, false).await?;
-        let at_seq = match as_of {
-            AsOf::Now => head.seq,
-            AsOf::Seq(s) => s.clamp(0, head.seq),
-            AsOf::RecordedAtUs(t) => entries::seq_at_time(&mut tx, ledger, t).await?,
-        };
-        let totals = entries::totals_at(&mut tx, ledger, &[acct.account_no], at_seq)
-            .await?
-            .remove(&acct.account_no)
-            .map(|(totals, _)| totals)
-            .unwrap_or_default();
-        tx.commit().await.map_err(db)?;
-        Ok(Balance::new(&acct, at_seq, totals))
-    }
+            Ok(())
+        }
 
-    async fn account_entries(
-        &self,
-        ledger: &LedgerId,
-        account: &AccountCode,
-        cursor: Option<&str>,
-        limit: u32,
-    ) -> Result<Page<EntryRecord>, LedgerError> {
-        let after = parse_cursor(cursor)?;
-        let limit = limit.clamp(1, MAX_PAGE_LIMIT);
-        let acct = self.account(ledger, account).await?;
-        let mut conn = self.conn().await?;
-        let seqs = entries::seqs_of_account(&mut conn, ledger, acct.account_no, after, limit + 1).await?;
-        let records = entries::by_seqs(&mut conn, ledger, &seqs).await?;
-        Ok(Page::from_overfetch(records, limit, |e| e.seq.to_string()))
-    }
+        async fn create_account(&self, ledger: &LedgerId, spec: &NewAccount) -> Result<Account, LedgerError> {
+            let mut tx = self.pool.begin().await.map_err(db)?;
+            let account = sql::accounts::create(&mut Pg(&mut *tx), ledger, spec, now_us()).await?;
+            tx.commit().await.map_err(db)?;
+            Ok(account)
+        }
 
-    async fn entries(&self, ledger: &LedgerId, after_seq: i64, limit: u32) -> Result<Vec<EntryRecord>, LedgerError> {
-        entries::range(&mut *self.conn().await?, ledger, after_seq, limit.clamp(1, MAX_PAGE_LIMIT)).await
-    }
+        async fn commit_batch(
+            &self,
+            ledger: &LedgerId,
+            commands: &[Command],
+        ) -> Result<Vec<Result<Committed, LedgerError>>, LedgerError> {
+            write::commit_batch(&mut self.sql_writer().await, ledger, commands, now_us).await
+        }
 
-    async fn head(&self, ledger: &LedgerId) -> Result<ChainHead, LedgerError> {
-        entries::head(&mut *self.conn().await?, ledger, false).await
+        async fn balance(&self, ledger: &LedgerId, account: &AccountCode, as_of: AsOf) -> Result<Balance, LedgerError> {
+            // Accounts never change once created; REPEATABLE READ makes the
+            // head and the legs one snapshot.
+            let mut tx = self.pool.begin().await.map_err(db)?;
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            let balance = sql::entries::balance(&mut Pg(&mut *tx), ledger, account, as_of).await?;
+            tx.commit().await.map_err(db)?;
+            Ok(balance)
+        }
     }
 }

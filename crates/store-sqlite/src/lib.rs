@@ -7,9 +7,8 @@
 
 #![forbid(unsafe_code)]
 
-mod accounts;
 mod commit;
-mod entries;
+mod conn;
 mod error;
 mod records;
 
@@ -17,22 +16,18 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use offtake_ledger::commit::{Appended, Attachment};
 use offtake_ledger::date::now_us;
 use offtake_ledger::hash::genesis_hash;
 use offtake_ledger::record_chain::record_genesis_hash;
-use offtake_ledger::store::{parse_cursor, MAX_PAGE_LIMIT};
 use offtake_ledger::write;
-use offtake_ledger::{
-    Account, AccountCode, AsOf, Balance, ChainHead, Command, Committed, EntryRecord, LedgerError, LedgerId,
-    LedgerStore, NewAccount, Page,
-};
+use offtake_ledger::{Account, AccountCode, AsOf, Balance, Command, Committed, LedgerError, LedgerId, NewAccount};
+use offtake_store_sql as sql;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection, SqliteConnection, SqlitePool};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, MutexGuard};
 
 use crate::commit::SqliteWriter;
+use crate::conn::Lite;
 use crate::error::db;
 
 /// How long a writer waits for another process's write lock.
@@ -100,124 +95,66 @@ impl SqliteStore {
         &self.pool
     }
 
-    async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Sqlite>, LedgerError> {
-        self.pool.acquire().await.map_err(db)
+    /// Where write transactions begin: the writer connection, its mutex
+    /// held until the writer is dropped.
+    async fn sql_writer(&self) -> SqliteWriter<MutexGuard<'_, SqliteConnection>> {
+        SqliteWriter(self.writer.lock().await)
     }
 }
 
-#[async_trait]
-impl LedgerStore for SqliteStore {
-    fn backend(&self) -> &'static str {
-        "sqlite"
-    }
-
-    async fn ensure_ledger(&self, ledger: &LedgerId) -> Result<(), LedgerError> {
-        // The ledger and the head of its record chain, together.
-        let mut writer = self.writer.lock().await;
-        let mut tx = writer.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
-        sqlx::query("INSERT OR IGNORE INTO ledgers (ledger_id, created_at_us, head_hash) VALUES (?, ?, ?)")
-            .bind(ledger.as_str())
-            .bind(now_us())
-            .bind(genesis_hash(ledger).as_slice())
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        let head = record_genesis_hash(ledger);
-        sqlx::query("INSERT OR IGNORE INTO record_heads (ledger_id, head_seq, head_hash) VALUES (?, 0, ?)")
-            .bind(ledger.as_str())
-            .bind(head.as_slice())
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        tx.commit().await.map_err(db)?;
-        Ok(())
-    }
-
-    async fn create_account(&self, ledger: &LedgerId, spec: &NewAccount) -> Result<Account, LedgerError> {
-        let mut writer = self.writer.lock().await;
-        let mut tx = writer.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
-        let account = accounts::create(&mut tx, ledger, spec, now_us()).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(account)
-    }
-
-    async fn accounts_by_code(&self, ledger: &LedgerId, codes: &[AccountCode]) -> Result<Vec<Account>, LedgerError> {
-        accounts::by_codes(&mut *self.conn().await?, ledger, codes).await
-    }
-
-    async fn list_accounts(
-        &self,
-        ledger: &LedgerId,
-        cursor: Option<&str>,
-        limit: u32,
-    ) -> Result<Page<Account>, LedgerError> {
-        let after = parse_cursor(cursor)?;
-        accounts::list(&mut *self.conn().await?, ledger, after, limit.clamp(1, MAX_PAGE_LIMIT)).await
-    }
-
-    async fn commit_batch(
-        &self,
-        ledger: &LedgerId,
-        commands: &[Command],
-    ) -> Result<Vec<Result<Committed, LedgerError>>, LedgerError> {
-        if commands.is_empty() {
-            return Ok(Vec::new());
+offtake_store_sql::sql_store! {
+    SqliteStore,
+    backend: "sqlite",
+    reads: Lite,
+    ledger {
+        async fn ensure_ledger(&self, ledger: &LedgerId) -> Result<(), LedgerError> {
+            // The ledger and the head of its record chain, together.
+            let mut writer = self.writer.lock().await;
+            let mut tx = writer.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+            sqlx::query("INSERT OR IGNORE INTO ledgers (ledger_id, created_at_us, head_hash) VALUES (?, ?, ?)")
+                .bind(ledger.as_str())
+                .bind(now_us())
+                .bind(genesis_hash(ledger).as_slice())
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            let head = record_genesis_hash(ledger);
+            sqlx::query("INSERT OR IGNORE INTO record_heads (ledger_id, head_seq, head_hash) VALUES (?, 0, ?)")
+                .bind(ledger.as_str())
+                .bind(head.as_slice())
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            tx.commit().await.map_err(db)?;
+            Ok(())
         }
-        let mut writer = self.writer.lock().await;
-        write::commit_batch(&mut SqliteWriter(&mut writer), ledger, commands, now_us).await
-    }
 
-    async fn commit_batch_attached(
-        &self,
-        ledger: &LedgerId,
-        commands: &[Command],
-        attachments: &[Vec<Attachment>],
-    ) -> Result<Vec<Result<Appended, LedgerError>>, LedgerError> {
-        let mut writer = self.writer.lock().await;
-        write::commit_batch_attached(&mut SqliteWriter(&mut writer), ledger, commands, attachments, now_us).await
-    }
+        async fn create_account(&self, ledger: &LedgerId, spec: &NewAccount) -> Result<Account, LedgerError> {
+            let mut writer = self.writer.lock().await;
+            let mut tx = writer.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+            let account = sql::accounts::create(&mut Lite(&mut *tx), ledger, spec, now_us()).await?;
+            tx.commit().await.map_err(db)?;
+            Ok(account)
+        }
 
-    async fn balance(&self, ledger: &LedgerId, account: &AccountCode, as_of: AsOf) -> Result<Balance, LedgerError> {
-        // Accounts never change once created; the head and the legs are
-        // read in one transaction, so they are one snapshot.
-        let acct = self.account(ledger, account).await?;
-        let mut tx = self.pool.begin().await.map_err(db)?;
-        let head = entries::head(&mut tx, ledger).await?;
-        let at_seq = match as_of {
-            AsOf::Now => head.seq,
-            AsOf::Seq(s) => s.clamp(0, head.seq),
-            AsOf::RecordedAtUs(t) => entries::seq_at_time(&mut tx, ledger, t).await?,
-        };
-        let (totals, _) = entries::totals_at(&mut tx, ledger, acct.account_no, at_seq).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(Balance::new(&acct, at_seq, totals))
-    }
+        async fn commit_batch(
+            &self,
+            ledger: &LedgerId,
+            commands: &[Command],
+        ) -> Result<Vec<Result<Committed, LedgerError>>, LedgerError> {
+            if commands.is_empty() {
+                return Ok(Vec::new());
+            }
+            write::commit_batch(&mut self.sql_writer().await, ledger, commands, now_us).await
+        }
 
-    async fn account_entries(
-        &self,
-        ledger: &LedgerId,
-        account: &AccountCode,
-        cursor: Option<&str>,
-        limit: u32,
-    ) -> Result<Page<EntryRecord>, LedgerError> {
-        let after = parse_cursor(cursor)?;
-        let limit = limit.clamp(1, MAX_PAGE_LIMIT);
-        let acct = self.account(ledger, account).await?;
-        let mut tx = self.pool.begin().await.map_err(db)?;
-        let seqs = entries::seqs_of_account(&mut tx, ledger, acct.account_no, after, limit + 1).await?;
-        let records = entries::by_seqs(&mut tx, ledger, &seqs).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(Page::from_overfetch(records, limit, |e| e.seq.to_string()))
-    }
-
-    async fn entries(&self, ledger: &LedgerId, after_seq: i64, limit: u32) -> Result<Vec<EntryRecord>, LedgerError> {
-        let mut tx = self.pool.begin().await.map_err(db)?;
-        let out = entries::range(&mut tx, ledger, after_seq, limit.clamp(1, MAX_PAGE_LIMIT)).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(out)
-    }
-
-    async fn head(&self, ledger: &LedgerId) -> Result<ChainHead, LedgerError> {
-        entries::head(&mut *self.conn().await?, ledger).await
+        async fn balance(&self, ledger: &LedgerId, account: &AccountCode, as_of: AsOf) -> Result<Balance, LedgerError> {
+            // Accounts never change once created; the head and the legs are
+            // read in one transaction, so they are one snapshot.
+            let mut tx = self.pool.begin().await.map_err(db)?;
+            let balance = sql::entries::balance(&mut Lite(&mut *tx), ledger, account, as_of).await?;
+            tx.commit().await.map_err(db)?;
+            Ok(balance)
+        }
     }
 }

@@ -1,0 +1,211 @@
+//! [`Pg`]: a PostgreSQL connection as the shared statements of
+//! `offtake_store_sql` run them — its dialect (row locks, `::bigint`,
+//! `DISTINCT ON`, the date as text), its statements over lists of ids
+//! (arrays) and its one-statement batches (`UNNEST` of column arrays).
+
+use std::collections::HashMap;
+use std::ops::DerefMut;
+
+use async_trait::async_trait;
+use offtake_ledger::plan::KeyUse;
+use offtake_ledger::row::assemble;
+use offtake_ledger::{Account, AccountCode, BalanceTotals, ChainedRecord, EntryRecord, LedgerError, LedgerId};
+use offtake_store_sql::decode::{self, ACCOUNT_COLUMNS, LEG_COLUMNS};
+use offtake_store_sql::{Dialect, SqlConn, SqlRow};
+use sqlx::{PgConnection, Postgres};
+
+use crate::commit::{insert_entry_rows, insert_leg_rows};
+use crate::entries::{self, ENTRY_COLUMNS};
+use crate::error::db;
+
+/// A connection for the shared statements: borrowed (a transaction's) or
+/// owned (one from the pool, for a read).
+pub(crate) struct Pg<C>(pub(crate) C);
+
+#[async_trait]
+impl<C: DerefMut<Target = PgConnection> + Send> SqlConn for Pg<C> {
+    type Db = Postgres;
+
+    const DIALECT: Dialect = Dialect {
+        body_text: "body::text",
+        latest_records: "SELECT DISTINCT ON (id) kind, id, version, body::text AS body, recorded_at_us FROM records \
+                         WHERE ledger_id = $1 AND kind = $2 AND id > $3 ORDER BY id, version DESC LIMIT $4",
+        latest_records_all_ledgers: "SELECT DISTINCT ON (ledger_id, id) ledger_id, kind, id, version, \
+                                     body::text AS body, recorded_at_us FROM records \
+                                     WHERE kind = $1 AND (ledger_id, id) > ($2, $3) \
+                                     ORDER BY ledger_id, id, version DESC LIMIT $4",
+        records_by_chain: "records",
+        entry_columns: ENTRY_COLUMNS,
+        // `FOR NO KEY UPDATE`, not `FOR UPDATE`: writers of a ledger still
+        // queue on it, but the foreign-key checks of rows referring to the
+        // ledger (records, record heads: `FOR KEY SHARE`) do not. With `FOR
+        // UPDATE`, a record writer holding its record head would wait here
+        // for an entry batch that waits for that record head (attached
+        // records): a deadlock.
+        lock_ledger_head: " FOR NO KEY UPDATE",
+        lock_account_numbering: Some("SELECT account_count FROM ledgers WHERE ledger_id = $1 FOR NO KEY UPDATE"),
+        // The head row is locked; the latest version is read in the same
+        // statement.
+        lock_for_write: "SELECT h.head_seq, h.head_hash, \
+                                (SELECT COALESCE(MAX(version), 0)::bigint FROM records \
+                                 WHERE ledger_id = $1 AND kind = $2 AND id = $3) AS current \
+                         FROM record_heads h WHERE h.ledger_id = $1 FOR UPDATE OF h",
+        // `FOR UPDATE` on the record head serialises the ledger's record
+        // writers.
+        lock_record_head: " FOR UPDATE",
+    };
+
+    fn raw(&mut self) -> &mut PgConnection {
+        &mut self.0
+    }
+
+    /// The accounts among `codes` that exist, in one round trip (`= ANY`).
+    async fn accounts_by_code(
+        &mut self,
+        ledger: &LedgerId,
+        codes: &[AccountCode],
+    ) -> Result<Vec<Account>, LedgerError> {
+        let conn = self.raw();
+        let codes: Vec<&str> = codes.iter().map(AccountCode::as_str).collect();
+        let rows =
+            sqlx::query(&format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE ledger_id = $1 AND code = ANY($2)"))
+                .bind(ledger.as_str())
+                .bind(&codes)
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(db)?;
+        rows.iter().map(decode::account).collect()
+    }
+
+    /// Entries with the given sequence numbers (ascending, missing ones skipped).
+    async fn entries_by_seqs(&mut self, ledger: &LedgerId, seqs: &[i64]) -> Result<Vec<EntryRecord>, LedgerError> {
+        let conn = self.raw();
+        if seqs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!("SELECT {ENTRY_COLUMNS} FROM entries WHERE ledger_id = $1 AND seq = ANY($2) ORDER BY seq");
+        let entries = sqlx::query(&sql).bind(ledger.as_str()).bind(seqs).fetch_all(&mut *conn).await.map_err(db)?;
+        let entries = entries.iter().map(decode::entry_row).collect::<Result<Vec<_>, _>>()?;
+        let sql = format!(
+            "SELECT {LEG_COLUMNS} FROM legs l JOIN accounts a ON a.ledger_id = l.ledger_id AND a.account_no = l.account_no \
+             WHERE l.ledger_id = $1 AND l.seq = ANY($2) ORDER BY l.seq, l.leg_no"
+        );
+        let legs = sqlx::query(&sql).bind(ledger.as_str()).bind(seqs).fetch_all(&mut *conn).await.map_err(db)?;
+        let legs = legs.iter().map(decode::leg_row).collect::<Result<Vec<_>, _>>()?;
+        assemble(entries, legs)
+    }
+
+    /// `(ref_seq, entry_type)` of the entries referring to `seqs`: one index
+    /// probe per referenced entry. With statistics taken while no entry had a
+    /// `ref_seq` (a fresh ledger's funding), the plain `ref_seq = ANY($2)` and a
+    /// flattened LATERAL both became a walk over every referencing entry of the
+    /// ledger (3–4 ms per batch at 40,000 entries, measured with auto_explain).
+    /// `OFFSET 0` keeps the planner from pulling the subquery up, so it stays a
+    /// parameterised index scan.
+    async fn referrers(&mut self, ledger: &LedgerId, seqs: &[i64]) -> Result<Vec<(i64, String)>, LedgerError> {
+        let conn = self.raw();
+        let rows = sqlx::query(
+            "SELECT r.seq AS ref_seq, e.entry_type FROM unnest($2::bigint[]) AS r(seq) \
+             CROSS JOIN LATERAL (SELECT entry_type FROM entries WHERE ledger_id = $1 AND ref_seq = r.seq OFFSET 0) e",
+        )
+        .bind(ledger.as_str())
+        .bind(seqs)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)?;
+        rows.iter().map(|row| Ok((row.int("ref_seq")?, row.text("entry_type")?))).collect()
+    }
+
+    async fn totals_at(
+        &mut self,
+        ledger: &LedgerId,
+        account_no: i64,
+        at_seq: i64,
+    ) -> Result<(BalanceTotals, i64), LedgerError> {
+        let mut totals = entries::totals_at(self.raw(), ledger, &[account_no], at_seq).await?;
+        Ok(totals.remove(&account_no).unwrap_or_default())
+    }
+
+    async fn current_totals(
+        &mut self,
+        ledger: &LedgerId,
+        account_nos: &[i64],
+    ) -> Result<HashMap<i64, (BalanceTotals, i64)>, LedgerError> {
+        entries::totals_at(&mut self.0, ledger, account_nos, i64::MAX).await
+    }
+
+    async fn key_uses(&mut self, ledger: &LedgerId, keys: &[String]) -> Result<HashMap<String, KeyUse>, LedgerError> {
+        let conn = self.raw();
+        let rows = sqlx::query(
+            "SELECT idempotency_key, seq, request_hash, hash, recorded_at_us FROM entries \
+             WHERE ledger_id = $1 AND idempotency_key = ANY($2)",
+        )
+        .bind(ledger.as_str())
+        .bind(keys)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)?;
+        rows.iter().map(decode::key_use).collect()
+    }
+
+    /// Inserts all entries in one statement and all legs in another, as column
+    /// arrays through `UNNEST`: two round trips for any batch size.
+    async fn insert_entries(&mut self, ledger: &LedgerId, records: &[EntryRecord]) -> Result<(), LedgerError> {
+        let conn = self.raw();
+        insert_entry_rows(conn, ledger, records).await?;
+        insert_leg_rows(conn, ledger, records).await
+    }
+
+    async fn current_versions(
+        &mut self,
+        ledger: &LedgerId,
+        keys: &[(String, String)],
+    ) -> Result<HashMap<(String, String), i64>, LedgerError> {
+        let (kinds, ids): (Vec<&str>, Vec<&str>) = keys.iter().map(|(k, i)| (k.as_str(), i.as_str())).unzip();
+        let rows = sqlx::query(
+            "SELECT r.kind, r.id, MAX(r.version)::bigint AS current              FROM UNNEST($2::text[], $3::text[]) AS k (kind, id)              JOIN records r ON r.ledger_id = $1 AND r.kind = k.kind AND r.id = k.id              GROUP BY r.kind, r.id",
+        )
+        .bind(ledger.as_str())
+        .bind(kinds)
+        .bind(ids)
+        .fetch_all(&mut *self.0)
+        .await
+        .map_err(db)?;
+        rows.iter().map(|r| Ok(((r.text("kind")?, r.text("id")?), r.int("current")?))).collect()
+    }
+
+    /// One `UNNEST` insert for the whole set.
+    async fn insert_versions(&mut self, ledger: &LedgerId, versions: &[ChainedRecord]) -> Result<bool, LedgerError> {
+        let n = versions.len();
+        let (mut kind, mut id, mut version, mut body) =
+            (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        let (mut at, mut seq, mut prev, mut hash) =
+            (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        for v in versions {
+            kind.push(v.record.kind.as_str());
+            id.push(v.record.id.as_str());
+            version.push(v.record.version);
+            body.push(serde_json::to_string(&v.record.body).map_err(|e| LedgerError::Storage(e.to_string()))?);
+            at.push(v.record.recorded_at_us);
+            seq.push(v.seq);
+            prev.push(v.prev_hash.to_vec());
+            hash.push(v.hash.to_vec());
+        }
+        let done = sqlx::query(
+            "INSERT INTO records (ledger_id, kind, id, version, body, recorded_at_us, chain_seq, prev_hash, hash)              SELECT $1, u.kind, u.id, u.version, u.body::jsonb, u.at, u.seq, u.prev, u.hash              FROM UNNEST($2::text[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::bigint[],                          $8::bytea[], $9::bytea[]) AS u (kind, id, version, body, at, seq, prev, hash)              ON CONFLICT DO NOTHING",
+        )
+        .bind(ledger.as_str())
+        .bind(kind)
+        .bind(id)
+        .bind(version)
+        .bind(body)
+        .bind(at)
+        .bind(seq)
+        .bind(prev)
+        .bind(hash)
+        .execute(&mut *self.0)
+        .await
+        .map_err(db)?;
+        Ok(done.rows_affected() == n as u64)
+    }
+}
