@@ -66,8 +66,10 @@ pub async fn scan_page<'a, T: serde::de::DeserializeOwned + Send + 'a>(
     let mut cursor = q.cursor()?.map(str::to_owned);
     let budget = state.config().list_scan_budget.max(1);
     let (mut kept, mut read) = (Vec::new(), 0usize);
-    // Over-read a little: a page of matches usually fills from one read.
-    let chunk = u32::try_from((limit + 1).clamp(100, offtake_ledger::store::MAX_PAGE_LIMIT as usize)).unwrap_or(100);
+    // The first read is the page and one more (a page of matches usually
+    // fills from it); each further read doubles, up to the store's limit.
+    let max_chunk = offtake_ledger::store::MAX_PAGE_LIMIT;
+    let mut chunk = u32::try_from(limit + 1).unwrap_or(max_chunk).min(max_chunk);
     loop {
         let page = match source {
             Source::Kind(kind) => state.store().list_records(state.ledger(), kind, cursor.as_deref(), chunk).await?,
@@ -93,6 +95,7 @@ pub async fn scan_page<'a, T: serde::de::DeserializeOwned + Send + 'a>(
         if page.next_cursor.is_none() {
             return Ok((kept, None));
         }
+        chunk = chunk.saturating_mul(2).min(max_chunk);
     }
 }
 
