@@ -141,7 +141,17 @@ impl Backend {
     /// SQLite needs nothing (its store names its indexes).
     pub async fn analyze(&self) -> Result<(), BenchError> {
         if let Some(p) = &self.postgres {
-            sqlx::query("ANALYZE ledgers, accounts, entries, legs, records, record_heads").execute(p.pool()).await?;
+            // Every table of the schema: one left out (record_index was)
+            // keeps the statistics of a nearly empty table, and its reads
+            // go through the wrong index (6 ms instead of 0.1 ms at 10,000
+            // invoices). This machine's PostgreSQL runs without autovacuum.
+            let tables: Vec<String> =
+                sqlx::query_scalar("SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = current_schema()")
+                    .fetch_all(p.pool())
+                    .await?;
+            if !tables.is_empty() {
+                sqlx::query(&format!("ANALYZE {}", tables.join(", "))).execute(p.pool()).await?;
+            }
         }
         Ok(())
     }

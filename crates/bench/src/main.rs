@@ -78,6 +78,9 @@ struct Args {
     /// split among them).
     #[arg(long, default_value_t = 8)]
     ledgers: usize,
+    /// Workers of the settlement scenario's batched passes.
+    #[arg(long, default_value_t = 4)]
+    settle_workers: usize,
     /// The `scale` scenario's small program: FACILITIES,INVOICES,NOTICES.
     #[arg(long, default_value = "10,100,1000")]
     scale_small: String,
@@ -159,6 +162,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         max_wait_us: args.max_wait_us,
         check: !args.no_check,
         ledgers: args.ledgers.max(1),
+        settle_workers: args.settle_workers.max(1),
         notices: args.notices.max(1),
         invoices_per_facility: args.invoices_per_facility.max(1),
         settlement_duration: Duration::from_secs(args.settlement_duration_s.max(1)),

@@ -63,8 +63,10 @@ const OPERATIONS: [&str; 8] = [
     "list-notices",
     "list-events",
 ];
-/// Items per list page (the API's default page).
-const PAGE_ITEMS: u32 = 50;
+/// Items per list page: as many as the smallest program fills (10
+/// facilities), so that both sizes answer full pages of the same length
+/// and the ratio compares like work.
+const PAGE_ITEMS: u32 = 10;
 /// Facilities and notices loaded at a time.
 const LOAD_PARALLEL: usize = 32;
 

@@ -106,6 +106,8 @@ pub struct ScenarioConfig {
     pub check: bool,
     /// Ledgers of the `parallel-ledgers` scenario.
     pub ledgers: usize,
+    /// Workers of the settlement scenario's batched passes.
+    pub settle_workers: usize,
     /// The `scale` scenario's small and large programs.
     pub scale_small: crate::scale::ProgramSize,
     pub scale_large: crate::scale::ProgramSize,
@@ -130,6 +132,7 @@ impl Default for ScenarioConfig {
             invoices_per_facility: 20,
             check: true,
             ledgers: 8,
+            settle_workers: 4,
             scale_small: crate::scale::ProgramSize::SMALL,
             scale_large: crate::scale::ProgramSize::LARGE,
         }

@@ -341,17 +341,13 @@ pub async fn settlement(
     // As many notices as the widest run settled one at a time, so both
     // figures cover a like amount of work.
     let burst = last_completed.clamp(1, cfg.notices.max(1));
-    let workers = cfg.concurrency.iter().copied().max().unwrap_or(1).clamp(1, BATCH_WORKERS);
+    let workers = cfg.settle_workers.max(1);
     emit(&batched(&program, backend, burst, workers, cfg.settlement_duration).await?);
     if cfg.check {
         program.check_books_balance().await?;
     }
     Ok(())
 }
-
-/// Workers of the batched variant: each pass claims up to 64 notices, so a
-/// few workers keep the store busy.
-const BATCH_WORKERS: usize = 4;
 
 /// The worker's batched passes (`settle_once`: up to 64 notices, one per
 /// facility and brand, claimed in one transaction and committed in
