@@ -60,6 +60,15 @@ macro_rules! forward_store {
                 self.$via(ledger).balance(ledger, account, as_of).await
             }
 
+            async fn balances(
+                &self,
+                ledger: &$crate::LedgerId,
+                accounts: &[$crate::AccountCode],
+                as_of: $crate::AsOf,
+            ) -> ::core::result::Result<::std::vec::Vec<$crate::Balance>, $crate::LedgerError> {
+                self.$via(ledger).balances(ledger, accounts, as_of).await
+            }
+
             async fn account_entries(
                 &self,
                 ledger: &$crate::LedgerId,

@@ -83,6 +83,29 @@ pub trait LedgerStore: Send + Sync {
     /// Balance of an account now or at a point of history.
     async fn balance(&self, ledger: &LedgerId, account: &AccountCode, as_of: AsOf) -> Result<Balance, LedgerError>;
 
+    /// Balances of several accounts at one position (all `as_of_seq`
+    /// alike), in the order asked; an unknown account refuses them all, as
+    /// [`LedgerStore::balance`] would. A reader that needs several (a
+    /// settlement plan reads each target invoice and each part of a
+    /// facility's debt) then pays for one snapshot, not one per account.
+    /// This default reads them one by one at the position the first
+    /// answered; the SQL stores read them in one snapshot.
+    async fn balances(
+        &self,
+        ledger: &LedgerId,
+        accounts: &[AccountCode],
+        as_of: AsOf,
+    ) -> Result<Vec<Balance>, LedgerError> {
+        let mut out = Vec::with_capacity(accounts.len());
+        let mut at = as_of;
+        for code in accounts {
+            let balance = self.balance(ledger, code, at).await?;
+            at = AsOf::Seq(balance.as_of_seq);
+            out.push(balance);
+        }
+        Ok(out)
+    }
+
     /// Entries touching an account, oldest first, after the cursor.
     async fn account_entries(
         &self,

@@ -137,5 +137,21 @@ offtake_store_sql::sql_store! {
             tx.commit().await.map_err(db)?;
             Ok(balance)
         }
+
+        async fn balances(
+            &self,
+            ledger: &LedgerId,
+            accounts: &[AccountCode],
+            as_of: AsOf,
+        ) -> Result<Vec<Balance>, LedgerError> {
+            let mut tx = self.pool.begin().await.map_err(db)?;
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            let balances = sql::entries::balances(&mut Pg(&mut *tx), ledger, accounts, as_of).await?;
+            tx.commit().await.map_err(db)?;
+            Ok(balances)
+        }
     }
 }

@@ -107,6 +107,34 @@ pub async fn balance<C: SqlConn + ?Sized>(
     Ok(Balance::new(&account, at_seq, totals))
 }
 
+/// `LedgerStore::balances`: several accounts at one position, in the
+/// order asked (the caller's snapshot: one transaction). The accounts are
+/// read in one statement, the head once.
+pub async fn balances<C: SqlConn + ?Sized>(
+    conn: &mut C,
+    ledger: &LedgerId,
+    codes: &[AccountCode],
+    as_of: AsOf,
+) -> Result<Vec<Balance>, LedgerError> {
+    let found = conn.accounts_by_code(ledger, codes).await?;
+    let head = head(conn, ledger, false).await?;
+    let at_seq = match as_of {
+        AsOf::Now => head.seq,
+        AsOf::Seq(s) => s.clamp(0, head.seq),
+        AsOf::RecordedAtUs(t) => seq_at_time(conn, ledger, t).await?,
+    };
+    let mut out = Vec::with_capacity(codes.len());
+    for code in codes {
+        let account = found
+            .iter()
+            .find(|a| &a.code == code)
+            .ok_or_else(|| LedgerError::UnknownAccount(code.as_str().to_owned()))?;
+        let (totals, _) = conn.totals_at(ledger, account.account_no, at_seq).await?;
+        out.push(Balance::new(account, at_seq, totals));
+    }
+    Ok(out)
+}
+
 /// `LedgerStore::account_entries`: the entries touching an account, oldest
 /// first, after the cursor.
 pub async fn account_entries<C: SqlConn + ?Sized>(

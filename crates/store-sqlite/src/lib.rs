@@ -156,5 +156,17 @@ offtake_store_sql::sql_store! {
             tx.commit().await.map_err(db)?;
             Ok(balance)
         }
+
+        async fn balances(
+            &self,
+            ledger: &LedgerId,
+            accounts: &[AccountCode],
+            as_of: AsOf,
+        ) -> Result<Vec<Balance>, LedgerError> {
+            let mut tx = self.pool.begin().await.map_err(db)?;
+            let balances = sql::entries::balances(&mut Lite(&mut *tx), ledger, accounts, as_of).await?;
+            tx.commit().await.map_err(db)?;
+            Ok(balances)
+        }
     }
 }

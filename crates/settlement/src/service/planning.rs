@@ -97,20 +97,28 @@ impl Settlement {
         let ledger = self.fin.ledger();
         let since_seq = store.head(ledger).await?.seq;
         let c = facility.terms.currency;
-        let mut snapshot = Snapshot { since_seq, guard: Vec::new(), open: Vec::new(), owed: Vec::new() };
-        for (inv, cap) in targets {
-            let account = chart::invoice(&inv.id, c)?;
-            let bal = store.balance(ledger, &account.code, AsOf::Seq(since_seq)).await?;
-            snapshot.guard.push(account.code.clone());
-            snapshot.open.push(InvoiceOpen { invoice: inv.id.clone(), open_minor: bal.posted_minor, cap_minor: *cap });
+        // Every account in one read: the targets' invoices, then the parts
+        // of the facility's debt, in waterfall order.
+        let mut guard = Vec::with_capacity(targets.len() + FacilityPart::WATERFALL.len());
+        for (inv, _) in targets {
+            guard.push(chart::invoice(&inv.id, c)?.code);
         }
         for part in FacilityPart::WATERFALL {
-            let account = chart::facility(&facility.id, part, c)?;
-            let bal = store.balance(ledger, &account.code, AsOf::Seq(since_seq)).await?;
-            snapshot.guard.push(account.code.clone());
-            snapshot.owed.push((part, bal.posted_minor));
+            guard.push(chart::facility(&facility.id, part, c)?.code);
         }
-        Ok(snapshot)
+        let balances = store.balances(ledger, &guard, AsOf::Seq(since_seq)).await?;
+        let (invoices, parts) = balances.split_at(targets.len());
+        let open = targets
+            .iter()
+            .zip(invoices)
+            .map(|((inv, cap), bal)| InvoiceOpen {
+                invoice: inv.id.clone(),
+                open_minor: bal.posted_minor,
+                cap_minor: *cap,
+            })
+            .collect();
+        let owed = FacilityPart::WATERFALL.into_iter().zip(parts).map(|(part, bal)| (part, bal.posted_minor)).collect();
+        Ok(Snapshot { since_seq, guard, open, owed })
     }
 
     /// A payment valued on a day already accrued changed the principal of

@@ -387,6 +387,29 @@ pub async fn balance_as_of_sequence_and_time(fx: Fixture) {
     assert_eq!(at(AsOf::RecordedAtUs(0)).await.posted_minor, 0);
 }
 
+pub async fn balances_are_one_snapshot_in_the_order_asked(fx: Fixture) {
+    funded(&fx, 1_000).await;
+    let t1 = fx.store.commit(&fx.ledger, transfer("t1", "cash:a", "cash:b", USD, 100)).await.unwrap();
+    fx.store.commit(&fx.ledger, transfer("t2", "cash:a", "cash:b", USD, 200)).await.unwrap();
+    let codes = [code_of("cash:b"), code_of("cash:a"), code_of("cash:b")];
+    for as_of in [AsOf::Now, AsOf::Seq(t1.seq), AsOf::RecordedAtUs(t1.recorded_at_us), AsOf::Seq(0)] {
+        let many = fx.store.balances(&fx.ledger, &codes, as_of).await.unwrap();
+        let mut one_by_one = Vec::new();
+        for code in &codes {
+            one_by_one.push(fx.store.balance(&fx.ledger, code, as_of).await.unwrap());
+        }
+        assert_eq!(many, one_by_one, "as of {as_of:?}");
+    }
+    let at_t1 = fx.store.balances(&fx.ledger, &codes[..2], AsOf::Seq(t1.seq)).await.unwrap();
+    assert_eq!(
+        at_t1.iter().map(|b| (b.posted_minor, b.as_of_seq)).collect::<Vec<_>>(),
+        vec![(100, t1.seq), (900, t1.seq)]
+    );
+    let unknown = fx.store.balances(&fx.ledger, &[code_of("cash:a"), code_of("cash:nobody")], AsOf::Now).await;
+    assert_eq!(code(unknown), "unknown_account");
+    assert!(fx.store.balances(&fx.ledger, &[], AsOf::Now).await.unwrap().is_empty());
+}
+
 pub async fn account_entries_paginate_by_cursor(fx: Fixture) {
     funded(&fx, 10_000).await;
     for i in 0..7 {

@@ -65,6 +65,7 @@ macro_rules! conformance_suite {
             the_record_index_pages_by_id,
             a_refused_record_write_leaves_the_index_unchanged,
             the_record_index_is_rebuilt_on_open_for_records_written_before_it,
+            balances_are_one_snapshot_in_the_order_asked,
         );
     };
     (@cases $setup:path; $($case:ident),* $(,)?) => {
