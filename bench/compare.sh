@@ -111,7 +111,8 @@ if [ -z "$BIN" ]; then
     BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/offtake-bench"
 fi
 JSON=$(mktemp)
-trap 'rm -f "$JSON"' EXIT
+# JSON_OUT=FILE keeps every report line (one JSON object a line).
+trap 'if [ -n "${JSON_OUT:-}" ]; then cp "$JSON" "$JSON_OUT"; fi; rm -f "$JSON"' EXIT
 "$BIN" --backend postgres --scenario transfers,http,parallel-ledgers,settlement --concurrency "$CONCURRENCY" \
        --accounts "$ACCOUNTS" --ledgers "$LEDGERS" --duration-s "$DURATION_S" --postgres-url "$OFFTAKE_URL" \
        --settlement-duration-s "$DURATION_S" --json "$JSON"
@@ -124,7 +125,7 @@ SCALE_OUT=""
 if [ "$SCALE" = 1 ]; then
     echo "## offtake on PostgreSQL: scale, small 10,100,1000 vs large $SCALE_LARGE, $SCALE_SAMPLES samples"
     SCALE_OUT=$("$BIN" --backend postgres --scenario scale --scale-large "$SCALE_LARGE" --samples "$SCALE_SAMPLES" \
-                --postgres-url "$OFFTAKE_URL" --json "$JSON" | tee /dev/stderr)
+                --postgres-url "$OFFTAKE_URL" --json "$JSON" | tee -a /dev/stderr)
 fi
 # throughput of one report line: backend, scenario (variant if several)
 pick() { jq -r --arg b "$1" --arg s "$2" --arg v "${3:-}" \

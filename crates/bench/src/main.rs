@@ -78,8 +78,9 @@ struct Args {
     /// split among them).
     #[arg(long, default_value_t = 8)]
     ledgers: usize,
-    /// Workers of the settlement scenario's batched passes.
-    #[arg(long, default_value_t = 4)]
+    /// Workers of the settlement scenario's batched passes (one is the
+    /// deployment's shape: workers of one ledger race for the same notices).
+    #[arg(long, default_value_t = 1)]
     settle_workers: usize,
     /// The `scale` scenario's small program: FACILITIES,INVOICES,NOTICES.
     #[arg(long, default_value = "10,100,1000")]

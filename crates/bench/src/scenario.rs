@@ -132,7 +132,7 @@ impl Default for ScenarioConfig {
             invoices_per_facility: 20,
             check: true,
             ledgers: 8,
-            settle_workers: 4,
+            settle_workers: 1,
             scale_small: crate::scale::ProgramSize::SMALL,
             scale_large: crate::scale::ProgramSize::LARGE,
         }

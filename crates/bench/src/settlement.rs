@@ -353,7 +353,9 @@ pub async fn settlement(
 /// facility and brand, claimed in one transaction and committed in
 /// another): a burst of `notices` queued round-robin over the program's
 /// facilities, then `workers` workers pass over the queue until it is
-/// empty or `deadline` has passed. Throughput is notices settled per
+/// empty or `deadline` has passed. Workers of one ledger plan the same
+/// notices and all but one lose each claim, so more than one mostly adds
+/// wasted planning (measured: 4 workers settle fewer notices than 1). Throughput is notices settled per
 /// second of settling (queueing is not timed); latency is per pass.
 async fn batched(
     program: &Program,

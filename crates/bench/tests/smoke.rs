@@ -19,6 +19,8 @@ fn tiny() -> ScenarioConfig {
         max_batch: 8,
         invoices_per_facility: 3,
         ledgers: 2,
+        // Racing workers: every notice still settled once.
+        settle_workers: 4,
         scale_small: ProgramSize { facilities: 2, invoices: 4, notices: 6 },
         scale_large: ProgramSize { facilities: 4, invoices: 8, notices: 20 },
         ..ScenarioConfig::default()
