@@ -28,12 +28,22 @@ impl<C: DerefMut<Target = PgConnection> + Send> SqlConn for Pg<C> {
 
     const DIALECT: Dialect = Dialect {
         body_text: "body::text",
-        latest_records: "SELECT DISTINCT ON (id) kind, id, version, body::text AS body, recorded_at_us FROM records \
-                         WHERE ledger_id = $1 AND kind = $2 AND id > $3 ORDER BY id, version DESC LIMIT $4",
-        latest_records_all_ledgers: "SELECT DISTINCT ON (ledger_id, id) ledger_id, kind, id, version, \
-                                     body::text AS body, recorded_at_us FROM records \
-                                     WHERE kind = $1 AND (ledger_id, id) > ($2, $3) \
-                                     ORDER BY ledger_id, id, version DESC LIMIT $4",
+        // Not `DISTINCT ON (id) … ORDER BY id, version DESC`: PostgreSQL
+        // plans that as a parallel incremental sort whose cost grows with
+        // the kind (6 ms for a page of 10 among 100,000 invoices); walking
+        // the primary key in id order and keeping each id's latest version
+        // reads only the page (0.1 ms), whatever the kind's size.
+        latest_records: "SELECT kind, id, version, body::text AS body, recorded_at_us FROM records r \
+                         WHERE ledger_id = $1 AND kind = $2 AND id > $3 \
+                         AND version = (SELECT MAX(m.version) FROM records m \
+                                        WHERE m.ledger_id = r.ledger_id AND m.kind = r.kind AND m.id = r.id) \
+                         ORDER BY id LIMIT $4",
+        latest_records_all_ledgers: "SELECT ledger_id, kind, id, version, body::text AS body, recorded_at_us \
+                                     FROM records r WHERE kind = $1 AND (ledger_id, id) > ($2, $3) \
+                                     AND version = (SELECT MAX(m.version) FROM records m \
+                                                    WHERE m.ledger_id = r.ledger_id AND m.kind = r.kind \
+                                                      AND m.id = r.id) \
+                                     ORDER BY ledger_id, id LIMIT $4",
         records_by_chain: "records",
         entry_columns: ENTRY_COLUMNS,
         // `FOR NO KEY UPDATE`, not `FOR UPDATE`: writers of a ledger still
