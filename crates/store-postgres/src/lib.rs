@@ -126,16 +126,8 @@ offtake_store_sql::sql_store! {
         }
 
         async fn balance(&self, ledger: &LedgerId, account: &AccountCode, as_of: AsOf) -> Result<Balance, LedgerError> {
-            // Accounts never change once created; REPEATABLE READ makes the
-            // head and the legs one snapshot.
-            let mut tx = self.pool.begin().await.map_err(db)?;
-            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-            let balance = sql::entries::balance(&mut Pg(&mut *tx), ledger, account, as_of).await?;
-            tx.commit().await.map_err(db)?;
-            Ok(balance)
+            let mut one = self.balances(ledger, std::slice::from_ref(account), as_of).await?;
+            one.pop().ok_or_else(|| LedgerError::UnknownAccount(account.as_str().to_owned()))
         }
 
         async fn balances(
@@ -144,6 +136,8 @@ offtake_store_sql::sql_store! {
             accounts: &[AccountCode],
             as_of: AsOf,
         ) -> Result<Vec<Balance>, LedgerError> {
+            // Accounts never change once created; REPEATABLE READ makes the
+            // head and the legs one snapshot.
             let mut tx = self.pool.begin().await.map_err(db)?;
             sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 .execute(&mut *tx)

@@ -88,27 +88,9 @@ async fn account<C: SqlConn + ?Sized>(
     found.ok_or_else(|| LedgerError::UnknownAccount(code.as_str().to_owned()))
 }
 
-/// `LedgerStore::balance`, inside the caller's read snapshot (the head
-/// and the legs must be one state).
-pub async fn balance<C: SqlConn + ?Sized>(
-    conn: &mut C,
-    ledger: &LedgerId,
-    code: &AccountCode,
-    as_of: AsOf,
-) -> Result<Balance, LedgerError> {
-    let account = account(conn, ledger, code).await?;
-    let head = head(conn, ledger, false).await?;
-    let at_seq = match as_of {
-        AsOf::Now => head.seq,
-        AsOf::Seq(s) => s.clamp(0, head.seq),
-        AsOf::RecordedAtUs(t) => seq_at_time(conn, ledger, t).await?,
-    };
-    let (totals, _) = conn.totals_at(ledger, account.account_no, at_seq).await?;
-    Ok(Balance::new(&account, at_seq, totals))
-}
-
-/// `LedgerStore::balances`: several accounts at one position, in the
-/// order asked (the caller's snapshot: one transaction). The accounts are
+/// `LedgerStore::balances` (and `balance`, one account): several accounts
+/// at one position, in the order asked, inside the caller's read snapshot
+/// (the head and the legs must be one state). The accounts are
 /// read in one statement, the head once.
 pub async fn balances<C: SqlConn + ?Sized>(
     conn: &mut C,

@@ -149,12 +149,8 @@ offtake_store_sql::sql_store! {
         }
 
         async fn balance(&self, ledger: &LedgerId, account: &AccountCode, as_of: AsOf) -> Result<Balance, LedgerError> {
-            // Accounts never change once created; the head and the legs are
-            // read in one transaction, so they are one snapshot.
-            let mut tx = self.pool.begin().await.map_err(db)?;
-            let balance = sql::entries::balance(&mut Lite(&mut *tx), ledger, account, as_of).await?;
-            tx.commit().await.map_err(db)?;
-            Ok(balance)
+            let mut one = self.balances(ledger, std::slice::from_ref(account), as_of).await?;
+            one.pop().ok_or_else(|| LedgerError::UnknownAccount(account.as_str().to_owned()))
         }
 
         async fn balances(
@@ -163,6 +159,8 @@ offtake_store_sql::sql_store! {
             accounts: &[AccountCode],
             as_of: AsOf,
         ) -> Result<Vec<Balance>, LedgerError> {
+            // Accounts never change once created; the head and the legs are
+            // read in one transaction, so they are one snapshot.
             let mut tx = self.pool.begin().await.map_err(db)?;
             let balances = sql::entries::balances(&mut Lite(&mut *tx), ledger, accounts, as_of).await?;
             tx.commit().await.map_err(db)?;
