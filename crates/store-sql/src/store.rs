@@ -22,8 +22,8 @@ pub mod __prelude {
     pub use offtake_ledger::store::{parse_cursor, MAX_PAGE_LIMIT};
     pub use offtake_ledger::write::{commit_batch_attached, put_record, put_records};
     pub use offtake_ledger::{
-        Account, AccountCode, ChainHead, Command, EntryRecord, LedgerError, LedgerId, LedgerStore, Page, RecordStore,
-        RecordWrite, StoredRecord,
+        Account, AccountCode, AsOf, Balance, ChainHead, Command, EntryRecord, LedgerError, LedgerId, LedgerStore, Page,
+        RecordStore, RecordWrite, StoredRecord,
     };
     pub use serde_json::Value;
 
@@ -37,7 +37,7 @@ pub mod __prelude {
 /// `async fn sql_writer(&self) -> impl Writer` (where its write
 /// transactions begin, its write lock taken if it has one). The `ledger`
 /// block holds the `LedgerStore` methods the store answers its own way:
-/// `ensure_ledger`, `create_account`, `commit_batch` and `balance` (how it
+/// `ensure_ledger`, `create_account`, `commit_batch` and `balances` (how it
 /// begins a transaction or takes a snapshot). The impls live in a child module of the
 /// caller's (`sql_store_impls`), which sees the caller's names.
 #[macro_export]
@@ -116,6 +116,17 @@ macro_rules! sql_store {
                 ) -> Result<Vec<EntryRecord>, LedgerError> {
                     let limit = limit.clamp(1, MAX_PAGE_LIMIT);
                     $crate::entries::range(&mut self.conn().await?, ledger, after_seq, limit).await
+                }
+
+                /// One account's balance: [`LedgerStore::balances`] of one.
+                async fn balance(
+                    &self,
+                    ledger: &LedgerId,
+                    account: &AccountCode,
+                    as_of: AsOf,
+                ) -> Result<Balance, LedgerError> {
+                    let mut one = self.balances(ledger, ::std::slice::from_ref(account), as_of).await?;
+                    one.pop().ok_or_else(|| LedgerError::UnknownAccount(account.as_str().to_owned()))
                 }
 
                 $($ledger)*

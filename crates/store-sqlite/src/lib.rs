@@ -148,11 +148,6 @@ offtake_store_sql::sql_store! {
             write::commit_batch(&mut self.sql_writer().await, ledger, commands, now_us).await
         }
 
-        async fn balance(&self, ledger: &LedgerId, account: &AccountCode, as_of: AsOf) -> Result<Balance, LedgerError> {
-            let mut one = self.balances(ledger, std::slice::from_ref(account), as_of).await?;
-            one.pop().ok_or_else(|| LedgerError::UnknownAccount(account.as_str().to_owned()))
-        }
-
         async fn balances(
             &self,
             ledger: &LedgerId,
