@@ -34,6 +34,15 @@ impl Settlement {
         let snapshot = self.snapshot(&facility, &targets).await?;
         let breakdown =
             split(&WaterfallInput { amount_minor: n.amount_minor, invoices: snapshot.open, owed: snapshot.owed });
+        if n.source == Source::BrandCredit && breakdown.applied_minor == 0 {
+            // Credit only leaves the brand's account for what it pays: with
+            // nothing open to pay there is no entry to book, and the notice
+            // is refused rather than applied as nothing.
+            return Ok(Err((
+                "nothing_to_apply".into(),
+                format!("brand {} has nothing open on facility {} for its credit to pay", n.brand, facility.id),
+            )));
+        }
         let net = self.payment_net(n, &facility, &breakdown)?;
         self.fin_accounts(&net.accounts()).await?;
         let command = payment_command(n, &facility, &breakdown, &net, snapshot.guard, snapshot.since_seq);
