@@ -323,6 +323,55 @@ async fn a_notice_commits_with_its_entry_and_invoices(ts: TestStore) {
     assert_books_balance(fin(&s)).await;
 }
 
+/// Every write moves one of the two chain heads (entries, record versions).
+async fn heads(s: &Settlement) -> (i64, i64) {
+    let (store, ledger) = (fin(s).store(), fin(s).ledger());
+    (store.head(ledger).await.unwrap().seq, store.record_head(ledger).await.unwrap().seq)
+}
+
+async fn a_set_of_notices_queues_as_one_and_replays(ts: TestStore) {
+    let s = program(&ts).await;
+    let set: Vec<PaymentNotice> =
+        (0..5).map(|i| notice(&format!("file-{i}"), "10.00", date!(2026 - 03 - 16))).collect();
+    let before = heads(&s).await;
+    let queued = s.enqueue_many(set.clone()).await.unwrap();
+    assert_eq!(queued.iter().map(|r| r.notice.clone()).collect::<Vec<_>>(), set);
+    assert_eq!(heads(&s).await, (before.0, before.1 + 5), "five record versions, no entry");
+    // The same file again, and a file with one new notice among replays.
+    let after = heads(&s).await;
+    assert_eq!(s.enqueue_many(set.clone()).await.unwrap(), queued);
+    assert_eq!(heads(&s).await, after, "a replayed set writes nothing");
+    let mut grown = set.clone();
+    grown.push(notice("file-5", "10.00", date!(2026 - 03 - 16)));
+    let answered = s.enqueue_many(grown.clone()).await.unwrap();
+    assert_eq!(answered[..5], queued[..]);
+    assert_eq!(answered[5].notice, grown[5]);
+    assert_eq!(heads(&s).await, (after.0, after.1 + 1), "only the new notice is written");
+    s.settle_once("w").await.unwrap();
+    for n in &grown {
+        assert!(matches!(s.notice(&n.external_ref).await.unwrap().state, NoticeState::Applied { .. }));
+    }
+    assert_books_balance(fin(&s)).await;
+}
+
+async fn a_refused_set_of_notices_writes_nothing(ts: TestStore) {
+    let s = program(&ts).await;
+    s.enqueue(notice("held", "10.00", date!(2026 - 03 - 16))).await.unwrap();
+    let before = heads(&s).await;
+    let fresh = notice("fresh", "10.00", date!(2026 - 03 - 16));
+    // A held reference with other content, after a new one.
+    let reused = vec![fresh.clone(), notice("held", "11.00", date!(2026 - 03 - 16))];
+    assert_eq!(s.enqueue_many(reused).await.unwrap_err().code(), "duplicate_reference");
+    // One reference twice in the set; a bad notice among good ones.
+    let twice = vec![fresh.clone(), fresh.clone()];
+    assert_eq!(s.enqueue_many(twice).await.unwrap_err().code(), "invalid_input");
+    let mut zero = notice("zero", "0.00", date!(2026 - 03 - 16));
+    zero.amount_minor = 0;
+    assert_eq!(s.enqueue_many(vec![fresh, zero]).await.unwrap_err().code(), "invalid_input");
+    assert_eq!(heads(&s).await, before, "a refused set writes nothing");
+    assert!(s.notice("fresh").await.is_err());
+}
+
 on_both_stores!(
     a_notice_commits_with_its_entry_and_invoices,
     back_valued_payment_reaccrues,
@@ -335,4 +384,6 @@ on_both_stores!(
     racing_workers_apply_each_notice_once,
     a_crashed_worker_never_double_applies,
     a_lease_runs_out_by_the_service_clock,
+    a_set_of_notices_queues_as_one_and_replays,
+    a_refused_set_of_notices_writes_nothing,
 );

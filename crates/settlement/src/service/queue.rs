@@ -36,6 +36,76 @@ impl Settlement {
         }
     }
 
+    /// Queues many notices at once (a bank's or brand's file of payments,
+    /// a bulk load): all of them are checked first, then the new ones are
+    /// written in one all-or-nothing record transaction — one durable
+    /// commit for the set instead of one per notice. A reference already
+    /// held with the same notice is a replay and answers the held record
+    /// (as [`enqueue`] does); held with a different notice, the whole set
+    /// is refused with `duplicate_reference` and nothing is written. The
+    /// answer is in the order given.
+    ///
+    /// [`enqueue`]: Settlement::enqueue
+    pub async fn enqueue_many(&self, notices: Vec<PaymentNotice>) -> Result<Vec<NoticeRecord>, SettlementError> {
+        let mut seen = std::collections::HashSet::with_capacity(notices.len());
+        for n in &notices {
+            check_notice(n)?;
+            if !seen.insert(n.external_ref.as_str()) {
+                return Err(SettlementError::invalid(
+                    "external_ref",
+                    format!("{} appears twice in one set of notices", n.external_ref),
+                ));
+            }
+        }
+        let received_at_us = self.now_us();
+        let fresh: Vec<NoticeRecord> = notices
+            .into_iter()
+            .map(|notice| NoticeRecord { notice, state: NoticeState::Queued, received_at_us })
+            .collect();
+        // Optimistic first: a set of new references is one write and no read.
+        match self.write_new_notices(fresh.iter()).await {
+            Err(SettlementError::Finance(FinanceError::Ledger(LedgerError::VersionConflict { .. }))) => {}
+            written => return written.map(|()| fresh),
+        }
+        let mut out = Vec::with_capacity(fresh.len());
+        let mut new = Vec::new();
+        for record in fresh {
+            match self.fin.store().get_record(self.fin.ledger(), NOTICE_KIND, &record.notice.external_ref).await? {
+                Some(held) => {
+                    let held: NoticeRecord = held.decode()?;
+                    if held.notice != record.notice {
+                        return Err(SettlementError::DuplicateReference(record.notice.external_ref));
+                    }
+                    out.push(held);
+                }
+                None => {
+                    new.push(out.len());
+                    out.push(record);
+                }
+            }
+        }
+        self.write_new_notices(new.iter().map(|&i| &out[i])).await?;
+        Ok(out)
+    }
+
+    /// Writes notices that must not exist yet, all or nothing.
+    async fn write_new_notices(&self, records: impl Iterator<Item = &NoticeRecord>) -> Result<(), SettlementError> {
+        let writes = records
+            .map(|r| {
+                Ok(offtake_ledger::RecordWrite {
+                    kind: NOTICE_KIND.to_owned(),
+                    id: r.notice.external_ref.clone(),
+                    expected_version: 0,
+                    body: serde_json::to_value(r).map_err(|e| SettlementError::invalid("notice", e.to_string()))?,
+                })
+            })
+            .collect::<Result<Vec<_>, SettlementError>>()?;
+        if !writes.is_empty() {
+            self.fin.store().put_records(self.fin.ledger(), &writes).await?;
+        }
+        Ok(())
+    }
+
     /// A brand-signed payment notice envelope, verified and queued.
     pub async fn enqueue_envelope(
         &self,
