@@ -134,7 +134,7 @@ enum Cmd {
         /// Last day to book, YYYY-MM-DD (not after today).
         #[arg(long)]
         through: String,
-        /// Only this facility (default: all).
+        /// Only this facility (default: every open facility).
         #[arg(long)]
         facility: Option<String>,
     },
