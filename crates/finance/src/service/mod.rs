@@ -125,6 +125,8 @@ impl Finance {
         Ok(self.store.put_record(&self.ledger, kind, id, expected, &body).await?.version)
     }
 
+    /// Every record of a kind: only for the whole-kind reads kept for
+    /// tests and offline checks (see [`Finance::invoices`]).
     async fn all<T: DeserializeOwned>(&self, kind: &str) -> Result<Vec<T>, FinanceError> {
         let recs: Vec<StoredRecord> = self.store.all_records(&self.ledger, kind).await?;
         recs.iter().map(|r| r.decode().map_err(FinanceError::from)).collect()
