@@ -158,6 +158,13 @@ async fn jobs_walk_only_open_facilities_a_page_at_a_time(ts: TestStore) {
     assert_eq!(until.iter().map(|r| r.facility.as_str()).collect::<Vec<_>>(), open_ids);
     assert!(until.iter().all(|r| r.days_booked == 2), "{until:?}");
     assert_eq!(fin.accrue_all_until(date!(2026 - 01 - 11), today).await.unwrap_err().code(), "future_date");
+    // Whatever the page size, the same facilities in the same order (a
+    // second run books nothing).
+    for limit in [1, 3, 1000] {
+        let again = fin.clone().with_walk_page_limit(limit).accrue_all(date!(2026 - 01 - 07)).await.unwrap();
+        assert_eq!(again.iter().map(|r| r.facility.as_str()).collect::<Vec<_>>(), open_ids, "limit {limit}");
+        assert!(again.iter().all(|r| r.days_booked == 0), "{again:?}");
+    }
 
     let mut seen = std::collections::BTreeSet::new();
     let report = fin
