@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
+use offtake_api::routes::{self, PageQuery};
+use offtake_api::{ApiConfig, AppState, Principal};
 use offtake_finance::{DayCount, FacilityTerms, Finance, PartyRole, Rounding};
 use offtake_ledger::{AmountMinor, Currency};
 use offtake_settlement::{Allocation, PaymentNotice, Settlement, Source};
@@ -31,8 +33,8 @@ pub enum PartyCmd {
         #[arg(long)]
         name: String,
     },
-    /// List parties (JSON).
-    List,
+    /// One page of parties, the API's `GET /v1/parties` page (JSON).
+    List(PageArgs),
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -116,8 +118,8 @@ pub enum FacilityCmd {
         /// Facility id.
         id: String,
     },
-    /// All facilities (JSON).
-    List,
+    /// One page of facilities, the API's `GET /v1/facilities` page (JSON).
+    List(PageArgs),
     /// A lender puts capital into the program (cash it can advance).
     Fund {
         /// The lender party.
@@ -157,8 +159,8 @@ pub enum CommitmentCmd {
         /// Commitment id (its `doc_id`).
         id: String,
     },
-    /// All commitments (JSON).
-    List,
+    /// One page of commitments, the API's `GET /v1/commitments` page (JSON).
+    List(PageArgs),
 }
 
 #[derive(Subcommand, Debug, Clone)]
@@ -182,8 +184,21 @@ pub enum AdvanceCmd {
         #[command(flatten)]
         now: NowArg,
     },
-    /// All advances (JSON).
-    List,
+    /// One page of advances, the API's `GET /v1/advances` page (JSON).
+    List(PageArgs),
+}
+
+/// A list command's page: the API's rule and wire page (`{items,
+/// next_cursor}`), so a long list is read a page at a time however large
+/// the program grows.
+#[derive(Args, Debug, Clone, Default)]
+pub struct PageArgs {
+    /// Items per page at most, 1 to 1000 (default 100), as on the API.
+    #[arg(long)]
+    pub limit: Option<u32>,
+    /// The previous page's `next_cursor`: the page after it.
+    #[arg(long)]
+    pub after: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -313,6 +328,13 @@ fn wire_all<D, W: From<D>>(items: Vec<D>) -> Vec<W> {
     items.into_iter().map(W::from).collect()
 }
 
+/// The API's view of this ledger, for the list commands: they answer with
+/// the API's page functions (the same rules, filters and wire pages as
+/// `GET /v1/...`), read as [`Principal::command_line`].
+async fn api_view(fin: &Finance) -> anyhow::Result<AppState> {
+    Ok(AppState::new(fin.store().clone(), fin.ledger().clone(), ApiConfig::default()).await?)
+}
+
 /// The currency of a facility (objects such as availability and accrual
 /// reports do not carry it).
 async fn facility_currency(fin: &Finance, facility: &str) -> anyhow::Result<Currency> {
@@ -322,7 +344,10 @@ async fn facility_currency(fin: &Finance, facility: &str) -> anyhow::Result<Curr
 pub async fn party(fin: &Finance, cmd: PartyCmd) -> anyhow::Result<()> {
     match cmd {
         PartyCmd::Add { id, role, name } => print_json(&wire::Party::from(fin.register_party(&id, role, &name).await?)),
-        PartyCmd::List => print_json(&wire_all::<_, wire::Party>(fin.parties().await?)),
+        PartyCmd::List(page) => {
+            let q = PageQuery { cursor: page.after, limit: page.limit };
+            print_json(&routes::parties::party_page(&api_view(fin).await?, &Principal::command_line(), &q).await?)
+        }
     }
 }
 
@@ -358,7 +383,11 @@ pub async fn facility(fin: &Finance, cmd: FacilityCmd) -> anyhow::Result<()> {
             print_json(&wire::Facility::from(f))
         }
         FacilityCmd::Show { id } => print_json(&wire::Facility::from(fin.facility(&id).await?)),
-        FacilityCmd::List => print_json(&wire_all::<_, wire::Facility>(fin.facilities().await?)),
+        FacilityCmd::List(page) => {
+            let q = routes::facilities::FacilityQuery { cursor: page.after, limit: page.limit, ..Default::default() };
+            let state = api_view(fin).await?;
+            print_json(&routes::facilities::facility_page(&state, &Principal::command_line(), &q).await?)
+        }
         FacilityCmd::Fund { lender, amount, currency, reference, on } => {
             let currency = Currency::from_code(&currency)?;
             let amount = AmountMinor::parse(&amount, currency)?;
@@ -387,7 +416,12 @@ pub async fn commitment(fin: &Finance, cmd: CommitmentCmd) -> anyhow::Result<()>
         CommitmentCmd::Versions { id } => {
             print_json(&wire_all::<_, wire::Commitment>(fin.commitment_versions(&id).await?))
         }
-        CommitmentCmd::List => print_json(&wire_all::<_, wire::Commitment>(fin.commitments().await?)),
+        CommitmentCmd::List(page) => {
+            let q =
+                routes::commitments::CommitmentQuery { cursor: page.after, limit: page.limit, ..Default::default() };
+            let state = api_view(fin).await?;
+            print_json(&routes::commitments::commitment_page(&state, &Principal::command_line(), &q).await?)
+        }
     }
 }
 
@@ -404,7 +438,11 @@ pub async fn advance(fin: &Finance, cmd: AdvanceCmd) -> anyhow::Result<()> {
         AdvanceCmd::Expire { now } => {
             print_json(&wire_all::<_, wire::Advance>(fin.expire_advances(parse_now(&now)?).await?))
         }
-        AdvanceCmd::List => print_json(&wire_all::<_, wire::Advance>(fin.advances().await?)),
+        AdvanceCmd::List(page) => {
+            let q = routes::advances::AdvanceQuery { cursor: page.after, limit: page.limit, ..Default::default() };
+            let state = api_view(fin).await?;
+            print_json(&routes::advances::advance_page(&state, &Principal::command_line(), &q).await?)
+        }
     }
 }
 
@@ -438,8 +476,11 @@ pub async fn deliver(
     print_json(&wire::Invoice::from(fin.deliver_part(commitment, tranche, parse_date(on)?, quantity).await?))
 }
 
-pub async fn invoices(fin: &Finance) -> anyhow::Result<()> {
-    print_json(&wire_all::<_, wire::Invoice>(fin.invoices().await?))
+/// One page of invoices, the API's `GET /v1/invoices` page.
+pub async fn invoices(fin: &Finance, page: PageArgs) -> anyhow::Result<()> {
+    let q = routes::invoices::InvoiceQuery { cursor: page.after, limit: page.limit, ..Default::default() };
+    let state = api_view(fin).await?;
+    print_json(&routes::invoices::invoice_page(&state, &Principal::command_line(), &q).await?)
 }
 
 pub async fn pay(s: &Settlement, args: PayArgs) -> anyhow::Result<()> {
@@ -498,7 +539,8 @@ pub async fn statement(s: &Settlement, cmd: StatementCmd) -> anyhow::Result<()> 
             fin.lender_statement(&id, parse_date(as_of.as_deref())?).await?,
         )?),
         StatementCmd::Brand { id } => {
-            print_json(&wire::BrandStatement::of(fin.brand_statement(&id).await?, &fin.invoices().await?)?)
+            let invoices = fin.invoices_of_brand(&id).await?;
+            print_json(&wire::BrandStatement::of(fin.brand_statement(&id).await?, &invoices)?)
         }
         StatementCmd::Remittance { facility } => {
             print_json(&wire::RemittanceStatement::try_from(s.remittance_statement(&facility).await?)?)

@@ -134,7 +134,7 @@ enum Cmd {
         /// Last day to book, YYYY-MM-DD (not after today).
         #[arg(long)]
         through: String,
-        /// Only this facility (default: all).
+        /// Only this facility (default: every open facility).
         #[arg(long)]
         facility: Option<String>,
     },
@@ -152,8 +152,8 @@ enum Cmd {
         #[arg(long)]
         quantity: Option<String>,
     },
-    /// Invoices (JSON).
-    Invoices,
+    /// One page of invoices, the API's `GET /v1/invoices` page (JSON).
+    Invoices(finance_cli::PageArgs),
     /// End of day through a date: accrual, aging, eligibility, covenants
     /// and the day's certificate for every facility (catches up).
     Eod(collateral_cli::EodArgs),
@@ -374,7 +374,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let fin = at.finance().await?;
             finance_cli::deliver(&fin, &commitment, &tranche, on.as_deref(), quantity.as_deref()).await
         }
-        Cmd::Invoices => finance_cli::invoices(&at.finance().await?).await,
+        Cmd::Invoices(page) => finance_cli::invoices(&at.finance().await?, page).await,
         Cmd::Pay(args) => finance_cli::pay(&at.settlement().await?, *args).await,
         Cmd::Settle(args) => finance_cli::settle(&at.settlement().await?, args).await,
         Cmd::Statement(cmd) => finance_cli::statement(&at.settlement().await?, cmd).await,

@@ -38,6 +38,11 @@ impl PartyId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The operator party of [`crate::api_keys::bootstrap_admin`].
+    pub(crate) fn operator() -> Self {
+        PartyId(crate::api_keys::OPERATOR_PARTY_ID.to_owned())
+    }
 }
 
 impl<'de> Deserialize<'de> for PartyId {
@@ -69,7 +74,9 @@ pub async fn find_party(store: &dyn RecordStore, ledger: &LedgerId, id: &str) ->
     Ok(None)
 }
 
-/// Every party, operators included, ordered by id.
+/// Every party, operators included, ordered by id. Reads both kinds whole
+/// on purpose: parties are the program's configuration (a few per lender,
+/// maker and brand), not records that grow with its business (issue 21).
 pub async fn all_parties(store: &dyn RecordStore, ledger: &LedgerId) -> Result<Vec<Party>, ApiError> {
     let mut out = Vec::new();
     for r in store.all_records(ledger, offtake_finance::kind::PARTY).await? {

@@ -39,6 +39,9 @@ pub mod index {
     pub const REQUEST_HASH: &str = "request_hash";
     /// Pending advances (a hold not yet decided), under the empty key.
     pub const PENDING: &str = "pending";
+    /// Open (accepted) facilities, under the empty key: what end of day
+    /// and accrual walk, so closed and offered facilities cost nothing.
+    pub const OPEN: &str = "open";
 }
 
 /// A party's role is its signing keys' role: one type, defined where

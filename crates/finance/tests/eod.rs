@@ -129,4 +129,66 @@ async fn covenant_history_and_certificate(ts: TestStore) {
     assert!(lines[0].why.contains("aged_receivable"), "{}", lines[0].why);
 }
 
-on_both_stores!(catch_up_equals_daily_runs, covenant_history_and_certificate);
+/// Five facilities, one page at a time (issue 21): `fb` is closed after
+/// opening and `fd` only offered, so end of day and accrual walk `fa`,
+/// `fc` and `fe` across pages, in id order, and never touch the other two.
+async fn jobs_walk_only_open_facilities_a_page_at_a_time(ts: TestStore) {
+    let fin = finance_on(ts.store.clone(), "walk").await.with_walk_page_limit(2);
+    let opened = date!(2026 - 01 - 01);
+    for (id, maker) in [("fa", "mk-a"), ("fb", "mk-b"), ("fc", "mk-c"), ("fd", "mk-d"), ("fe", "mk-e")] {
+        fin.register_party(maker, offtake_finance::PartyRole::Maker, maker).await.unwrap();
+        if id == "fd" {
+            fin.open_facility(id, "lender-l", maker, terms(100_000_000), opened).await.unwrap();
+        } else {
+            open_accepted(&fin, id, "lender-l", maker, terms(100_000_000), opened).await.unwrap();
+        }
+    }
+    let (store, ledger) = (fin.store().clone(), fin.ledger().clone());
+    let held = store.get_record(&ledger, "facility", "fb").await.unwrap().unwrap();
+    let mut closed = held.body.clone();
+    closed["status"] = serde_json::json!("closed");
+    let closed = store.put_record(&ledger, "facility", "fb", held.version, &closed).await.unwrap();
+    let open_ids = vec!["fa", "fc", "fe"];
+    let today = date!(2026 - 01 - 10);
+
+    let accrued = fin.accrue_all(date!(2026 - 01 - 05)).await.unwrap();
+    assert_eq!(accrued.iter().map(|r| r.facility.as_str()).collect::<Vec<_>>(), open_ids);
+    assert!(accrued.iter().all(|r| r.days_booked == 5), "{accrued:?}");
+    let until = fin.accrue_all_until(date!(2026 - 01 - 07), today).await.unwrap();
+    assert_eq!(until.iter().map(|r| r.facility.as_str()).collect::<Vec<_>>(), open_ids);
+    assert!(until.iter().all(|r| r.days_booked == 2), "{until:?}");
+    assert_eq!(fin.accrue_all_until(date!(2026 - 01 - 11), today).await.unwrap_err().code(), "future_date");
+    // Whatever the page size, the same facilities in the same order (a
+    // second run books nothing).
+    for limit in [1, 3, 1000] {
+        let again = fin.clone().with_walk_page_limit(limit).accrue_all(date!(2026 - 01 - 07)).await.unwrap();
+        assert_eq!(again.iter().map(|r| r.facility.as_str()).collect::<Vec<_>>(), open_ids, "limit {limit}");
+        assert!(again.iter().all(|r| r.days_booked == 0), "{again:?}");
+    }
+
+    let mut seen = std::collections::BTreeSet::new();
+    let report = fin
+        .eod(today, today, &mut |f, _| {
+            seen.insert(f.to_owned());
+        })
+        .await
+        .unwrap();
+    let ids: Vec<&str> = report.facilities.iter().map(|r| r.facility.as_str()).collect();
+    assert_eq!(ids, open_ids);
+    assert!(report.facilities.iter().all(|r| r.closed_through == Some(today) && r.days_closed == 10));
+    assert_eq!(seen.into_iter().collect::<Vec<_>>(), open_ids);
+
+    // Neither the closed nor the offered facility was read for a write.
+    assert_eq!(store.get_record(&ledger, "facility", "fb").await.unwrap().unwrap(), closed);
+    assert_eq!(fin.facility("fd").await.unwrap().accrued_through, None);
+    for skipped in ["fb", "fd"] {
+        assert!(store.get_record(&ledger, "eod_state", skipped).await.unwrap().is_none(), "{skipped}");
+    }
+    assert_books_balance(&fin).await;
+}
+
+on_both_stores!(
+    catch_up_equals_daily_runs,
+    covenant_history_and_certificate,
+    jobs_walk_only_open_facilities_a_page_at_a_time
+);

@@ -282,7 +282,9 @@ impl<'a> KeyRegistry<'a> {
         }
     }
 
-    /// Every registered key, ordered by key id.
+    /// Every registered key, ordered by key id. Reads the whole kind on
+    /// purpose: keys are configuration (a few per party), not records that
+    /// grow with the program's business (issue 21).
     pub async fn list(&self) -> Result<Vec<RegisteredKey>, SigningError> {
         let records = self.store.all_records(&self.ledger, KEY_RECORD_KIND).await?;
         records.iter().map(|r| r.decode().map_err(SigningError::from)).collect()

@@ -32,7 +32,7 @@ pub struct IndexSpec {
 
 /// Bumped whenever [`CATALOGUE`] changes: a store whose index rows were
 /// built under another version rebuilds them when it opens.
-pub const CATALOGUE_VERSION: &str = "2";
+pub const CATALOGUE_VERSION: &str = "3";
 
 /// Every index the stores maintain.
 pub const CATALOGUE: &[IndexSpec] = &[
@@ -61,6 +61,9 @@ pub const CATALOGUE: &[IndexSpec] = &[
     IndexSpec { kind: "advance", name: "pending", fields: &[], when: Some(("/status", &["pending"])) },
     IndexSpec { kind: "facility", name: "party", fields: &["/lender"], when: None },
     IndexSpec { kind: "facility", name: "party", fields: &["/maker"], when: None },
+    // Issue 21, finance walks: open facilities (end of day, accrual), so a
+    // run's cost follows the open facilities, not every one ever opened.
+    IndexSpec { kind: "facility", name: "open", fields: &[], when: Some(("/status", &["open"])) },
 ];
 
 /// The kinds that have at least one index (what a rebuild reads).
@@ -110,7 +113,7 @@ mod tests {
     #[test]
     fn the_catalogue_version_names_this_catalogue() {
         let pinned = (
-            "2",
+            "3",
             "invoice.facility [\"/facility\"] None\n\
              invoice.brand [\"/brand\"] None\n\
              invoice.maker [\"/maker\"] None\n\
@@ -125,7 +128,8 @@ mod tests {
              advance.request_hash [\"/request_hash\"] None\n\
              advance.pending [] Some((\"/status\", [\"pending\"]))\n\
              facility.party [\"/lender\"] None\n\
-             facility.party [\"/maker\"] None\n",
+             facility.party [\"/maker\"] None\n\
+             facility.open [] Some((\"/status\", [\"open\"]))\n",
         );
         assert_eq!(
             (CATALOGUE_VERSION, catalogue_text().as_str()),
@@ -182,5 +186,17 @@ mod tests {
         assert_eq!(index_rows("facility", &same).len(), 1);
         assert!(index_rows("facility", &json!({"lender": 3})).is_empty());
         assert!(index_rows("other", &f).is_empty());
+    }
+
+    #[test]
+    fn a_facility_is_in_the_open_index_only_while_open() {
+        let row = |status: &str| {
+            index_rows("facility", &json!({"lender": "l1", "maker": "m1", "status": status}))
+                .into_iter()
+                .any(|(name, key)| name == "open" && key == index_key(&[]))
+        };
+        assert!(row("open"));
+        assert!(!row("offered"));
+        assert!(!row("closed"));
     }
 }

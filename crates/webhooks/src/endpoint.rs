@@ -145,7 +145,9 @@ pub async fn save_state(
     Ok(store.put_record(ledger, STATE_KIND, id, version, &to_json(state)?).await?.version)
 }
 
-/// Every endpoint record.
+/// Every endpoint record. Reads the whole kind on purpose: endpoints are
+/// configuration (a few per party), not records that grow with the
+/// program's business (issue 21).
 pub async fn all(store: &dyn Store, ledger: &LedgerId) -> Result<Vec<EndpointRecord>, WebhookError> {
     let records = store.all_records(ledger, ENDPOINT_KIND).await?;
     Ok(records.iter().map(|r| r.decode()).collect::<Result<_, _>>()?)

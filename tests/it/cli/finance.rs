@@ -263,6 +263,50 @@ fn a_program_from_the_command_line() {
     assert_eq!(posted, Some("0.00"), "{bal}");
     ok(d, &["verify-chain"]);
     events_from_the_command_line(d);
+    lists_from_the_command_line(d);
+}
+
+/// The list commands print the API's page (`{items, next_cursor}`) with its
+/// rule for `--limit` and `--after`, as the operator (every party's
+/// objects); the brand statement totals the brand's invoices.
+fn lists_from_the_command_line(d: &Path) {
+    let ids = |page: &serde_json::Value| -> Vec<String> {
+        let items = page["items"].as_array().expect("items");
+        items.iter().map(|i| i["id"].as_str().unwrap_or_default().to_owned()).collect()
+    };
+    let first = json(d, &["party", "list", "--limit", "2"]);
+    assert_eq!((ids(&first), first["next_cursor"].as_str()), (vec!["acme".into(), "bank".into()], Some("bank")));
+    let rest = json(d, &["party", "list", "--after", "bank"]);
+    assert_eq!(ids(&rest), vec!["loom".to_owned(), "operator".to_owned()]);
+    assert!(rest["next_cursor"].is_null(), "{rest}");
+    let facilities = json(d, &["facility", "list"]);
+    assert_eq!((ids(&facilities), facilities["items"][0]["status"].as_str()), (vec!["f1".into()], Some("open")));
+    let commitments = json(d, &["commitment", "list"]);
+    assert_eq!(
+        (commitments["items"][0]["doc_id"].as_str(), commitments["next_cursor"].is_null()),
+        (Some("po-1"), true)
+    );
+    let advances = json(d, &["advance", "list", "--limit", "1"]);
+    assert_eq!((ids(&advances), advances["items"][0]["status"].as_str()), (vec!["adv-1".into()], Some("funded")));
+    assert!(advances["next_cursor"].is_null(), "the refused request wrote nothing: {advances}");
+    let invoices = json(d, &["invoices"]);
+    assert_eq!(invoices["items"].as_array().map(Vec::len), Some(1), "{invoices}");
+    assert_eq!(invoices["items"][0]["brand"], "acme");
+    assert!(json(d, &["invoices", "--after", invoices["items"][0]["id"].as_str().expect("id")])["items"]
+        .as_array()
+        .is_some_and(Vec::is_empty));
+    for bad in [
+        &["party", "list", "--limit", "0"][..],
+        &["invoices", "--limit", "1001"],
+        &["facility", "list", "--after", "a\\b"],
+    ] {
+        fails_with(d, bad, "invalid_query");
+    }
+    let statement = json(d, &["statement", "brand", "acme"]);
+    let totals = &statement["totals"][0];
+    assert_eq!(totals["invoiced"]["amount_minor"], 20_000_000);
+    let paid = totals["paid"]["amount_minor"].as_i64().expect("paid");
+    assert_eq!(paid + totals["outstanding"]["amount_minor"].as_i64().expect("outstanding"), 20_000_000);
 }
 
 /// `offtake events list`: the program's events, one JSON object a line,

@@ -85,8 +85,11 @@ fn financing_objects_print_as_tables_on_request() {
     assert_eq!(json["terms"]["limit"]["amount"], "300000.00");
     let table = stdout(&ok(&db, &["facility", "show", "f1", "--output", "table"]));
     assert!(table.lines().any(|l| l.starts_with("terms.limit") && l.ends_with("300,000.00 USD")), "{table}");
+    // A list is the API's page: the cursor, then the items as rows.
     let parties = stdout(&ok(&db, &["party", "list", "--output", "table"]));
-    assert!(parties.lines().next().is_some_and(|h| h.contains("id") && h.contains("kind")), "{parties}");
+    let lines: Vec<&str> = parties.lines().collect();
+    assert_eq!(lines.get(..3), Some(&["next_cursor  -", "", "items:"][..]), "{parties}");
+    assert!(lines.get(3).is_some_and(|h| h.contains("id") && h.contains("kind")), "{parties}");
 }
 
 #[test]

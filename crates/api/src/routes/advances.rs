@@ -87,6 +87,17 @@ async fn list_advances(
     principal: Principal,
     ApiQuery(q): ApiQuery<AdvanceQuery>,
 ) -> Result<Json<wire::AdvancePage>, ApiError> {
+    Ok(Json(advance_page(&state, &principal, &q).await?))
+}
+
+/// A page of `GET /v1/advances` (also the CLI's `advance list`): a facility
+/// filter reads only that facility's advances, otherwise the advances in
+/// id order (see [`scan_page`]).
+pub async fn advance_page(
+    state: &AppState,
+    principal: &Principal,
+    q: &AdvanceQuery,
+) -> Result<wire::AdvancePage, ApiError> {
     let from = query_day("requested_from", q.requested_from.as_deref())?;
     let to = query_day("requested_to", q.requested_to.as_deref())?;
     let wanted = |a: &Advance| {
@@ -100,7 +111,7 @@ async fn list_advances(
         None => Source::Kind(kind::ADVANCE),
     };
     let lenders = FacilityParties::default();
-    let (lenders, wanted, state, principal) = (&lenders, &wanted, &state, &principal);
+    let (lenders, wanted) = (&lenders, &wanted);
     let keep = |a: Advance| -> Keep<'_, Advance> {
         Box::pin(async move {
             let yes = wanted(&a) && visible(state, principal, &a, lenders).await?;
@@ -108,7 +119,7 @@ async fn list_advances(
         })
     };
     let (items, next_cursor) = scan_page(state, &source, &q.page(), keep).await?;
-    Ok(Json(wire::AdvancePage::new(items.into_iter().map(wire::Advance::from).collect(), next_cursor)))
+    Ok(wire::AdvancePage::new(items.into_iter().map(wire::Advance::from).collect(), next_cursor))
 }
 
 async fn visible_advance(state: &AppState, principal: &Principal, id: &str) -> Result<Advance, ApiError> {

@@ -56,10 +56,17 @@ async fn list_parties(
     principal: Principal,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<Json<PartyPage>, ApiError> {
+    Ok(Json(party_page(&state, &principal, &q).await?))
+}
+
+/// A page of `GET /v1/parties` (also the CLI's `party list`): the parties
+/// are configuration, read whole and paged in memory (see
+/// [`parties::all_parties`]).
+pub async fn party_page(state: &AppState, principal: &Principal, q: &PageQuery) -> Result<PartyPage, ApiError> {
     let all = parties::all_parties(state.store(), state.ledger()).await?;
     let visible = all.into_iter().filter(|p| principal.can_see([p.id.as_str()])).collect();
-    let (items, next_cursor) = page_of(visible, &q, |p| p.id.clone())?;
-    Ok(Json(PartyPage::new(items, next_cursor)))
+    let (items, next_cursor) = page_of(visible, q, |p| p.id.clone())?;
+    Ok(PartyPage::new(items, next_cursor))
 }
 
 /// One party (another party's is `404`).

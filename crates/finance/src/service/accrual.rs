@@ -16,7 +16,7 @@ use crate::interest::{accrue, AccrualInput, DailyAccrual};
 use crate::model::{kind, Facility, Invoice};
 use crate::rate::apply_bps;
 
-use super::{command, pair, Finance, MAX_ATTEMPTS};
+use super::{command, pair, Finance, IndexWalk, MAX_ATTEMPTS};
 
 /// Commands per ledger transaction when catching up.
 const ACCRUAL_BATCH: usize = 500;
@@ -33,11 +33,17 @@ pub struct AccrualReport {
 }
 
 impl Finance {
-    /// Accrues every open facility through `through`.
+    /// Accrues every open facility through `through`, in facility id
+    /// order, reading them a page at a time (the `open` index): closed and
+    /// offered facilities are never read (an offered one accrues from its
+    /// opening day once accepted).
     pub async fn accrue_all(&self, through: Date) -> Result<Vec<AccrualReport>, FinanceError> {
         let mut out = Vec::new();
-        for f in self.facilities().await? {
-            out.push(self.accrue(&f.id, through).await?);
+        let mut walk = IndexWalk::open_facilities();
+        while let Some(page) = self.next_page::<Facility>(&mut walk).await? {
+            for f in page {
+                out.push(self.accrue(&f.id, through).await?);
+            }
         }
         Ok(out)
     }

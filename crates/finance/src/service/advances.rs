@@ -335,6 +335,9 @@ impl Finance {
         Ok(self.require::<Advance>(kind::ADVANCE, id).await?.value)
     }
 
+    /// Every advance, by id: reads the whole kind, so it is for tests and
+    /// offline checks, never a request path (issue 21: requests read
+    /// through an index or a page).
     pub async fn advances(&self) -> Result<Vec<Advance>, FinanceError> {
         self.all(kind::ADVANCE).await
     }

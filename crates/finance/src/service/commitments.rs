@@ -295,6 +295,9 @@ impl Finance {
         Ok(self.require::<Commitment>(kind::COMMITMENT, doc_id).await?.value)
     }
 
+    /// Every commitment, by id: reads the whole kind, so it is for tests
+    /// and offline checks, never a request path (issue 21: requests read
+    /// through an index or a page).
     pub async fn commitments(&self) -> Result<Vec<Commitment>, FinanceError> {
         self.all(kind::COMMITMENT).await
     }

@@ -17,9 +17,9 @@ use crate::aging::{AgingReport, InvoiceState};
 use crate::certificate::{certificate, diff, Certificate, DiffLine};
 use crate::covenants::{evaluate, with_since, CovenantResult, CovenantTerms};
 use crate::error::FinanceError;
-use crate::model::{kind, Facility, FacilityStatus};
+use crate::model::{kind, Facility};
 
-use super::{not_after_today, Finance, MAX_ATTEMPTS};
+use super::{not_after_today, Finance, IndexWalk, MAX_ATTEMPTS};
 
 /// Record kinds of the end-of-day run.
 pub mod eod_kind {
@@ -71,7 +71,9 @@ fn day_id(facility: &str, day: Date) -> String {
 
 impl Finance {
     /// Closes every open facility's days through `through` (not after
-    /// `today`), calling `progress` after each closed day.
+    /// `today`), in facility id order, calling `progress` after each closed
+    /// day. Reads the open facilities a page at a time (the `open` index):
+    /// closed and offered facilities are never read.
     pub async fn eod(
         &self,
         through: Date,
@@ -80,8 +82,11 @@ impl Finance {
     ) -> Result<EodReport, FinanceError> {
         not_after_today("through", through, today)?;
         let mut report = EodReport { through, facilities: Vec::new() };
-        for f in self.facilities().await?.into_iter().filter(|f| f.status == FacilityStatus::Open) {
-            report.facilities.push(self.eod_facility(&f, through, progress).await?);
+        let mut walk = IndexWalk::open_facilities();
+        while let Some(page) = self.next_page::<Facility>(&mut walk).await? {
+            for f in page {
+                report.facilities.push(self.eod_facility(&f, through, progress).await?);
+            }
         }
         Ok(report)
     }

@@ -141,10 +141,6 @@ impl Finance {
         Ok(self.require::<Facility>(kind::FACILITY, id).await?.value)
     }
 
-    pub async fn facilities(&self) -> Result<Vec<Facility>, FinanceError> {
-        self.all(kind::FACILITY).await
-    }
-
     /// The facilities a party is the lender or the maker of, by id.
     pub async fn facilities_of_party(&self, party: &str) -> Result<Vec<Facility>, FinanceError> {
         self.indexed(kind::FACILITY, index::PARTY, &[party]).await

@@ -145,7 +145,9 @@ impl Finance {
         }))
     }
 
-    /// Every invoice, by id: reads the whole kind (exports, tests).
+    /// Every invoice, by id: reads the whole kind, so it is for tests and
+    /// offline checks, never a request path (issue 21: requests read
+    /// through an index or a page).
     pub async fn invoices(&self) -> Result<Vec<Invoice>, FinanceError> {
         self.all(kind::INVOICE).await
     }

@@ -55,6 +55,31 @@ pub const MAX_ATTEMPTS: u32 = 32;
 pub struct Finance {
     store: Arc<dyn Store>,
     ledger: LedgerId,
+    /// Records per store read when a job walks an index (see [`IndexWalk`]).
+    walk_page_limit: u32,
+}
+
+/// A walk over what a secondary index files under a key, one store page at
+/// a time: a job over every open facility holds one page in memory, not
+/// the whole kind, and what the index leaves out is never read.
+pub(crate) struct IndexWalk {
+    kind: &'static str,
+    index: &'static str,
+    key: String,
+    /// The last id read; `None` before the first page.
+    cursor: Option<String>,
+    done: bool,
+}
+
+impl IndexWalk {
+    pub(crate) fn new(kind: &'static str, index: &'static str, parts: &[&str]) -> Self {
+        IndexWalk { kind, index, key: offtake_ledger::record::index_key(parts), cursor: None, done: false }
+    }
+
+    /// Every open (accepted) facility, by id.
+    pub(crate) fn open_facilities() -> Self {
+        IndexWalk::new(crate::model::kind::FACILITY, crate::model::index::OPEN, &[])
+    }
 }
 
 /// A record and the version it was read at (for optimistic writes).
@@ -67,7 +92,15 @@ impl Finance {
     /// The finance domain on a ledger (created if needed).
     pub async fn open(store: Arc<dyn Store>, ledger: LedgerId) -> Result<Self, FinanceError> {
         store.ensure_ledger(&ledger).await?;
-        Ok(Finance { store, ledger })
+        Ok(Finance { store, ledger, walk_page_limit: offtake_ledger::store::MAX_PAGE_LIMIT })
+    }
+
+    /// This service reading `limit` records per page when it walks an index
+    /// (at least 1, at most the store's page limit): lets a test cross
+    /// pages with a few records. Results do not depend on it.
+    pub fn with_walk_page_limit(mut self, limit: u32) -> Self {
+        self.walk_page_limit = limit.clamp(1, offtake_ledger::store::MAX_PAGE_LIMIT);
+        self
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -92,6 +125,8 @@ impl Finance {
         Ok(self.store.put_record(&self.ledger, kind, id, expected, &body).await?.version)
     }
 
+    /// Every record of a kind: only for the whole-kind reads kept for
+    /// tests and offline checks (see [`Finance::invoices`]).
     async fn all<T: DeserializeOwned>(&self, kind: &str) -> Result<Vec<T>, FinanceError> {
         let recs: Vec<StoredRecord> = self.store.all_records(&self.ledger, kind).await?;
         recs.iter().map(|r| r.decode().map_err(FinanceError::from)).collect()
@@ -108,6 +143,22 @@ impl Finance {
         let key = offtake_ledger::record::index_key(parts);
         let recs: Vec<StoredRecord> = self.store.all_by_index(&self.ledger, kind, index, &key).await?;
         recs.iter().map(|r| r.decode().map_err(FinanceError::from)).collect()
+    }
+
+    /// The next page of `walk`, in id order; `None` once it has ended.
+    async fn next_page<T: DeserializeOwned>(&self, walk: &mut IndexWalk) -> Result<Option<Vec<T>>, FinanceError> {
+        if walk.done {
+            return Ok(None);
+        }
+        let page = self
+            .store
+            .list_by_index(&self.ledger, walk.kind, walk.index, &walk.key, walk.cursor.as_deref(), self.walk_page_limit)
+            .await?;
+        walk.done = page.next_cursor.is_none();
+        walk.cursor = page.next_cursor;
+        let items: Result<Vec<T>, FinanceError> =
+            page.items.iter().map(|r| r.decode().map_err(FinanceError::from)).collect();
+        Ok(Some(items?))
     }
 
     async fn ensure_accounts(&self, specs: &[NewAccount]) -> Result<(), FinanceError> {

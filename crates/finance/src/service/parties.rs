@@ -43,10 +43,6 @@ impl Finance {
         Ok(self.require::<Party>(kind::PARTY, id).await?.value)
     }
 
-    pub async fn parties(&self) -> Result<Vec<Party>, FinanceError> {
-        self.all(kind::PARTY).await
-    }
-
     /// The party, which must have `role`.
     pub(crate) async fn party_as(&self, id: &str, role: PartyRole) -> Result<Party, FinanceError> {
         let party = self.party(id).await?;

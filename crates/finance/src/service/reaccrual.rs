@@ -14,7 +14,7 @@ use crate::error::FinanceError;
 use crate::interest::{accrue, AccrualInput};
 use crate::model::{kind, Facility, Invoice};
 
-use super::{command, pair, AccrualReport, Finance, MAX_ATTEMPTS};
+use super::{command, pair, AccrualReport, Finance, IndexWalk, MAX_ATTEMPTS};
 
 /// What a re-accrual booked.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -93,12 +93,16 @@ impl Finance {
         self.accrue(facility, through).await
     }
 
-    /// [`Finance::accrue_all`], bounded by `today`.
+    /// [`Finance::accrue_all`] (open facilities, a page at a time), each
+    /// re-accrued first as [`Finance::accrue_until`] does, bounded by `today`.
     pub async fn accrue_all_until(&self, through: Date, today: Date) -> Result<Vec<AccrualReport>, FinanceError> {
         not_after_today("through", through, today)?;
         let mut out = Vec::new();
-        for f in self.facilities().await? {
-            out.push(self.accrue_until(&f.id, through, today).await?);
+        let mut walk = IndexWalk::open_facilities();
+        while let Some(page) = self.next_page::<Facility>(&mut walk).await? {
+            for f in page {
+                out.push(self.accrue_until(&f.id, through, today).await?);
+            }
         }
         Ok(out)
     }

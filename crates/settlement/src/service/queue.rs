@@ -182,7 +182,11 @@ impl Settlement {
         Ok((rec.version, rec.decode()?))
     }
 
-    /// Every notice (latest state), ordered by reference.
+    /// Every notice (latest state), ordered by reference. Reads the whole
+    /// kind, which grows with every payment, so no request path calls it
+    /// (issue 21: `GET /v1/payments` pages, the worker reads the `open`
+    /// index, statements read a facility's notices): it is kept for tests
+    /// that check every notice of a small program.
     pub async fn notices(&self) -> Result<Vec<NoticeRecord>, SettlementError> {
         let recs: Vec<StoredRecord> = self.fin.store().all_records(self.fin.ledger(), NOTICE_KIND).await?;
         recs.iter().map(|r| r.decode().map_err(SettlementError::from)).collect()
