@@ -25,8 +25,10 @@
 
 #![forbid(unsafe_code)]
 
+mod records;
 mod store;
 
+pub use records::{RecordCommitter, RecordCommitters, MAX_BATCH_WRITES};
 pub use store::GroupCommitStore;
 
 use std::collections::HashMap;

@@ -1,6 +1,7 @@
 //! [`GroupCommitStore`]: a [`Store`] whose one-entry `commit` goes through a
-//! group committer, so that every writer above it (the HTTP API, the finance
-//! and settlement services) shares transactions without knowing it.
+//! group committer and whose record writes go through a record group
+//! committer, so that every writer above it (the HTTP API, the finance and
+//! settlement services) shares transactions without knowing it.
 
 use std::sync::Arc;
 
@@ -8,14 +9,17 @@ use offtake_ledger::commit::{Appended, Attachment};
 use offtake_ledger::record::StoredRecord;
 use offtake_ledger::{Account, Command, Committed, LedgerError, LedgerId, LedgerStore, NewAccount, RecordWrite, Store};
 
+use crate::records::RecordCommitters;
 use crate::Committers;
 
-/// Wraps a store: `commit` is group-committed (one queue per ledger);
-/// `commit_batch` (already a batch) and every read and record call go to
-/// the inner store, writes in a task of their own (see [`detached`]).
+/// Wraps a store: `commit` and the record writes (`put_record`,
+/// `put_records`, `insert_once`) are group-committed, one queue each per
+/// ledger; `commit_batch` (already a batch) and every read go to the inner
+/// store, writes in a task of their own (see [`detached`]).
 pub struct GroupCommitStore {
     inner: Arc<dyn Store>,
     committers: Committers,
+    records: RecordCommitters,
 }
 
 impl GroupCommitStore {
@@ -28,7 +32,8 @@ impl GroupCommitStore {
     /// [`GroupCommitStore::new`] over a store known only by its trait.
     pub fn over(inner: Arc<dyn Store>, max_batch: usize, max_wait_us: u64) -> Self {
         let ledger_store: Arc<dyn LedgerStore> = inner.clone();
-        GroupCommitStore { inner, committers: Committers::new(ledger_store, max_batch, max_wait_us) }
+        let records = RecordCommitters::new(inner.clone());
+        GroupCommitStore { inner, committers: Committers::new(ledger_store, max_batch, max_wait_us), records }
     }
 
     /// The store every call but `commit` goes to, whatever the ledger
@@ -106,6 +111,7 @@ offtake_ledger::forward_store! {
         }
     }
     records {
+        /// Group-committed with other writers' records of the ledger.
         async fn put_record(
             &self,
             ledger: &LedgerId,
@@ -114,30 +120,28 @@ offtake_ledger::forward_store! {
             expected_version: i64,
             body: &serde_json::Value,
         ) -> Result<StoredRecord, LedgerError> {
-            let (inner, ledger, kind, id, body) =
-                (self.inner.clone(), ledger.clone(), kind.to_owned(), id.to_owned(), body.clone());
-            detached(async move { inner.put_record(&ledger, &kind, &id, expected_version, &body).await }).await
+            let write =
+                RecordWrite { kind: kind.to_owned(), id: id.to_owned(), expected_version, body: body.clone() };
+            let mut written = self.records.submit(ledger, vec![write]).await?;
+            written.pop().ok_or_else(|| LedgerError::Storage("a record write went unanswered".into()))
         }
 
+        /// Group-committed; all or nothing on its own.
         async fn put_records(
             &self,
             ledger: &LedgerId,
             writes: &[RecordWrite],
         ) -> Result<Vec<StoredRecord>, LedgerError> {
-            let (inner, ledger, writes) = (self.inner.clone(), ledger.clone(), writes.to_vec());
-            detached(async move { inner.put_records(&ledger, &writes).await }).await
+            self.records.submit(ledger, writes.to_vec()).await
         }
 
-        async fn insert_once(
+        async fn put_record_sets(
             &self,
             ledger: &LedgerId,
-            kind: &str,
-            id: &str,
-            body: &serde_json::Value,
-        ) -> Result<bool, LedgerError> {
-            let (inner, ledger, kind, id, body) =
-                (self.inner.clone(), ledger.clone(), kind.to_owned(), id.to_owned(), body.clone());
-            detached(async move { inner.insert_once(&ledger, &kind, &id, &body).await }).await
+            sets: &[Vec<RecordWrite>],
+        ) -> Result<Vec<Result<Vec<StoredRecord>, LedgerError>>, LedgerError> {
+            let (inner, ledger, sets) = (self.inner.clone(), ledger.clone(), sets.to_vec());
+            detached(async move { inner.put_record_sets(&ledger, &sets).await }).await
         }
     }
 }

@@ -115,6 +115,27 @@ pub trait RecordStore: Send + Sync {
     /// done, e.g. a record and the signature nonces that authorise it.
     async fn put_records(&self, ledger: &LedgerId, writes: &[RecordWrite]) -> Result<Vec<StoredRecord>, LedgerError>;
 
+    /// Independent sets of writes, each all or nothing as [`put_records`]
+    /// and answered on its own, checked as if the sets before it had been
+    /// written first: what a record group committer sends, so that many
+    /// writers' records share one durable transaction. The answer fails as
+    /// a whole only when nothing could be written (a storage error). By
+    /// default each set is its own transaction; the SQL stores write them
+    /// all in one.
+    ///
+    /// [`put_records`]: RecordStore::put_records
+    async fn put_record_sets(
+        &self,
+        ledger: &LedgerId,
+        sets: &[Vec<RecordWrite>],
+    ) -> Result<Vec<Result<Vec<StoredRecord>, LedgerError>>, LedgerError> {
+        let mut out = Vec::with_capacity(sets.len());
+        for set in sets {
+            out.push(self.put_records(ledger, set).await);
+        }
+        Ok(out)
+    }
+
     /// Latest versions of the records of a kind, ordered by id, after the
     /// cursor (an id returned as `next_cursor`).
     async fn list_records(

@@ -236,36 +236,84 @@ pub async fn put_records<T: RecordTx + ?Sized>(
     writes: &[crate::record::RecordWrite],
     now_us: i64,
 ) -> Result<Vec<ChainedRecord>, LedgerError> {
-    let mut keys: Vec<(String, String)> = Vec::with_capacity(writes.len());
-    for w in writes {
-        check_record_key("kind", &w.kind)?;
-        check_record_key("id", &w.id)?;
-        check_record_body(&w.body)?;
-        check_body_numbers(&w.body)?;
-        let key = (w.kind.clone(), w.id.clone());
-        if keys.contains(&key) {
-            return Err(LedgerError::invalid("writes", format!("record {}/{} is written twice", w.kind, w.id)));
+    let mut outcomes = put_record_sets(tx, ledger, &[writes], now_us).await?;
+    outcomes.pop().unwrap_or_else(|| Err(LedgerError::Storage("a set of record writes went unanswered".into())))
+}
+
+/// The outcome of each set of [`put_record_sets`], in order.
+pub type SetOutcomes = Vec<Result<Vec<ChainedRecord>, LedgerError>>;
+
+/// Writes independent sets of records in one transaction (the record
+/// group commit): each set is all or nothing on its own, checked as if the
+/// sets before it had been written one transaction each — a set whose
+/// write is refused (bad key or body, a record written twice in the set,
+/// a stale `expected_version`, also against an earlier set of the batch)
+/// gets its error and writes nothing, the others are written. The
+/// transaction fails as a whole only for a storage error. Nothing is
+/// locked when no set has anything to write.
+pub async fn put_record_sets<T: RecordTx + ?Sized>(
+    tx: &mut T,
+    ledger: &LedgerId,
+    sets: &[&[crate::record::RecordWrite]],
+    now_us: i64,
+) -> Result<SetOutcomes, LedgerError> {
+    let mut outcomes: Vec<Option<Result<Vec<ChainedRecord>, LedgerError>>> =
+        sets.iter().map(|set| check_set(set).err().map(Err)).collect();
+    let keys: Vec<(String, String)> = sets
+        .iter()
+        .zip(&outcomes)
+        .filter(|(_, refused)| refused.is_none())
+        .flat_map(|(set, _)| set.iter().map(|w| (w.kind.clone(), w.id.clone())))
+        .collect();
+    if !keys.is_empty() {
+        let mut head =
+            tx.lock_head(ledger).await?.ok_or_else(|| LedgerError::UnknownLedger(ledger.as_str().to_owned()))?;
+        let mut current = tx.current_versions(ledger, &keys).await?;
+        let mut versions = Vec::with_capacity(keys.len());
+        for (set, outcome) in sets.iter().zip(outcomes.iter_mut()).filter(|(_, o)| o.is_none()) {
+            if let Some(stale) = first_stale(set, &current) {
+                *outcome = Some(Err(stale));
+                continue;
+            }
+            match chain_set(ledger, head, set, now_us) {
+                Ok(written) => {
+                    for w in set.iter() {
+                        current.insert((w.kind.clone(), w.id.clone()), w.expected_version + 1);
+                    }
+                    if let Some(last) = written.last() {
+                        head = RecordHead { seq: last.seq, hash: last.hash };
+                    }
+                    versions.extend(written.iter().cloned());
+                    *outcome = Some(Ok(written));
+                }
+                Err(e) => *outcome = Some(Err(e)),
+            }
         }
-        keys.push(key);
-    }
-    if writes.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut head = tx.lock_head(ledger).await?.ok_or_else(|| LedgerError::UnknownLedger(ledger.as_str().to_owned()))?;
-    let current = tx.current_versions(ledger, &keys).await?;
-    for (w, key) in writes.iter().zip(&keys) {
-        let now = current.get(key).copied().unwrap_or(0);
-        if now != w.expected_version {
-            return Err(LedgerError::VersionConflict {
-                kind: w.kind.clone(),
-                id: w.id.clone(),
-                expected: w.expected_version,
-                current: now,
-            });
+        if !versions.is_empty() {
+            if !tx.insert_versions(ledger, &versions).await? {
+                return Err(LedgerError::Storage("a record version appeared under the record head's lock".into()));
+            }
+            // In write order: a record two sets write ends indexed as its
+            // last version.
+            for v in &versions {
+                tx.replace_index(ledger, &v.record).await?;
+            }
+            tx.save_head(ledger, &head).await?;
         }
     }
-    let mut versions = Vec::with_capacity(writes.len());
-    for w in writes {
+    Ok(outcomes.into_iter().map(|o| o.unwrap_or_else(|| Ok(Vec::new()))).collect())
+}
+
+/// The versions of one set, linked after `head` (nothing is kept if one
+/// cannot be hashed).
+fn chain_set(
+    ledger: &LedgerId,
+    mut head: RecordHead,
+    set: &[crate::record::RecordWrite],
+    now_us: i64,
+) -> Result<Vec<ChainedRecord>, LedgerError> {
+    let mut written = Vec::with_capacity(set.len());
+    for w in set {
         let record = StoredRecord {
             kind: w.kind.clone(),
             id: w.id.clone(),
@@ -275,17 +323,45 @@ pub async fn put_records<T: RecordTx + ?Sized>(
         };
         let version = link(ledger, head, record)?;
         head = RecordHead { seq: version.seq, hash: version.hash };
-        versions.push(version);
+        written.push(version);
     }
-    if !tx.insert_versions(ledger, &versions).await? {
-        return Err(LedgerError::Storage("a record version appeared under the record head's lock".into()));
-    }
-    for v in &versions {
-        tx.replace_index(ledger, &v.record).await?;
-    }
-    tx.save_head(ledger, &head).await?;
-    Ok(versions)
+    Ok(written)
 }
+
+/// What [`put_record_sets`] refuses in one set before reading anything.
+fn check_set(writes: &[crate::record::RecordWrite]) -> Result<(), LedgerError> {
+    let mut keys: Vec<(&str, &str)> = Vec::with_capacity(writes.len());
+    for w in writes {
+        check_record_key("kind", &w.kind)?;
+        check_record_key("id", &w.id)?;
+        check_record_body(&w.body)?;
+        check_body_numbers(&w.body)?;
+        let key = (w.kind.as_str(), w.id.as_str());
+        if keys.contains(&key) {
+            return Err(LedgerError::invalid("writes", format!("record {}/{} is written twice", w.kind, w.id)));
+        }
+        keys.push(key);
+    }
+    Ok(())
+}
+
+/// The first write of `set` whose expected version is not the current
+/// one, as its `version_conflict`.
+fn first_stale(
+    set: &[crate::record::RecordWrite],
+    current: &std::collections::HashMap<(String, String), i64>,
+) -> Option<LedgerError> {
+    set.iter().find_map(|w| {
+        let now = current.get(&(w.kind.clone(), w.id.clone())).copied().unwrap_or(0);
+        (now != w.expected_version).then(|| LedgerError::VersionConflict {
+            kind: w.kind.clone(),
+            id: w.id.clone(),
+            expected: w.expected_version,
+            current: now,
+        })
+    })
+}
+
 
 /// Writes the records attached to the commands of a batch that appended an
 /// entry (see [`crate::commit::Attachment`]), inside the batch's

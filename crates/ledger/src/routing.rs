@@ -92,6 +92,14 @@ crate::forward_store! {
             self.store_of(ledger).put_records(ledger, writes).await
         }
 
+        async fn put_record_sets(
+            &self,
+            ledger: &LedgerId,
+            sets: &[Vec<RecordWrite>],
+        ) -> Result<Vec<Result<Vec<StoredRecord>, LedgerError>>, LedgerError> {
+            self.store_of(ledger).put_record_sets(ledger, sets).await
+        }
+
         async fn insert_once(
             &self,
             ledger: &LedgerId,

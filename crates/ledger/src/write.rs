@@ -153,6 +153,20 @@ pub async fn put_records<W: Writer + ?Sized>(
     finish(tx, written).await
 }
 
+/// `RecordStore::put_record_sets`: one transaction for every set, written
+/// by [`record_chain::put_record_sets`] (a refused set writes nothing and
+/// does not stop the others).
+pub async fn put_record_sets<W: Writer + ?Sized>(
+    writer: &mut W,
+    ledger: &LedgerId,
+    sets: &[&[crate::record::RecordWrite]],
+    now_us: Clock,
+) -> Result<record_chain::SetOutcomes, LedgerError> {
+    let mut tx = writer.begin().await?;
+    let written = record_chain::put_record_sets(&mut *tx.records(), ledger, sets, now_us()).await;
+    finish(tx, written).await
+}
+
 /// Chains a ledger's versions written before the record chain existed
 /// ([`record_chain::chain_unlinked`]) in one transaction; returns how many.
 pub async fn chain_unlinked<W: Writer + ?Sized>(writer: &mut W, ledger: &LedgerId) -> Result<u64, LedgerError> {

@@ -20,7 +20,7 @@ pub mod __prelude {
     pub use offtake_ledger::date::now_us;
     pub use offtake_ledger::record_chain::{ChainedRecord, RecordChain, RecordHead};
     pub use offtake_ledger::store::{parse_cursor, MAX_PAGE_LIMIT};
-    pub use offtake_ledger::write::{commit_batch_attached, put_record, put_records};
+    pub use offtake_ledger::write::{commit_batch_attached, put_record, put_record_sets, put_records};
     pub use offtake_ledger::{
         Account, AccountCode, AsOf, Balance, ChainHead, Command, EntryRecord, LedgerError, LedgerId, LedgerStore, Page,
         RecordStore, RecordWrite, StoredRecord,
@@ -164,6 +164,20 @@ macro_rules! sql_store {
                     let mut writer = self.sql_writer().await;
                     let versions = put_records(&mut writer, ledger, writes, now_us).await?;
                     Ok(versions.into_iter().map(|v| v.record).collect())
+                }
+
+                async fn put_record_sets(
+                    &self,
+                    ledger: &LedgerId,
+                    sets: &[Vec<RecordWrite>],
+                ) -> Result<Vec<Result<Vec<StoredRecord>, LedgerError>>, LedgerError> {
+                    let mut writer = self.sql_writer().await;
+                    let sets: Vec<&[RecordWrite]> = sets.iter().map(Vec::as_slice).collect();
+                    let outcomes = put_record_sets(&mut writer, ledger, &sets, now_us).await?;
+                    Ok(outcomes
+                        .into_iter()
+                        .map(|set| set.map(|versions| versions.into_iter().map(|v| v.record).collect()))
+                        .collect())
                 }
 
                 async fn list_records(

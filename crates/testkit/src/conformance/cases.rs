@@ -987,6 +987,65 @@ pub async fn put_records_is_all_or_nothing(fx: Fixture) {
     assert_eq!(report.records.versions, 3, "the nonce's two versions and the invoice");
 }
 
+/// `put_record_sets` (what a record group committer sends) answers each
+/// set on its own, as if the sets had been written one after another: a
+/// stale set (also one made stale by an earlier set of the same call), a
+/// bad body or a record named twice refuses that set only; the others are
+/// written, chained in order, and indexed as their last version.
+pub async fn put_record_sets_answer_each_set_on_its_own(fx: Fixture) {
+    fx.store.ensure_ledger(&fx.ledger).await.unwrap();
+    let (s, l) = (fx.store.as_ref(), &fx.ledger);
+    s.put_record(l, "nonce", "k:n1", 0, &serde_json::json!({"by": "other"})).await.unwrap();
+    let head = s.record_head(l).await.unwrap();
+    let sets = vec![
+        vec![write("invoice", "i1", 0, invoice_body("f1", "b1", "open")), write("doc", "d1", 0, serde_json::json!({}))],
+        // Stale against the store.
+        vec![write("doc", "d2", 0, serde_json::json!({})), write("nonce", "k:n1", 0, serde_json::json!({"by": "me"}))],
+        // Stale against the first set: it read i1 before the first set wrote it.
+        vec![write("invoice", "i1", 0, invoice_body("f2", "b1", "open"))],
+        vec![write("a", "x", 0, serde_json::json!({})), write("a", "x", 1, serde_json::json!({}))],
+        vec![write("a", "y", 0, serde_json::json!({"t": "\0"}))],
+        Vec::new(),
+        // Builds on the first set: i1 moves to f2 and leaves f1's index.
+        vec![write("invoice", "i1", 1, invoice_body("f2", "b1", "paid")), write("nonce", "k:n1", 1, serde_json::json!({}))],
+    ];
+    let answers = s.put_record_sets(l, &sets).await.unwrap();
+    let summary: Vec<Result<Vec<(String, i64)>, &'static str>> = answers
+        .iter()
+        .map(|a| match a {
+            Ok(written) => Ok(written.iter().map(|r| (r.id.clone(), r.version)).collect()),
+            Err(e) => Err(e.code()),
+        })
+        .collect();
+    let v = |pairs: &[(&str, i64)]| -> Result<Vec<(String, i64)>, &'static str> {
+        Ok(pairs.iter().map(|(id, n)| (id.to_string(), *n)).collect())
+    };
+    assert_eq!(
+        summary,
+        vec![
+            v(&[("i1", 1), ("d1", 1)]),
+            Err("version_conflict"),
+            Err("version_conflict"),
+            Err("invalid_input"),
+            Err("invalid_input"),
+            v(&[]),
+            v(&[("i1", 2), ("k:n1", 2)]),
+        ]
+    );
+    assert_eq!(s.record_head(l).await.unwrap().seq, head.seq + 4, "four versions written");
+    assert!(s.get_record(l, "doc", "d2").await.unwrap().is_none(), "a refused set writes nothing");
+    assert!(s.get_record(l, "a", "x").await.unwrap().is_none());
+    assert_eq!(s.get_record(l, "invoice", "i1").await.unwrap().unwrap().version, 2);
+    assert!(indexed_ids(s, l, "invoice", "facility", &["f1"]).await.is_empty());
+    assert_eq!(indexed_ids(s, l, "invoice", "facility", &["f2"]).await, ["i1"]);
+    let report = verify_history(s, l).await.unwrap();
+    assert_eq!(report.records.versions, 5);
+    // Nothing to write: nothing moves.
+    let answers = s.put_record_sets(l, &[Vec::new(), vec![write("a", "x", 0, serde_json::json!({"t": "\0"}))]]).await;
+    assert_eq!(answers.unwrap().iter().map(Result::is_ok).collect::<Vec<_>>(), [true, false]);
+    assert_eq!(s.record_head(l).await.unwrap().seq, head.seq + 4);
+}
+
 /// Two sets racing for one record (a nonce): exactly one commits, and the
 /// loser's other records are not written.
 pub async fn concurrent_put_records_sharing_a_record_one_wins(fx: Fixture) {

@@ -60,6 +60,7 @@ macro_rules! conformance_suite {
             attached_records_commit_with_their_entries,
             an_attached_record_conflict_writes_nothing,
             put_records_is_all_or_nothing,
+            put_record_sets_answer_each_set_on_its_own,
             concurrent_put_records_sharing_a_record_one_wins,
             the_record_index_follows_the_latest_version,
             the_record_index_pages_by_id,
