@@ -8,14 +8,15 @@
 //! by running it again: line records and their payment notices first
 //! (each idempotent), the statement record last.
 
-use offtake_finance::InvoiceStatus;
+use offtake_finance::{Invoice, InvoiceStatus};
 use offtake_ledger::date::now_us;
 use offtake_settlement::{Allocation as NoticeAllocation, PaymentNotice, Source};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::BankError;
-use crate::matching::{consume, decide, Decision, OpenInvoice, PaymentMatch};
+use crate::lookup::{lookups, Lookups, WorkingSet};
+use crate::matching::{consume, decide, Decision, OpenInvoice, PayerMapping, PaymentMatch};
 use crate::registry::record_id;
 use crate::service::Bank;
 use crate::statement::{Balance, Format, Line, Statement};
@@ -143,11 +144,13 @@ impl Bank {
     /// returns the same report and writes nothing.
     pub async fn import(&self, bytes: &[u8], dry_run: bool) -> Result<ImportReport, BankError> {
         let statements = crate::parse_statements(bytes)?;
-        let mut invoices = self.open_invoices().await?;
+        // One working set for the whole file: a later line sees what the
+        // earlier ones took off an invoice (see `lookup`).
+        let mut working = WorkingSet::default();
         let payers = self.payers().await?;
         let mut plans: Vec<(StatementOutcome, Option<StatementRecord>)> = Vec::new();
         for s in &statements {
-            let plan = self.plan_statement(s, &mut invoices, &payers).await?;
+            let plan = self.plan_statement(s, &mut working, &payers).await?;
             // Two statements of one file sharing a line would be planned
             // (and matched) twice: the file is refused instead.
             for l in &plan.0.lines {
@@ -179,33 +182,48 @@ impl Bank {
         Ok(report)
     }
 
-    /// Invoices as the matcher sees them (paid ones with nothing open).
-    pub async fn open_invoices(&self) -> Result<Vec<OpenInvoice>, BankError> {
-        Ok(self
-            .finance()
-            .invoices()
-            .await?
-            .into_iter()
-            // Paid invoices stay in, open 0: a credit naming one is
-            // queued as "already paid" rather than "names nothing".
-            .map(|i| OpenInvoice {
-                open_minor: if i.status == InvoiceStatus::Open { i.open_minor().max(0) } else { 0 },
-                id: i.id,
-                brand: i.brand,
-                facility: i.facility,
-                commitment: i.commitment,
-                currency: i.currency,
-                due_on: i.due_on,
-            })
-            .collect())
+    /// Decides a new line over the invoices it can be about, read into the
+    /// import's working set first.
+    async fn decide_line(
+        &self,
+        line: &Line,
+        working: &mut WorkingSet,
+        payers: &[PayerMapping],
+    ) -> Result<Decision, BankError> {
+        let decision = match lookups(line, payers) {
+            Err(queued) => queued,
+            Ok(keys) => {
+                self.read_into(working, &keys).await?;
+                decide(line, working.invoices(), payers, self.config())
+            }
+        };
+        if let Decision::Payment(m) = &decision {
+            consume(working.invoices_mut(), m);
+        }
+        Ok(decision)
+    }
+
+    /// Reads what the keys select and the working set does not hold yet:
+    /// one index read per reference, one for the brand.
+    async fn read_into(&self, working: &mut WorkingSet, keys: &Lookups) -> Result<(), BankError> {
+        let unread = working.unread(keys);
+        let mut found = Vec::new();
+        for r in &unread.references {
+            found.extend(self.finance().invoices_by_reference(r).await?);
+        }
+        if let Some(b) = &unread.brand {
+            found.extend(self.finance().open_invoices_of_brand(b).await?);
+        }
+        working.add(&unread, found.into_iter().map(open_invoice));
+        Ok(())
     }
 
     /// Checks one statement and decides every new line; reads only.
     async fn plan_statement(
         &self,
         s: &Statement,
-        invoices: &mut [OpenInvoice],
-        payers: &[crate::matching::PayerMapping],
+        working: &mut WorkingSet,
+        payers: &[PayerMapping],
     ) -> Result<(StatementOutcome, Option<StatementRecord>), BankError> {
         let acct = self.account(&s.account).await?.ok_or_else(|| BankError::UnknownAccount(s.account.clone()))?;
         if acct.currency != s.currency {
@@ -246,13 +264,7 @@ impl Bank {
                     }
                     (ImportStatus::AlreadyImported, decision_of(&rec.state))
                 }
-                None => {
-                    let d = decide(line, invoices, payers, self.config());
-                    if let Decision::Payment(m) = &d {
-                        consume(invoices, m);
-                    }
-                    (ImportStatus::New, d)
-                }
+                None => (ImportStatus::New, self.decide_line(line, working, payers).await?),
             };
             lines.push(LineOutcome {
                 key: lkey,
@@ -344,6 +356,21 @@ impl Bank {
     pub async fn lines(&self) -> Result<Vec<(i64, LineRecord)>, BankError> {
         let recs = self.store().all_records(self.ledger(), LINE_KIND).await?;
         recs.iter().map(|r| Ok((r.version, r.decode()?))).collect()
+    }
+}
+
+/// An invoice as the matcher sees it. Paid invoices count with nothing
+/// open: a credit naming one is queued as "already paid" rather than
+/// "names nothing".
+fn open_invoice(i: Invoice) -> OpenInvoice {
+    OpenInvoice {
+        open_minor: if i.status == InvoiceStatus::Open { i.open_minor().max(0) } else { 0 },
+        id: i.id,
+        brand: i.brand,
+        facility: i.facility,
+        commitment: i.commitment,
+        currency: i.currency,
+        due_on: i.due_on,
     }
 }
 

@@ -39,6 +39,13 @@ pub mod index {
     pub const REQUEST_HASH: &str = "request_hash";
     /// Pending advances (a hold not yet decided), under the empty key.
     pub const PENDING: &str = "pending";
+    /// Invoices by their id and by their commitment's id, both lower-cased
+    /// (a bank remittance names either, in whatever case the payer typed).
+    pub const REFERENCE: &str = "reference";
+    /// Open invoices, keyed by brand (a mapped payer pays the brand's).
+    pub const OPEN_BY_BRAND: &str = "open_by_brand";
+    /// Funded advances, under the empty key (what the bank pays out).
+    pub const FUNDED: &str = "funded";
 }
 
 /// A party's role is its signing keys' role: one type, defined where
