@@ -191,7 +191,7 @@ impl Bank {
         payers: &[PayerMapping],
     ) -> Result<Decision, BankError> {
         let decision = match lookups(line, payers) {
-            Err(queued) => queued,
+            Err(too_many) => too_many.decision(),
             Ok(keys) => {
                 self.read_into(working, &keys).await?;
                 decide(line, working.invoices(), payers, self.config())

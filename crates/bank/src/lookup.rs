@@ -40,8 +40,9 @@ use crate::statement::Line;
 
 /// Most distinct references one line is looked up by (one index read
 /// each). A camt remittance line is at most 140 characters; an ordinary
-/// one ("INV-2026-0042 PO-7") yields a handful.
-pub const MAX_REFERENCES_PER_LINE: usize = 128;
+/// one ("INV-2026-0042 PO-7") yields a handful, ten invoices run together
+/// ("inv-1/inv-2/.../inv-10") about a hundred.
+pub const MAX_REFERENCES_PER_LINE: usize = 256;
 
 /// The index keys that select what one line can be decided on.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -52,19 +53,28 @@ pub struct Lookups {
     pub brand: Option<String>,
 }
 
-/// The keys for one line; a line with more possible references than
-/// [`MAX_REFERENCES_PER_LINE`] is answered with its decision (queued).
-pub fn lookups(line: &Line, payers: &[PayerMapping]) -> Result<Lookups, Decision> {
-    if !reads_invoices(line) {
-        return Ok(Lookups::default());
-    }
-    let Some(references) = references(line) else {
-        return Err(Decision::Unmatched {
+/// A line whose texts hold more than [`MAX_REFERENCES_PER_LINE`] possible
+/// references: not searched, queued for an operator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TooManyReferences;
+
+impl TooManyReferences {
+    /// The line's decision: the reconciliation queue, saying why.
+    pub fn decision(self) -> Decision {
+        Decision::Unmatched {
             reason: format!(
                 "the remittance holds more than {MAX_REFERENCES_PER_LINE} possible references; match it by hand"
             ),
-        });
-    };
+        }
+    }
+}
+
+/// The keys for one line (none for returns and money out).
+pub fn lookups(line: &Line, payers: &[PayerMapping]) -> Result<Lookups, TooManyReferences> {
+    if !reads_invoices(line) {
+        return Ok(Lookups::default());
+    }
+    let references = references(line).ok_or(TooManyReferences)?;
     Ok(Lookups { references, brand: payer(line, payers).map(|(b, _)| b.to_owned()) })
 }
 
