@@ -23,6 +23,11 @@ use crate::statement::{Balance, Format, Line, Statement};
 
 pub const STATEMENT_KIND: &str = "bank_statement";
 pub const LINE_KIND: &str = "bank_line";
+/// Indexes of the stores' catalogue (`offtake_store_sql::index`): lines
+/// waiting in the reconciliation queue (empty key), and statements and
+/// lines of one bank account (key: the account).
+pub const QUEUED_LINES: &str = "queued";
+pub const BY_ACCOUNT: &str = "account";
 
 /// A statement as imported.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -346,16 +351,41 @@ impl Bank {
         }
     }
 
-    /// Imported statements, by key.
+    /// Imported statements, by key: reads the whole kind (tests, small
+    /// programs); an account's are [`Bank::statements_of_account`].
     pub async fn statements(&self) -> Result<Vec<StatementRecord>, BankError> {
         let recs = self.store().all_records(self.ledger(), STATEMENT_KIND).await?;
         Ok(recs.iter().map(|r| r.decode()).collect::<Result<_, _>>()?)
     }
 
-    /// Every imported line (latest state).
+    /// Every imported line (latest state): reads the whole kind (tests);
+    /// an account's are [`Bank::lines_of_account`], the queue's
+    /// [`Bank::queue`].
     pub async fn lines(&self) -> Result<Vec<(i64, LineRecord)>, BankError> {
         let recs = self.store().all_records(self.ledger(), LINE_KIND).await?;
         recs.iter().map(|r| Ok((r.version, r.decode()?))).collect()
+    }
+
+    /// One imported statement, by the account and the bank's statement id.
+    pub async fn statement(&self, account: &str, id: &str) -> Result<Option<StatementRecord>, BankError> {
+        let rec = self.store().get_record(self.ledger(), STATEMENT_KIND, &record_id(account, id)).await?;
+        Ok(rec.map(|r| r.decode()).transpose()?)
+    }
+
+    /// The statements imported for one bank account, by key.
+    pub async fn statements_of_account(&self, account: &str) -> Result<Vec<StatementRecord>, BankError> {
+        let key = offtake_ledger::record::index_key(&[account]);
+        let recs = self.store().all_by_index(self.ledger(), STATEMENT_KIND, BY_ACCOUNT, &key).await?;
+        let all: Vec<StatementRecord> = recs.iter().map(|r| r.decode()).collect::<Result<_, _>>()?;
+        Ok(all.into_iter().filter(|s| s.account == account).collect())
+    }
+
+    /// The lines imported for one bank account (latest state), by key.
+    pub async fn lines_of_account(&self, account: &str) -> Result<Vec<LineRecord>, BankError> {
+        let key = offtake_ledger::record::index_key(&[account]);
+        let recs = self.store().all_by_index(self.ledger(), LINE_KIND, BY_ACCOUNT, &key).await?;
+        let all: Vec<LineRecord> = recs.iter().map(|r| r.decode()).collect::<Result<_, _>>()?;
+        Ok(all.into_iter().filter(|l| l.account == account).collect())
     }
 }
 
