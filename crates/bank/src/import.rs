@@ -351,14 +351,8 @@ impl Bank {
         }
     }
 
-    /// Imported statements, by key: reads the whole kind (tests, small
-    /// programs); an account's are [`Bank::statements_of_account`].
-    pub async fn statements(&self) -> Result<Vec<StatementRecord>, BankError> {
-        let recs = self.store().all_records(self.ledger(), STATEMENT_KIND).await?;
-        Ok(recs.iter().map(|r| r.decode()).collect::<Result<_, _>>()?)
-    }
-
-    /// Every imported line (latest state): reads the whole kind (tests);
+    /// Every imported line (latest state): reads the whole kind, for tests
+    /// and inspection, never on an operation's path;
     /// an account's are [`Bank::lines_of_account`], the queue's
     /// [`Bank::queue`].
     pub async fn lines(&self) -> Result<Vec<(i64, LineRecord)>, BankError> {

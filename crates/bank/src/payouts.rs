@@ -409,7 +409,8 @@ impl Bank {
         Ok(self.store().commit(self.ledger(), cmd).await?.seq)
     }
 
-    /// Every payout: reads the whole kind (tests, small programs); a
+    /// Every payout: reads the whole kind, for tests and inspection, never
+    /// on an operation's path; a
     /// batch's are [`Bank::payouts_of_batch`], one is [`Bank::payout`].
     pub async fn payouts(&self) -> Result<Vec<Payout>, BankError> {
         let recs = self.store().all_records(self.ledger(), PAYOUT_KIND).await?;
