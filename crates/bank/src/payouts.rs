@@ -241,14 +241,6 @@ impl Bank {
         })
     }
 
-    async fn account_for(
-        &self,
-        f: &Facility,
-        purpose: impl Fn(&Purpose) -> bool,
-    ) -> Result<Option<BankAccount>, BankError> {
-        Ok(account_among(&self.accounts().await?, f, purpose))
-    }
-
     /// The seq of the entry with this idempotency key on an account.
     pub(crate) async fn entry_seq(&self, account: &AccountCode, key: &str) -> Result<Option<i64>, BankError> {
         let mut cursor: Option<String> = None;
@@ -305,9 +297,10 @@ impl Bank {
         if claimed.is_empty() {
             return Err(BankError::invalid("batch", "no payout can go out (nothing owed, or no registered accounts)"));
         }
+        let accounts = self.accounts().await?;
         let mut transfers = Vec::new();
         for p in &claimed {
-            transfers.push(self.transfer_of(p).await?);
+            transfers.push(self.transfer_of(p, &accounts).await?);
         }
         let xml = pain001::write(id, execution_date, execution_date, "offtake", &transfers);
         let file_sha256 = hex::encode(Sha256::digest(xml.as_bytes()));
@@ -325,7 +318,7 @@ impl Bank {
         Ok(batch)
     }
 
-    async fn transfer_of(&self, p: &Payout) -> Result<Transfer, BankError> {
+    async fn transfer_of(&self, p: &Payout, accounts: &[BankAccount]) -> Result<Transfer, BankError> {
         let fin = self.finance();
         let facility_id = match p.kind {
             PayoutKind::Advance => fin.advance(&p.source).await?.facility,
@@ -334,10 +327,10 @@ impl Bank {
         let f = fin.facility(&facility_id).await?;
         let debtor = match p.kind {
             PayoutKind::Advance => {
-                self.account_for(&f, |x| matches!(x, Purpose::Disbursement { lender } if *lender == f.lender)).await?
+                account_among(accounts, &f, |x| matches!(x, Purpose::Disbursement { lender } if *lender == f.lender))
             }
             PayoutKind::Remittance => {
-                self.account_for(&f, |x| matches!(x, Purpose::Collection { facility } if *facility == f.id)).await?
+                account_among(accounts, &f, |x| matches!(x, Purpose::Collection { facility } if *facility == f.id))
             }
         };
         let creditor = self.payee_account(&p.party, p.currency).await?;
