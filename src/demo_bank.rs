@@ -400,11 +400,9 @@ impl BankScene {
         // The day opens where the 10th's statement closed.
         let opening_minor = self
             .bank
-            .statements()
+            .statement(COLLECTION, &format!("NB-{COLLECTION}-20260410"))
             .await?
-            .iter()
-            .find(|s| s.id == format!("NB-{COLLECTION}-20260410"))
-            .and_then(|s| s.closing.as_ref())
+            .and_then(|s| s.closing)
             .map(|b| b.amount_minor)
             .context("the 10 April statement")?;
         let batch = self.bank.create_batch("PB-20260411", on).await?;
@@ -415,10 +413,9 @@ impl BankScene {
             path.file_name().and_then(|n| n.to_str()).unwrap_or_default()
         );
         out!("      sha256 {} (on the ledger: entry {})", batch.file_sha256, batch.ledger_seq);
-        let payouts = self.bank.payouts().await?;
         let mut executed = Vec::new();
         for id in &batch.payouts {
-            let p = payouts.iter().find(|p| &p.end_to_end_id == id).context("payout of the batch")?;
+            let p = self.bank.payout(id).await?.context("payout of the batch")?;
             out!("      end-to-end id {id}: {} to {} ({LOOMWORKS_IBAN})", usd(p.amount_minor), p.party);
             executed.push((id.clone(), p.amount_minor));
         }

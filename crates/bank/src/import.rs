@@ -8,20 +8,26 @@
 //! by running it again: line records and their payment notices first
 //! (each idempotent), the statement record last.
 
-use offtake_finance::InvoiceStatus;
+use offtake_finance::{Invoice, InvoiceStatus};
 use offtake_ledger::date::now_us;
 use offtake_settlement::{Allocation as NoticeAllocation, PaymentNotice, Source};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::BankError;
-use crate::matching::{consume, decide, Decision, OpenInvoice, PaymentMatch};
+use crate::lookup::{lookups, Lookups, WorkingSet};
+use crate::matching::{consume, decide, Decision, OpenInvoice, PayerMapping, PaymentMatch};
 use crate::registry::record_id;
 use crate::service::Bank;
 use crate::statement::{Balance, Format, Line, Statement};
 
 pub const STATEMENT_KIND: &str = "bank_statement";
 pub const LINE_KIND: &str = "bank_line";
+/// Indexes of the stores' catalogue (`offtake_store_sql::index`): lines
+/// waiting in the reconciliation queue (empty key), and statements and
+/// lines of one bank account (key: the account).
+pub const QUEUED_LINES: &str = "queued";
+pub const BY_ACCOUNT: &str = "account";
 
 /// A statement as imported.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -143,11 +149,13 @@ impl Bank {
     /// returns the same report and writes nothing.
     pub async fn import(&self, bytes: &[u8], dry_run: bool) -> Result<ImportReport, BankError> {
         let statements = crate::parse_statements(bytes)?;
-        let mut invoices = self.open_invoices().await?;
+        // One working set for the whole file: a later line sees what the
+        // earlier ones took off an invoice (see `lookup`).
+        let mut working = WorkingSet::default();
         let payers = self.payers().await?;
         let mut plans: Vec<(StatementOutcome, Option<StatementRecord>)> = Vec::new();
         for s in &statements {
-            let plan = self.plan_statement(s, &mut invoices, &payers).await?;
+            let plan = self.plan_statement(s, &mut working, &payers).await?;
             // Two statements of one file sharing a line would be planned
             // (and matched) twice: the file is refused instead.
             for l in &plan.0.lines {
@@ -179,33 +187,48 @@ impl Bank {
         Ok(report)
     }
 
-    /// Invoices as the matcher sees them (paid ones with nothing open).
-    pub async fn open_invoices(&self) -> Result<Vec<OpenInvoice>, BankError> {
-        Ok(self
-            .finance()
-            .invoices()
-            .await?
-            .into_iter()
-            // Paid invoices stay in, open 0: a credit naming one is
-            // queued as "already paid" rather than "names nothing".
-            .map(|i| OpenInvoice {
-                open_minor: if i.status == InvoiceStatus::Open { i.open_minor().max(0) } else { 0 },
-                id: i.id,
-                brand: i.brand,
-                facility: i.facility,
-                commitment: i.commitment,
-                currency: i.currency,
-                due_on: i.due_on,
-            })
-            .collect())
+    /// Decides a new line over the invoices it can be about, read into the
+    /// import's working set first.
+    async fn decide_line(
+        &self,
+        line: &Line,
+        working: &mut WorkingSet,
+        payers: &[PayerMapping],
+    ) -> Result<Decision, BankError> {
+        let decision = match lookups(line, payers) {
+            Err(too_many) => too_many.decision(),
+            Ok(keys) => {
+                self.read_into(working, &keys).await?;
+                decide(line, working.invoices(), payers, self.config())
+            }
+        };
+        if let Decision::Payment(m) = &decision {
+            consume(working.invoices_mut(), m);
+        }
+        Ok(decision)
+    }
+
+    /// Reads what the keys select and the working set does not hold yet:
+    /// one index read per reference, one for the brand.
+    async fn read_into(&self, working: &mut WorkingSet, keys: &Lookups) -> Result<(), BankError> {
+        let unread = working.unread(keys);
+        let mut found = Vec::new();
+        for r in &unread.references {
+            found.extend(self.finance().invoices_by_reference(r).await?);
+        }
+        if let Some(b) = &unread.brand {
+            found.extend(self.finance().open_invoices_of_brand(b).await?);
+        }
+        working.add(&unread, found.into_iter().map(open_invoice));
+        Ok(())
     }
 
     /// Checks one statement and decides every new line; reads only.
     async fn plan_statement(
         &self,
         s: &Statement,
-        invoices: &mut [OpenInvoice],
-        payers: &[crate::matching::PayerMapping],
+        working: &mut WorkingSet,
+        payers: &[PayerMapping],
     ) -> Result<(StatementOutcome, Option<StatementRecord>), BankError> {
         let acct = self.account(&s.account).await?.ok_or_else(|| BankError::UnknownAccount(s.account.clone()))?;
         if acct.currency != s.currency {
@@ -246,13 +269,7 @@ impl Bank {
                     }
                     (ImportStatus::AlreadyImported, decision_of(&rec.state))
                 }
-                None => {
-                    let d = decide(line, invoices, payers, self.config());
-                    if let Decision::Payment(m) = &d {
-                        consume(invoices, m);
-                    }
-                    (ImportStatus::New, d)
-                }
+                None => (ImportStatus::New, self.decide_line(line, working, payers).await?),
             };
             lines.push(LineOutcome {
                 key: lkey,
@@ -334,16 +351,50 @@ impl Bank {
         }
     }
 
-    /// Imported statements, by key.
-    pub async fn statements(&self) -> Result<Vec<StatementRecord>, BankError> {
-        let recs = self.store().all_records(self.ledger(), STATEMENT_KIND).await?;
-        Ok(recs.iter().map(|r| r.decode()).collect::<Result<_, _>>()?)
-    }
-
-    /// Every imported line (latest state).
+    /// Every imported line (latest state): reads the whole kind, for tests
+    /// and inspection, never on an operation's path;
+    /// an account's are [`Bank::lines_of_account`], the queue's
+    /// [`Bank::queue`].
     pub async fn lines(&self) -> Result<Vec<(i64, LineRecord)>, BankError> {
         let recs = self.store().all_records(self.ledger(), LINE_KIND).await?;
         recs.iter().map(|r| Ok((r.version, r.decode()?))).collect()
+    }
+
+    /// One imported statement, by the account and the bank's statement id.
+    pub async fn statement(&self, account: &str, id: &str) -> Result<Option<StatementRecord>, BankError> {
+        let rec = self.store().get_record(self.ledger(), STATEMENT_KIND, &record_id(account, id)).await?;
+        Ok(rec.map(|r| r.decode()).transpose()?)
+    }
+
+    /// The statements imported for one bank account, by key.
+    pub async fn statements_of_account(&self, account: &str) -> Result<Vec<StatementRecord>, BankError> {
+        let key = offtake_ledger::record::index_key(&[account]);
+        let recs = self.store().all_by_index(self.ledger(), STATEMENT_KIND, BY_ACCOUNT, &key).await?;
+        let all: Vec<StatementRecord> = recs.iter().map(|r| r.decode()).collect::<Result<_, _>>()?;
+        Ok(all.into_iter().filter(|s| s.account == account).collect())
+    }
+
+    /// The lines imported for one bank account (latest state), by key.
+    pub async fn lines_of_account(&self, account: &str) -> Result<Vec<LineRecord>, BankError> {
+        let key = offtake_ledger::record::index_key(&[account]);
+        let recs = self.store().all_by_index(self.ledger(), LINE_KIND, BY_ACCOUNT, &key).await?;
+        let all: Vec<LineRecord> = recs.iter().map(|r| r.decode()).collect::<Result<_, _>>()?;
+        Ok(all.into_iter().filter(|l| l.account == account).collect())
+    }
+}
+
+/// An invoice as the matcher sees it. Paid invoices count with nothing
+/// open: a credit naming one is queued as "already paid" rather than
+/// "names nothing".
+fn open_invoice(i: Invoice) -> OpenInvoice {
+    OpenInvoice {
+        open_minor: if i.status == InvoiceStatus::Open { i.open_minor().max(0) } else { 0 },
+        id: i.id,
+        brand: i.brand,
+        facility: i.facility,
+        commitment: i.commitment,
+        currency: i.currency,
+        due_on: i.due_on,
     }
 }
 

@@ -3,6 +3,8 @@
 //! * parsing (pure): ISO 20022 camt.053/camt.054, SWIFT MT940, BAI2 into
 //!   one [`Statement`] shape; pain.002 status reports;
 //! * matching (pure): which invoice or brand a credit pays, explained;
+//!   lookup: which invoices an import reads to decide a line (by index,
+//!   never the whole kind), with the same decision as over all of them;
 //! * import (over the stores): idempotent per statement and per entry,
 //!   matched credits queued for settlement, the rest in a reconciliation
 //!   queue an operator works by hand;
@@ -17,6 +19,7 @@ pub mod camt;
 pub mod detect;
 pub mod error;
 pub mod import;
+pub mod lookup;
 pub mod matching;
 pub mod mt940;
 pub mod pain001;

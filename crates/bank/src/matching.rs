@@ -99,8 +99,8 @@ pub enum Decision {
     },
 }
 
-/// The fields a reference may appear in, with their names.
-fn searchable(line: &Line) -> Vec<(String, String)> {
+/// The fields a reference may appear in, with their names, lower-cased.
+pub(crate) fn searchable(line: &Line) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for (i, s) in line.remittance.structured.iter().enumerate() {
         out.push((format!("remittance.structured[{i}]"), s.to_lowercase()));
@@ -124,14 +124,31 @@ fn names(text: &str, id: &str) -> bool {
     while let Some(p) = text[from..].find(&id) {
         let start = from + p;
         let end = start + id.len();
-        let before_ok = text[..start].chars().next_back().is_none_or(|c| !c.is_alphanumeric());
-        let after_ok = text[end..].chars().next().is_none_or(|c| !c.is_alphanumeric() && c != '-');
-        if before_ok && after_ok {
+        if starts_token(text, start) && ends_token(text, end) {
             return true;
         }
         from = end;
     }
     false
+}
+
+/// Whether a reference may start at byte `start` of `text`: nothing
+/// alphanumeric right before it.
+pub(crate) fn starts_token(text: &str, start: usize) -> bool {
+    text[..start].chars().next_back().is_none_or(|c| !c.is_alphanumeric())
+}
+
+/// Whether a reference may end at byte `end` of `text`: nothing
+/// alphanumeric right after it, and no `-` (`po-1` is not named by
+/// `po-1-t2`, an id that continues it).
+pub(crate) fn ends_token(text: &str, end: usize) -> bool {
+    text[end..].chars().next().is_none_or(|c| !c.is_alphanumeric() && c != '-')
+}
+
+/// Whether the line is a credit the rules decide over invoices (returns
+/// and money out are decided by their direction alone).
+pub(crate) fn reads_invoices(line: &Line) -> bool {
+    !line.is_return && line.direction == Direction::Credit
 }
 
 /// A company name reduced for comparison: lower case, letters and digits,
@@ -166,12 +183,14 @@ pub fn normal_name(name: &str) -> String {
 }
 
 /// Decides what one statement line is. `invoices` are the open invoices
-/// (open amounts already reduced by earlier lines of the same import).
+/// in id order (open amounts already reduced by earlier lines of the same
+/// import): all of them, or the working set an import read for the line,
+/// which decides the same (see [`crate::lookup`]).
 pub fn decide(line: &Line, invoices: &[OpenInvoice], payers: &[PayerMapping], config: MatchConfig) -> Decision {
     if line.is_return {
         return Decision::Return { end_to_end_id: line.end_to_end_id.clone(), reason: line.return_reason.clone() };
     }
-    if line.direction == Direction::Debit {
+    if !reads_invoices(line) {
         return Decision::Outgoing;
     }
     let usable: Vec<&OpenInvoice> = invoices.iter().filter(|i| i.currency == line.currency).collect();
@@ -207,7 +226,8 @@ pub fn decide(line: &Line, invoices: &[OpenInvoice], payers: &[PayerMapping], co
     }
 }
 
-fn payer<'a>(line: &Line, payers: &'a [PayerMapping]) -> Option<(&'a str, &'static str)> {
+/// The brand the line's payer is mapped to, and the field that said so.
+pub(crate) fn payer<'a>(line: &Line, payers: &'a [PayerMapping]) -> Option<(&'a str, &'static str)> {
     if let Some(acct) = &line.counterparty_account {
         if let Some(m) = payers.iter().find(|m| m.account.as_deref() == Some(acct.as_str())) {
             return Some((&m.brand, "counterparty_account"));

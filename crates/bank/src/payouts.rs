@@ -8,7 +8,7 @@
 //! A payout is claimed by one batch only (an insert-once record); writing
 //! the same batch again rebuilds the same bytes.
 
-use offtake_finance::{chart, AdvanceStatus, Facility};
+use offtake_finance::{chart, Advance, AdvanceStatus, Facility};
 use offtake_ledger::{AccountCode, Action, AmountMinor, Book, Command, Currency, NewAccount, NewLeg, Side};
 use offtake_settlement::Remittance;
 use serde::{Deserialize, Serialize};
@@ -22,7 +22,10 @@ use crate::service::Bank;
 
 pub const PAYOUT_KIND: &str = "bank_payout";
 pub const BATCH_KIND: &str = "bank_payout_batch";
-const REMITTANCE_KIND: &str = offtake_settlement::notice::REMITTANCE_KIND;
+/// The index of a batch's payouts (key: the batch id; stores' catalogue,
+/// `offtake_store_sql::index`).
+pub const PAYOUTS_BY_BATCH: &str = "batch";
+use offtake_settlement::notice::{PAYABLE_REMITTANCES, REMITTANCE_KIND};
 /// The longest end-to-end id pain.001 carries (`Max35Text`).
 const MAX_END_TO_END_CHARS: usize = 35;
 
@@ -92,6 +95,11 @@ pub struct Owed {
     transfer: Option<Transfer>,
 }
 
+/// The registered account in the facility's currency serving `purpose`.
+fn account_among(accounts: &[BankAccount], f: &Facility, purpose: impl Fn(&Purpose) -> bool) -> Option<BankAccount> {
+    accounts.iter().find(|a| a.currency == f.terms.currency && purpose(&a.purpose)).cloned()
+}
+
 fn memo(code: &str, c: Currency, side: Side) -> Result<NewAccount, BankError> {
     Ok(NewAccount {
         code: AccountCode::new(&format!("{code}:{}", c.code().to_ascii_lowercase()))?,
@@ -104,62 +112,83 @@ fn memo(code: &str, c: Currency, side: Side) -> Result<NewAccount, BankError> {
 
 impl Bank {
     /// Payouts booked in the ledger that no batch has claimed yet.
+    ///
+    /// Reads funded advances and remittances that booked a payment through
+    /// their indexes (`advance.funded`, `remittance.payable`), not every
+    /// advance and remittance. A claimed payout stays in those indexes:
+    /// the claim is the bank's own insert-once `bank_payout` record (what
+    /// makes two operators' batches claim each payout once), while the
+    /// advance and the remittance are the finance and settlement crates'
+    /// records, whose state does not know about bank files; an index row
+    /// is derived from its own record's body only, so another record
+    /// cannot take it out. A claimed one costs one point read here and is
+    /// skipped before anything else is read for it.
     pub async fn owed_payouts(&self) -> Result<Vec<Owed>, BankError> {
+        let accounts = self.accounts().await?;
         let mut out = Vec::new();
-        let fin = self.finance();
-        for adv in fin.advances().await?.into_iter().filter(|a| a.status == AdvanceStatus::Funded) {
-            let f = fin.facility(&adv.facility).await?;
+        for adv in self.finance().funded_advances().await? {
+            if adv.status != AdvanceStatus::Funded {
+                continue;
+            }
             let key = format!("advance:{}:fund", adv.id);
-            let cash = chart::lender_cash(&f.lender, f.terms.currency)?.code;
-            let Some(seq) = self.entry_seq(&cash, &key).await? else { continue };
-            let debtor =
-                self.account_for(&f, |p| matches!(p, Purpose::Disbursement { lender } if *lender == f.lender)).await?;
-            let on = adv.funded_on.unwrap_or(adv.requested_on);
-            out.push(
-                self.owed(
-                    key,
-                    PayoutKind::Advance,
-                    adv.id.clone(),
-                    &f,
-                    adv.amount_minor,
-                    seq,
-                    on,
-                    debtor,
-                    &format!("advance {}", adv.id),
-                )
-                .await?,
-            );
-        }
-        for rec in self.store().all_records(self.ledger(), REMITTANCE_KIND).await? {
-            let r: Remittance = rec.decode()?;
-            let Some(seq) = r.seq.filter(|_| r.amount_minor > 0) else { continue };
-            let f = fin.facility(&r.facility).await?;
-            let key = format!("remit:{}:{}", r.facility, r.reference);
-            let debtor =
-                self.account_for(&f, |p| matches!(p, Purpose::Collection { facility } if *facility == f.id)).await?;
-            out.push(
-                self.owed(
-                    key,
-                    PayoutKind::Remittance,
-                    format!("{}:{}", r.facility, r.reference),
-                    &f,
-                    r.amount_minor,
-                    seq,
-                    r.on,
-                    debtor,
-                    &format!("remittance {}", r.reference),
-                )
-                .await?,
-            );
-        }
-        let mut open = Vec::new();
-        for o in out {
-            if self.store().get_record(self.ledger(), PAYOUT_KIND, &o.end_to_end_id).await?.is_none() {
-                open.push(o);
+            if self.claimed(&key).await? {
+                continue;
+            }
+            if let Some(o) = self.owed_advance(key, &adv, &accounts).await? {
+                out.push(o);
             }
         }
-        open.sort_by(|a, b| (a.on, &a.end_to_end_id).cmp(&(b.on, &b.end_to_end_id)));
-        Ok(open)
+        let payable = self.store().all_by_index(self.ledger(), REMITTANCE_KIND, PAYABLE_REMITTANCES, "").await?;
+        for rec in payable {
+            let r: Remittance = rec.decode()?;
+            let Some(seq) = r.seq.filter(|_| r.amount_minor > 0) else { continue };
+            let key = format!("remit:{}:{}", r.facility, r.reference);
+            if self.claimed(&key).await? {
+                continue;
+            }
+            out.push(self.owed_remittance(key, &r, seq, &accounts).await?);
+        }
+        out.sort_by(|a, b| (a.on, &a.end_to_end_id).cmp(&(b.on, &b.end_to_end_id)));
+        Ok(out)
+    }
+
+    /// Whether a batch has claimed the payout with this end-to-end id.
+    async fn claimed(&self, end_to_end_id: &str) -> Result<bool, BankError> {
+        Ok(self.store().get_record(self.ledger(), PAYOUT_KIND, end_to_end_id).await?.is_some())
+    }
+
+    /// A funded advance's payout, once its funding entry is on the books.
+    async fn owed_advance(
+        &self,
+        key: String,
+        adv: &Advance,
+        accounts: &[BankAccount],
+    ) -> Result<Option<Owed>, BankError> {
+        let f = self.finance().facility(&adv.facility).await?;
+        let cash = chart::lender_cash(&f.lender, f.terms.currency)?.code;
+        let Some(seq) = self.entry_seq(&cash, &key).await? else { return Ok(None) };
+        let debtor =
+            account_among(accounts, &f, |p| matches!(p, Purpose::Disbursement { lender } if *lender == f.lender));
+        let on = adv.funded_on.unwrap_or(adv.requested_on);
+        let what = format!("advance {}", adv.id);
+        let o = self.owed(key, PayoutKind::Advance, adv.id.clone(), &f, adv.amount_minor, seq, on, debtor, &what);
+        Ok(Some(o.await?))
+    }
+
+    /// A remittance's payout (it booked `seq`).
+    async fn owed_remittance(
+        &self,
+        key: String,
+        r: &Remittance,
+        seq: i64,
+        accounts: &[BankAccount],
+    ) -> Result<Owed, BankError> {
+        let f = self.finance().facility(&r.facility).await?;
+        let debtor =
+            account_among(accounts, &f, |p| matches!(p, Purpose::Collection { facility } if *facility == f.id));
+        let source = format!("{}:{}", r.facility, r.reference);
+        let what = format!("remittance {}", r.reference);
+        self.owed(key, PayoutKind::Remittance, source, &f, r.amount_minor, seq, r.on, debtor, &what).await
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -210,14 +239,6 @@ impl Bank {
             blocked,
             transfer,
         })
-    }
-
-    async fn account_for(
-        &self,
-        f: &Facility,
-        purpose: impl Fn(&Purpose) -> bool,
-    ) -> Result<Option<BankAccount>, BankError> {
-        Ok(self.accounts().await?.into_iter().find(|a| a.currency == f.terms.currency && purpose(&a.purpose)))
     }
 
     /// The seq of the entry with this idempotency key on an account.
@@ -272,13 +293,14 @@ impl Bank {
             let body = serde_json::to_value(&p).map_err(|e| BankError::invalid("payout", e.to_string()))?;
             self.store().insert_once(self.ledger(), PAYOUT_KIND, &p.end_to_end_id, &body).await?;
         }
-        let claimed: Vec<Payout> = self.payouts().await?.into_iter().filter(|p| p.batch == id).collect();
+        let claimed = self.payouts_of_batch(id).await?;
         if claimed.is_empty() {
             return Err(BankError::invalid("batch", "no payout can go out (nothing owed, or no registered accounts)"));
         }
+        let accounts = self.accounts().await?;
         let mut transfers = Vec::new();
         for p in &claimed {
-            transfers.push(self.transfer_of(p).await?);
+            transfers.push(self.transfer_of(p, &accounts).await?);
         }
         let xml = pain001::write(id, execution_date, execution_date, "offtake", &transfers);
         let file_sha256 = hex::encode(Sha256::digest(xml.as_bytes()));
@@ -296,7 +318,7 @@ impl Bank {
         Ok(batch)
     }
 
-    async fn transfer_of(&self, p: &Payout) -> Result<Transfer, BankError> {
+    async fn transfer_of(&self, p: &Payout, accounts: &[BankAccount]) -> Result<Transfer, BankError> {
         let fin = self.finance();
         let facility_id = match p.kind {
             PayoutKind::Advance => fin.advance(&p.source).await?.facility,
@@ -305,10 +327,10 @@ impl Bank {
         let f = fin.facility(&facility_id).await?;
         let debtor = match p.kind {
             PayoutKind::Advance => {
-                self.account_for(&f, |x| matches!(x, Purpose::Disbursement { lender } if *lender == f.lender)).await?
+                account_among(accounts, &f, |x| matches!(x, Purpose::Disbursement { lender } if *lender == f.lender))
             }
             PayoutKind::Remittance => {
-                self.account_for(&f, |x| matches!(x, Purpose::Collection { facility } if *facility == f.id)).await?
+                account_among(accounts, &f, |x| matches!(x, Purpose::Collection { facility } if *facility == f.id))
             }
         };
         let creditor = self.payee_account(&p.party, p.currency).await?;
@@ -380,9 +402,27 @@ impl Bank {
         Ok(self.store().commit(self.ledger(), cmd).await?.seq)
     }
 
+    /// Every payout: reads the whole kind, for tests and inspection, never
+    /// on an operation's path; a
+    /// batch's are [`Bank::payouts_of_batch`], one is [`Bank::payout`].
     pub async fn payouts(&self) -> Result<Vec<Payout>, BankError> {
         let recs = self.store().all_records(self.ledger(), PAYOUT_KIND).await?;
         Ok(recs.iter().map(|r| r.decode()).collect::<Result<_, _>>()?)
+    }
+
+    /// The payouts batch `id` claimed, by end-to-end id (index
+    /// `bank_payout.batch`).
+    pub async fn payouts_of_batch(&self, id: &str) -> Result<Vec<Payout>, BankError> {
+        let key = offtake_ledger::record::index_key(&[id]);
+        let recs = self.store().all_by_index(self.ledger(), PAYOUT_KIND, PAYOUTS_BY_BATCH, &key).await?;
+        let payouts: Vec<Payout> = recs.iter().map(|r| r.decode()).collect::<Result<_, _>>()?;
+        Ok(payouts.into_iter().filter(|p| p.batch == id).collect())
+    }
+
+    /// One payout, by end-to-end id.
+    pub async fn payout(&self, end_to_end_id: &str) -> Result<Option<Payout>, BankError> {
+        let rec = self.store().get_record(self.ledger(), PAYOUT_KIND, end_to_end_id).await?;
+        Ok(rec.map(|r| r.decode()).transpose()?)
     }
 
     pub async fn batch(&self, id: &str) -> Result<PayoutBatch, BankError> {

@@ -5,7 +5,7 @@ use offtake_finance::{FinanceError, PartyRole};
 use serde::Serialize;
 
 use crate::error::BankError;
-use crate::import::{LineRecord, LineState, LINE_KIND};
+use crate::import::{LineRecord, LineState, LINE_KIND, QUEUED_LINES};
 use crate::matching::{Allocation, Explanation, PaymentMatch, Rule};
 use crate::service::Bank;
 use crate::statement::{Direction, Line};
@@ -30,13 +30,15 @@ pub struct HandMatch {
 }
 
 impl Bank {
-    /// Lines waiting for an operator, oldest booking first.
+    /// Lines waiting for an operator, oldest booking first: read through
+    /// the `bank_line.queued` index, so the cost is the queue's length,
+    /// not every line ever imported (a hand match takes a line out).
     pub async fn queue(&self) -> Result<Vec<QueueItem>, BankError> {
-        let mut items: Vec<QueueItem> = self
-            .lines()
-            .await?
+        let recs = self.store().all_by_index(self.ledger(), LINE_KIND, QUEUED_LINES, "").await?;
+        let lines: Vec<LineRecord> = recs.iter().map(|r| r.decode()).collect::<Result<_, _>>()?;
+        let mut items: Vec<QueueItem> = lines
             .into_iter()
-            .filter_map(|(_, r)| match r.state {
+            .filter_map(|r| match r.state {
                 LineState::Queued { reason } => {
                     Some(QueueItem { key: r.key, account: r.account, statement: r.statement, reason, line: r.line })
                 }

@@ -100,14 +100,12 @@ fn counterpart_key(l: &LineRecord) -> Option<String> {
 impl Bank {
     /// Every statement day up to `through`, per registered account.
     pub async fn reconcile(&self, through: Date) -> Result<Vec<ReconDay>, BankError> {
-        let statements = self.statements().await?;
-        let lines = self.lines().await?;
         let mut out = Vec::new();
         for acct in self.accounts().await? {
             let Some(code) = acct.ledger_account()? else { continue };
+            let statements = self.statements_of_account(&acct.account).await?;
             let mut days: Vec<(Date, i64, String, Option<i64>)> = statements
                 .iter()
-                .filter(|s| s.account == acct.account)
                 .filter_map(|s| {
                     let opening = s.opening.as_ref().map(|o| o.amount_minor);
                     s.closing.as_ref().map(|c| (c.date, c.amount_minor, s.id.clone(), opening))
@@ -119,7 +117,8 @@ impl Bank {
             }
             days.sort();
             let mut entries = self.account_entries_all(&code).await?;
-            let mine: Vec<&LineRecord> = lines.iter().map(|(_, l)| l).filter(|l| l.account == acct.account).collect();
+            let lines = self.lines_of_account(&acct.account).await?;
+            let mine: Vec<&LineRecord> = lines.iter().collect();
             self.add_payment_entries(&mine, &mut entries).await?;
             for (date, closing, id, opening) in days {
                 let mut d = day(&acct, &code, &id, date, closing, &entries, &mine);

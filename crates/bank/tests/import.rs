@@ -166,7 +166,37 @@ async fn queued_credit_is_matched_by_hand_once(ts: TestStore) {
     );
 }
 
+/// The store reads the invoices a line names through the lower-cased
+/// reference index: a payer's capitals still find the invoice, and a
+/// commitment named in capitals finds its invoices.
+async fn references_in_any_case_are_found_through_the_index(ts: TestStore) {
+    let bank = program(&ts).await;
+    let xml = String::from_utf8(fixture("camt053_north_bank.xml")).unwrap();
+    let shouted = xml
+        .replace("<Nb>po-acme-2026--t1</Nb>", "<Nb>PO-ACME-2026--T1</Nb>")
+        .replace("Invoice po-globex-2026--t1 part", "Invoice (Po-Globex-2026--T1) part")
+        .replace("WIRE PAYMENT MARCH SAMPLES", "WIRE PAYMENT PO-ACME-2026.");
+    let r = bank.import(shouted.as_bytes(), true).await.unwrap();
+    let plain = bank.import(&fixture("camt053_north_bank.xml"), true).await.unwrap();
+    let rules: Vec<Option<(Rule, Vec<String>)>> = r.statements[0]
+        .lines
+        .iter()
+        .map(|l| match &l.decision {
+            Decision::Payment(p) => {
+                Some((p.explanation.rule, p.allocations.iter().map(|a| a.invoice.clone()).collect()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(rules[0], Some((Rule::InvoiceReference, vec!["po-acme-2026--t1".to_owned()])));
+    assert_eq!(rules[1].as_ref().map(|(rule, _)| *rule), Some(Rule::CommitmentReference));
+    assert_eq!(rules[2], Some((Rule::InvoiceReference, vec!["po-globex-2026--t1".to_owned()])));
+    // Lines the case change did not touch decide as before.
+    assert_eq!(r.statements[0].lines[3].decision, plain.statements[0].lines[3].decision);
+}
+
 on_both_stores!(
+    references_in_any_case_are_found_through_the_index,
     import_matches_settles_and_queues,
     the_same_file_twice_changes_nothing,
     dry_run_writes_nothing_and_says_what_would_happen,

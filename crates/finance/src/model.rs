@@ -42,6 +42,13 @@ pub mod index {
     /// Open (accepted) facilities, under the empty key: what end of day
     /// and accrual walk, so closed and offered facilities cost nothing.
     pub const OPEN: &str = "open";
+    /// Invoices by their id and by their commitment's id, both lower-cased
+    /// (a bank remittance names either, in whatever case the payer typed).
+    pub const REFERENCE: &str = "reference";
+    /// Open invoices, keyed by brand (a mapped payer pays the brand's).
+    pub const OPEN_BY_BRAND: &str = "open_by_brand";
+    /// Funded advances, under the empty key (what the bank pays out).
+    pub const FUNDED: &str = "funded";
 }
 
 /// A party's role is its signing keys' role: one type, defined where

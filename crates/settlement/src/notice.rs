@@ -20,6 +20,10 @@ pub const NOTICES_BY_FACILITY: &str = "facility";
 pub const SUSPENSE_NOTICES: &str = "suspense";
 /// The index of a facility's remittances (key: the facility id).
 pub const REMITTANCES_BY_FACILITY: &str = "facility";
+/// The index of the remittances that booked a payment to the maker (their
+/// `seq` is set; one with nothing owed books nothing), under the empty key:
+/// what the bank pays out.
+pub const PAYABLE_REMITTANCES: &str = "payable";
 /// Record kind of remittances paid out to makers.
 pub const REMITTANCE_KIND: &str = "remittance";
 

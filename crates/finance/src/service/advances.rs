@@ -342,6 +342,11 @@ impl Finance {
         self.all(kind::ADVANCE).await
     }
 
+    /// Funded advances, by id (what the bank pays out).
+    pub async fn funded_advances(&self) -> Result<Vec<Advance>, FinanceError> {
+        self.indexed(kind::ADVANCE, index::FUNDED, &[]).await
+    }
+
     /// A facility's advances, by id.
     pub async fn advances_of_facility(&self, facility: &str) -> Result<Vec<Advance>, FinanceError> {
         self.indexed(kind::ADVANCE, index::FACILITY, &[facility]).await

@@ -172,6 +172,22 @@ impl Finance {
     pub async fn open_invoices(&self, brand: &str, facility: &str) -> Result<Vec<Invoice>, FinanceError> {
         self.indexed(kind::INVOICE, index::OPEN_BY_BRAND_FACILITY, &[brand, facility]).await
     }
+
+    /// A brand's open invoices under every facility, by id.
+    pub async fn open_invoices_of_brand(&self, brand: &str) -> Result<Vec<Invoice>, FinanceError> {
+        self.indexed(kind::INVOICE, index::OPEN_BY_BRAND, &[brand]).await
+    }
+
+    /// The invoices a reference names, by id: those whose id, or whose
+    /// commitment's id, is `reference` ignoring ASCII case (ids are
+    /// case-sensitive, a payer's remittance text is not). Cost: the
+    /// invoices found, not the kind.
+    pub async fn invoices_by_reference(&self, reference: &str) -> Result<Vec<Invoice>, FinanceError> {
+        let lower = reference.to_lowercase();
+        let found: Vec<Invoice> = self.indexed(kind::INVOICE, index::REFERENCE, &[&lower]).await?;
+        // The index is derived from the bodies; say only what they say.
+        Ok(found.into_iter().filter(|i| i.id.to_lowercase() == lower || i.commitment.to_lowercase() == lower).collect())
+    }
 }
 
 /// Adds `payment` to the invoice (paid when nothing stays open); false when

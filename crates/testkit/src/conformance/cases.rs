@@ -907,7 +907,7 @@ pub async fn a_refused_record_write_leaves_the_index_unchanged(fx: Fixture) {
     let (s, l) = (fx.store.as_ref(), &fx.ledger);
     s.put_record(l, "invoice", "i1", 0, &invoice_body("f1", "b1", "open")).await.unwrap();
     let before = (fx.insider.index_rows(l).await, fx.footprint().await, s.record_head(l).await.unwrap());
-    assert_eq!(before.0.len(), 3, "facility, brand, open");
+    assert_eq!(before.0.len(), 4, "facility, brand, open by brand and facility, open by brand");
     let stale = s.put_record(l, "invoice", "i1", 0, &invoice_body("f2", "b1", "paid")).await.unwrap_err();
     assert_eq!(stale.code(), "version_conflict");
     let nul = s.put_record(l, "invoice", "i1", 1, &invoice_body("f\0", "b1", "open")).await.unwrap_err();
