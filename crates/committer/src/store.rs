@@ -74,6 +74,11 @@ offtake_ledger::forward_store! {
             detached(async move { inner.create_account(&ledger, &spec).await }).await
         }
 
+        async fn create_accounts(&self, ledger: &LedgerId, specs: &[NewAccount]) -> Result<Vec<Account>, LedgerError> {
+            let (inner, ledger, specs) = (self.inner.clone(), ledger.clone(), specs.to_vec());
+            detached(async move { inner.create_accounts(&ledger, &specs).await }).await
+        }
+
         async fn commit_batch(
             &self,
             ledger: &LedgerId,

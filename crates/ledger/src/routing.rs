@@ -42,6 +42,10 @@ crate::forward_store! {
             self.store_of(ledger).create_account(ledger, spec).await
         }
 
+        async fn create_accounts(&self, ledger: &LedgerId, specs: &[NewAccount]) -> Result<Vec<Account>, LedgerError> {
+            self.store_of(ledger).create_accounts(ledger, specs).await
+        }
+
         async fn commit_batch(
             &self,
             ledger: &LedgerId,

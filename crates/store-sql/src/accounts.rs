@@ -23,6 +23,21 @@ pub async fn list<C: SqlConn + ?Sized>(
     Ok(Page::from_overfetch(accounts, limit, |a| a.account_no.to_string()))
 }
 
+/// Creates each of `specs` in the caller's transaction (see
+/// [`create`]); the first refusal stops it, and the caller rolls back.
+pub async fn create_all<C: SqlConn + ?Sized>(
+    conn: &mut C,
+    ledger: &LedgerId,
+    specs: &[NewAccount],
+    now_us: i64,
+) -> Result<Vec<Account>, LedgerError> {
+    let mut out = Vec::with_capacity(specs.len());
+    for spec in specs {
+        out.push(create(conn, ledger, spec, now_us).await?);
+    }
+    Ok(out)
+}
+
 /// Creates the account, or returns the existing one if it is the same.
 /// Runs inside the caller's write transaction; the ledger row (locked
 /// first where the dialect says so) serialises account numbering.

@@ -137,6 +137,14 @@ offtake_store_sql::sql_store! {
             Ok(account)
         }
 
+        async fn create_accounts(&self, ledger: &LedgerId, specs: &[NewAccount]) -> Result<Vec<Account>, LedgerError> {
+            let mut writer = self.writer.lock().await;
+            let mut tx = writer.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+            let accounts = sql::accounts::create_all(&mut Lite(&mut *tx), ledger, specs, now_us()).await?;
+            tx.commit().await.map_err(db)?;
+            Ok(accounts)
+        }
+
         async fn commit_batch(
             &self,
             ledger: &LedgerId,

@@ -161,9 +161,20 @@ impl Finance {
         Ok(Some(items?))
     }
 
+    /// Creates what `specs` name and does not exist yet, in one
+    /// transaction. Reads first: accounts once created never change, so
+    /// when all exist (a facility's second draw) nothing is written and
+    /// the ledger row's lock, which entry commits share, is not taken.
     async fn ensure_accounts(&self, specs: &[NewAccount]) -> Result<(), FinanceError> {
-        for spec in specs {
-            self.store.create_account(&self.ledger, spec).await?;
+        let codes: Vec<_> = specs.iter().map(|s| s.code.clone()).collect();
+        let held = self.store.accounts_by_code(&self.ledger, &codes).await?;
+        let missing: Vec<NewAccount> = specs
+            .iter()
+            .filter(|spec| !held.iter().any(|a| a.matches(spec)))
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            self.store.create_accounts(&self.ledger, &missing).await?;
         }
         Ok(())
     }

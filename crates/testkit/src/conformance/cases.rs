@@ -453,6 +453,30 @@ pub async fn accounts_are_created_idempotently(fx: Fixture) {
     assert_eq!(page.items.len(), 1);
 }
 
+/// `create_accounts` creates a set in one go, returns existing accounts
+/// as they are, and refuses the whole set (creating none) when one code
+/// exists with other attributes.
+pub async fn accounts_are_created_as_a_set_all_or_nothing(fx: Fixture) {
+    let spec = |code: &str, currency: Currency| offtake_ledger::NewAccount {
+        code: code_of(code),
+        currency,
+        normal_side: Side::Debit,
+        book: Book::Main,
+        non_negative: false,
+    };
+    let held = fx.account("cash:x", USD, Side::Debit, false).await;
+    let set = [spec("cash:a", USD), spec("cash:x", USD), spec("cash:b", USD)];
+    let made = fx.store.create_accounts(&fx.ledger, &set).await.unwrap();
+    assert_eq!(made.iter().map(|a| a.code.as_str()).collect::<Vec<_>>(), ["cash:a", "cash:x", "cash:b"]);
+    assert_eq!(made[1], held, "an existing account is returned as it is");
+    assert_eq!(fx.store.create_accounts(&fx.ledger, &set).await.unwrap(), made, "idempotent");
+    let clash = [spec("cash:c", USD), spec("cash:x", Currency::EUR)];
+    assert_eq!(code(fx.store.create_accounts(&fx.ledger, &clash).await), "account_exists");
+    let page = fx.store.list_accounts(&fx.ledger, None, 10).await.unwrap();
+    assert_eq!(page.items.len(), 3, "a refused set creates none of its accounts");
+    assert!(fx.store.create_accounts(&fx.ledger, &[]).await.unwrap().is_empty());
+}
+
 pub async fn ledgers_are_isolated(fx: Fixture) {
     funded(&fx, 1_000).await;
     let other = LedgerId::new("other-program").unwrap();

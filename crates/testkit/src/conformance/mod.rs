@@ -44,6 +44,7 @@ macro_rules! conformance_suite {
             balance_as_of_sequence_and_time,
             account_entries_paginate_by_cursor,
             accounts_are_created_idempotently,
+            accounts_are_created_as_a_set_all_or_nothing,
             ledgers_are_isolated,
             record_if_unchanged_refuses_after_a_concurrent_change,
             records_are_versioned_with_optimistic_concurrency,
