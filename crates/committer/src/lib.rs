@@ -25,10 +25,10 @@
 
 #![forbid(unsafe_code)]
 
-mod records;
+mod sets;
 mod store;
 
-pub use records::{RecordCommitter, RecordCommitters, MAX_BATCH_WRITES};
+pub use sets::{Accounts, Records, SetCommitter, SetCommitters, SetWrite, MAX_BATCH_WRITES};
 pub use store::GroupCommitStore;
 
 use std::collections::HashMap;

@@ -9,17 +9,19 @@ use offtake_ledger::commit::{Appended, Attachment};
 use offtake_ledger::record::StoredRecord;
 use offtake_ledger::{Account, Command, Committed, LedgerError, LedgerId, LedgerStore, NewAccount, RecordWrite, Store};
 
-use crate::records::RecordCommitters;
+use crate::sets::{Accounts, Records, SetCommitters};
 use crate::Committers;
 
-/// Wraps a store: `commit` and the record writes (`put_record`,
-/// `put_records`, `insert_once`) are group-committed, one queue each per
-/// ledger; `commit_batch` (already a batch) and every read go to the inner
-/// store, writes in a task of their own (see [`detached`]).
+/// Wraps a store: `commit`, the record writes (`put_record`,
+/// `put_records`, `insert_once`) and account creation are group-committed,
+/// one queue each per ledger; `commit_batch` (already a batch) and every
+/// read go to the inner store, writes in a task of their own (see
+/// [`detached`]).
 pub struct GroupCommitStore {
     inner: Arc<dyn Store>,
     committers: Committers,
-    records: RecordCommitters,
+    records: SetCommitters<Records>,
+    accounts: SetCommitters<Accounts>,
 }
 
 impl GroupCommitStore {
@@ -32,8 +34,8 @@ impl GroupCommitStore {
     /// [`GroupCommitStore::new`] over a store known only by its trait.
     pub fn over(inner: Arc<dyn Store>, max_batch: usize, max_wait_us: u64) -> Self {
         let ledger_store: Arc<dyn LedgerStore> = inner.clone();
-        let records = RecordCommitters::new(inner.clone());
-        GroupCommitStore { inner, committers: Committers::new(ledger_store, max_batch, max_wait_us), records }
+        let (records, accounts) = (SetCommitters::new(inner.clone()), SetCommitters::new(inner.clone()));
+        GroupCommitStore { inner, committers: Committers::new(ledger_store, max_batch, max_wait_us), records, accounts }
     }
 
     /// The store every call but `commit` goes to, whatever the ledger
@@ -69,14 +71,24 @@ offtake_ledger::forward_store! {
             self.inner.backend()
         }
 
+        /// Group-committed with other callers' new accounts of the ledger.
         async fn create_account(&self, ledger: &LedgerId, spec: &NewAccount) -> Result<Account, LedgerError> {
-            let (inner, ledger, spec) = (self.inner.clone(), ledger.clone(), spec.clone());
-            detached(async move { inner.create_account(&ledger, &spec).await }).await
+            let mut created = self.accounts.submit(ledger, vec![spec.clone()]).await?;
+            created.pop().ok_or_else(|| LedgerError::Storage("an account creation went unanswered".into()))
         }
 
+        /// Group-committed; all or nothing on its own.
         async fn create_accounts(&self, ledger: &LedgerId, specs: &[NewAccount]) -> Result<Vec<Account>, LedgerError> {
-            let (inner, ledger, specs) = (self.inner.clone(), ledger.clone(), specs.to_vec());
-            detached(async move { inner.create_accounts(&ledger, &specs).await }).await
+            self.accounts.submit(ledger, specs.to_vec()).await
+        }
+
+        async fn create_account_sets(
+            &self,
+            ledger: &LedgerId,
+            sets: &[Vec<NewAccount>],
+        ) -> Result<Vec<Result<Vec<Account>, LedgerError>>, LedgerError> {
+            let (inner, ledger, sets) = (self.inner.clone(), ledger.clone(), sets.to_vec());
+            detached(async move { inner.create_account_sets(&ledger, &sets).await }).await
         }
 
         async fn commit_batch(

@@ -46,6 +46,14 @@ crate::forward_store! {
             self.store_of(ledger).create_accounts(ledger, specs).await
         }
 
+        async fn create_account_sets(
+            &self,
+            ledger: &LedgerId,
+            sets: &[Vec<NewAccount>],
+        ) -> Result<Vec<Result<Vec<Account>, LedgerError>>, LedgerError> {
+            self.store_of(ledger).create_account_sets(ledger, sets).await
+        }
+
         async fn commit_batch(
             &self,
             ledger: &LedgerId,

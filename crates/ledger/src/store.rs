@@ -75,6 +75,26 @@ pub trait LedgerStore: Send + Sync {
         Ok(out)
     }
 
+    /// Independent sets of accounts to create, each all or nothing as
+    /// [`create_accounts`] and answered on its own, checked as if the sets
+    /// before it had been created first: what a group committer sends, so
+    /// that many callers' new accounts take one turn of the ledger row's
+    /// lock. Fails as a whole only when nothing could be created (a
+    /// storage error). By default one set at a time.
+    ///
+    /// [`create_accounts`]: LedgerStore::create_accounts
+    async fn create_account_sets(
+        &self,
+        ledger: &LedgerId,
+        sets: &[Vec<NewAccount>],
+    ) -> Result<Vec<Result<Vec<Account>, LedgerError>>, LedgerError> {
+        let mut out = Vec::with_capacity(sets.len());
+        for set in sets {
+            out.push(self.create_accounts(ledger, set).await);
+        }
+        Ok(out)
+    }
+
     /// The accounts among `codes` that exist (in no particular order).
     async fn accounts_by_code(&self, ledger: &LedgerId, codes: &[AccountCode]) -> Result<Vec<Account>, LedgerError>;
 

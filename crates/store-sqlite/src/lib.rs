@@ -138,11 +138,20 @@ offtake_store_sql::sql_store! {
         }
 
         async fn create_accounts(&self, ledger: &LedgerId, specs: &[NewAccount]) -> Result<Vec<Account>, LedgerError> {
+            self.create_account_sets(ledger, &[specs.to_vec()]).await?.pop().unwrap_or_else(|| Ok(Vec::new()))
+        }
+
+        async fn create_account_sets(
+            &self,
+            ledger: &LedgerId,
+            sets: &[Vec<NewAccount>],
+        ) -> Result<Vec<Result<Vec<Account>, LedgerError>>, LedgerError> {
             let mut writer = self.writer.lock().await;
             let mut tx = writer.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
-            let accounts = sql::accounts::create_all(&mut Lite(&mut *tx), ledger, specs, now_us()).await?;
+            let sets: Vec<&[NewAccount]> = sets.iter().map(Vec::as_slice).collect();
+            let outcomes = sql::accounts::create_sets(&mut Lite(&mut *tx), ledger, &sets, now_us()).await?;
             tx.commit().await.map_err(db)?;
-            Ok(accounts)
+            Ok(outcomes)
         }
 
         async fn commit_batch(

@@ -477,6 +477,56 @@ pub async fn accounts_are_created_as_a_set_all_or_nothing(fx: Fixture) {
     assert!(fx.store.create_accounts(&fx.ledger, &[]).await.unwrap().is_empty());
 }
 
+/// `create_account_sets` (what the account group committer sends) answers
+/// each set on its own, as if created one after another: a set naming an
+/// account that exists, or that an earlier set of the call creates, with
+/// other attributes — or one code twice differently — is refused and
+/// creates nothing; the others are created.
+pub async fn account_sets_answer_each_set_on_its_own(fx: Fixture) {
+    let spec = |code: &str, currency: Currency| offtake_ledger::NewAccount {
+        code: code_of(code),
+        currency,
+        normal_side: Side::Debit,
+        book: Book::Main,
+        non_negative: false,
+    };
+    let held = fx.account("cash:x", USD, Side::Debit, false).await;
+    let sets = vec![
+        vec![spec("cash:a", USD), spec("cash:x", USD)],
+        vec![spec("cash:b", USD), spec("cash:x", Currency::EUR)],
+        vec![spec("cash:a", Currency::EUR)],
+        vec![spec("cash:c", USD), spec("cash:c", Currency::EUR)],
+        Vec::new(),
+        vec![spec("cash:a", USD), spec("cash:d", USD)],
+    ];
+    let answers = fx.store.create_account_sets(&fx.ledger, &sets).await.unwrap();
+    let summary: Vec<Result<Vec<String>, &'static str>> = answers
+        .iter()
+        .map(|a| match a {
+            Ok(made) => Ok(made.iter().map(|x| x.code.as_str().to_owned()).collect()),
+            Err(e) => Err(e.code()),
+        })
+        .collect();
+    let ok = |codes: &[&str]| -> Result<Vec<String>, &'static str> { Ok(codes.iter().map(|c| c.to_string()).collect()) };
+    assert_eq!(
+        summary,
+        vec![
+            ok(&["cash:a", "cash:x"]),
+            Err("account_exists"),
+            Err("account_exists"),
+            Err("account_exists"),
+            ok(&[]),
+            ok(&["cash:a", "cash:d"]),
+        ]
+    );
+    let first = answers[0].as_ref().unwrap();
+    assert_eq!(first[1], held);
+    assert_eq!(answers[5].as_ref().unwrap()[0], first[0], "a later set gets the account an earlier one created");
+    let page = fx.store.list_accounts(&fx.ledger, None, 10).await.unwrap();
+    let codes: Vec<&str> = page.items.iter().map(|a| a.code.as_str()).collect();
+    assert_eq!(codes, ["cash:x", "cash:a", "cash:d"], "refused sets created nothing");
+}
+
 pub async fn ledgers_are_isolated(fx: Fixture) {
     funded(&fx, 1_000).await;
     let other = LedgerId::new("other-program").unwrap();

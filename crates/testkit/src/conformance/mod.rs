@@ -45,6 +45,7 @@ macro_rules! conformance_suite {
             account_entries_paginate_by_cursor,
             accounts_are_created_idempotently,
             accounts_are_created_as_a_set_all_or_nothing,
+            account_sets_answer_each_set_on_its_own,
             ledgers_are_isolated,
             record_if_unchanged_refuses_after_a_concurrent_change,
             records_are_versioned_with_optimistic_concurrency,

@@ -1,8 +1,10 @@
-//! Record group commit on both stores: many writers' record versions share
-//! transactions behind the `Store` trait, and each writer still gets its
-//! own answer — a version conflict refuses only the writer that read a
-//! stale version, so optimistic counters lose no increment, one-time
-//! inserts happen once, and the record chain verifies.
+//! Group commit of record writes and new accounts on both stores: many
+//! writers' record versions (and accounts) share transactions behind the
+//! `Store` trait, and each writer still gets its own answer — a version
+//! conflict refuses only the writer that read a stale version, so
+//! optimistic counters lose no increment, one-time inserts happen once, a
+//! clashing account refuses only its caller, and the record chain
+//! verifies.
 
 use std::sync::Arc;
 
@@ -116,6 +118,52 @@ async fn a_refused_set_refuses_only_its_writer(db: Db) {
     assert_eq!(store.record_head(&l).await.expect("head").seq, 12);
 }
 
+/// Many callers creating accounts at once: the same account asked by all
+/// is created once and answered to each; each caller's own accounts are
+/// created; a caller asking for an existing code with other attributes is
+/// the only one refused.
+async fn concurrent_account_creation_shares_transactions(db: Db) {
+    use offtake_ledger::{AccountCode, Book, Currency, NewAccount, Side};
+    let store: Arc<dyn Store> = Arc::new(GroupCommitStore::over(db.store.clone(), 64, 0));
+    let l = LedgerId::new("accounts").expect("ledger id");
+    store.ensure_ledger(&l).await.expect("ledger");
+    let spec = |code: &str, currency: Currency| NewAccount {
+        code: AccountCode::new(code).expect("code"),
+        currency,
+        normal_side: Side::Debit,
+        book: Book::Main,
+        non_negative: false,
+    };
+    let mut tasks = tokio::task::JoinSet::new();
+    for w in 0..WRITERS {
+        let (store, l) = (store.clone(), l.clone());
+        let shared = spec("cash:shared", Currency::USD);
+        let own = vec![spec(&format!("cash:w{w}"), Currency::USD), spec(&format!("fees:w{w}"), Currency::USD)];
+        let clash = spec("cash:shared", if w == 3 { Currency::EUR } else { Currency::USD });
+        tasks.spawn(async move {
+            let shared = store.create_account(&l, &shared).await.expect("shared");
+            let own = store.create_accounts(&l, &own).await.expect("own");
+            (w, shared, own, store.create_account(&l, &clash).await)
+        });
+    }
+    let mut shared_nos = std::collections::BTreeSet::new();
+    while let Some(joined) = tasks.join_next().await {
+        let (w, shared, own, clash) = joined.expect("task");
+        shared_nos.insert(shared.account_no);
+        assert_eq!(own.len(), 2);
+        match clash {
+            Err(e) => assert!(w == 3 && e.code() == "account_exists", "w{w}: {e}"),
+            Ok(a) => assert!(w != 3 && a.account_no == shared.account_no),
+        }
+    }
+    assert_eq!(shared_nos.len(), 1, "the shared account was created once");
+    let page = store.list_accounts(&l, None, 1_000).await.expect("accounts");
+    assert_eq!(page.items.len(), 1 + 2 * WRITERS);
+    let mut nos: Vec<i64> = page.items.iter().map(|a| a.account_no).collect();
+    nos.dedup();
+    assert_eq!(nos, (1..=(1 + 2 * WRITERS) as i64).collect::<Vec<_>>(), "numbered without gaps");
+}
+
 macro_rules! on_both_stores {
     ($($case:ident),* $(,)?) => {
         mod on_sqlite {
@@ -139,4 +187,8 @@ macro_rules! on_both_stores {
     };
 }
 
-on_both_stores!(writers_share_transactions_and_keep_their_own_answers, a_refused_set_refuses_only_its_writer);
+on_both_stores!(
+    writers_share_transactions_and_keep_their_own_answers,
+    a_refused_set_refuses_only_its_writer,
+    concurrent_account_creation_shares_transactions,
+);
