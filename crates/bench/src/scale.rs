@@ -69,6 +69,8 @@ const OPERATIONS: [&str; 8] = [
 const PAGE_ITEMS: u32 = 10;
 /// Facilities built at a time.
 const LOAD_PARALLEL: usize = 32;
+/// How often loading ANALYZEs (autovacuum's part on a live server).
+const ANALYZE_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 /// Notices queued in one record transaction while loading.
 const NOTICE_SET: usize = 1_000;
 /// Sets of notices in flight while loading (record writes of one ledger
@@ -108,10 +110,19 @@ async fn measure_size(
 ) -> Result<Measured, BenchError> {
     let loading = Instant::now();
     let invoices_each = (size.invoices / size.facilities).max(1);
-    let program =
-        Arc::new(Program::build_in(store.clone(), ledger, size.facilities, invoices_each, LOAD_PARALLEL).await?);
+    let analyzer = backend.analyze_every(ANALYZE_EVERY);
+    let built = Program::build_in(store.clone(), ledger, size.facilities, invoices_each, LOAD_PARALLEL).await;
+    let program = Arc::new(match built {
+        Ok(p) => p,
+        Err(e) => {
+            analyzer.stop().await;
+            return Err(e);
+        }
+    });
     let built_s = loading.elapsed().as_secs_f64();
-    load_notices(&program, size.notices).await?;
+    let queued = load_notices(&program, size.notices).await;
+    analyzer.stop().await;
+    queued?;
     let queued_s = loading.elapsed().as_secs_f64();
     backend.analyze().await?;
     println!(
