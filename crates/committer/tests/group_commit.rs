@@ -3,6 +3,9 @@
 //! behave as sequential commits; a failed transaction fails every caller of
 //! its batch.
 
+#[macro_use]
+mod support;
+
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -270,29 +273,6 @@ async fn futures_join_all(committer: &GroupCommitter, cmds: Vec<Command>) -> Vec
     }
     out.sort_by_key(|(i, _)| *i);
     out.into_iter().map(|(_, r)| r).collect()
-}
-
-macro_rules! on_both_stores {
-    ($($case:ident),* $(,)?) => {
-        mod on_sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $case() {
-                    let Some(db) = super::sqlite().await else { return };
-                    super::$case(db).await;
-                }
-            )*
-        }
-        mod on_postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $case() {
-                    let Some(db) = super::postgres().await else { return };
-                    super::$case(db).await;
-                }
-            )*
-        }
-    };
 }
 
 on_both_stores!(concurrent_callers, duplicate_keys_in_one_batch, outer_error_fails_every_caller);

@@ -6,6 +6,9 @@
 //! clashing account refuses only its caller, and the record chain
 //! verifies.
 
+#[macro_use]
+mod support;
+
 use std::sync::Arc;
 
 use offtake_committer::GroupCommitStore;
@@ -162,29 +165,6 @@ async fn concurrent_account_creation_shares_transactions(db: Db) {
     let mut nos: Vec<i64> = page.items.iter().map(|a| a.account_no).collect();
     nos.dedup();
     assert_eq!(nos, (1..=(1 + 2 * WRITERS) as i64).collect::<Vec<_>>(), "numbered without gaps");
-}
-
-macro_rules! on_both_stores {
-    ($($case:ident),* $(,)?) => {
-        mod on_sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $case() {
-                    let Some(db) = super::sqlite().await else { return };
-                    super::$case(db).await;
-                }
-            )*
-        }
-        mod on_postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $case() {
-                    let Some(db) = super::postgres().await else { return };
-                    super::$case(db).await;
-                }
-            )*
-        }
-    };
 }
 
 on_both_stores!(

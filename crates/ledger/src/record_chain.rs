@@ -362,7 +362,6 @@ fn first_stale(
     })
 }
 
-
 /// Writes the records attached to the commands of a batch that appended an
 /// entry (see [`crate::commit::Attachment`]), inside the batch's
 /// transaction, after its entries: every record's version is checked under

@@ -168,11 +168,8 @@ impl Finance {
     async fn ensure_accounts(&self, specs: &[NewAccount]) -> Result<(), FinanceError> {
         let codes: Vec<_> = specs.iter().map(|s| s.code.clone()).collect();
         let held = self.store.accounts_by_code(&self.ledger, &codes).await?;
-        let missing: Vec<NewAccount> = specs
-            .iter()
-            .filter(|spec| !held.iter().any(|a| a.matches(spec)))
-            .cloned()
-            .collect();
+        let missing: Vec<NewAccount> =
+            specs.iter().filter(|spec| !held.iter().any(|a| a.matches(spec))).cloned().collect();
         if !missing.is_empty() {
             self.store.create_accounts(&self.ledger, &missing).await?;
         }

@@ -453,24 +453,28 @@ pub async fn accounts_are_created_idempotently(fx: Fixture) {
     assert_eq!(page.items.len(), 1);
 }
 
-/// `create_accounts` creates a set in one go, returns existing accounts
-/// as they are, and refuses the whole set (creating none) when one code
-/// exists with other attributes.
-pub async fn accounts_are_created_as_a_set_all_or_nothing(fx: Fixture) {
-    let spec = |code: &str, currency: Currency| offtake_ledger::NewAccount {
+/// A plain debit account in `currency` (the set-creation cases).
+fn debit_spec(code: &str, currency: Currency) -> offtake_ledger::NewAccount {
+    offtake_ledger::NewAccount {
         code: code_of(code),
         currency,
         normal_side: Side::Debit,
         book: Book::Main,
         non_negative: false,
-    };
+    }
+}
+
+/// `create_accounts` creates a set in one go, returns existing accounts
+/// as they are, and refuses the whole set (creating none) when one code
+/// exists with other attributes.
+pub async fn accounts_are_created_as_a_set_all_or_nothing(fx: Fixture) {
     let held = fx.account("cash:x", USD, Side::Debit, false).await;
-    let set = [spec("cash:a", USD), spec("cash:x", USD), spec("cash:b", USD)];
+    let set = [debit_spec("cash:a", USD), debit_spec("cash:x", USD), debit_spec("cash:b", USD)];
     let made = fx.store.create_accounts(&fx.ledger, &set).await.unwrap();
     assert_eq!(made.iter().map(|a| a.code.as_str()).collect::<Vec<_>>(), ["cash:a", "cash:x", "cash:b"]);
     assert_eq!(made[1], held, "an existing account is returned as it is");
     assert_eq!(fx.store.create_accounts(&fx.ledger, &set).await.unwrap(), made, "idempotent");
-    let clash = [spec("cash:c", USD), spec("cash:x", Currency::EUR)];
+    let clash = [debit_spec("cash:c", USD), debit_spec("cash:x", Currency::EUR)];
     assert_eq!(code(fx.store.create_accounts(&fx.ledger, &clash).await), "account_exists");
     let page = fx.store.list_accounts(&fx.ledger, None, 10).await.unwrap();
     assert_eq!(page.items.len(), 3, "a refused set creates none of its accounts");
@@ -483,21 +487,14 @@ pub async fn accounts_are_created_as_a_set_all_or_nothing(fx: Fixture) {
 /// other attributes — or one code twice differently — is refused and
 /// creates nothing; the others are created.
 pub async fn account_sets_answer_each_set_on_its_own(fx: Fixture) {
-    let spec = |code: &str, currency: Currency| offtake_ledger::NewAccount {
-        code: code_of(code),
-        currency,
-        normal_side: Side::Debit,
-        book: Book::Main,
-        non_negative: false,
-    };
     let held = fx.account("cash:x", USD, Side::Debit, false).await;
     let sets = vec![
-        vec![spec("cash:a", USD), spec("cash:x", USD)],
-        vec![spec("cash:b", USD), spec("cash:x", Currency::EUR)],
-        vec![spec("cash:a", Currency::EUR)],
-        vec![spec("cash:c", USD), spec("cash:c", Currency::EUR)],
+        vec![debit_spec("cash:a", USD), debit_spec("cash:x", USD)],
+        vec![debit_spec("cash:b", USD), debit_spec("cash:x", Currency::EUR)],
+        vec![debit_spec("cash:a", Currency::EUR)],
+        vec![debit_spec("cash:c", USD), debit_spec("cash:c", Currency::EUR)],
         Vec::new(),
-        vec![spec("cash:a", USD), spec("cash:d", USD)],
+        vec![debit_spec("cash:a", USD), debit_spec("cash:d", USD)],
     ];
     let answers = fx.store.create_account_sets(&fx.ledger, &sets).await.unwrap();
     let summary: Vec<Result<Vec<String>, &'static str>> = answers
@@ -507,7 +504,8 @@ pub async fn account_sets_answer_each_set_on_its_own(fx: Fixture) {
             Err(e) => Err(e.code()),
         })
         .collect();
-    let ok = |codes: &[&str]| -> Result<Vec<String>, &'static str> { Ok(codes.iter().map(|c| c.to_string()).collect()) };
+    let ok =
+        |codes: &[&str]| -> Result<Vec<String>, &'static str> { Ok(codes.iter().map(|c| c.to_string()).collect()) };
     assert_eq!(
         summary,
         vec![
@@ -1081,7 +1079,10 @@ pub async fn put_record_sets_answer_each_set_on_its_own(fx: Fixture) {
         vec![write("a", "y", 0, serde_json::json!({"t": "\0"}))],
         Vec::new(),
         // Builds on the first set: i1 moves to f2 and leaves f1's index.
-        vec![write("invoice", "i1", 1, invoice_body("f2", "b1", "paid")), write("nonce", "k:n1", 1, serde_json::json!({}))],
+        vec![
+            write("invoice", "i1", 1, invoice_body("f2", "b1", "paid")),
+            write("nonce", "k:n1", 1, serde_json::json!({})),
+        ],
     ];
     let answers = s.put_record_sets(l, &sets).await.unwrap();
     let summary: Vec<Result<Vec<(String, i64)>, &'static str>> = answers
