@@ -23,22 +23,7 @@ use offtake_testkit::postgres_env;
 
 const USD: Currency = Currency::USD;
 
-struct Db {
-    store: Arc<dyn LedgerStore>,
-    _dir: Option<tempfile::TempDir>,
-    _schema: Option<postgres_env::Schema>,
-}
-
-async fn sqlite() -> Option<Db> {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = SqliteStore::open(&dir.path().join("ledger.db")).await.expect("open sqlite");
-    Some(Db { store: Arc::new(store), _dir: Some(dir), _schema: None })
-}
-
-async fn postgres() -> Option<Db> {
-    let (store, schema) = postgres_env::store_in_fresh_schema("committer").await?;
-    Some(Db { store: Arc::new(store), _dir: None, _schema: Some(schema) })
-}
+use support::{postgres, sqlite, Db};
 
 fn ledger() -> LedgerId {
     LedgerId::new("group").expect("ledger id")

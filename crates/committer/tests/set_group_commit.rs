@@ -13,25 +13,8 @@ use std::sync::Arc;
 
 use offtake_committer::GroupCommitStore;
 use offtake_ledger::{verify_history, LedgerError, LedgerId, Store};
-use offtake_store_sqlite::SqliteStore;
-use offtake_testkit::postgres_env;
 
-struct Db {
-    store: Arc<dyn Store>,
-    _dir: Option<tempfile::TempDir>,
-    _schema: Option<postgres_env::Schema>,
-}
-
-async fn sqlite() -> Option<Db> {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = SqliteStore::open(&dir.path().join("ledger.db")).await.expect("open sqlite");
-    Some(Db { store: Arc::new(store), _dir: Some(dir), _schema: None })
-}
-
-async fn postgres() -> Option<Db> {
-    let (store, schema) = postgres_env::store_in_fresh_schema("record_commit").await?;
-    Some(Db { store: Arc::new(store), _dir: None, _schema: Some(schema) })
-}
+use support::{postgres, sqlite, Db};
 
 const WRITERS: usize = 24;
 const INCREMENTS: i64 = 8;

@@ -20,20 +20,11 @@ impl Settlement {
     /// no-op (the first notice's record is returned); the same reference
     /// with different content is `duplicate_reference`.
     pub async fn enqueue(&self, notice: PaymentNotice) -> Result<NoticeRecord, SettlementError> {
-        check_notice(&notice)?;
-        let store = self.fin.store();
-        let ledger = self.fin.ledger();
-        let record = NoticeRecord { notice: notice.clone(), state: NoticeState::Queued, received_at_us: self.now_us() };
-        let body = serde_json::to_value(&record).map_err(|e| SettlementError::invalid("notice", e.to_string()))?;
-        if store.insert_once(ledger, NOTICE_KIND, &notice.external_ref, &body).await? {
-            return Ok(record);
-        }
-        let existing = self.notice(&notice.external_ref).await?;
-        if existing.notice == notice {
-            Ok(existing)
-        } else {
-            Err(SettlementError::DuplicateReference(notice.external_ref))
-        }
+        let reference = notice.external_ref.clone();
+        self.enqueue_many(vec![notice])
+            .await?
+            .pop()
+            .ok_or(SettlementError::NotFound { kind: "payment notice", id: reference })
     }
 
     /// Queues many notices at once (a bank's or brand's file of payments,
