@@ -174,6 +174,17 @@ pub trait RecordTx: Send {
     /// store derives them from the body (its index catalogue).
     async fn replace_index(&mut self, ledger: &LedgerId, record: &StoredRecord) -> Result<(), LedgerError>;
 
+    /// [`replace_index`](Self::replace_index) for several records at once,
+    /// each `(kind, id)` at most once (its new latest version). One
+    /// statement to delete and one to insert where the store can: a batch
+    /// of record writes would otherwise pay two round trips per record.
+    async fn replace_indexes(&mut self, ledger: &LedgerId, records: &[&StoredRecord]) -> Result<(), LedgerError> {
+        for record in records {
+            self.replace_index(ledger, record).await?;
+        }
+        Ok(())
+    }
+
     /// Stores the record head (creating its row if needed).
     async fn save_head(&mut self, ledger: &LedgerId, head: &RecordHead) -> Result<(), LedgerError>;
 
@@ -223,7 +234,7 @@ pub async fn put_record<T: RecordTx + ?Sized>(
     if !tx.insert_version(ledger, &version).await? {
         return Err(conflict(current + 1));
     }
-    tx.replace_index(ledger, &version.record).await?;
+    tx.replace_indexes(ledger, &[&version.record]).await?;
     tx.save_head(ledger, &RecordHead { seq: version.seq, hash: version.hash }).await?;
     Ok(version)
 }
@@ -293,15 +304,27 @@ pub async fn put_record_sets<T: RecordTx + ?Sized>(
             if !tx.insert_versions(ledger, &versions).await? {
                 return Err(LedgerError::Storage("a record version appeared under the record head's lock".into()));
             }
-            // In write order: a record two sets write ends indexed as its
-            // last version.
-            for v in &versions {
-                tx.replace_index(ledger, &v.record).await?;
-            }
+            tx.replace_indexes(ledger, &latest_of_each(&versions)).await?;
             tx.save_head(ledger, &head).await?;
         }
     }
     Ok(outcomes.into_iter().map(|o| o.unwrap_or_else(|| Ok(Vec::new()))).collect())
+}
+
+/// The last version of each record among `versions` (in the order of
+/// those last versions): a record two sets of a batch write ends indexed
+/// as its later version.
+fn latest_of_each(versions: &[ChainedRecord]) -> Vec<&StoredRecord> {
+    let mut last = std::collections::HashMap::with_capacity(versions.len());
+    for (at, v) in versions.iter().enumerate() {
+        last.insert((v.record.kind.as_str(), v.record.id.as_str()), at);
+    }
+    versions
+        .iter()
+        .enumerate()
+        .filter(|(at, v)| last.get(&(v.record.kind.as_str(), v.record.id.as_str())) == Some(at))
+        .map(|(_, v)| &v.record)
+        .collect()
 }
 
 /// The versions of one set, linked after `head` (nothing is kept if one
@@ -432,11 +455,7 @@ pub async fn put_attached<T: RecordTx + ?Sized>(
     if !tx.insert_versions(ledger, &versions).await? {
         return Err(LedgerError::Storage("an attached record version appeared under the record head's lock".into()));
     }
-    // In write order: a record written twice in the batch ends indexed as
-    // its last version.
-    for v in &versions {
-        tx.replace_index(ledger, &v.record).await?;
-    }
+    tx.replace_indexes(ledger, &latest_of_each(&versions)).await?;
     tx.save_head(ledger, &head).await?;
     Ok(Vec::new())
 }

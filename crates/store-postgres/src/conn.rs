@@ -9,9 +9,11 @@ use std::ops::DerefMut;
 use async_trait::async_trait;
 use offtake_ledger::plan::KeyUse;
 use offtake_ledger::row::assemble;
-use offtake_ledger::{Account, AccountCode, BalanceTotals, ChainedRecord, EntryRecord, LedgerError, LedgerId};
+use offtake_ledger::{
+    Account, AccountCode, BalanceTotals, ChainedRecord, EntryRecord, LedgerError, LedgerId, StoredRecord,
+};
 use offtake_store_sql::decode::{self, ACCOUNT_COLUMNS, LEG_COLUMNS};
-use offtake_store_sql::{Dialect, SqlConn, SqlRow};
+use offtake_store_sql::{index, Dialect, SqlConn, SqlRow};
 use sqlx::{PgConnection, Postgres};
 
 use crate::commit::{insert_entry_rows, insert_leg_rows};
@@ -191,6 +193,56 @@ impl<C: DerefMut<Target = PgConnection> + Send> SqlConn for Pg<C> {
         .await
         .map_err(db)?;
         rows.iter().map(|r| Ok(((r.text("kind")?, r.text("id")?), r.int("current")?))).collect()
+    }
+
+    /// One delete of every record's old rows and one `UNNEST` insert of
+    /// every new row, whatever the batch's size (per record, these were
+    /// the load's largest cost: two round trips for each record written).
+    async fn replace_indexes(&mut self, ledger: &LedgerId, records: &[&StoredRecord]) -> Result<(), LedgerError> {
+        let (kinds, ids): (Vec<&str>, Vec<&str>) = records.iter().map(|r| (r.kind.as_str(), r.id.as_str())).unzip();
+        // A probe of `record_index_by_record` per record (LATERAL: kept a
+        // probe whatever the statistics say), then a delete by row id.
+        sqlx::query(
+            "DELETE FROM record_index WHERE ctid = ANY (ARRAY( \
+               SELECT x.ctid FROM UNNEST($2::text[], $3::text[]) AS k (kind, id) \
+               CROSS JOIN LATERAL (SELECT i.ctid FROM record_index i \
+                 WHERE i.ledger_id = $1 AND i.kind = k.kind AND i.id = k.id OFFSET 0) x))",
+        )
+        .bind(ledger.as_str())
+        .bind(&kinds)
+        .bind(&ids)
+        .execute(&mut *self.0)
+        .await
+        .map_err(db)?;
+        let (mut kind, mut name, mut key, mut id, mut version) = (vec![], vec![], vec![], vec![], vec![]);
+        for record in records {
+            for (index_name, index_key) in index::index_rows(&record.kind, &record.body) {
+                kind.push(record.kind.as_str());
+                name.push(index_name);
+                key.push(index_key);
+                id.push(record.id.as_str());
+                version.push(record.version);
+            }
+        }
+        if kind.is_empty() {
+            return Ok(());
+        }
+        sqlx::query(
+            "INSERT INTO record_index (ledger_id, kind, index_name, index_key, id, version) \
+             SELECT $1, u.kind, u.name, u.key, u.id, u.version \
+             FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[]) AS u (kind, name, key, id, version) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(ledger.as_str())
+        .bind(kind)
+        .bind(name)
+        .bind(key)
+        .bind(id)
+        .bind(version)
+        .execute(&mut *self.0)
+        .await
+        .map_err(db)?;
+        Ok(())
     }
 
     /// One `UNNEST` insert for the whole set.

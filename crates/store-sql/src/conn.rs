@@ -18,7 +18,9 @@ use std::pin::Pin;
 
 use async_trait::async_trait;
 use offtake_ledger::plan::KeyUse;
-use offtake_ledger::{Account, AccountCode, BalanceTotals, ChainedRecord, EntryRecord, LedgerError, LedgerId};
+use offtake_ledger::{
+    Account, AccountCode, BalanceTotals, ChainedRecord, EntryRecord, LedgerError, LedgerId, StoredRecord,
+};
 use sqlx::query::Query;
 use sqlx::{Database, Encode, Executor, IntoArguments, Type};
 
@@ -154,6 +156,14 @@ pub trait SqlConn: Send {
             }
         }
         Ok(out)
+    }
+
+    /// See `RecordTx::replace_indexes`: two statements per record here.
+    async fn replace_indexes(&mut self, ledger: &LedgerId, records: &[&StoredRecord]) -> Result<(), LedgerError> {
+        for record in records {
+            records::replace_index(self, ledger, record).await?;
+        }
+        Ok(())
     }
 
     /// See `RecordTx::insert_versions`: one statement per version here.

@@ -201,6 +201,18 @@ async fn insert_index_rows<C: SqlConn + ?Sized>(
     Ok(())
 }
 
+/// Replaces the index rows of one record with those of `record` (two
+/// statements: delete, then insert each row).
+pub async fn replace_index<C: SqlConn + ?Sized>(
+    conn: &mut C,
+    ledger: &LedgerId,
+    record: &StoredRecord,
+) -> Result<(), LedgerError> {
+    let sql = "DELETE FROM record_index WHERE ledger_id = $1 AND kind = $2 AND id = $3";
+    conn.execute(sql, &[Arg::Text(ledger.as_str()), Arg::Text(&record.kind), Arg::Text(&record.id)]).await?;
+    insert_index_rows(conn, ledger.as_str(), record).await
+}
+
 /// The record side of a write transaction on a backend's connection: the
 /// `RecordTx` of `offtake_ledger::record_chain`, in SQL.
 pub struct SqlRecordTx<C>(pub C);
@@ -245,9 +257,11 @@ impl<C: SqlConn> RecordTx for SqlRecordTx<C> {
     }
 
     async fn replace_index(&mut self, ledger: &LedgerId, record: &StoredRecord) -> Result<(), LedgerError> {
-        let sql = "DELETE FROM record_index WHERE ledger_id = $1 AND kind = $2 AND id = $3";
-        self.0.execute(sql, &[Arg::Text(ledger.as_str()), Arg::Text(&record.kind), Arg::Text(&record.id)]).await?;
-        insert_index_rows(&mut self.0, ledger.as_str(), record).await
+        replace_index(&mut self.0, ledger, record).await
+    }
+
+    async fn replace_indexes(&mut self, ledger: &LedgerId, records: &[&StoredRecord]) -> Result<(), LedgerError> {
+        self.0.replace_indexes(ledger, records).await
     }
 
     async fn save_head(&mut self, ledger: &LedgerId, head: &RecordHead) -> Result<(), LedgerError> {

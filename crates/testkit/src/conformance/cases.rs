@@ -1113,6 +1113,13 @@ pub async fn put_record_sets_answer_each_set_on_its_own(fx: Fixture) {
     assert_eq!(s.get_record(l, "invoice", "i1").await.unwrap().unwrap().version, 2);
     assert!(indexed_ids(s, l, "invoice", "facility", &["f1"]).await.is_empty());
     assert_eq!(indexed_ids(s, l, "invoice", "facility", &["f2"]).await, ["i1"]);
+    // i1's rows are its last version's, each once (the batch indexes each
+    // record once, as of its last version in the batch).
+    let i1_rows: Vec<_> = fx.insider.index_rows(l).await.into_iter().filter(|r| r.3 == "i1").collect();
+    let key = |part: &str| offtake_ledger::record::index_key(&[part]);
+    let got: Vec<_> = i1_rows.into_iter().map(|(kind, name, key, _, version)| (kind, name, key, version)).collect();
+    let want = |name: &str, k: String| ("invoice".to_owned(), name.to_owned(), k, 2);
+    assert_eq!(got, vec![want("brand", key("b1")), want("facility", key("f2"))]);
     let report = verify_history(s, l).await.unwrap();
     assert_eq!(report.records.versions, 5);
     // Nothing to write: nothing moves.
