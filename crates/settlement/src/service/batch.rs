@@ -12,6 +12,8 @@
 
 use std::collections::HashSet;
 
+use futures_util::StreamExt;
+
 use crate::error::SettlementError;
 use crate::notice::{NoticeRecord, NoticeState, Plan, NOTICE_KIND};
 use offtake_ledger::record::RecordWrite;
@@ -22,6 +24,10 @@ use super::*;
 
 /// Notices claimed and committed together at most.
 pub const BATCH_NOTICES: usize = 64;
+
+/// Notices of a batch planned at once (each holds a store connection
+/// while it reads; the PostgreSQL pool has 16).
+const PLANS_IN_FLIGHT: usize = 8;
 
 /// A notice of the batch, read at `version`.
 pub(super) type Open = (i64, NoticeRecord);
@@ -65,27 +71,17 @@ impl Settlement {
     /// One batch: planned, claimed in one write, committed in one call.
     async fn settle_batch(&self, batch: Vec<Open>, worker: &str) -> Result<Vec<Option<NoticeState>>, SettlementError> {
         let now = self.now_us();
+        let held = batch.iter().filter(|(_, rec)| matches!(lease(&rec.state, worker, now), Lease::Held)).count();
+        // The notices of a batch touch disjoint facilities, brands and
+        // invoices, so planning them concurrently decides what planning
+        // them one after another would; it overlaps their reads' round
+        // trips, which bound a worker that plans alone.
+        let plans: Vec<_> =
+            batch.iter().cloned().map(|(version, rec)| self.lease_and_plan(version, rec, worker, now)).collect();
+        let plans = in_flight(plans).await;
         let mut planned = Vec::with_capacity(batch.len());
-        let mut held = 0;
-        for (version, mut rec) in batch.iter().cloned() {
-            let plan = match lease(&rec.state, worker, now) {
-                Lease::Held => {
-                    held += 1;
-                    continue;
-                }
-                Lease::Final => continue,
-                Lease::Open(Some(plan)) => plan,
-                Lease::Open(None) => match self.plan(&rec.notice).await? {
-                    Ok(plan) => Box::new(plan),
-                    Err((code, message)) => {
-                        rec.state = NoticeState::Rejected { code, message };
-                        planned.push(Planned { rec, version, plan: None });
-                        continue;
-                    }
-                },
-            };
-            rec.state = processing(worker, now, &plan);
-            planned.push(Planned { rec, version, plan: Some(plan) });
+        for plan in plans {
+            planned.extend(plan?);
         }
         match self.claim_all(&mut planned).await {
             Ok(()) => {}
@@ -105,6 +101,31 @@ impl Settlement {
         let mut states = vec![None; held];
         states.extend(self.commit_claimed(planned, worker, now).await?);
         Ok(states)
+    }
+
+    /// A notice of the batch planned and marked as claimed by `worker`
+    /// (not yet written), or refused; `None` when it is final or another
+    /// worker holds it.
+    async fn lease_and_plan(
+        &self,
+        version: i64,
+        mut rec: NoticeRecord,
+        worker: &str,
+        now: i64,
+    ) -> Result<Option<Planned>, SettlementError> {
+        let plan = match lease(&rec.state, worker, now) {
+            Lease::Held | Lease::Final => return Ok(None),
+            Lease::Open(Some(plan)) => plan,
+            Lease::Open(None) => match self.plan(&rec.notice).await? {
+                Ok(plan) => Box::new(plan),
+                Err((code, message)) => {
+                    rec.state = NoticeState::Rejected { code, message };
+                    return Ok(Some(Planned { rec, version, plan: None }));
+                }
+            },
+        };
+        rec.state = processing(worker, now, &plan);
+        Ok(Some(Planned { rec, version, plan: Some(plan) }))
     }
 
     /// Writes every planned notice's next state (claimed, or refused) in
@@ -142,12 +163,21 @@ impl Settlement {
         let mut states = Vec::with_capacity(planned.len());
         let (mut together, mut commands, mut attached) = (Vec::new(), Vec::new(), Vec::new());
         let mut alone = Vec::new();
-        for p in planned {
-            let Some(plan) = p.plan.clone() else {
+        let all_attachments: Vec<_> = planned
+            .iter()
+            .map(|p| async move {
+                match &p.plan {
+                    Some(plan) => self.attachments(&p.rec, p.version, &plan.outcome).await.map(Some),
+                    None => Ok(None),
+                }
+            })
+            .collect();
+        let all_attachments = in_flight(all_attachments).await;
+        for (p, attachments) in planned.into_iter().zip(all_attachments) {
+            let (Some(plan), Some(attachments)) = (p.plan.clone(), attachments?) else {
                 states.push(Some(p.rec.state));
                 continue;
             };
-            let attachments = self.attachments(&p.rec, p.version, &plan.outcome).await?;
             if attachments.is_empty() {
                 alone.push((p, plan));
                 continue;
@@ -172,6 +202,13 @@ impl Settlement {
         }
         Ok(states)
     }
+}
+
+/// Runs `futures` [`PLANS_IN_FLIGHT`] at a time; their outputs in order.
+/// (Collected first: a stream mapping with a closure is not `Send` enough
+/// for a spawned worker.)
+async fn in_flight<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+    futures_util::stream::iter(futures).buffered(PLANS_IN_FLIGHT).collect().await
 }
 
 fn count(report: &mut RunReport, state: Option<NoticeState>) {
