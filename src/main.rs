@@ -304,11 +304,11 @@ impl Target {
     }
 
     /// Every database of the ledger map behind one routing store (the
-    /// server), or the one database.
+    /// server, which puts its own committer over it), or the one database.
     async fn routed_store(&self) -> anyhow::Result<Arc<dyn Store>> {
         match &self.map {
             Some(map) => map.open().await,
-            None => self.store().await,
+            None => store::open_direct(&self.database_url).await,
         }
     }
 
@@ -353,12 +353,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Keygen(args) => signing_cli::keygen(args),
         Cmd::Sign(args) => signing_cli::sign_file(args),
         Cmd::Verify(args) => {
-            let store = signing_cli::open_store(&at.database_url).await?;
+            let store = store::open(&at.database_url).await?;
             signing_cli::verify(store.as_ref(), &at.ledger_id()?, args).await
         }
-        Cmd::Key(cmd) => {
-            signing_cli::key(signing_cli::open_store(&at.database_url).await?, &at.ledger_id()?, cmd).await
-        }
+        Cmd::Key(cmd) => signing_cli::key(store::open(&at.database_url).await?, &at.ledger_id()?, cmd).await,
         // Financing and settlement.
         Cmd::Party(cmd) => finance_cli::party(&at.finance().await?, cmd).await,
         Cmd::Facility(cmd) => finance_cli::facility(&at.finance().await?, cmd).await,

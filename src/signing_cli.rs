@@ -252,20 +252,3 @@ pub async fn key(store: Arc<dyn Store>, ledger: &LedgerId, cmd: KeyCmd) -> anyho
     }
     Ok(())
 }
-
-/// Opens the database as a full [`Store`] (ledger + records); the key
-/// registry needs the record half.
-pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
-    use offtake_store_postgres::PostgresStore;
-    use offtake_store_sqlite::SqliteStore;
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let store = PostgresStore::connect(url)
-            .await
-            .with_context(|| format!("connecting to {}", crate::store::redact(url)))?;
-        Ok(Arc::new(store))
-    } else {
-        let url = if url.starts_with("sqlite:") { url.to_owned() } else { format!("sqlite:{url}") };
-        let store = SqliteStore::connect(&url).await.with_context(|| format!("opening {url}"))?;
-        Ok(Arc::new(store))
-    }
-}

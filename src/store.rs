@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
+use offtake_committer::{GroupCommitStore, DEFAULT_MAX_BATCH};
 use offtake_ledger::{LedgerId, RoutingStore, Store};
 use offtake_store_postgres::PostgresStore;
 use offtake_store_sqlite::SqliteStore;
@@ -14,10 +15,18 @@ use offtake_store_sqlite::SqliteStore;
 /// works with no server and no configuration.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite:offtake.db";
 
+/// [`open_direct`] behind a group committer: the store every command but
+/// `serve` writes through, so that a CLI write takes the same path as an
+/// API one (`serve` puts its own committer over its routed store).
+pub async fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    let store = open_direct(url).await?;
+    Ok(Arc::new(GroupCommitStore::over(store, DEFAULT_MAX_BATCH, 0)))
+}
+
 /// Opens `postgres://…` / `postgresql://…` on PostgreSQL and `sqlite:…` (or
 /// a bare path) on SQLite, applying migrations. The store holds both the
 /// ledger and the versioned records (parties, keys, domain state).
-pub async fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+pub async fn open_direct(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         let store = PostgresStore::connect(url).await.with_context(|| format!("connecting to {}", redact(url)))?;
         Ok(Arc::new(store))
@@ -76,17 +85,18 @@ impl LedgerMap {
     }
 
     /// One store over every database of the map, dispatching each call by
-    /// its ledger (each distinct URL is opened once).
+    /// its ledger (each distinct URL is opened once, without a committer:
+    /// the server puts one over the routing store).
     pub async fn open(&self) -> anyhow::Result<Arc<dyn Store>> {
         let mut opened: HashMap<&str, Arc<dyn Store>> = HashMap::new();
-        let default = open(&self.default).await?;
+        let default = open_direct(&self.default).await?;
         opened.insert(self.default.as_str(), default.clone());
         let mut routes = HashMap::new();
         for (ledger, url) in &self.routes {
             let store = match opened.get(url.as_str()) {
                 Some(store) => store.clone(),
                 None => {
-                    let store = open(url).await?;
+                    let store = open_direct(url).await?;
                     opened.insert(url.as_str(), store.clone());
                     store
                 }
