@@ -9,8 +9,9 @@
 //! customers of one server would. They are loaded through the finance and
 //! settlement services themselves, behind a group committer, many
 //! facilities and notices at a time: every record and ledger hash chain
-//! holds exactly as in production. Loading ANALYZEs as it goes; then
-//! every table is VACUUMed and ANALYZEd (the steady state autovacuum keeps
+//! holds exactly as in production. Every facility is accrued through the
+//! day before the program date (what the nightly end of day leaves).
+//! Loading ANALYZEs as it goes; then every table is VACUUMed and ANALYZEd (the steady state autovacuum keeps
 //! a live server in), and each operation is sampled by one client, one at
 //! a time.
 
@@ -122,7 +123,10 @@ async fn measure_size(
         }
     });
     let built_s = loading.elapsed().as_secs_f64();
-    let queued = load_notices(&program, size.notices).await;
+    let queued = match load_notices(&program, size.notices).await {
+        Ok(()) => accrue_through_yesterday(&program).await,
+        Err(e) => Err(e),
+    };
     analyzer.stop().await;
     queued?;
     let queued_s = loading.elapsed().as_secs_f64();
@@ -197,6 +201,32 @@ async fn load_notices(program: &Arc<Program>, notices: usize) -> Result<(), Benc
     }
     while let Some(joined) = tasks.join_next().await {
         joined.map_err(|e| BenchError::InvalidConfig(format!("loading notices: {e}")))??;
+    }
+    Ok(())
+}
+
+/// Accrues every facility through the day before the program date, as
+/// the nightly end of day leaves a running program. Without it the first
+/// notice settled on a facility books its whole accrual: the small
+/// program's ten facilities pay that once each over 200 samples, the
+/// large program's ten thousand on nearly every sample, and the ratio
+/// would measure the sampling, not the program's size.
+async fn accrue_through_yesterday(program: &Arc<Program>) -> Result<(), BenchError> {
+    let Some(yesterday) = PROGRAM_DATE.previous_day() else { return Ok(()) };
+    let facilities = program.facility_count();
+    let mut tasks = tokio::task::JoinSet::new();
+    for lane in 0..LOAD_PARALLEL.min(facilities) {
+        let program = program.clone();
+        tasks.spawn(async move {
+            for f in (lane..facilities).step_by(LOAD_PARALLEL) {
+                let (id, _, _) = program.facility(f);
+                program.settlement().finance().accrue(id, yesterday).await.map_err(ledger_error)?;
+            }
+            Ok::<_, BenchError>(())
+        });
+    }
+    while let Some(joined) = tasks.join_next().await {
+        joined.map_err(|e| BenchError::InvalidConfig(format!("accruing: {e}")))??;
     }
     Ok(())
 }
