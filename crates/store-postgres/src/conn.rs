@@ -200,8 +200,9 @@ impl<C: DerefMut<Target = PgConnection> + Send> SqlConn for Pg<C> {
     /// the load's largest cost: two round trips for each record written).
     async fn replace_indexes(&mut self, ledger: &LedgerId, records: &[&StoredRecord]) -> Result<(), LedgerError> {
         let (kinds, ids): (Vec<&str>, Vec<&str>) = records.iter().map(|r| (r.kind.as_str(), r.id.as_str())).unzip();
-        // A probe of `record_index_by_record` per record (LATERAL: kept a
-        // probe whatever the statistics say), then a delete by row id.
+        // A look-up per record (a LATERAL subquery with OFFSET 0 is not
+        // flattened into a join that stale statistics could plan as a scan
+        // of the whole index), then a delete by row id.
         sqlx::query(
             "DELETE FROM record_index WHERE ctid = ANY (ARRAY( \
                SELECT x.ctid FROM UNNEST($2::text[], $3::text[]) AS k (kind, id) \
