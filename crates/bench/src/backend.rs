@@ -146,9 +146,9 @@ impl Backend {
         Ok(())
     }
 
-    /// VACUUM and ANALYZE every table of the schema, then CHECKPOINT: the steady state
-    /// autovacuum keeps a live server in, after a load that rewrote index
-    /// rows by the hundred thousand (each record version replaces its
+    /// VACUUM and ANALYZE every table of the schema, then CHECKPOINT: the
+    /// steady state autovacuum keeps a live server in, after a load that
+    /// rewrote index rows by the hundred thousand (each record version replaces its
     /// index rows; their dead copies stay until vacuumed and slow every
     /// index read that meets them).
     pub async fn vacuum_analyze(&self) -> Result<(), BenchError> {
@@ -168,8 +168,8 @@ impl Backend {
 
     /// Runs [`Backend::analyze`] every `every` until the returned guard is
     /// stopped: what autovacuum does on a live PostgreSQL while a program
-    /// is loaded (see [`analyze_schema`]). Without it, the statistics of a ledger that had no rows
-    /// when they were taken send its lookups (`seq = ANY`, `code = ANY`,
+    /// is loaded (see [`analyze_schema`]). Without it, the statistics of a
+    /// ledger that had no rows when they were taken send its lookups (`seq = ANY`, `code = ANY`,
     /// idempotency keys) through whichever index starts with `ledger_id`,
     /// a scan of the whole ledger each: loading slows with its own size.
     pub fn analyze_every(&self, every: std::time::Duration) -> Analyzer {

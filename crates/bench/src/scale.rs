@@ -11,9 +11,10 @@
 //! facilities and notices at a time: every record and ledger hash chain
 //! holds exactly as in production. Every facility is accrued through the
 //! day before the program date (what the nightly end of day leaves).
-//! Loading ANALYZEs as it goes; then every table is VACUUMed and ANALYZEd (the steady state autovacuum keeps
-//! a live server in), and each operation is sampled by one client, one at
-//! a time.
+//! Loading ANALYZEs as it goes; then every table is VACUUMed and
+//! ANALYZEd and the server checkpoints (the steady state autovacuum and
+//! checkpoints keep a live server in), and each operation is sampled by
+//! one client, one at a time, reads before writes.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -107,8 +108,8 @@ pub async fn scale(backend: &Backend, cfg: &ScenarioConfig, emit: &mut dyn FnMut
     Ok(())
 }
 
-/// Loads a program of `size` into `ledger`, VACUUMs and ANALYZEs, and samples each
-/// operation `cfg.samples` times.
+/// Loads a program of `size` into `ledger`, VACUUMs and ANALYZEs, and
+/// samples each operation `cfg.samples` times.
 async fn measure_size(
     backend: &Backend,
     store: &Arc<dyn Store>,
@@ -191,22 +192,35 @@ async fn measure_size(
 /// transaction each would take hours), `NOTICE_LANES` sets at a time.
 async fn load_notices(program: &Arc<Program>, notices: usize) -> Result<(), BenchError> {
     let sets = notices.div_ceil(NOTICE_SET);
-    let mut tasks = tokio::task::JoinSet::new();
-    for lane in 0..NOTICE_LANES.min(sets) {
+    in_lanes(NOTICE_LANES, sets, "loading notices", |lane, lane_sets| {
         let program = program.clone();
-        tasks.spawn(async move {
+        async move {
             let mut rng = SplitMix64::new(lane as u64 + 1);
-            for set in (lane..sets).step_by(NOTICE_LANES) {
+            for set in lane_sets {
                 let batch = (set * NOTICE_SET..((set + 1) * NOTICE_SET).min(notices))
                     .map(|n| program.notice(n, format!("load-{n}"), 100, &mut rng))
                     .collect();
                 program.settlement().enqueue_many(batch).await.map_err(ledger_error)?;
             }
-            Ok::<_, BenchError>(())
-        });
+            Ok(())
+        }
+    })
+    .await
+}
+
+/// Runs `work` in `lanes` tasks at once over items `0..count`, lane `l`
+/// taking items `l, l + lanes, …`; the first error stops the load.
+async fn in_lanes<F, Fut>(lanes: usize, count: usize, what: &str, work: F) -> Result<(), BenchError>
+where
+    F: Fn(usize, std::iter::StepBy<std::ops::Range<usize>>) -> Fut,
+    Fut: std::future::Future<Output = Result<(), BenchError>> + Send + 'static,
+{
+    let mut tasks = tokio::task::JoinSet::new();
+    for lane in 0..lanes.min(count) {
+        tasks.spawn(work(lane, (lane..count).step_by(lanes)));
     }
     while let Some(joined) = tasks.join_next().await {
-        joined.map_err(|e| BenchError::InvalidConfig(format!("loading notices: {e}")))??;
+        joined.map_err(|e| BenchError::InvalidConfig(format!("{what}: {e}")))??;
     }
     Ok(())
 }
@@ -219,22 +233,17 @@ async fn load_notices(program: &Arc<Program>, notices: usize) -> Result<(), Benc
 /// would measure the sampling, not the program's size.
 async fn accrue_through_yesterday(program: &Arc<Program>) -> Result<(), BenchError> {
     let Some(yesterday) = PROGRAM_DATE.previous_day() else { return Ok(()) };
-    let facilities = program.facility_count();
-    let mut tasks = tokio::task::JoinSet::new();
-    for lane in 0..LOAD_PARALLEL.min(facilities) {
+    in_lanes(LOAD_PARALLEL, program.facility_count(), "accruing", |_, lane_facilities| {
         let program = program.clone();
-        tasks.spawn(async move {
-            for f in (lane..facilities).step_by(LOAD_PARALLEL) {
+        async move {
+            for f in lane_facilities {
                 let (id, _, _) = program.facility(f);
                 program.settlement().finance().accrue(id, yesterday).await.map_err(ledger_error)?;
             }
-            Ok::<_, BenchError>(())
-        });
-    }
-    while let Some(joined) = tasks.join_next().await {
-        joined.map_err(|e| BenchError::InvalidConfig(format!("accruing: {e}")))??;
-    }
-    Ok(())
+            Ok(())
+        }
+    })
+    .await
 }
 
 /// The API's view of a program, for its list operations: the program's
