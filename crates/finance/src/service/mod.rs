@@ -165,7 +165,7 @@ impl Finance {
     /// transaction. Reads first: accounts once created never change, so
     /// when all exist (a facility's second draw) nothing is written and
     /// the ledger row's lock, which entry commits share, is not taken.
-    async fn ensure_accounts(&self, specs: &[NewAccount]) -> Result<(), FinanceError> {
+    pub async fn ensure_accounts(&self, specs: &[NewAccount]) -> Result<(), FinanceError> {
         let codes: Vec<_> = specs.iter().map(|s| s.code.clone()).collect();
         let held = self.store.accounts_by_code(&self.ledger, &codes).await?;
         let missing: Vec<NewAccount> =

@@ -107,15 +107,24 @@ impl Settlement {
         &self.fin
     }
 
+    /// Makes sure the accounts a plan books to exist. Those this service
+    /// has seen before are skipped without a read; the rest are read in
+    /// one statement and only the missing ones created, in one
+    /// transaction (finance's rule). Creating each account on its own, as
+    /// before, cost a durable transaction per account on the first notice
+    /// of every facility: in a program of ten thousand facilities, on
+    /// nearly every notice.
     async fn fin_accounts(&self, specs: &[NewAccount]) -> Result<(), SettlementError> {
-        for s in specs {
-            if self.known_accounts.lock().map(|known| known.contains(&s.code)).unwrap_or(false) {
-                continue;
-            }
-            self.fin.store().create_account(self.fin.ledger(), s).await?;
-            if let Ok(mut known) = self.known_accounts.lock() {
-                known.insert(s.code.clone());
-            }
+        let unknown: Vec<NewAccount> = match self.known_accounts.lock() {
+            Ok(known) => specs.iter().filter(|s| !known.contains(&s.code)).cloned().collect(),
+            Err(_) => specs.to_vec(),
+        };
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        self.fin.ensure_accounts(&unknown).await?;
+        if let Ok(mut known) = self.known_accounts.lock() {
+            known.extend(unknown.into_iter().map(|s| s.code));
         }
         Ok(())
     }
