@@ -8,7 +8,7 @@
 
 use offtake_finance::service::EodDay;
 use offtake_finance::{kind, Facility, Invoice};
-use offtake_ledger::{LedgerId, Store, StoredRecord};
+use offtake_ledger::{ChainedRecord, LedgerId, Store, StoredRecord};
 use offtake_wire as wire;
 
 use crate::cursor::Position;
@@ -17,6 +17,9 @@ use crate::error::EventError;
 
 /// Versions fetched per store read.
 const PAGE_VERSIONS: u32 = 200;
+/// Versions whose facilities are looked up together, in one read: small
+/// enough that a short page does not decode facilities it never reaches.
+const LOOKUP_VERSIONS: usize = 32;
 /// Versions one call examines at most, however few events it finds (a
 /// party's events may be sparse; the cursor still moves on).
 const MAX_SCAN_VERSIONS: i64 = 5_000;
@@ -69,11 +72,15 @@ pub async fn read(
         if page.is_empty() {
             break;
         }
-        for v in &page {
+        let mut looked_up = 0;
+        for (i, v) in page.iter().enumerate() {
+            if i == looked_up {
+                looked_up = (i + LOOKUP_VERSIONS).min(page.len());
+                learn(store, ledger, &page[i..looked_up], &mut ctx).await?;
+            }
             after_seq = v.seq;
             let events = if SOURCE_KINDS.contains(&v.record.kind.as_str()) {
-                learn_facilities(store, ledger, &v.record.body, &mut ctx).await?;
-                let previous = previous(store, ledger, &v.record, &mut ctx).await?;
+                let previous = previous(store, ledger, &v.record).await?;
                 derive(Change { ledger, seq: v.seq, record: &v.record, previous: previous.as_ref() }, &ctx)?
             } else {
                 Vec::new()
@@ -102,29 +109,46 @@ fn keep(e: &wire::Event, filter: &Filter<'_>) -> bool {
     filter.types.is_none_or(|t| t.iter().any(|t| t == e.payload.type_name())) && (filter.visible)(&e.parties)
 }
 
-/// Reads into `ctx` the parties of every facility `body` names (any field
-/// called `facility`, at any depth) that it does not know yet: one read per
-/// facility and call, however many facilities the ledger holds. A
-/// facility's parties never change once it is opened.
-async fn learn_facilities(
+/// Reads into `ctx` what deriving `versions`' events needs and `ctx` does
+/// not know yet: the parties of every facility their bodies name (any
+/// field called `facility`, at any depth) and the brand of every overdue
+/// invoice their end-of-day closings list. One read per kind, however
+/// many facilities the versions name (one read each made a page's cost
+/// grow with how many facilities it happened to touch). A facility's
+/// parties and an invoice's brand never change.
+async fn learn(
     store: &dyn Store,
     ledger: &LedgerId,
-    body: &serde_json::Value,
+    versions: &[ChainedRecord],
     ctx: &mut Context,
 ) -> Result<(), EventError> {
-    let mut named = Vec::new();
-    named_facilities(body, &mut named);
-    for id in named {
-        if ctx.facilities.contains_key(id) {
-            continue;
-        }
-        if let Some(r) = store.get_record(ledger, kind::FACILITY, id).await? {
-            let f: Facility = r.decode()?;
-            ctx.facilities
-                .insert(f.id, FacilityParties { lender: f.lender, maker: f.maker, currency: f.terms.currency });
+    let (mut facilities, mut invoices) = (Vec::new(), Vec::new());
+    for v in versions.iter().map(|v| &v.record).filter(|r| SOURCE_KINDS.contains(&r.kind.as_str())) {
+        named_facilities(&v.body, &mut facilities);
+        if v.kind == offtake_finance::service::eod_kind::DAY {
+            let day: EodDay = v.decode()?;
+            invoices
+                .extend(day.certificate.overdue_invoices.into_iter().filter(|i| !ctx.invoice_brands.contains_key(i)));
         }
     }
+    let facilities = unknown(facilities.into_iter().filter(|id| !ctx.facilities.contains_key(*id)).map(str::to_owned));
+    for r in store.get_records(ledger, kind::FACILITY, &facilities).await? {
+        let f: Facility = r.decode()?;
+        ctx.facilities.insert(f.id, FacilityParties { lender: f.lender, maker: f.maker, currency: f.terms.currency });
+    }
+    for r in store.get_records(ledger, kind::INVOICE, &unknown(invoices.into_iter())).await? {
+        let inv: Invoice = r.decode()?;
+        ctx.invoice_brands.insert(inv.id, inv.brand);
+    }
     Ok(())
+}
+
+/// `ids` sorted, each once.
+fn unknown(ids: impl Iterator<Item = String>) -> Vec<String> {
+    let mut ids: Vec<String> = ids.collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
 }
 
 /// The string values of every field called `facility` in `body`.
@@ -143,32 +167,23 @@ fn named_facilities<'b>(body: &'b serde_json::Value, out: &mut Vec<&'b str>) {
     }
 }
 
-/// The version a change replaced: the same record's version before, or
-/// for an end-of-day closing the facility's closing of the day before
-/// (whose overdue invoices' brands it also looks up into `ctx`).
+/// The version a change replaced: the same record's version before (one
+/// row, however long its history), or for an end-of-day closing the
+/// facility's closing of the day before.
 async fn previous(
     store: &dyn Store,
     ledger: &LedgerId,
     record: &StoredRecord,
-    ctx: &mut Context,
 ) -> Result<Option<StoredRecord>, EventError> {
     if record.kind == offtake_finance::service::eod_kind::DAY {
         let day: EodDay = record.decode()?;
-        for inv in &day.certificate.overdue_invoices {
-            if !ctx.invoice_brands.contains_key(inv) {
-                if let Some(r) = store.get_record(ledger, kind::INVOICE, inv).await? {
-                    ctx.invoice_brands.insert(inv.clone(), r.decode::<Invoice>()?.brand);
-                }
-            }
-        }
         let Some(before) = day.day.previous_day() else { return Ok(None) };
         return Ok(store.get_record(ledger, &record.kind, &format!("{}:{before}", day.facility)).await?);
     }
     if record.version <= 1 {
         return Ok(None);
     }
-    let history = store.record_history(ledger, &record.kind, &record.id).await?;
-    Ok(history.into_iter().find(|r| r.version == record.version - 1))
+    Ok(store.record_version(ledger, &record.kind, &record.id, record.version - 1).await?)
 }
 
 #[cfg(test)]

@@ -150,6 +150,25 @@ macro_rules! forward_store {
                 self.$via(ledger).record_history(ledger, kind, id).await
             }
 
+            async fn get_records(
+                &self,
+                ledger: &$crate::LedgerId,
+                kind: &str,
+                ids: &[::std::string::String],
+            ) -> ::core::result::Result<::std::vec::Vec<$crate::StoredRecord>, $crate::LedgerError> {
+                self.$via(ledger).get_records(ledger, kind, ids).await
+            }
+
+            async fn record_version(
+                &self,
+                ledger: &$crate::LedgerId,
+                kind: &str,
+                id: &str,
+                version: i64,
+            ) -> ::core::result::Result<::core::option::Option<$crate::StoredRecord>, $crate::LedgerError> {
+                self.$via(ledger).record_version(ledger, kind, id, version).await
+            }
+
             async fn all_records(
                 &self,
                 ledger: &$crate::LedgerId,

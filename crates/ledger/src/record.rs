@@ -186,6 +186,36 @@ pub trait RecordStore: Send + Sync {
         }
     }
 
+    /// The latest versions of the records of `kind` that `ids` name, those
+    /// that exist, in no particular order: many records by id in one
+    /// statement where the store can, for a reader whose cost must not
+    /// grow with how many distinct records a page happens to name. By
+    /// default one [`get_record`](RecordStore::get_record) each.
+    async fn get_records(
+        &self,
+        ledger: &LedgerId,
+        kind: &str,
+        ids: &[String],
+    ) -> Result<Vec<StoredRecord>, LedgerError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.extend(self.get_record(ledger, kind, id).await?);
+        }
+        Ok(out)
+    }
+
+    /// Version `version` of a record, if it was written: one row, however
+    /// long the record's history. By default read from the history.
+    async fn record_version(
+        &self,
+        ledger: &LedgerId,
+        kind: &str,
+        id: &str,
+        version: i64,
+    ) -> Result<Option<StoredRecord>, LedgerError> {
+        Ok(self.record_history(ledger, kind, id).await?.into_iter().find(|r| r.version == version))
+    }
+
     /// Every version of a record, oldest first.
     async fn record_history(&self, ledger: &LedgerId, kind: &str, id: &str) -> Result<Vec<StoredRecord>, LedgerError>;
 

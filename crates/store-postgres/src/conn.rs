@@ -168,6 +168,26 @@ impl<C: DerefMut<Target = PgConnection> + Send> SqlConn for Pg<C> {
         insert_leg_rows(conn, ledger, records).await
     }
 
+    /// One statement: a primary-key probe per id (LATERAL with LIMIT, as
+    /// in `current_versions`, so stale statistics cannot turn it into a
+    /// scan of the kind).
+    async fn latest_versions(
+        &mut self,
+        ledger: &LedgerId,
+        kind: &str,
+        ids: &[&str],
+    ) -> Result<Vec<StoredRecord>, LedgerError> {
+        let sql = format!(
+            "SELECT {} FROM UNNEST($3::text[]) AS k (id) \
+             CROSS JOIN LATERAL (SELECT * FROM records r \
+               WHERE r.ledger_id = $1 AND r.kind = $2 AND r.id = k.id ORDER BY r.version DESC LIMIT 1) l",
+            offtake_store_sql::conn::record_columns(&Self::DIALECT, "l.")
+        );
+        let rows =
+            sqlx::query(&sql).bind(ledger.as_str()).bind(kind).bind(ids).fetch_all(&mut *self.0).await.map_err(db)?;
+        rows.iter().map(decode::stored_record).collect()
+    }
+
     async fn current_versions(
         &mut self,
         ledger: &LedgerId,

@@ -143,6 +143,21 @@ pub trait SqlConn: Send {
     /// See `BatchTx::insert_entries`.
     async fn insert_entries(&mut self, ledger: &LedgerId, records: &[EntryRecord]) -> Result<(), LedgerError>;
 
+    /// See `RecordStore::get_records` (`ids` valid, sorted, distinct): one
+    /// statement per record here.
+    async fn latest_versions(
+        &mut self,
+        ledger: &LedgerId,
+        kind: &str,
+        ids: &[&str],
+    ) -> Result<Vec<StoredRecord>, LedgerError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.extend(records::get_record(self, ledger, kind, id).await?);
+        }
+        Ok(out)
+    }
+
     /// See `RecordTx::current_versions`: one statement per record here.
     async fn current_versions(
         &mut self,

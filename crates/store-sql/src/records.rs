@@ -47,6 +47,43 @@ pub async fn get_record<C: SqlConn + ?Sized>(
     row.as_ref().map(decode::stored_record).transpose()
 }
 
+/// The latest versions of the records of `kind` that `ids` name (see
+/// `RecordStore::get_records`): ids that cannot name a record are left
+/// out before the backend's statement sees them.
+pub async fn get_records<C: SqlConn + ?Sized>(
+    conn: &mut C,
+    ledger: &LedgerId,
+    kind: &str,
+    ids: &[String],
+) -> Result<Vec<StoredRecord>, LedgerError> {
+    let mut ids: Vec<&str> = ids.iter().map(String::as_str).filter(|id| !names_no_record(kind, id)).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    conn.latest_versions(ledger, kind, &ids).await
+}
+
+/// One version of a record, if it was written.
+pub async fn record_version<C: SqlConn + ?Sized>(
+    conn: &mut C,
+    ledger: &LedgerId,
+    (kind, id): (&str, &str),
+    version: i64,
+) -> Result<Option<StoredRecord>, LedgerError> {
+    if names_no_record(kind, id) {
+        return Ok(None);
+    }
+    let sql = format!(
+        "SELECT {} FROM records WHERE ledger_id = $1 AND kind = $2 AND id = $3 AND version = $4",
+        record_columns(&C::DIALECT, "")
+    );
+    let args = [Arg::Text(ledger.as_str()), Arg::Text(kind), Arg::Text(id), Arg::Int(version)];
+    let row = conn.fetch_optional(&sql, &args).await?;
+    row.as_ref().map(decode::stored_record).transpose()
+}
+
 pub async fn list_records<C: SqlConn + ?Sized>(
     conn: &mut C,
     ledger: &LedgerId,

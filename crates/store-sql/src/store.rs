@@ -211,6 +211,25 @@ macro_rules! sql_store {
                 ) -> Result<Vec<StoredRecord>, LedgerError> {
                     $crate::records::record_history(&mut self.conn().await?, ledger, kind, id).await
                 }
+
+                async fn get_records(
+                    &self,
+                    ledger: &LedgerId,
+                    kind: &str,
+                    ids: &[String],
+                ) -> Result<Vec<StoredRecord>, LedgerError> {
+                    $crate::records::get_records(&mut self.conn().await?, ledger, kind, ids).await
+                }
+
+                async fn record_version(
+                    &self,
+                    ledger: &LedgerId,
+                    kind: &str,
+                    id: &str,
+                    version: i64,
+                ) -> Result<Option<StoredRecord>, LedgerError> {
+                    $crate::records::record_version(&mut self.conn().await?, ledger, (kind, id), version).await
+                }
             }
 
             #[async_trait]

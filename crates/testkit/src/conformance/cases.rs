@@ -636,6 +636,44 @@ pub async fn records_list_latest_versions_by_cursor(fx: Fixture) {
     assert_eq!(s.all_records(&fx.ledger, "invoice").await.unwrap().len(), 5);
 }
 
+pub async fn records_are_read_by_id_and_by_version(fx: Fixture) {
+    fx.store.ensure_ledger(&fx.ledger).await.unwrap();
+    let s = &fx.store;
+    for i in 0..4 {
+        let id = format!("f-{i}");
+        s.put_record(&fx.ledger, "facility", &id, 0, &serde_json::json!({"n": i, "v": 1})).await.unwrap();
+        if i % 2 == 0 {
+            s.put_record(&fx.ledger, "facility", &id, 1, &serde_json::json!({"n": i, "v": 2})).await.unwrap();
+        }
+    }
+    s.put_record(&fx.ledger, "invoice", "f-1", 0, &serde_json::json!({"other": true})).await.unwrap();
+    let ids: Vec<String> = ["f-2", "f-0", "missing", "f-2", "f-1", "", "bad\0id"].map(str::to_owned).to_vec();
+    let mut got: Vec<(String, i64, i64)> = s
+        .get_records(&fx.ledger, "facility", &ids)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| {
+            assert_eq!(r.kind, "facility");
+            (r.id, r.version, r.body["v"].as_i64().unwrap())
+        })
+        .collect();
+    got.sort();
+    // Latest versions of those that exist, each once; the invoice of the
+    // same id, the missing, the empty and the NUL-bearing ids are not there.
+    assert_eq!(got, vec![("f-0".into(), 2, 2), ("f-1".into(), 1, 1), ("f-2".into(), 2, 2)]);
+    assert!(s.get_records(&fx.ledger, "facility", &[]).await.unwrap().is_empty());
+    let first = s.record_version(&fx.ledger, "facility", "f-0", 1).await.unwrap().unwrap();
+    assert_eq!((first.version, first.body["v"].as_i64()), (1, Some(1)));
+    let history = s.record_history(&fx.ledger, "facility", "f-0").await.unwrap();
+    assert_eq!(Some(&first), history.first(), "a version read alone equals the history's");
+    assert!(s.record_version(&fx.ledger, "facility", "f-0", 3).await.unwrap().is_none());
+    assert!(s.record_version(&fx.ledger, "facility", "f-1", 0).await.unwrap().is_none());
+    assert!(s.record_version(&fx.ledger, "facility", "nope", 1).await.unwrap().is_none());
+    let other = LedgerId::new("never-created").unwrap();
+    assert!(s.get_records(&other, "facility", &ids).await.unwrap().is_empty());
+}
+
 pub async fn concurrent_record_writers_one_wins_per_version(fx: Fixture) {
     fx.store.ensure_ledger(&fx.ledger).await.unwrap();
     fx.store.put_record(&fx.ledger, "counter", "c", 0, &serde_json::json!({"n": 0})).await.unwrap();

@@ -65,6 +65,7 @@ macro_rules! conformance_suite {
             put_record_sets_answer_each_set_on_its_own,
             concurrent_put_records_sharing_a_record_one_wins,
             the_record_index_follows_the_latest_version,
+            records_are_read_by_id_and_by_version,
             the_record_index_pages_by_id,
             a_refused_record_write_leaves_the_index_unchanged,
             the_record_index_is_rebuilt_on_open_for_records_written_before_it,
