@@ -299,10 +299,10 @@ async fn back_valued_payment_reaccrues(ts: TestStore) {
     assert_books_balance(f).await;
 }
 
-/// After it is queued, a notice costs two durable transactions: the claim
-/// (with its plan), then one commit holding the payment's entry, the
-/// invoices' payments and the notice's final state (the same commit time on
-/// all three records).
+/// After it is queued, a notice settled at once costs one durable
+/// transaction: one commit holding the payment's entry, the invoices'
+/// payments and the notice's final state (the same commit time on all
+/// three records), which expects the notice as queued and so is its claim.
 async fn a_notice_commits_with_its_entry_and_invoices(ts: TestStore) {
     let s = program(&ts).await;
     fin(&s).deliver("po", "t2", date!(2026 - 03 - 01)).await.unwrap();
@@ -312,7 +312,7 @@ async fn a_notice_commits_with_its_entry_and_invoices(ts: TestStore) {
     };
     let (store, ledger) = (fin(&s).store(), fin(&s).ledger());
     let versions = store.record_history(ledger, "payment_notice", "p1").await.unwrap();
-    assert_eq!(versions.len(), 3, "queued, claimed, final: {versions:?}");
+    assert_eq!(versions.len(), 2, "queued, final: {versions:?}");
     let last = versions.last().unwrap();
     assert_eq!(store.entry(ledger, seq).await.unwrap().idempotency_key, "payment:p1");
     assert_eq!(breakdown.invoices.len(), 2);

@@ -20,9 +20,12 @@ impl Settlement {
             Payee::Refused(code, message) => return Ok(Err((code, message))),
             Payee::Suspense(reason) => return self.suspense_plan(n, &reason).await.map(Ok),
         };
-        // Interest up to the day before the value date is owed first.
+        // Interest up to the day before the value date is owed first. When
+        // the end of day has booked it (the facility just read says so,
+        // and accrual only moves forward) there is nothing to read again.
         if let Some(day_before) = n.value_date.previous_day() {
-            if day_before >= facility.opened_on {
+            let booked = facility.accrued_through.is_some_and(|done| done >= day_before);
+            if day_before >= facility.opened_on && !booked {
                 self.fin.accrue(&facility.id, day_before).await?;
             }
         }

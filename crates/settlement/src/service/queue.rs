@@ -262,10 +262,12 @@ impl Settlement {
             Lease::Open(plan) => plan,
         };
         let mut rec = rec;
-        // A notice nobody has planned yet is planned first and claimed with
-        // its plan in one write (planning only reads, and books nothing but
-        // idempotent accruals): one durable transaction less per notice. A
-        // worker that loses the claim drops its plan.
+        // A notice nobody has planned yet is planned first (planning only
+        // reads, and books nothing but idempotent accruals). When its
+        // entry commits with the notice's final state, that commit is the
+        // claim; otherwise it is claimed with its plan in one write. A
+        // worker that loses either drops its plan.
+        let fresh = stored.is_none();
         let plan = match stored {
             Some(p) => p,
             None => match self.plan(&rec.notice).await? {
@@ -276,9 +278,51 @@ impl Settlement {
                 }
             },
         };
+        if fresh {
+            if let Some(state) = self.commit_unclaimed(&mut rec, version, worker, now, &plan).await? {
+                return Ok(state);
+            }
+        }
         match self.claim(&mut rec, version, worker, now, &plan).await? {
             Some(version) => self.drive(rec, version, worker, now, Some(plan)).await,
             None => Ok(None),
+        }
+    }
+
+    /// Commits a fresh plan of an unclaimed notice without claiming it
+    /// first, when its entry, invoice payments and final state commit
+    /// together: that commit expects the notice at the version planned
+    /// from, so it is the claim, and a crash before it leaves the notice as
+    /// it was (one durable transaction instead of two). `None` when the
+    /// plan needs the claimed path: a back-valued payment, whose steps run
+    /// one by one and must find the plan saved. `Some(None)` when another
+    /// worker moved the notice first.
+    async fn commit_unclaimed(
+        &self,
+        rec: &mut NoticeRecord,
+        version: i64,
+        worker: &str,
+        now: i64,
+        plan: &Plan,
+    ) -> Result<Option<Option<NoticeState>>, SettlementError> {
+        let attachments = self.attachments(rec, version, &plan.outcome).await?;
+        if attachments.is_empty() {
+            return Ok(None);
+        }
+        let outcome = match self.fin.store().commit_attached(self.fin.ledger(), plan.command.clone(), attachments).await
+        {
+            // Another worker settled the notice first, from a plan of its
+            // own under the notice's key: the claimed path finds it moved.
+            Err(LedgerError::IdempotencyConflict(_)) => {
+                return self.drive(rec.clone(), version, worker, now, None).await.map(Some)
+            }
+            outcome => outcome,
+        };
+        match self.conclude(rec, version, plan, outcome, true).await? {
+            Committed::Done(state) => Ok(Some(state)),
+            // What it planned on moved, or the notice did: plan again, this
+            // time claimed (a claim that loses means another worker has it).
+            Committed::Replan => self.drive(rec.clone(), version, worker, now, None).await.map(Some),
         }
     }
 
