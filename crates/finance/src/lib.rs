@@ -31,7 +31,7 @@ pub use model::*;
 pub use rate::{DayCount, Rounding};
 pub use reserves::{Reserve, ReserveAmount, ReserveLine};
 pub use service::{
-    delivery_invoice_id, invoice_id, not_after_today, AccrualReport, CertificateSignature, DocSigner, Finance,
-    Reaccrual, SignatureAct, SignedDocument,
+    delivery_invoice_id, invoice_id, invoice_payment_attachment_of, not_after_today, AccrualReport,
+    CertificateSignature, DocSigner, Finance, Reaccrual, SignatureAct, SignedDocument,
 };
 pub use terms::{CollateralTerms, FacilityTerms};

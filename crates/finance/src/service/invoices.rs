@@ -131,18 +131,7 @@ impl Finance {
         id: &str,
         payment: &crate::model::InvoicePayment,
     ) -> Result<Option<Attachment>, FinanceError> {
-        let cur = self.invoice_versioned(id).await?;
-        let mut inv = cur.value;
-        if !apply_payment(&mut inv, payment)? {
-            return Ok(None);
-        }
-        let body = serde_json::to_value(&inv).map_err(|e| FinanceError::invalid("record", e.to_string()))?;
-        Ok(Some(Attachment {
-            kind: kind::INVOICE.to_owned(),
-            id: id.to_owned(),
-            expected_version: cur.version,
-            body: Arc::new(move |_| Ok(body.clone())),
-        }))
+        invoice_payment_attachment_of(self.invoice_versioned(id).await?, payment)
     }
 
     /// Every invoice, by id: reads the whole kind, so it is for tests and
@@ -204,4 +193,23 @@ fn apply_payment(inv: &mut Invoice, payment: &crate::model::InvoicePayment) -> R
         inv.status = InvoiceStatus::Paid;
     }
     Ok(true)
+}
+
+/// [`Finance::invoice_payment_attachment`] of an invoice already read (at
+/// `cur.version`, which the commit will expect).
+pub fn invoice_payment_attachment_of(
+    cur: super::Versioned<Invoice>,
+    payment: &crate::model::InvoicePayment,
+) -> Result<Option<Attachment>, FinanceError> {
+    let mut inv = cur.value;
+    if !apply_payment(&mut inv, payment)? {
+        return Ok(None);
+    }
+    let body = serde_json::to_value(&inv).map_err(|e| FinanceError::invalid("record", e.to_string()))?;
+    Ok(Some(Attachment {
+        kind: kind::INVOICE.to_owned(),
+        id: inv.id.clone(),
+        expected_version: cur.version,
+        body: Arc::new(move |_| Ok(body.clone())),
+    }))
 }

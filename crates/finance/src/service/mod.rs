@@ -26,6 +26,7 @@ mod reaccrual;
 mod signed;
 mod statements;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use offtake_ledger::{
@@ -42,7 +43,7 @@ pub use bbc_signing::{CertificateSignature, SignatureAct};
 pub use deliveries::delivery_invoice_id;
 pub use documents::{DocSigner, SignedDocument};
 pub use eod::{eod_kind, EodDay, EodFacilityReport, EodReport};
-pub use invoices::invoice_id;
+pub use invoices::{invoice_id, invoice_payment_attachment_of};
 pub use reaccrual::{not_after_today, Reaccrual};
 pub use statements::{BrandStatement, LenderStatement, MakerStatement};
 
@@ -114,6 +115,21 @@ impl Finance {
     async fn load<T: DeserializeOwned>(&self, kind: &str, id: &str) -> Result<Option<Versioned<T>>, FinanceError> {
         let Some(rec) = self.store.get_record(&self.ledger, kind, id).await? else { return Ok(None) };
         Ok(Some(Versioned { value: rec.decode()?, version: rec.version }))
+    }
+
+    /// Records of `kind` by id, read in one statement: each one found,
+    /// decoded with its version, under its id (ids not found are absent).
+    /// For a caller that needs many at once, e.g. a settlement batch's
+    /// facilities.
+    pub async fn many<T: DeserializeOwned>(
+        &self,
+        kind: &'static str,
+        ids: &[String],
+    ) -> Result<HashMap<String, Versioned<T>>, FinanceError> {
+        let recs = self.store.get_records(&self.ledger, kind, ids).await?;
+        recs.into_iter()
+            .map(|rec| Ok((rec.id.clone(), Versioned { value: rec.decode()?, version: rec.version })))
+            .collect()
     }
 
     async fn require<T: DeserializeOwned>(&self, kind: &'static str, id: &str) -> Result<Versioned<T>, FinanceError> {

@@ -10,16 +10,19 @@
 //! see them, since nothing earlier in the batch touches what it reads or
 //! spends (its facility's and invoices' balances, its brand's credit).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use futures_util::StreamExt;
 
 use crate::error::SettlementError;
-use crate::notice::{NoticeRecord, NoticeState, Plan, NOTICE_KIND};
+use crate::notice::{NoticeRecord, NoticeState, Plan, PlannedOutcome, NOTICE_KIND};
+use offtake_finance::service::Versioned;
+use offtake_finance::{kind, Facility, Invoice};
 use offtake_ledger::record::RecordWrite;
 use offtake_ledger::LedgerError;
 
-use super::queue::{lease, processing, Committed, Lease};
+use super::planning::Known;
+use super::queue::{attachments_from, lease, processing, Committed, Lease};
 use super::*;
 
 /// Notices claimed and committed together at most.
@@ -76,8 +79,13 @@ impl Settlement {
         // invoices, so planning them concurrently decides what planning
         // them one after another would; it overlaps their reads' round
         // trips, which bound a worker that plans alone.
-        let plans: Vec<_> =
-            batch.iter().cloned().map(|(version, rec)| self.lease_and_plan(version, rec, worker, now)).collect();
+        let unplanned = batch.iter().filter(|(_, rec)| matches!(lease(&rec.state, worker, now), Lease::Open(None)));
+        let known = self.known(unplanned.map(|(_, rec)| &rec.notice)).await?;
+        let plans: Vec<_> = batch
+            .iter()
+            .cloned()
+            .map(|(version, rec)| self.lease_and_plan(version, rec, worker, now, &known))
+            .collect();
         let plans = in_flight(plans).await;
         let mut planned = Vec::with_capacity(batch.len());
         for plan in plans {
@@ -112,11 +120,12 @@ impl Settlement {
         mut rec: NoticeRecord,
         worker: &str,
         now: i64,
+        known: &Known,
     ) -> Result<Option<Planned>, SettlementError> {
         let plan = match lease(&rec.state, worker, now) {
             Lease::Held | Lease::Final => return Ok(None),
             Lease::Open(Some(plan)) => plan,
-            Lease::Open(None) => match self.plan(&rec.notice).await? {
+            Lease::Open(None) => match self.plan_known(&rec.notice, Some(known)).await? {
                 Ok(plan) => Box::new(plan),
                 Err((code, message)) => {
                     rec.state = NoticeState::Rejected { code, message };
@@ -163,21 +172,14 @@ impl Settlement {
         let mut states = Vec::with_capacity(planned.len());
         let (mut together, mut commands, mut attached) = (Vec::new(), Vec::new(), Vec::new());
         let mut alone = Vec::new();
-        let all_attachments: Vec<_> = planned
-            .iter()
-            .map(|p| async move {
-                match &p.plan {
-                    Some(plan) => self.attachments(&p.rec, p.version, &plan.outcome).await.map(Some),
-                    None => Ok(None),
-                }
-            })
-            .collect();
-        let all_attachments = in_flight(all_attachments).await;
-        for (p, attachments) in planned.into_iter().zip(all_attachments) {
-            let (Some(plan), Some(attachments)) = (p.plan.clone(), attachments?) else {
+        let (facilities, mut invoices) = self.paid(&planned).await?;
+        for p in planned {
+            let Some(plan) = p.plan.clone() else {
                 states.push(Some(p.rec.state));
                 continue;
             };
+            let facility = facilities.get(&p.rec.notice.facility).map(|f| &f.value);
+            let attachments = attachments_from(&p.rec, p.version, &plan.outcome, facility, &mut invoices)?;
             if attachments.is_empty() {
                 alone.push((p, plan));
                 continue;
@@ -203,6 +205,25 @@ impl Settlement {
         Ok(states)
     }
 }
+
+impl Settlement {
+    /// The facilities and invoices that the applied plans of a batch pay,
+    /// as they stand now, read in one statement per kind (what their
+    /// attachments are built from).
+    async fn paid(&self, planned: &[Planned]) -> Result<(Read<Facility>, Read<Invoice>), SettlementError> {
+        let (mut facilities, mut invoices) = (Vec::new(), Vec::new());
+        for p in planned {
+            if let Some(PlannedOutcome::Applied { breakdown }) = p.plan.as_ref().map(|plan| &plan.outcome) {
+                facilities.push(p.rec.notice.facility.clone());
+                invoices.extend(breakdown.invoices.iter().map(|i| i.invoice.clone()));
+            }
+        }
+        Ok((self.fin.many(kind::FACILITY, &facilities).await?, self.fin.many(kind::INVOICE, &invoices).await?))
+    }
+}
+
+/// Records read by id, with the version read.
+type Read<T> = HashMap<String, Versioned<T>>;
 
 /// Runs `futures` [`PLANS_IN_FLIGHT`] at a time; their outputs in order.
 /// (Collected first: a stream mapping with a closure is not `Send` enough

@@ -6,10 +6,14 @@ use crate::error::SettlementError;
 use crate::notice::{
     NoticeRecord, NoticeState, PaymentNotice, Plan, PlannedOutcome, Source, NOTICE_KIND, OPEN_NOTICES, SUSPENSE_NOTICES,
 };
-use offtake_finance::{FinanceError, InvoicePayment, PartyRole};
+use offtake_finance::service::Versioned;
+use offtake_finance::{
+    invoice_payment_attachment_of, kind, Facility, FinanceError, Invoice, InvoicePayment, PartyRole,
+};
 use offtake_ledger::commit::{Appended, Attachment};
 use offtake_ledger::record::index_key;
 use offtake_ledger::{AmountMinor, LedgerError, StoredRecord};
+use std::collections::HashMap;
 use std::sync::Arc;
 use time::{Date, Duration};
 
@@ -438,43 +442,22 @@ impl Settlement {
         version: i64,
         outcome: &PlannedOutcome,
     ) -> Result<Vec<Attachment>, SettlementError> {
-        if let PlannedOutcome::Applied { .. } = outcome {
-            match self.fin.facility(&rec.notice.facility).await {
-                Ok(f) if f.accrued_through.is_some_and(|done| done >= rec.notice.value_date) => return Ok(Vec::new()),
-                Ok(_) | Err(FinanceError::NotFound { .. }) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        let mut attachments = Vec::new();
+        let mut facility = None;
+        let mut invoices = HashMap::new();
         if let PlannedOutcome::Applied { breakdown } = outcome {
+            facility = match self.fin.facility(&rec.notice.facility).await {
+                Ok(f) => Some(f),
+                Err(FinanceError::NotFound { .. }) => None,
+                Err(e) => return Err(e.into()),
+            };
+            if back_valued(rec, facility.as_ref()) {
+                return Ok(Vec::new());
+            }
             for inv in &breakdown.invoices {
-                let payment = InvoicePayment {
-                    value_date: rec.notice.value_date,
-                    amount_minor: inv.amount_minor,
-                    reference: rec.notice.external_ref.clone(),
-                };
-                attachments.extend(self.fin.invoice_payment_attachment(&inv.invoice, &payment).await?);
+                invoices.insert(inv.invoice.clone(), self.fin.invoice_versioned(&inv.invoice).await?);
             }
         }
-        let id = rec.notice.external_ref.clone();
-        let (rec, outcome) = (rec.clone(), outcome.clone());
-        let body = move |entry: &offtake_ledger::EntryRecord| {
-            let mut rec = rec.clone();
-            rec.state = match &outcome {
-                PlannedOutcome::Applied { breakdown } => {
-                    NoticeState::Applied { seq: entry.seq, breakdown: breakdown.clone() }
-                }
-                PlannedOutcome::Suspense { reason } => NoticeState::Suspense { seq: entry.seq, reason: reason.clone() },
-            };
-            serde_json::to_value(&rec).map_err(|e| LedgerError::Storage(format!("notice record: {e}")))
-        };
-        attachments.push(Attachment {
-            kind: NOTICE_KIND.to_owned(),
-            id,
-            expected_version: version,
-            body: Arc::new(body),
-        });
-        Ok(attachments)
+        attachments_from(rec, version, outcome, facility.as_ref(), &mut invoices)
     }
 
     pub(super) async fn finish(&self, rec: NoticeRecord, version: i64) -> Result<Option<NoticeState>, SettlementError> {
@@ -567,4 +550,52 @@ fn check_notice(n: &PaymentNotice) -> Result<(), SettlementError> {
         return Err(SettlementError::invalid("value_date", "out of range"));
     }
     Ok(())
+}
+
+/// [`Settlement::attachments`] from the notice's facility and invoices as
+/// read (a batch reads them for all its notices at once); takes the
+/// invoices it pays out of `invoices`.
+pub(super) fn attachments_from(
+    rec: &NoticeRecord,
+    version: i64,
+    outcome: &PlannedOutcome,
+    facility: Option<&Facility>,
+    invoices: &mut HashMap<String, Versioned<Invoice>>,
+) -> Result<Vec<Attachment>, SettlementError> {
+    let mut attachments = Vec::new();
+    if let PlannedOutcome::Applied { breakdown } = outcome {
+        if back_valued(rec, facility) {
+            return Ok(Vec::new());
+        }
+        for inv in &breakdown.invoices {
+            let payment = InvoicePayment {
+                value_date: rec.notice.value_date,
+                amount_minor: inv.amount_minor,
+                reference: rec.notice.external_ref.clone(),
+            };
+            let cur =
+                invoices.remove(&inv.invoice).ok_or_else(|| FinanceError::not_found(kind::INVOICE, &inv.invoice))?;
+            attachments.extend(invoice_payment_attachment_of(cur, &payment)?);
+        }
+    }
+    let id = rec.notice.external_ref.clone();
+    let (rec, outcome) = (rec.clone(), outcome.clone());
+    let body = move |entry: &offtake_ledger::EntryRecord| {
+        let mut rec = rec.clone();
+        rec.state = match &outcome {
+            PlannedOutcome::Applied { breakdown } => {
+                NoticeState::Applied { seq: entry.seq, breakdown: breakdown.clone() }
+            }
+            PlannedOutcome::Suspense { reason } => NoticeState::Suspense { seq: entry.seq, reason: reason.clone() },
+        };
+        serde_json::to_value(&rec).map_err(|e| LedgerError::Storage(format!("notice record: {e}")))
+    };
+    attachments.push(Attachment { kind: NOTICE_KIND.to_owned(), id, expected_version: version, body: Arc::new(body) });
+    Ok(attachments)
+}
+
+/// Whether the notice pays on a day its facility has already accrued
+/// (its re-accrual must run before the notice is final).
+fn back_valued(rec: &NoticeRecord, facility: Option<&Facility>) -> bool {
+    facility.is_some_and(|f| f.accrued_through.is_some_and(|done| done >= rec.notice.value_date))
 }
