@@ -17,8 +17,11 @@ use crate::error::EventError;
 
 /// Versions fetched per store read.
 const PAGE_VERSIONS: u32 = 200;
-/// Versions whose facilities are looked up together, in one read: small
-/// enough that a short page does not decode facilities it never reaches.
+/// Versions whose facilities are looked up together, in one read, at
+/// most; fewer when the page needs fewer events (most versions yield at
+/// least one), so that a short page does not read and decode facilities
+/// it never reaches (measured: a lookup of 32 versions made a 10-event
+/// page 30 % dearer than one read per facility).
 const LOOKUP_VERSIONS: usize = 32;
 /// Versions one call examines at most, however few events it finds (a
 /// party's events may be sparse; the cursor still moves on).
@@ -75,7 +78,8 @@ pub async fn read(
         let mut looked_up = 0;
         for (i, v) in page.iter().enumerate() {
             if i == looked_up {
-                looked_up = (i + LOOKUP_VERSIONS).min(page.len());
+                let wanted = limit.saturating_sub(out.len()).clamp(1, LOOKUP_VERSIONS);
+                looked_up = (i + wanted).min(page.len());
                 learn(store, ledger, &page[i..looked_up], &mut ctx).await?;
             }
             after_seq = v.seq;
