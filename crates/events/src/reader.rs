@@ -17,12 +17,14 @@ use crate::error::EventError;
 
 /// Versions fetched per store read.
 const PAGE_VERSIONS: u32 = 200;
-/// Versions whose facilities are looked up together, in one read, at
-/// most; fewer when the page needs fewer events (most versions yield at
-/// least one), so that a short page does not read and decode facilities
-/// it never reaches (measured: a lookup of 32 versions made a 10-event
-/// page 30 % dearer than one read per facility).
-const LOOKUP_VERSIONS: usize = 32;
+/// Versions of the kinds that yield events whose facilities are looked up
+/// together, in one read, at most; fewer when the page needs fewer events
+/// (such a version yields at least one, as a rule), so that a short page
+/// neither decodes facilities it never reaches nor makes a read per few
+/// versions where most versions yield nothing (a large program's first
+/// versions: measured, lookups of the next 10 versions made its first page
+/// of 10 events twice as dear as lookups of 32).
+const LOOKUP_SOURCES: usize = 32;
 /// Versions one call examines at most, however few events it finds (a
 /// party's events may be sparse; the cursor still moves on).
 const MAX_SCAN_VERSIONS: i64 = 5_000;
@@ -78,8 +80,7 @@ pub async fn read(
         let mut looked_up = 0;
         for (i, v) in page.iter().enumerate() {
             if i == looked_up {
-                let wanted = limit.saturating_sub(out.len()).clamp(1, LOOKUP_VERSIONS);
-                looked_up = (i + wanted).min(page.len());
+                looked_up = lookup_end(&page, i, limit.saturating_sub(out.len()).clamp(1, LOOKUP_SOURCES));
                 learn(store, ledger, &page[i..looked_up], &mut ctx).await?;
             }
             after_seq = v.seq;
@@ -145,6 +146,21 @@ async fn learn(
         ctx.invoice_brands.insert(inv.id, inv.brand);
     }
     Ok(())
+}
+
+/// Where the look-up that starts at `page[start]` ends: after `sources`
+/// versions of the kinds that yield events, or at the page's end.
+fn lookup_end(page: &[ChainedRecord], start: usize, sources: usize) -> usize {
+    let mut seen = 0;
+    for (i, v) in page.iter().enumerate().skip(start) {
+        if SOURCE_KINDS.contains(&v.record.kind.as_str()) {
+            seen += 1;
+            if seen == sources {
+                return i + 1;
+            }
+        }
+    }
+    page.len()
 }
 
 /// `ids` sorted, each once.

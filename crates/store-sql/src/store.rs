@@ -218,6 +218,9 @@ macro_rules! sql_store {
                     kind: &str,
                     ids: &[String],
                 ) -> Result<Vec<StoredRecord>, LedgerError> {
+                    if ids.is_empty() {
+                        return Ok(Vec::new());
+                    }
                     $crate::records::get_records(&mut self.conn().await?, ledger, kind, ids).await
                 }
 

@@ -69,8 +69,11 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS));
+        // An embedded database's connections do not drop while idle; the
+        // ping on taking one was a hop to its worker thread and back.
         let pool = SqlitePoolOptions::new()
             .max_connections(POOL_MAX_CONNECTIONS)
+            .test_before_acquire(false)
             .connect_with(options.clone())
             .await
             .map_err(db)?;
