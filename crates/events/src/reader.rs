@@ -136,12 +136,12 @@ async fn learn(
                 .extend(day.certificate.overdue_invoices.into_iter().filter(|i| !ctx.invoice_brands.contains_key(i)));
         }
     }
-    let facilities = unknown(facilities.into_iter().filter(|id| !ctx.facilities.contains_key(*id)).map(str::to_owned));
+    let facilities = distinct(facilities.into_iter().filter(|id| !ctx.facilities.contains_key(*id)).map(str::to_owned));
     for r in store.get_records(ledger, kind::FACILITY, &facilities).await? {
         let f: Facility = r.decode()?;
         ctx.facilities.insert(f.id, FacilityParties { lender: f.lender, maker: f.maker, currency: f.terms.currency });
     }
-    for r in store.get_records(ledger, kind::INVOICE, &unknown(invoices.into_iter())).await? {
+    for r in store.get_records(ledger, kind::INVOICE, &distinct(invoices.into_iter())).await? {
         let inv: Invoice = r.decode()?;
         ctx.invoice_brands.insert(inv.id, inv.brand);
     }
@@ -164,7 +164,7 @@ fn lookup_end(page: &[ChainedRecord], start: usize, sources: usize) -> usize {
 }
 
 /// `ids` sorted, each once.
-fn unknown(ids: impl Iterator<Item = String>) -> Vec<String> {
+fn distinct(ids: impl Iterator<Item = String>) -> Vec<String> {
     let mut ids: Vec<String> = ids.collect();
     ids.sort_unstable();
     ids.dedup();
@@ -208,8 +208,27 @@ async fn previous(
 
 #[cfg(test)]
 mod tests {
-    use super::named_facilities;
+    use super::{lookup_end, named_facilities, SOURCE_KINDS};
+    use offtake_ledger::{ChainedRecord, StoredRecord};
     use serde_json::json;
+
+    fn version(kind: &str, seq: i64) -> ChainedRecord {
+        let record =
+            StoredRecord { kind: kind.into(), id: format!("r{seq}"), version: 1, body: json!({}), recorded_at_us: 0 };
+        ChainedRecord { record, seq, prev_hash: [0; 32], hash: [0; 32] }
+    }
+
+    #[test]
+    fn a_lookup_spans_the_versions_that_yield_events_a_page_still_needs() {
+        let source = SOURCE_KINDS[0];
+        let kinds = ["nonce", source, "nonce", "nonce", source, source, "nonce"];
+        let page: Vec<ChainedRecord> = kinds.iter().zip(1..).map(|(k, seq)| version(k, seq)).collect();
+        assert_eq!(lookup_end(&page, 0, 1), 2, "up to and with the first source version");
+        assert_eq!(lookup_end(&page, 0, 2), 5);
+        assert_eq!(lookup_end(&page, 2, 2), 6, "counted from where it starts");
+        assert_eq!(lookup_end(&page, 0, 10), page.len(), "fewer on the page: to its end");
+        assert_eq!(lookup_end(&page, 6, 1), page.len());
+    }
 
     #[test]
     fn a_body_names_its_facilities_at_any_depth() {
