@@ -313,16 +313,14 @@ impl Settlement {
         if attachments.is_empty() {
             return Ok(None);
         }
-        let outcome = match self.fin.store().commit_attached(self.fin.ledger(), plan.command.clone(), attachments).await
-        {
+        let outcome = self.fin.store().commit_attached(self.fin.ledger(), plan.command.clone(), attachments).await;
+        let committed = match outcome {
             // Another worker settled the notice first, from a plan of its
-            // own under the notice's key: the claimed path finds it moved.
-            Err(LedgerError::IdempotencyConflict(_)) => {
-                return self.drive(rec.clone(), version, worker, now, None).await.map(Some)
-            }
-            outcome => outcome,
+            // own under the notice's key.
+            Err(LedgerError::IdempotencyConflict(_)) => Committed::Replan,
+            outcome => self.conclude(rec, version, plan, outcome, true).await?,
         };
-        match self.conclude(rec, version, plan, outcome, true).await? {
+        match committed {
             Committed::Done(state) => Ok(Some(state)),
             // What it planned on moved, or the notice did: plan again, this
             // time claimed (a claim that loses means another worker has it).
