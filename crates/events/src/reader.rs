@@ -136,12 +136,13 @@ async fn learn(
                 .extend(day.certificate.overdue_invoices.into_iter().filter(|i| !ctx.invoice_brands.contains_key(i)));
         }
     }
-    let facilities = distinct(facilities.into_iter().filter(|id| !ctx.facilities.contains_key(*id)).map(str::to_owned));
+    let facilities: Vec<String> =
+        facilities.into_iter().filter(|id| !ctx.facilities.contains_key(*id)).map(str::to_owned).collect();
     for r in store.get_records(ledger, kind::FACILITY, &facilities).await? {
         let f: Facility = r.decode()?;
         ctx.facilities.insert(f.id, FacilityParties { lender: f.lender, maker: f.maker, currency: f.terms.currency });
     }
-    for r in store.get_records(ledger, kind::INVOICE, &distinct(invoices.into_iter())).await? {
+    for r in store.get_records(ledger, kind::INVOICE, &invoices).await? {
         let inv: Invoice = r.decode()?;
         ctx.invoice_brands.insert(inv.id, inv.brand);
     }
@@ -161,14 +162,6 @@ fn lookup_end(page: &[ChainedRecord], start: usize, sources: usize) -> usize {
         }
     }
     page.len()
-}
-
-/// `ids` sorted, each once.
-fn distinct(ids: impl Iterator<Item = String>) -> Vec<String> {
-    let mut ids: Vec<String> = ids.collect();
-    ids.sort_unstable();
-    ids.dedup();
-    ids
 }
 
 /// The string values of every field called `facility` in `body`.

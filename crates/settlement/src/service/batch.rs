@@ -204,9 +204,7 @@ impl Settlement {
         }
         Ok(states)
     }
-}
 
-impl Settlement {
     /// The facilities and invoices that the applied plans of a batch pay,
     /// as they stand now, read in one statement per kind (what their
     /// attachments are built from).

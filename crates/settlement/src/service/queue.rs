@@ -451,9 +451,8 @@ impl Settlement {
             if back_valued(rec, facility.as_ref()) {
                 return Ok(Vec::new());
             }
-            for inv in &breakdown.invoices {
-                invoices.insert(inv.invoice.clone(), self.fin.invoice_versioned(&inv.invoice).await?);
-            }
+            let paid: Vec<String> = breakdown.invoices.iter().map(|i| i.invoice.clone()).collect();
+            invoices = self.fin.many(kind::INVOICE, &paid).await?;
         }
         attachments_from(rec, version, outcome, facility.as_ref(), &mut invoices)
     }
